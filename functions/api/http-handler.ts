@@ -1,0 +1,170 @@
+// The one wrapper every API handler uses: parse and validate input with zod, find the actor,
+// call the handler, and turn any failure into application/problem+json with a stable code.
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { DomainError, errorStatus, type ErrorCode, type Issue } from '../../shared/domain/errors';
+import { logger } from '../../shared/logger';
+
+export interface HttpRequest<P, Q, B> {
+  path: P;
+  query: Q;
+  body: B;
+  actor: string;
+  headers: Record<string, string>;
+  requestId: string;
+  /** Raw body text, for idempotency fingerprints. */
+  rawBody: string;
+}
+
+export interface HttpResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export const ok = (body: unknown): HttpResult => ({ status: 200, body });
+export const created = (body: unknown): HttpResult => ({ status: 201, body });
+export const accepted = (body: unknown): HttpResult => ({ status: 202, body });
+
+export interface RequestSchemas<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  path?: P;
+  query?: Q;
+  body?: B;
+}
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** Largest JSON body we read; API Gateway allows 10 MB but no route needs more than this. */
+const MAX_BODY_BYTES = 1_048_576;
+
+export function httpHandler<
+  P extends z.ZodType = z.ZodUnknown,
+  Q extends z.ZodType = z.ZodUnknown,
+  B extends z.ZodType = z.ZodUnknown,
+>(
+  schemas: RequestSchemas<P, Q, B>,
+  handle: (req: HttpRequest<z.output<P>, z.output<Q>, z.output<B>>) => Promise<HttpResult>,
+): Handler {
+  const base = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const headers = lowerCaseHeaders(event.headers);
+    const rawBody = readBody(event);
+    const issues: Issue[] = [];
+    const path = validate('path', schemas.path, event.pathParameters ?? {}, issues);
+    const query = validate('query', schemas.query, event.queryStringParameters ?? {}, issues);
+    let body: unknown = undefined;
+    if (schemas.body) {
+      body = validate('body', schemas.body, parseJson(rawBody, headers), issues);
+    }
+    if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The request is not valid', issues);
+    const result = await handle({
+      path: path as z.output<P>,
+      query: query as z.output<Q>,
+      body: body as z.output<B>,
+      actor: actorOf(event, headers),
+      headers,
+      requestId: context.awsRequestId,
+      rawBody,
+    });
+    return toResponse(result);
+  };
+  return middy(base).onError(async (request) => {
+    request.response = problemResponse(request.error, request.context.awsRequestId, request.event);
+  }) as unknown as Handler;
+}
+
+function validate(where: string, schema: z.ZodType | undefined, input: unknown, issues: Issue[]): unknown {
+  if (!schema) return input;
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    issues.push({ path: [where, ...issue.path.map(String)].join('.'), code: 'VALIDATION_FAILED', message: issue.message });
+  }
+  return undefined;
+}
+
+function readBody(event: APIGatewayProxyEventV2): string {
+  if (!event.body) return '';
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
+    throw new DomainError('PAYLOAD_TOO_LARGE', `The body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  return text;
+}
+
+function parseJson(raw: string, headers: Record<string, string>): unknown {
+  const type = headers['content-type'];
+  if (type && !/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+    throw new DomainError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, not ${type}`);
+  }
+  if (raw.trim() === '') throw new DomainError('VALIDATION_FAILED', 'The request needs a JSON body', [
+    { path: 'body', code: 'VALIDATION_FAILED', message: 'body is empty' },
+  ]);
+  try {
+    // A BOM is legal at the start of a JSON text sent by some clients; JSON.parse rejects it.
+    return JSON.parse(raw.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new DomainError('VALIDATION_FAILED', 'The body is not valid JSON', [
+      { path: 'body', code: 'VALIDATION_FAILED', message: (err as Error).message },
+    ]);
+  }
+}
+
+function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** IAM principal in AWS; the X-Actor header only where no IAM identity exists (the local stack). */
+function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string>): string {
+  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam;
+  if (iam?.userArn) return iam.userArn;
+  return headers['x-actor']?.slice(0, 200) || 'anonymous';
+}
+
+function toResponse(result: HttpResult): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: result.status,
+    headers: { 'content-type': 'application/json', ...result.headers },
+    body: result.body === undefined ? '' : JSON.stringify(result.body),
+  };
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  errors?: Issue[];
+  requestId?: string;
+}
+
+export function problem(code: ErrorCode, detail: string, issues: Issue[] = [], requestId?: string): Problem {
+  return {
+    type: `urn:usage-corrections:problem:${code}`,
+    title: code.toLowerCase().replace(/_/g, ' '),
+    status: errorStatus[code],
+    code,
+    detail,
+    ...(issues.length > 0 ? { errors: issues } : {}),
+    ...(requestId ? { requestId } : {}),
+  };
+}
+
+function problemResponse(error: unknown, requestId: string, event: APIGatewayProxyEventV2): APIGatewayProxyStructuredResultV2 {
+  let body: Problem;
+  if (error instanceof DomainError) {
+    body = problem(error.code, error.message, error.issues, requestId);
+  } else {
+    // Unknown failures never leak a stack trace; the request id finds it in the logs.
+    logger.error('unhandled error', { requestId, route: event.routeKey, error: error as Error });
+    body = problem('INTERNAL', 'An unexpected error occurred; quote the request id when reporting it', [], requestId);
+  }
+  return {
+    statusCode: body.status,
+    headers: { 'content-type': 'application/problem+json' },
+    body: JSON.stringify(body),
+  };
+}

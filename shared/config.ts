@@ -1,0 +1,48 @@
+// Configuration, read once from the environment and validated at cold start.
+// A missing variable fails loudly with its name. Endpoints are set only on the local stack.
+import { z } from 'zod';
+
+const schema = z.object({
+  TABLE_NAME: z.string().min(1),
+  BUCKET_NAME: z.string().min(1).optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  S3_ENDPOINT: z.url().optional(),
+  SFN_ENDPOINT: z.url().optional(),
+  /** JSON map of workflow name to state machine ARN, e.g. {"lock-for-review":"arn:..."}. */
+  STATE_MACHINE_ARNS: z
+    .string()
+    .default('{}')
+    .transform((s, ctx) => {
+      try {
+        return z.record(z.string(), z.string()).parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'STATE_MACHINE_ARNS must be a JSON object of strings' });
+        return z.NEVER;
+      }
+    }),
+});
+
+export type Config = z.infer<typeof schema>;
+
+let cached: Config | undefined;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** The process's configuration, validated on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Tests and the local stack change the environment between runs. */
+export function resetConfig(): void {
+  cached = undefined;
+}

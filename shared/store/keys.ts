@@ -1,0 +1,42 @@
+// Every key format of the single table lives here; nobody else concatenates key strings.
+// Sort keys that must order numerically are zero-padded.
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+export const keys = {
+  event: (eventId: string) => ({ PK: `EVT#${eventId}`, SK: 'EVT' }),
+  /** GSI1 of an event: its partition (subscription, register), in rating order. */
+  eventPartition: (subscriptionId: string, register: string, occurredAt: string, eventId: string) => ({
+    GSI1PK: `PART#${subscriptionId}#${register}`,
+    GSI1SK: `${occurredAt}#${eventId}`,
+  }),
+  partitionIndexKey: (subscriptionId: string, register: string) => `PART#${subscriptionId}#${register}`,
+  /** GSI2 of a child event. */
+  eventParent: (parentEventId: string, eventId: string) => ({ GSI2PK: `CHILD#${parentEventId}`, GSI2SK: eventId }),
+  childrenIndexKey: (parentEventId: string) => `CHILD#${parentEventId}`,
+
+  subscription: (subscriptionId: string) => ({ PK: `SUB#${subscriptionId}`, SK: 'SUB' }),
+  register: (subscriptionId: string, register: string) => ({ PK: `SUB#${subscriptionId}`, SK: `REG#${register}` }),
+  registerPrefix: 'REG#',
+  ledgerEntry: (subscriptionId: string, register: string, seq: number) => ({
+    PK: `REG#${subscriptionId}#${register}`,
+    SK: `LED#${pad(seq, 12)}`,
+  }),
+  ledgerPartition: (subscriptionId: string, register: string) => `REG#${subscriptionId}#${register}`,
+  ledgerPrefix: 'LED#',
+  billLine: (subscriptionId: string, period: string) => ({ PK: `SUB#${subscriptionId}`, SK: `BILL#${period}` }),
+  billLinePrefix: 'BILL#',
+
+  batch: (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'META' }),
+  batchListing: (createdAt: string, batchId: string) => ({ GSI1PK: 'BATCHES', GSI1SK: `${createdAt}#${batchId}` }),
+  batchesIndexKey: 'BATCHES',
+  batchMember: (batchId: string, eventId: string) => ({ PK: `BATCH#${batchId}`, SK: `MEM#${eventId}` }),
+  batchMemberPrefix: 'MEM#',
+  batchLog: (batchId: string, at: string, seq: number) => ({ PK: `BATCH#${batchId}`, SK: `LOG#${at}#${pad(seq, 6)}` }),
+  batchLogPrefix: 'LOG#',
+  batchPartition: (batchId: string) => `BATCH#${batchId}`,
+
+  idempotency: (key: string) => ({ PK: `IDEM#${key}`, SK: 'IDEM' }),
+  /** Read by the health check; never written. */
+  health: { PK: 'HEALTH', SK: 'HEALTH' },
+} as const;

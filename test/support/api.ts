@@ -1,0 +1,50 @@
+// Calls a route's handler module in-process with a real API Gateway v2 event, as the local server does.
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { apiGatewayEvent, lambdaContext } from '../../infra/local/api-gateway-event';
+import { projectRoot } from '../../infra/local/dynamodb-local';
+import { matchRoute } from '../../infra/local/route-matcher';
+
+type Handler = (e: APIGatewayProxyEventV2, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Record<string, string>;
+  body: T;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  actor?: string;
+}
+
+/** `call('POST', '/v1/batches', { body })`: routes through the route table to the real handler. */
+export async function call<T = any>(method: string, url: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
+  const [rawPath = '', rawQueryString] = url.split('?');
+  const match = matchRoute(method, rawPath);
+  if (!match) throw new Error(`no route for ${method} ${rawPath}`);
+  const mod = (await import(pathToFileURL(join(projectRoot, match.route.handler)).href)) as { handler: Handler };
+  const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const event = apiGatewayEvent({
+    method,
+    routePath: match.route.path,
+    rawPath,
+    rawQueryString,
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(options.actor ? { 'x-actor': options.actor } : { 'x-actor': 'test-user' }),
+      ...options.headers,
+    },
+    body,
+    pathParameters: match.params,
+  });
+  const res = await mod.handler(event, lambdaContext('test'));
+  const text = res.body ?? '';
+  return {
+    status: res.statusCode ?? 200,
+    headers: (res.headers ?? {}) as Record<string, string>,
+    body: text ? JSON.parse(text) : undefined,
+  };
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { apiGatewayEvent, lambdaContext } from '../../infra/local/api-gateway-event';
+import { created, httpHandler } from '../../functions/api/http-handler';
+import { DomainError } from '../../shared/domain/errors';
+
+const handler = httpHandler(
+  {
+    path: z.object({ id: z.string().min(1) }),
+    body: z.object({ amount: z.string().regex(/^\d+$/) }),
+  },
+  async ({ path, body, actor }) => {
+    if (body.amount === '13') throw new DomainError('CRITERIA_TOO_BROAD', 'unlucky');
+    return created({ id: path.id, amount: body.amount, actor });
+  },
+);
+
+async function send(body: string | undefined, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const event = apiGatewayEvent({ method: 'POST', routePath: '/x/{id}', rawPath: '/x/a', body, headers, pathParameters: { id: 'a' } });
+  const res = await handler(event, lambdaContext('t'));
+  return { ...res, json: JSON.parse(res.body ?? 'null') };
+}
+
+describe('httpHandler', () => {
+  it('passes validated input and the X-Actor to the handler', async () => {
+    const res = await send('{"amount":"5"}', { 'content-type': 'application/json', 'x-actor': 'alice' });
+    expect(res.statusCode).toBe(201);
+    expect(res.json).toEqual({ id: 'a', amount: '5', actor: 'alice' });
+  });
+
+  it('accepts a JSON body that starts with a byte order mark', async () => {
+    expect((await send('\uFEFF{"amount":"5"}')).statusCode).toBe(201);
+  });
+
+  it.each([
+    ['malformed JSON', '{"amount":', 400, 'VALIDATION_FAILED'],
+    ['an empty body', '', 400, 'VALIDATION_FAILED'],
+    ['a wrong type', '{"amount":5}', 400, 'VALIDATION_FAILED'],
+    ['a domain error', '{"amount":"13"}', 422, 'CRITERIA_TOO_BROAD'],
+  ])('answers problem+json for %s', async (_name, body, status, code) => {
+    const res = await send(body);
+    expect(res.statusCode).toBe(status);
+    expect(res.headers?.['content-type']).toBe('application/problem+json');
+    expect(res.json).toMatchObject({ status, code, type: `urn:usage-corrections:problem:${code}` });
+  });
+
+  it('names the failing field in errors[]', async () => {
+    const res = await send('{"amount":"x1"}');
+    expect(res.json.errors).toEqual([expect.objectContaining({ path: 'body.amount', code: 'VALIDATION_FAILED' })]);
+  });
+
+  it('refuses a body that is not JSON by content type', async () => {
+    const res = await send('amount=5', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(res.statusCode).toBe(415);
+    expect(res.json.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('prefers the IAM principal over an X-Actor header', async () => {
+    const event = apiGatewayEvent({ method: 'POST', routePath: '/x/{id}', rawPath: '/x/a', body: '{"amount":"1"}', headers: { 'x-actor': 'mallory' }, pathParameters: { id: 'a' } });
+    (event.requestContext as any).authorizer = { iam: { userArn: 'arn:aws:iam::1:user/bob' } };
+    const res = await handler(event, lambdaContext('t'));
+    expect(JSON.parse(res.body!).actor).toBe('arn:aws:iam::1:user/bob');
+  });
+});
