@@ -1,0 +1,49 @@
+// The contract between the bench runner (run.ts) and one benchmark module.
+
+export interface BenchmarkOptions {
+  /** Tiny sizes: proves the benchmark runs and is correct, says nothing about speed. */
+  smoke: boolean;
+}
+
+/** What one benchmark measured; the runner adds the name and the rate. */
+export interface Measurement {
+  /** Units of work done in `seconds` (e.g. events rated). */
+  count: number;
+  /** Plural noun for one unit of work: 'events'. */
+  unit: string;
+  seconds: number;
+  /** True when the work ran on one thread, so the rate is a per-core figure. */
+  perCore: boolean;
+  /** Anything worth keeping in results.json (JSON-safe: no bigints). */
+  details: Record<string, unknown>;
+}
+
+export interface Benchmark {
+  description: string;
+  run(options: BenchmarkOptions): Promise<Measurement> | Measurement;
+}
+
+export interface BenchmarkResult extends Measurement {
+  name: string;
+  perSecond: number;
+}
+
+export function toResult(name: string, m: Measurement): BenchmarkResult {
+  return { name, ...m, perSecond: m.count / m.seconds };
+}
+
+const grouped = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** One line per result: `rating-engine: 1,234,567 events/s per core (1,000,000 events, 0.81 s)`. */
+export function formatResult(r: BenchmarkResult): string {
+  const rate = `${grouped(r.perSecond)} ${r.unit}/s${r.perCore ? ' per core' : ''}`;
+  return `${r.name}: ${rate} (${grouped(r.count)} ${r.unit}, ${r.seconds.toFixed(2)} s)`;
+}
+
+/** The median of a non-empty list of samples. */
+export function median(samples: readonly number[]): number {
+  if (samples.length === 0) throw new RangeError('no samples');
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

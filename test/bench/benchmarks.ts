@@ -1,0 +1,8 @@
+// Every benchmark `npm run bench` knows, by name. Adding one is one line here: its module's
+// default export is a Benchmark (see benchmark.ts). Modules load lazily, so running one
+// benchmark never loads another's dependencies.
+import type { Benchmark } from './benchmark';
+
+export const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
+  'rating-engine': () => import('./rating-engine'),
+};

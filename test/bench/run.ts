@@ -1,0 +1,49 @@
+// `npm run bench [-- name ...] [--smoke]`: runs the named benchmarks (all by default), prints one
+// figure per line and writes every result to .local/bench/results.json (results-smoke.json
+// with --smoke, so a smoke run never overwrites real figures).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatResult, toResult, type BenchmarkResult } from './benchmark';
+import { benchmarks } from './benchmarks';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+async function main(argv: string[]): Promise<number> {
+  const smoke = argv.includes('--smoke');
+  const unknownFlags = argv.filter((a) => a.startsWith('-') && a !== '--smoke');
+  const names = argv.filter((a) => !a.startsWith('-'));
+  const unknownNames = names.filter((n) => !(n in benchmarks));
+  if (unknownFlags.length > 0 || unknownNames.length > 0) {
+    console.error(`usage: npm run bench -- [--smoke] [${Object.keys(benchmarks).join(' | ')}]...`);
+    if (unknownNames.length > 0) console.error(`unknown benchmark: ${unknownNames.join(', ')}`);
+    if (unknownFlags.length > 0) console.error(`unknown option: ${unknownFlags.join(', ')}`);
+    return 2;
+  }
+
+  const results: BenchmarkResult[] = [];
+  for (const name of names.length > 0 ? names : Object.keys(benchmarks)) {
+    const { default: benchmark } = await benchmarks[name]!();
+    const result = toResult(name, await benchmark.run({ smoke }));
+    console.log(formatResult(result));
+    results.push(result);
+  }
+
+  const file = join(root, '.local', 'bench', smoke ? 'results-smoke.json' : 'results.json');
+  await mkdir(dirname(file), { recursive: true });
+  const report = {
+    at: new Date().toISOString(),
+    smoke,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    results,
+  };
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`results: ${file.slice(root.length + 1)}`);
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
