@@ -3,7 +3,9 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
+import { createHash } from 'node:crypto';
 import { DomainError, errorStatus, type ErrorCode, type Issue } from '../../shared/domain/errors';
+import { claimKey, completeKey, releaseKey } from '../../shared/store/idempotency';
 import { logger } from '../../shared/logger';
 
 export interface HttpRequest<P, Q, B> {
@@ -57,20 +59,85 @@ export function httpHandler<
       body = validate('body', schemas.body, parseJson(rawBody, headers), issues);
     }
     if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The request is not valid', issues);
-    const result = await handle({
-      path: path as z.output<P>,
-      query: query as z.output<Q>,
-      body: body as z.output<B>,
-      actor: actorOf(event, headers),
-      headers,
-      requestId: context.awsRequestId,
-      rawBody,
-    });
-    return toResponse(result);
+    const actor = actorOf(event, headers);
+    const run = async () =>
+      toResponse(
+        await handle({
+          path: path as z.output<P>,
+          query: query as z.output<Q>,
+          body: body as z.output<B>,
+          actor,
+          headers,
+          requestId: context.awsRequestId,
+          rawBody,
+        }),
+      );
+    const key = headers['idempotency-key'];
+    const method = event.requestContext.http.method;
+    return key !== undefined && (method === 'POST' || method === 'PUT') ? idempotent(key, actor, method, event.rawPath, rawBody, run) : run();
   };
   return middy(base).onError(async (request) => {
     request.response = problemResponse(request.error, request.context.awsRequestId, request.event);
   }) as unknown as Handler;
+}
+
+/**
+ * Runs a request once per Idempotency-Key (scoped to the caller): the same key and request get
+ * the first answer again; the same key on another request is IDEMPOTENCY_KEY_REUSED. Only
+ * successful answers are kept, so a refused request may be corrected and retried with its key.
+ */
+async function idempotent(
+  key: string,
+  actor: string,
+  method: string,
+  path: string,
+  rawBody: string,
+  run: () => Promise<APIGatewayProxyStructuredResultV2>,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  if (key.length < 1 || key.length > 255 || /[^\x21-\x7e]/.test(key)) {
+    throw new DomainError('VALIDATION_FAILED', 'Idempotency-Key must be 1-255 visible ASCII characters', [
+      { path: 'headers.idempotency-key', code: 'VALIDATION_FAILED', message: 'invalid Idempotency-Key' },
+    ]);
+  }
+  const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
+  const recordKey = digest(`${actor}\n${key}`);
+  const fingerprint = digest(`${method}\n${path}\n${canonicalJson(rawBody)}`);
+  const claim = await claimKey(recordKey, fingerprint, Date.now());
+  if (claim.outcome === 'reused') {
+    throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request');
+  }
+  if (claim.outcome === 'in-progress') {
+    throw new DomainError('CONFLICT', 'A request with this Idempotency-Key is still in progress; retry shortly');
+  }
+  if (claim.outcome === 'replay') {
+    return { statusCode: claim.response.status, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' }, body: claim.response.body };
+  }
+  let response: APIGatewayProxyStructuredResultV2;
+  try {
+    response = await run();
+  } catch (err) {
+    await releaseKey(recordKey);
+    throw err;
+  }
+  await completeKey(recordKey, { status: response.statusCode ?? 200, body: response.body ?? '' });
+  return response;
+}
+
+/** Key order and spacing do not make a different request. */
+function canonicalJson(raw: string): string {
+  try {
+    return JSON.stringify(sortKeys(JSON.parse(raw.replace(/^\uFEFF/, ''))));
+  } catch {
+    return raw;
+  }
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  }
+  return v;
 }
 
 function validate(where: string, schema: z.ZodType | undefined, input: unknown, issues: Issue[]): unknown {

@@ -22,4 +22,16 @@ export interface Route {
 
 export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/health', handler: 'functions/api/health.ts', access: { table: 'read' } },
+
+  { method: 'PUT', path: '/v1/subscriptions/{subscriptionId}', handler: 'functions/api/subscriptions/put-subscription.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/subscriptions/{subscriptionId}', handler: 'functions/api/subscriptions/get-subscription.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/subscriptions/{subscriptionId}/balances', handler: 'functions/api/subscriptions/get-balances.ts', access: { table: 'read' } },
+  { method: 'POST', path: '/v1/subscriptions/{subscriptionId}/balances/{register}/grants', handler: 'functions/api/subscriptions/post-grant.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/subscriptions/{subscriptionId}/balances/{register}/ledger', handler: 'functions/api/subscriptions/get-ledger.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/subscriptions/{subscriptionId}/bill-lines', handler: 'functions/api/subscriptions/get-bill-lines.ts', access: { table: 'read' } },
+  { method: 'POST', path: '/v1/subscriptions/{subscriptionId}/bill-lines/{period}/status', handler: 'functions/api/subscriptions/post-bill-line-status.ts', access: { table: 'readWrite' } },
+
+  { method: 'POST', path: '/v1/usage-events', handler: 'functions/api/usage-events/post-usage-events.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/usage-events', handler: 'functions/api/usage-events/get-usage-events.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/usage-events/{eventId}', handler: 'functions/api/usage-events/get-usage-event.ts', access: { table: 'read' } },
 ];

@@ -15,6 +15,8 @@ export interface Grant {
   validFrom: string;
   /** Canonical ISO-8601 UTC, exclusive; absent = open-ended. */
   validTo?: string;
+  /** When it was granted: among grants of equal window, the older is drawn first. */
+  createdAt?: string;
 }
 
 export interface RatableEvent {
@@ -295,6 +297,7 @@ interface GrantState {
   grantId: string;
   validFrom: string;
   validTo: string | undefined;
+  createdAt: string;
   remaining: bigint;
 }
 
@@ -311,7 +314,7 @@ function checkUnitPrices(unitPrices: Record<string, bigint>): void {
   }
 }
 
-/** Grant states in draw priority: earliest expiry first (open-ended last), then validFrom, then grantId. */
+/** Grant states in draw priority: earliest expiry first (open-ended last), then validFrom, then the older grant, then grantId. */
 function prepareGrants(grants: Grant[]): GrantState[] {
   const seen = new Set<string>();
   const states = grants.map((g): GrantState => {
@@ -320,7 +323,7 @@ function prepareGrants(grants: Grant[]): GrantState[] {
     if (typeof g.amount !== 'bigint' || g.amount < 0n) throw new RatingInputError(`amount of grant ${g.grantId} must be a non-negative bigint`);
     if (!isRatingInstant(g.validFrom)) throw notCanonical(`validFrom of grant ${g.grantId}`, g.validFrom);
     if (g.validTo !== undefined && !isRatingInstant(g.validTo)) throw notCanonical(`validTo of grant ${g.grantId}`, g.validTo);
-    return { grantId: g.grantId, validFrom: g.validFrom, validTo: g.validTo, remaining: g.amount };
+    return { grantId: g.grantId, validFrom: g.validFrom, validTo: g.validTo, createdAt: g.createdAt ?? '', remaining: g.amount };
   });
   return states.sort(compareGrants);
 }
@@ -332,6 +335,8 @@ function compareGrants(a: GrantState, b: GrantState): number {
     return a.validTo < b.validTo ? -1 : 1;
   }
   if (a.validFrom !== b.validFrom) return a.validFrom < b.validFrom ? -1 : 1;
+  // A top-up is drawn after the allowance granted before it (first granted, first drawn).
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
   if (a.grantId === b.grantId) return 0;
   return a.grantId < b.grantId ? -1 : 1;
 }

@@ -14,6 +14,9 @@ export function createDocumentClient(cfg: Pick<Config, 'AWS_REGION' | 'DYNAMODB_
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    // Every number we store is an integer (scaled quantity, minor units, counter): read them as
+    // bigint so no value ever passes through a binary float. A non-integer throws, loudly.
+    unmarshallOptions: { wrapNumbers: (value: string) => BigInt(value) },
   });
 }
 

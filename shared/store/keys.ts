@@ -18,12 +18,21 @@ export const keys = {
   subscription: (subscriptionId: string) => ({ PK: `SUB#${subscriptionId}`, SK: 'SUB' }),
   register: (subscriptionId: string, register: string) => ({ PK: `SUB#${subscriptionId}`, SK: `REG#${register}` }),
   registerPrefix: 'REG#',
-  ledgerEntry: (subscriptionId: string, register: string, seq: number) => ({
+  /** Keyed by its idempotency key, so a retried write meets its own entry and fails its condition. */
+  ledgerEntry: (subscriptionId: string, register: string, idempotencyKey: string) => ({
     PK: `REG#${subscriptionId}#${register}`,
-    SK: `LED#${pad(seq, 12)}`,
+    SK: `LED#${idempotencyKey}`,
   }),
+  /** GSI1 of a ledger entry: the register's entries in the order they were written. */
+  ledgerOrder: (subscriptionId: string, register: string, at: string, idempotencyKey: string) => ({
+    GSI1PK: `LEDGER#${subscriptionId}#${register}`,
+    GSI1SK: `${at}#${idempotencyKey}`,
+  }),
+  ledgerIndexKey: (subscriptionId: string, register: string) => `LEDGER#${subscriptionId}#${register}`,
   ledgerPartition: (subscriptionId: string, register: string) => `REG#${subscriptionId}#${register}`,
   ledgerPrefix: 'LED#',
+  grant: (subscriptionId: string, register: string, grantId: string) => ({ PK: `SUB#${subscriptionId}`, SK: `GRANT#${register}#${grantId}` }),
+  grantPrefix: (register: string) => `GRANT#${register}#`,
   billLine: (subscriptionId: string, period: string) => ({ PK: `SUB#${subscriptionId}`, SK: `BILL#${period}` }),
   billLinePrefix: 'BILL#',
 

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { BillStatusInput } from '../../../shared/domain/bill-line';
+import { Id, Period } from '../../../shared/domain/values';
+import { setBillStatus } from '../../../shared/store/bill-lines';
+import { httpHandler, ok } from '../http-handler';
+import { billLineView } from '../views';
+
+export const handler = httpHandler(
+  { path: z.object({ subscriptionId: Id, period: Period }), body: BillStatusInput },
+  async ({ path, body }) => ok(billLineView(await setBillStatus(path.subscriptionId, path.period, body.status, new Date().toISOString()))),
+);

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { GrantInput } from '../../../shared/domain/balance';
+import { Id, RegisterName } from '../../../shared/domain/values';
+import { grantAllowance } from '../../../shared/services/balances';
+import { created, httpHandler } from '../http-handler';
+import { balanceView, ledgerEntryView } from '../views';
+
+export const handler = httpHandler(
+  { path: z.object({ subscriptionId: Id, register: RegisterName }), body: GrantInput },
+  async ({ path, body, actor, headers }) => {
+    const { entry, balance } = await grantAllowance(
+      path.subscriptionId,
+      path.register,
+      body,
+      actor,
+      new Date().toISOString(),
+      headers['idempotency-key'],
+    );
+    return created({ entry: ledgerEntryView(entry), balance: balanceView(balance) });
+  },
+);

@@ -1,0 +1,89 @@
+// Response shapes of the API: quantities and money as decimal strings, never numbers.
+import { billTotal, minimumTrueUp, type BillLine } from '../../shared/domain/bill-line';
+import type { BalanceView, LedgerEntry } from '../../shared/domain/balance';
+import { formatMoney, formatPrice, formatQuantity } from '../../shared/domain/decimal';
+import type { Subscription } from '../../shared/domain/subscription';
+import type { UsageEvent } from '../../shared/domain/usage-event';
+
+export const subscriptionView = (s: Subscription) => ({
+  subscriptionId: s.subscriptionId,
+  accountId: s.accountId,
+  startDate: s.startDate,
+  currency: s.currency,
+  products: Object.fromEntries(Object.entries(s.products).map(([id, p]) => [id, { register: p.register, unitPrice: formatPrice(p.unitPrice) }])),
+  ...(s.periodMinimum !== undefined ? { periodMinimum: formatMoney(s.periodMinimum, s.currency) } : {}),
+  planVersion: s.planVersion,
+  createdAt: s.createdAt,
+  updatedAt: s.updatedAt,
+});
+
+export const balanceView = (b: BalanceView) => ({
+  register: b.register,
+  granted: formatQuantity(b.granted),
+  consumed: formatQuantity(b.consumed),
+  available: formatQuantity(b.available),
+});
+
+export const ledgerEntryView = (e: LedgerEntry) => ({
+  entryId: e.entryId,
+  kind: e.kind,
+  granted: formatQuantity(e.granted),
+  consumed: formatQuantity(e.consumed),
+  at: e.at,
+  actor: e.actor,
+  ...(e.reason ? { reason: e.reason } : {}),
+  ...(e.grantId ? { grantId: e.grantId } : {}),
+  ...(e.batchId ? { batchId: e.batchId } : {}),
+  ...(e.eventCount !== undefined ? { eventCount: e.eventCount } : {}),
+});
+
+export const billLineView = (l: BillLine) => ({
+  period: l.period,
+  currency: l.currency,
+  usageAmount: formatMoney(l.usageAmount, l.currency),
+  minimumTrueUp: formatMoney(minimumTrueUp(l), l.currency),
+  adjustments: formatMoney(l.adjustments, l.currency),
+  total: formatMoney(billTotal(l), l.currency),
+  eventCount: l.eventCount,
+  status: l.status,
+  updatedAt: l.updatedAt,
+});
+
+export function eventView(e: UsageEvent, currency: string, childEventIds?: string[]) {
+  return {
+    eventId: e.eventId,
+    subscriptionId: e.subscriptionId,
+    productId: e.productId,
+    register: e.register,
+    quantity: formatQuantity(e.quantity),
+    occurredAt: e.occurredAt,
+    attributes: e.attributes,
+    status: e.status,
+    ...(e.rating
+      ? {
+          rating: {
+            allowanceUsed: formatQuantity(e.rating.allowanceUsed),
+            draws: e.rating.draws.map((d) => ({ grantId: d.grantId, quantity: formatQuantity(d.quantity) })),
+            overageQuantity: formatQuantity(e.rating.overageQuantity),
+            unitPrice: formatPrice(e.rating.unitPrice),
+            amount: formatMoney(e.rating.amount, currency),
+            currency,
+            billPeriod: e.rating.billPeriod,
+            planVersion: e.rating.planVersion,
+            ratedAt: e.rating.ratedAt,
+          },
+        }
+      : {}),
+    ...(e.heldBy ? { heldBy: e.heldBy } : {}),
+    ...(e.lockedBy ? { lockedBy: e.lockedBy } : {}),
+    lineage: {
+      ...(e.parentEventId ? { parentEventId: e.parentEventId } : {}),
+      ...(childEventIds ? { childEventIds } : {}),
+      ...(e.replaces ? { replaces: e.replaces } : {}),
+      ...(e.replacedBy ? { replacedBy: e.replacedBy } : {}),
+      ...(e.reversedBy ? { reversedBy: e.reversedBy } : {}),
+      ...(e.reversedInBatch ? { reversedInBatch: e.reversedInBatch } : {}),
+    },
+    createdAt: e.createdAt,
+  };
+}

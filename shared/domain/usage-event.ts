@@ -1,0 +1,97 @@
+// Usage events: the input shape, per-event validation, and the stored shape. Pure.
+import { z } from 'zod';
+import type { ErrorCode } from './errors';
+import { subscriptionStart, type Subscription } from './subscription';
+import { Id, Instant, Quantity } from './values';
+
+export type EventStatus = 'LOADED' | 'RATED' | 'EXCLUDED' | 'REVERSED';
+
+export interface GrantDraw {
+  grantId: string;
+  quantity: bigint;
+}
+
+/** The rating an event carries once rated. */
+export interface StoredRating {
+  allowanceUsed: bigint;
+  draws: GrantDraw[];
+  overageQuantity: bigint;
+  unitPrice: bigint;
+  amount: bigint;
+  billPeriod: string;
+  planVersion: number;
+  ratedAt: string;
+}
+
+export interface UsageEvent {
+  eventId: string;
+  subscriptionId: string;
+  productId: string;
+  register: string;
+  quantity: bigint;
+  occurredAt: string;
+  attributes: Record<string, string>;
+  parentEventId?: string;
+  status: EventStatus;
+  rating?: StoredRating;
+  /** Grows with every change of the rating: chunk writes are conditional on it. */
+  ratingRev: number;
+  heldBy?: string;
+  lockedBy?: string;
+  replaces?: string;
+  replacedBy?: string[];
+  reversedBy?: string;
+  reversedInBatch?: string;
+  createdAt: string;
+}
+
+export const MAX_EVENTS_PER_REQUEST = 500;
+const MAX_ATTRIBUTES = 20;
+
+const Attributes = z
+  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'attribute names are 1-64 of A-Z a-z 0-9 _'), z.string().max(256))
+  .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`);
+
+export const UsageEventInput = z.strictObject({
+  eventId: Id,
+  subscriptionId: Id,
+  productId: Id,
+  quantity: Quantity,
+  occurredAt: Instant,
+  parentEventId: Id.optional(),
+  attributes: Attributes.optional(),
+});
+
+export type NewUsageEvent = z.output<typeof UsageEventInput>;
+
+/** Clock skew we tolerate between producers and us before calling an event future-dated. */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+export interface Refusal {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Rules that need the subscription and the clock; shape rules are in the schema. */
+export function eventRefusal(event: NewUsageEvent, sub: Subscription | undefined, now: string): Refusal | undefined {
+  if (!sub) return { code: 'NOT_FOUND', message: `subscription ${event.subscriptionId} does not exist` };
+  if (!sub.products[event.productId]) {
+    return { code: 'VALIDATION_FAILED', message: `product ${event.productId} is not in subscription ${sub.subscriptionId}'s plan` };
+  }
+  if (event.occurredAt < subscriptionStart(sub)) {
+    return { code: 'BACKDATE_OUT_OF_RANGE', message: `occurredAt is before the subscription's start ${sub.startDate}` };
+  }
+  if (Date.parse(event.occurredAt) > Date.parse(now) + FUTURE_TOLERANCE_MS) {
+    return { code: 'FUTURE_DATED', message: 'occurredAt is in the future' };
+  }
+  if (event.parentEventId === event.eventId) return { code: 'VALIDATION_FAILED', message: 'an event cannot be its own parent' };
+  return undefined;
+}
+
+/** The caller-supplied content of an event: two deliveries are duplicates when these are equal. */
+export function contentFingerprint(
+  e: Pick<UsageEvent, 'eventId' | 'subscriptionId' | 'productId' | 'quantity' | 'occurredAt' | 'parentEventId'> & { attributes?: Record<string, string> },
+): string {
+  const attributes = Object.entries(e.attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([e.eventId, e.subscriptionId, e.productId, e.quantity.toString(), e.occurredAt, e.parentEventId ?? null, attributes]);
+}

@@ -1,0 +1,115 @@
+// Bill lines: one item per subscription and period, changed only by ADDs of rated deltas.
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { previousStatus, type BillLine, type BillStatus } from '../domain/bill-line';
+import { DomainError } from '../domain/errors';
+import { clients } from './clients';
+import { isConditionFailure } from './errors';
+import { keys } from './keys';
+import type { TransactItem } from './balances';
+
+type Item = Record<string, unknown>;
+
+export const toBillLine = (item: Item): BillLine => ({
+  subscriptionId: item.subscriptionId as string,
+  period: item.period as string,
+  currency: item.currency as string,
+  usageAmount: (item.usageAmount as bigint | undefined) ?? 0n,
+  adjustments: (item.adjustments as bigint | undefined) ?? 0n,
+  eventCount: Number(item.eventCount ?? 0n),
+  ...(item.periodMinimum !== undefined ? { periodMinimum: item.periodMinimum as bigint } : {}),
+  status: item.status as BillStatus,
+  updatedAt: item.updatedAt as string,
+});
+
+export interface BillDelta {
+  subscriptionId: string;
+  period: string;
+  currency: string;
+  usageAmount: bigint;
+  eventCount: number;
+  periodMinimum?: bigint;
+}
+
+/**
+ * Adds a rated delta to a bill line, creating it OPEN. Never touches an INTERFACED line: the
+ * condition fails and the caller reports AR_INTERFACED.
+ */
+export function billLineUpdate(d: BillDelta, now: string): TransactItem {
+  const values: Record<string, unknown> = {
+    ':u': d.usageAmount,
+    ':n': d.eventCount,
+    ':zero': 0n,
+    ':open': 'OPEN',
+    ':interfaced': 'INTERFACED',
+    ':type': 'BILL_LINE',
+    ':s': d.subscriptionId,
+    ':p': d.period,
+    ':c': d.currency,
+    ':now': now,
+  };
+  let set = '#type = :type, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), adjustments = if_not_exists(adjustments, :zero)';
+  let remove = '';
+  if (d.periodMinimum !== undefined) {
+    set += ', periodMinimum = :min';
+    values[':min'] = d.periodMinimum;
+  } else remove = ' REMOVE periodMinimum';
+  return {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.billLine(d.subscriptionId, d.period),
+      UpdateExpression: `ADD usageAmount :u, eventCount :n SET ${set}${remove}`,
+      ConditionExpression: 'attribute_not_exists(PK) OR #status <> :interfaced',
+      ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+      ExpressionAttributeValues: values,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+export async function listBillLines(subscriptionId: string): Promise<BillLine[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.subscription(subscriptionId).PK, ':prefix': keys.billLinePrefix },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return items.map(toBillLine);
+}
+
+/** Moves a line forward one status; asking for the status it already has is a no-op. */
+export async function setBillStatus(subscriptionId: string, period: string, to: Exclude<BillStatus, 'OPEN'>, now: string): Promise<BillLine> {
+  const from = previousStatus(to)!;
+  try {
+    const res = await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.billLine(subscriptionId, period),
+        UpdateExpression: 'SET #status = :to, updatedAt = :now, statusHistory = list_append(if_not_exists(statusHistory, :empty), :entry)',
+        ConditionExpression: 'attribute_exists(PK) AND #status = :from',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':to': to, ':from': from, ':now': now, ':empty': [], ':entry': [{ status: to, at: now }] },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return toBillLine(res.Attributes!);
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    const current = err.Item?.status?.S;
+    if (!current) throw new DomainError('NOT_FOUND', `subscription ${subscriptionId} has no bill line for ${period}`);
+    if (current === to) {
+      const lines = await listBillLines(subscriptionId);
+      return lines.find((l) => l.period === period)!;
+    }
+    throw new DomainError('INVALID_TRANSITION', `bill line ${period} is ${current}; it can become ${to} only from ${from}`);
+  }
+}

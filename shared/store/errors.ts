@@ -1,0 +1,37 @@
+// Recognising DynamoDB's condition failures, which are how every guard speaks.
+import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+
+/** Items returned with a failed condition come in wire format; read them like every other item (bigints). */
+export const fromWire = (item: Record<string, AttributeValue>): Record<string, unknown> =>
+  unmarshall(item, { wrapNumbers: (v: string) => BigInt(v) });
+
+export const isConditionFailure = (err: unknown): err is ConditionalCheckFailedException =>
+  err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+
+export const isTransactionCanceled = (err: unknown): err is TransactionCanceledException =>
+  err instanceof TransactionCanceledException || (err as { name?: string })?.name === 'TransactionCanceledException';
+
+/** Cancellation reason codes by item position ('None' for items that passed). */
+export function cancellationCodes(err: TransactionCanceledException): string[] {
+  return (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+}
+
+/** A cancellation caused only by contention (another transaction on the same items) is worth retrying. */
+export function isTransactionConflict(err: unknown): boolean {
+  if (!isTransactionCanceled(err)) return (err as { name?: string })?.name === 'TransactionConflictException';
+  const codes = cancellationCodes(err);
+  return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
+}
+
+/** Retries an operation that lost a transaction race, with jittered backoff. */
+export async function retryOnConflict<T>(op: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (attempt >= attempts || !isTransactionConflict(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** attempt));
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// Idempotency-Key records: the same key and request replay the stored answer; the same key
+// with another request is refused. Written by hand rather than with Powertools idempotency,
+// whose DynamoDB layer wants the key as the table's partition key or one static partition for
+// all records: here each record is its own item (`IDEM#<key>`) in the single table.
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { clients } from './clients';
+import { fromWire, isConditionFailure } from './errors';
+import { keys } from './keys';
+
+/** How long a key is remembered; clients retry within minutes, 24 hours is generous. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+
+export interface StoredResponse {
+  status: number;
+  body: string;
+}
+
+export type Claim =
+  | { outcome: 'claimed' }
+  | { outcome: 'replay'; response: StoredResponse }
+  | { outcome: 'in-progress' }
+  | { outcome: 'reused' };
+
+export async function claimKey(recordKey: string, fingerprint: string, nowMs: number): Promise<Claim> {
+  const nowSeconds = Math.floor(nowMs / 1000);
+  try {
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: { ...keys.idempotency(recordKey), type: 'IDEMPOTENCY', fingerprint, state: 'IN_PROGRESS', expiresAt: nowSeconds + IDEMPOTENCY_TTL_SECONDS },
+        // TTL deletion lags; an expired record counts as absent.
+        ConditionExpression: 'attribute_not_exists(PK) OR expiresAt < :now',
+        ExpressionAttributeValues: { ':now': nowSeconds },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { outcome: 'claimed' };
+  } catch (err) {
+    if (!isConditionFailure(err) || !err.Item) throw err;
+    const old = fromWire(err.Item);
+    if (old.fingerprint !== fingerprint) return { outcome: 'reused' };
+    if (old.state === 'COMPLETED') {
+      const response = old.response as { status: bigint; body: string };
+      return { outcome: 'replay', response: { status: Number(response.status), body: response.body } };
+    }
+    return { outcome: 'in-progress' };
+  }
+}
+
+export async function completeKey(recordKey: string, response: StoredResponse): Promise<void> {
+  await clients.dynamo.send(
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.idempotency(recordKey),
+      UpdateExpression: 'SET #state = :done, #response = :r',
+      ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
+      ExpressionAttributeValues: { ':done': 'COMPLETED', ':r': { status: response.status, body: response.body } },
+    }),
+  );
+}
+
+/** A failed request releases its key so that the client may retry with it. */
+export async function releaseKey(recordKey: string): Promise<void> {
+  await clients.dynamo.send(new DeleteCommand({ TableName: clients.tableName, Key: keys.idempotency(recordKey) }));
+}

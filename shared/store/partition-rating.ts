@@ -1,0 +1,320 @@
+// Applies a partition's rating plan in chunks of transactions. Each chunk writes its events
+// (conditional on the revision the plan was made from), the grants' drawn totals and the
+// register's consumed total (conditional on their values before the chunk), one ledger entry
+// and the bill lines' deltas. A retry, or a second runner, re-reads and re-plans: what was
+// applied is no longer a change, so nothing is applied twice.
+import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { LedgerEntry } from '../domain/balance';
+import { DomainError } from '../domain/errors';
+import { planPartition, type EventChange, type PartitionPlan } from '../domain/partition-plan';
+import { compareEvents } from '../domain/rating';
+import type { Subscription } from '../domain/subscription';
+import type { UsageEvent } from '../domain/usage-event';
+import { ledgerEntryPut, getRegister, listGrants, type TransactItem } from './balances';
+import { billLineUpdate, listBillLines } from './bill-lines';
+import { clients } from './clients';
+import { cancellationCodes, isTransactionCanceled, isTransactionConflict } from './errors';
+import { keys } from './keys';
+import { requireSubscription } from './subscriptions';
+import { getEvents, toUsageEvent } from './usage-events';
+
+/** DynamoDB's limit is 100 items a transaction; the non-event items of a chunk come out of it. */
+export const MAX_TRANSACTION_ITEMS = 100;
+
+export interface RatePartitionRequest {
+  subscriptionId: string;
+  register: string;
+  /** `LOADED` events to rate; the partition is re-rated from the earliest of these and `from`. */
+  toRate: readonly string[];
+  /** Re-rate from here even when nothing new is rated (a top-up, a re-rate batch). */
+  from?: { occurredAt: string; eventId: string };
+  /** Business identity of the step (batch id and stage): ledger entries derive their keys from it. */
+  stepId: string;
+  actor: string;
+  now: string;
+  batchId?: string;
+}
+
+export interface RatePartitionResult {
+  changed: number;
+  chunks: number;
+  /** Re-plans after a lost race or a retry. */
+  replans: number;
+  plan: PartitionPlan;
+}
+
+const MAX_REPLANS = 10;
+
+/**
+ * Rates a partition from a point in time, re-rating everything after it. The domain function
+ * that RATING, RERATE and REVERSE_REPLACE batches call for each partition they touch.
+ */
+export async function ratePartitionFrom(req: RatePartitionRequest): Promise<RatePartitionResult> {
+  const subscription = await requireSubscription(req.subscriptionId);
+  let changed = 0;
+  let chunks = 0;
+  for (let replans = 0; ; replans++) {
+    const plan = await planFor(subscription, req);
+    if (plan.changes.length === 0) return { changed, chunks, replans, plan };
+    try {
+      const applied = await applyPlan(subscription, req, plan);
+      return { changed: changed + applied.changed, chunks: chunks + applied.chunks, replans, plan };
+    } catch (err) {
+      if (err instanceof PartialApplication) {
+        changed += err.changed;
+        chunks += err.chunks;
+      }
+      const cause = err instanceof PartialApplication ? err.cause : err;
+      if (replans >= MAX_REPLANS || !(isTransactionCanceled(cause) || isTransactionConflict(cause))) throw cause;
+      if (isTransactionCanceled(cause) && interfacedLineRefused(cause)) {
+        throw new DomainError('AR_INTERFACED', `a bill line of subscription ${req.subscriptionId} is already interfaced to accounts receivable`);
+      }
+      // Someone else moved the partition (or an earlier attempt got through): read again and re-plan.
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(replans, 6)));
+    }
+  }
+}
+
+/** Reads the partition and plans its re-rating; refuses periods already interfaced. */
+export async function planFor(subscription: Subscription, req: RatePartitionRequest): Promise<PlanWithState> {
+  const snapshot = await loadSnapshot(subscription, req);
+  const plan = planPartition(snapshot, req.now);
+  if (plan.changes.length > 0) await refuseInterfacedPeriods(plan);
+  const register = await getRegister(req.subscriptionId, req.register);
+  return { ...plan, grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])), consumed: register.consumed };
+}
+
+/** A plan with the grant and register totals it was made from (the writes are conditional on them). */
+export interface PlanWithState extends PartitionPlan {
+  grantsDrawn: Map<string, bigint>;
+  consumed: bigint;
+}
+
+class PartialApplication extends Error {
+  constructor(
+    readonly changed: number,
+    readonly chunks: number,
+    override readonly cause: unknown,
+  ) {
+    super('a chunk of the plan was refused');
+  }
+}
+
+/** Writes a plan chunk by chunk; `maxChunks` stops early (a crash, in tests). */
+export async function applyPlan(
+  subscription: Subscription,
+  req: RatePartitionRequest,
+  plan: PlanWithState,
+  maxChunks = Infinity,
+): Promise<{ changed: number; chunks: number }> {
+  const grantsBefore = new Map(plan.grantsDrawn);
+  let consumedBefore = plan.consumed;
+  let changed = 0;
+  let chunks = 0;
+  for (const chunk of chunkChanges(plan.changes)) {
+    if (chunks >= maxChunks) break;
+    try {
+      consumedBefore = await applyChunk(subscription, req, chunk, grantsBefore, consumedBefore);
+    } catch (err) {
+      throw chunks > 0 ? new PartialApplication(changed, chunks, err) : err;
+    }
+    changed += chunk.length;
+    chunks++;
+  }
+  return { changed, chunks };
+}
+
+/**
+ * Refuses before the first write when a period the plan changes is already interfaced, so a
+ * refused partition is left untouched (the bill line's own condition still guards the race).
+ */
+async function refuseInterfacedPeriods(plan: PartitionPlan): Promise<void> {
+  const periods = new Set(plan.changes.flatMap((c) => c.billDeltas.map((d) => d.period)));
+  const interfaced = (await listBillLines(plan.subscriptionId)).filter((l) => l.status === 'INTERFACED' && periods.has(l.period));
+  if (interfaced.length > 0) {
+    throw new DomainError(
+      'AR_INTERFACED',
+      `bill period ${interfaced.map((l) => l.period).join(', ')} of subscription ${plan.subscriptionId} is interfaced to accounts receivable`,
+    );
+  }
+}
+
+async function loadSnapshot(subscription: Subscription, req: RatePartitionRequest) {
+  const toRate = await getEvents(req.toRate);
+  const starts = [...toRate.map((e) => ({ occurredAt: e.occurredAt, eventId: e.eventId })), ...(req.from ? [req.from] : [])];
+  starts.sort(compareEvents);
+  const start = starts[0];
+  const [grants, later] = await Promise.all([
+    listGrants(req.subscriptionId, req.register),
+    start ? eventsFrom(req.subscriptionId, req.register, start) : Promise.resolve([]),
+  ]);
+  const events = new Map(later.map((e) => [e.eventId, e]));
+  // The index is eventually consistent: the events asked for by id are read from the table itself.
+  for (const e of toRate) events.set(e.eventId, e);
+  return {
+    subscription,
+    register: req.register,
+    grants,
+    events: [...events.values()].filter((e) => e.register === req.register && e.subscriptionId === req.subscriptionId),
+    toRate: new Set(req.toRate),
+  };
+}
+
+/** The partition's events from a start point on, in rating order. */
+export async function eventsFrom(subscriptionId: string, register: string, start: { occurredAt: string; eventId: string }): Promise<UsageEvent[]> {
+  const out: UsageEvent[] = [];
+  let exclusiveStart: Record<string, unknown> | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :p AND GSI1SK >= :from',
+        ExpressionAttributeValues: {
+          ':p': keys.partitionIndexKey(subscriptionId, register),
+          ':from': keys.eventPartition(subscriptionId, register, start.occurredAt, start.eventId).GSI1SK,
+        },
+        ExclusiveStartKey: exclusiveStart,
+      }),
+    );
+    for (const item of res.Items ?? []) out.push(toUsageEvent(item));
+    exclusiveStart = res.LastEvaluatedKey;
+  } while (exclusiveStart);
+  return out;
+}
+
+/** Splits changes into chunks whose transaction stays within DynamoDB's item limit. */
+export function chunkChanges(changes: EventChange[], maxItems = MAX_TRANSACTION_ITEMS): EventChange[][] {
+  const chunks: EventChange[][] = [];
+  let current: EventChange[] = [];
+  let grants = new Set<string>();
+  let periods = new Set<string>();
+  const size = (g: Set<string>, p: Set<string>, events: number) => events + g.size + p.size + 2; // + register + ledger entry
+  for (const change of changes) {
+    const g = new Set([...grants, ...change.grantDeltas.map((d) => d.grantId)]);
+    const p = new Set([...periods, ...change.billDeltas.map((d) => d.period)]);
+    if (current.length > 0 && size(g, p, current.length + 1) > maxItems) {
+      chunks.push(current);
+      current = [];
+      grants = new Set(change.grantDeltas.map((d) => d.grantId));
+      periods = new Set(change.billDeltas.map((d) => d.period));
+    } else {
+      grants = g;
+      periods = p;
+    }
+    current.push(change);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+async function applyChunk(
+  sub: Subscription,
+  req: RatePartitionRequest,
+  chunk: EventChange[],
+  grantsBefore: Map<string, bigint>,
+  consumedBefore: bigint,
+): Promise<bigint> {
+  const items: TransactItem[] = chunk.map((c) => eventUpdate(c, req));
+  const grantDelta = new Map<string, bigint>();
+  let consumed = 0n;
+  const bills = new Map<string, { usageAmount: bigint; eventCount: number }>();
+  for (const c of chunk) {
+    for (const d of c.grantDeltas) grantDelta.set(d.grantId, (grantDelta.get(d.grantId) ?? 0n) + d.quantity);
+    consumed += c.consumedDelta;
+    for (const b of c.billDeltas) {
+      const cur = bills.get(b.period) ?? { usageAmount: 0n, eventCount: 0 };
+      cur.usageAmount += b.usageAmount;
+      cur.eventCount += b.eventCount;
+      bills.set(b.period, cur);
+    }
+  }
+  for (const [grantId, delta] of grantDelta) {
+    if (delta === 0n) continue;
+    const before = grantsBefore.get(grantId) ?? 0n;
+    items.push({
+      Update: {
+        TableName: clients.tableName,
+        Key: keys.grant(req.subscriptionId, req.register, grantId),
+        UpdateExpression: 'ADD drawn :d',
+        // The grant must still hold what the plan read: a concurrent rating re-plans instead.
+        ConditionExpression: 'drawn = :before',
+        ExpressionAttributeValues: { ':d': delta, ':before': before },
+      },
+    });
+  }
+  if (consumed !== 0n) {
+    const first = chunk[0]!;
+    const entry: LedgerEntry = {
+      entryId: `rate:${req.stepId}:${first.eventId}:r${first.fromRev}`,
+      subscriptionId: req.subscriptionId,
+      register: req.register,
+      kind: 'CONSUMPTION',
+      granted: 0n,
+      consumed,
+      at: req.now,
+      actor: req.actor,
+      eventCount: chunk.length,
+      ...(req.batchId ? { batchId: req.batchId } : {}),
+    };
+    items.push(ledgerEntryPut(entry), consumptionUpdate(entry, consumedBefore));
+  }
+  for (const [period, d] of bills) {
+    if (d.usageAmount === 0n && d.eventCount === 0) continue;
+    items.push(
+      billLineUpdate(
+        {
+          subscriptionId: req.subscriptionId,
+          period,
+          currency: sub.currency,
+          usageAmount: d.usageAmount,
+          eventCount: d.eventCount,
+          ...(sub.periodMinimum !== undefined ? { periodMinimum: sub.periodMinimum } : {}),
+        },
+        req.now,
+      ),
+    );
+  }
+  await clients.dynamo.send(new TransactWriteCommand({ TransactItems: items }));
+  for (const [grantId, delta] of grantDelta) grantsBefore.set(grantId, (grantsBefore.get(grantId) ?? 0n) + delta);
+  return consumedBefore + consumed;
+}
+
+function eventUpdate(c: EventChange, req: RatePartitionRequest): TransactItem {
+  return {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.event(c.eventId),
+      UpdateExpression: 'SET rating = :rating, #status = :status, ratingRev = :next, ratedBy = :step',
+      ConditionExpression: 'ratingRev = :rev AND #status <> :reversed',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':rating': c.rating,
+        ':status': c.status,
+        ':next': c.fromRev + 1,
+        ':rev': c.fromRev,
+        ':reversed': 'REVERSED',
+        ':step': req.stepId,
+      },
+    },
+  };
+}
+
+function consumptionUpdate(entry: LedgerEntry, consumedBefore: bigint): TransactItem {
+  return {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.register(entry.subscriptionId, entry.register),
+      UpdateExpression: 'ADD #consumed :c, entries :one SET updatedAt = :at',
+      ConditionExpression: '#consumed = :before',
+      ExpressionAttributeNames: { '#consumed': 'consumed' },
+      ExpressionAttributeValues: { ':c': entry.consumed, ':one': 1, ':at': entry.at, ':before': consumedBefore },
+    },
+  };
+}
+
+/** A bill line update is the only item whose condition mentions INTERFACED. */
+function interfacedLineRefused(err: Parameters<typeof cancellationCodes>[0]): boolean {
+  const reasons = err.CancellationReasons ?? [];
+  return reasons.some((r) => r.Code === 'ConditionalCheckFailed' && r.Item?.type?.S === 'BILL_LINE' && r.Item?.status?.S === 'INTERFACED');
+}

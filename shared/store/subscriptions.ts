@@ -1,0 +1,81 @@
+// Subscriptions: the plan every rating reads.
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DomainError } from '../domain/errors';
+import { planChangeIssues, type Subscription, type SubscriptionPlan } from '../domain/subscription';
+import { clients } from './clients';
+import { isConditionFailure } from './errors';
+import { keys } from './keys';
+
+type Item = Record<string, unknown>;
+
+function toSubscription(item: Item): Subscription {
+  const products: Subscription['products'] = {};
+  for (const [id, p] of Object.entries(item.products as Record<string, { register: string; unitPrice: bigint }>)) {
+    products[id] = { register: p.register, unitPrice: p.unitPrice };
+  }
+  return {
+    subscriptionId: item.subscriptionId as string,
+    accountId: item.accountId as string,
+    startDate: item.startDate as string,
+    currency: item.currency as string,
+    products,
+    ...(item.periodMinimum !== undefined ? { periodMinimum: item.periodMinimum as bigint } : {}),
+    planVersion: Number(item.planVersion),
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+  };
+}
+
+export async function getSubscription(subscriptionId: string): Promise<Subscription | undefined> {
+  const res = await clients.dynamo.send(
+    new GetCommand({ TableName: clients.tableName, Key: keys.subscription(subscriptionId), ConsistentRead: true }),
+  );
+  return res.Item ? toSubscription(res.Item) : undefined;
+}
+
+export async function requireSubscription(subscriptionId: string): Promise<Subscription> {
+  const sub = await getSubscription(subscriptionId);
+  if (!sub) throw new DomainError('NOT_FOUND', `subscription ${subscriptionId} was not found`);
+  return sub;
+}
+
+/**
+ * Creates or changes a subscription. The write is conditional on the version read, so two
+ * concurrent changes cannot both win; immutable fields are refused with the field named.
+ */
+export async function putSubscription(
+  subscriptionId: string,
+  plan: SubscriptionPlan,
+  now: string,
+): Promise<{ subscription: Subscription; created: boolean }> {
+  const existing = await getSubscription(subscriptionId);
+  if (existing) {
+    const issues = planChangeIssues(existing, plan);
+    if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The change is not allowed for an existing subscription', issues);
+  }
+  const subscription: Subscription = {
+    subscriptionId,
+    accountId: plan.accountId,
+    startDate: plan.startDate,
+    currency: plan.currency,
+    products: plan.products,
+    ...(plan.periodMinimum !== undefined ? { periodMinimum: plan.periodMinimum } : {}),
+    planVersion: (existing?.planVersion ?? 0) + 1,
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+  };
+  try {
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: { ...keys.subscription(subscriptionId), type: 'SUBSCRIPTION', ...subscription },
+        ConditionExpression: existing ? 'planVersion = :v' : 'attribute_not_exists(PK)',
+        ...(existing ? { ExpressionAttributeValues: { ':v': existing.planVersion } } : {}),
+      }),
+    );
+  } catch (err) {
+    if (isConditionFailure(err)) throw new DomainError('CONFLICT', `subscription ${subscriptionId} changed concurrently; read it and retry`);
+    throw err;
+  }
+  return { subscription, created: !existing };
+}

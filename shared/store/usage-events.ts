@@ -1,0 +1,337 @@
+// Usage events: idempotent ingest, reads with lineage, and listing by partition.
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DomainError, type ErrorCode } from '../domain/errors';
+import { registersOf, type Subscription } from '../domain/subscription';
+import {
+  contentFingerprint,
+  eventRefusal,
+  UsageEventInput,
+  type EventStatus,
+  type NewUsageEvent,
+  type StoredRating,
+  type UsageEvent,
+} from '../domain/usage-event';
+import { clients } from './clients';
+import { mapLimit } from './concurrency';
+import { decodeCursor, encodeCursor } from './cursor';
+import { fromWire, isConditionFailure } from './errors';
+import { keys } from './keys';
+import { getSubscription } from './subscriptions';
+
+type Item = Record<string, unknown>;
+
+export function toUsageEvent(item: Item): UsageEvent {
+  const r = item.rating as Item | undefined;
+  return {
+    eventId: item.eventId as string,
+    subscriptionId: item.subscriptionId as string,
+    productId: item.productId as string,
+    register: item.register as string,
+    quantity: item.quantity as bigint,
+    occurredAt: item.occurredAt as string,
+    attributes: (item.attributes as Record<string, string> | undefined) ?? {},
+    ...(item.parentEventId ? { parentEventId: item.parentEventId as string } : {}),
+    status: item.status as EventStatus,
+    ...(r ? { rating: toRating(r) } : {}),
+    ratingRev: Number(item.ratingRev ?? 0n),
+    ...(item.heldBy ? { heldBy: item.heldBy as string } : {}),
+    ...(item.lockedBy ? { lockedBy: item.lockedBy as string } : {}),
+    ...(item.replaces ? { replaces: item.replaces as string } : {}),
+    ...(item.replacedBy ? { replacedBy: item.replacedBy as string[] } : {}),
+    ...(item.reversedBy ? { reversedBy: item.reversedBy as string } : {}),
+    ...(item.reversedInBatch ? { reversedInBatch: item.reversedInBatch as string } : {}),
+    createdAt: item.createdAt as string,
+  };
+}
+
+function toRating(r: Item): StoredRating {
+  return {
+    allowanceUsed: r.allowanceUsed as bigint,
+    draws: ((r.draws as Item[] | undefined) ?? []).map((d) => ({ grantId: d.grantId as string, quantity: d.quantity as bigint })),
+    overageQuantity: r.overageQuantity as bigint,
+    unitPrice: r.unitPrice as bigint,
+    amount: r.amount as bigint,
+    billPeriod: r.billPeriod as string,
+    planVersion: Number(r.planVersion),
+    ratedAt: r.ratedAt as string,
+  };
+}
+
+/** The stored item of a new event: `LOADED`, not rated, in its partition's rating order. */
+export function newEventItem(e: NewUsageEvent, register: string, now: string, extra: Item = {}): Item {
+  return {
+    ...keys.event(e.eventId),
+    ...keys.eventPartition(e.subscriptionId, register, e.occurredAt, e.eventId),
+    ...(e.parentEventId ? keys.eventParent(e.parentEventId, e.eventId) : {}),
+    type: 'EVENT',
+    eventId: e.eventId,
+    subscriptionId: e.subscriptionId,
+    productId: e.productId,
+    register,
+    quantity: e.quantity,
+    occurredAt: e.occurredAt,
+    ...(e.attributes && Object.keys(e.attributes).length > 0 ? { attributes: e.attributes } : {}),
+    ...(e.parentEventId ? { parentEventId: e.parentEventId } : {}),
+    status: 'LOADED',
+    ratingRev: 0,
+    createdAt: now,
+    ...extra,
+  };
+}
+
+export interface IngestRejection {
+  index: number;
+  eventId?: string;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: IngestRejection[];
+}
+
+/** Parallel conditional puts; DynamoDB Local and on-demand tables both take this comfortably. */
+const WRITE_CONCURRENCY = 16;
+
+/**
+ * Ingests events, each on its own: a bad event is rejected with its index and code while the
+ * good ones land. Idempotent on `eventId`: the same content again is a duplicate, other content
+ * under the same id is `EVENT_ID_CONFLICT`. Guards are conditional puts, never read-then-write.
+ */
+export async function ingestEvents(raw: readonly unknown[], now: string): Promise<IngestResult> {
+  const rejected: IngestRejection[] = [];
+  const parsed: Array<{ index: number; event: NewUsageEvent }> = [];
+  raw.forEach((input, index) => {
+    const r = UsageEventInput.safeParse(input);
+    if (r.success) parsed.push({ index, event: r.data });
+    else {
+      const first = r.error.issues[0]!;
+      const eventId = typeof (input as { eventId?: unknown })?.eventId === 'string' ? (input as { eventId: string }).eventId.slice(0, 128) : undefined;
+      rejected.push({ index, ...(eventId ? { eventId } : {}), code: 'VALIDATION_FAILED', message: `${first.path.join('.') || 'event'}: ${first.message}` });
+    }
+  });
+
+  const subscriptions = await loadSubscriptions(parsed.map((p) => p.event.subscriptionId));
+  const seen = new Map<string, number>();
+  const valid: Array<{ index: number; event: NewUsageEvent; sub: Subscription }> = [];
+  for (const { index, event } of parsed) {
+    const sub = subscriptions.get(event.subscriptionId);
+    const refusal = eventRefusal(event, sub, now);
+    if (refusal) rejected.push({ index, eventId: event.eventId, ...refusal });
+    else if (seen.has(event.eventId)) {
+      rejected.push({ index, eventId: event.eventId, code: 'EVENT_ID_CONFLICT', message: `eventId repeats item ${seen.get(event.eventId)} of this request` });
+    } else {
+      seen.set(event.eventId, index);
+      valid.push({ index, event, sub: sub! });
+    }
+  }
+
+  const parentRefusals = await checkParents(valid);
+  let accepted = 0;
+  let duplicates = 0;
+  const writable = valid.filter(({ index, event }) => {
+    const refusal = parentRefusals.get(index);
+    if (refusal) rejected.push({ index, eventId: event.eventId, ...refusal });
+    return !refusal;
+  });
+  await mapLimit(writable, WRITE_CONCURRENCY, async ({ index, event, sub }) => {
+    const outcome = await putNewEvent(event, sub.products[event.productId]!.register, now);
+    if (outcome === 'accepted') accepted++;
+    else if (outcome === 'duplicate') duplicates++;
+    else rejected.push({ index, eventId: event.eventId, code: 'EVENT_ID_CONFLICT', message: 'another event with this eventId and different content exists' });
+  });
+  rejected.sort((a, b) => a.index - b.index);
+  return { accepted, duplicates, rejected };
+}
+
+async function putNewEvent(event: NewUsageEvent, register: string, now: string): Promise<'accepted' | 'duplicate' | 'conflict'> {
+  try {
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: newEventItem(event, register, now),
+        ConditionExpression: 'attribute_not_exists(PK)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return 'accepted';
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    const old = err.Item ? toUsageEvent(fromWire(err.Item)) : await getEvent(event.eventId);
+    return old && contentFingerprint(old) === contentFingerprint(event) ? 'duplicate' : 'conflict';
+  }
+}
+
+/** A child's parent must exist (stored, or earlier in this request), be in the same subscription, and not be reversed. */
+async function checkParents(valid: Array<{ index: number; event: NewUsageEvent }>): Promise<Map<number, { code: ErrorCode; message: string }>> {
+  const inRequest = new Map(valid.map((v) => [v.event.eventId, v.event]));
+  const missing = [...new Set(valid.map((v) => v.event.parentEventId).filter((p): p is string => !!p && !inRequest.has(p)))];
+  const stored = new Map((await getEvents(missing)).map((e) => [e.eventId, e]));
+  const refusals = new Map<number, { code: ErrorCode; message: string }>();
+  for (const { index, event } of valid) {
+    if (!event.parentEventId) continue;
+    const parent = inRequest.get(event.parentEventId) ?? stored.get(event.parentEventId);
+    if (!parent) refusals.set(index, { code: 'EVENT_NOT_FOUND', message: `parent event ${event.parentEventId} does not exist` });
+    else if (parent.subscriptionId !== event.subscriptionId) {
+      refusals.set(index, { code: 'VALIDATION_FAILED', message: `parent event ${event.parentEventId} belongs to another subscription` });
+    } else if ('status' in parent && parent.status === 'REVERSED') {
+      refusals.set(index, { code: 'EVENT_ALREADY_REVERSED', message: `parent event ${event.parentEventId} is reversed` });
+    }
+  }
+  return refusals;
+}
+
+async function loadSubscriptions(ids: string[]): Promise<Map<string, Subscription>> {
+  const unique = [...new Set(ids)];
+  const subs = await mapLimit(unique, WRITE_CONCURRENCY, (id) => getSubscription(id));
+  return new Map(subs.filter((s): s is Subscription => !!s).map((s) => [s.subscriptionId, s]));
+}
+
+export async function getEvent(eventId: string): Promise<UsageEvent | undefined> {
+  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.event(eventId), ConsistentRead: true }));
+  return res.Item ? toUsageEvent(res.Item) : undefined;
+}
+
+/** Strongly consistent batch read; missing ids are simply absent from the result. */
+export async function getEvents(eventIds: readonly string[]): Promise<UsageEvent[]> {
+  const unique = [...new Set(eventIds)];
+  const out: UsageEvent[] = [];
+  for (let i = 0; i < unique.length; i += 100) {
+    let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
+      [clients.tableName]: { Keys: unique.slice(i, i + 100).map((id) => keys.event(id)), ConsistentRead: true },
+    };
+    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+      const res = await clients.dynamo.send(new BatchGetCommand({ RequestItems: request }));
+      for (const item of res.Responses?.[clients.tableName] ?? []) out.push(toUsageEvent(item));
+      request = res.UnprocessedKeys as typeof request;
+    }
+  }
+  return out;
+}
+
+export async function childEventIds(parentEventId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let start: Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :p',
+        ExpressionAttributeValues: { ':p': keys.childrenIndexKey(parentEventId) },
+        ProjectionExpression: 'eventId',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of res.Items ?? []) ids.push(item.eventId as string);
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return ids;
+}
+
+export interface EventFilter {
+  subscriptionId: string;
+  productId?: string;
+  status?: EventStatus;
+  /** Inclusive lower bound on occurredAt. */
+  from?: string;
+  /** Exclusive upper bound on occurredAt. */
+  to?: string;
+}
+
+interface ListPosition {
+  r: number;
+  k?: Item;
+}
+
+const isListPosition = (v: unknown): v is ListPosition =>
+  typeof v === 'object' && v !== null && typeof (v as ListPosition).r === 'number' && ((v as ListPosition).k === undefined || typeof (v as ListPosition).k === 'object');
+
+/**
+ * Lists a subscription's events register by register, each in rating order (occurredAt, eventId).
+ * A subscription is required: listing the whole table would be a scan.
+ */
+export async function listEvents(
+  filter: EventFilter,
+  sub: Subscription,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: UsageEvent[]; nextCursor?: string }> {
+  const registers = filter.productId ? [sub.products[filter.productId]?.register].filter((r): r is string => !!r) : registersOf(sub);
+  const position = decodeCursor(cursor, isListPosition) ?? { r: 0 };
+  const items: UsageEvent[] = [];
+  let r = position.r;
+  let start = position.k;
+  while (r < registers.length && items.length < limit) {
+    const page = await queryPartition(sub.subscriptionId, registers[r]!, filter, limit - items.length, start);
+    items.push(...page.items);
+    if (page.last) {
+      start = page.last;
+      if (items.length >= limit) return { items, nextCursor: encodeCursor({ r, k: start }) };
+    } else {
+      r++;
+      start = undefined;
+    }
+  }
+  return r < registers.length ? { items, nextCursor: encodeCursor({ r, k: start }) } : { items };
+}
+
+async function queryPartition(
+  subscriptionId: string,
+  register: string,
+  filter: EventFilter,
+  want: number,
+  start: Item | undefined,
+): Promise<{ items: UsageEvent[]; last?: Item }> {
+  const filters: string[] = [];
+  const values: Record<string, unknown> = { ':p': keys.partitionIndexKey(subscriptionId, register) };
+  // `to` is exclusive: an event at exactly `to` sorts as `to#id`, after the bound.
+  let window = '';
+  if (filter.from && filter.to) window = ' AND GSI1SK BETWEEN :from AND :to';
+  else if (filter.from) window = ' AND GSI1SK >= :from';
+  else if (filter.to) window = ' AND GSI1SK < :to';
+  if (filter.from) values[':from'] = filter.from;
+  if (filter.to) values[':to'] = filter.to;
+  const names: Record<string, string> = {};
+  if (filter.productId) {
+    filters.push('productId = :product');
+    values[':product'] = filter.productId;
+  }
+  if (filter.status) {
+    filters.push('#status = :status');
+    names['#status'] = 'status';
+    values[':status'] = filter.status;
+  }
+  const input: QueryCommandInput = {
+    TableName: clients.tableName,
+    IndexName: 'GSI1',
+    KeyConditionExpression: `GSI1PK = :p${window}`,
+    ExpressionAttributeValues: values,
+    ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+  };
+  const items: UsageEvent[] = [];
+  let exclusiveStart = start;
+  do {
+    const res = await clients.dynamo.send(new QueryCommand({ ...input, ExclusiveStartKey: exclusiveStart, Limit: Math.max(want - items.length, 25) }));
+    for (const item of res.Items ?? []) {
+      items.push(toUsageEvent(item));
+      if (items.length === want) {
+        // Stop mid-page: the next page starts right after this item.
+        const last = { PK: item.PK, SK: item.SK, GSI1PK: item.GSI1PK, GSI1SK: item.GSI1SK };
+        return { items, last };
+      }
+    }
+    exclusiveStart = res.LastEvaluatedKey;
+  } while (exclusiveStart);
+  return { items };
+}
+
+export const requireEvent = async (eventId: string): Promise<UsageEvent> => {
+  const e = await getEvent(eventId);
+  if (!e) throw new DomainError('NOT_FOUND', `usage event ${eventId} was not found`);
+  return e;
+};
