@@ -1,7 +1,7 @@
 // The cloud stack. Its table comes from the one table definition; the full stack
 // (API from the route table, workflows, imports, observability) grows in its own issue.
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import { tableDefinition } from '../shared/store/table';
 
@@ -23,6 +23,7 @@ export class UsageCorrectionsStack extends Stack {
         indexName: gsi.indexName,
         partitionKey: { name: gsi.partitionKey, type: AttributeType.STRING },
         sortKey: { name: gsi.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType[gsi.projection],
       });
     }
   }

@@ -28,7 +28,7 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
             { AttributeName: g.partitionKey, KeyType: 'HASH' },
             { AttributeName: g.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: g.projection },
         })),
       }),
     );

@@ -3,6 +3,16 @@
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
+/** Shards of one day's events in GSI3: a day's selection queries each of them. */
+export const DAY_SHARDS = 8;
+
+/** A stable shard for an id (FNV-1a): the same event always lands in the same shard. */
+export function dayShard(eventId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < eventId.length; i++) h = Math.imul(h ^ eventId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % DAY_SHARDS;
+}
+
 export const keys = {
   event: (eventId: string) => ({ PK: `EVT#${eventId}`, SK: 'EVT' }),
   /** GSI1 of an event: its partition (subscription, register), in rating order. */
@@ -11,6 +21,12 @@ export const keys = {
     GSI1SK: `${occurredAt}#${eventId}`,
   }),
   partitionIndexKey: (subscriptionId: string, register: string) => `PART#${subscriptionId}#${register}`,
+  /** GSI3 of an event: its day of occurrence, in one of DAY_SHARDS shards chosen by its id. */
+  eventDay: (occurredAt: string, eventId: string) => ({
+    GSI3PK: `DAY#${occurredAt.slice(0, 10)}#${dayShard(eventId)}`,
+    GSI3SK: `${occurredAt}#${eventId}`,
+  }),
+  dayIndexKey: (day: string, shard: number) => `DAY#${day}#${shard}`,
   /** GSI2 of a child event. */
   eventParent: (parentEventId: string, eventId: string) => ({ GSI2PK: `CHILD#${parentEventId}`, GSI2SK: eventId }),
   childrenIndexKey: (parentEventId: string) => `CHILD#${parentEventId}`,

@@ -1,14 +1,20 @@
 // The one definition of the single table. CDK, the local stack and the test harness all read it.
+//
+// Projections matter for cost: an update of an item rewrites its copy in every index that
+// projects the changed attributes. Only GSI1 (partition reads by the rating engine) projects
+// everything; the other indexes carry keys only, so re-rating an event costs no extra writes there.
 export const tableDefinition = {
   partitionKey: 'PK',
   sortKey: 'SK',
-  /** Items with this epoch-seconds attribute expire (idempotency records, import markers). */
+  /** Items with this epoch-seconds attribute expire (idempotency records, import leases). */
   ttlAttribute: 'expiresAt',
   globalSecondaryIndexes: [
-    // Events of a partition in rating order; batches by creation time.
-    { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+    // Events of a partition in rating order; ledger entries in time order; batches by creation time.
+    { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },
     // Children of a parent event (sparse: only events with a parent carry it).
-    { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+    { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'KEYS_ONLY' },
+    // Events by day of occurrence, sharded so that one busy day is not one hot partition.
+    { indexName: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK', projection: 'KEYS_ONLY' },
   ],
 } as const;
 

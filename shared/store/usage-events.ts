@@ -62,6 +62,7 @@ export function newEventItem(e: NewUsageEvent, register: string, now: string, ex
   return {
     ...keys.event(e.eventId),
     ...keys.eventPartition(e.subscriptionId, register, e.occurredAt, e.eventId),
+    ...keys.eventDay(e.occurredAt, e.eventId),
     ...(e.parentEventId ? keys.eventParent(e.parentEventId, e.eventId) : {}),
     type: 'EVENT',
     eventId: e.eventId,
@@ -222,11 +223,11 @@ export async function childEventIds(parentEventId: string): Promise<string[]> {
         IndexName: 'GSI2',
         KeyConditionExpression: 'GSI2PK = :p',
         ExpressionAttributeValues: { ':p': keys.childrenIndexKey(parentEventId) },
-        ProjectionExpression: 'eventId',
         ExclusiveStartKey: start,
       }),
     );
-    for (const item of res.Items ?? []) ids.push(item.eventId as string);
+    // GSI2 carries keys only; its sort key is the child's id.
+    for (const item of res.Items ?? []) ids.push(item.GSI2SK as string);
     start = res.LastEvaluatedKey;
   } while (start);
   return ids;
