@@ -54,7 +54,7 @@ export function ledgerEntryPut(entry: LedgerEntry): TransactItem {
       Item: {
         ...keys.ledgerEntry(entry.subscriptionId, entry.register, entry.entryId),
         ...keys.ledgerOrder(entry.subscriptionId, entry.register, entry.at, entry.entryId),
-        type: 'LEDGER_ENTRY',
+        itemType: 'LEDGER_ENTRY',
         ...entry,
       },
       ConditionExpression: 'attribute_not_exists(PK)',
@@ -68,13 +68,13 @@ export function registerUpdate(entry: Pick<LedgerEntry, 'subscriptionId' | 'regi
     Update: {
       TableName: clients.tableName,
       Key: keys.register(entry.subscriptionId, entry.register),
-      UpdateExpression: 'ADD granted :g, #consumed :c, entries :one SET #type = :type, subscriptionId = :s, #register = :r, updatedAt = :at',
-      ExpressionAttributeNames: { '#type': 'type', '#register': 'register', '#consumed': 'consumed' },
+      UpdateExpression: 'ADD granted :g, #consumed :c, entries :one SET itemType = :itemType, subscriptionId = :s, #register = :r, updatedAt = :at',
+      ExpressionAttributeNames: { '#register': 'register', '#consumed': 'consumed' },
       ExpressionAttributeValues: {
         ':g': entry.granted,
         ':c': entry.consumed,
         ':one': 1,
-        ':type': 'REGISTER',
+        ':itemType': 'REGISTER',
         ':s': entry.subscriptionId,
         ':r': entry.register,
         ':at': entry.at,
@@ -112,7 +112,7 @@ export async function addGrant(g: NewGrant, actor: string, now: string): Promise
   };
   const grant: Item = {
     ...keys.grant(g.subscriptionId, g.register, g.grantId),
-    type: 'GRANT',
+    itemType: 'GRANT',
     grantId: g.grantId,
     subscriptionId: g.subscriptionId,
     register: g.register,

@@ -41,13 +41,13 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
     ':zero': 0n,
     ':open': 'OPEN',
     ':interfaced': 'INTERFACED',
-    ':type': 'BILL_LINE',
+    ':itemType': 'BILL_LINE',
     ':s': d.subscriptionId,
     ':p': d.period,
     ':c': d.currency,
     ':now': now,
   };
-  let set = '#type = :type, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), adjustments = if_not_exists(adjustments, :zero)';
+  let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), adjustments = if_not_exists(adjustments, :zero)';
   let remove = '';
   if (d.periodMinimum !== undefined) {
     set += ', periodMinimum = :min';
@@ -59,7 +59,7 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
       Key: keys.billLine(d.subscriptionId, d.period),
       UpdateExpression: `ADD usageAmount :u, eventCount :n SET ${set}${remove}`,
       ConditionExpression: 'attribute_not_exists(PK) OR #status <> :interfaced',
-      ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+      ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: values,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },

@@ -27,7 +27,7 @@ export async function claimKey(recordKey: string, fingerprint: string, nowMs: nu
     await clients.dynamo.send(
       new PutCommand({
         TableName: clients.tableName,
-        Item: { ...keys.idempotency(recordKey), type: 'IDEMPOTENCY', fingerprint, state: 'IN_PROGRESS', expiresAt: nowSeconds + IDEMPOTENCY_TTL_SECONDS },
+        Item: { ...keys.idempotency(recordKey), itemType: 'IDEMPOTENCY', fingerprint, state: 'IN_PROGRESS', expiresAt: nowSeconds + IDEMPOTENCY_TTL_SECONDS },
         // TTL deletion lags; an expired record counts as absent.
         ConditionExpression: 'attribute_not_exists(PK) OR expiresAt < :now',
         ExpressionAttributeValues: { ':now': nowSeconds },

@@ -316,5 +316,5 @@ function consumptionUpdate(entry: LedgerEntry, consumedBefore: bigint): Transact
 /** A bill line update is the only item whose condition mentions INTERFACED. */
 function interfacedLineRefused(err: Parameters<typeof cancellationCodes>[0]): boolean {
   const reasons = err.CancellationReasons ?? [];
-  return reasons.some((r) => r.Code === 'ConditionalCheckFailed' && r.Item?.type?.S === 'BILL_LINE' && r.Item?.status?.S === 'INTERFACED');
+  return reasons.some((r) => r.Code === 'ConditionalCheckFailed' && r.Item?.itemType?.S === 'BILL_LINE' && r.Item?.status?.S === 'INTERFACED');
 }

@@ -68,7 +68,7 @@ export async function putSubscription(
     await clients.dynamo.send(
       new PutCommand({
         TableName: clients.tableName,
-        Item: { ...keys.subscription(subscriptionId), type: 'SUBSCRIPTION', ...subscription },
+        Item: { ...keys.subscription(subscriptionId), itemType: 'SUBSCRIPTION', ...subscription },
         ConditionExpression: existing ? 'planVersion = :v' : 'attribute_not_exists(PK)',
         ...(existing ? { ExpressionAttributeValues: { ':v': existing.planVersion } } : {}),
       }),

@@ -64,7 +64,7 @@ export function newEventItem(e: NewUsageEvent, register: string, now: string, ex
     ...keys.eventPartition(e.subscriptionId, register, e.occurredAt, e.eventId),
     ...keys.eventDay(e.occurredAt, e.eventId),
     ...(e.parentEventId ? keys.eventParent(e.parentEventId, e.eventId) : {}),
-    type: 'EVENT',
+    itemType: 'EVENT',
     eventId: e.eventId,
     subscriptionId: e.subscriptionId,
     productId: e.productId,

@@ -1,0 +1,238 @@
+// Correction batches: types, the status machine, the one rule table of allowed actions by
+// type × status, eligibility of events per type, and selection criteria. Pure.
+import { z } from 'zod';
+import type { ErrorCode } from './errors';
+import type { EventStatus, UsageEvent } from './usage-event';
+import { Id, Instant } from './values';
+
+export const BATCH_TYPES = ['RATING', 'RERATE', 'REVERSE_REPLACE'] as const;
+export type BatchType = (typeof BATCH_TYPES)[number];
+
+export const BATCH_STATUSES = [
+  'DRAFT',
+  'LOCKING',
+  'LOCKED',
+  'REVERTING',
+  'PROCESSING',
+  'COMPLETED',
+  'COMPLETED_WITH_ERRORS',
+  'FAILED',
+] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+/** A batch in one of these no longer holds events. */
+export const FINISHED: ReadonlySet<BatchStatus> = new Set(['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
+
+export type BatchAction = 'ADD_EVENTS' | 'ADD_REPLACEMENTS' | 'REMOVE_EVENTS' | 'LOCK' | 'REVERT' | 'SUBMIT';
+
+export interface BatchOptions {
+  arPolicy: 'REJECT' | 'CREDIT_REBILL';
+  creditOnly: boolean;
+  effectiveAt?: string;
+}
+
+export interface BatchCounts {
+  /** Members added by the user (ids, criteria, CSV, replacement originals and their children). */
+  events: number;
+  /** Events pulled in at lock because the members change them. */
+  related: number;
+  errored: number;
+  inProcess: number;
+  processed: number;
+}
+
+export interface Batch {
+  batchId: string;
+  type: BatchType;
+  name?: string;
+  description?: string;
+  status: BatchStatus;
+  /** Grows with every status change: transitions and execution names are derived from it. */
+  version: number;
+  options: BatchOptions;
+  counts: BatchCounts;
+  progress: { done: number; total: number };
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  lastError?: { code: ErrorCode | string; message: string; at: string };
+  executions?: Record<string, string>;
+}
+
+export const BatchInput = z
+  .strictObject({
+    type: z.enum(BATCH_TYPES),
+    name: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(2000).optional(),
+    options: z
+      .strictObject({
+        arPolicy: z.enum(['REJECT', 'CREDIT_REBILL']).default('REJECT'),
+        creditOnly: z.boolean().default(false),
+        effectiveAt: Instant.optional(),
+      })
+      .default({ arPolicy: 'REJECT', creditOnly: false }),
+  });
+
+export type NewBatch = z.output<typeof BatchInput>;
+
+/** Options that make no sense for a type are refused when the batch is created. */
+export function optionsRefusal(type: BatchType, options: BatchOptions): { code: ErrorCode; message: string } | undefined {
+  if (options.creditOnly && type !== 'REVERSE_REPLACE') {
+    return { code: 'ACTION_NOT_ALLOWED_FOR_TYPE', message: 'creditOnly applies to REVERSE_REPLACE batches only' };
+  }
+  return undefined;
+}
+
+// ---- the rule table ---------------------------------------------------------------------------
+
+const byStatus: Record<BatchStatus, readonly BatchAction[]> = {
+  DRAFT: ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK'],
+  LOCKING: [],
+  // Lock errors block submit until removed; only members in ERROR may be removed from a locked
+  // batch, and the preview leaves them out, so removing them keeps it exact.
+  LOCKED: ['REMOVE_EVENTS', 'REVERT', 'SUBMIT'],
+  REVERTING: [],
+  PROCESSING: [],
+  COMPLETED: [],
+  COMPLETED_WITH_ERRORS: [],
+  FAILED: [],
+};
+
+const byType: Record<BatchType, ReadonlySet<BatchAction>> = {
+  RATING: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT']),
+  RERATE: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT']),
+  REVERSE_REPLACE: new Set(['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT']),
+};
+
+/** The actions a batch allows now. A failed lock may be reverted; submit waits for errors to go. */
+export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'>): BatchAction[] {
+  const actions = [...byStatus[b.status]];
+  if (b.status === 'LOCKING' && b.lastError) actions.push('REVERT');
+  return actions.filter((a) => {
+    if (!byType[b.type].has(a)) return false;
+    if (a === 'ADD_REPLACEMENTS' && b.options.creditOnly) return false;
+    if (a === 'SUBMIT' && b.counts.errored > 0) return false;
+    return true;
+  });
+}
+
+/**
+ * Why an action is refused: 422 ACTION_NOT_ALLOWED_FOR_TYPE when the type never allows it,
+ * 409 INVALID_TRANSITION when the status does not allow it now.
+ */
+export function actionRefusal(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'batchId'>, action: BatchAction): { code: ErrorCode; message: string } | undefined {
+  if (!byType[b.type].has(action) || (action === 'ADD_REPLACEMENTS' && b.options.creditOnly)) {
+    const why = action === 'ADD_REPLACEMENTS' && b.type === 'REVERSE_REPLACE' ? 'a creditOnly batch reverses without replacement' : `a ${b.type} batch does not allow ${action}`;
+    return { code: 'ACTION_NOT_ALLOWED_FOR_TYPE', message: why };
+  }
+  if (!allowedActions(b).includes(action)) {
+    const extra = action === 'SUBMIT' && b.status === 'LOCKED' ? `; ${b.counts.errored} member(s) have errors: remove them (BY_RULE errorCode) or revert` : '';
+    return { code: 'INVALID_TRANSITION', message: `batch ${b.batchId} is ${b.status}: ${action} is not allowed${extra}` };
+  }
+  return undefined;
+}
+
+// ---- eligibility -------------------------------------------------------------------------------
+
+/** Event statuses a batch type takes; everything else is refused with its reason. */
+const eligible: Record<BatchType, readonly EventStatus[]> = {
+  RATING: ['LOADED'],
+  RERATE: ['RATED'],
+  // An excluded zero charge is rated too, and may need correcting.
+  REVERSE_REPLACE: ['RATED', 'EXCLUDED'],
+};
+
+export const eligibleStatuses = (type: BatchType): readonly EventStatus[] => eligible[type];
+
+export function eligibilityRefusal(type: BatchType, e: Pick<UsageEvent, 'status' | 'heldBy'>, batchId: string): ErrorCode | undefined {
+  if (e.heldBy !== undefined && e.heldBy !== batchId) return 'EVENT_HELD_BY_OTHER_BATCH';
+  if (eligible[type].includes(e.status)) return undefined;
+  if (e.status === 'REVERSED') return 'EVENT_ALREADY_REVERSED';
+  if (type === 'RATING') return 'EVENT_ALREADY_PROCESSED';
+  return 'EVENT_NOT_RATED';
+}
+
+// ---- selection ---------------------------------------------------------------------------------
+
+/** Longest time window a selection may name without a subscription. */
+export const MAX_WINDOW_DAYS = 31;
+/** Events added by one call; larger selections page with the returned cursor. */
+export const MAX_ADD_PER_CALL = 1000;
+
+export const Criteria = z.strictObject({
+  subscriptionIds: z.array(Id).min(1).max(100).optional(),
+  productId: Id.optional(),
+  status: z.enum(['LOADED', 'RATED', 'EXCLUDED', 'REVERSED']).optional(),
+  from: Instant.optional(),
+  to: Instant.optional(),
+});
+
+export type SelectionCriteria = z.output<typeof Criteria>;
+
+/** Selections must be precise: a subscription, or a closed window of at most MAX_WINDOW_DAYS. */
+export function criteriaRefusal(c: SelectionCriteria): { code: ErrorCode; message: string } | undefined {
+  if (c.from && c.to && c.to <= c.from) return { code: 'VALIDATION_FAILED', message: 'to must be after from' };
+  if (c.subscriptionIds && c.subscriptionIds.length > 0) return undefined;
+  if (!c.from || !c.to) {
+    return { code: 'CRITERIA_TOO_BROAD', message: 'name subscriptionIds, or both from and to (a window of at most 31 days)' };
+  }
+  if (Date.parse(c.to) - Date.parse(c.from) > MAX_WINDOW_DAYS * 86_400_000) {
+    return { code: 'CRITERIA_TOO_BROAD', message: `a window without subscriptionIds may span at most ${MAX_WINDOW_DAYS} days` };
+  }
+  return undefined;
+}
+
+/** Days (UTC, YYYY-MM-DD) a window touches, for the day index. */
+export function daysOf(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse(from.slice(0, 10)); t < Date.parse(to); t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
+  return days;
+}
+
+// ---- members -----------------------------------------------------------------------------------
+
+export type MemberRole = 'MEMBER' | 'CHILD' | 'RELATED' | 'REPLACEMENT';
+export type MemberState = 'HELD' | 'LOCKED' | 'ERROR' | 'PROCESSED' | 'FAILED';
+
+export interface BatchMember {
+  eventId: string;
+  role: MemberRole;
+  state: MemberState;
+  subscriptionId: string;
+  register: string;
+  occurredAt: string;
+  errorCode?: ErrorCode | string;
+  errorMessage?: string;
+  relatedReason?: string;
+  /** REVERSE_REPLACE: the events that replace this original (none: reversed only). */
+  replacements?: string[];
+  addedAt: string;
+}
+
+export const RemoveRequest = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('ALL') }),
+  z.strictObject({
+    mode: z.literal('BY_RULE'),
+    rule: z
+      .strictObject({
+        errorCode: z.string().regex(/^[A-Z_]{1,64}$/).optional(),
+        subscriptionIds: z.array(Id).min(1).max(100).optional(),
+        eventIds: z.array(Id).min(1).max(MAX_ADD_PER_CALL).optional(),
+        from: Instant.optional(),
+        to: Instant.optional(),
+      })
+      .refine((r) => Object.keys(r).length > 0, 'a rule needs at least one condition'),
+  }),
+]);
+
+export type RemoveRule = Extract<z.output<typeof RemoveRequest>, { mode: 'BY_RULE' }>['rule'];
+
+export function matchesRule(m: BatchMember, rule: RemoveRule): boolean {
+  return (
+    (rule.errorCode === undefined || m.errorCode === rule.errorCode) &&
+    (rule.subscriptionIds === undefined || rule.subscriptionIds.includes(m.subscriptionId)) &&
+    (rule.eventIds === undefined || rule.eventIds.includes(m.eventId)) &&
+    (rule.from === undefined || m.occurredAt >= rule.from) &&
+    (rule.to === undefined || m.occurredAt < rule.to)
+  );
+}

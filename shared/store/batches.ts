@@ -1,0 +1,282 @@
+// Batches, their members and their log. Every guard is a condition: an event is held by a batch
+// through a conditional write on the event item itself, in the same transaction as the member
+// item and a check that the batch is still open for edits.
+import { randomUUID } from 'node:crypto';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  actionRefusal,
+  type Batch,
+  type BatchAction,
+  type BatchMember,
+  type BatchStatus,
+  type BatchType,
+  type MemberRole,
+  type NewBatch,
+} from '../domain/batch';
+import { DomainError } from '../domain/errors';
+import { clients } from './clients';
+import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
+import { isConditionFailure } from './errors';
+import { keys } from './keys';
+
+type Item = Record<string, unknown>;
+
+const zeroCounts = { events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 };
+
+export function toBatch(item: Item): Batch {
+  const counts = (item.counts as Record<string, bigint> | undefined) ?? {};
+  const progress = (item.progress as Record<string, bigint> | undefined) ?? {};
+  const options = item.options as Item;
+  return {
+    batchId: item.batchId as string,
+    type: item.type as BatchType,
+    ...(item.name ? { name: item.name as string } : {}),
+    ...(item.description ? { description: item.description as string } : {}),
+    status: item.status as BatchStatus,
+    version: Number(item.version),
+    options: {
+      arPolicy: options.arPolicy as Batch['options']['arPolicy'],
+      creditOnly: options.creditOnly as boolean,
+      ...(options.effectiveAt ? { effectiveAt: options.effectiveAt as string } : {}),
+    },
+    counts: Object.fromEntries(Object.keys(zeroCounts).map((k) => [k, Number(counts[k] ?? 0n)])) as unknown as Batch['counts'],
+    progress: { done: Number(progress.done ?? 0n), total: Number(progress.total ?? 0n) },
+    createdBy: item.createdBy as string,
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+    ...(item.lastError ? { lastError: item.lastError as Batch['lastError'] } : {}),
+    ...(item.executions ? { executions: item.executions as Record<string, string> } : {}),
+  };
+}
+
+export async function createBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
+  const batch: Batch = {
+    batchId: randomUUID(),
+    type: input.type,
+    ...(input.name ? { name: input.name } : {}),
+    ...(input.description ? { description: input.description } : {}),
+    status: 'DRAFT',
+    version: 1,
+    options: input.options,
+    counts: { ...zeroCounts },
+    progress: { done: 0, total: 0 },
+    createdBy: actor,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await clients.dynamo.send(
+    new PutCommand({
+      TableName: clients.tableName,
+      Item: { ...keys.batch(batch.batchId), ...keys.batchListing(now, batch.batchId), itemType: 'BATCH', ...batch },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+  return batch;
+}
+
+export async function getBatch(batchId: string): Promise<Batch | undefined> {
+  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.batch(batchId), ConsistentRead: true }));
+  return res.Item ? toBatch(res.Item) : undefined;
+}
+
+export async function requireBatch(batchId: string): Promise<Batch> {
+  const b = await getBatch(batchId);
+  if (!b) throw new DomainError('NOT_FOUND', `batch ${batchId} was not found`);
+  return b;
+}
+
+/** Reads the batch and refuses the action by the rule table (409/422) before any write. */
+export async function batchFor(batchId: string, action: BatchAction): Promise<Batch> {
+  const b = await requireBatch(batchId);
+  const refusal = actionRefusal(b, action);
+  if (refusal) throw new DomainError(refusal.code, refusal.message);
+  return b;
+}
+
+export interface ListBatchFilter {
+  status?: BatchStatus;
+  type?: BatchType;
+}
+
+/** Newest first. */
+export async function listBatches(filter: ListBatchFilter, limit: number, cursor?: string): Promise<{ items: Batch[]; nextCursor?: string }> {
+  const filters: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':p': keys.batchesIndexKey };
+  if (filter.status) {
+    filters.push('#status = :status');
+    names['#status'] = 'status';
+    values[':status'] = filter.status;
+  }
+  if (filter.type) {
+    filters.push('#type = :type');
+    names['#type'] = 'type';
+    values[':type'] = filter.type;
+  }
+  const items: Batch[] = [];
+  let start = decodeCursor(cursor, isStringRecord) as Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :p',
+        ScanIndexForward: false,
+        ExpressionAttributeValues: values,
+        ...(filters.length ? { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names } : {}),
+        Limit: limit - items.length,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(res.Items ?? []).map(toBatch));
+    start = res.LastEvaluatedKey;
+  } while (start && items.length < limit);
+  return start ? { items, nextCursor: encodeCursor(start) } : { items };
+}
+
+export interface TransitionPatch {
+  lastError?: Batch['lastError'] | null;
+  execution?: { action: string; arn: string };
+}
+
+/**
+ * Moves a batch along the status machine: a conditional write on status (and version when
+ * given). Anything else is refused INVALID_TRANSITION and nothing changes.
+ */
+export async function transitionBatch(
+  batchId: string,
+  from: readonly BatchStatus[],
+  to: BatchStatus,
+  now: string,
+  patch: TransitionPatch = {},
+  expectedVersion?: number,
+): Promise<Batch> {
+  const names: Record<string, string> = { '#status': 'status', '#version': 'version' };
+  const values: Record<string, unknown> = { ':to': to, ':now': now, ':one': 1 };
+  from.forEach((s, i) => (values[`:from${i}`] = s));
+  const sets = ['#status = :to', 'updatedAt = :now'];
+  const removes: string[] = [];
+  if (patch.lastError === null) removes.push('lastError');
+  else if (patch.lastError) {
+    sets.push('lastError = :err');
+    values[':err'] = patch.lastError;
+  }
+  if (patch.execution) {
+    sets.push('executions.#action = :arn');
+    names['#action'] = patch.execution.action;
+    values[':arn'] = patch.execution.arn;
+  }
+  let condition = `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`;
+  if (expectedVersion !== undefined) {
+    condition += ' AND #version = :v';
+    values[':v'] = expectedVersion;
+  }
+  try {
+    const res = await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: `SET ${sets.join(', ')} ADD #version :one${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: `attribute_exists(PK) AND ${condition}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return toBatch(res.Attributes!);
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    const current = err.Item?.status?.S;
+    if (!current) throw new DomainError('NOT_FOUND', `batch ${batchId} was not found`);
+    throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${current}; it cannot become ${to}`);
+  }
+}
+
+/** Adds to the batch's counters (negative to subtract). */
+export async function addCounts(batchId: string, delta: Partial<Record<keyof Batch['counts'], number>>, now: string): Promise<void> {
+  const entries = Object.entries(delta).filter(([, n]) => n !== 0);
+  if (entries.length === 0) return;
+  await clients.dynamo.send(
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      UpdateExpression: `ADD ${entries.map(([k], i) => `counts.#c${i} :n${i}`).join(', ')} SET updatedAt = :now`,
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#c${i}`, k])),
+      ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])), ':now': now },
+    }),
+  );
+}
+
+export function toMember(item: Item): BatchMember {
+  return {
+    eventId: item.eventId as string,
+    role: item.role as MemberRole,
+    state: item.state as BatchMember['state'],
+    subscriptionId: item.subscriptionId as string,
+    register: item.register as string,
+    occurredAt: item.occurredAt as string,
+    ...(item.errorCode ? { errorCode: item.errorCode as string } : {}),
+    ...(item.errorMessage ? { errorMessage: item.errorMessage as string } : {}),
+    ...(item.relatedReason ? { relatedReason: item.relatedReason as string } : {}),
+    ...(item.replacements ? { replacements: item.replacements as string[] } : {}),
+    addedAt: item.addedAt as string,
+  };
+}
+
+export interface MemberFilter {
+  state?: BatchMember['state'];
+  errorCode?: string;
+}
+
+/** One page of members, in event id order. */
+export async function listMembers(batchId: string, filter: MemberFilter, limit: number, cursor?: string): Promise<{ items: BatchMember[]; nextCursor?: string }> {
+  const filters: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchMemberPrefix };
+  if (filter.state) {
+    filters.push('#state = :state');
+    names['#state'] = 'state';
+    values[':state'] = filter.state;
+  }
+  if (filter.errorCode) {
+    filters.push('errorCode = :code');
+    values[':code'] = filter.errorCode;
+  }
+  const items: BatchMember[] = [];
+  let start = decodeCursor(cursor, isStringRecord) as Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: values,
+        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ConsistentRead: true,
+        Limit: Math.max(limit - items.length, 50),
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of res.Items ?? []) {
+      items.push(toMember(item));
+      if (items.length === limit) {
+        const last = { PK: item.PK as string, SK: item.SK as string };
+        return { items, nextCursor: encodeCursor(last) };
+      }
+    }
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return { items };
+}
+
+/** Every member (workflows page through these; they never travel in a payload). */
+export async function* allMembers(batchId: string): AsyncGenerator<BatchMember[]> {
+  let cursor: string | undefined;
+  do {
+    const page = await listMembers(batchId, {}, 1000, cursor);
+    if (page.items.length) yield page.items;
+    cursor = page.nextCursor;
+  } while (cursor);
+}
+
