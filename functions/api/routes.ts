@@ -34,4 +34,13 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/usage-events', handler: 'functions/api/usage-events/post-usage-events.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/usage-events', handler: 'functions/api/usage-events/get-usage-events.ts', access: { table: 'read' } },
   { method: 'GET', path: '/v1/usage-events/{eventId}', handler: 'functions/api/usage-events/get-usage-event.ts', access: { table: 'read' } },
+
+  { method: 'POST', path: '/v1/batches', handler: 'functions/api/batches/post-batch.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/batches', handler: 'functions/api/batches/get-batches.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/batches/{batchId}', handler: 'functions/api/batches/get-batch.ts', access: { table: 'read' } },
+  { method: 'POST', path: '/v1/batches/{batchId}/events', handler: 'functions/api/batches/post-batch-events.ts', access: { table: 'readWrite' } },
+  { method: 'POST', path: '/v1/batches/{batchId}/replacements', handler: 'functions/api/batches/post-batch-replacements.ts', access: { table: 'readWrite' } },
+  { method: 'POST', path: '/v1/batches/{batchId}/events/remove', handler: 'functions/api/batches/post-batch-events-remove.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/batches/{batchId}/members', handler: 'functions/api/batches/get-batch-members.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/batches/{batchId}/log', handler: 'functions/api/batches/get-batch-log.ts', access: { table: 'read' } },
 ];

@@ -1,4 +1,5 @@
 // Response shapes of the API: quantities and money as decimal strings, never numbers.
+import { allowedActions, type Batch } from '../../shared/domain/batch';
 import { billTotal, minimumTrueUp, type BillLine } from '../../shared/domain/bill-line';
 import type { BalanceView, LedgerEntry } from '../../shared/domain/balance';
 import { formatMoney, formatPrice, formatQuantity } from '../../shared/domain/decimal';
@@ -87,3 +88,21 @@ export function eventView(e: UsageEvent, currency: string, childEventIds?: strin
     createdAt: e.createdAt,
   };
 }
+
+export const batchView = (b: Batch) => ({
+  batchId: b.batchId,
+  type: b.type,
+  ...(b.name ? { name: b.name } : {}),
+  ...(b.description ? { description: b.description } : {}),
+  status: b.status,
+  version: b.version,
+  options: b.options,
+  counts: b.counts,
+  allowedActions: allowedActions(b),
+  progress: b.progress,
+  createdBy: b.createdBy,
+  createdAt: b.createdAt,
+  updatedAt: b.updatedAt,
+  ...(b.lastError ? { lastError: b.lastError } : {}),
+  ...(b.executions ? { executions: b.executions } : {}),
+});

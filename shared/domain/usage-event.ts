@@ -32,6 +32,8 @@ export interface UsageEvent {
   occurredAt: string;
   attributes: Record<string, string>;
   parentEventId?: string;
+  /** How many events name this one as parent (only a parent with children is looked up). */
+  childCount?: number;
   status: EventStatus;
   rating?: StoredRating;
   /** Grows with every change of the rating: chunk writes are conditional on it. */

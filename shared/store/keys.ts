@@ -1,16 +1,16 @@
 // Every key format of the single table lives here; nobody else concatenates key strings.
-// Sort keys that must order numerically are zero-padded.
-
-const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 /** Shards of one day's events in GSI3: a day's selection queries each of them. */
 export const DAY_SHARDS = 8;
 
+/** Edit gates of one batch. */
+export const GATE_SHARDS = 16;
+
 /** A stable shard for an id (FNV-1a): the same event always lands in the same shard. */
-export function dayShard(eventId: string): number {
+export function shardOf(id: string, shards: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < eventId.length; i++) h = Math.imul(h ^ eventId.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % DAY_SHARDS;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % shards;
 }
 
 export const keys = {
@@ -23,7 +23,7 @@ export const keys = {
   partitionIndexKey: (subscriptionId: string, register: string) => `PART#${subscriptionId}#${register}`,
   /** GSI3 of an event: its day of occurrence, in one of DAY_SHARDS shards chosen by its id. */
   eventDay: (occurredAt: string, eventId: string) => ({
-    GSI3PK: `DAY#${occurredAt.slice(0, 10)}#${dayShard(eventId)}`,
+    GSI3PK: `DAY#${occurredAt.slice(0, 10)}#${shardOf(eventId, DAY_SHARDS)}`,
     GSI3SK: `${occurredAt}#${eventId}`,
   }),
   dayIndexKey: (day: string, shard: number) => `DAY#${day}#${shard}`,
@@ -57,7 +57,16 @@ export const keys = {
   batchesIndexKey: 'BATCHES',
   batchMember: (batchId: string, eventId: string) => ({ PK: `BATCH#${batchId}`, SK: `MEM#${eventId}` }),
   batchMemberPrefix: 'MEM#',
-  batchLog: (batchId: string, at: string, seq: number) => ({ PK: `BATCH#${batchId}`, SK: `LOG#${at}#${pad(seq, 6)}` }),
+  batchLog: (batchId: string, at: string, unique: string) => ({ PK: `BATCH#${batchId}`, SK: `LOG#${at}#${unique}` }),
+  /**
+   * One of a batch's edit gates. Adds check the gate of their event's shard instead of the batch
+   * item, so concurrent adds do not contend on one item; locking closes every gate first.
+   */
+  batchGate: (batchId: string, eventId: string) => ({ PK: `BATCH#${batchId}`, SK: `GATE#${shardOf(eventId, GATE_SHARDS)}` }),
+  batchGates: (batchId: string) => Array.from({ length: GATE_SHARDS }, (_, i) => ({ PK: `BATCH#${batchId}`, SK: `GATE#${i}` })),
+  /** A replacement event waiting in its batch until submit inserts it. */
+  batchReplacement: (batchId: string, eventId: string) => ({ PK: `BATCH#${batchId}`, SK: `RPL#${eventId}` }),
+  batchReplacementPrefix: 'RPL#',
   batchLogPrefix: 'LOG#',
   batchPartition: (batchId: string) => `BATCH#${batchId}`,
 

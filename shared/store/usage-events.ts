@@ -1,5 +1,5 @@
 // Usage events: idempotent ingest, reads with lineage, and listing by partition.
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { registersOf, type Subscription } from '../domain/subscription';
 import {
@@ -11,10 +11,11 @@ import {
   type StoredRating,
   type UsageEvent,
 } from '../domain/usage-event';
+import { batchGet } from './batch-get';
 import { clients } from './clients';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor } from './cursor';
-import { fromWire, isConditionFailure } from './errors';
+import { fromWire, isConditionFailure, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
 import { getSubscription } from './subscriptions';
 
@@ -31,6 +32,7 @@ export function toUsageEvent(item: Item): UsageEvent {
     occurredAt: item.occurredAt as string,
     attributes: (item.attributes as Record<string, string> | undefined) ?? {},
     ...(item.parentEventId ? { parentEventId: item.parentEventId as string } : {}),
+    ...(item.childCount ? { childCount: Number(item.childCount) } : {}),
     status: item.status as EventStatus,
     ...(r ? { rating: toRating(r) } : {}),
     ratingRev: Number(item.ratingRev ?? 0n),
@@ -137,32 +139,69 @@ export async function ingestEvents(raw: readonly unknown[], now: string): Promis
     if (refusal) rejected.push({ index, eventId: event.eventId, ...refusal });
     return !refusal;
   });
-  await mapLimit(writable, WRITE_CONCURRENCY, async ({ index, event, sub }) => {
-    const outcome = await putNewEvent(event, sub.products[event.productId]!.register, now);
-    if (outcome === 'accepted') accepted++;
-    else if (outcome === 'duplicate') duplicates++;
-    else rejected.push({ index, eventId: event.eventId, code: 'EVENT_ID_CONFLICT', message: 'another event with this eventId and different content exists' });
-  });
+  // Parents land before their children: a child's write also counts it on its parent.
+  for (const level of byParentDepth(writable)) {
+    await mapLimit(level, WRITE_CONCURRENCY, async ({ index, event, sub }) => {
+      const outcome = await putNewEvent(event, sub.products[event.productId]!.register, now);
+      if (outcome === 'accepted') accepted++;
+      else if (outcome === 'duplicate') duplicates++;
+      else rejected.push({ index, eventId: event.eventId, code: 'EVENT_ID_CONFLICT', message: 'another event with this eventId and different content exists' });
+    });
+  }
   rejected.sort((a, b) => a.index - b.index);
   return { accepted, duplicates, rejected };
 }
 
+function byParentDepth<T extends { event: NewUsageEvent }>(items: T[]): T[][] {
+  const inRequest = new Map(items.map((i) => [i.event.eventId, i.event]));
+  const depth = (e: NewUsageEvent, seen = 0): number =>
+    e.parentEventId && inRequest.has(e.parentEventId) && seen < 10 ? 1 + depth(inRequest.get(e.parentEventId)!, seen + 1) : 0;
+  const levels: T[][] = [];
+  for (const item of items) (levels[depth(item.event)] ??= []).push(item);
+  return levels.filter(Boolean);
+}
+
 async function putNewEvent(event: NewUsageEvent, register: string, now: string): Promise<'accepted' | 'duplicate' | 'conflict'> {
+  const put = {
+    TableName: clients.tableName,
+    Item: newEventItem(event, register, now),
+    ConditionExpression: 'attribute_not_exists(PK)',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+  let old: Item | undefined;
   try {
-    await clients.dynamo.send(
-      new PutCommand({
-        TableName: clients.tableName,
-        Item: newEventItem(event, register, now),
-        ConditionExpression: 'attribute_not_exists(PK)',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
+    if (event.parentEventId) {
+      await retryOnConflict(() =>
+        clients.dynamo.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: put },
+              {
+                Update: {
+                  TableName: clients.tableName,
+                  Key: keys.event(event.parentEventId!),
+                  UpdateExpression: 'ADD childCount :one',
+                  ConditionExpression: 'attribute_exists(PK)',
+                  ExpressionAttributeValues: { ':one': 1 },
+                },
+              },
+            ],
+          }),
+        ),
+      );
+    } else {
+      await clients.dynamo.send(new PutCommand(put));
+    }
     return 'accepted';
   } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-    const old = err.Item ? toUsageEvent(fromWire(err.Item)) : await getEvent(event.eventId);
-    return old && contentFingerprint(old) === contentFingerprint(event) ? 'duplicate' : 'conflict';
+    if (isConditionFailure(err)) old = err.Item ? fromWire(err.Item) : undefined;
+    else if (isTransactionCanceled(err) && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+      const item = err.CancellationReasons[0].Item;
+      old = item ? fromWire(item) : undefined;
+    } else throw err;
   }
+  const existing = old ? toUsageEvent(old) : await getEvent(event.eventId);
+  return existing && contentFingerprint(existing) === contentFingerprint(event) ? 'duplicate' : 'conflict';
 }
 
 /** A child's parent must exist (stored, or earlier in this request), be in the same subscription, and not be reversed. */
@@ -197,20 +236,7 @@ export async function getEvent(eventId: string): Promise<UsageEvent | undefined>
 
 /** Strongly consistent batch read; missing ids are simply absent from the result. */
 export async function getEvents(eventIds: readonly string[]): Promise<UsageEvent[]> {
-  const unique = [...new Set(eventIds)];
-  const out: UsageEvent[] = [];
-  for (let i = 0; i < unique.length; i += 100) {
-    let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
-      [clients.tableName]: { Keys: unique.slice(i, i + 100).map((id) => keys.event(id)), ConsistentRead: true },
-    };
-    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-      const res = await clients.dynamo.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of res.Responses?.[clients.tableName] ?? []) out.push(toUsageEvent(item));
-      request = res.UnprocessedKeys as typeof request;
-    }
-  }
-  return out;
+  return (await batchGet([...new Set(eventIds)].map((id) => keys.event(id)))).map(toUsageEvent);
 }
 
 export async function childEventIds(parentEventId: string): Promise<string[]> {

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { listLog } from '../../../shared/store/batch-log';
+import { requireBatch } from '../../../shared/store/batches';
+import { httpHandler, ok } from '../http-handler';
+import { Paging } from '../list-query';
+
+export const handler = httpHandler({ path: z.object({ batchId: z.uuid() }), query: z.object(Paging) }, async ({ path, query }) => {
+  await requireBatch(path.batchId);
+  const page = await listLog(path.batchId, query.limit, query.cursor);
+  return ok({ items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+});

@@ -1,0 +1,120 @@
+// Batch operations the API and the CSV imports offer: create, add (ids, criteria, replacements),
+// remove, and read. Every change is logged to the batch log with its actor and counts.
+import {
+  criteriaRefusal,
+  eligibleStatuses,
+  matchesRule,
+  MAX_ADD_PER_CALL,
+  optionsRefusal,
+  RemoveRequest,
+  type Batch,
+  type BatchMember,
+  type NewBatch,
+  type SelectionCriteria,
+} from '../domain/batch';
+import { DomainError } from '../domain/errors';
+import { FUTURE_TOLERANCE_MS } from '../domain/usage-event';
+import { appendLog } from '../store/batch-log';
+import { addReplacements, holdEvents, releaseMembers, selectEvents, type ReplacementRequest } from '../store/batch-members';
+import { addCounts, allMembers, batchFor, createBatch } from '../store/batches';
+import type { z } from 'zod';
+
+export async function openBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
+  const refusal = optionsRefusal(input.type, input.options);
+  if (refusal) throw new DomainError(refusal.code, refusal.message, [{ path: 'body.options', ...refusal }]);
+  if (input.options.effectiveAt && Date.parse(input.options.effectiveAt) > Date.parse(now) + FUTURE_TOLERANCE_MS) {
+    throw new DomainError('FUTURE_DATED', 'a correction cannot be effective in the future', [
+      { path: 'body.options.effectiveAt', code: 'FUTURE_DATED', message: 'effectiveAt is in the future' },
+    ]);
+  }
+  const batch = await createBatch(input, actor, now);
+  await appendLog(batch.batchId, { at: now, actor, action: 'CREATE', message: `created ${batch.type} batch`, data: { options: batch.options } });
+  return batch;
+}
+
+/** How many rejections a log entry lists; the API answer lists them all. */
+const LOG_SAMPLE = 20;
+
+export async function addEventIds(batchId: string, eventIds: readonly string[], actor: string, now: string, source = 'ids') {
+  const batch = await batchFor(batchId, 'ADD_EVENTS');
+  const held = await holdEvents(batch, eventIds, now);
+  await addCounts(batchId, { events: held.added.length }, now);
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: 'ADD_EVENTS',
+    message: `added ${held.added.length} event(s) by ${source}, ${held.rejected.length} rejected`,
+    data: { source, added: held.added.length, already: held.already.length, rejected: held.rejected.length, sample: held.rejected.slice(0, LOG_SAMPLE) },
+  });
+  return { added: held.added.length, matched: eventIds.length, rejected: held.rejected };
+}
+
+/** Adds up to MAX_ADD_PER_CALL events a selection matches; `nextCursor` continues the selection. */
+export async function addByCriteria(batchId: string, criteria: SelectionCriteria, actor: string, now: string, cursor?: string) {
+  const batch = await batchFor(batchId, 'ADD_EVENTS');
+  const statuses = criteria.status ? [criteria.status] : eligibleStatuses(batch.type);
+  const page = await selectEvents(criteriaOrRefuse(criteria), statuses, MAX_ADD_PER_CALL, cursor);
+  const held = await holdEvents(batch, page.events.map((e) => e.eventId), now);
+  await addCounts(batchId, { events: held.added.length }, now);
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: 'ADD_EVENTS',
+    message: `added ${held.added.length} of ${page.events.length} matched event(s) by criteria`,
+    data: { source: 'criteria', criteria, added: held.added.length, rejected: held.rejected.length, sample: held.rejected.slice(0, LOG_SAMPLE), more: !!page.nextCursor },
+  });
+  return { added: held.added.length, matched: page.events.length, rejected: held.rejected, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+}
+
+/** Counts what a selection matches, without holding anything. */
+export async function countByCriteria(batchId: string, criteria: SelectionCriteria) {
+  const batch = await batchFor(batchId, 'ADD_EVENTS');
+  const statuses = criteria.status ? [criteria.status] : eligibleStatuses(batch.type);
+  let matched = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await selectEvents(criteriaOrRefuse(criteria), statuses, 5000, cursor);
+    matched += page.events.length;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return { dryRun: true, matched, added: 0, rejected: [] };
+}
+
+function criteriaOrRefuse(c: SelectionCriteria): SelectionCriteria {
+  const refusal = criteriaRefusal(c);
+  if (refusal) throw new DomainError(refusal.code, refusal.message, [{ path: 'body.criteria', ...refusal }]);
+  return c;
+}
+
+export async function addReplacementsToBatch(batchId: string, requests: readonly ReplacementRequest[], actor: string, now: string, source = 'api') {
+  const batch = await batchFor(batchId, 'ADD_REPLACEMENTS');
+  const result = await addReplacements(batch, requests, now);
+  await addCounts(batchId, { events: result.added }, now);
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: 'ADD_REPLACEMENTS',
+    message: `holding ${result.added} original(s) with ${result.replacements} replacement event(s), ${result.rejected.length} rejected`,
+    data: { source, ...result, rejected: result.rejected.length, sample: result.rejected.slice(0, LOG_SAMPLE) },
+  });
+  return result;
+}
+
+export async function removeEvents(batchId: string, request: z.output<typeof RemoveRequest>, actor: string, now: string) {
+  const batch = await batchFor(batchId, 'REMOVE_EVENTS');
+  // A locked batch gives up only members that failed validation; its preview leaves them out.
+  const removable = (m: BatchMember) =>
+    (batch.status === 'DRAFT' || m.state === 'ERROR') && (request.mode === 'ALL' || matchesRule(m, request.rule));
+  const chosen: BatchMember[] = [];
+  for await (const page of allMembers(batchId)) chosen.push(...page.filter(removable));
+  const removed = await releaseMembers(batch, chosen, [batch.status]);
+  const delta = { events: 0, related: 0, errored: 0 };
+  for (const m of chosen) {
+    if (m.role === 'RELATED') delta.related--;
+    else delta.events--;
+    if (m.state === 'ERROR') delta.errored--;
+  }
+  await addCounts(batchId, delta, now);
+  await appendLog(batchId, { at: now, actor, action: 'REMOVE_EVENTS', message: `removed ${removed} member(s)`, data: { request, removed } });
+  return { removed };
+}

@@ -1,0 +1,377 @@
+// Holding and releasing events for a batch. The guard that keeps an event in at most one open
+// batch is one conditional write on the event item (`heldBy` absent), made in the same
+// transaction as the member item and a check that the batch still accepts edits.
+import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  daysOf,
+  eligibilityRefusal,
+  eligibleStatuses,
+  type Batch,
+  type BatchMember,
+  type BatchStatus,
+  type MemberRole,
+  type SelectionCriteria,
+} from '../domain/batch';
+import { DomainError, type ErrorCode } from '../domain/errors';
+import { registersOf, type Subscription } from '../domain/subscription';
+import { eventRefusal, UsageEventInput, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
+import { batchGet } from './batch-get';
+import { clients } from './clients';
+import { mapLimit } from './concurrency';
+import { decodeCursor, encodeCursor } from './cursor';
+import { cancellationCodes, fromWire, isTransactionCanceled, retryOnConflict } from './errors';
+import { DAY_SHARDS, keys } from './keys';
+import { getSubscription } from './subscriptions';
+import { childEventIds, getEvents, toUsageEvent } from './usage-events';
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+export interface Rejection {
+  eventId: string;
+  code: ErrorCode;
+  message?: string;
+}
+
+export interface HoldResult {
+  added: string[];
+  /** Already members of this batch: adding again is a no-op. */
+  already: string[];
+  rejected: Rejection[];
+}
+
+const CONCURRENCY = 16;
+
+/** The event's edit gate of the batch is still open (locking closes every gate first). */
+function gateOpen(batchId: string, eventId: string): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: clients.tableName,
+      Key: keys.batchGate(batchId, eventId),
+      ConditionExpression: 'attribute_not_exists(closedAt)',
+    },
+  };
+}
+
+function batchStillOpen(batchId: string, statuses: readonly BatchStatus[]): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      ConditionExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
+    },
+  };
+}
+
+function holdUpdate(batch: Batch, eventId: string, now: string): TransactItem {
+  const statuses = eligibleStatuses(batch.type);
+  return {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.event(eventId),
+      UpdateExpression: 'SET heldBy = :b, heldAt = :now',
+      ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(heldBy) AND #status IN (${statuses.map((_, i) => `:e${i}`).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':b': batch.batchId, ':now': now, ...Object.fromEntries(statuses.map((s, i) => [`:e${i}`, s])) },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+export function memberItem(batchId: string, e: UsageEvent, role: MemberRole, now: string, extra: Item = {}): Item {
+  return {
+    ...keys.batchMember(batchId, e.eventId),
+    itemType: 'BATCH_MEMBER',
+    eventId: e.eventId,
+    role,
+    state: 'HELD',
+    subscriptionId: e.subscriptionId,
+    register: e.register,
+    occurredAt: e.occurredAt,
+    addedAt: now,
+    ...extra,
+  };
+}
+
+type Outcome = 'added' | 'already' | { code: ErrorCode; message?: string };
+
+/** Runs one hold transaction and names the outcome from the cancellation reasons. */
+async function holdOne(batch: Batch, items: TransactItem[]): Promise<Outcome> {
+  try {
+    await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+    return 'added';
+  } catch (err) {
+    if (!isTransactionCanceled(err)) throw err;
+    const reasons = err.CancellationReasons ?? [];
+    if (reasons[reasons.length - 1]?.Code === 'ConditionalCheckFailed') {
+      throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
+    }
+    const eventReason = reasons[0];
+    if (eventReason?.Code === 'ConditionalCheckFailed') {
+      if (!eventReason.Item) return { code: 'EVENT_NOT_FOUND' };
+      const current = toUsageEvent(fromWire(eventReason.Item));
+      if (current.heldBy === batch.batchId) return 'already';
+      return { code: eligibilityRefusal(batch.type, current, batch.batchId) ?? 'EVENT_HELD_BY_OTHER_BATCH' };
+    }
+    if (cancellationCodes(err).some((c) => c === 'ConditionalCheckFailed')) {
+      return { code: 'EVENT_ID_CONFLICT', message: 'a replacement event id is already used in this batch' };
+    }
+    throw err;
+  }
+}
+
+/**
+ * Holds events for a batch (DRAFT only). Parents bring their children. Each event lands or is
+ * rejected with its code; racing batches cannot both hold an event.
+ */
+export async function holdEvents(batch: Batch, eventIds: readonly string[], now: string, role: MemberRole = 'MEMBER', depth = 0): Promise<HoldResult> {
+  const result: HoldResult = { added: [], already: [], rejected: [] };
+  const found = new Map((await getEvents(eventIds)).map((e) => [e.eventId, e]));
+  await mapLimit([...new Set(eventIds)], CONCURRENCY, async (eventId) => {
+    const event = found.get(eventId);
+    if (!event) return void result.rejected.push({ eventId, code: 'EVENT_NOT_FOUND' });
+    if (event.heldBy === batch.batchId) return void result.already.push(eventId);
+    const early = eligibilityRefusal(batch.type, event, batch.batchId);
+    if (early) return void result.rejected.push({ eventId, code: early });
+    const outcome = await holdOne(batch, [
+      holdUpdate(batch, eventId, now),
+      { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, event, role, now) } },
+      gateOpen(batch.batchId, eventId),
+    ]);
+    if (outcome === 'added') result.added.push(eventId);
+    else if (outcome === 'already') result.already.push(eventId);
+    else result.rejected.push({ eventId, ...outcome });
+  });
+  // A parent brings its children (and theirs): they are corrected together.
+  const parents = result.added.filter((id) => (found.get(id)?.childCount ?? 0) > 0);
+  if (parents.length > 0 && depth < 3) {
+    const children = (await mapLimit(parents, CONCURRENCY, childEventIds)).flat().filter((id) => !found.has(id));
+    if (children.length > 0) {
+      const more = await holdEvents(batch, children, now, 'CHILD', depth + 1);
+      result.added.push(...more.added);
+      result.already.push(...more.already);
+      result.rejected.push(...more.rejected);
+    }
+  }
+  return result;
+}
+
+/** Releases members: the event forgets the batch and the member item goes, in one transaction. */
+export async function releaseMembers(batch: Batch, members: readonly BatchMember[], allowedStatuses: readonly BatchStatus[]): Promise<number> {
+  let removed = 0;
+  await mapLimit(members, CONCURRENCY, async (m) => {
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: clients.tableName,
+          Key: keys.event(m.eventId),
+          UpdateExpression: 'REMOVE heldBy, heldAt, lockedBy',
+          ConditionExpression: 'attribute_not_exists(heldBy) OR heldBy = :b',
+          ExpressionAttributeValues: { ':b': batch.batchId },
+        },
+      },
+      { Delete: { TableName: clients.tableName, Key: keys.batchMember(batch.batchId, m.eventId) } },
+      ...(m.replacements ?? []).map((id) => ({ Delete: { TableName: clients.tableName, Key: keys.batchReplacement(batch.batchId, id) } })),
+      batchStillOpen(batch.batchId, allowedStatuses),
+    ];
+    try {
+      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+      removed++;
+    } catch (err) {
+      if (isTransactionCanceled(err) && err.CancellationReasons?.[items.length - 1]?.Code === 'ConditionalCheckFailed') {
+        throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
+      }
+      throw err;
+    }
+  });
+  return removed;
+}
+
+// ---- selection by criteria ---------------------------------------------------------------------
+
+interface Source {
+  index: 'GSI1' | 'GSI3';
+  pk: string;
+  from?: string;
+  to?: string;
+}
+
+interface SelectionPosition {
+  i: number;
+  k?: Record<string, string>;
+}
+
+const isSelectionPosition = (v: unknown): v is SelectionPosition =>
+  typeof v === 'object' && v !== null && typeof (v as SelectionPosition).i === 'number';
+
+async function sourcesFor(c: SelectionCriteria): Promise<Source[]> {
+  if (c.subscriptionIds?.length) {
+    const sources: Source[] = [];
+    for (const id of c.subscriptionIds) {
+      const sub = await getSubscription(id);
+      if (!sub) throw new DomainError('NOT_FOUND', `subscription ${id} was not found`, [{ path: 'body.criteria.subscriptionIds', code: 'NOT_FOUND', message: id }]);
+      const registers = c.productId ? [sub.products[c.productId]?.register].filter((r): r is string => !!r) : registersOf(sub);
+      for (const r of registers) sources.push({ index: 'GSI1', pk: keys.partitionIndexKey(id, r), ...(c.from ? { from: c.from } : {}), ...(c.to ? { to: c.to } : {}) });
+    }
+    return sources;
+  }
+  return daysOf(c.from!, c.to!).flatMap((day) =>
+    Array.from({ length: DAY_SHARDS }, (_, shard): Source => ({ index: 'GSI3', pk: keys.dayIndexKey(day, shard), from: c.from!, to: c.to! })),
+  );
+}
+
+/**
+ * One page of the events a selection matches (at most `limit`), in a stable order, with the
+ * cursor of the next page. Time windows are [from, to).
+ */
+export async function selectEvents(
+  c: SelectionCriteria,
+  statuses: readonly string[],
+  limit: number,
+  cursor?: string,
+): Promise<{ events: UsageEvent[]; nextCursor?: string }> {
+  const sources = await sourcesFor(c);
+  const pos = decodeCursor(cursor, isSelectionPosition) ?? { i: 0 };
+  const events: UsageEvent[] = [];
+  let { i, k } = pos;
+  while (i < sources.length) {
+    const src = sources[i]!;
+    const sk = src.index === 'GSI1' ? 'GSI1SK' : 'GSI3SK';
+    const values: Record<string, unknown> = { ':pk': src.pk };
+    let range = '';
+    if (src.from && src.to) range = ` AND ${sk} BETWEEN :from AND :to`;
+    else if (src.from) range = ` AND ${sk} >= :from`;
+    else if (src.to) range = ` AND ${sk} < :to`;
+    if (src.from) values[':from'] = src.from;
+    if (src.to) values[':to'] = src.to;
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        IndexName: src.index,
+        KeyConditionExpression: `${src.index}PK = :pk${range}`,
+        ExpressionAttributeValues: values,
+        Limit: limit - events.length,
+        ExclusiveStartKey: k,
+      }),
+    );
+    // GSI3 carries keys only: read the events themselves.
+    const page = src.index === 'GSI1' ? (res.Items ?? []).map(toUsageEvent) : await getEvents((res.Items ?? []).map((it) => (it.PK as string).slice(4)));
+    page.sort((a, b) => (a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : a.eventId < b.eventId ? -1 : 1));
+    events.push(...page.filter((e) => statuses.includes(e.status) && (!c.productId || e.productId === c.productId)));
+    k = res.LastEvaluatedKey as Record<string, string> | undefined;
+    if (!k) {
+      i++;
+    }
+    if (events.length >= limit || (k && (res.Items ?? []).length >= limit)) break;
+  }
+  return i < sources.length ? { events, nextCursor: encodeCursor({ i, k }) } : { events };
+}
+
+// ---- replacements ------------------------------------------------------------------------------
+
+export const MAX_REPLACEMENTS_PER_ORIGINAL = 50;
+
+export interface ReplacementRequest {
+  originalEventId: string;
+  events: unknown[];
+}
+
+export interface ReplacementRejection {
+  originalEventId: string;
+  index?: number;
+  eventId?: string;
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * Holds each original for a REVERSE_REPLACE batch together with its replacement events, which
+ * wait in the batch until submit inserts them. `events: []` reverses without replacement.
+ */
+export async function addReplacements(
+  batch: Batch,
+  requests: readonly ReplacementRequest[],
+  now: string,
+): Promise<{ added: number; replacements: number; rejected: ReplacementRejection[] }> {
+  const rejected: ReplacementRejection[] = [];
+  let added = 0;
+  let replacements = 0;
+  const originals = new Map((await getEvents(requests.map((r) => r.originalEventId))).map((e) => [e.eventId, e]));
+  const seenNew = new Set<string>();
+  const subscriptions = new Map<string, Promise<Subscription | undefined>>();
+  const subscriptionOf = (id: string) => {
+    if (!subscriptions.has(id)) subscriptions.set(id, getSubscription(id));
+    return subscriptions.get(id)!;
+  };
+  await mapLimit(requests, CONCURRENCY, async (req) => {
+    const reject = (code: ErrorCode, message: string, extra: Partial<ReplacementRejection> = {}) =>
+      void rejected.push({ originalEventId: req.originalEventId, code, message, ...extra });
+    const original = originals.get(req.originalEventId);
+    if (!original) return reject('EVENT_NOT_FOUND', 'the original event does not exist');
+    if (req.events.length > MAX_REPLACEMENTS_PER_ORIGINAL) return reject('VALIDATION_FAILED', `at most ${MAX_REPLACEMENTS_PER_ORIGINAL} replacement events per original`);
+    const parsed: Array<NewUsageEvent & { register: string }> = [];
+    for (const [index, raw] of req.events.entries()) {
+      const r = UsageEventInput.safeParse(raw);
+      if (!r.success) return reject('VALIDATION_FAILED', `${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`, { index });
+      const sub = await subscriptionOf(r.data.subscriptionId);
+      const refusal = eventRefusal(r.data, sub, now);
+      if (refusal) return reject(refusal.code, refusal.message, { index, eventId: r.data.eventId });
+      if (seenNew.has(r.data.eventId)) return reject('EVENT_ID_CONFLICT', 'the replacement event id repeats another of this request', { index, eventId: r.data.eventId });
+      seenNew.add(r.data.eventId);
+      parsed.push({ ...r.data, register: sub!.products[r.data.productId]!.register });
+    }
+    const taken = await getEvents(parsed.map((p) => p.eventId));
+    if (taken.length > 0) return reject('EVENT_ID_CONFLICT', `event ${taken[0]!.eventId} already exists`, { eventId: taken[0]!.eventId });
+    const early = original.heldBy === batch.batchId ? undefined : eligibilityRefusal(batch.type, original, batch.batchId);
+    if (early) return reject(early, `the original cannot be reversed (${early})`);
+
+    const hold = holdUpdate(batch, original.eventId, now);
+    // An original this batch already holds (added by id) may receive its replacements now, once.
+    hold.Update!.ConditionExpression = hold.Update!.ConditionExpression!.replace('attribute_not_exists(heldBy)', '(attribute_not_exists(heldBy) OR heldBy = :b)');
+    const items: TransactItem[] = [
+      hold,
+      {
+        Put: {
+          TableName: clients.tableName,
+          Item: memberItem(batch.batchId, original, 'MEMBER', now, { replacements: parsed.map((p) => p.eventId) }),
+          ConditionExpression: 'attribute_not_exists(PK) OR attribute_not_exists(replacements) OR size(replacements) = :zero',
+          ExpressionAttributeValues: { ':zero': 0 },
+        },
+      },
+      ...parsed.map((p) => ({
+        Put: {
+          TableName: clients.tableName,
+          Item: { ...keys.batchReplacement(batch.batchId, p.eventId), itemType: 'BATCH_REPLACEMENT', ...p, replaces: original.eventId },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      })),
+      gateOpen(batch.batchId, original.eventId),
+    ];
+    const outcome = await holdOne(batch, items);
+    if (outcome === 'added') {
+      added++;
+      replacements += parsed.length;
+    } else if (outcome === 'already') reject('VALIDATION_FAILED', 'the original already has replacements in this batch; remove it first');
+    else reject(outcome.code, outcome.message ?? `the original cannot be reversed (${outcome.code})`);
+  });
+  return { added, replacements, rejected };
+}
+
+/** The replacement events waiting in a batch for one original. */
+export async function replacementEvents(batchId: string, eventIds: readonly string[]): Promise<Array<NewUsageEvent & { replaces: string; register: string }>> {
+  const out = await batchGet(eventIds.map((id) => keys.batchReplacement(batchId, id)));
+  return out.map((it) => ({
+    eventId: it.eventId as string,
+    subscriptionId: it.subscriptionId as string,
+    productId: it.productId as string,
+    quantity: it.quantity as bigint,
+    occurredAt: it.occurredAt as string,
+    ...(it.parentEventId ? { parentEventId: it.parentEventId as string } : {}),
+    ...(it.attributes ? { attributes: it.attributes as Record<string, string> } : {}),
+    replaces: it.replaces as string,
+    register: it.register as string,
+  }));
+}
