@@ -2,7 +2,7 @@
 // figure per line and writes every result to .local/bench/results.json (results-smoke.json
 // with --smoke, so a smoke run never overwrites real figures).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatResult, toResult, type BenchmarkResult } from './benchmark';
@@ -22,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  // Taken before running: figures from a machine already busy with other work read lower.
+  const loadAverage = loadavg();
   const results: BenchmarkResult[] = [];
   for (const name of names.length > 0 ? names : Object.keys(benchmarks)) {
     const { default: benchmark } = await benchmarks[name]!();
@@ -39,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     platform: `${process.platform}-${process.arch}`,
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
+    loadAverage,
     results,
   };
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
