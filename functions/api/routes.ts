@@ -43,4 +43,8 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/batches/{batchId}/events/remove', handler: 'functions/api/batches/post-batch-events-remove.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/batches/{batchId}/members', handler: 'functions/api/batches/get-batch-members.ts', access: { table: 'read' } },
   { method: 'GET', path: '/v1/batches/{batchId}/log', handler: 'functions/api/batches/get-batch-log.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/batches/{batchId}/preview', handler: 'functions/api/batches/get-batch-preview.ts', access: { table: 'read' } },
+  { method: 'POST', path: '/v1/batches/{batchId}/lock', handler: 'functions/api/batches/post-batch-lock.ts', access: { table: 'readWrite', workflows: ['lock-for-review'] } },
+  { method: 'POST', path: '/v1/batches/{batchId}/revert', handler: 'functions/api/batches/post-batch-revert.ts', access: { table: 'readWrite', workflows: ['revert-for-edit'] } },
+  { method: 'POST', path: '/v1/batches/{batchId}/submit', handler: 'functions/api/batches/post-batch-submit.ts', access: { table: 'readWrite', workflows: ['submit'] } },
 ];

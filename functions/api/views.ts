@@ -1,5 +1,5 @@
 // Response shapes of the API: quantities and money as decimal strings, never numbers.
-import { allowedActions, type Batch } from '../../shared/domain/batch';
+import { allowedActions, FINISHED, type Batch, type BatchMember } from '../../shared/domain/batch';
 import { billTotal, minimumTrueUp, type BillLine } from '../../shared/domain/bill-line';
 import type { BalanceView, LedgerEntry } from '../../shared/domain/balance';
 import { formatMoney, formatPrice, formatQuantity } from '../../shared/domain/decimal';
@@ -106,3 +106,21 @@ export const batchView = (b: Batch) => ({
   ...(b.lastError ? { lastError: b.lastError } : {}),
   ...(b.executions ? { executions: b.executions } : {}),
 });
+
+/** A held member is locked while its batch is locked or processing, and processed once it finished. */
+export function memberView(m: BatchMember, b: Pick<Batch, 'status'>) {
+  let state: string = m.state;
+  if (m.state === 'HELD' && (b.status === 'LOCKED' || b.status === 'PROCESSING')) state = 'LOCKED';
+  else if (m.state === 'HELD' && FINISHED.has(b.status)) state = 'PROCESSED';
+  return {
+    eventId: m.eventId,
+    role: m.role,
+    state,
+    subscriptionId: m.subscriptionId,
+    register: m.register,
+    occurredAt: m.occurredAt,
+    ...(m.errorCode ? { errorCode: m.errorCode, errorMessage: m.errorMessage } : {}),
+    ...(m.relatedReason ? { relatedReason: m.relatedReason } : {}),
+    ...(m.replacements ? { replacements: m.replacements } : {}),
+  };
+}

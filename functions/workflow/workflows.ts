@@ -8,7 +8,18 @@ export interface TaskFunction {
   access: Access;
 }
 
-export const taskFunctions = {} satisfies Record<string, TaskFunction>;
+const tableWork: Access = { table: 'readWrite' };
+
+export const taskFunctions = {
+  LockForReview: { handler: 'functions/workflow/lock-for-review.ts', access: tableWork },
+  LockFailed: { handler: 'functions/workflow/lock-failed.ts', access: tableWork },
+  RevertForEdit: { handler: 'functions/workflow/revert-for-edit.ts', access: tableWork },
+  RevertFailed: { handler: 'functions/workflow/revert-failed.ts', access: tableWork },
+  PlanSubmit: { handler: 'functions/workflow/plan-submit.ts', access: tableWork },
+  ProcessShardChunk: { handler: 'functions/workflow/process-shard-chunk.ts', access: tableWork },
+  FinishSubmit: { handler: 'functions/workflow/finish-submit.ts', access: tableWork },
+  SubmitFailed: { handler: 'functions/workflow/submit-failed.ts', access: tableWork },
+} satisfies Record<string, TaskFunction>;
 
 export type TaskName = keyof typeof taskFunctions;
 
@@ -18,9 +29,16 @@ export interface Workflow {
   tasks: readonly TaskName[];
 }
 
-export const workflows = {} satisfies Record<string, Workflow>;
+export const workflows = {
+  'lock-for-review': { definition: 'statemachines/lock-for-review.asl.json', tasks: ['LockForReview', 'LockFailed'] },
+  'revert-for-edit': { definition: 'statemachines/revert-for-edit.asl.json', tasks: ['RevertForEdit', 'RevertFailed'] },
+  submit: { definition: 'statemachines/submit.asl.json', tasks: ['PlanSubmit', 'ProcessShardChunk', 'FinishSubmit', 'SubmitFailed'] },
+} satisfies Record<string, Workflow>;
 
 export type WorkflowName = keyof typeof workflows;
 
-/** The `definitionSubstitutions` key of a task: `${LockEventsFunctionArn}` in the ASL. */
+/** The `definitionSubstitutions` key of a task: `${LockForReviewFunctionArn}` in the ASL. */
 export const substitutionKey = (task: string) => `${task}FunctionArn`;
+
+/** Execution names derive from the batch, the action and its version: a repeated call never starts a second one. */
+export const executionName = (batchId: string, action: string, version: number) => `${batchId}-${action}-v${version}`;

@@ -107,7 +107,8 @@ const byType: Record<BatchType, ReadonlySet<BatchAction>> = {
 /** The actions a batch allows now. A failed lock may be reverted; submit waits for errors to go. */
 export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'>): BatchAction[] {
   const actions = [...byStatus[b.status]];
-  if (b.status === 'LOCKING' && b.lastError) actions.push('REVERT');
+  // A lock or revert that stopped with an error may be reverted (again).
+  if ((b.status === 'LOCKING' || b.status === 'REVERTING') && b.lastError) actions.push('REVERT');
   return actions.filter((a) => {
     if (!byType[b.type].has(a)) return false;
     if (a === 'ADD_REPLACEMENTS' && b.options.creditOnly) return false;
@@ -206,6 +207,8 @@ export interface BatchMember {
   relatedReason?: string;
   /** REVERSE_REPLACE: the events that replace this original (none: reversed only). */
   replacements?: string[];
+  /** Where those replacement events wait in the batch (sort keys). */
+  replacementKeys?: string[];
   addedAt: string;
 }
 

@@ -18,6 +18,8 @@ export interface PartitionSnapshot {
   events: UsageEvent[];
   /** `LOADED` events to rate now; other `LOADED` events stay unrated. */
   toRate: ReadonlySet<string>;
+  /** Events to reverse: they give back what they drew and charged, and keep their rating as history. */
+  reverse?: ReadonlySet<string>;
 }
 
 export interface BillPeriodDelta {
@@ -60,7 +62,25 @@ export function planPartition(s: PartitionSnapshot, now: string): PartitionPlan 
   for (const [productId, plan] of Object.entries(sub.products)) if (plan.register === register) unitPrices[productId] = plan.unitPrice;
 
   const byId = new Map(s.events.map((e) => [e.eventId, e]));
+  const reverse = s.reverse ?? new Set<string>();
+  const changes: EventChange[] = [];
+  for (const e of s.events) {
+    if (!reverse.has(e.eventId) || e.status === 'REVERSED') continue;
+    const before = isRated(e) ? e.rating : undefined;
+    changes.push({
+      eventId: e.eventId,
+      fromRev: e.ratingRev,
+      status: 'REVERSED',
+      // History is kept: a reversed event still shows how it was rated.
+      rating: before ?? emptyRating(e, sub.planVersion, now),
+      ...(before ? { before } : {}),
+      grantDeltas: (before?.draws ?? []).map((d) => ({ grantId: d.grantId, quantity: -d.quantity })),
+      consumedDelta: -(before?.allowanceUsed ?? 0n),
+      billDeltas: before ? [{ period: before.billPeriod, usageAmount: -before.amount, eventCount: -1 }] : [],
+    });
+  }
   const ratable: RatableEvent[] = s.events
+    .filter((e) => !reverse.has(e.eventId))
     .filter((e) => isRated(e) || (e.status === 'LOADED' && s.toRate.has(e.eventId)))
     .map((e) => ({ eventId: e.eventId, productId: e.productId, quantity: e.quantity, occurredAt: e.occurredAt }));
   const grants = s.grants
@@ -74,7 +94,6 @@ export function planPartition(s: PartitionSnapshot, now: string): PartitionPlan 
     }));
   const result = ratePartition({ currency: sub.currency, unitPrices, grants, events: ratable });
 
-  const changes: EventChange[] = [];
   for (const r of result.ratings) {
     const event = byId.get(r.eventId)!;
     const status: EventStatus = event.quantity === 0n ? 'EXCLUDED' : 'RATED';
@@ -102,6 +121,10 @@ export function planPartition(s: PartitionSnapshot, now: string): PartitionPlan 
     });
   }
   return { subscriptionId: sub.subscriptionId, register, currency: sub.currency, changes, ratings: result.ratings };
+}
+
+function emptyRating(e: UsageEvent, planVersion: number, now: string): StoredRating {
+  return { allowanceUsed: 0n, draws: [], overageQuantity: 0n, unitPrice: 0n, amount: 0n, billPeriod: e.occurredAt.slice(0, 7), planVersion, ratedAt: now };
 }
 
 function sameRating(a: StoredRating, b: EventRating): boolean {

@@ -174,7 +174,7 @@ export async function releaseMembers(batch: Batch, members: readonly BatchMember
         },
       },
       { Delete: { TableName: clients.tableName, Key: keys.batchMember(batch.batchId, m.eventId) } },
-      ...(m.replacements ?? []).map((id) => ({ Delete: { TableName: clients.tableName, Key: keys.batchReplacement(batch.batchId, id) } })),
+      ...(m.replacementKeys ?? []).map((SK) => ({ Delete: { TableName: clients.tableName, Key: { PK: keys.batchPartition(batch.batchId), SK } } })),
       batchStillOpen(batch.batchId, allowedStatuses),
     ];
     try {
@@ -336,7 +336,10 @@ export async function addReplacements(
       {
         Put: {
           TableName: clients.tableName,
-          Item: memberItem(batch.batchId, original, 'MEMBER', now, { replacements: parsed.map((p) => p.eventId) }),
+          Item: memberItem(batch.batchId, original, 'MEMBER', now, {
+            replacements: parsed.map((p) => p.eventId),
+            replacementKeys: parsed.map((p) => keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId).SK),
+          }),
           ConditionExpression: 'attribute_not_exists(PK) OR attribute_not_exists(replacements) OR size(replacements) = :zero',
           ExpressionAttributeValues: { ':zero': 0 },
         },
@@ -344,7 +347,7 @@ export async function addReplacements(
       ...parsed.map((p) => ({
         Put: {
           TableName: clients.tableName,
-          Item: { ...keys.batchReplacement(batch.batchId, p.eventId), itemType: 'BATCH_REPLACEMENT', ...p, replaces: original.eventId },
+          Item: { ...keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId), itemType: 'BATCH_REPLACEMENT', ...p, replaces: original.eventId },
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       })),
@@ -360,10 +363,41 @@ export async function addReplacements(
   return { added, replacements, rejected };
 }
 
-/** The replacement events waiting in a batch for one original. */
-export async function replacementEvents(batchId: string, eventIds: readonly string[]): Promise<Array<NewUsageEvent & { replaces: string; register: string }>> {
-  const out = await batchGet(eventIds.map((id) => keys.batchReplacement(batchId, id)));
+/** The replacement events waiting in a batch for one partition. */
+export async function pendingReplacements(batchId: string, subscriptionId: string, register: string): Promise<Array<NewUsageEvent & { replaces: string; register: string }>> {
+  const out: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchReplacementPrefix(subscriptionId, register) },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    out.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
   return out.map((it) => ({
+    eventId: it.eventId as string,
+    subscriptionId: it.subscriptionId as string,
+    productId: it.productId as string,
+    quantity: it.quantity as bigint,
+    occurredAt: it.occurredAt as string,
+    ...(it.parentEventId ? { parentEventId: it.parentEventId as string } : {}),
+    ...(it.attributes ? { attributes: it.attributes as Record<string, string> } : {}),
+    replaces: it.replaces as string,
+    register: it.register as string,
+  }));
+}
+
+/** Replacement events of the given members (their items are filed under their partitions). */
+export async function replacementsOf(batchId: string, members: readonly BatchMember[]): Promise<Array<NewUsageEvent & { replaces: string; register: string }>> {
+  const sks = members.flatMap((m) => m.replacementKeys ?? []);
+  const items = await batchGet(sks.map((SK) => ({ PK: keys.batchPartition(batchId), SK })));
+  return items.map((it) => ({
     eventId: it.eventId as string,
     subscriptionId: it.subscriptionId as string,
     productId: it.productId as string,

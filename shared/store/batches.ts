@@ -2,7 +2,7 @@
 // through a conditional write on the event item itself, in the same transaction as the member
 // item and a check that the batch is still open for edits.
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   actionRefusal,
   type Batch,
@@ -14,6 +14,7 @@ import {
   type NewBatch,
 } from '../domain/batch';
 import { DomainError } from '../domain/errors';
+import { batchGet } from './batch-get';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { isConditionFailure } from './errors';
@@ -60,6 +61,7 @@ export async function createBatch(input: NewBatch, actor: string, now: string): 
     options: input.options,
     counts: { ...zeroCounts },
     progress: { done: 0, total: 0 },
+    executions: {},
     createdBy: actor,
     createdAt: now,
     updatedAt: now,
@@ -220,6 +222,7 @@ export function toMember(item: Item): BatchMember {
     ...(item.errorMessage ? { errorMessage: item.errorMessage as string } : {}),
     ...(item.relatedReason ? { relatedReason: item.relatedReason as string } : {}),
     ...(item.replacements ? { replacements: item.replacements as string[] } : {}),
+    ...(item.replacementKeys ? { replacementKeys: item.replacementKeys as string[] } : {}),
     addedAt: item.addedAt as string,
   };
 }
@@ -280,3 +283,93 @@ export async function* allMembers(batchId: string): AsyncGenerator<BatchMember[]
   } while (cursor);
 }
 
+
+/** Closes every edit gate: from here on no add can commit, so a paging of members sees them all. */
+export async function closeGates(batchId: string, now: string): Promise<void> {
+  await Promise.all(
+    keys.batchGates(batchId).map((Key) =>
+      clients.dynamo.send(new PutCommand({ TableName: clients.tableName, Item: { ...Key, itemType: 'BATCH_GATE', closedAt: now } })),
+    ),
+  );
+}
+
+export async function openGates(batchId: string): Promise<void> {
+  await Promise.all(keys.batchGates(batchId).map((Key) => clients.dynamo.send(new DeleteCommand({ TableName: clients.tableName, Key }))));
+}
+
+export async function getMembers(batchId: string, eventIds: readonly string[]): Promise<BatchMember[]> {
+  return (await batchGet(eventIds.map((id) => keys.batchMember(batchId, id)))).map(toMember);
+}
+
+/** Marks a member failed validation (ERROR) or processing (FAILED), with the code that says why. */
+export async function setMemberState(batchId: string, eventId: string, state: BatchMember['state'], error?: { code: string; message: string }): Promise<void> {
+  await clients.dynamo.send(
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.batchMember(batchId, eventId),
+      UpdateExpression: error ? 'SET #state = :s, errorCode = :c, errorMessage = :m' : 'SET #state = :s REMOVE errorCode, errorMessage',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':s': state, ...(error ? { ':c': error.code, ':m': error.message.slice(0, 500) } : {}) },
+    }),
+  );
+}
+
+/** Replaces the batch's counters and progress (workflows recount them from the members). */
+export async function setCounts(batchId: string, counts: Batch['counts'], progress: Batch['progress'], now: string): Promise<void> {
+  await clients.dynamo.send(
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      UpdateExpression: 'SET counts = :c, progress = :p, updatedAt = :now',
+      ExpressionAttributeValues: { ':c': counts, ':p': progress, ':now': now },
+    }),
+  );
+}
+
+/** Advances progress as chunks finish (shown by GET /v1/batches/{id} while it runs). */
+export async function addProgress(batchId: string, done: number, now: string): Promise<void> {
+  if (done === 0) return;
+  await clients.dynamo.send(
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      UpdateExpression: 'ADD progress.done :d SET updatedAt = :now',
+      ExpressionAttributeValues: { ':d': done, ':now': now },
+    }),
+  );
+}
+
+/** Stores how submit split the batch, so every shard works from the same plan. */
+export async function savePlan(batchId: string, plan: { shards: number; partitions: number }): Promise<void> {
+  await clients.dynamo.send(
+    new UpdateCommand({ TableName: clients.tableName, Key: keys.batch(batchId), UpdateExpression: 'SET #plan = :p', ExpressionAttributeNames: { '#plan': 'plan' }, ExpressionAttributeValues: { ':p': plan } }),
+  );
+}
+
+export async function getPlan(batchId: string): Promise<{ shards: number; partitions: number }> {
+  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.batch(batchId), ConsistentRead: true, ProjectionExpression: '#plan', ExpressionAttributeNames: { '#plan': 'plan' } }));
+  const plan = res.Item?.plan as { shards: bigint; partitions: bigint } | undefined;
+  if (!plan) throw new Error(`batch ${batchId} has no submit plan`);
+  return { shards: Number(plan.shards), partitions: Number(plan.partitions) };
+}
+
+/** Records the execution an action started (ops find it from the batch). */
+export async function recordExecution(batchId: string, action: string, arn: string): Promise<void> {
+  await clients.dynamo.send(
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      UpdateExpression: 'SET executions.#a = :arn',
+      ExpressionAttributeNames: { '#a': action },
+      ExpressionAttributeValues: { ':arn': arn },
+    }),
+  );
+}
+
+/** Shows why a workflow stopped without moving the batch (a failed revert may be asked again). */
+export async function setLastError(batchId: string, error: NonNullable<Batch['lastError']>): Promise<void> {
+  await clients.dynamo.send(
+    new UpdateCommand({ TableName: clients.tableName, Key: keys.batch(batchId), UpdateExpression: 'SET lastError = :e', ExpressionAttributeValues: { ':e': error } }),
+  );
+}

@@ -28,6 +28,8 @@ export interface BillDelta {
   usageAmount: bigint;
   eventCount: number;
   periodMinimum?: bigint;
+  /** Credit and rebill adjustments posted to this line (minor units). */
+  adjustments?: bigint;
 }
 
 /**
@@ -47,7 +49,9 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
     ':c': d.currency,
     ':now': now,
   };
-  let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), adjustments = if_not_exists(adjustments, :zero)';
+  let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open)';
+  if (d.adjustments) values[':adj'] = d.adjustments;
+  else set += ', adjustments = if_not_exists(adjustments, :zero)';
   let remove = '';
   if (d.periodMinimum !== undefined) {
     set += ', periodMinimum = :min';
@@ -57,7 +61,7 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
     Update: {
       TableName: clients.tableName,
       Key: keys.billLine(d.subscriptionId, d.period),
-      UpdateExpression: `ADD usageAmount :u, eventCount :n SET ${set}${remove}`,
+      UpdateExpression: `ADD usageAmount :u, eventCount :n${d.adjustments ? ', adjustments :adj' : ''} SET ${set}${remove}`,
       ConditionExpression: 'attribute_not_exists(PK) OR #status <> :interfaced',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: values,
@@ -112,4 +116,56 @@ export async function setBillStatus(subscriptionId: string, period: string, to: 
     }
     throw new DomainError('INVALID_TRANSITION', `bill line ${period} is ${current}; it can become ${to} only from ${from}`);
   }
+}
+
+export interface BillAdjustment {
+  id: string;
+  subscriptionId: string;
+  kind: 'CREDIT' | 'REBILL';
+  /** Minor units: a credit is negative. */
+  amount: bigint;
+  /** The interfaced period it corrects. */
+  originalPeriod: string;
+  /** The open period it is posted to. */
+  period: string;
+  batchId?: string;
+  at: string;
+}
+
+export function billAdjustmentPut(a: BillAdjustment): TransactItem {
+  return {
+    Put: {
+      TableName: clients.tableName,
+      Item: { ...keys.billAdjustment(a.subscriptionId, a.period, a.id), itemType: 'BILL_ADJUSTMENT', ...a },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    },
+  };
+}
+
+export async function listBillAdjustments(subscriptionId: string): Promise<BillAdjustment[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.subscription(subscriptionId).PK, ':prefix': keys.billAdjustmentPrefix },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return items.map((i) => ({
+    id: i.id as string,
+    subscriptionId: i.subscriptionId as string,
+    kind: i.kind as BillAdjustment['kind'],
+    amount: i.amount as bigint,
+    originalPeriod: i.originalPeriod as string,
+    period: i.period as string,
+    ...(i.batchId ? { batchId: i.batchId as string } : {}),
+    at: i.at as string,
+  }));
 }

@@ -5,7 +5,7 @@ import { formatQuantity } from '../domain/decimal';
 import { registersOf, type Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { allLedgerEntries, listGrants, listRegisters } from './balances';
-import { listBillLines } from './bill-lines';
+import { listBillAdjustments, listBillLines } from './bill-lines';
 import { eventsFrom } from './partition-rating';
 
 export interface Violation {
@@ -45,10 +45,21 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
     p.count++;
     byPeriod.set(e.rating!.billPeriod, p);
   }
+  // A corrected interfaced line stays as it was: its credit and rebill adjustments, posted to an
+  // open period, carry the difference. Every line's adjustments equal those posted to it.
+  const adjustments = await listBillAdjustments(sub.subscriptionId);
+  const linked = new Map<string, bigint>();
+  const posted = new Map<string, bigint>();
+  for (const a of adjustments) {
+    linked.set(a.originalPeriod, (linked.get(a.originalPeriod) ?? 0n) + a.amount);
+    posted.set(a.period, (posted.get(a.period) ?? 0n) + a.amount);
+  }
   for (const line of lines) {
     const p = byPeriod.get(line.period) ?? { amount: 0n, count: 0 };
-    if (p.amount !== line.usageAmount) add('bill-usage-equals-events', `${line.period}: line ${line.usageAmount} vs events ${p.amount} (minor units)`);
-    if (p.count !== line.eventCount) add('bill-count-equals-events', `${line.period}: line ${line.eventCount} vs events ${p.count}`);
+    const corrected = line.usageAmount + (linked.get(line.period) ?? 0n);
+    if (p.amount !== corrected) add('bill-usage-equals-events', `${line.period}: line ${corrected} (with linked adjustments) vs events ${p.amount} (minor units)`);
+    if (!linked.has(line.period) && p.count !== line.eventCount) add('bill-count-equals-events', `${line.period}: line ${line.eventCount} vs events ${p.count}`);
+    if ((posted.get(line.period) ?? 0n) !== line.adjustments) add('bill-adjustments-equal-postings', `${line.period}: line ${line.adjustments} vs postings ${posted.get(line.period) ?? 0n}`);
     byPeriod.delete(line.period);
   }
   for (const [period, p] of byPeriod) if (p.count > 0) add('bill-line-exists', `${period}: ${p.count} rated events but no bill line`);

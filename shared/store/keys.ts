@@ -51,6 +51,9 @@ export const keys = {
   grantPrefix: (register: string) => `GRANT#${register}#`,
   billLine: (subscriptionId: string, period: string) => ({ PK: `SUB#${subscriptionId}`, SK: `BILL#${period}` }),
   billLinePrefix: 'BILL#',
+  /** A credit or rebill adjustment posted to an open period for a correction of an interfaced one. */
+  billAdjustment: (subscriptionId: string, targetPeriod: string, id: string) => ({ PK: `SUB#${subscriptionId}`, SK: `ADJ#${targetPeriod}#${id}` }),
+  billAdjustmentPrefix: 'ADJ#',
 
   batch: (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'META' }),
   batchListing: (createdAt: string, batchId: string) => ({ GSI1PK: 'BATCHES', GSI1SK: `${createdAt}#${batchId}` }),
@@ -64,9 +67,18 @@ export const keys = {
    */
   batchGate: (batchId: string, eventId: string) => ({ PK: `BATCH#${batchId}`, SK: `GATE#${shardOf(eventId, GATE_SHARDS)}` }),
   batchGates: (batchId: string) => Array.from({ length: GATE_SHARDS }, (_, i) => ({ PK: `BATCH#${batchId}`, SK: `GATE#${i}` })),
-  /** A replacement event waiting in its batch until submit inserts it. */
-  batchReplacement: (batchId: string, eventId: string) => ({ PK: `BATCH#${batchId}`, SK: `RPL#${eventId}` }),
-  batchReplacementPrefix: 'RPL#',
+  /** A replacement event waiting in its batch until submit inserts it, filed under its partition. */
+  batchReplacement: (batchId: string, subscriptionId: string, register: string, eventId: string) => ({
+    PK: `BATCH#${batchId}`,
+    SK: `RPL#${subscriptionId}#${register}#${eventId}`,
+  }),
+  batchReplacementPrefix: (subscriptionId: string, register: string) => `RPL#${subscriptionId}#${register}#`,
+  /** A partition (subscription, register) the batch changes: its earliest point, preview and outcome. */
+  batchPartitionItem: (batchId: string, subscriptionId: string, register: string) => ({
+    PK: `BATCH#${batchId}`,
+    SK: `PART#${subscriptionId}#${register}`,
+  }),
+  batchPartitionPrefix: 'PART#',
   batchLogPrefix: 'LOG#',
   batchPartition: (batchId: string) => `BATCH#${batchId}`,
 

@@ -11,7 +11,7 @@ import { compareEvents } from '../domain/rating';
 import type { Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { ledgerEntryPut, getRegister, listGrants, type TransactItem } from './balances';
-import { billLineUpdate, listBillLines } from './bill-lines';
+import { billAdjustmentPut, billLineUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
 import { cancellationCodes, isTransactionCanceled, isTransactionConflict } from './errors';
 import { keys } from './keys';
@@ -33,6 +33,20 @@ export interface RatePartitionRequest {
   actor: string;
   now: string;
   batchId?: string;
+  /**
+   * Credit/rebill: changes to interfaced periods are posted as a credit and a rebill adjustment
+   * in this open period instead of changing the interfaced line.
+   */
+  creditRebillPeriod?: string;
+  /** Events to reverse (REVERSE_REPLACE). */
+  reverse?: readonly string[];
+  /** Events not stored yet, rated as if they were (replacements in a preview). */
+  pending?: readonly UsageEvent[];
+  /**
+   * Submit of a batch: every written event must be held by this batch, and the same write
+   * releases it, so processing and release cannot come apart.
+   */
+  heldBy?: string;
 }
 
 export interface RatePartitionResult {
@@ -75,19 +89,24 @@ export async function ratePartitionFrom(req: RatePartitionRequest): Promise<Rate
   }
 }
 
-/** Reads the partition and plans its re-rating; refuses periods already interfaced. */
-export async function planFor(subscription: Subscription, req: RatePartitionRequest): Promise<PlanWithState> {
+/** Reads the partition and plans its re-rating; refuses periods already interfaced unless asked not to. */
+export async function planFor(subscription: Subscription, req: RatePartitionRequest, refuseInterfaced = true): Promise<PlanWithState> {
   const snapshot = await loadSnapshot(subscription, req);
   const plan = planPartition(snapshot, req.now);
-  if (plan.changes.length > 0) await refuseInterfacedPeriods(plan);
+  const redirected = new Set<string>();
+  if (plan.changes.length > 0 && req.creditRebillPeriod) {
+    for (const p of await interfacedPeriods(plan)) redirected.add(p);
+  } else if (plan.changes.length > 0 && refuseInterfaced) await refuseInterfacedPeriods(plan);
   const register = await getRegister(req.subscriptionId, req.register);
-  return { ...plan, grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])), consumed: register.consumed };
+  return { ...plan, grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])), consumed: register.consumed, redirected };
 }
 
 /** A plan with the grant and register totals it was made from (the writes are conditional on them). */
 export interface PlanWithState extends PartitionPlan {
   grantsDrawn: Map<string, bigint>;
   consumed: bigint;
+  /** Interfaced periods whose changes go to the credit/rebill period. */
+  redirected: Set<string>;
 }
 
 class PartialApplication extends Error {
@@ -114,7 +133,7 @@ export async function applyPlan(
   for (const chunk of chunkChanges(plan.changes)) {
     if (chunks >= maxChunks) break;
     try {
-      consumedBefore = await applyChunk(subscription, req, chunk, grantsBefore, consumedBefore);
+      consumedBefore = await applyChunk(subscription, req, chunk, grantsBefore, consumedBefore, plan.redirected);
     } catch (err) {
       throw chunks > 0 ? new PartialApplication(changed, chunks, err) : err;
     }
@@ -129,19 +148,21 @@ export async function applyPlan(
  * refused partition is left untouched (the bill line's own condition still guards the race).
  */
 async function refuseInterfacedPeriods(plan: PartitionPlan): Promise<void> {
-  const periods = new Set(plan.changes.flatMap((c) => c.billDeltas.map((d) => d.period)));
-  const interfaced = (await listBillLines(plan.subscriptionId)).filter((l) => l.status === 'INTERFACED' && periods.has(l.period));
+  const interfaced = await interfacedPeriods(plan);
   if (interfaced.length > 0) {
-    throw new DomainError(
-      'AR_INTERFACED',
-      `bill period ${interfaced.map((l) => l.period).join(', ')} of subscription ${plan.subscriptionId} is interfaced to accounts receivable`,
-    );
+    throw new DomainError('AR_INTERFACED', `bill period ${interfaced.join(', ')} of subscription ${plan.subscriptionId} is interfaced to accounts receivable`);
   }
 }
 
+async function interfacedPeriods(plan: PartitionPlan): Promise<string[]> {
+  const periods = new Set(plan.changes.flatMap((c) => c.billDeltas.map((d) => d.period)));
+  return (await listBillLines(plan.subscriptionId)).filter((l) => l.status === 'INTERFACED' && periods.has(l.period)).map((l) => l.period);
+}
+
 async function loadSnapshot(subscription: Subscription, req: RatePartitionRequest) {
-  const toRate = await getEvents(req.toRate);
-  const starts = [...toRate.map((e) => ({ occurredAt: e.occurredAt, eventId: e.eventId })), ...(req.from ? [req.from] : [])];
+  const pending = req.pending ?? [];
+  const named = [...(await getEvents([...req.toRate, ...(req.reverse ?? [])])), ...pending];
+  const starts = [...named.map((e) => ({ occurredAt: e.occurredAt, eventId: e.eventId })), ...(req.from ? [req.from] : [])];
   starts.sort(compareEvents);
   const start = starts[0];
   const [grants, later] = await Promise.all([
@@ -150,13 +171,14 @@ async function loadSnapshot(subscription: Subscription, req: RatePartitionReques
   ]);
   const events = new Map(later.map((e) => [e.eventId, e]));
   // The index is eventually consistent: the events asked for by id are read from the table itself.
-  for (const e of toRate) events.set(e.eventId, e);
+  for (const e of named) events.set(e.eventId, e);
   return {
     subscription,
     register: req.register,
     grants,
     events: [...events.values()].filter((e) => e.register === req.register && e.subscriptionId === req.subscriptionId),
-    toRate: new Set(req.toRate),
+    toRate: new Set([...req.toRate, ...pending.map((e) => e.eventId)]),
+    reverse: new Set(req.reverse ?? []),
   };
 }
 
@@ -189,7 +211,8 @@ export function chunkChanges(changes: EventChange[], maxItems = MAX_TRANSACTION_
   let current: EventChange[] = [];
   let grants = new Set<string>();
   let periods = new Set<string>();
-  const size = (g: Set<string>, p: Set<string>, events: number) => events + g.size + p.size + 2; // + register + ledger entry
+  // + register + ledger entry; each period may also need two adjustments and its target line.
+  const size = (g: Set<string>, p: Set<string>, events: number) => events + g.size + 3 * p.size + 3;
   for (const change of changes) {
     const g = new Set([...grants, ...change.grantDeltas.map((d) => d.grantId)]);
     const p = new Set([...periods, ...change.billDeltas.map((d) => d.period)]);
@@ -214,11 +237,12 @@ async function applyChunk(
   chunk: EventChange[],
   grantsBefore: Map<string, bigint>,
   consumedBefore: bigint,
+  redirected: ReadonlySet<string> = new Set(),
 ): Promise<bigint> {
   const items: TransactItem[] = chunk.map((c) => eventUpdate(c, req));
   const grantDelta = new Map<string, bigint>();
   let consumed = 0n;
-  const bills = new Map<string, { usageAmount: bigint; eventCount: number }>();
+  const bills = new Map<string, { usageAmount: bigint; eventCount: number; adjustments?: bigint }>();
   for (const c of chunk) {
     for (const d of c.grantDeltas) grantDelta.set(d.grantId, (grantDelta.get(d.grantId) ?? 0n) + d.quantity);
     consumed += c.consumedDelta;
@@ -259,8 +283,27 @@ async function applyChunk(
     };
     items.push(ledgerEntryPut(entry), consumptionUpdate(entry, consumedBefore));
   }
+  if (redirected.size > 0) {
+    // The interfaced line stays as it was; the correction is a credit of what was charged and a
+    // rebill of what is charged now, posted to the open period and linked to the original one.
+    const target = req.creditRebillPeriod!;
+    let posted = 0n;
+    for (const period of redirected) {
+      bills.delete(period);
+      const credit = -chunk.reduce((s, c) => s + (c.before?.billPeriod === period ? c.before.amount : 0n), 0n);
+      const rebill = chunk.reduce((s, c) => s + (c.status !== 'REVERSED' && c.rating.billPeriod === period ? c.rating.amount : 0n), 0n);
+      const id = `${req.stepId}:${chunk[0]!.eventId}:r${chunk[0]!.fromRev}:${period}`;
+      const base = { subscriptionId: req.subscriptionId, originalPeriod: period, period: target, at: req.now, ...(req.batchId ? { batchId: req.batchId } : {}) };
+      if (credit !== 0n) items.push(billAdjustmentPut({ ...base, id: `${id}:credit`, kind: 'CREDIT', amount: credit }));
+      if (rebill !== 0n) items.push(billAdjustmentPut({ ...base, id: `${id}:rebill`, kind: 'REBILL', amount: rebill }));
+      posted += credit + rebill;
+    }
+    // One update per line: the target period may also carry usage of this chunk.
+    const line = bills.get(target) ?? { usageAmount: 0n, eventCount: 0 };
+    bills.set(target, { ...line, adjustments: (line.adjustments ?? 0n) + posted });
+  }
   for (const [period, d] of bills) {
-    if (d.usageAmount === 0n && d.eventCount === 0) continue;
+    if (d.usageAmount === 0n && d.eventCount === 0 && !d.adjustments) continue;
     items.push(
       billLineUpdate(
         {
@@ -269,6 +312,7 @@ async function applyChunk(
           currency: sub.currency,
           usageAmount: d.usageAmount,
           eventCount: d.eventCount,
+          ...(d.adjustments ? { adjustments: d.adjustments } : {}),
           ...(sub.periodMinimum !== undefined ? { periodMinimum: sub.periodMinimum } : {}),
         },
         req.now,
@@ -281,21 +325,34 @@ async function applyChunk(
 }
 
 function eventUpdate(c: EventChange, req: RatePartitionRequest): TransactItem {
+  const values: Record<string, unknown> = {
+    ':rating': c.rating,
+    ':status': c.status,
+    ':next': c.fromRev + 1,
+    ':rev': c.fromRev,
+    ':reversed': 'REVERSED',
+    ':step': req.stepId,
+  };
+  const sets = ['rating = :rating', '#status = :status', 'ratingRev = :next', 'ratedBy = :step'];
+  let condition = 'ratingRev = :rev AND #status <> :reversed';
+  if (c.status === 'REVERSED') {
+    sets.push('reversedInBatch = :batch', 'reversedBy = :actor', 'reversedAt = :now');
+    values[':batch'] = req.batchId ?? req.stepId;
+    values[':actor'] = req.actor;
+    values[':now'] = req.now;
+  }
+  if (req.heldBy) {
+    condition += ' AND (attribute_not_exists(heldBy) OR heldBy = :held)';
+    values[':held'] = req.heldBy;
+  }
   return {
     Update: {
       TableName: clients.tableName,
       Key: keys.event(c.eventId),
-      UpdateExpression: 'SET rating = :rating, #status = :status, ratingRev = :next, ratedBy = :step',
-      ConditionExpression: 'ratingRev = :rev AND #status <> :reversed',
+      UpdateExpression: `SET ${sets.join(', ')}${req.heldBy ? ' REMOVE heldBy, heldAt' : ''}`,
+      ConditionExpression: condition,
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':rating': c.rating,
-        ':status': c.status,
-        ':next': c.fromRev + 1,
-        ':rev': c.fromRev,
-        ':reversed': 'REVERSED',
-        ':step': req.stepId,
-      },
+      ExpressionAttributeValues: values,
     },
   };
 }

@@ -39,7 +39,7 @@ export function toUsageEvent(item: Item): UsageEvent {
     ...(item.heldBy ? { heldBy: item.heldBy as string } : {}),
     ...(item.lockedBy ? { lockedBy: item.lockedBy as string } : {}),
     ...(item.replaces ? { replaces: item.replaces as string } : {}),
-    ...(item.replacedBy ? { replacedBy: item.replacedBy as string[] } : {}),
+    ...(item.replacedBySet ? { replacedBy: [...(item.replacedBySet as Set<string>)].sort() } : {}),
     ...(item.reversedBy ? { reversedBy: item.reversedBy as string } : {}),
     ...(item.reversedInBatch ? { reversedInBatch: item.reversedInBatch as string } : {}),
     createdAt: item.createdAt as string,

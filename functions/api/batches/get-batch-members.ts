@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { listMembers, requireBatch } from '../../../shared/store/batches';
 import { httpHandler, ok } from '../http-handler';
+import { memberView } from '../views';
 import { Paging } from '../list-query';
 
 const Query = z.object({
@@ -10,8 +11,10 @@ const Query = z.object({
 });
 
 export const handler = httpHandler({ path: z.object({ batchId: z.uuid() }), query: Query }, async ({ path, query }) => {
-  await requireBatch(path.batchId);
-  const { limit, cursor, ...filter } = query;
-  const page = await listMembers(path.batchId, filter, limit, cursor);
-  return ok({ items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+  const batch = await requireBatch(path.batchId);
+  const { limit, cursor, state, errorCode } = query;
+  // LOCKED and PROCESSED are derived from the batch's status, so the state filter applies to the view.
+  const page = await listMembers(path.batchId, errorCode ? { errorCode } : {}, limit, cursor);
+  const items = page.items.map((m) => memberView(m, batch)).filter((m) => !state || m.state === state);
+  return ok({ items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
 });

@@ -1,0 +1,3 @@
+import { actionHandler } from './post-batch-action';
+
+export const handler = actionHandler('lock');

@@ -1,0 +1,7 @@
+import { finishSubmit } from '../../shared/services/submit';
+import { now } from './task-context';
+
+export const handler = async (input: { batchId: string; actor: string }) => {
+  await finishSubmit(input.batchId, input.actor, now());
+  return { batchId: input.batchId };
+};

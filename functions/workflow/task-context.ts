@@ -1,0 +1,32 @@
+// What every workflow task shares: a clock, a time budget per invocation, and Catch payloads.
+import type { Context } from 'aws-lambda';
+
+/** Work per invocation before returning a cursor; keeps each task well inside its timeout. */
+const DEFAULT_BUDGET_MS = 45_000;
+
+export function deadlineOf(context: Context | undefined): number {
+  const configured = Number(process.env.WORKFLOW_CHUNK_BUDGET_MS ?? DEFAULT_BUDGET_MS);
+  const remaining = context?.getRemainingTimeInMillis?.() ?? Infinity;
+  return Date.now() + Math.max(0, Math.min(configured, remaining - 30_000));
+}
+
+export const now = () => new Date().toISOString();
+
+/** The error a Catch hands on: `{ Error, Cause }`, where Cause is the Lambda error as JSON. */
+export interface CaughtError {
+  Error?: string;
+  Cause?: string;
+}
+
+export function describeCaught(caught: CaughtError | undefined): { code: string; message: string } {
+  let message = caught?.Cause ?? 'unknown failure';
+  let code = caught?.Error ?? 'INTERNAL';
+  try {
+    const cause = JSON.parse(message) as { errorMessage?: string; errorType?: string; code?: string };
+    message = cause.errorMessage ?? message;
+    code = cause.code ?? code;
+  } catch {
+    // Cause was not JSON; keep it as it is.
+  }
+  return { code: code === 'DomainError' ? 'INTERNAL' : code, message: message.slice(0, 1000) };
+}

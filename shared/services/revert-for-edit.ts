@@ -1,0 +1,37 @@
+// Revert for edit: release what lock pulled in, clear validation errors, discard the preview,
+// reopen edits, back to DRAFT. Idempotent, so a retry after a crash simply finishes the job.
+import { DomainError } from '../domain/errors';
+import { appendLog } from '../store/batch-log';
+import { deletePartitions } from '../store/batch-partitions';
+import { listMembers, openGates, requireBatch, setCounts, setLastError, setMemberState, transitionBatch } from '../store/batches';
+import { releaseRelated, type WorkflowStep } from './lock-for-review';
+
+export type RevertPhase = 'related' | 'errors' | 'finish';
+
+export async function revertStep(step: WorkflowStep<RevertPhase>, now: () => string): Promise<WorkflowStep<RevertPhase>> {
+  const batch = await requireBatch(step.batchId);
+  if (batch.status !== 'REVERTING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not REVERTING`);
+  await releaseRelated(batch.batchId, ['REVERTING']);
+  let events = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await listMembers(batch.batchId, {}, 1000, cursor);
+    for (const m of page.items) {
+      events++;
+      if (m.state !== 'HELD') await setMemberState(batch.batchId, m.eventId, 'HELD');
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  await deletePartitions(batch.batchId);
+  await openGates(batch.batchId);
+  await setCounts(batch.batchId, { events, related: 0, errored: 0, inProcess: 0, processed: 0 }, { done: 0, total: 0 }, now());
+  await transitionBatch(batch.batchId, ['REVERTING'], 'DRAFT', now(), { lastError: null });
+  await appendLog(batch.batchId, { at: now(), actor: step.actor, action: 'REVERTED', message: 'reverted for edit: related events released, preview discarded' });
+  return { ...step, phase: 'finish', cursor: null, done: true };
+}
+
+export async function revertFailed(batchId: string, actor: string, error: { code: string; message: string }, now: string): Promise<void> {
+  // The batch stays REVERTING with the error shown; reverting again resumes the work.
+  await setLastError(batchId, { ...error, at: now });
+  await appendLog(batchId, { at: now, actor, action: 'REVERT_FAILED', message: `revert failed: ${error.message}`, data: { error } });
+}

@@ -1,0 +1,147 @@
+// Submit: split the batch's partitions into at most MAX_SHARDS shards, process each shard's
+// partitions in chunks (each partition sequentially, in rating order), then finalize.
+// A failing partition fails its own events only; the batch ends COMPLETED_WITH_ERRORS.
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DomainError } from '../domain/errors';
+import { formatMoney } from '../domain/decimal';
+import { appendLog } from '../store/batch-log';
+import { listPartitions, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
+import { addProgress, getPlan, listMembers, requireBatch, savePlan, setCounts, setMemberState, transitionBatch } from '../store/batches';
+import { clients } from '../store/clients';
+import { isConditionFailure } from '../store/errors';
+import { keys } from '../store/keys';
+import { eventsFrom, ratePartitionFrom } from '../store/partition-rating';
+import { requireSubscription } from '../store/subscriptions';
+import { getEvents } from '../store/usage-events';
+import { insertReplacements, partitionWork } from './partition-work';
+import { logger } from '../logger';
+
+/** The inline Map's practical limit: shards run in parallel, each loops over its chunks. */
+export const MAX_SHARDS = 40;
+
+export interface ShardStep {
+  batchId: string;
+  actor: string;
+  shard: number;
+  /** Index (in the shard's own order) of the next partition to process. */
+  cursor: number;
+  done?: boolean;
+}
+
+export async function planSubmit(batchId: string, actor: string, now: string): Promise<{ batchId: string; actor: string; shards: ShardStep[] }> {
+  const batch = await requireBatch(batchId);
+  if (batch.status !== 'PROCESSING') throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${batch.status}, not PROCESSING`);
+  const partitions = (await listPartitions(batchId)).filter((p) => p.state !== 'ERROR');
+  const shards = Math.max(1, Math.min(MAX_SHARDS, partitions.length));
+  await savePlan(batchId, { shards, partitions: partitions.length });
+  await appendLog(batchId, { at: now, actor, action: 'SUBMIT_STARTED', message: `processing ${partitions.length} partition(s) in ${shards} shard(s)`, data: { shards, partitions: partitions.length } });
+  return { batchId, actor, shards: Array.from({ length: shards }, (_, shard) => ({ batchId, actor, shard, cursor: 0 })) };
+}
+
+/** A shard's partitions: every `shards`-th one in key order, so shards never overlap. */
+async function shardPartitions(batchId: string, shard: number): Promise<BatchPartition[]> {
+  const { shards } = await getPlan(batchId);
+  const all = (await listPartitions(batchId)).filter((p) => p.state !== 'ERROR').sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
+  return all.filter((_, i) => i % shards === shard);
+}
+
+export async function processShardChunk(step: ShardStep, now: () => string, deadline: number): Promise<ShardStep> {
+  const batch = await requireBatch(step.batchId);
+  if (batch.status !== 'PROCESSING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
+  const mine = await shardPartitions(batch.batchId, step.shard);
+  let cursor = step.cursor;
+  while (cursor < mine.length && Date.now() < deadline) {
+    const p = mine[cursor]!;
+    if (p.state !== 'DONE' && p.state !== 'FAILED') await processPartition(batch, p, step.actor, now());
+    cursor++;
+  }
+  return { ...step, cursor, done: cursor >= mine.length };
+}
+
+async function processPartition(batch: Awaited<ReturnType<typeof requireBatch>>, p: BatchPartition, actor: string, now: string): Promise<void> {
+  try {
+    const work = await partitionWork(batch, p, actor, now, 'submit');
+    await insertReplacements(batch, work.pending, now);
+    const result = await ratePartitionFrom({
+      ...work.request,
+      toRate: [...work.request.toRate, ...work.pending.map((e) => e.eventId)],
+      ...(p.creditRebillPeriod ? { creditRebillPeriod: p.creditRebillPeriod } : {}),
+    });
+    const released = await releasePartition(batch.batchId, p);
+    await savePartition(batch.batchId, { ...p, state: 'DONE', processed: result.changed });
+    await addProgress(batch.batchId, result.changed, now);
+    logger.info('partition processed', { batchId: batch.batchId, partition: partitionKey(p), changed: result.changed, released });
+  } catch (err) {
+    const code = err instanceof DomainError ? err.code : 'INTERNAL';
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error('partition failed', { batchId: batch.batchId, partition: partitionKey(p), code, error: err as Error });
+    await savePartition(batch.batchId, { ...p, state: 'FAILED', errorCode: code, errorMessage: message.slice(0, 500) });
+    await appendLog(batch.batchId, { at: now, actor, action: 'PARTITION_FAILED', message: `partition ${partitionKey(p)} failed: ${message}`, data: { code } });
+  }
+}
+
+/** Releases what the batch still holds in a partition (events the rating left unchanged). */
+async function releasePartition(batchId: string, p: BatchPartition): Promise<number> {
+  const i = p.earliest.indexOf('#');
+  const events = await eventsFrom(p.subscriptionId, p.register, { occurredAt: p.earliest.slice(0, i), eventId: p.earliest.slice(i + 1) });
+  return releaseEvents(batchId, events.filter((e) => e.heldBy === batchId).map((e) => e.eventId));
+}
+
+async function releaseEvents(batchId: string, eventIds: readonly string[]): Promise<number> {
+  let released = 0;
+  for (const eventId of eventIds) {
+    try {
+      await clients.dynamo.send(
+        new UpdateCommand({
+          TableName: clients.tableName,
+          Key: keys.event(eventId),
+          UpdateExpression: 'REMOVE heldBy, heldAt',
+          ConditionExpression: 'heldBy = :b',
+          ExpressionAttributeValues: { ':b': batchId },
+        }),
+      );
+      released++;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+  return released;
+}
+
+/** Counts the outcome, releases every hold left, and ends the batch. */
+export async function finishSubmit(batchId: string, actor: string, now: string, failure?: { code: string; message: string }): Promise<void> {
+  const partitions = await listPartitions(batchId);
+  const failed = new Map(partitions.filter((p) => p.state === 'FAILED' || (failure && p.state !== 'DONE')).map((p) => [partitionKey(p), p]));
+  const counts = { events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 };
+  let cursor: string | undefined;
+  do {
+    const page = await listMembers(batchId, {}, 1000, cursor);
+    const events = new Map((await getEvents(page.items.map((m) => m.eventId))).map((e) => [e.eventId, e]));
+    for (const m of page.items) {
+      if (m.role === 'RELATED' || m.relatedReason) counts.related++;
+      else counts.events++;
+      const bad = failed.get(`${m.subscriptionId}#${m.register}`);
+      if (bad && m.state !== 'FAILED') {
+        await setMemberState(batchId, m.eventId, 'FAILED', { code: failure?.code ?? bad.errorCode ?? 'INTERNAL', message: failure?.message ?? bad.errorMessage ?? 'partition failed' });
+      }
+      if (bad || m.state === 'ERROR') counts.errored++;
+      else counts.processed++;
+    }
+    await releaseEvents(batchId, page.items.filter((m) => events.get(m.eventId)?.heldBy === batchId).map((m) => m.eventId));
+    cursor = page.nextCursor;
+  } while (cursor);
+  const done = partitions.filter((p) => p.state === 'DONE').length;
+  const status = failure || (failed.size > 0 && done === 0) ? 'FAILED' : failed.size > 0 ? 'COMPLETED_WITH_ERRORS' : 'COMPLETED';
+  const batch = await requireBatch(batchId);
+  await setCounts(batchId, counts, batch.progress, now);
+  await transitionBatch(batchId, ['PROCESSING'], status, now, failure ? { lastError: { ...failure, at: now } } : {});
+  const delta = partitions.reduce((s, p) => s + (p.state === 'DONE' ? (p.preview?.chargeDelta ?? 0n) : 0n), 0n);
+  const currency = partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD';
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: status,
+    message: `${status.toLowerCase().replace(/_/g, ' ')}: ${done} partition(s) done, ${failed.size} failed`,
+    data: { counts, failed: [...failed.values()].map((p) => ({ partition: partitionKey(p), code: p.errorCode })), previewChargeDelta: formatMoney(delta, currency) },
+  });
+}

@@ -1,0 +1,122 @@
+// The partitions a batch changes: one item each, holding the earliest point the batch changes
+// it from, the preview computed at lock, and the outcome of submit. Workflows page through these
+// items; only ids and cursors travel in their payloads.
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ErrorCode } from '../domain/errors';
+import { clients } from './clients';
+import { isConditionFailure } from './errors';
+import { keys } from './keys';
+
+type Item = Record<string, unknown>;
+
+export interface PartitionPreview {
+  /** Register value (granted − consumed), scaled quantity. */
+  before: bigint;
+  after: bigint;
+  /** Sum of the charge changes over the partition's bill periods (minor units). */
+  chargeDelta: bigint;
+  bills: Array<{ period: string; before: bigint; after: bigint; status: string; creditRebill?: boolean }>;
+  relatedAdded: number;
+  changedEvents: number;
+  reversed: number;
+  replacementsAdded: number;
+}
+
+export type PartitionState = 'PENDING' | 'READY' | 'ERROR' | 'DONE' | 'FAILED';
+
+export interface BatchPartition {
+  subscriptionId: string;
+  register: string;
+  /** `<occurredAt>#<eventId>` of the earliest event the batch changes in this partition. */
+  earliest: string;
+  state: PartitionState;
+  preview?: PartitionPreview;
+  /** Credit/rebill: the open period receiving adjustments for interfaced periods. */
+  creditRebillPeriod?: string;
+  errorCode?: ErrorCode | string;
+  errorMessage?: string;
+  processed?: number;
+}
+
+const toPartition = (i: Item): BatchPartition => ({
+  subscriptionId: i.subscriptionId as string,
+  register: i.register as string,
+  earliest: i.earliest as string,
+  state: i.state as PartitionState,
+  ...(i.preview ? { preview: toPreview(i.preview as Item) } : {}),
+  ...(i.creditRebillPeriod ? { creditRebillPeriod: i.creditRebillPeriod as string } : {}),
+  ...(i.errorCode ? { errorCode: i.errorCode as string } : {}),
+  ...(i.errorMessage ? { errorMessage: i.errorMessage as string } : {}),
+  ...(i.processed !== undefined ? { processed: Number(i.processed) } : {}),
+});
+
+const toPreview = (p: Item): PartitionPreview => ({
+  before: p.before as bigint,
+  after: p.after as bigint,
+  chargeDelta: p.chargeDelta as bigint,
+  bills: (p.bills as Item[]).map((b) => ({
+    period: b.period as string,
+    before: b.before as bigint,
+    after: b.after as bigint,
+    status: b.status as string,
+    ...(b.creditRebill ? { creditRebill: true } : {}),
+  })),
+  relatedAdded: Number(p.relatedAdded),
+  changedEvents: Number(p.changedEvents),
+  reversed: Number(p.reversed),
+  replacementsAdded: Number(p.replacementsAdded),
+});
+
+/** Records that the batch changes a partition from `earliest` on; keeps the earliest seen (idempotent). */
+export async function notePartition(batchId: string, subscriptionId: string, register: string, earliest: string): Promise<void> {
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batchPartitionItem(batchId, subscriptionId, register),
+        UpdateExpression: 'SET itemType = :t, subscriptionId = :s, #register = :r, earliest = :e, #state = :pending',
+        ConditionExpression: 'attribute_not_exists(earliest) OR earliest > :e',
+        ExpressionAttributeNames: { '#register': 'register', '#state': 'state' },
+        ExpressionAttributeValues: { ':t': 'BATCH_PARTITION', ':s': subscriptionId, ':r': register, ':e': earliest, ':pending': 'PENDING' },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err; // an earlier point is already recorded
+  }
+}
+
+export async function listPartitions(batchId: string): Promise<BatchPartition[]> {
+  const out: BatchPartition[] = [];
+  let start: Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchPartitionPrefix },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    out.push(...(res.Items ?? []).map(toPartition));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+export async function savePartition(batchId: string, p: BatchPartition): Promise<void> {
+  await clients.dynamo.send(
+    new PutCommand({
+      TableName: clients.tableName,
+      Item: { ...keys.batchPartitionItem(batchId, p.subscriptionId, p.register), itemType: 'BATCH_PARTITION', ...p },
+    }),
+  );
+}
+
+export async function deletePartitions(batchId: string): Promise<void> {
+  for (const p of await listPartitions(batchId)) {
+    await clients.dynamo.send(new DeleteCommand({ TableName: clients.tableName, Key: keys.batchPartitionItem(batchId, p.subscriptionId, p.register) }));
+  }
+}
+
+export const partitionKey = (p: Pick<BatchPartition, 'subscriptionId' | 'register'>) => `${p.subscriptionId}#${p.register}`;
