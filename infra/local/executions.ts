@@ -31,12 +31,20 @@ export class ServiceError extends Error {
   }
 }
 
+/** What a task of an ended execution meets instead of its function; the runner neither retries nor catches it. */
+class ExecutionStopped extends Error {
+  override readonly name = 'ExecutionStopped';
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+}
+
 interface Execution {
   machine: LocalStateMachine;
   description: DescribeExecutionOutput;
   history: HistoryEvent[];
   stopRequest?: { error?: string; cause?: string };
-  abort(): void;
+  /** Aborts the run and lets no task function start any more. */
+  halt(): void;
   settled: Promise<void>;
 }
 
@@ -71,8 +79,20 @@ export class Executions {
       throw new ServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     const startDate = new Date();
+    // After an abort, a timeout or a failure the runner still starts queued Map items and retries;
+    // AWS schedules nothing more for an execution that has ended, so neither do we.
+    let stopped = false;
+    const taskHandlers = Object.fromEntries(
+      Object.entries(machine.taskHandlers).map(([state, invoke]) => [
+        state,
+        (input: Parameters<typeof invoke>[0]) => {
+          if (stopped) throw new ExecutionStopped();
+          return invoke(input);
+        },
+      ]),
+    );
     const run = machine.runner.run(parsedInput as Parameters<StateMachine['run']>[0], {
-      overrides: { taskResourceLocalHandlers: machine.taskHandlers },
+      overrides: { taskResourceLocalHandlers: taskHandlers },
       // The context object ($$) a state may read; AWS fills it, the runner leaves it to us.
       context: {
         Execution: { Id: executionArn, Name: name },
@@ -91,7 +111,10 @@ export class Executions {
         inputDetails: { included: true },
       },
       history: [],
-      abort: run.abort,
+      halt: () => {
+        stopped = true;
+        run.abort();
+      },
       settled: Promise.resolve(),
     };
     execution.settled = this.follow(execution, run);
@@ -131,7 +154,7 @@ export class Executions {
     const execution = this.executionOf(req.executionArn);
     if (execution.description.status === 'RUNNING') {
       execution.stopRequest = { error: req.error, cause: req.cause };
-      execution.abort();
+      execution.halt();
       await execution.settled;
     }
     return { stopDate: execution.description.stopDate ?? new Date() };
@@ -151,7 +174,7 @@ export class Executions {
   /** Aborts what still runs and waits for it, task functions included. */
   async close(): Promise<void> {
     const running = [...this.executions.values()].filter((e) => e.description.status === 'RUNNING');
-    for (const execution of running) execution.abort();
+    for (const execution of running) execution.halt();
     await Promise.all(running.map((e) => e.settled));
     await this.machines.idle();
   }
@@ -172,6 +195,7 @@ export class Executions {
     try {
       outcome = { status: 'SUCCEEDED', output: json(await run.result), outputDetails: { included: true } };
     } catch (error) {
+      execution.halt();
       if (error instanceof ExecutionAbortedError) outcome = { status: 'ABORTED', ...execution.stopRequest };
       else if (error instanceof ExecutionTimeoutError) outcome = { status: 'TIMED_OUT', error: 'States.Timeout' };
       else outcome = { status: 'FAILED' };
