@@ -54,7 +54,7 @@ const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
 export class Executions {
-  /** In start order; page tokens are positions in it. */
+  /** In start order. */
   private readonly executions = new Map<string, Execution>();
 
   constructor(private readonly machines: StateMachines) {}
@@ -128,9 +128,8 @@ export class Executions {
 
   list(req: { stateMachineArn: string; statusFilter?: ExecutionStatus; maxResults?: number; nextToken?: string }): ListExecutionsOutput {
     const machine = this.machineOf(req.stateMachineArn);
-    const newestFirst = [...this.executions.values()]
+    const oldestFirst = [...this.executions.values()]
       .filter((e) => e.machine === machine && (!req.statusFilter || e.description.status === req.statusFilter))
-      .reverse()
       .map(({ description: d }): ExecutionListItem => ({
         executionArn: d.executionArn,
         stateMachineArn: d.stateMachineArn,
@@ -139,14 +138,13 @@ export class Executions {
         startDate: d.startDate,
         ...(d.stopDate ? { stopDate: d.stopDate } : {}),
       }));
-    const { items, nextToken } = page(newestFirst, req.maxResults, req.nextToken);
+    const { items, nextToken } = page(oldestFirst, { ...req, newestFirst: true });
     return { executions: items, ...(nextToken ? { nextToken } : {}) };
   }
 
   history(req: { executionArn: string; maxResults?: number; reverseOrder?: boolean; nextToken?: string }): GetExecutionHistoryOutput {
     const { history } = this.executionOf(req.executionArn);
-    const ordered = req.reverseOrder ? [...history].reverse() : history;
-    const { items, nextToken } = page(ordered, req.maxResults, req.nextToken);
+    const { items, nextToken } = page(history, { ...req, newestFirst: req.reverseOrder ?? false });
     return { events: items, ...(nextToken ? { nextToken } : {}) };
   }
 
@@ -226,12 +224,25 @@ export class Executions {
   }
 }
 
-function page<T>(all: T[], maxResults: number | undefined, token: string | undefined): { items: T[]; nextToken?: string } {
-  const start = token === undefined ? 0 : Number(token);
-  if (!Number.isInteger(start) || start < 0 || start > all.length) throw new ServiceError('InvalidToken', `Invalid Token: '${token}'`);
-  const size = Math.min(maxResults || DEFAULT_PAGE, MAX_PAGE);
-  const end = start + size;
-  return { items: all.slice(start, end), ...(end < all.length ? { nextToken: String(end) } : {}) };
+/**
+ * One page of a list that only grows at its end (executions in start order, a history). A token
+ * is a position in it, so pages stay exact while executions start and histories grow.
+ */
+function page<T>(
+  oldestFirst: T[],
+  req: { maxResults?: number; nextToken?: string; newestFirst: boolean },
+): { items: T[]; nextToken?: string } {
+  const size = Math.min(req.maxResults || DEFAULT_PAGE, MAX_PAGE);
+  const position = req.nextToken === undefined ? (req.newestFirst ? oldestFirst.length : 0) : Number(req.nextToken);
+  if (!Number.isInteger(position) || position < 0 || position > oldestFirst.length) {
+    throw new ServiceError('InvalidToken', `Invalid Token: '${req.nextToken}'`);
+  }
+  if (req.newestFirst) {
+    const start = Math.max(0, position - size);
+    return { items: oldestFirst.slice(start, position).reverse(), ...(start > 0 ? { nextToken: String(start) } : {}) };
+  }
+  const end = position + size;
+  return { items: oldestFirst.slice(position, end), ...(end < oldestFirst.length ? { nextToken: String(end) } : {}) };
 }
 
 const json = (value: unknown): string => JSON.stringify(value ?? null);
