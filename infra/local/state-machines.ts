@@ -1,10 +1,10 @@
 // The workflow list's ASL files made runnable in this process, as CDK deploys them: every
 // `${<Task>FunctionArn}` replaced by that function's ARN, and every Task state, at any depth of
 // Map or Parallel, run by its task function's handler module.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { substitutionKey } from '../../functions/workflow/workflows';
+import { substitutionKey, type TaskFunction, type Workflow } from '../../functions/workflow/workflows';
 import { projectRoot } from './dynamodb-local';
 import { invokeHandler } from './lambda';
 
@@ -20,22 +20,16 @@ promiseStatics.withResolvers ??= <T>() => {
   return { promise, resolve, reject };
 };
 
-/** A workflow as the workflow list names it (tests pass their own). */
-export interface WorkflowSpec {
-  definition: string;
-  tasks: readonly string[];
-}
-
-export interface TaskFunctionSpec {
-  handler: string;
-}
+/** A workflow of the list, with any task names: tests run their own fixtures. */
+export type WorkflowSpec = Omit<Workflow, 'tasks'> & { tasks: readonly string[] };
+export type TaskFunctionSpec = Pick<TaskFunction, 'handler'>;
 
 type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 type JsonValue = ReturnType<TaskHandlers[string]> extends infer R ? Awaited<R> : never;
 
-export const localAccountId = '000000000000';
-export const functionArn = (region: string, task: string) => `arn:aws:lambda:${region}:${localAccountId}:function:${task}`;
-export const stateMachineArn = (region: string, name: string) => `arn:aws:states:${region}:${localAccountId}:stateMachine:${name}`;
+const localAccountId = '000000000000';
+const functionArn = (region: string, task: string) => `arn:aws:lambda:${region}:${localAccountId}:function:${task}`;
+const stateMachineArn = (region: string, name: string) => `arn:aws:states:${region}:${localAccountId}:stateMachine:${name}`;
 
 /** Step Functions refuses a state's data beyond 256 KiB; failing the same way here catches it before AWS does. */
 const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -105,7 +99,9 @@ function loadStateMachine(
   for (const [stateName, resource] of taskResources) {
     const task = taskOfArn.get(resource);
     if (!task) throw fail(`Task ${stateName} invokes ${resource}; a Task names its function as \${<Task>FunctionArn}`);
-    if (!taskFunctions[task]) throw fail(`task ${task} is not in the task functions list`);
+    const fn = taskFunctions[task];
+    if (!fn) throw fail(`task ${task} is not in the task functions list`);
+    if (!existsSync(join(projectRoot, fn.handler))) throw fail(`task ${task}: ${fn.handler} does not exist`);
     taskHandlers[stateName] = (input) => invoke(task, input);
   }
   return {

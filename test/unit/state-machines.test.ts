@@ -24,11 +24,22 @@ describe('loadStateMachines', () => {
     expect(await run.result).toEqual([['item-1'], ['item-1']]);
   });
 
+  it('fails a task whose result exceeds 256 KiB with States.DataLimitExceeded, as AWS does', async () => {
+    const machine = [...loadStateMachines({ items }, taskFunctions, 'us-east-1').byArn.values()][0]!;
+    const run = machine.runner.run({ count: 30_000 }, { overrides: { taskResourceLocalHandlers: machine.taskHandlers } });
+    await expect(run.result).rejects.toMatchObject({ cause: { name: 'States.DataLimitExceeded' } });
+  });
+
   it('refuses an ASL that names a function the workflow does not list', () => {
     const partial = { ...items, tasks: ['ListItems'] };
     expect(() => loadStateMachines({ items: partial }, taskFunctions, 'us-east-1')).toThrow(
       'workflow items (test/fixtures/workflow/items.asl.json): ${ProcessItemFunctionArn} names no task of this workflow',
     );
+  });
+
+  it('refuses a task function module that does not exist', () => {
+    const typo = { ...taskFunctions, ListItems: { handler: 'test/fixtures/workflow/list-itemz.ts' } };
+    expect(() => loadStateMachines({ items }, typo, 'us-east-1')).toThrow('task ListItems: test/fixtures/workflow/list-itemz.ts does not exist');
   });
 
   it('refuses a task that has no task function', () => {
