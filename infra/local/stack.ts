@@ -98,8 +98,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       directory: s3Directory,
       bucketName,
       region,
-      // An S3 notification is an asynchronous Lambda invocation: nobody waits for its answer.
-      onObjectCreated: async (event: S3Event) => void (await invokeHandler(importHandler, 'import', event)),
+      // An asynchronous invocation, as S3 makes it: the handler's return value goes nowhere.
+      onObjectCreated: async (event: S3Event) => {
+        await invokeHandler(importHandler, 'import', event);
+      },
     });
     closers.push(s3.close);
 
