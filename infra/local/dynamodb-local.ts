@@ -101,11 +101,15 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       ...launch,
       ...storage,
+      // One database for every access key and region, as one AWS account sees one set of tables.
+      '-sharedDb',
       '-port',
       String(port),
       '-disableTelemetry',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // stdin stays open while we live: the loopback launcher exits when it closes. The jar writes
+    // a metadata file into its working directory, so that is .local/, not the project.
+    { stdio: ['pipe', 'ignore', 'pipe'], cwd: localDir },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

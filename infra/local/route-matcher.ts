@@ -1,5 +1,5 @@
 // Matches a request to the route table the way API Gateway does: literal segments beat parameters.
-import { routes, type Route } from '../../functions/api/routes';
+import { routes, type HttpMethod, type Route } from '../../functions/api/routes';
 
 interface Compiled {
   route: Route;
@@ -16,9 +16,10 @@ export interface RouteMatch {
 /** The route serving this method and path, if any. */
 export const matchRoute = (method: string, rawPath: string): RouteMatch | undefined => findRoute(method, rawPath);
 
-/** True when some method serves the path: the local server then answers 405, not 404. */
-export function pathExists(rawPath: string): boolean {
-  return compiled.some((c) => matchSegments(c.segments, split(rawPath)) !== undefined);
+/** The methods that serve the path: when some do, the local server answers 405 (with Allow), not 404. */
+export function allowedMethods(rawPath: string): HttpMethod[] {
+  const parts = split(rawPath);
+  return [...new Set(compiled.filter((c) => matchSegments(c.segments, parts) !== undefined).map((c) => c.route.method))];
 }
 
 function findRoute(method: string, rawPath: string): RouteMatch | undefined {

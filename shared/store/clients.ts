@@ -5,7 +5,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config, type Config } from '../config';
 
-const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** The credentials every local endpoint accepts (DynamoDB Local, the local S3 and Step Functions). */
+export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export function createDocumentClient(cfg: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>): DynamoDBDocumentClient {
   const client = new DynamoDBClient({

@@ -1,12 +1,8 @@
 // Calls a route's handler module in-process with a real API Gateway v2 event, as the local server does.
-import { pathToFileURL } from 'node:url';
-import { join } from 'node:path';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { apiGatewayEvent, lambdaContext } from '../../infra/local/api-gateway-event';
-import { projectRoot } from '../../infra/local/dynamodb-local';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { apiGatewayEvent } from '../../infra/local/api-gateway-event';
+import { invokeHandler } from '../../infra/local/lambda';
 import { matchRoute } from '../../infra/local/route-matcher';
-
-type Handler = (e: APIGatewayProxyEventV2, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -25,7 +21,6 @@ export async function call<T = any>(method: string, url: string, options: CallOp
   const [rawPath = '', rawQueryString] = url.split('?');
   const match = matchRoute(method, rawPath);
   if (!match) throw new Error(`no route for ${method} ${rawPath}`);
-  const mod = (await import(pathToFileURL(join(projectRoot, match.route.handler)).href)) as { handler: Handler };
   const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   const event = apiGatewayEvent({
     method,
@@ -40,7 +35,7 @@ export async function call<T = any>(method: string, url: string, options: CallOp
     body,
     pathParameters: match.params,
   });
-  const res = await mod.handler(event, lambdaContext('test'));
+  const res = (await invokeHandler(match.route.handler, 'test', event)) as APIGatewayProxyStructuredResultV2;
   const text = res.body ?? '';
   return {
     status: res.statusCode ?? 200,

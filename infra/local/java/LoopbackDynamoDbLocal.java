@@ -1,5 +1,7 @@
 // Starts DynamoDB Local bound to 127.0.0.1 only. The jar's own launcher binds every interface
 // and has no host option; we build the server with it, then pin the Jetty connector to loopback.
+// It also exits when its stdin closes: the Node parent holds that pipe, so even a parent killed
+// with SIGKILL leaves no Java server behind.
 import com.amazonaws.services.dynamodbv2.local.main.ServerRunner;
 import com.amazonaws.services.dynamodbv2.local.server.DynamoDBProxyServer;
 import java.lang.reflect.Field;
@@ -16,6 +18,16 @@ public class LoopbackDynamoDbLocal {
     for (Connector connector : jetty.getConnectors()) {
       ((ServerConnector) connector).setHost("127.0.0.1");
     }
+    Thread watchdog = new Thread(() -> {
+      try {
+        while (System.in.read() != -1) {}
+      } catch (java.io.IOException ignored) {
+        // a broken pipe means the parent is gone, too
+      }
+      System.exit(0);
+    });
+    watchdog.setDaemon(true);
+    watchdog.start();
     proxy.start();
   }
 }

@@ -1,0 +1,16 @@
+// Runs a Lambda handler in this process: the very module and `handler` export AWS runs.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import { lambdaContext } from './api-gateway-event';
+import { projectRoot } from './dynamodb-local';
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** Calls the `handler` export of a module named from the project root (route table, workflow list). */
+export async function invokeHandler(modulePath: string, functionName: string, event: unknown): Promise<unknown> {
+  // import() caches modules, so a handler's cold start happens once per process, as in a warm Lambda.
+  const mod = (await import(pathToFileURL(join(projectRoot, modulePath)).href)) as { handler?: unknown };
+  if (typeof mod.handler !== 'function') throw new Error(`${modulePath} has no handler export`);
+  return (mod.handler as Handler)(event, lambdaContext(functionName));
+}

@@ -1,0 +1,79 @@
+// Local S3 (s3rver) on 127.0.0.1 whose object-created notifications look like real S3's, filtered
+// by the same prefixes the cloud bucket notifies on.
+import type { S3Event, S3EventRecord } from 'aws-lambda';
+import S3rver, { type S3rverEventRecord } from 's3rver';
+import { DUMMY_ACCOUNT } from 's3rver/lib/models/account.js';
+import { importPrefixes } from '../../shared/domain/import-keys';
+import { localCredentials } from '../../shared/store/clients';
+
+export interface LocalS3 {
+  endpoint: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface LocalS3Options {
+  port: number;
+  directory: string;
+  bucketName: string;
+  region: string;
+  onObjectCreated(event: S3Event): Promise<void>;
+}
+
+/** S3 form-encodes keys in notifications (a space becomes '+') but leaves '/' as it is. */
+export const encodeS3EventKey = (key: string): string =>
+  encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/gi, '/');
+
+export async function startS3(options: LocalS3Options): Promise<LocalS3> {
+  // s3rver only accepts access keys it knows; the project's clients sign with the local ones.
+  DUMMY_ACCOUNT.createKeyPair(localCredentials.accessKeyId, localCredentials.secretAccessKey);
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port,
+    directory: options.directory,
+    silent: true,
+    configureBuckets: [{ name: options.bucketName }],
+  });
+  const inFlight = new Set<Promise<void>>();
+  server.on('event', ({ Records }) => {
+    for (const record of Records) {
+      if (!record.eventName.startsWith('ObjectCreated:')) continue;
+      if (!importPrefixes.some((prefix) => record.s3.object.key.startsWith(prefix))) continue;
+      const delivery = options
+        .onObjectCreated({ Records: [asS3Record(record, options.region)] })
+        .catch((error: unknown) => console.error(`import of ${record.s3.object.key} failed:`, error))
+        .finally(() => inFlight.delete(delivery));
+      inFlight.add(delivery);
+    }
+  });
+  const { port } = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    async close() {
+      // Imports in flight still write their results to this server.
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await server.close();
+    },
+  };
+}
+
+function asS3Record(record: S3rverEventRecord, region: string): S3EventRecord {
+  const { bucket, object } = record.s3;
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: region,
+    eventTime: record.eventTime,
+    eventName: record.eventName,
+    userIdentity: { principalId: 'AWS:local' },
+    requestParameters: { sourceIPAddress: '127.0.0.1' },
+    responseElements: { 'x-amz-request-id': object.sequencer, 'x-amz-id-2': object.sequencer },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'local-import',
+      bucket: { name: bucket.name, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${bucket.name}` },
+      object: { key: encodeS3EventKey(object.key), size: object.size ?? 0, eTag: object.eTag ?? '', sequencer: object.sequencer },
+    },
+  };
+}

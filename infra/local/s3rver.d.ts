@@ -1,0 +1,30 @@
+// The parts of s3rver 3.7.1 the local stack uses (the package ships no types; @types/s3rver lacks events).
+declare module 's3rver' {
+  interface S3rverOptions {
+    address?: string;
+    port?: number;
+    directory?: string;
+    silent?: boolean;
+    configureBuckets?: { name: string }[];
+  }
+
+  /** One record as s3rver emits it: S3's shape, but the key is not URL-encoded. */
+  export interface S3rverEventRecord {
+    eventName: string;
+    eventTime: string;
+    s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer: string } };
+    [field: string]: unknown;
+  }
+
+  export default class S3rver {
+    constructor(options?: S3rverOptions);
+    run(): Promise<{ address: string; port: number }>;
+    close(): Promise<void>;
+    on(event: 'event', listener: (event: { Records: S3rverEventRecord[] }) => void): this;
+  }
+}
+
+declare module 's3rver/lib/models/account.js' {
+  /** s3rver accepts only access keys registered on this account. */
+  export const DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
+}

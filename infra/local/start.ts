@@ -1,0 +1,61 @@
+// `npm start`: the whole system on this machine until Ctrl-C (docs/local-stack.md).
+import { join, relative, resolve } from 'node:path';
+import { assertJavaPresent, localDir, projectRoot } from './dynamodb-local';
+import { startLocalStack } from './stack';
+
+// Lambdas run Node 22; on a Node 20 machine the SDK's support warning is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+function exit(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) exit(`${name} must be a port number (0 for any free port), not "${raw}"`);
+  return value;
+}
+
+try {
+  assertJavaPresent();
+} catch (error) {
+  exit((error as Error).message);
+}
+
+const inMemory = process.env.LOCAL_IN_MEMORY === '1';
+const dataDir = process.env.LOCAL_DATA_DIR ? resolve(process.env.LOCAL_DATA_DIR) : join(localDir, 'data');
+const stack = await startLocalStack({
+  ports: { api: port('API_PORT', 3000), s3: port('S3_PORT', 4569), dynamodb: port('DYNAMODB_PORT', 8000), sfn: port('SFN_PORT', 8083) },
+  inMemory,
+  dataDir,
+}).catch((error: unknown) => exit(`The local stack did not start: ${(error as Error).message}`));
+
+console.log(
+  [
+    `API URL:                 ${stack.apiUrl}`,
+    `S3 endpoint:             ${stack.s3Endpoint}`,
+    `S3 bucket:               ${stack.bucketName}`,
+    `DynamoDB endpoint:       ${stack.dynamoEndpoint}`,
+    `DynamoDB table:          ${stack.tableName}`,
+    `Step Functions endpoint: ${stack.sfnEndpoint}`,
+    `Data:                    ${inMemory ? 'in memory (LOCAL_IN_MEMORY=1)' : dataDir.startsWith(projectRoot) ? relative(projectRoot, dataDir) : dataDir}`,
+    'Ctrl-C stops.',
+  ].join('\n'),
+);
+
+let stopping = false;
+const shutdown = (signal: NodeJS.Signals) => {
+  // A second Ctrl-C means "now": the Java server still exits, since its stdin closes with us.
+  if (stopping) process.exit(1);
+  stopping = true;
+  console.log(`${signal}: stopping the local stack…`);
+  stack.stop().then(
+    () => process.exit(0),
+    (error: unknown) => exit(`stopping failed: ${(error as Error).message}`),
+  );
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

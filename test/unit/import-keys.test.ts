@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { decodeS3Key, importTargetOf, isIgnoredKey, resultKeyOf } from '../../shared/domain/import-keys';
+
+describe('importTargetOf', () => {
+  it.each([
+    ['usage-events/2026-11.csv', { kind: 'usage-events' }],
+    ['usage-events/partner-a/2026/11.csv', { kind: 'usage-events' }],
+    ['batches/b-42/events/selection.csv', { kind: 'batch-events', batchId: 'b-42' }],
+    ['batches/b-42/replacements/fix 1.csv', { kind: 'batch-replacements', batchId: 'b-42' }],
+  ])('reads %s', (key, target) => {
+    expect(importTargetOf(key)).toEqual(target);
+  });
+
+  it.each([
+    ['a file at the root', 'events.csv'],
+    ['an unknown batch folder', 'batches/b-42/notes/readme.txt'],
+    ['a batch file without a batch id', 'batches/events/x.csv'],
+    ['a prefix without a file name', 'usage-events/'],
+    ['a prefix that only starts alike', 'usage-events-old/x.csv'],
+  ])('finds no import for %s', (_name, key) => {
+    expect(importTargetOf(key)).toBeUndefined();
+  });
+});
+
+describe('isIgnoredKey', () => {
+  it('ignores the handler’s own results, so writing them never re-imports', () => {
+    expect(isIgnoredKey(resultKeyOf('usage-events/a.csv'))).toBe(true);
+  });
+
+  it('ignores folder markers created by the S3 console', () => {
+    expect(isIgnoredKey('batches/b-42/events/')).toBe(true);
+  });
+
+  it('keeps ordinary files, including ones nobody can import (they are reported)', () => {
+    expect(isIgnoredKey('usage-events/a.csv')).toBe(false);
+    expect(isIgnoredKey('stray.txt')).toBe(false);
+  });
+});
+
+describe('decodeS3Key', () => {
+  it('decodes form-encoded notification keys: + is a space, %2B is a plus', () => {
+    expect(decodeS3Key('usage-events/my+file%2B1%3A2.csv')).toBe('usage-events/my file+1:2.csv');
+  });
+});
+
+describe('resultKeyOf', () => {
+  it('puts the result next to the same key under results/', () => {
+    expect(resultKeyOf('batches/b-1/events/x.csv')).toBe('results/batches/b-1/events/x.csv.json');
+  });
+});
