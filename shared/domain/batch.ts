@@ -113,6 +113,7 @@ export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'la
     if (!byType[b.type].has(a)) return false;
     if (a === 'ADD_REPLACEMENTS' && b.options.creditOnly) return false;
     if (a === 'SUBMIT' && b.counts.errored > 0) return false;
+    if (a === 'REMOVE_EVENTS' && b.status === 'LOCKED' && b.counts.errored === 0) return false;
     return true;
   });
 }

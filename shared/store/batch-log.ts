@@ -39,7 +39,16 @@ export async function listLog(batchId: string, limit: number, cursor?: string): 
     actor: i.actor as string,
     action: i.action as string,
     message: i.message as string,
-    ...(i.data ? { data: i.data as Record<string, unknown> } : {}),
+    ...(i.data ? { data: jsonSafe(i.data) as Record<string, unknown> } : {}),
   }));
   return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
+}
+
+/** Log data comes back with numbers as bigints (the client reads every number so): make it JSON. */
+function jsonSafe(v: unknown): unknown {
+  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (Array.isArray(v)) return v.map(jsonSafe);
+  if (v instanceof Set) return [...v].map(jsonSafe);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));
+  return v;
 }

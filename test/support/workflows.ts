@@ -1,0 +1,25 @@
+// Runs the real ASL files in the local Step Functions service, against this file's test table.
+import { randomUUID } from 'node:crypto';
+import { expect, inject } from 'vitest';
+import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { call } from './api';
+import { eventually } from './eventually';
+
+export async function useLocalWorkflows(): Promise<LocalStack> {
+  return startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `wf-${randomUUID().slice(0, 8)}` });
+}
+
+/** Polls a batch until its status is one of `statuses`. */
+export async function waitForStatus(batchId: string, statuses: string[], timeoutMs = 60_000): Promise<any> {
+  return eventually(`batch ${batchId} to become ${statuses.join('|')}`, async () => {
+    const res = await call('GET', `/v1/batches/${batchId}`);
+    return statuses.includes(res.body.status) ? res.body : undefined;
+  }, timeoutMs);
+}
+
+export async function act(batchId: string, action: 'lock' | 'revert' | 'submit', until: string[]): Promise<any> {
+  const res = await call('POST', `/v1/batches/${batchId}/${action}`);
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  expect(res.body.executionArn).toMatch(/^arn:aws:states:/);
+  return waitForStatus(batchId, until);
+}
