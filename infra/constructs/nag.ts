@@ -17,7 +17,7 @@ export function acknowledgeWildcardResources(role: IConstruct, granted: GrantedR
   const stack = Stack.of(role);
   Validations.of(role).acknowledge({
     id: `AwsSolutions-IAM5[Resource::<${logicalId(stack, granted.table)}.Arn>/index/*]`,
-    reason: "grantReadData/grantReadWriteData add this table's own indexes (GSI1, GSI2) as index/*; queries on them are the data-access layer's job.",
+    reason: "grantReadData/grantReadWriteData add this table's own global secondary indexes as index/*; the data-access layer queries them (events of a partition, batches by time, children of an event).",
   });
   if (granted.bucket) {
     Validations.of(role).acknowledge({
