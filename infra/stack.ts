@@ -61,6 +61,8 @@ export class UsageCorrectionsStack extends Stack {
     new CfnOutput(this, 'BucketName', { value: this.imports.bucket.bucketName, description: 'CSV imports bucket' });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    new CfnOutput(this, 'ImportFunctionName', { value: importFn.function.functionName, description: 'Re-deliver a dead letter to it' });
+    new CfnOutput(this, 'ImportDeadLetterQueueUrl', { value: this.imports.deadLetterQueue.queueUrl });
     for (const [name, sm] of this.workflows.stateMachines) {
       new CfnOutput(this, `${moduleId(name)}StateMachineArn`, { value: sm.stateMachineArn, description: `${name} state machine` });
     }
