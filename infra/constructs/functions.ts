@@ -121,7 +121,6 @@ export class ServiceFunction extends Construct {
         sourcesContent: false,
         // The SDK we tested with, not whatever version the runtime ships today.
         bundleAwsSDK: true,
-        externalModules: [],
       },
     });
 
@@ -161,7 +160,7 @@ function workflowsOf(spec: FunctionSpec, stateMachines: ReadonlyMap<string, ISta
   const found = new Map<string, IStateMachine>();
   for (const name of [...new Set(spec.access.workflows ?? [])].sort()) {
     const sm = stateMachines.get(name);
-    if (!sm) throw new Error(`${spec.handler} needs workflow '${name}', which is not defined (or not available to this kind of function)`);
+    if (!sm) throw new Error(`${spec.handler} needs workflow '${name}', which is not defined`);
     found.set(name, sm);
   }
   return found;

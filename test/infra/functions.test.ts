@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -94,15 +95,19 @@ describe('bundling', () => {
     expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
     const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
     expect(map.sources.some((s) => s.endsWith('functions/api/health.ts'))).toBe(true);
+    expect(bundle, 'the AWS SDK is bundled, not imported from the runtime').not.toMatch(/from\s*"@aws-sdk\//);
 
-    // A separate Node process, as Lambda runs it: the bundle alone (no node_modules next to it) answers GET /v1/health.
+    // A separate Node process, as Lambda runs it: the bundle alone, outside the project (no node_modules
+    // to fall back on), answers GET /v1/health.
+    const lambdaDir = mkdtempSync(join(tmpdir(), 'bundle-'));
+    for (const file of ['index.mjs', 'index.mjs.map']) copyFileSync(join(dir, file), join(lambdaDir, file));
     const event = apiGatewayEvent({ method: 'GET', routePath: '/v1/health', rawPath: '/v1/health', headers: { 'x-actor': 'bundle-test' } });
     const script = `
-      const { handler } = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)});
+      const { handler } = await import(${JSON.stringify(pathToFileURL(join(lambdaDir, 'index.mjs')).href)});
       const context = { awsRequestId: 'bundle-test', functionName: 'health', getRemainingTimeInMillis: () => 10000 };
       console.log(JSON.stringify(await handler(JSON.parse(process.env.EVENT), context)));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: dir,
+    const run = promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: lambdaDir,
       env: {
         PATH: process.env.PATH,
         EVENT: JSON.stringify(event),
@@ -114,6 +119,7 @@ describe('bundling', () => {
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
+    const { stdout } = await run.finally(() => rmSync(lambdaDir, { recursive: true, force: true }));
     const response = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body).status).toBe('ok');
