@@ -1,30 +1,70 @@
-// The cloud stack. Its table comes from the one table definition; the full stack
-// (API from the route table, workflows, imports, observability) grows in its own issue.
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+// The cloud stack: table, imports bucket, workflows, HTTP API and their alarms. The route table and
+// the workflow list are props defaulting to the real ones, so tests can prove the wiring with fixtures.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { tableDefinition } from '../shared/store/table';
+import { Api, type RouteSpec } from './constructs/api';
+import { Data } from './constructs/data';
+import { FunctionFactory, moduleId, type FunctionSpec } from './constructs/functions';
+import { Imports, importFunction } from './constructs/imports';
+import { Observability } from './constructs/observability';
+import { Workflows, type WorkflowSpec } from './constructs/workflows';
+
+export interface UsageCorrectionsStackProps extends StackProps {
+  routes?: readonly RouteSpec[];
+  taskFunctions?: Readonly<Record<string, FunctionSpec>>;
+  workflows?: Readonly<Record<string, WorkflowSpec>>;
+  importFunction?: FunctionSpec;
+  /** Root that handler modules and ASL files are relative to. */
+  projectRoot?: string;
+  logRetention?: RetentionDays;
+  alarmEmail?: string;
+}
 
 export class UsageCorrectionsStack extends Stack {
-  readonly table: Table;
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  readonly data: Data;
+  readonly imports: Imports;
+  readonly workflows: Workflows;
+  readonly api: Api;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: UsageCorrectionsStackProps = {}) {
     super(scope, id, props);
-    this.table = new Table(this, 'Table', {
-      partitionKey: { name: tableDefinition.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: tableDefinition.sortKey, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      timeToLiveAttribute: tableDefinition.ttlAttribute,
-      removalPolicy: RemovalPolicy.RETAIN,
+    const { logRetention } = props;
+    this.data = new Data(this, 'Data');
+    this.imports = new Imports(this, 'Imports');
+    const functions = new FunctionFactory({
+      table: this.data.table,
+      bucket: this.imports.bucket,
+      logRetention,
+      projectRoot: props.projectRoot,
     });
-    for (const gsi of tableDefinition.globalSecondaryIndexes) {
-      this.table.addGlobalSecondaryIndex({
-        indexName: gsi.indexName,
-        partitionKey: { name: gsi.partitionKey, type: AttributeType.STRING },
-        sortKey: { name: gsi.sortKey, type: AttributeType.STRING },
-        projectionType: ProjectionType[gsi.projection],
-      });
+    const importFn = this.imports.addImportFunction(functions, props.importFunction ?? importFunction);
+    this.workflows = new Workflows(this, 'Workflows', {
+      functions,
+      taskFunctions: props.taskFunctions,
+      workflows: props.workflows,
+      logRetention,
+      projectRoot: props.projectRoot,
+    });
+    this.api = new Api(this, 'Api', { functions, stateMachines: this.workflows.stateMachines, routes: props.routes, logRetention });
+    this.observability = new Observability(this, 'Observability', {
+      functions: functions.created,
+      stateMachines: this.workflows.stateMachines,
+      importFunction: importFn,
+      deadLetterQueue: this.imports.deadLetterQueue,
+      httpApi: this.api.httpApi,
+      alarmEmail: props.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL (SigV4, service execute-api)' });
+    new CfnOutput(this, 'BucketName', { value: this.imports.bucket.bucketName, description: 'CSV imports bucket' });
+    new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    new CfnOutput(this, 'ImportFunctionName', { value: importFn.function.functionName, description: 'Re-deliver a dead letter to it' });
+    new CfnOutput(this, 'ImportDeadLetterQueueUrl', { value: this.imports.deadLetterQueue.queueUrl });
+    for (const [name, sm] of this.workflows.stateMachines) {
+      new CfnOutput(this, `${moduleId(name)}StateMachineArn`, { value: sm.stateMachineArn, description: `${name} state machine` });
     }
   }
 }

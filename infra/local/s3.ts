@@ -3,7 +3,7 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import S3rver, { type S3rverEventRecord } from 's3rver';
 import { DUMMY_ACCOUNT } from 's3rver/lib/models/account.js';
-import { importPrefixes } from '../../shared/domain/import-keys';
+import { importPrefixes, importSuffix } from '../../shared/domain/import-keys';
 import { localCredentials } from '../../shared/store/clients';
 
 export interface LocalS3 {
@@ -38,7 +38,8 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
   server.on('event', ({ Records }) => {
     for (const record of Records) {
       if (!record.eventName.startsWith('ObjectCreated:')) continue;
-      if (!importPrefixes.some((prefix) => record.s3.object.key.startsWith(prefix))) continue;
+      const key = record.s3.object.key;
+      if (!importPrefixes.some((prefix) => key.startsWith(prefix)) || !key.endsWith(importSuffix)) continue;
       const delivery = options
         .onObjectCreated({ Records: [asS3Record(record, options.region)] })
         .catch((error: unknown) => console.error(`import of ${record.s3.object.key} failed:`, error))

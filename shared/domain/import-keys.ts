@@ -11,6 +11,8 @@ export const resultsPrefix = 'results/';
 
 /** S3 notifies the import handler only under these prefixes (CDK filters and the local stack both read them). */
 export const importPrefixes = ['usage-events/', 'batches/'] as const;
+/** Only CSV files are imported (S3 notifications filter on it, in AWS and locally). */
+export const importSuffix = '.csv';
 
 /** S3 notification keys are form-encoded (`my file.csv` arrives as `my+file.csv`). */
 export const decodeS3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
