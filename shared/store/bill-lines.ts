@@ -40,7 +40,6 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
   const values: Record<string, unknown> = {
     ':u': d.usageAmount,
     ':n': d.eventCount,
-    ':zero': 0n,
     ':open': 'OPEN',
     ':interfaced': 'INTERFACED',
     ':itemType': 'BILL_LINE',
@@ -51,7 +50,10 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
   };
   let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open)';
   if (d.adjustments) values[':adj'] = d.adjustments;
-  else set += ', adjustments = if_not_exists(adjustments, :zero)';
+  else {
+    set += ', adjustments = if_not_exists(adjustments, :zero)';
+    values[':zero'] = 0n;
+  }
   let remove = '';
   if (d.periodMinimum !== undefined) {
     set += ', periodMinimum = :min';
