@@ -16,6 +16,7 @@ export const taskFunctions = {
   RevertForEdit: { handler: 'functions/workflow/revert-for-edit.ts', access: tableWork },
   RevertFailed: { handler: 'functions/workflow/revert-failed.ts', access: tableWork },
   PlanSubmit: { handler: 'functions/workflow/plan-submit.ts', access: tableWork },
+  InsertReplacements: { handler: 'functions/workflow/insert-replacements.ts', access: tableWork },
   ProcessShardChunk: { handler: 'functions/workflow/process-shard-chunk.ts', access: tableWork },
   FinishSubmit: { handler: 'functions/workflow/finish-submit.ts', access: tableWork },
   SubmitFailed: { handler: 'functions/workflow/submit-failed.ts', access: tableWork },
@@ -32,7 +33,7 @@ export interface Workflow {
 export const workflows = {
   'lock-for-review': { definition: 'statemachines/lock-for-review.asl.json', tasks: ['LockForReview', 'LockFailed'] },
   'revert-for-edit': { definition: 'statemachines/revert-for-edit.asl.json', tasks: ['RevertForEdit', 'RevertFailed'] },
-  submit: { definition: 'statemachines/submit.asl.json', tasks: ['PlanSubmit', 'ProcessShardChunk', 'FinishSubmit', 'SubmitFailed'] },
+  submit: { definition: 'statemachines/submit.asl.json', tasks: ['PlanSubmit', 'InsertReplacements', 'ProcessShardChunk', 'FinishSubmit', 'SubmitFailed'] },
 } satisfies Record<string, Workflow>;
 
 export type WorkflowName = keyof typeof workflows;

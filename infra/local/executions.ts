@@ -57,7 +57,11 @@ export class Executions {
   /** In start order. */
   private readonly executions = new Map<string, Execution>();
 
-  constructor(private readonly machines: StateMachines) {}
+  /** `retryIntervalMs` replaces every Retry's wait (tests of many retries need not wait seconds). */
+  constructor(
+    private readonly machines: StateMachines,
+    private readonly options: { retryIntervalMs?: number } = {},
+  ) {}
 
   start(req: { stateMachineArn: string; name?: string; input?: string }): StartExecutionOutput {
     const machine = this.machineOf(req.stateMachineArn);
@@ -92,7 +96,12 @@ export class Executions {
       ]),
     );
     const run = machine.runner.run(parsedInput as Parameters<StateMachine['run']>[0], {
-      overrides: { taskResourceLocalHandlers: taskHandlers },
+      overrides: {
+        taskResourceLocalHandlers: taskHandlers,
+        ...(this.options.retryIntervalMs !== undefined
+          ? { retryIntervalOverrides: Object.fromEntries(Object.keys(machine.taskHandlers).map((state) => [state, this.options.retryIntervalMs!])) }
+          : {}),
+      },
       // The context object ($$) a state may read; AWS fills it, the runner leaves it to us.
       context: {
         Execution: { Id: executionArn, Name: name },

@@ -1,4 +1,5 @@
 // Runs a Lambda handler in this process: the very module and `handler` export AWS runs.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
@@ -7,10 +8,13 @@ import { projectRoot } from './dynamodb-local';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
+/** The function whose invocation is running: lets a test aim faults at workflow tasks only. */
+export const currentInvocation = new AsyncLocalStorage<{ functionName: string }>();
+
 /** Calls the `handler` export of a module named from the project root (route table, workflow list). */
 export async function invokeHandler(modulePath: string, functionName: string, event: unknown): Promise<unknown> {
   // import() caches modules, so a handler's cold start happens once per process, as in a warm Lambda.
   const mod = (await import(pathToFileURL(join(projectRoot, modulePath)).href)) as { handler?: unknown };
   if (typeof mod.handler !== 'function') throw new Error(`${modulePath} has no handler export`);
-  return (mod.handler as Handler)(event, lambdaContext(functionName));
+  return currentInvocation.run({ functionName }, () => (mod.handler as Handler)(event, lambdaContext(functionName)));
 }

@@ -35,6 +35,8 @@ export interface LocalStackOptions {
   /** Replace the workflow list and task functions (tests run their own fixtures). */
   workflows?: Readonly<Record<string, WorkflowSpec>>;
   taskFunctions?: Readonly<Record<string, TaskFunctionSpec>>;
+  /** Replaces every Retry's wait, in milliseconds (fault-injection tests). */
+  retryIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -105,7 +107,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     closers.push(s3.close);
 
-    const executions = new Executions(machines);
+    const executions = new Executions(machines, { retryIntervalMs: options.retryIntervalMs });
     const sfn = await startStepFunctionsServer(ports.sfn ?? 0, executions);
     closers.push(async () => {
       await sfn.close();

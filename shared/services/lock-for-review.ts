@@ -35,7 +35,9 @@ export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string,
   const batch = await requireBatch(step.batchId);
   if (batch.status !== 'LOCKING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not LOCKING`);
   let { phase, cursor } = step;
-  while (Date.now() < deadline) {
+  // At least one unit of work per invocation, then as many as the time budget allows: the
+  // cursor returned saves progress, so a failed invocation loses one unit at most.
+  do {
     if (phase === 'start') {
       await closeGates(batch.batchId, now());
       await appendLog(batch.batchId, { at: now(), actor: step.actor, action: 'LOCK_STARTED', message: 'lock for review started; edits closed' });
@@ -61,7 +63,7 @@ export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string,
       await finishLock(batch, step.actor, now());
       return { ...step, phase, cursor: null, done: true };
     }
-  }
+  } while (Date.now() < deadline);
   return { ...step, phase, cursor, done: false };
 }
 

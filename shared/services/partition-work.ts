@@ -37,7 +37,9 @@ export async function partitionWork(batch: Batch, p: BatchPartition, actor: stri
   const events = await eventsFrom(p.subscriptionId, p.register, from);
   const held = events.filter((e) => e.heldBy === batch.batchId);
   const members = new Map((await getMembers(batch.batchId, held.map((e) => e.eventId))).map((m) => [m.eventId, m.role]));
-  const own = held.filter((e) => members.get(e.eventId) !== 'RELATED');
+  // The batch's own events are its members; a held event without a member item is a replacement
+  // this batch inserted (an earlier attempt got that far), to be rated, never reversed.
+  const own = held.filter((e) => members.get(e.eventId) === 'MEMBER' || members.get(e.eventId) === 'CHILD');
   const pending =
     batch.type === 'REVERSE_REPLACE'
       ? (await pendingReplacements(batch.batchId, p.subscriptionId, p.register)).map(
@@ -155,16 +157,26 @@ export async function previewOf(plan: PartitionPlan, assessment: Assessment, lin
 
 export const billLinesOf = (subscriptionId: string) => listBillLines(subscriptionId);
 
+/** Replacement parents before their children: pass 0 inserts roots, each later pass one level deeper. */
+export const REPLACEMENT_PASSES = 3;
+
 /**
- * Inserts a partition's replacement events (held by the batch until processed) and links each
- * original to its replacements. Idempotent: an event already inserted by this batch is skipped.
+ * Inserts a page of the batch's replacement events (held by the batch until processed) and links
+ * each original to its replacements. A replacement child names its original parent and attaches to
+ * that parent's replacement, so children wait for a later pass than their parent. Idempotent: an
+ * event this batch already inserted is skipped.
  */
-export async function insertReplacements(batch: Batch, pending: PartitionWork['pending'], now: string): Promise<number> {
+export async function insertReplacementPage(batch: Batch, pending: readonly PendingReplacement[], pass: number, now: string): Promise<number> {
   let inserted = 0;
-  // A replacement child names its original parent; it attaches to that parent's replacement.
   const parents = [...new Set(pending.map((p) => p.parentEventId).filter((x): x is string => !!x))];
   const parentMembers = new Map((await getMembers(batch.batchId, parents)).map((m) => [m.eventId, m]));
+  const depthOf = (e: PendingReplacement, seen = 0): number => {
+    const parentReplacement = e.parentEventId ? parentMembers.get(e.parentEventId)?.replacements?.[0] : undefined;
+    const parent = parentReplacement ? pending.find((p) => p.eventId === parentReplacement) : undefined;
+    return parentReplacement ? 1 + (parent && seen < REPLACEMENT_PASSES ? depthOf(parent, seen + 1) : 0) : 0;
+  };
   for (const e of pending) {
+    if (Math.min(depthOf(e), REPLACEMENT_PASSES - 1) !== pass) continue;
     const parent = e.parentEventId && parentMembers.get(e.parentEventId)?.replacements?.[0];
     const event = { ...e, ...(parent ? { parentEventId: parent } : {}) };
     const item = newEventItem(event, e.register, now, { replaces: e.replaces, heldBy: batch.batchId, insertedByBatch: batch.batchId });
@@ -175,7 +187,18 @@ export async function insertReplacements(batch: Batch, pending: PartitionWork['p
             TransactItems: [
               { Put: { TableName: clients.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
               ...(event.parentEventId
-                ? [{ Update: { TableName: clients.tableName, Key: keys.event(event.parentEventId), UpdateExpression: 'ADD childCount :one', ExpressionAttributeValues: { ':one': 1 } } }]
+                ? [
+                    {
+                      Update: {
+                        TableName: clients.tableName,
+                        Key: keys.event(event.parentEventId),
+                        UpdateExpression: 'ADD childCount :one',
+                        // Never create a parent by counting its child: parents are inserted first.
+                        ConditionExpression: 'attribute_exists(PK)',
+                        ExpressionAttributeValues: { ':one': 1 },
+                      },
+                    },
+                  ]
                 : []),
             ],
           }),
@@ -183,8 +206,11 @@ export async function insertReplacements(batch: Batch, pending: PartitionWork['p
       );
       inserted++;
     } catch (err) {
+      if (!isTransactionCanceled(err)) throw err;
+      const [put, parentCheck] = err.CancellationReasons ?? [];
+      if (parentCheck?.Code === 'ConditionalCheckFailed') throw new Error(`parent ${event.parentEventId} of replacement ${e.eventId} is not inserted`);
       // Inserted by an earlier attempt of this step: nothing to do.
-      if (!(isTransactionCanceled(err) && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed')) throw err;
+      if (put?.Code !== 'ConditionalCheckFailed') throw err;
     }
     await clients.dynamo.send(
       new UpdateCommand({
@@ -197,3 +223,5 @@ export async function insertReplacements(batch: Batch, pending: PartitionWork['p
   }
   return inserted;
 }
+
+export type PendingReplacement = Awaited<ReturnType<typeof pendingReplacements>>[number];

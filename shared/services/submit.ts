@@ -8,12 +8,13 @@ import { appendLog } from '../store/batch-log';
 import { listPartitions, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
 import { addProgress, getPlan, listMembers, requireBatch, savePlan, setCounts, setMemberState, transitionBatch } from '../store/batches';
 import { clients } from '../store/clients';
-import { isConditionFailure } from '../store/errors';
+import { isConditionFailure, isTransient } from '../store/errors';
 import { keys } from '../store/keys';
 import { eventsFrom, ratePartitionFrom } from '../store/partition-rating';
 import { requireSubscription } from '../store/subscriptions';
 import { getEvents } from '../store/usage-events';
-import { insertReplacements, partitionWork } from './partition-work';
+import { insertReplacementPage, partitionWork, REPLACEMENT_PASSES } from './partition-work';
+import { pendingReplacementPage } from '../store/batch-members';
 import { logger } from '../logger';
 
 /** The inline Map's practical limit: shards run in parallel, each loops over its chunks. */
@@ -28,14 +29,53 @@ export interface ShardStep {
   done?: boolean;
 }
 
-export async function planSubmit(batchId: string, actor: string, now: string): Promise<{ batchId: string; actor: string; shards: ShardStep[] }> {
+export interface ReplacementStep {
+  batchId: string;
+  actor: string;
+  pass: number;
+  cursor: string | null;
+  done?: boolean;
+}
+
+export async function planSubmit(
+  batchId: string,
+  actor: string,
+  now: string,
+): Promise<{ batchId: string; actor: string; replacements: ReplacementStep; shards: ShardStep[] }> {
   const batch = await requireBatch(batchId);
   if (batch.status !== 'PROCESSING') throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${batch.status}, not PROCESSING`);
   const partitions = (await listPartitions(batchId)).filter((p) => p.state !== 'ERROR');
   const shards = Math.max(1, Math.min(MAX_SHARDS, partitions.length));
   await savePlan(batchId, { shards, partitions: partitions.length });
   await appendLog(batchId, { at: now, actor, action: 'SUBMIT_STARTED', message: `processing ${partitions.length} partition(s) in ${shards} shard(s)`, data: { shards, partitions: partitions.length } });
-  return { batchId, actor, shards: Array.from({ length: shards }, (_, shard) => ({ batchId, actor, shard, cursor: 0 })) };
+  return {
+    batchId,
+    actor,
+    replacements: { batchId, actor, pass: 0, cursor: null },
+    shards: Array.from({ length: shards }, (_, shard) => ({ batchId, actor, shard, cursor: 0 })),
+  };
+}
+
+const REPLACEMENT_PAGE = 200;
+
+/**
+ * Inserts the batch's replacement events before any partition is processed: a replacement may sit
+ * in another partition (another shard) than the original and its parent, so all exist first.
+ */
+export async function insertReplacementsStep(step: ReplacementStep, now: () => string, deadline: number): Promise<ReplacementStep> {
+  const batch = await requireBatch(step.batchId);
+  if (batch.status !== 'PROCESSING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
+  let { pass, cursor } = step;
+  do {
+    const page = await pendingReplacementPage(batch.batchId, REPLACEMENT_PAGE, cursor ?? undefined);
+    await insertReplacementPage(batch, page.items, pass, now());
+    cursor = page.nextCursor ?? null;
+    if (!cursor) {
+      pass++;
+      if (pass >= REPLACEMENT_PASSES) return { ...step, pass, cursor: null, done: true };
+    }
+  } while (Date.now() < deadline);
+  return { ...step, pass, cursor, done: false };
 }
 
 /** A shard's partitions: every `shards`-th one in key order, so shards never overlap. */
@@ -50,18 +90,18 @@ export async function processShardChunk(step: ShardStep, now: () => string, dead
   if (batch.status !== 'PROCESSING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
   const mine = await shardPartitions(batch.batchId, step.shard);
   let cursor = step.cursor;
-  while (cursor < mine.length && Date.now() < deadline) {
-    const p = mine[cursor]!;
-    if (p.state !== 'DONE' && p.state !== 'FAILED') await processPartition(batch, p, step.actor, now());
+  // One partition at least, then as many as the time budget allows.
+  do {
+    const p = mine[cursor];
+    if (p && p.state !== 'DONE' && p.state !== 'FAILED') await processPartition(batch, p, step.actor, now());
     cursor++;
-  }
+  } while (cursor < mine.length && Date.now() < deadline);
   return { ...step, cursor, done: cursor >= mine.length };
 }
 
 async function processPartition(batch: Awaited<ReturnType<typeof requireBatch>>, p: BatchPartition, actor: string, now: string): Promise<void> {
   try {
     const work = await partitionWork(batch, p, actor, now, 'submit');
-    await insertReplacements(batch, work.pending, now);
     const result = await ratePartitionFrom({
       ...work.request,
       toRate: [...work.request.toRate, ...work.pending.map((e) => e.eventId)],
@@ -72,6 +112,8 @@ async function processPartition(batch: Awaited<ReturnType<typeof requireBatch>>,
     await addProgress(batch.batchId, result.changed, now);
     logger.info('partition processed', { batchId: batch.batchId, partition: partitionKey(p), changed: result.changed, released });
   } catch (err) {
+    // Throttling and the like go back to the workflow's Retry; only real failures fail a partition.
+    if (isTransient(err)) throw err;
     const code = err instanceof DomainError ? err.code : 'INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
     logger.error('partition failed', { batchId: batch.batchId, partition: partitionKey(p), code, error: err as Error });

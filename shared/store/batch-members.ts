@@ -19,7 +19,7 @@ import { eventRefusal, UsageEventInput, type NewUsageEvent, type UsageEvent } fr
 import { batchGet } from './batch-get';
 import { clients } from './clients';
 import { mapLimit } from './concurrency';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, fromWire, isTransactionCanceled, retryOnConflict } from './errors';
 import { DAY_SHARDS, keys } from './keys';
 import { getSubscription } from './subscriptions';
@@ -380,24 +380,18 @@ export async function pendingReplacements(batchId: string, subscriptionId: strin
     out.push(...(res.Items ?? []));
     start = res.LastEvaluatedKey;
   } while (start);
-  return out.map((it) => ({
-    eventId: it.eventId as string,
-    subscriptionId: it.subscriptionId as string,
-    productId: it.productId as string,
-    quantity: it.quantity as bigint,
-    occurredAt: it.occurredAt as string,
-    ...(it.parentEventId ? { parentEventId: it.parentEventId as string } : {}),
-    ...(it.attributes ? { attributes: it.attributes as Record<string, string> } : {}),
-    replaces: it.replaces as string,
-    register: it.register as string,
-  }));
+  return out.map(toPending);
 }
 
 /** Replacement events of the given members (their items are filed under their partitions). */
 export async function replacementsOf(batchId: string, members: readonly BatchMember[]): Promise<Array<NewUsageEvent & { replaces: string; register: string }>> {
   const sks = members.flatMap((m) => m.replacementKeys ?? []);
   const items = await batchGet(sks.map((SK) => ({ PK: keys.batchPartition(batchId), SK })));
-  return items.map((it) => ({
+  return items.map(toPending);
+}
+
+function toPending(it: Item): NewUsageEvent & { replaces: string; register: string } {
+  return {
     eventId: it.eventId as string,
     subscriptionId: it.subscriptionId as string,
     productId: it.productId as string,
@@ -407,5 +401,21 @@ export async function replacementsOf(batchId: string, members: readonly BatchMem
     ...(it.attributes ? { attributes: it.attributes as Record<string, string> } : {}),
     replaces: it.replaces as string,
     register: it.register as string,
-  }));
+  };
+}
+
+/** A page of every replacement waiting in a batch, across its partitions. */
+export async function pendingReplacementPage(batchId: string, limit: number, cursor?: string): Promise<{ items: Array<NewUsageEvent & { replaces: string; register: string }>; nextCursor?: string }> {
+  const res = await clients.dynamo.send(
+    new QueryCommand({
+      TableName: clients.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchReplacementsPrefix },
+      ConsistentRead: true,
+      Limit: limit,
+      ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
+    }),
+  );
+  const items = (res.Items ?? []).map(toPending);
+  return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
 }

@@ -35,3 +35,16 @@ export async function retryOnConflict<T>(op: () => Promise<T>, attempts = 8): Pr
     }
   }
 }
+
+const TRANSIENT = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+
+/** Errors worth retrying as they are: the workflow's Retry handles them, not a partition failure. */
+export const isTransient = (err: unknown): boolean => TRANSIENT.has((err as { name?: string })?.name ?? '') || isTransactionConflict(err);

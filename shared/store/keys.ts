@@ -73,6 +73,7 @@ export const keys = {
     SK: `RPL#${subscriptionId}#${register}#${eventId}`,
   }),
   batchReplacementPrefix: (subscriptionId: string, register: string) => `RPL#${subscriptionId}#${register}#`,
+  batchReplacementsPrefix: 'RPL#',
   /** A partition (subscription, register) the batch changes: its earliest point, preview and outcome. */
   batchPartitionItem: (batchId: string, subscriptionId: string, register: string) => ({
     PK: `BATCH#${batchId}`,
