@@ -34,4 +34,21 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/usage-events', handler: 'functions/api/usage-events/post-usage-events.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/usage-events', handler: 'functions/api/usage-events/get-usage-events.ts', access: { table: 'read' } },
   { method: 'GET', path: '/v1/usage-events/{eventId}', handler: 'functions/api/usage-events/get-usage-event.ts', access: { table: 'read' } },
+
+  { method: 'PUT', path: '/v1/accounts/{accountId}', handler: 'functions/api/accounts/put-account.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/accounts/{accountId}', handler: 'functions/api/accounts/get-account.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/accounts/{accountId}/log', handler: 'functions/api/accounts/get-account-log.ts', access: { table: 'read' } },
+  { method: 'POST', path: '/v1/accounts/{accountId}/bill-units', handler: 'functions/api/accounts/post-bill-unit.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}', handler: 'functions/api/accounts/get-bill-unit.ts', access: { table: 'read' } },
+  { method: 'POST', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items', handler: 'functions/api/accounts/post-open-item.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items', handler: 'functions/api/accounts/get-open-items.ts', access: { table: 'read' } },
+  {
+    method: 'POST',
+    path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items/{openItemId}/resolve',
+    handler: 'functions/api/accounts/post-resolve-open-item.ts',
+    access: { table: 'readWrite' },
+  },
+
+  { method: 'PUT', path: '/v1/settings/ledger-close', handler: 'functions/api/settings/put-ledger-close.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/settings/ledger-close', handler: 'functions/api/settings/get-ledger-close.ts', access: { table: 'read' } },
 ];

@@ -1,9 +1,11 @@
 // Response shapes of the API: quantities and money as decimal strings, never numbers.
+import { DEFAULT_BALANCE_GROUP_ID, type Account, type AccountLogEntry, type BillUnit, type OpenItem } from '../../shared/domain/account';
 import { billTotal, minimumTrueUp, type BillLine } from '../../shared/domain/bill-line';
 import type { BalanceView, LedgerEntry } from '../../shared/domain/balance';
 import { formatMoney, formatPrice, formatQuantity } from '../../shared/domain/decimal';
 import type { Subscription } from '../../shared/domain/subscription';
 import type { UsageEvent } from '../../shared/domain/usage-event';
+import type { LedgerClose } from '../../shared/store/ledger-close';
 
 export const subscriptionView = (s: Subscription) => ({
   subscriptionId: s.subscriptionId,
@@ -87,3 +89,43 @@ export function eventView(e: UsageEvent, currency: string, childEventIds?: strin
     createdAt: e.createdAt,
   };
 }
+
+export const billUnitView = (b: BillUnit) => ({
+  billUnitId: b.billUnitId,
+  ...(b.name ? { name: b.name } : {}),
+  isDefault: b.isDefault,
+  openItems: { total: b.openItems, ...b.openItemCounts },
+  createdAt: b.createdAt,
+});
+
+export const accountView = (a: Account, billUnits: BillUnit[]) => ({
+  accountId: a.accountId,
+  currency: a.currency,
+  accountingMethod: a.accountingMethod,
+  createdAt: a.createdAt,
+  defaultBillUnitId: a.defaultBillUnitId,
+  defaultBalanceGroupId: DEFAULT_BALANCE_GROUP_ID,
+  billUnits: billUnits.map(billUnitView),
+  updatedAt: a.updatedAt,
+});
+
+export const openItemView = (o: OpenItem, currency: string) => ({
+  openItemId: o.openItemId,
+  billUnitId: o.billUnitId,
+  kind: o.kind,
+  status: o.status,
+  ...(o.amount !== undefined ? { amount: formatMoney(o.amount, currency), currency } : {}),
+  ...(o.reference ? { reference: o.reference } : {}),
+  ...(o.note ? { note: o.note } : {}),
+  recordedAt: o.recordedAt,
+  recordedBy: o.recordedBy,
+  ...(o.resolvedAt ? { resolvedAt: o.resolvedAt, resolvedBy: o.resolvedBy } : {}),
+  ...(o.resolution ? { resolution: o.resolution } : {}),
+});
+
+export const accountLogView = (e: AccountLogEntry) => ({ at: e.at, actor: e.actor, action: e.action, message: e.message, data: e.data });
+
+export const ledgerCloseView = (c: LedgerClose) => ({
+  closedThrough: c.closedThrough ?? null,
+  ...(c.updatedAt ? { updatedAt: c.updatedAt, updatedBy: c.updatedBy } : {}),
+});

@@ -1,15 +1,21 @@
 // Checks DESIGN.md §2 conservation for one subscription, reading only what is stored:
 // every register equals the sum of its ledger; every grant's drawn total and the register's
 // consumed total equal what rated events draw; every bill line equals its rated events.
+// checkAccount adds the account's side: bill-unit counters equal the items they count, and
+// every balance group sits where its history says.
 import { formatQuantity } from '../domain/decimal';
 import { registersOf, type Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
+import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
+import { allOpenItems, getAccount, listBillUnits } from './accounts';
 import { allLedgerEntries, listGrants, listRegisters } from './balances';
+import { listBalanceGroupItems } from './balance-groups';
 import { listBillLines } from './bill-lines';
 import { eventsFrom } from './partition-rating';
 
 export interface Violation {
-  subscriptionId: string;
+  subscriptionId?: string;
+  accountId?: string;
   rule: string;
   detail: string;
 }
@@ -52,5 +58,36 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
     byPeriod.delete(line.period);
   }
   for (const [period, p] of byPeriod) if (p.count > 0) add('bill-line-exists', `${period}: ${p.count} rated events but no bill line`);
+  return v;
+}
+
+export async function checkAccount(accountId: string): Promise<Violation[]> {
+  const v: Violation[] = [];
+  const add = (rule: string, detail: string) => v.push({ accountId, rule, detail });
+  const account = await getAccount(accountId);
+  if (!account) return [{ accountId, rule: 'account-exists', detail: 'no account item' }];
+  const [billUnits, groups] = await Promise.all([listBillUnits(account), listBalanceGroupItems(accountId)]);
+  for (const bu of billUnits) {
+    if (bu.accountId !== accountId) add('bill-unit-in-account', `${bu.billUnitId} belongs to ${bu.accountId}`);
+    const open = (await allOpenItems(bu.billUnitId)).filter((o) => o.status === 'OPEN');
+    if (open.length !== bu.openItems) add('bill-unit-open-items-equal-items', `${bu.billUnitId}: counter ${bu.openItems} vs ${open.length} open items`);
+    for (const kind of OPEN_ITEM_KINDS) {
+      const n = open.filter((o) => o.kind === kind).length;
+      if (n !== bu.openItemCounts[kind]) add('bill-unit-open-items-equal-items', `${bu.billUnitId}: ${kind} counter ${bu.openItemCounts[kind]} vs ${n} open items`);
+    }
+    const assigned = groups.filter((g) => g.billUnitId === bu.billUnitId).length;
+    if (assigned !== bu.balanceGroups) add('bill-unit-groups-equal-items', `${bu.billUnitId}: counter ${bu.balanceGroups} vs ${assigned} balance groups`);
+  }
+  const known = new Set(billUnits.map((b) => b.billUnitId));
+  if (!known.has(account.defaultBillUnitId)) add('default-bill-unit-exists', account.defaultBillUnitId);
+  const defaultGroup = groups.find((g) => g.balanceGroupId === DEFAULT_BALANCE_GROUP_ID);
+  if (defaultGroup?.billUnitId !== account.defaultBillUnitId) add('default-group-in-default-bill-unit', `found in ${defaultGroup?.billUnitId ?? 'nowhere'}`);
+  for (const g of groups) {
+    if (!known.has(g.billUnitId)) add('group-in-known-bill-unit', `${g.balanceGroupId} is in unknown ${g.billUnitId}`);
+    const last = g.history[g.history.length - 1];
+    if (last?.billUnitId !== g.billUnitId || g.history.length !== g.moveSeq + 1) {
+      add('group-history-ends-where-it-is', `${g.balanceGroupId}: in ${g.billUnitId}, ${g.history.length} assignments for move ${g.moveSeq}`);
+    }
+  }
   return v;
 }
