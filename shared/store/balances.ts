@@ -118,6 +118,8 @@ export async function addGrant(g: NewGrant, actor: string, now: string): Promise
     register: g.register,
     amount: g.amount,
     drawn: 0n,
+    // amount - drawn, kept so that a debit's guard is one condition (`undrawn >= :take`).
+    undrawn: g.amount,
     validFrom: g.validFrom,
     ...(g.validTo ? { validTo: g.validTo } : {}),
     ...(g.reason ? { reason: g.reason } : {}),
@@ -173,6 +175,12 @@ async function querySubscriptionItems(subscriptionId: string, prefix: string): P
 export async function listGrants(subscriptionId: string, register?: string): Promise<Grant[]> {
   const items = await querySubscriptionItems(subscriptionId, register ? keys.grantPrefix(register) : 'GRANT#');
   return items.map(toGrant);
+}
+
+/** Each grant's stored `undrawn` (invariant checks: it must equal amount - drawn). */
+export async function grantUndrawn(subscriptionId: string): Promise<Map<string, bigint | undefined>> {
+  const items = await querySubscriptionItems(subscriptionId, 'GRANT#');
+  return new Map(items.map((i) => [`${i.register as string}#${i.grantId as string}`, i.undrawn as bigint | undefined]));
 }
 
 export async function listRegisters(subscriptionId: string): Promise<Register[]> {

@@ -8,7 +8,7 @@ import { registersOf, type Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
 import { allOpenItems, getAccount, listBillUnits } from './accounts';
-import { allLedgerEntries, listGrants, listRegisters } from './balances';
+import { allLedgerEntries, grantUndrawn, listGrants, listRegisters } from './balances';
 import { listBalanceGroupItems } from './balance-groups';
 import { listBillLines } from './bill-lines';
 import { eventsFrom } from './partition-rating';
@@ -23,7 +23,12 @@ export interface Violation {
 export async function checkSubscription(sub: Subscription): Promise<Violation[]> {
   const v: Violation[] = [];
   const add = (rule: string, detail: string) => v.push({ subscriptionId: sub.subscriptionId, rule, detail });
-  const [registers, grants, lines] = await Promise.all([listRegisters(sub.subscriptionId), listGrants(sub.subscriptionId), listBillLines(sub.subscriptionId)]);
+  const [registers, grants, lines, undrawn] = await Promise.all([
+    listRegisters(sub.subscriptionId),
+    listGrants(sub.subscriptionId),
+    listBillLines(sub.subscriptionId),
+    grantUndrawn(sub.subscriptionId),
+  ]);
   const events: UsageEvent[] = [];
   for (const register of new Set([...registersOf(sub), ...registers.map((r) => r.register)])) {
     events.push(...(await eventsFrom(sub.subscriptionId, register, { occurredAt: '', eventId: '' })));
@@ -38,11 +43,16 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
     if (consumed !== reg.consumed) add('register-consumed-equals-ledger', `${reg.register}: register ${formatQuantity(reg.consumed)} vs ledger ${formatQuantity(consumed)}`);
     const drawn = rated.filter((e) => e.register === reg.register).reduce((s, e) => s + e.rating!.allowanceUsed, 0n);
     if (drawn !== reg.consumed) add('register-consumed-equals-events', `${reg.register}: register ${formatQuantity(reg.consumed)} vs events ${formatQuantity(drawn)}`);
+    // Transfers and adjustments change grant amounts with the ledger entry, so the grants still add up to the register.
+    const amounts = grants.filter((g) => g.register === reg.register).reduce((s, g) => s + g.amount, 0n);
+    if (amounts !== reg.granted) add('register-granted-equals-grants', `${reg.register}: register ${formatQuantity(reg.granted)} vs grants ${formatQuantity(amounts)}`);
   }
   for (const g of grants) {
     const drawn = rated.reduce((s, e) => s + e.rating!.draws.filter((d) => d.grantId === g.grantId).reduce((a, d) => a + d.quantity, 0n), 0n);
     if (drawn !== g.drawn) add('grant-drawn-equals-events', `grant ${g.grantId}: ${formatQuantity(g.drawn)} vs events ${formatQuantity(drawn)}`);
     if (g.drawn > g.amount || g.drawn < 0n) add('grant-within-amount', `grant ${g.grantId}: drawn ${formatQuantity(g.drawn)} of ${formatQuantity(g.amount)}`);
+    const stored = undrawn.get(`${g.register}#${g.grantId}`);
+    if (stored !== g.amount - g.drawn) add('grant-undrawn-equals-amount-less-drawn', `grant ${g.grantId}: undrawn ${stored === undefined ? 'missing' : formatQuantity(stored)} vs ${formatQuantity(g.amount - g.drawn)}`);
   }
   const byPeriod = new Map<string, { amount: bigint; count: number }>();
   for (const e of rated) {

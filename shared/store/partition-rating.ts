@@ -236,10 +236,11 @@ async function applyChunk(
       Update: {
         TableName: clients.tableName,
         Key: keys.grant(req.subscriptionId, req.register, grantId),
-        UpdateExpression: 'ADD drawn :d',
-        // The grant must still hold what the plan read: a concurrent rating re-plans instead.
-        ConditionExpression: 'drawn = :before',
-        ExpressionAttributeValues: { ':d': delta, ':before': before },
+        UpdateExpression: 'ADD drawn :d, undrawn :nd',
+        // The grant must still hold what the plan read (a concurrent rating re-plans instead), and
+        // still have the allowance undrawn: a transfer or a debit adjustment may have taken some.
+        ConditionExpression: 'drawn = :before AND undrawn >= :d',
+        ExpressionAttributeValues: { ':d': delta, ':nd': -delta, ':before': before },
       },
     });
   }
