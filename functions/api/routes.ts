@@ -10,6 +10,8 @@ export interface Access {
   bucket?: 'read' | 'readWrite';
   /** Workflows the handler starts or describes. */
   workflows?: readonly WorkflowName[];
+  /** Publishes domain events (EventBridge PutEvents on the bus named by EVENT_BUS_NAME). */
+  events?: true;
 }
 
 export interface Route {
