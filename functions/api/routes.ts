@@ -51,6 +51,8 @@ export const routes: readonly Route[] = [
     access: { table: 'readWrite' },
   },
 
+  { method: 'POST', path: '/v1/balance-transfers', handler: 'functions/api/balance-transfers/post-balance-transfer.ts', access: { table: 'readWrite', events: true } },
+
   { method: 'PUT', path: '/v1/settings/ledger-close', handler: 'functions/api/settings/put-ledger-close.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/settings/ledger-close', handler: 'functions/api/settings/get-ledger-close.ts', access: { table: 'read' } },
 ];

@@ -37,6 +37,19 @@ export const ledgerEntryView = (e: LedgerEntry) => ({
   ...(e.grantId ? { grantId: e.grantId } : {}),
   ...(e.batchId ? { batchId: e.batchId } : {}),
   ...(e.eventCount !== undefined ? { eventCount: e.eventCount } : {}),
+  ...(e.effectiveAt ? { effectiveAt: e.effectiveAt } : {}),
+  ...(e.transferId ? { transferId: e.transferId } : {}),
+  ...(e.adjustmentId ? { adjustmentId: e.adjustmentId } : {}),
+  ...(e.counterpart ? { counterpart: e.counterpart } : {}),
+  ...(e.grantChanges ? { grantChanges: e.grantChanges.map((c) => ({ grantId: c.grantId, amount: formatQuantity(c.amount) })) } : {}),
+});
+
+export const transferView = (t: { transferId: string; out: LedgerEntry; in: LedgerEntry; fromBalance: BalanceView; toBalance: BalanceView }) => ({
+  transferId: t.transferId,
+  amount: formatQuantity(t.in.granted),
+  effectiveAt: t.in.effectiveAt,
+  from: { subscriptionId: t.out.subscriptionId, register: t.out.register, entry: ledgerEntryView(t.out), balance: balanceView(t.fromBalance) },
+  to: { subscriptionId: t.in.subscriptionId, register: t.in.register, entry: ledgerEntryView(t.in), balance: balanceView(t.toBalance) },
 });
 
 export const billLineView = (l: BillLine) => ({

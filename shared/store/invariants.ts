@@ -8,7 +8,7 @@ import { registersOf, type Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
 import { allOpenItems, getAccount, listBillUnits } from './accounts';
-import { allLedgerEntries, grantUndrawn, listGrants, listRegisters } from './balances';
+import { allLedgerEntries, getLedgerEntry, grantUndrawn, listGrants, listRegisters } from './balances';
 import { listBalanceGroupItems } from './balance-groups';
 import { listBillLines } from './bill-lines';
 import { eventsFrom } from './partition-rating';
@@ -43,6 +43,15 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
     if (consumed !== reg.consumed) add('register-consumed-equals-ledger', `${reg.register}: register ${formatQuantity(reg.consumed)} vs ledger ${formatQuantity(consumed)}`);
     const drawn = rated.filter((e) => e.register === reg.register).reduce((s, e) => s + e.rating!.allowanceUsed, 0n);
     if (drawn !== reg.consumed) add('register-consumed-equals-events', `${reg.register}: register ${formatQuantity(reg.consumed)} vs events ${formatQuantity(drawn)}`);
+    for (const e of ledger) {
+      const changed = e.grantChanges?.reduce((s, c) => s + c.amount, 0n);
+      if (changed !== undefined && changed !== e.granted) add('entry-grant-changes-add-up', `${e.entryId}: grants ${formatQuantity(changed)} vs entry ${formatQuantity(e.granted)}`);
+      if (!e.counterpart) continue;
+      const other = await getLedgerEntry(e.counterpart.subscriptionId, e.counterpart.register, e.counterpart.entryId);
+      if (!other || other.counterpart?.entryId !== e.entryId || other.granted !== -e.granted || other.transferId !== e.transferId) {
+        add('transfer-entries-pair-up', `${e.entryId}: counterpart ${e.counterpart.entryId} ${other ? 'does not mirror it' : 'is missing'}`);
+      }
+    }
     // Transfers and adjustments change grant amounts with the ledger entry, so the grants still add up to the register.
     const amounts = grants.filter((g) => g.register === reg.register).reduce((s, g) => s + g.amount, 0n);
     if (amounts !== reg.granted) add('register-granted-equals-grants', `${reg.register}: register ${formatQuantity(reg.granted)} vs grants ${formatQuantity(amounts)}`);
