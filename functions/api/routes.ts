@@ -44,6 +44,13 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}', handler: 'functions/api/accounts/get-bill-unit.ts', access: { table: 'read' } },
   { method: 'POST', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items', handler: 'functions/api/accounts/post-open-item.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items', handler: 'functions/api/accounts/get-open-items.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/accounts/{accountId}/balance-groups', handler: 'functions/api/accounts/get-balance-groups.ts', access: { table: 'read' } },
+  {
+    method: 'POST',
+    path: '/v1/accounts/{accountId}/balance-groups/{balanceGroupId}/move',
+    handler: 'functions/api/accounts/post-move-balance-group.ts',
+    access: { table: 'readWrite', events: true },
+  },
   {
     method: 'POST',
     path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items/{openItemId}/resolve',

@@ -1,5 +1,5 @@
 // Response shapes of the API: quantities and money as decimal strings, never numbers.
-import { DEFAULT_BALANCE_GROUP_ID, type Account, type AccountLogEntry, type BillUnit, type OpenItem } from '../../shared/domain/account';
+import { DEFAULT_BALANCE_GROUP_ID, type Account, type AccountLogEntry, type BalanceGroup, type BillUnit, type OpenItem } from '../../shared/domain/account';
 import { billTotal, minimumTrueUp, type BillLine } from '../../shared/domain/bill-line';
 import type { BalanceView, LedgerEntry } from '../../shared/domain/balance';
 import { formatMoney, formatPrice, formatQuantity } from '../../shared/domain/decimal';
@@ -61,6 +61,7 @@ export const billLineView = (l: BillLine) => ({
   total: formatMoney(billTotal(l), l.currency),
   eventCount: l.eventCount,
   status: l.status,
+  ...(l.billUnitId ? { billUnitId: l.billUnitId } : {}),
   updatedAt: l.updatedAt,
 });
 
@@ -141,4 +142,12 @@ export const accountLogView = (e: AccountLogEntry) => ({ at: e.at, actor: e.acto
 export const ledgerCloseView = (c: LedgerClose) => ({
   closedThrough: c.closedThrough ?? null,
   ...(c.updatedAt ? { updatedAt: c.updatedAt, updatedBy: c.updatedBy } : {}),
+});
+
+export const balanceGroupView = (g: BalanceGroup) => ({
+  balanceGroupId: g.balanceGroupId,
+  kind: g.kind,
+  ...(g.kind === 'SUBSCRIPTION' ? { subscriptionId: g.balanceGroupId } : {}),
+  billUnitId: g.billUnitId,
+  history: g.history,
 });

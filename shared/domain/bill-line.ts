@@ -15,6 +15,11 @@ export interface BillLine {
   eventCount: number;
   periodMinimum?: bigint;
   status: BillStatus;
+  /**
+   * The bill unit the line belongs to, fixed when the line is created. Absent when the line was
+   * created before the subscription's account existed: it then belongs to the default bill unit.
+   */
+  billUnitId?: string;
   updatedAt: string;
 }
 

@@ -18,6 +18,7 @@ export const toBillLine = (item: Item): BillLine => ({
   eventCount: Number(item.eventCount ?? 0n),
   ...(item.periodMinimum !== undefined ? { periodMinimum: item.periodMinimum as bigint } : {}),
   status: item.status as BillStatus,
+  ...(typeof item.billUnitId === 'string' ? { billUnitId: item.billUnitId } : {}),
   updatedAt: item.updatedAt as string,
 });
 
@@ -28,6 +29,8 @@ export interface BillDelta {
   usageAmount: bigint;
   eventCount: number;
   periodMinimum?: bigint;
+  /** Where new bill lines of the subscription go (assignmentOf); null before its account exists. */
+  billUnitId: string | null;
 }
 
 /**
@@ -46,8 +49,12 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
     ':p': d.period,
     ':c': d.currency,
     ':now': now,
+    // Stamped once, at creation: a line keeps its bill unit when its balance group moves. A null
+    // stamp (no account yet) is still a stamp, so a later charge cannot re-stamp an old line.
+    ':bu': d.billUnitId,
   };
-  let set = '#type = :type, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), adjustments = if_not_exists(adjustments, :zero)';
+  let set =
+    '#type = :type, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), adjustments = if_not_exists(adjustments, :zero), billUnitId = if_not_exists(billUnitId, :bu)';
   let remove = '';
   if (d.periodMinimum !== undefined) {
     set += ', periodMinimum = :min';

@@ -12,6 +12,7 @@ import { allLedgerEntries, getLedgerEntry, grantUndrawn, listGrants, listRegiste
 import { listBalanceGroupItems } from './balance-groups';
 import { listBillLines } from './bill-lines';
 import { eventsFrom } from './partition-rating';
+import { accountSubscriptionIds } from './subscriptions';
 
 export interface Violation {
   subscriptionId?: string;
@@ -106,6 +107,11 @@ export async function checkAccount(accountId: string): Promise<Violation[]> {
     const last = g.history[g.history.length - 1];
     if (last?.billUnitId !== g.billUnitId || g.history.length !== g.moveSeq + 1) {
       add('group-history-ends-where-it-is', `${g.balanceGroupId}: in ${g.billUnitId}, ${g.history.length} assignments for move ${g.moveSeq}`);
+    }
+  }
+  for (const subscriptionId of await accountSubscriptionIds(accountId)) {
+    for (const line of await listBillLines(subscriptionId)) {
+      if (line.billUnitId !== undefined && !known.has(line.billUnitId)) add('bill-line-in-account-bill-unit', `${subscriptionId} ${line.period}: ${line.billUnitId}`);
     }
   }
   return v;

@@ -1,8 +1,9 @@
 // Applies a partition's rating plan in chunks of transactions. Each chunk writes its events
 // (conditional on the revision the plan was made from), the grants' drawn totals and the
 // register's consumed total (conditional on their values before the chunk), one ledger entry
-// and the bill lines' deltas. A retry, or a second runner, re-reads and re-plans: what was
-// applied is no longer a change, so nothing is applied twice.
+// and the bill lines' deltas (a new line stamped with the bill unit of the subscription's balance
+// group, conditional on the group not having moved since). A retry, or a second runner,
+// re-reads and re-plans: what was applied is no longer a change, so nothing is applied twice.
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { LedgerEntry } from '../domain/balance';
 import { DomainError } from '../domain/errors';
@@ -11,6 +12,7 @@ import { compareEvents } from '../domain/rating';
 import type { Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { ledgerEntryPut, getRegister, listGrants, type TransactItem } from './balances';
+import { assignmentOf, type BillUnitAssignment } from './balance-group-moves';
 import { billLineUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
 import { cancellationCodes, isTransactionCanceled, isTransactionConflict } from './errors';
@@ -80,14 +82,16 @@ export async function planFor(subscription: Subscription, req: RatePartitionRequ
   const snapshot = await loadSnapshot(subscription, req);
   const plan = planPartition(snapshot, req.now);
   if (plan.changes.length > 0) await refuseInterfacedPeriods(plan);
-  const register = await getRegister(req.subscriptionId, req.register);
-  return { ...plan, grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])), consumed: register.consumed };
+  const [register, assignment] = await Promise.all([getRegister(req.subscriptionId, req.register), assignmentOf(subscription)]);
+  return { ...plan, grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])), consumed: register.consumed, assignment };
 }
 
 /** A plan with the grant and register totals it was made from (the writes are conditional on them). */
 export interface PlanWithState extends PartitionPlan {
   grantsDrawn: Map<string, bigint>;
   consumed: bigint;
+  /** The bill unit new bill lines go to, guarded against a move landing before the write. */
+  assignment: BillUnitAssignment;
 }
 
 class PartialApplication extends Error {
@@ -114,7 +118,7 @@ export async function applyPlan(
   for (const chunk of chunkChanges(plan.changes)) {
     if (chunks >= maxChunks) break;
     try {
-      consumedBefore = await applyChunk(subscription, req, chunk, grantsBefore, consumedBefore);
+      consumedBefore = await applyChunk(subscription, req, chunk, grantsBefore, consumedBefore, plan.assignment);
     } catch (err) {
       throw chunks > 0 ? new PartialApplication(changed, chunks, err) : err;
     }
@@ -189,7 +193,7 @@ export function chunkChanges(changes: EventChange[], maxItems = MAX_TRANSACTION_
   let current: EventChange[] = [];
   let grants = new Set<string>();
   let periods = new Set<string>();
-  const size = (g: Set<string>, p: Set<string>, events: number) => events + g.size + p.size + 2; // + register + ledger entry
+  const size = (g: Set<string>, p: Set<string>, events: number) => events + g.size + p.size + 3; // + register, ledger entry, bill-unit guard
   for (const change of changes) {
     const g = new Set([...grants, ...change.grantDeltas.map((d) => d.grantId)]);
     const p = new Set([...periods, ...change.billDeltas.map((d) => d.period)]);
@@ -214,8 +218,9 @@ async function applyChunk(
   chunk: EventChange[],
   grantsBefore: Map<string, bigint>,
   consumedBefore: bigint,
+  assignment: BillUnitAssignment,
 ): Promise<bigint> {
-  const items: TransactItem[] = chunk.map((c) => eventUpdate(c, req));
+  const items: TransactItem[] = [...chunk.map((c) => eventUpdate(c, req)), assignment.guard];
   const grantDelta = new Map<string, bigint>();
   let consumed = 0n;
   const bills = new Map<string, { usageAmount: bigint; eventCount: number }>();
@@ -271,6 +276,7 @@ async function applyChunk(
           usageAmount: d.usageAmount,
           eventCount: d.eventCount,
           ...(sub.periodMinimum !== undefined ? { periodMinimum: sub.periodMinimum } : {}),
+          billUnitId: assignment.billUnitId,
         },
         req.now,
       ),

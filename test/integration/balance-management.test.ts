@@ -251,3 +251,142 @@ describe('POST /v1/balance-transfers', () => {
     });
   });
 });
+
+describe('POST /v1/accounts/{accountId}/balance-groups/{balanceGroupId}/move', () => {
+  const move = (accountId: string, group: string, toBillUnitId: string, actor = 'ops-7') =>
+    call('POST', `/v1/accounts/${accountId}/balance-groups/${group}/move`, { body: { toBillUnitId, reason: 'cost centre split' }, actor });
+  const addBillUnit = async (accountId: string) => {
+    const bu = uniqueId('bu');
+    expect((await call('POST', `/v1/accounts/${accountId}/bill-units`, { body: { billUnitId: bu } })).status).toBe(201);
+    return bu;
+  };
+  const lines = async (sub: string) =>
+    Object.fromEntries((await call('GET', `/v1/subscriptions/${sub}/bill-lines`)).body.items.map((l: { period: string; billUnitId: string }) => [l.period, l.billUnitId]));
+  const groupsOf = async (accountId: string) =>
+    Object.fromEntries((await call('GET', `/v1/accounts/${accountId}/balance-groups`)).body.items.map((g: { balanceGroupId: string; billUnitId: string }) => [g.balanceGroupId, g.billUnitId]));
+
+  it('sends new bill lines to the new bill unit while lines already produced stay with the old one', async () => {
+    const { accountId, subs } = await anAccountWith(2);
+    const [s1, s2] = subs as [string, string];
+    const bu = await addBillUnit(accountId);
+    await rated(s1, [{ quantity: '10', occurredAt: '2026-03-10T00:00:00Z' }]);
+
+    const res = await move(accountId, s1, bu);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      moveId: `${s1}.1`,
+      fromBillUnitId: accountId,
+      toBillUnitId: bu,
+      balanceGroup: { balanceGroupId: s1, kind: 'SUBSCRIPTION', billUnitId: bu, history: [{ billUnitId: accountId }, { billUnitId: bu, by: 'ops-7', moveId: `${s1}.1` }] },
+    });
+    await rated(s1, [{ quantity: '10', occurredAt: '2026-04-10T00:00:00Z' }, { quantity: '5', occurredAt: '2026-03-20T00:00:00Z' }]);
+    // A bill line belongs to the bill unit it was created in: March existed before the move.
+    expect(await lines(s1)).toEqual({ '2026-03': accountId, '2026-04': bu });
+    expect(await groupsOf(accountId)).toEqual({ _default: accountId, [s1]: bu, [s2]: accountId });
+    expect((await call('GET', `/v1/accounts/${accountId}/log`)).body.items.at(-1)).toMatchObject({ action: 'BALANCE_GROUP_MOVED', actor: 'ops-7', data: { balanceGroupId: s1, toBillUnitId: bu, reason: 'cost centre split' } });
+    expect(published).toEqual([expect.objectContaining({ type: 'BALANCE_GROUP_MOVED', eventId: `BALANCE_GROUP_MOVED:${s1}.1` })]);
+    await expectConserved(accountId, subs);
+  });
+
+  it('leaves a new empty balance group behind when the last group leaves a bill unit, and only then', async () => {
+    const { accountId, subs } = await anAccountWith(2);
+    const [s1, s2] = subs as [string, string];
+    const bu = await addBillUnit(accountId);
+    await move(accountId, s1, bu);
+    await move(accountId, s2, bu);
+    expect((await move(accountId, s1, accountId)).body.emptyBalanceGroupId).toBeUndefined();
+    const last = await move(accountId, s2, accountId);
+    expect(last.body).toMatchObject({ fromBillUnitId: bu, emptyBalanceGroupId: `_empty.${bu}` });
+    expect(await groupsOf(accountId)).toEqual({ _default: accountId, [`_empty.${bu}`]: bu, [s1]: accountId, [s2]: accountId });
+    await move(accountId, s1, bu);
+    expect((await move(accountId, s1, accountId)).body.emptyBalanceGroupId).toBeUndefined();
+    await expectConserved(accountId, subs);
+  });
+
+  it('keeps every bill unit with a group when its last groups leave at the same time', async () => {
+    const { accountId, subs } = await anAccountWith(4);
+    const bu = await addBillUnit(accountId);
+    for (const s of subs) await move(accountId, s, bu);
+    const results = await Promise.all(subs.map((s) => move(accountId, s, accountId)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(results.filter((r) => r.body.emptyBalanceGroupId)).toHaveLength(1);
+    expect((await call('GET', `/v1/accounts/${accountId}/balance-groups`)).body.items.filter((g: { billUnitId: string }) => g.billUnitId === bu)).toEqual([
+      expect.objectContaining({ balanceGroupId: `_empty.${bu}`, kind: 'EMPTY' }),
+    ]);
+    await expectConserved(accountId, subs);
+  });
+
+  it('makes a rating planned before a move re-plan, so its new bill line goes to the new bill unit', async () => {
+    const { accountId, subs } = await anAccountWith(1);
+    const [s1] = subs as [string];
+    const bu = await addBillUnit(accountId);
+    const events = [anEvent({ subscriptionId: s1, quantity: '10', occurredAt: '2026-05-01T00:00:00Z' })];
+    await call('POST', '/v1/usage-events', { body: { events } });
+    const subscription = await requireSubscription(s1);
+    const req = { subscriptionId: s1, register: 'MINUTES', toRate: [events[0]!.eventId as string], stepId: 'race', actor: 't', now: new Date().toISOString() };
+    const stalePlan = await planFor(subscription, req);
+    await move(accountId, s1, bu);
+    await expect(applyPlan(subscription, req, stalePlan)).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+    await ratePartitionFrom(req);
+    expect(await lines(s1)).toEqual({ '2026-05': bu });
+    await expectConserved(accountId, subs);
+  });
+
+  describe('refusals write nothing', () => {
+    it.each(['UNALLOCATED_PAYMENT', 'UNALLOCATED_ADJUSTMENT', 'OPEN_REFUND', 'UNRESOLVED_DISPUTE'])(
+      'refuses to move a group out of a bill unit with an open %s, and moves it once resolved',
+      async (kind) => {
+        const { accountId, subs } = await anAccountWith(1);
+        const bu = await addBillUnit(accountId);
+        const items = `/v1/accounts/${accountId}/bill-units/${accountId}/open-items`;
+        await call('POST', items, { body: { openItemId: 'x-1', kind } });
+        const res = await refused(() => move(accountId, subs[0]!, bu), 409, 'BILL_UNIT_HAS_OPEN_ITEMS');
+        expect(res.body.detail).toContain(`1 ${kind}`);
+        await expectConserved(accountId, subs);
+        await call('POST', `${items}/x-1/resolve`, { body: {} });
+        expect((await move(accountId, subs[0]!, bu)).status).toBe(200);
+        await expectConserved(accountId, subs);
+      },
+    );
+
+    it("does not mind open items on the target bill unit", async () => {
+      const { accountId, subs } = await anAccountWith(1);
+      const bu = await addBillUnit(accountId);
+      await call('POST', `/v1/accounts/${accountId}/bill-units/${bu}/open-items`, { body: { kind: 'UNRESOLVED_DISPUTE' } });
+      expect((await move(accountId, subs[0]!, bu)).status).toBe(200);
+      await expectConserved(accountId, subs);
+    });
+
+    it("refuses to move the account's default balance group as DEFAULT_BALANCE_GROUP", async () => {
+      const { accountId, subs } = await anAccountWith(1);
+      const bu = await addBillUnit(accountId);
+      await refused(() => move(accountId, '_default', bu), 422, 'DEFAULT_BALANCE_GROUP');
+      await expectConserved(accountId, subs);
+    });
+
+    it("refuses another account's bill unit or subscription as CROSS_ACCOUNT", async () => {
+      const a = await anAccountWith(1);
+      const b = await anAccountWith(1);
+      const theirs = await addBillUnit(b.accountId);
+      await refused(() => move(a.accountId, a.subs[0]!, theirs), 422, 'CROSS_ACCOUNT');
+      const ours = await addBillUnit(a.accountId);
+      await refused(() => move(a.accountId, b.subs[0]!, ours), 422, 'CROSS_ACCOUNT');
+      await expectConserved(a.accountId, a.subs);
+      await expectConserved(b.accountId, b.subs);
+    });
+
+    it('refuses an empty group, the bill unit the group is already in, and unknown ids', async () => {
+      const { accountId, subs } = await anAccountWith(1);
+      const bu = await addBillUnit(accountId);
+      await move(accountId, subs[0]!, bu);
+      await move(accountId, subs[0]!, accountId);
+      await refused(() => move(accountId, `_empty.${bu}`, accountId), 400, 'VALIDATION_FAILED');
+      await refused(() => move(accountId, subs[0]!, accountId), 409, 'CONFLICT');
+      await refused(() => move(accountId, subs[0]!, 'no-such-bu'), 404, 'NOT_FOUND');
+      await refused(() => move(accountId, 'no-such-sub', bu), 404, 'NOT_FOUND');
+      await refused(() => move('no-such-account', subs[0]!, bu), 404, 'NOT_FOUND');
+      await refused(() => move(accountId, '_nonsense', bu), 400, 'VALIDATION_FAILED');
+      await expectConserved(accountId, subs);
+    });
+  });
+});
