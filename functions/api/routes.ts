@@ -32,6 +32,13 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/subscriptions/{subscriptionId}/balances/{register}/ledger', handler: 'functions/api/subscriptions/get-ledger.ts', access: { table: 'read' } },
   { method: 'GET', path: '/v1/subscriptions/{subscriptionId}/bill-lines', handler: 'functions/api/subscriptions/get-bill-lines.ts', access: { table: 'read' } },
   { method: 'POST', path: '/v1/subscriptions/{subscriptionId}/bill-lines/{period}/status', handler: 'functions/api/subscriptions/post-bill-line-status.ts', access: { table: 'readWrite' } },
+  {
+    method: 'POST',
+    path: '/v1/subscriptions/{subscriptionId}/adjustments',
+    handler: 'functions/api/subscriptions/post-adjustment.ts',
+    access: { table: 'readWrite', events: true },
+  },
+  { method: 'GET', path: '/v1/subscriptions/{subscriptionId}/adjustments', handler: 'functions/api/subscriptions/get-adjustments.ts', access: { table: 'read' } },
 
   { method: 'POST', path: '/v1/usage-events', handler: 'functions/api/usage-events/post-usage-events.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/usage-events', handler: 'functions/api/usage-events/get-usage-events.ts', access: { table: 'read' } },

@@ -1,5 +1,6 @@
 // Response shapes of the API: quantities and money as decimal strings, never numbers.
 import { DEFAULT_BALANCE_GROUP_ID, type Account, type AccountLogEntry, type BalanceGroup, type BillUnit, type OpenItem } from '../../shared/domain/account';
+import type { Adjustment } from '../../shared/domain/adjustment';
 import { billTotal, minimumTrueUp, type BillLine } from '../../shared/domain/bill-line';
 import type { BalanceView, LedgerEntry } from '../../shared/domain/balance';
 import { formatMoney, formatPrice, formatQuantity } from '../../shared/domain/decimal';
@@ -59,6 +60,7 @@ export const billLineView = (l: BillLine) => ({
   minimumTrueUp: formatMoney(minimumTrueUp(l), l.currency),
   adjustments: formatMoney(l.adjustments, l.currency),
   total: formatMoney(billTotal(l), l.currency),
+  previousBalanceAdjustments: formatMoney(l.previousBalanceAdjustments, l.currency),
   eventCount: l.eventCount,
   status: l.status,
   ...(l.billUnitId ? { billUnitId: l.billUnitId } : {}),
@@ -150,4 +152,21 @@ export const balanceGroupView = (g: BalanceGroup) => ({
   ...(g.kind === 'SUBSCRIPTION' ? { subscriptionId: g.balanceGroupId } : {}),
   billUnitId: g.billUnitId,
   history: g.history,
+});
+
+export const adjustmentView = (a: Adjustment) => ({
+  adjustmentId: a.adjustmentId,
+  subscriptionId: a.subscriptionId,
+  target: a.target,
+  direction: a.direction,
+  amount: a.currency ? formatMoney(a.amount, a.currency) : formatQuantity(a.amount),
+  ...(a.register ? { register: a.register } : {}),
+  ...(a.currency ? { currency: a.currency } : {}),
+  ...(a.validTo ? { validTo: a.validTo } : {}),
+  effectiveAt: a.effectiveAt,
+  treatment: a.treatment,
+  ...(a.period ? { period: a.period } : {}),
+  at: a.at,
+  actor: a.actor,
+  reason: a.reason,
 });

@@ -12,6 +12,11 @@ export interface BillLine {
   usageAmount: bigint;
   /** Sum of adjustments posted to the line (credits negative). */
   adjustments: bigint;
+  /**
+   * Balance-forward adjustments of already billed periods, carried into this bill's previous
+   * balance: owed (or credited) with this bill, but not part of its charges or `billTotal`.
+   */
+  previousBalanceAdjustments: bigint;
   eventCount: number;
   periodMinimum?: bigint;
   status: BillStatus;

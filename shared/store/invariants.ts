@@ -1,13 +1,16 @@
 // Checks DESIGN.md §2 conservation for one subscription, reading only what is stored:
 // every register equals the sum of its ledger; every grant's drawn total and the register's
 // consumed total equal what rated events draw; every bill line equals its rated events.
+// Adjustments add up on the bill lines they were posted to.
 // checkAccount adds the account's side: bill-unit counters equal the items they count, and
 // every balance group sits where its history says.
 import { formatQuantity } from '../domain/decimal';
 import { registersOf, type Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
+import { signedAmount } from '../domain/adjustment';
 import { allOpenItems, getAccount, listBillUnits } from './accounts';
+import { listAdjustments } from './adjustments';
 import { allLedgerEntries, getLedgerEntry, grantUndrawn, listGrants, listRegisters } from './balances';
 import { listBalanceGroupItems } from './balance-groups';
 import { listBillLines } from './bill-lines';
@@ -78,6 +81,25 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
     byPeriod.delete(line.period);
   }
   for (const [period, p] of byPeriod) if (p.count > 0) add('bill-line-exists', `${period}: ${p.count} rated events but no bill line`);
+
+  // Adjustments: each bill-line field equals the adjustments posted to it; each register adjustment has its ledger entry.
+  const adjustments = await listAdjustments(sub.subscriptionId);
+  const posted = (period: string, treatment: string) =>
+    adjustments.filter((a) => a.target === 'BILL' && a.treatment === treatment && a.period === period).reduce((s, a) => s + signedAmount(a), 0n);
+  for (const line of lines) {
+    if (line.adjustments !== posted(line.period, 'ON_BILL')) add('bill-adjustments-equal-adjustments', `${line.period}: line ${line.adjustments} vs ${posted(line.period, 'ON_BILL')}`);
+    const carried = posted(line.period, 'PREVIOUS_BALANCE');
+    if (line.previousBalanceAdjustments !== carried) add('bill-previous-balance-equals-adjustments', `${line.period}: line ${line.previousBalanceAdjustments} vs ${carried}`);
+  }
+  for (const a of adjustments) {
+    if ((a.treatment === 'ON_BILL' || a.treatment === 'PREVIOUS_BALANCE') && !lines.some((l) => l.period === a.period)) {
+      add('adjusted-bill-line-exists', `${a.adjustmentId}: no bill line ${a.period}`);
+    }
+    if (a.target === 'REGISTER') {
+      const entry = await getLedgerEntry(sub.subscriptionId, a.register!, `adjustment:${a.adjustmentId}`);
+      if (entry?.granted !== signedAmount(a)) add('register-adjustment-has-entry', `${a.adjustmentId}: entry ${entry ? formatQuantity(entry.granted) : 'missing'}`);
+    }
+  }
   return v;
 }
 

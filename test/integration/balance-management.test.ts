@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { call } from '../support/api';
-import { anAccount, aSubscription, anEvent, uniqueId } from '../support/builders';
+import { anEvent, aSubscription, uniqueId } from '../support/builders';
+import { anAccountWith, expectConserved, rated, refusedWithoutWrites } from '../support/accounts';
 import { useTestTable, type TestTable } from '../support/dynamo';
-import { tableSnapshot } from '../support/table-snapshot';
 import type { DomainEvent, EventPublisher } from '../../shared/domain/domain-events';
 import { setEventPublisher } from '../../shared/events/publisher';
 import { publishPending } from '../../shared/services/publish-events';
 import { transferBalance } from '../../shared/services/balances';
 import { allLedgerEntries, getRegister } from '../../shared/store/balances';
-import { checkAccount, checkSubscription } from '../../shared/store/invariants';
 import { getOutboxEntry } from '../../shared/store/outbox';
 import { applyPlan, planFor, ratePartitionFrom } from '../../shared/store/partition-rating';
 import { requireSubscription } from '../../shared/store/subscriptions';
@@ -28,35 +27,7 @@ afterAll(async () => {
 beforeEach(() => void (published.length = 0));
 
 const M = 1_000_000n;
-const products = { voice: { register: 'MINUTES', unitPrice: '0.05' }, data: { register: 'DATA_MB', unitPrice: '0.01' } };
-
-/** An account with `n` subscriptions, each granted `grant` MINUTES (valid from its start, open-ended). */
-async function anAccountWith(n: number, grant?: string, account: Record<string, unknown> = {}) {
-  const accountId = uniqueId('acct');
-  expect((await call('PUT', `/v1/accounts/${accountId}`, { body: anAccount(account) })).status).toBe(201);
-  const subs: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const sub = uniqueId('sub');
-    expect((await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription({ accountId, products }) })).status).toBe(201);
-    if (grant) expect((await call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: grant } })).status).toBe(201);
-    subs.push(sub);
-  }
-  return { accountId, subs };
-}
-
-async function expectConserved(accountId: string, subs: string[]) {
-  expect(await checkAccount(accountId)).toEqual([]);
-  for (const sub of subs) expect(await checkSubscription(await requireSubscription(sub))).toEqual([]);
-}
-
-/** Runs a call that must be refused, and proves the table is exactly as it was. */
-async function refused(run: () => Promise<{ status: number; body: any }>, status: number, code: string) {
-  const before = await tableSnapshot(table);
-  const res = await run();
-  expect([res.status, res.body.code]).toEqual([status, code]);
-  expect(await tableSnapshot(table)).toEqual(before);
-  return res;
-}
+const refused = (run: () => Promise<{ status: number; body: any }>, status: number, code: string) => refusedWithoutWrites(table, run, status, code);
 
 const transfer = (from: string, to: string, amount: string | number, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
   call('POST', '/v1/balance-transfers', {
@@ -66,14 +37,6 @@ const transfer = (from: string, to: string, amount: string | number, extra: Reco
   });
 
 const balance = async (sub: string) => (await call('GET', `/v1/subscriptions/${sub}/balances`)).body.items.find((b: { register: string }) => b.register === 'MINUTES');
-
-async function rated(sub: string, events: Array<Record<string, unknown>>) {
-  const withSub = events.map((e) => anEvent({ subscriptionId: sub, ...e }));
-  expect((await call('POST', '/v1/usage-events', { body: { events: withSub } })).body.rejected).toEqual([]);
-  const ids = withSub.map((e) => e.eventId as string);
-  await ratePartitionFrom({ subscriptionId: sub, register: 'MINUTES', toRate: ids, stepId: uniqueId('step'), actor: 'test', now: new Date().toISOString() });
-  return ids;
-}
 
 describe('POST /v1/balance-transfers', () => {
   it('debits one register and credits the other in one transaction, with two linked, audited ledger entries', async () => {
