@@ -51,18 +51,18 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}', handler: 'functions/api/accounts/get-bill-unit.ts', access: { table: 'read' } },
   { method: 'POST', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items', handler: 'functions/api/accounts/post-open-item.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items', handler: 'functions/api/accounts/get-open-items.ts', access: { table: 'read' } },
+  {
+    method: 'POST',
+    path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items/{openItemId}/resolve',
+    handler: 'functions/api/accounts/post-resolve-open-item.ts',
+    access: { table: 'readWrite' },
+  },
   { method: 'GET', path: '/v1/accounts/{accountId}/balance-groups', handler: 'functions/api/accounts/get-balance-groups.ts', access: { table: 'read' } },
   {
     method: 'POST',
     path: '/v1/accounts/{accountId}/balance-groups/{balanceGroupId}/move',
     handler: 'functions/api/accounts/post-move-balance-group.ts',
     access: { table: 'readWrite', events: true },
-  },
-  {
-    method: 'POST',
-    path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items/{openItemId}/resolve',
-    handler: 'functions/api/accounts/post-resolve-open-item.ts',
-    access: { table: 'readWrite' },
   },
 
   { method: 'POST', path: '/v1/balance-transfers', handler: 'functions/api/balance-transfers/post-balance-transfer.ts', access: { table: 'readWrite', events: true } },

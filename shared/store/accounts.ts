@@ -97,31 +97,28 @@ export async function putAccount(accountId: string, req: AccountRequest, actor: 
   const billUnitId = req.defaultBillUnitId ?? accountId;
   const account: Account = { accountId, currency: req.currency, accountingMethod: req.accountingMethod, createdAt, defaultBillUnitId: billUnitId, billUnitIds: [billUnitId], updatedAt: now };
   const billUnit: BillUnit = { billUnitId, accountId, isDefault: true, balanceGroups: 1, openItems: 0, openItemCounts: noOpenItems(), createdAt: now };
+  const items: TransactItem[] = [
+    {
+      Put: {
+        TableName: clients.tableName,
+        Item: { ...keys.account(accountId), type: 'ACCOUNT', ...account, billUnitIds: new Set(account.billUnitIds) },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+    { Put: { TableName: clients.tableName, Item: billUnitItem(billUnit), ConditionExpression: 'attribute_not_exists(PK)' } },
+    newBalanceGroupPut(accountId, DEFAULT_BALANCE_GROUP_ID, { billUnitId, from: createdAt, by: actor }),
+    accountLogPut({
+      accountId,
+      operationId: 'account',
+      at: now,
+      actor,
+      action: 'ACCOUNT_CREATED',
+      message: `account created (${req.accountingMethod}, ${req.currency}) with default bill unit ${billUnitId}`,
+      data: { currency: req.currency, accountingMethod: req.accountingMethod, createdAt, defaultBillUnitId: billUnitId },
+    }),
+  ];
   try {
-    await clients.dynamo.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: clients.tableName,
-              Item: { ...keys.account(accountId), type: 'ACCOUNT', ...account, billUnitIds: new Set(account.billUnitIds) },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          },
-          { Put: { TableName: clients.tableName, Item: billUnitItem(billUnit), ConditionExpression: 'attribute_not_exists(PK)' } },
-          newBalanceGroupPut(accountId, DEFAULT_BALANCE_GROUP_ID, { billUnitId, from: createdAt, by: actor }),
-          accountLogPut({
-            accountId,
-            operationId: 'account',
-            at: now,
-            actor,
-            action: 'ACCOUNT_CREATED',
-            message: `account created (${req.accountingMethod}, ${req.currency}) with default bill unit ${billUnitId}`,
-            data: { currency: req.currency, accountingMethod: req.accountingMethod, createdAt, defaultBillUnitId: billUnitId },
-          }),
-        ],
-      }),
-    );
+    await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
   } catch (err) {
     if (!isTransactionCanceled(err)) throw err;
     const [accountCode, billUnitCode] = cancellationCodes(err);
