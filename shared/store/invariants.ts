@@ -4,11 +4,11 @@
 // Adjustments add up on the bill lines they were posted to.
 // checkAccount adds the account's side: bill-unit counters equal the items they count, and
 // every balance group sits where its history says.
+import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
+import { signedAmount } from '../domain/adjustment';
 import { formatQuantity } from '../domain/decimal';
 import { registersOf, type Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
-import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
-import { signedAmount } from '../domain/adjustment';
 import { allOpenItems, getAccount, listBillUnits } from './accounts';
 import { listAdjustments } from './adjustments';
 import { allLedgerEntries, getLedgerEntry, grantUndrawn, listGrants, listRegisters } from './balances';
