@@ -9,6 +9,8 @@ const schema = z.object({
   DYNAMODB_ENDPOINT: z.url().optional(),
   S3_ENDPOINT: z.url().optional(),
   SFN_ENDPOINT: z.url().optional(),
+  /** The EventBridge bus domain events go to; without it (the local stack) they are logged. */
+  EVENT_BUS_NAME: z.string().min(1).optional(),
   /** JSON map of workflow name to state machine ARN, e.g. {"lock-for-review":"arn:..."}. */
   STATE_MACHINE_ARNS: z
     .string()

@@ -10,6 +10,8 @@ export interface Access {
   bucket?: 'read' | 'readWrite';
   /** Workflows the handler starts or describes. */
   workflows?: readonly WorkflowName[];
+  /** Publishes domain events (EventBridge PutEvents on the bus named by EVENT_BUS_NAME). */
+  events?: true;
 }
 
 export interface Route {
@@ -30,6 +32,13 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/subscriptions/{subscriptionId}/balances/{register}/ledger', handler: 'functions/api/subscriptions/get-ledger.ts', access: { table: 'read' } },
   { method: 'GET', path: '/v1/subscriptions/{subscriptionId}/bill-lines', handler: 'functions/api/subscriptions/get-bill-lines.ts', access: { table: 'read' } },
   { method: 'POST', path: '/v1/subscriptions/{subscriptionId}/bill-lines/{period}/status', handler: 'functions/api/subscriptions/post-bill-line-status.ts', access: { table: 'readWrite' } },
+  {
+    method: 'POST',
+    path: '/v1/subscriptions/{subscriptionId}/adjustments',
+    handler: 'functions/api/subscriptions/post-adjustment.ts',
+    access: { table: 'readWrite', events: true },
+  },
+  { method: 'GET', path: '/v1/subscriptions/{subscriptionId}/adjustments', handler: 'functions/api/subscriptions/get-adjustments.ts', access: { table: 'read' } },
 
   { method: 'POST', path: '/v1/usage-events', handler: 'functions/api/usage-events/post-usage-events.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/usage-events', handler: 'functions/api/usage-events/get-usage-events.ts', access: { table: 'read' } },
@@ -47,4 +56,29 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/batches/{batchId}/lock', handler: 'functions/api/batches/post-batch-lock.ts', access: { table: 'readWrite', workflows: ['lock-for-review'] } },
   { method: 'POST', path: '/v1/batches/{batchId}/revert', handler: 'functions/api/batches/post-batch-revert.ts', access: { table: 'readWrite', workflows: ['revert-for-edit'] } },
   { method: 'POST', path: '/v1/batches/{batchId}/submit', handler: 'functions/api/batches/post-batch-submit.ts', access: { table: 'readWrite', workflows: ['submit'] } },
+  { method: 'PUT', path: '/v1/accounts/{accountId}', handler: 'functions/api/accounts/put-account.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/accounts/{accountId}', handler: 'functions/api/accounts/get-account.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/accounts/{accountId}/log', handler: 'functions/api/accounts/get-account-log.ts', access: { table: 'read' } },
+  { method: 'POST', path: '/v1/accounts/{accountId}/bill-units', handler: 'functions/api/accounts/post-bill-unit.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}', handler: 'functions/api/accounts/get-bill-unit.ts', access: { table: 'read' } },
+  { method: 'POST', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items', handler: 'functions/api/accounts/post-open-item.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items', handler: 'functions/api/accounts/get-open-items.ts', access: { table: 'read' } },
+  {
+    method: 'POST',
+    path: '/v1/accounts/{accountId}/bill-units/{billUnitId}/open-items/{openItemId}/resolve',
+    handler: 'functions/api/accounts/post-resolve-open-item.ts',
+    access: { table: 'readWrite' },
+  },
+  { method: 'GET', path: '/v1/accounts/{accountId}/balance-groups', handler: 'functions/api/accounts/get-balance-groups.ts', access: { table: 'read' } },
+  {
+    method: 'POST',
+    path: '/v1/accounts/{accountId}/balance-groups/{balanceGroupId}/move',
+    handler: 'functions/api/accounts/post-move-balance-group.ts',
+    access: { table: 'readWrite', events: true },
+  },
+
+  { method: 'POST', path: '/v1/balance-transfers', handler: 'functions/api/balance-transfers/post-balance-transfer.ts', access: { table: 'readWrite', events: true } },
+
+  { method: 'PUT', path: '/v1/settings/ledger-close', handler: 'functions/api/settings/put-ledger-close.ts', access: { table: 'readWrite' } },
+  { method: 'GET', path: '/v1/settings/ledger-close', handler: 'functions/api/settings/get-ledger-close.ts', access: { table: 'read' } },
 ];

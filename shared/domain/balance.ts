@@ -3,9 +3,25 @@
 import { z } from 'zod';
 import type { Refusal } from './usage-event';
 import { subscriptionStart, type Subscription } from './subscription';
+import { formatQuantity } from './decimal';
+import { compareGrants } from './rating';
 import { Instant, Quantity } from './values';
 
-export type LedgerKind = 'GRANT' | 'CONSUMPTION';
+/** TRANSFER_OUT and TRANSFER_IN come in pairs, one transaction, each naming the other. */
+export type LedgerKind = 'GRANT' | 'CONSUMPTION' | 'TRANSFER_OUT' | 'TRANSFER_IN' | 'ADJUSTMENT';
+
+/** A change of one grant's amount explained by a ledger entry (debits negative). */
+export interface GrantChange {
+  grantId: string;
+  amount: bigint;
+}
+
+/** The other side of a transfer. */
+export interface Counterpart {
+  subscriptionId: string;
+  register: string;
+  entryId: string;
+}
 
 export interface LedgerEntry {
   /** The entry's idempotency key: the same business step always yields the same key. */
@@ -23,6 +39,13 @@ export interface LedgerEntry {
   grantId?: string;
   batchId?: string;
   eventCount?: number;
+  /** Business date of a transfer or adjustment, when it differs in meaning from `at` (when it was recorded). */
+  effectiveAt?: string;
+  transferId?: string;
+  adjustmentId?: string;
+  counterpart?: Counterpart;
+  /** The grants whose amounts the entry changed; they add up to `granted`. */
+  grantChanges?: GrantChange[];
 }
 
 export interface Register {
@@ -86,4 +109,43 @@ export function balanceOf(reg: Register, grants: Grant[], now: string): BalanceV
   let available = 0n;
   for (const g of grants) if (g.register === reg.register && isValidAt(g, now)) available += g.amount - g.drawn;
   return { register: reg.register, granted: reg.granted, consumed: reg.consumed, available };
+}
+
+// ---- taking allowance away (transfers out, debit adjustments) ----------------------------
+
+/** A debit touching more grants than this is refused: its transaction would pass DynamoDB's 100 items. */
+export const MAX_GRANTS_PER_DEBIT = 40;
+
+export interface GrantTake {
+  grantId: string;
+  take: bigint;
+  validFrom: string;
+  validTo?: string;
+}
+
+export type DebitPlan = { ok: true; takes: GrantTake[] } | { ok: false; code: 'INSUFFICIENT_BALANCE' | 'VALIDATION_FAILED'; message: string };
+
+/**
+ * Which grants a debit of `amount` takes from: only allowance still undrawn in grants valid at
+ * `at`, in the order rating would draw it (so the debit takes what the register would use next).
+ * Expired leftovers are forfeited and cannot be given away.
+ */
+export function planDebit(grants: readonly Grant[], register: string, amount: bigint, at: string): DebitPlan {
+  const usable = grants.filter((g) => g.register === register && isValidAt(g, at) && g.amount > g.drawn).sort(compareGrants);
+  const takes: GrantTake[] = [];
+  let need = amount;
+  for (const g of usable) {
+    if (need === 0n) break;
+    const undrawn = g.amount - g.drawn;
+    const take = undrawn < need ? undrawn : need;
+    takes.push({ grantId: g.grantId, take, validFrom: g.validFrom, ...(g.validTo ? { validTo: g.validTo } : {}) });
+    need -= take;
+  }
+  if (need > 0n) {
+    return { ok: false, code: 'INSUFFICIENT_BALANCE', message: `${register} holds ${formatQuantity(amount - need)} available at ${at}, less than ${formatQuantity(amount)}` };
+  }
+  if (takes.length > MAX_GRANTS_PER_DEBIT) {
+    return { ok: false, code: 'VALIDATION_FAILED', message: `the amount is spread over ${takes.length} grants (at most ${MAX_GRANTS_PER_DEBIT} a transaction); move it in smaller amounts` };
+  }
+  return { ok: true, takes };
 }

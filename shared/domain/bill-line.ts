@@ -12,9 +12,19 @@ export interface BillLine {
   usageAmount: bigint;
   /** Sum of adjustments posted to the line (credits negative). */
   adjustments: bigint;
+  /**
+   * Balance-forward adjustments of already billed periods, carried into this bill's previous
+   * balance: owed (or credited) with this bill, but not part of its charges or `billTotal`.
+   */
+  previousBalanceAdjustments: bigint;
   eventCount: number;
   periodMinimum?: bigint;
   status: BillStatus;
+  /**
+   * The bill unit the line belongs to, fixed when the line is created. Absent when the line was
+   * created before the subscription's account existed: it then belongs to the default bill unit.
+   */
+  billUnitId?: string;
   updatedAt: string;
 }
 

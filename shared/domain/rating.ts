@@ -328,7 +328,15 @@ function prepareGrants(grants: Grant[]): GrantState[] {
   return states.sort(compareGrants);
 }
 
-function compareGrants(a: GrantState, b: GrantState): number {
+/** What decides the order grants are drawn in. */
+export type DrawOrderKey = Pick<Grant, 'grantId' | 'validFrom' | 'createdAt'> & { validTo?: string | undefined };
+
+/**
+ * Draw priority: earliest expiry first (open-ended last), then validFrom, then the older grant,
+ * then grantId. Exported so that whatever takes allowance away (a transfer, a debit adjustment)
+ * takes it in the order rating would have used it.
+ */
+export function compareGrants(a: DrawOrderKey, b: DrawOrderKey): number {
   if (a.validTo !== b.validTo) {
     if (a.validTo === undefined) return 1;
     if (b.validTo === undefined) return -1;
@@ -336,7 +344,8 @@ function compareGrants(a: GrantState, b: GrantState): number {
   }
   if (a.validFrom !== b.validFrom) return a.validFrom < b.validFrom ? -1 : 1;
   // A top-up is drawn after the allowance granted before it (first granted, first drawn).
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
+  const [ac, bc] = [a.createdAt ?? '', b.createdAt ?? ''];
+  if (ac !== bc) return ac < bc ? -1 : 1;
   if (a.grantId === b.grantId) return 0;
   return a.grantId < b.grantId ? -1 : 1;
 }

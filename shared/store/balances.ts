@@ -2,7 +2,7 @@
 // transaction with the ledger entry that explains it, keyed by a deterministic idempotency key.
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { balanceOf, type BalanceView, type Grant, type LedgerEntry, type Register } from '../domain/balance';
+import { balanceOf, type BalanceView, type Counterpart, type Grant, type GrantTake, type LedgerEntry, type Register } from '../domain/balance';
 import { DomainError } from '../domain/errors';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
@@ -44,6 +44,13 @@ export const toLedgerEntry = (item: Item): LedgerEntry => ({
   ...(item.grantId ? { grantId: item.grantId as string } : {}),
   ...(item.batchId ? { batchId: item.batchId as string } : {}),
   ...(item.eventCount !== undefined ? { eventCount: Number(item.eventCount) } : {}),
+  ...(item.effectiveAt ? { effectiveAt: item.effectiveAt as string } : {}),
+  ...(item.transferId ? { transferId: item.transferId as string } : {}),
+  ...(item.adjustmentId ? { adjustmentId: item.adjustmentId as string } : {}),
+  ...(item.counterpart ? { counterpart: item.counterpart as Counterpart } : {}),
+  ...(item.grantChanges
+    ? { grantChanges: (item.grantChanges as Item[]).map((c) => ({ grantId: c.grantId as string, amount: c.amount as bigint })) }
+    : {}),
 });
 
 /** The put of a ledger entry: fails its condition when the same step already wrote it. */
@@ -93,6 +100,47 @@ export interface NewGrant {
   reason?: string;
 }
 
+/** The put of a new grant (a grant, a transfer's credit, a credit adjustment). */
+export function grantPut(g: NewGrant, now: string): TransactItem {
+  return {
+    Put: {
+      TableName: clients.tableName,
+      Item: {
+        ...keys.grant(g.subscriptionId, g.register, g.grantId),
+        itemType: 'GRANT',
+        grantId: g.grantId,
+        subscriptionId: g.subscriptionId,
+        register: g.register,
+        amount: g.amount,
+        drawn: 0n,
+        // amount - drawn, kept so that a debit's guard is one condition (`undrawn >= :take`).
+        undrawn: g.amount,
+        validFrom: g.validFrom,
+        ...(g.validTo ? { validTo: g.validTo } : {}),
+        ...(g.reason ? { reason: g.reason } : {}),
+        createdAt: now,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    },
+  };
+}
+
+/**
+ * Takes allowance out of a grant. The condition is the guard against going negative: it holds
+ * only while the grant still has `take` undrawn, whatever rating or another debit did meanwhile.
+ */
+export function grantDebitUpdate(subscriptionId: string, register: string, t: GrantTake): TransactItem {
+  return {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.grant(subscriptionId, register, t.grantId),
+      UpdateExpression: 'ADD amount :neg, undrawn :neg',
+      ConditionExpression: 'undrawn >= :take',
+      ExpressionAttributeValues: { ':neg': -t.take, ':take': t.take },
+    },
+  };
+}
+
 /**
  * Grants allowance to a register: the grant, its ledger entry and the register's total in one
  * transaction. Idempotent on `grantId`: a retry returns the entry the first attempt wrote.
@@ -110,25 +158,12 @@ export async function addGrant(g: NewGrant, actor: string, now: string): Promise
     grantId: g.grantId,
     ...(g.reason ? { reason: g.reason } : {}),
   };
-  const grant: Item = {
-    ...keys.grant(g.subscriptionId, g.register, g.grantId),
-    itemType: 'GRANT',
-    grantId: g.grantId,
-    subscriptionId: g.subscriptionId,
-    register: g.register,
-    amount: g.amount,
-    drawn: 0n,
-    validFrom: g.validFrom,
-    ...(g.validTo ? { validTo: g.validTo } : {}),
-    ...(g.reason ? { reason: g.reason } : {}),
-    createdAt: now,
-  };
   try {
     await retryOnConflict(() =>
       clients.dynamo.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: clients.tableName, Item: grant, ConditionExpression: 'attribute_not_exists(PK)' } },
+            grantPut(g, now),
             ledgerEntryPut(entry),
             registerUpdate(entry),
           ],
@@ -173,6 +208,12 @@ async function querySubscriptionItems(subscriptionId: string, prefix: string): P
 export async function listGrants(subscriptionId: string, register?: string): Promise<Grant[]> {
   const items = await querySubscriptionItems(subscriptionId, register ? keys.grantPrefix(register) : 'GRANT#');
   return items.map(toGrant);
+}
+
+/** Each grant's stored `undrawn` (invariant checks: it must equal amount - drawn). */
+export async function grantUndrawn(subscriptionId: string): Promise<Map<string, bigint | undefined>> {
+  const items = await querySubscriptionItems(subscriptionId, 'GRANT#');
+  return new Map(items.map((i) => [`${i.register as string}#${i.grantId as string}`, i.undrawn as bigint | undefined]));
 }
 
 export async function listRegisters(subscriptionId: string): Promise<Register[]> {

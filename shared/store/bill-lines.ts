@@ -1,5 +1,6 @@
 // Bill lines: one item per subscription and period, changed only by ADDs of rated deltas.
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { BillField } from '../domain/adjustment';
 import { previousStatus, type BillLine, type BillStatus } from '../domain/bill-line';
 import { DomainError } from '../domain/errors';
 import { clients } from './clients';
@@ -15,9 +16,11 @@ export const toBillLine = (item: Item): BillLine => ({
   currency: item.currency as string,
   usageAmount: (item.usageAmount as bigint | undefined) ?? 0n,
   adjustments: (item.adjustments as bigint | undefined) ?? 0n,
+  previousBalanceAdjustments: (item.previousBalanceAdjustments as bigint | undefined) ?? 0n,
   eventCount: Number(item.eventCount ?? 0n),
   ...(item.periodMinimum !== undefined ? { periodMinimum: item.periodMinimum as bigint } : {}),
   status: item.status as BillStatus,
+  ...(typeof item.billUnitId === 'string' ? { billUnitId: item.billUnitId } : {}),
   updatedAt: item.updatedAt as string,
 });
 
@@ -30,6 +33,8 @@ export interface BillDelta {
   periodMinimum?: bigint;
   /** Credit and rebill adjustments posted to this line (minor units). */
   adjustments?: bigint;
+  /** Where new bill lines of the subscription go (assignmentOf); null before its account exists. */
+  billUnitId: string | null;
 }
 
 /**
@@ -47,8 +52,12 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
     ':p': d.period,
     ':c': d.currency,
     ':now': now,
+    // Stamped once, at creation: a line keeps its bill unit when its balance group moves. A null
+    // stamp (no account yet) is still a stamp, so a later charge cannot re-stamp an old line.
+    ':bu': d.billUnitId,
   };
-  let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open)';
+  let set =
+    'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), billUnitId = if_not_exists(billUnitId, :bu)';
   if (d.adjustments) values[':adj'] = d.adjustments;
   else {
     set += ', adjustments = if_not_exists(adjustments, :zero)';
@@ -68,6 +77,54 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: values,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+export interface BillAdjustmentDelta {
+  subscriptionId: string;
+  period: string;
+  currency: string;
+  field: BillField;
+  amount: bigint;
+  periodMinimum?: bigint;
+  billUnitId: string | null;
+}
+
+/**
+ * Adds an adjustment to a line that is not billed yet, creating it OPEN (stamped with its bill
+ * unit, like a rated line). The condition keeps a line billed meanwhile untouched: the caller
+ * reads again and posts where the accounting method says.
+ */
+export function billLineAdjustmentUpdate(d: BillAdjustmentDelta, now: string): TransactItem {
+  const values: Record<string, unknown> = {
+    ':a': d.amount,
+    ':open': 'OPEN',
+    ':itemType': 'BILL_LINE',
+    ':s': d.subscriptionId,
+    ':p': d.period,
+    ':c': d.currency,
+    ':now': now,
+    ':bu': d.billUnitId,
+  };
+  // An attribute may appear once per expression: `adjustments` is either added to or defaulted.
+  let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), billUnitId = if_not_exists(billUnitId, :bu)';
+  if (d.field !== 'adjustments') {
+    set += ', adjustments = if_not_exists(adjustments, :zero)';
+    values[':zero'] = 0n;
+  }
+  if (d.periodMinimum !== undefined) {
+    set += ', periodMinimum = if_not_exists(periodMinimum, :min)';
+    values[':min'] = d.periodMinimum;
+  }
+  return {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.billLine(d.subscriptionId, d.period),
+      UpdateExpression: `ADD #field :a SET ${set}`,
+      ConditionExpression: 'attribute_not_exists(PK) OR #status = :open',
+      ExpressionAttributeNames: { '#status': 'status', '#field': d.field },
+      ExpressionAttributeValues: values,
     },
   };
 }

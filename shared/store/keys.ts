@@ -32,6 +32,9 @@ export const keys = {
   childrenIndexKey: (parentEventId: string) => `CHILD#${parentEventId}`,
 
   subscription: (subscriptionId: string) => ({ PK: `SUB#${subscriptionId}`, SK: 'SUB' }),
+  /** GSI1 of a subscription: its account's subscriptions (balance groups that were never moved). */
+  accountSubscription: (accountId: string, subscriptionId: string) => ({ GSI1PK: `ACCTSUB#${accountId}`, GSI1SK: subscriptionId }),
+  accountSubscriptionsIndexKey: (accountId: string) => `ACCTSUB#${accountId}`,
   register: (subscriptionId: string, register: string) => ({ PK: `SUB#${subscriptionId}`, SK: `REG#${register}` }),
   registerPrefix: 'REG#',
   /** Keyed by its idempotency key, so a retried write meets its own entry and fails its condition. */
@@ -52,8 +55,31 @@ export const keys = {
   billLine: (subscriptionId: string, period: string) => ({ PK: `SUB#${subscriptionId}`, SK: `BILL#${period}` }),
   billLinePrefix: 'BILL#',
   /** A credit or rebill adjustment posted to an open period for a correction of an interfaced one. */
-  billAdjustment: (subscriptionId: string, targetPeriod: string, id: string) => ({ PK: `SUB#${subscriptionId}`, SK: `ADJ#${targetPeriod}#${id}` }),
-  billAdjustmentPrefix: 'ADJ#',
+  billAdjustment: (subscriptionId: string, targetPeriod: string, id: string) => ({ PK: `SUB#${subscriptionId}`, SK: `CRB#${targetPeriod}#${id}` }),
+  billAdjustmentPrefix: 'CRB#',
+  /** Keyed by the adjustment's id alone: a retried adjustment meets its own item and fails its condition. */
+  adjustment: (subscriptionId: string, adjustmentId: string) => ({ PK: `SUB#${subscriptionId}`, SK: `ADJ#${adjustmentId}` }),
+  adjustmentPrefix: 'ADJ#',
+
+  account: (accountId: string) => ({ PK: `ACCT#${accountId}`, SK: 'ACCT' }),
+  accountPartition: (accountId: string) => `ACCT#${accountId}`,
+  balanceGroup: (accountId: string, balanceGroupId: string) => ({ PK: `ACCT#${accountId}`, SK: `BG#${balanceGroupId}` }),
+  balanceGroupPrefix: 'BG#',
+  /** Ordered by time; the operation id keeps two entries of one instant apart. */
+  accountLog: (accountId: string, at: string, operationId: string) => ({ PK: `ACCT#${accountId}`, SK: `LOG#${at}#${operationId}` }),
+  accountLogPrefix: 'LOG#',
+  /** Bill unit ids are global (like subscription ids), so a move can name another account's bill unit and be refused. */
+  billUnit: (billUnitId: string) => ({ PK: `BU#${billUnitId}`, SK: 'BU' }),
+  billUnitPartition: (billUnitId: string) => `BU#${billUnitId}`,
+  openItem: (billUnitId: string, openItemId: string) => ({ PK: `BU#${billUnitId}`, SK: `OPEN#${openItemId}` }),
+  openItemPrefix: 'OPEN#',
+
+  /** Domain events waiting to be published; the GSI1 keys are removed once published (a sparse index). */
+  outbox: (eventId: string) => ({ PK: `OUTBOX#${eventId}`, SK: 'OUTBOX' }),
+  outboxPending: (occurredAt: string, eventId: string) => ({ GSI1PK: 'OUTBOX', GSI1SK: `${occurredAt}#${eventId}` }),
+  outboxPendingIndexKey: 'OUTBOX',
+
+  ledgerClose: { PK: 'SETTING#LEDGER_CLOSE', SK: 'SETTING' },
 
   batch: (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'META' }),
   batchListing: (createdAt: string, batchId: string) => ({ GSI1PK: 'BATCHES', GSI1SK: `${createdAt}#${batchId}` }),

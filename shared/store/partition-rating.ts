@@ -1,8 +1,9 @@
 // Applies a partition's rating plan in chunks of transactions. Each chunk writes its events
 // (conditional on the revision the plan was made from), the grants' drawn totals and the
 // register's consumed total (conditional on their values before the chunk), one ledger entry
-// and the bill lines' deltas. A retry, or a second runner, re-reads and re-plans: what was
-// applied is no longer a change, so nothing is applied twice.
+// and the bill lines' deltas (a new line stamped with the bill unit of the subscription's balance
+// group, conditional on the group not having moved since). A retry, or a second runner,
+// re-reads and re-plans: what was applied is no longer a change, so nothing is applied twice.
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { LedgerEntry } from '../domain/balance';
 import { DomainError } from '../domain/errors';
@@ -11,6 +12,7 @@ import { compareEvents } from '../domain/rating';
 import type { Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { ledgerEntryPut, getRegister, listGrants, type TransactItem } from './balances';
+import { assignmentOf, type BillUnitAssignment } from './balance-group-moves';
 import { billAdjustmentPut, billLineUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
 import { cancellationCodes, isTransactionCanceled, isTransactionConflict } from './errors';
@@ -97,8 +99,8 @@ export async function planFor(subscription: Subscription, req: RatePartitionRequ
   if (plan.changes.length > 0 && req.creditRebillPeriod) {
     for (const p of await interfacedPeriods(plan)) redirected.add(p);
   } else if (plan.changes.length > 0 && refuseInterfaced) await refuseInterfacedPeriods(plan);
-  const register = await getRegister(req.subscriptionId, req.register);
-  return { ...plan, grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])), consumed: register.consumed, redirected };
+  const [register, assignment] = await Promise.all([getRegister(req.subscriptionId, req.register), assignmentOf(subscription)]);
+  return { ...plan, grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])), consumed: register.consumed, redirected, assignment };
 }
 
 /** A plan with the grant and register totals it was made from (the writes are conditional on them). */
@@ -107,6 +109,8 @@ export interface PlanWithState extends PartitionPlan {
   consumed: bigint;
   /** Interfaced periods whose changes go to the credit/rebill period. */
   redirected: Set<string>;
+  /** The bill unit new bill lines go to, guarded against a move landing before the write. */
+  assignment: BillUnitAssignment;
 }
 
 class PartialApplication extends Error {
@@ -133,7 +137,7 @@ export async function applyPlan(
   for (const chunk of chunkChanges(plan.changes)) {
     if (chunks >= maxChunks) break;
     try {
-      consumedBefore = await applyChunk(subscription, req, chunk, grantsBefore, consumedBefore, plan.redirected);
+      consumedBefore = await applyChunk(subscription, req, chunk, grantsBefore, consumedBefore, plan.assignment, plan.redirected);
     } catch (err) {
       throw chunks > 0 ? new PartialApplication(changed, chunks, err) : err;
     }
@@ -211,8 +215,8 @@ export function chunkChanges(changes: EventChange[], maxItems = MAX_TRANSACTION_
   let current: EventChange[] = [];
   let grants = new Set<string>();
   let periods = new Set<string>();
-  // + register + ledger entry; each period may also need two adjustments and its target line.
-  const size = (g: Set<string>, p: Set<string>, events: number) => events + g.size + 3 * p.size + 3;
+  // + register, ledger entry, bill-unit guard; each period may also need two adjustments and its target line.
+  const size = (g: Set<string>, p: Set<string>, events: number) => events + g.size + 3 * p.size + 4;
   for (const change of changes) {
     const g = new Set([...grants, ...change.grantDeltas.map((d) => d.grantId)]);
     const p = new Set([...periods, ...change.billDeltas.map((d) => d.period)]);
@@ -237,9 +241,10 @@ async function applyChunk(
   chunk: EventChange[],
   grantsBefore: Map<string, bigint>,
   consumedBefore: bigint,
+  assignment: BillUnitAssignment,
   redirected: ReadonlySet<string> = new Set(),
 ): Promise<bigint> {
-  const items: TransactItem[] = chunk.map((c) => eventUpdate(c, req));
+  const items: TransactItem[] = [...chunk.map((c) => eventUpdate(c, req)), assignment.guard];
   const grantDelta = new Map<string, bigint>();
   let consumed = 0n;
   const bills = new Map<string, { usageAmount: bigint; eventCount: number; adjustments?: bigint }>();
@@ -260,10 +265,11 @@ async function applyChunk(
       Update: {
         TableName: clients.tableName,
         Key: keys.grant(req.subscriptionId, req.register, grantId),
-        UpdateExpression: 'ADD drawn :d',
-        // The grant must still hold what the plan read: a concurrent rating re-plans instead.
-        ConditionExpression: 'drawn = :before',
-        ExpressionAttributeValues: { ':d': delta, ':before': before },
+        UpdateExpression: 'ADD drawn :d, undrawn :nd',
+        // The grant must still hold what the plan read (a concurrent rating re-plans instead), and
+        // still have the allowance undrawn: a transfer or a debit adjustment may have taken some.
+        ConditionExpression: 'drawn = :before AND undrawn >= :d',
+        ExpressionAttributeValues: { ':d': delta, ':nd': -delta, ':before': before },
       },
     });
   }
@@ -314,6 +320,7 @@ async function applyChunk(
           eventCount: d.eventCount,
           ...(d.adjustments ? { adjustments: d.adjustments } : {}),
           ...(sub.periodMinimum !== undefined ? { periodMinimum: sub.periodMinimum } : {}),
+          billUnitId: assignment.billUnitId,
         },
         req.now,
       ),

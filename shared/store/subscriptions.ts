@@ -1,5 +1,5 @@
 // Subscriptions: the plan every rating reads.
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError } from '../domain/errors';
 import { planChangeIssues, type Subscription, type SubscriptionPlan } from '../domain/subscription';
 import { clients } from './clients';
@@ -68,7 +68,7 @@ export async function putSubscription(
     await clients.dynamo.send(
       new PutCommand({
         TableName: clients.tableName,
-        Item: { ...keys.subscription(subscriptionId), itemType: 'SUBSCRIPTION', ...subscription },
+        Item: { ...keys.subscription(subscriptionId), ...keys.accountSubscription(plan.accountId, subscriptionId), itemType: 'SUBSCRIPTION', ...subscription },
         ConditionExpression: existing ? 'planVersion = :v' : 'attribute_not_exists(PK)',
         ...(existing ? { ExpressionAttributeValues: { ':v': existing.planVersion } } : {}),
       }),
@@ -78,4 +78,24 @@ export async function putSubscription(
     throw err;
   }
   return { subscription, created: !existing };
+}
+
+/** Ids of an account's subscriptions (from an eventually consistent index: invariant checks, listings). */
+export async function accountSubscriptionIds(accountId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let start: Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :p',
+        ExpressionAttributeValues: { ':p': keys.accountSubscriptionsIndexKey(accountId) },
+        ExclusiveStartKey: start,
+      }),
+    );
+    ids.push(...(res.Items ?? []).map((i) => i.subscriptionId as string));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return ids;
 }

@@ -20,3 +20,10 @@ export const anEvent = (overrides: Record<string, unknown> = {}) => ({
   occurredAt: '2026-03-01T10:00:00Z',
   ...overrides,
 });
+
+export const anAccount = (overrides: Record<string, unknown> = {}) => ({
+  currency: 'USD',
+  accountingMethod: 'BALANCE_FORWARD',
+  createdAt: '2026-01-01T00:00:00Z',
+  ...overrides,
+});

@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { Id } from '../../../shared/domain/values';
-import { listBillLines } from '../../../shared/store/bill-lines';
-import { requireSubscription } from '../../../shared/store/subscriptions';
+import { billLinesOf } from '../../../shared/services/bill-lines';
 import { httpHandler, ok } from '../http-handler';
 import { billLineView } from '../views';
 
-export const handler = httpHandler({ path: z.object({ subscriptionId: Id }) }, async ({ path }) => {
-  await requireSubscription(path.subscriptionId);
-  return ok({ items: (await listBillLines(path.subscriptionId)).map(billLineView) });
-});
+export const handler = httpHandler({ path: z.object({ subscriptionId: Id }) }, async ({ path }) => ok({ items: (await billLinesOf(path.subscriptionId)).map(billLineView) }));

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { Id } from '../../../shared/domain/values';
+import { accountLog } from '../../../shared/services/accounts';
+import { httpHandler, ok } from '../http-handler';
+import { Paging } from '../list-query';
+import { accountLogView } from '../views';
+
+export const handler = httpHandler({ path: z.object({ accountId: Id }), query: z.object(Paging) }, async ({ path, query }) => {
+  const page = await accountLog(path.accountId, query.limit, query.cursor);
+  return ok({ items: page.items.map(accountLogView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+});

@@ -1,0 +1,203 @@
+// Adjustments in one transaction each: the adjustment item (keyed by its id, so a retry meets it),
+// what it changes (grants, register and ledger entry; or a bill line), the ledger-close guard,
+// the audit log entry and the domain event.
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AccountingMethod, AccountLogEntry } from '../domain/account';
+import { billPosting, signedAmount, type Adjustment, type BillPosting } from '../domain/adjustment';
+import { planDebit, type GrantChange, type LedgerEntry } from '../domain/balance';
+import type { DomainEvent } from '../domain/domain-events';
+import { periodOf } from '../domain/effective-date';
+import { DomainError } from '../domain/errors';
+import type { Subscription } from '../domain/subscription';
+import { accountLogPut } from './account-log';
+import { assignmentOf } from './balance-group-moves';
+import { grantDebitUpdate, grantPut, ledgerEntryPut, listGrants, registerUpdate, type TransactItem } from './balances';
+import { billLineAdjustmentUpdate, listBillLines } from './bill-lines';
+import { clients } from './clients';
+import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
+import { keys } from './keys';
+import { ledgerOpenCheck } from './ledger-close';
+import { outboxPut } from './outbox';
+
+type Item = Record<string, unknown>;
+type Role = 'adjustment' | 'debit' | 'change' | 'bill-line' | 'assignment' | 'ledger-close' | 'log' | 'outbox';
+
+/** Attempts after what the plan read (a grant, a bill line's status, the group's bill unit) changed. */
+const MAX_ATTEMPTS = 10;
+
+const toAdjustment = (item: Item): Adjustment => ({
+  adjustmentId: item.adjustmentId as string,
+  subscriptionId: item.subscriptionId as string,
+  accountId: item.accountId as string,
+  target: item.target as Adjustment['target'],
+  direction: item.direction as Adjustment['direction'],
+  amount: item.amount as bigint,
+  ...(item.register ? { register: item.register as string } : {}),
+  ...(item.currency ? { currency: item.currency as string } : {}),
+  ...(item.validTo ? { validTo: item.validTo as string } : {}),
+  effectiveAt: item.effectiveAt as string,
+  treatment: item.treatment as Adjustment['treatment'],
+  ...(item.period ? { period: item.period as string } : {}),
+  at: item.at as string,
+  actor: item.actor as string,
+  reason: item.reason as string,
+});
+
+function adjustmentPut(a: Adjustment): TransactItem {
+  return {
+    Put: {
+      TableName: clients.tableName,
+      Item: { ...keys.adjustment(a.subscriptionId, a.adjustmentId), itemType: 'ADJUSTMENT', ...a },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    },
+  };
+}
+
+export async function getAdjustment(subscriptionId: string, adjustmentId: string): Promise<Adjustment | undefined> {
+  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.adjustment(subscriptionId, adjustmentId), ConsistentRead: true }));
+  return res.Item ? toAdjustment(res.Item) : undefined;
+}
+
+/** A subscription's adjustments, oldest first. */
+export async function listAdjustments(subscriptionId: string): Promise<Adjustment[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :adj)',
+        ExpressionAttributeValues: { ':pk': keys.subscription(subscriptionId).PK, ':adj': keys.adjustmentPrefix },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return items.map(toAdjustment).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.adjustmentId < b.adjustmentId ? -1 : 1));
+}
+
+/** An adjustment not yet placed: `treatment` and `period` are decided here, from what is stored. */
+export type AdjustmentDraft = Omit<Adjustment, 'treatment' | 'period'>;
+
+export interface AdjustmentCommand {
+  draft: AdjustmentDraft;
+  subscription: Subscription;
+  accountingMethod: AccountingMethod;
+  /** Set when the effective period is one a concurrent ledger close could close. */
+  guardOpenPeriod?: string;
+  /** The audit entry and the event, once the adjustment is placed. */
+  record: (adjustment: Adjustment) => { log: AccountLogEntry; event: DomainEvent };
+}
+
+export interface AdjustmentResult {
+  adjustment: Adjustment;
+  entry?: LedgerEntry;
+  /** True when the adjustment had already been made (a retry): nothing was written now. */
+  replayed: boolean;
+  event?: DomainEvent;
+}
+
+export async function applyAdjustment(cmd: AdjustmentCommand): Promise<AdjustmentResult> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const planned = cmd.draft.target === 'REGISTER' ? await registerItems(cmd) : await billItems(cmd);
+    const { log, event } = cmd.record(planned.adjustment);
+    const items: Array<[Role, TransactItem]> = [
+      ['adjustment', adjustmentPut(planned.adjustment)],
+      ...planned.items,
+      ...(cmd.guardOpenPeriod ? [['ledger-close', ledgerOpenCheck(cmd.guardOpenPeriod)] as [Role, TransactItem]] : []),
+      ['log', accountLogPut(log)],
+      ['outbox', outboxPut(event)],
+    ];
+    try {
+      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })));
+      return { adjustment: planned.adjustment, ...(planned.entry ? { entry: planned.entry } : {}), replayed: false, event };
+    } catch (err) {
+      if (!isTransactionCanceled(err)) throw err;
+      const codes = cancellationCodes(err);
+      const failed = new Set(items.filter((_, i) => codes[i] === 'ConditionalCheckFailed').map(([role]) => role));
+      if (failed.has('adjustment')) {
+        const done = await getAdjustment(cmd.draft.subscriptionId, cmd.draft.adjustmentId);
+        if (done) return { adjustment: done, replayed: true };
+      }
+      if (failed.has('ledger-close')) {
+        throw new DomainError('BACKDATE_OUT_OF_RANGE', `the ledger was closed through ${cmd.guardOpenPeriod} or later while the adjustment was being made`);
+      }
+      // A grant gave its allowance elsewhere, a line was billed, or the group moved: read again.
+      if (!(failed.has('debit') || failed.has('bill-line') || failed.has('assignment'))) throw err;
+    }
+  }
+  throw new DomainError('CONFLICT', `subscription ${cmd.draft.subscriptionId} kept changing; retry the adjustment`);
+}
+
+interface Planned {
+  adjustment: Adjustment;
+  items: Array<[Role, TransactItem]>;
+  entry?: LedgerEntry;
+}
+
+/** A register credit is a grant valid from the effective instant; a debit takes undrawn allowance valid then. */
+async function registerItems(cmd: AdjustmentCommand): Promise<Planned> {
+  const d = cmd.draft;
+  const register = d.register!;
+  const adjustment: Adjustment = { ...d, treatment: 'REGISTER' };
+  const items: Array<[Role, TransactItem]> = [];
+  let grantChanges: GrantChange[];
+  if (d.direction === 'CREDIT') {
+    const grantId = `adjustment:${d.adjustmentId}`;
+    items.push(['change', grantPut({ subscriptionId: d.subscriptionId, register, grantId, amount: d.amount, validFrom: d.effectiveAt, ...(d.validTo ? { validTo: d.validTo } : {}), reason: d.reason }, d.at)]);
+    grantChanges = [{ grantId, amount: d.amount }];
+  } else {
+    const plan = planDebit(await listGrants(d.subscriptionId, register), register, d.amount, d.effectiveAt);
+    if (!plan.ok) throw new DomainError(plan.code, plan.message, [{ path: 'body.amount', code: plan.code, message: plan.message }]);
+    items.push(...plan.takes.map((t): [Role, TransactItem] => ['debit', grantDebitUpdate(d.subscriptionId, register, t)]));
+    grantChanges = plan.takes.map((t) => ({ grantId: t.grantId, amount: -t.take }));
+  }
+  const entry: LedgerEntry = {
+    entryId: `adjustment:${d.adjustmentId}`,
+    subscriptionId: d.subscriptionId,
+    register,
+    kind: 'ADJUSTMENT',
+    granted: signedAmount(d),
+    consumed: 0n,
+    at: d.at,
+    actor: d.actor,
+    reason: d.reason,
+    effectiveAt: d.effectiveAt,
+    adjustmentId: d.adjustmentId,
+    grantChanges,
+  };
+  items.push(['change', registerUpdate(entry)], ['change', ledgerEntryPut(entry)]);
+  return { adjustment, items, entry };
+}
+
+/** Places a bill adjustment by the accounting method, on the line statuses read now (each write re-checks them). */
+async function billItems(cmd: AdjustmentCommand): Promise<Planned> {
+  const d = cmd.draft;
+  const [lines, assignment] = await Promise.all([listBillLines(d.subscriptionId), assignmentOf(cmd.subscription)]);
+  const posting: BillPosting = billPosting(periodOf(d.effectiveAt), cmd.accountingMethod, lines);
+  const adjustment: Adjustment = { ...d, treatment: posting.treatment, period: posting.period };
+  if (!posting.field) return { adjustment, items: [] };
+  return {
+    adjustment,
+    items: [
+      [
+        'bill-line',
+        billLineAdjustmentUpdate(
+          {
+            subscriptionId: d.subscriptionId,
+            period: posting.period,
+            currency: d.currency!,
+            field: posting.field,
+            amount: signedAmount(d),
+            billUnitId: assignment.billUnitId,
+            ...(cmd.subscription.periodMinimum !== undefined ? { periodMinimum: cmd.subscription.periodMinimum } : {}),
+          },
+          d.at,
+        ),
+      ],
+      ['assignment', assignment.guard],
+    ],
+  };
+}
