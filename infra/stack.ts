@@ -5,6 +5,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Api, type RouteSpec } from './constructs/api';
 import { Data } from './constructs/data';
+import { DomainEvents } from './constructs/domain-events';
 import { FunctionFactory, moduleId, type FunctionSpec } from './constructs/functions';
 import { Imports, importFunction } from './constructs/imports';
 import { Observability } from './constructs/observability';
@@ -24,6 +25,7 @@ export interface UsageCorrectionsStackProps extends StackProps {
 export class UsageCorrectionsStack extends Stack {
   readonly data: Data;
   readonly imports: Imports;
+  readonly events: DomainEvents;
   readonly workflows: Workflows;
   readonly api: Api;
   readonly observability: Observability;
@@ -33,13 +35,16 @@ export class UsageCorrectionsStack extends Stack {
     const { logRetention } = props;
     this.data = new Data(this, 'Data');
     this.imports = new Imports(this, 'Imports');
+    this.events = new DomainEvents(this, 'DomainEvents');
     const functions = new FunctionFactory({
       table: this.data.table,
       bucket: this.imports.bucket,
+      eventBus: this.events.bus,
       logRetention,
       projectRoot: props.projectRoot,
     });
     const importFn = this.imports.addImportFunction(functions, props.importFunction ?? importFunction);
+    this.events.addOutboxRelay(functions);
     this.workflows = new Workflows(this, 'Workflows', {
       functions,
       taskFunctions: props.taskFunctions,

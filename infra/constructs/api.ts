@@ -121,5 +121,6 @@ export function mergeAccess(accesses: readonly AccessSpec[]): AccessSpec {
   const buckets = accesses.map((a) => a.bucket).filter((b) => b !== undefined);
   const bucket = buckets.includes('readWrite') ? 'readWrite' : buckets.length ? 'read' : undefined;
   const workflows = [...new Set(accesses.flatMap((a) => a.workflows ?? []))].sort();
-  return { table, ...(bucket ? { bucket } : {}), ...(workflows.length ? { workflows } : {}) };
+  const events = accesses.some((a) => a.events) ? ({ events: true } as const) : {};
+  return { table, ...(bucket ? { bucket } : {}), ...(workflows.length ? { workflows } : {}), ...events };
 }

@@ -8,6 +8,7 @@ import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -24,6 +25,8 @@ export interface AccessSpec {
   table: 'read' | 'readWrite';
   bucket?: 'read' | 'readWrite';
   workflows?: readonly string[];
+  /** Publishes domain events to the stack's event bus. */
+  events?: true;
 }
 
 export interface FunctionSpec {
@@ -52,6 +55,8 @@ export interface CreateFunctionOptions {
 export interface FunctionFactoryProps {
   table: ITable;
   bucket: IBucket;
+  /** Where domain events go (balance-group moves, transfers, adjustments). */
+  eventBus: IEventBus;
   logRetention?: RetentionDays;
   /** Root that handler module paths are relative to. */
   projectRoot?: string;
@@ -101,6 +106,7 @@ export class ServiceFunction extends Construct {
       environment: {
         TABLE_NAME: factory.table.tableName,
         ...(access.bucket ? { BUCKET_NAME: factory.bucket.bucketName } : {}),
+        ...(access.events ? { EVENT_BUS_NAME: factory.eventBus.eventBusName } : {}),
         ...(stateMachines.size > 0
           ? { STATE_MACHINE_ARNS: Stack.of(this).toJsonString(Object.fromEntries([...stateMachines].map(([name, sm]) => [name, sm.stateMachineArn]))) }
           : {}),
@@ -127,6 +133,7 @@ export class ServiceFunction extends Construct {
     if (access.table === 'readWrite') factory.table.grantReadWriteData(this.role);
     else factory.table.grantReadData(this.role);
     if (access.bucket) grantBucket(factory.bucket, this.role, access.bucket);
+    if (access.events) factory.eventBus.grantPutEventsTo(this.role);
     for (const sm of stateMachines.values()) {
       sm.grantStartExecution(this.role);
       sm.grantExecution(this.role, 'states:DescribeExecution');

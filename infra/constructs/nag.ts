@@ -1,6 +1,6 @@
 // cdk-nag acknowledgments that name the exact wildcard resource they accept, so a new or wider
 // wildcard is still reported.
-import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, Token, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -28,8 +28,11 @@ export function acknowledgeWildcardResources(role: IConstruct, granted: GrantedR
   for (const sm of granted.stateMachines) {
     // grantExecution derives the machine's name from its ARN; cdk-nag renders that intrinsic as JSON.
     const name = JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: logicalId(stack, sm) }] }] });
+    // With an env (the CLI's default account and region), the ARN carries concrete values, not pseudo parameters.
+    const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+    const arn = `arn:${shown(stack.partition, 'Partition')}:states:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}`;
     Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`,
+      id: `AwsSolutions-IAM5[Resource::${arn}:execution:${name}:*]`,
       reason: 'states:DescribeExecution on the executions of this one state machine; execution names are per batch and action.',
     });
   }

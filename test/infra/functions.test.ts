@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiGatewayEvent } from '../../infra/local/api-gateway-event';
@@ -84,6 +85,7 @@ describe('bundling', () => {
     const factory = new FunctionFactory({
       table: new Table(stack, 'Table', { partitionKey: { name: 'PK', type: AttributeType.STRING } }),
       bucket: new Bucket(stack, 'Bucket'),
+      eventBus: new EventBus(stack, 'Bus'),
     });
     const fn = factory.create(stack, 'Health', { handler: 'functions/api/health.ts', access: { table: 'read' } }, { kind: 'api' });
     const code = Template.fromStack(stack).toJSON().Resources[logicalId(fn.function)].Properties.Code;

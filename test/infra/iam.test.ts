@@ -32,6 +32,7 @@ function expected(access: AccessSpec, extra: Allowed = {}): Allowed {
   if (access.bucket === 'readWrite') Object.assign(allowed, { bucketObjects: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], bucket: ['s3:ListBucket'] });
   for (const wf of access.workflows ?? []) allowed[`workflow:${wf}`] = ['states:StartExecution'];
   for (const wf of access.workflows ?? []) allowed[`executions:${wf}`] = ['states:DescribeExecution'];
+  if (access.events) allowed.eventBus = ['events:PutEvents'];
   for (const key of Object.keys(allowed)) allowed[key] = [...allowed[key]!].sort();
   return allowed;
 }
@@ -45,6 +46,7 @@ function allowedFor(s: Synthesized, fn: ServiceFunction): Allowed {
     [`{"Fn::GetAtt":["${logicalId(s.stack.imports.bucket)}","Arn"]}`, 'bucket'],
     [`{"Fn::Join":["",[{"Fn::GetAtt":["${logicalId(s.stack.imports.bucket)}","Arn"]},"/*"]]}`, 'bucketObjects'],
     [`{"Fn::GetAtt":["${logicalId(s.stack.imports.deadLetterQueue)}","Arn"]}`, 'deadLetterQueue'],
+    [`{"Fn::GetAtt":["${logicalId(s.stack.events.bus)}","Arn"]}`, 'eventBus'],
   ]);
   for (const [name, sm] of s.stack.workflows.stateMachines) {
     names.set(`{"Ref":"${logicalId(sm)}"}`, `workflow:${name}`);
