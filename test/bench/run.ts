@@ -8,6 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { formatResult, toResult, type BenchmarkResult } from './benchmark';
 import { benchmarks } from './benchmarks';
 
+// Benchmarks load lazily, after this: their handlers log warnings and errors only.
+process.env.LOG_LEVEL ??= 'WARN';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 async function main(argv: string[]): Promise<number> {
