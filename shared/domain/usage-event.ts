@@ -6,10 +6,9 @@ import { Id, Instant, Quantity } from './values';
 
 export type EventStatus = 'LOADED' | 'RATED' | 'EXCLUDED' | 'REVERSED';
 
-export interface GrantDraw {
-  grantId: string;
-  quantity: bigint;
-}
+import type { GrantDraw } from './rating';
+
+export type { GrantDraw };
 
 /** The rating an event carries once rated. */
 export interface StoredRating {

@@ -1,7 +1,7 @@
 // Adjustments in one transaction each: the adjustment item (keyed by its id, so a retry meets it),
 // what it changes (grants, register and ledger entry; or a bill line), the ledger-close guard,
 // the audit log entry and the domain event.
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountingMethod, AccountLogEntry } from '../domain/account';
 import { billPosting, signedAmount, type Adjustment, type BillPosting } from '../domain/adjustment';
 import { planDebit, type GrantChange, type LedgerEntry } from '../domain/balance';
@@ -14,6 +14,7 @@ import { assignmentOf } from './balance-group-moves';
 import { grantDebitUpdate, grantPut, ledgerEntryPut, listGrants, registerUpdate, type TransactItem } from './balances';
 import { billLineAdjustmentUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
+import { queryAll } from './query-all';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
 import { ledgerOpenCheck } from './ledger-close';
@@ -60,21 +61,7 @@ export async function getAdjustment(subscriptionId: string, adjustmentId: string
 
 /** A subscription's adjustments, oldest first. */
 export async function listAdjustments(subscriptionId: string): Promise<Adjustment[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :adj)',
-        ExpressionAttributeValues: { ':pk': keys.subscription(subscriptionId).PK, ':adj': keys.adjustmentPrefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll(keys.subscription(subscriptionId).PK, keys.adjustmentPrefix);
   return items.map(toAdjustment).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.adjustmentId < b.adjustmentId ? -1 : 1));
 }
 

@@ -20,6 +20,7 @@ import { describeOpenItems, getAccount, getBillUnit, toBillUnit } from './accoun
 import { getBalanceGroupItem, newBalanceGroupPut, toBalanceGroup } from './balance-groups';
 import type { TransactItem } from './balances';
 import { clients } from './clients';
+import { queryAll } from './query-all';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, fromWire, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
@@ -239,21 +240,7 @@ export async function listBalanceGroups(account: Account, limit: number, cursor?
 }
 
 async function queryGroups(accountId: string, prefix: string): Promise<BalanceGroup[]> {
-  const out: BalanceGroup[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': prefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    out.push(...(res.Items ?? []).map(toBalanceGroup));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const out: BalanceGroup[] = (await queryAll(keys.accountPartition(accountId), prefix)).map(toBalanceGroup);
   return out;
 }
 

@@ -1,9 +1,10 @@
 // Balance groups: which bill unit each group of an account belongs to. A subscription's group
 // has an item only once it has moved; until then it is in the account's default bill unit.
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { balanceGroupKind, type Assignment, type BalanceGroup } from '../domain/account';
 import type { TransactItem } from './balances';
 import { clients } from './clients';
+import { queryAll } from './query-all';
 import { keys } from './keys';
 
 type Item = Record<string, unknown>;
@@ -52,20 +53,6 @@ export async function getBalanceGroupItem(accountId: string, balanceGroupId: str
 
 /** The account's stored groups: its default group, moved subscriptions' groups and empty groups. */
 export async function listBalanceGroupItems(accountId: string): Promise<BalanceGroup[]> {
-  const out: BalanceGroup[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :bg)',
-        ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':bg': keys.balanceGroupPrefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    out.push(...(res.Items ?? []).map(toBalanceGroup));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const out: BalanceGroup[] = (await queryAll(keys.accountPartition(accountId), keys.balanceGroupPrefix)).map(toBalanceGroup);
   return out;
 }

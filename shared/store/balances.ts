@@ -5,6 +5,7 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { balanceOf, type BalanceView, type Counterpart, type Grant, type GrantTake, type LedgerEntry, type Register } from '../domain/balance';
 import { DomainError } from '../domain/errors';
 import { clients } from './clients';
+import { queryAll } from './query-all';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
@@ -187,21 +188,7 @@ export async function getLedgerEntry(subscriptionId: string, register: string, e
 }
 
 async function querySubscriptionItems(subscriptionId: string, prefix: string): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.subscription(subscriptionId).PK, ':prefix': prefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll(keys.subscription(subscriptionId).PK, prefix);
   return items;
 }
 

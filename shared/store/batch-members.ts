@@ -18,6 +18,7 @@ import { registersOf, type Subscription } from '../domain/subscription';
 import { eventRefusal, UsageEventInput, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
+import { queryAll } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, fromWire, isTransactionCanceled, retryOnConflict } from './errors';
@@ -365,21 +366,7 @@ export async function addReplacements(
 
 /** The replacement events waiting in a batch for one partition. */
 export async function pendingReplacements(batchId: string, subscriptionId: string, register: string): Promise<Array<NewUsageEvent & { replaces: string; register: string }>> {
-  const out: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchReplacementPrefix(subscriptionId, register) },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    out.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const out = await queryAll(keys.batchPartition(batchId), keys.batchReplacementPrefix(subscriptionId, register));
   return out.map(toPending);
 }
 

@@ -1,9 +1,10 @@
 // The partitions a batch changes: one item each, holding the earliest point the batch changes
 // it from, the preview computed at lock, and the outcome of submit. Workflows page through these
 // items; only ids and cursors travel in their payloads.
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ErrorCode } from '../domain/errors';
 import { clients } from './clients';
+import { queryAll } from './query-all';
 import { isConditionFailure } from './errors';
 import { keys } from './keys';
 
@@ -86,21 +87,7 @@ export async function notePartition(batchId: string, subscriptionId: string, reg
 }
 
 export async function listPartitions(batchId: string): Promise<BatchPartition[]> {
-  const out: BatchPartition[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchPartitionPrefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    out.push(...(res.Items ?? []).map(toPartition));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const out: BatchPartition[] = (await queryAll(keys.batchPartition(batchId), keys.batchPartitionPrefix)).map(toPartition);
   return out;
 }
 

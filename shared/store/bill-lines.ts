@@ -1,9 +1,10 @@
 // Bill lines: one item per subscription and period, changed only by ADDs of rated deltas.
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BillField } from '../domain/adjustment';
 import { previousStatus, type BillLine, type BillStatus } from '../domain/bill-line';
 import { DomainError } from '../domain/errors';
 import { clients } from './clients';
+import { queryAll } from './query-all';
 import { isConditionFailure } from './errors';
 import { keys } from './keys';
 import type { TransactItem } from './balances';
@@ -130,21 +131,7 @@ export function billLineAdjustmentUpdate(d: BillAdjustmentDelta, now: string): T
 }
 
 export async function listBillLines(subscriptionId: string): Promise<BillLine[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.subscription(subscriptionId).PK, ':prefix': keys.billLinePrefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll(keys.subscription(subscriptionId).PK, keys.billLinePrefix);
   return items.map(toBillLine);
 }
 
@@ -202,21 +189,7 @@ export function billAdjustmentPut(a: BillAdjustment): TransactItem {
 }
 
 export async function listBillAdjustments(subscriptionId: string): Promise<BillAdjustment[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.subscription(subscriptionId).PK, ':prefix': keys.billAdjustmentPrefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll(keys.subscription(subscriptionId).PK, keys.billAdjustmentPrefix);
   return items.map((i) => ({
     id: i.id as string,
     subscriptionId: i.subscriptionId as string,

@@ -1,0 +1,24 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { clients } from './clients';
+
+type Item = Record<string, unknown>;
+
+/** Every item of one partition key whose sort key starts with `prefix`, read strongly, all pages. */
+export async function queryAll(pk: string, prefix: string): Promise<Item[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
