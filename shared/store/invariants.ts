@@ -4,6 +4,11 @@
 // Adjustments add up on the bill lines they were posted to.
 // checkAccount adds the account's side: bill-unit counters equal the items they count, and
 // every balance group sits where its history says.
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { FINISHED } from '../domain/batch';
+import { getBatch, getMembers } from './batches';
+import { clients } from './clients';
+import { getSubscription } from './subscriptions';
 import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
 import { signedAmount } from '../domain/adjustment';
 import { formatQuantity } from '../domain/decimal';
@@ -149,4 +154,62 @@ export async function checkAccount(accountId: string): Promise<Violation[]> {
     }
   }
   return v;
+}
+
+/**
+ * Exclusivity (DESIGN.md §2.3): an event is held only by a batch that lists it as a member and
+ * has not finished. Read from the events that carry a hold.
+ */
+export async function checkHolds(): Promise<Violation[]> {
+  const v: Violation[] = [];
+  const held = await scanItems('EVENT', 'attribute_exists(heldBy)');
+  const byBatch = new Map<string, string[]>();
+  for (const e of held) byBatch.set(e.heldBy as string, [...(byBatch.get(e.heldBy as string) ?? []), e.eventId as string]);
+  for (const [batchId, eventIds] of byBatch) {
+    const batch = await getBatch(batchId);
+    const members = new Set((await getMembers(batchId, eventIds)).map((m) => m.eventId));
+    for (const eventId of eventIds) {
+      if (!batch) v.push({ rule: 'held-by-existing-batch', detail: `event ${eventId} is held by unknown batch ${batchId}` });
+      else if (FINISHED.has(batch.status)) v.push({ rule: 'not-held-by-finished-batch', detail: `event ${eventId} is held by ${batch.status} batch ${batchId}` });
+      if (!members.has(eventId)) v.push({ rule: 'held-with-membership', detail: `event ${eventId} is held by batch ${batchId} but is not its member` });
+    }
+  }
+  return v;
+}
+
+/** Every invariant over the whole table: what `npm run check-invariants` reports. */
+export async function checkTable(onProgress?: (what: string) => void): Promise<Violation[]> {
+  const violations: Violation[] = [];
+  const subscriptions = await scanItems('SUBSCRIPTION');
+  for (const item of subscriptions) {
+    const sub = await getSubscription(item.subscriptionId as string);
+    if (sub) violations.push(...(await checkSubscription(sub)));
+  }
+  onProgress?.(`${subscriptions.length} subscription(s) checked`);
+  const accounts = await scanItems('ACCOUNT');
+  for (const a of accounts) violations.push(...(await checkAccount(a.accountId as string)));
+  onProgress?.(`${accounts.length} account(s) checked`);
+  violations.push(...(await checkHolds()));
+  onProgress?.('holds checked');
+  return violations;
+}
+
+/** A full scan for one item type: for operations and checks, never on a request path. */
+async function scanItems(itemType: string, extraFilter?: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await clients.dynamo.send(
+      new ScanCommand({
+        TableName: clients.tableName,
+        FilterExpression: `itemType = :t${extraFilter ? ` AND ${extraFilter}` : ''}`,
+        ExpressionAttributeValues: { ':t': itemType },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
