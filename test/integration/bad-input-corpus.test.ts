@@ -104,7 +104,9 @@ const cases: Case[] = [
 describe('the bad-input corpus', () => {
   it(`has at least 50 malformed inputs (${cases.length})`, () => expect(cases.length).toBeGreaterThanOrEqual(50));
 
-  it.each(cases.map((c) => [`${c[0]} → ${c[4]} ${c[5]}`, ...c.slice(1)] as const))('%s', async (_title, method, path, body, status, code, headers) => {
+  it.each(cases.map(([name, method, path, body, status, code, headers]) => ({ title: `${name} → ${status} ${code}`, method, path, body, status, code, headers })))(
+    '$title',
+    async ({ method, path, body, status, code, headers }) => {
     const before = await snapshot();
     const res = await call(method, path(), { body, ...(headers ? { headers } : {}) });
     expect(res.status, JSON.stringify(res.body)).toBe(status);
@@ -112,7 +114,8 @@ describe('the bad-input corpus', () => {
     expect(res.body).toMatchObject({ status, code, type: `urn:usage-corrections:problem:${code}` });
     expect(typeof res.body.detail).toBe('string');
     expect(await snapshot()).toBe(before);
-  });
+    },
+  );
 
   it('answers each bad event of an ingest with its index and code, and stores only the good one', async () => {
     const good = anEvent({ subscriptionId: sub });
