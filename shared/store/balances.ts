@@ -253,21 +253,7 @@ export async function listLedger(
 
 /** Every ledger entry of a register, read strongly from the table (invariant checks, tests). */
 export async function allLedgerEntries(subscriptionId: string, register: string): Promise<LedgerEntry[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :led)',
-        ExpressionAttributeValues: { ':pk': keys.ledgerPartition(subscriptionId, register), ':led': keys.ledgerPrefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll(keys.ledgerPartition(subscriptionId, register), keys.ledgerPrefix);
   return items.map(toLedgerEntry).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.entryId < b.entryId ? -1 : 1));
 }
 

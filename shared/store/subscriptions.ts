@@ -1,8 +1,9 @@
 // Subscriptions: the plan every rating reads.
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError } from '../domain/errors';
 import { planChangeIssues, type Subscription, type SubscriptionPlan } from '../domain/subscription';
 import { clients } from './clients';
+import { queryIndexAll } from './query-all';
 import { isConditionFailure } from './errors';
 import { keys } from './keys';
 
@@ -82,20 +83,5 @@ export async function putSubscription(
 
 /** Ids of an account's subscriptions (from an eventually consistent index: invariant checks, listings). */
 export async function accountSubscriptionIds(accountId: string): Promise<string[]> {
-  const ids: string[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :p',
-        ExpressionAttributeValues: { ':p': keys.accountSubscriptionsIndexKey(accountId) },
-        ExclusiveStartKey: start,
-      }),
-    );
-    ids.push(...(res.Items ?? []).map((i) => i.subscriptionId as string));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return ids;
+  return (await queryIndexAll('GSI1', keys.accountSubscriptionsIndexKey(accountId))).map((i) => i.subscriptionId as string);
 }

@@ -13,6 +13,7 @@ import {
 } from '../domain/usage-event';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
+import { queryIndexAll } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor } from './cursor';
 import { fromWire, isConditionFailure, isTransactionCanceled, retryOnConflict } from './errors';
@@ -240,23 +241,8 @@ export async function getEvents(eventIds: readonly string[]): Promise<UsageEvent
 }
 
 export async function childEventIds(parentEventId: string): Promise<string[]> {
-  const ids: string[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        IndexName: 'GSI2',
-        KeyConditionExpression: 'GSI2PK = :p',
-        ExpressionAttributeValues: { ':p': keys.childrenIndexKey(parentEventId) },
-        ExclusiveStartKey: start,
-      }),
-    );
-    // GSI2 carries keys only; its sort key is the child's id.
-    for (const item of res.Items ?? []) ids.push(item.GSI2SK as string);
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return ids;
+  // GSI2 carries keys only; its sort key is the child's id.
+  return (await queryIndexAll('GSI2', keys.childrenIndexKey(parentEventId))).map((item) => item.GSI2SK as string);
 }
 
 export interface EventFilter {
