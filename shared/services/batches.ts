@@ -97,8 +97,8 @@ export async function addReplacementsToBatch(batchId: string, requests: readonly
     at: now,
     actor,
     action: 'ADD_REPLACEMENTS',
-    message: `holding ${result.added} original(s) with ${result.replacements} replacement event(s), ${result.already} already recorded, ${result.rejected.length} rejected`,
-    data: { source, ...result, rejected: result.rejected.length, sample: result.rejected.slice(0, LOG_SAMPLE) },
+    message: `holding ${result.added} original(s) with ${result.replacements} replacement event(s), ${result.already.length} already recorded, ${result.rejected.length} rejected`,
+    data: { source, ...result, already: result.already.length, rejected: result.rejected.length, sample: result.rejected.slice(0, LOG_SAMPLE) },
   });
   return result;
 }

@@ -8,6 +8,7 @@ import {
   daysOf,
   eligibilityRefusal,
   eligibleStatuses,
+  MAX_REPLACEMENTS_PER_ORIGINAL,
   type Batch,
   type BatchMember,
   type BatchStatus,
@@ -273,8 +274,6 @@ export async function selectEvents(
 
 // ---- replacements ------------------------------------------------------------------------------
 
-export const MAX_REPLACEMENTS_PER_ORIGINAL = 50;
-
 export interface ReplacementRequest {
   originalEventId: string;
   events: unknown[];
@@ -298,10 +297,10 @@ export async function addReplacements(
   batch: Batch,
   requests: readonly ReplacementRequest[],
   now: string,
-): Promise<{ added: number; already: number; replacements: number; newMembers: number; rejected: ReplacementRejection[] }> {
+): Promise<{ added: number; already: string[]; replacements: number; newMembers: number; rejected: ReplacementRejection[] }> {
   const rejected: ReplacementRejection[] = [];
   let added = 0;
-  let already = 0;
+  const already: string[] = [];
   let replacements = 0;
   let newMembers = 0;
   const originals = new Map((await getEvents(requests.map((r) => r.originalEventId))).map((e) => [e.eventId, e]));
@@ -338,7 +337,7 @@ export async function addReplacements(
       added++;
       replacements += parsed.length;
       if (outcome === 'new') newMembers++;
-    } else if (outcome === 'already') already++;
+    } else if (outcome === 'already') already.push(original.eventId);
     else reject(outcome.code, outcome.message ?? `the original cannot be reversed (${outcome.code})`);
   });
   return { added, already, replacements, newMembers, rejected };
