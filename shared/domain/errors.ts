@@ -17,6 +17,8 @@ export const errorStatus = {
   FUTURE_DATED: 422,
   CRITERIA_TOO_BROAD: 422,
   IDEMPOTENCY_KEY_REUSED: 422,
+  /** A replacements CSV names an original again after other originals' rows (files are read once, in order). */
+  REPLACEMENT_ROWS_NOT_ADJACENT: 422,
   METHOD_NOT_ALLOWED: 405,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
