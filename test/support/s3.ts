@@ -31,10 +31,16 @@ export class Bucket {
     }
   }
 
-  /** Polls for `results/<key>.json`. */
+  /** Polls for `results/<key>.json`. The local S3 may serve an object it is still writing: partial JSON is polled again. */
   async result(key: string, timeoutMs = 60_000): Promise<ImportResult> {
-    const text = await eventually(`results/${key}.json`, () => this.text(resultKeyOf(key)), timeoutMs);
-    return JSON.parse(text) as ImportResult;
+    return eventually(
+      `results/${key}.json`,
+      async () => {
+        const text = await this.text(resultKeyOf(key));
+        return text === undefined ? undefined : (JSON.parse(text) as ImportResult);
+      },
+      timeoutMs,
+    );
   }
 
   /** `results/<key>.errors.csv` as records, header first (the BOM stripped). */
