@@ -5,4 +5,5 @@ import type { Benchmark } from './benchmark';
 
 export const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
   'rating-engine': () => import('./rating-engine'),
+  'csv-import': () => import('./csv-import'),
 };
