@@ -35,7 +35,7 @@ import { MAX_EVENTS_PER_REQUEST } from '../domain/usage-event';
 import { logger } from '../logger';
 import { metricFields, metricNames } from '../metrics';
 import { batchFor } from '../store/batches';
-import { errorReportWriter, openImportFile, removeErrorReport, writeImportResult, type ErrorReportWriter } from '../store/import-files';
+import { emptyErrorReport, errorReportWriter, openImportFile, writeImportResult, type ErrorReportWriter } from '../store/import-files';
 import { claimImport, completeImport, LEASE_RENEW_MS, releaseLease, renewLease } from '../store/import-markers';
 import { ingestEvents } from '../store/usage-events';
 import { addEventIds, addReplacementsToBatch } from './batches';
@@ -106,6 +106,7 @@ export async function importOnce(file: ImportFile, importer: Importer, deadline 
   }, LEASE_RENEW_MS);
   renewal.unref();
   const errorsKey = errorsKeyOf(file.key);
+  let reportHeader = errorReportHeader([]);
   let report: ErrorReportWriter | undefined;
   try {
     logger.info('import started', { ...describe(file), attempt: claim.attempt });
@@ -113,13 +114,16 @@ export async function importOnce(file: ImportFile, importer: Importer, deadline 
       assertLease: () => {
         if (lost) throw new LeaseLost();
       },
-      openReport: (header) => (report = errorReportWriter(file.bucket, errorsKey, errorReportHeader(header.names))),
+      openReport: (header) => {
+        reportHeader = errorReportHeader(header.names);
+        return (report = errorReportWriter(file.bucket, errorsKey, reportHeader));
+      },
     });
     if (report && report.lines > 0) {
       await report.finish();
       result.errorsKey = errorsKey;
     } else {
-      await removeErrorReport(file.bucket, errorsKey);
+      await emptyErrorReport(file.bucket, errorsKey, reportHeader);
     }
     if (lost) throw new LeaseLost();
     await writeImportResult(file.bucket, resultKeyOf(file.key), result);

@@ -2,7 +2,7 @@
 // it under results/ (the JSON summary, and the errors CSV streamed as a multipart upload).
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { stringify } from 'csv-stringify';
 import type { ImportFile, ImportResult } from '../domain/import-keys';
@@ -27,9 +27,19 @@ export async function writeImportResult(bucket: string, key: string, result: Imp
   await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(result), ContentType: 'application/json' }));
 }
 
-/** An errors report an earlier upload under the same key left behind would describe another file. */
-export async function removeErrorReport(bucket: string, key: string): Promise<void> {
-  await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+/**
+ * An errors report an earlier upload of the same key left would describe another file: it is
+ * emptied to its header. Overwritten, not deleted: the import may not delete objects (deploy.md).
+ */
+export async function emptyErrorReport(bucket: string, key: string, header: readonly string[]): Promise<void> {
+  try {
+    await clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (err) {
+    if (isGone(err)) return;
+    throw err;
+  }
+  const body = await new Promise<string>((resolve, reject) => stringify([[...header]], { bom: true }, (err, out) => (err ? reject(err) : resolve(out))));
+  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' }));
 }
 
 export interface ErrorReportWriter {
