@@ -119,13 +119,14 @@ export async function importOnce(file: ImportFile, importer: Importer, deadline 
         return (report = errorReportWriter(file.bucket, errorsKey, reportHeader));
       },
     });
+    // Checked with a write, not the timer's last word: only the holder of the lease reports.
+    if (lost || !(await renewLease(file, owner, Date.now()))) throw new LeaseLost();
     if (report && report.lines > 0) {
       await report.finish();
       result.errorsKey = errorsKey;
     } else {
       await emptyErrorReport(file.bucket, errorsKey, reportHeader);
     }
-    if (lost) throw new LeaseLost();
     await writeImportResult(file.bucket, resultKeyOf(file.key), result);
     if (!(await completeImport(file, owner, result, Date.now()))) logger.warn('import lease lost after the report was written', describe(file));
     logResult(file, result);

@@ -5,6 +5,7 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
 import { importTargetOf, resultKeyOf, type ImportFile } from '../../shared/domain/import-keys';
+import { logger } from '../../shared/logger';
 import { createS3Client, localCredentials } from '../../shared/store/clients';
 import { claimImport, getImportMarker, LEASE_MS } from '../../shared/store/import-markers';
 import { call } from '../support/api';
@@ -12,7 +13,7 @@ import { aSubscription, uniqueId } from '../support/builders';
 import { eventually } from '../support/eventually';
 import { Bucket, deliver, objectCreated } from '../support/s3';
 
-const crash = vi.hoisted(() => ({ onCall: 0, calls: 0 }));
+const crash = vi.hoisted(() => ({ onCall: 0, calls: 0, hold: undefined as Promise<void> | undefined }));
 
 vi.mock('../../shared/store/usage-events', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../shared/store/usage-events')>();
@@ -20,6 +21,7 @@ vi.mock('../../shared/store/usage-events', async (importOriginal) => {
     ...real,
     ingestEvents: async (...args: Parameters<typeof real.ingestEvents>) => {
       if (++crash.calls === crash.onCall) throw new Error('simulated crash');
+      await crash.hold;
       return real.ingestEvents(...args);
     },
   };
@@ -100,5 +102,28 @@ describe('a crashed import', () => {
     await deliver(objectCreated(stack.bucketName, key, file.version));
     expect(await bucket.text(resultKeyOf(key))).toBeUndefined();
     expect(await getImportMarker(file)).toMatchObject({ status: 'IN_PROGRESS', owner: 'busy-worker', attempts: 1 });
+  });
+
+  it('stops without reporting when another delivery took the file over while it ran', async () => {
+    const { key, body } = await aFile(3);
+    const file = fileOf(key, body);
+    const stopped = vi.spyOn(logger, 'warn');
+    let resume!: () => void;
+    crash.onCall = 0;
+    crash.hold = new Promise((resolve) => (resume = resolve));
+    try {
+      await bucket.put(key, body); // S3's delivery starts, and waits inside its first chunk
+      await eventually('the import to claim the file', async () => ((await getImportMarker(file))?.status === 'IN_PROGRESS' ? true : undefined));
+      // As if its lease had run out and another delivery had claimed the file.
+      expect(await claimImport(file, 'new-owner', Date.now() + LEASE_MS + 1)).toMatchObject({ claimed: true });
+    } finally {
+      resume();
+      crash.hold = undefined;
+    }
+    await eventually('the first import to stop', async () => (stopped.mock.calls.some(([message]) => String(message).startsWith('import stopped')) ? true : undefined));
+    // The next delivery finds the new owner's live lease and does nothing either.
+    await deliver(objectCreated(stack.bucketName, key, file.version));
+    expect(await bucket.text(resultKeyOf(key))).toBeUndefined();
+    expect(await getImportMarker(file)).toMatchObject({ status: 'IN_PROGRESS', owner: 'new-owner', attempts: 2 });
   });
 });
