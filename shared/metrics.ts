@@ -11,3 +11,19 @@ export const metricNames = {
   /** ERROR lines in the import function's log (a metric filter, nothing to emit). */
   importFailures: 'ImportFailures',
 } as const;
+
+export type MetricName = (typeof metricNames)[keyof typeof metricNames];
+
+/**
+ * Embedded Metric Format: a structured log line carrying these fields is also a CloudWatch metric
+ * of the namespace (counts, no dimensions), with no API call from the function.
+ */
+export function metricFields(values: Partial<Record<MetricName, number>>, atMs: number): Record<string, unknown> {
+  return {
+    _aws: {
+      Timestamp: atMs,
+      CloudWatchMetrics: [{ Namespace: metricNamespace, Dimensions: [[]], Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })) }],
+    },
+    ...values,
+  };
+}

@@ -1,31 +1,17 @@
-// S3 import handler: each file goes to the importer of its prefix and gets results/<key>.json.
-// A file nobody can import is reported there, never dropped (DESIGN §2, no silent loss).
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { S3Event } from 'aws-lambda';
-import type { ErrorCode } from '../../shared/domain/errors';
-import { decodeS3Key, importTargetOf, isIgnoredKey, resultKeyOf, type ImportKind, type ImportTarget } from '../../shared/domain/import-keys';
+// S3 import handler: each file goes to the importer of its prefix, once per file version, and gets
+// results/<key>.json (and .errors.csv). A file nobody can import is reported there, never dropped
+// (DESIGN §2, no silent loss). A crash throws, so that Lambda retries (then the dead-letter queue).
+import type { Context, S3Event } from 'aws-lambda';
+import { decodeS3Key, importFileOf, importTargetOf, isIgnoredKey, resultKeyOf, type ImportKind, type ImportResult } from '../../shared/domain/import-keys';
 import { logger } from '../../shared/logger';
-import { clients } from '../../shared/store/clients';
+import { batchEventsImporter, batchReplacementsImporter, importOnce, usageEventsImporter, type Importer } from '../../shared/services/csv-imports';
+import { writeImportResult } from '../../shared/store/import-files';
 
-/** The body of `results/<key>.json`. */
-export interface ImportResult {
-  status: 'COMPLETED' | 'COMPLETED_WITH_ERRORS' | 'FAILED';
-  rows: number;
-  accepted: number;
-  rejected: number;
-  error?: { code: ErrorCode; message: string };
-}
-
-export interface ImportFile {
-  bucket: string;
-  key: string;
-  target: ImportTarget;
-}
-
-export type Importer = (file: ImportFile) => Promise<ImportResult>;
-
-// Each importer arrives with its own issue; until then a file of that kind is reported as unimportable.
-const importers: Partial<Record<ImportKind, Importer>> = {};
+const importers: Record<ImportKind, Importer> = {
+  'usage-events': usageEventsImporter,
+  'batch-events': batchEventsImporter,
+  'batch-replacements': batchReplacementsImporter,
+};
 
 const noImporter: ImportResult = {
   status: 'FAILED',
@@ -38,22 +24,21 @@ const noImporter: ImportResult = {
   },
 };
 
-export async function handler(event: S3Event): Promise<void> {
+/** Time kept back from the function's limit to send the last chunk and write the report. */
+const REPORT_MARGIN_MS = 60_000;
+
+export async function handler(event: S3Event, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> {
+  const deadline = context ? Date.now() + context.getRemainingTimeInMillis() - REPORT_MARGIN_MS : Number.POSITIVE_INFINITY;
   for (const record of event.Records) {
     const bucket = record.s3.bucket.name;
     const key = decodeS3Key(record.s3.object.key);
     if (isIgnoredKey(key)) continue;
     const target = importTargetOf(key);
-    const importer = target && importers[target.kind];
-    const result = target && importer ? await importer({ bucket, key, target }) : noImporter;
-    await clients.s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: resultKeyOf(key),
-        Body: JSON.stringify(result),
-        ContentType: 'application/json',
-      }),
-    );
-    logger.info('import finished', { bucket, key, status: result.status, rows: result.rows });
+    if (!target) {
+      await writeImportResult(bucket, resultKeyOf(key), noImporter);
+      logger.error('import failed', { bucket, key, status: noImporter.status, error: noImporter.error });
+      continue;
+    }
+    await importOnce(importFileOf(record, key, target), importers[target.kind], deadline);
   }
 }

@@ -32,6 +32,8 @@ export interface LocalStackOptions {
   tableName?: string;
   bucketName?: string;
   region?: string;
+  /** false: uploads do not invoke the import handler (a benchmark delivers the notification itself). */
+  importUploads?: boolean;
   /** Replace the workflow list and task functions (tests run their own fixtures). */
   workflows?: Readonly<Record<string, WorkflowSpec>>;
   taskFunctions?: Readonly<Record<string, TaskFunctionSpec>>;
@@ -102,7 +104,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region,
       // An asynchronous invocation, as S3 makes it: the handler's return value goes nowhere.
       onObjectCreated: async (event: S3Event) => {
-        await invokeHandler(importHandler, 'import', event);
+        if (options.importUploads !== false) await invokeHandler(importHandler, 'import', event);
       },
     });
     closers.push(s3.close);

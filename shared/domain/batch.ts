@@ -161,6 +161,9 @@ export const MAX_WINDOW_DAYS = 31;
 /** Events added by one call; larger selections page with the returned cursor. */
 export const MAX_ADD_PER_CALL = 1000;
 
+/** Replacement events one original may receive. */
+export const MAX_REPLACEMENTS_PER_ORIGINAL = 50;
+
 export const Criteria = z.strictObject({
   subscriptionIds: z.array(Id).min(1).max(100).optional(),
   productId: Id.optional(),

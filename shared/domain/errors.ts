@@ -23,6 +23,8 @@ export const errorStatus = {
   RESOURCE_MISMATCH: 422,
   BILL_UNIT_HAS_OPEN_ITEMS: 409,
   DEFAULT_BALANCE_GROUP: 422,
+  /** A replacements CSV names an original again after other originals' rows (files are read once, in order). */
+  REPLACEMENT_ROWS_NOT_ADJACENT: 422,
   METHOD_NOT_ALLOWED: 405,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,

@@ -1,4 +1,6 @@
 // The S3 keys the import handler understands (DESIGN §4, CSV drops) and where it reports on them.
+import type { S3EventRecord } from 'aws-lambda';
+import type { ErrorCode } from './errors';
 
 export type ImportTarget =
   | { kind: 'usage-events' }
@@ -35,5 +37,54 @@ export function importTargetOf(key: string): ImportTarget | undefined {
   return batch[2] === 'events' ? { kind: 'batch-events', batchId } : { kind: 'batch-replacements', batchId };
 }
 
+/** One uploaded file, as its notification names it. */
+export interface ImportFile {
+  bucket: string;
+  /** Decoded. */
+  key: string;
+  /** The object's version id (the bucket is versioned), else its ETag: a file is imported once per version. */
+  version: string;
+  versionId?: string;
+  target: ImportTarget;
+  /** Recorded in batch logs: the uploader when S3 names one, else the file itself. */
+  actor: string;
+}
+
+/** The file a notification record names (`key` decoded, `target` from importTargetOf). */
+export function importFileOf(record: S3EventRecord, key: string, target: ImportTarget): ImportFile {
+  const bucket = record.s3.bucket.name;
+  const { versionId, eTag, sequencer } = record.s3.object;
+  return {
+    bucket,
+    key,
+    version: versionId || eTag || sequencer,
+    ...(versionId ? { versionId } : {}),
+    target,
+    actor: record.userIdentity?.principalId || `s3:${bucket}/${key}`,
+  };
+}
+
 /** Every imported file gets `results/<same key>.json`. */
 export const resultKeyOf = (key: string): string => `${resultsPrefix}${key}.json`;
+
+/** A file with rejected rows also gets `results/<same key>.errors.csv`. */
+export const errorsKeyOf = (key: string): string => `${resultsPrefix}${key}.errors.csv`;
+
+/**
+ * The body of `results/<key>.json`. Every data row is counted once:
+ * `rows = accepted + duplicates + rejected`, unless `error` says where reading stopped.
+ */
+export interface ImportResult {
+  status: 'COMPLETED' | 'COMPLETED_WITH_ERRORS' | 'FAILED';
+  rows: number;
+  accepted: number;
+  /** Rows whose effect was already there (the same event, an event already in the batch, the same replacements). */
+  duplicates?: number;
+  rejected: number;
+  /** Key of the errors CSV, when rows were rejected. */
+  errorsKey?: string;
+  /** Why the file as a whole failed (header, unknown batch, batch not in DRAFT, unreadable file). */
+  error?: { code: ErrorCode; message: string };
+  /** Batch event files: children the listed parents brought into the batch, and those refused. */
+  children?: { added: number; rejected: number };
+}

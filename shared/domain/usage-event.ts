@@ -49,8 +49,10 @@ export interface UsageEvent {
 export const MAX_EVENTS_PER_REQUEST = 500;
 const MAX_ATTRIBUTES = 20;
 
+export const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
 const Attributes = z
-  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'attribute names are 1-64 of A-Z a-z 0-9 _'), z.string().max(256))
+  .record(z.string().regex(ATTRIBUTE_NAME, 'attribute names are 1-64 of A-Z a-z 0-9 _'), z.string().max(256))
   .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`);
 
 export const UsageEventInput = z.strictObject({

@@ -38,6 +38,8 @@ const LOG_SAMPLE = 20;
 export async function addEventIds(batchId: string, eventIds: readonly string[], actor: string, now: string, source = 'ids') {
   const batch = await batchFor(batchId, 'ADD_EVENTS');
   const held = await holdEvents(batch, eventIds, now);
+  // `already` counts the requested ids the batch held before (children are counted in `added`).
+  const requested = new Set(eventIds);
   await addCounts(batchId, { events: held.added.length }, now);
   await appendLog(batchId, {
     at: now,
@@ -46,7 +48,7 @@ export async function addEventIds(batchId: string, eventIds: readonly string[], 
     message: `added ${held.added.length} event(s) by ${source}, ${held.rejected.length} rejected`,
     data: { source, added: held.added.length, already: held.already.length, rejected: held.rejected.length, sample: held.rejected.slice(0, LOG_SAMPLE) },
   });
-  return { added: held.added.length, matched: eventIds.length, rejected: held.rejected };
+  return { added: held.added.length, matched: eventIds.length, already: held.already.filter((id) => requested.has(id)).length, rejected: held.rejected };
 }
 
 /** Adds up to MAX_ADD_PER_CALL events a selection matches; `nextCursor` continues the selection. */
@@ -88,14 +90,15 @@ function criteriaOrRefuse(c: SelectionCriteria): SelectionCriteria {
 
 export async function addReplacementsToBatch(batchId: string, requests: readonly ReplacementRequest[], actor: string, now: string, source = 'api') {
   const batch = await batchFor(batchId, 'ADD_REPLACEMENTS');
-  const result = await addReplacements(batch, requests, now);
-  await addCounts(batchId, { events: result.added }, now);
+  const { newMembers, ...result } = await addReplacements(batch, requests, now);
+  // An original the batch already held (added by id) is not counted twice.
+  await addCounts(batchId, { events: newMembers }, now);
   await appendLog(batchId, {
     at: now,
     actor,
     action: 'ADD_REPLACEMENTS',
-    message: `holding ${result.added} original(s) with ${result.replacements} replacement event(s), ${result.rejected.length} rejected`,
-    data: { source, ...result, rejected: result.rejected.length, sample: result.rejected.slice(0, LOG_SAMPLE) },
+    message: `holding ${result.added} original(s) with ${result.replacements} replacement event(s), ${result.already.length} already recorded, ${result.rejected.length} rejected`,
+    data: { source, ...result, already: result.already.length, rejected: result.rejected.length, sample: result.rejected.slice(0, LOG_SAMPLE) },
   });
   return result;
 }

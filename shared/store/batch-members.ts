@@ -1,12 +1,14 @@
 // Holding and releasing events for a batch. The guard that keeps an event in at most one open
 // batch is one conditional write on the event item (`heldBy` absent), made in the same
 // transaction as the member item and a check that the batch still accepts edits.
+import { createHash } from 'node:crypto';
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import {
   daysOf,
   eligibilityRefusal,
   eligibleStatuses,
+  MAX_REPLACEMENTS_PER_ORIGINAL,
   type Batch,
   type BatchMember,
   type BatchStatus,
@@ -15,7 +17,7 @@ import {
 } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { registersOf, type Subscription } from '../domain/subscription';
-import { eventRefusal, UsageEventInput, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
+import { contentFingerprint, eventRefusal, UsageEventInput, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
 import { queryAll } from './query-all';
@@ -273,8 +275,6 @@ export async function selectEvents(
 
 // ---- replacements ------------------------------------------------------------------------------
 
-export const MAX_REPLACEMENTS_PER_ORIGINAL = 50;
-
 export interface ReplacementRequest {
   originalEventId: string;
   events: unknown[];
@@ -291,15 +291,19 @@ export interface ReplacementRejection {
 /**
  * Holds each original for a REVERSE_REPLACE batch together with its replacement events, which
  * wait in the batch until submit inserts them. `events: []` reverses without replacement.
+ * Idempotent per original: the same replacements again are `already` (a retried request or a
+ * re-run CSV import changes nothing); other replacements for an original that has some are refused.
  */
 export async function addReplacements(
   batch: Batch,
   requests: readonly ReplacementRequest[],
   now: string,
-): Promise<{ added: number; replacements: number; rejected: ReplacementRejection[] }> {
+): Promise<{ added: number; already: string[]; replacements: number; newMembers: number; rejected: ReplacementRejection[] }> {
   const rejected: ReplacementRejection[] = [];
   let added = 0;
+  const already: string[] = [];
   let replacements = 0;
+  let newMembers = 0;
   const originals = new Map((await getEvents(requests.map((r) => r.originalEventId))).map((e) => [e.eventId, e]));
   const seenNew = new Set<string>();
   const subscriptions = new Map<string, Promise<Subscription | undefined>>();
@@ -329,39 +333,95 @@ export async function addReplacements(
     const early = original.heldBy === batch.batchId ? undefined : eligibilityRefusal(batch.type, original, batch.batchId);
     if (early) return reject(early, `the original cannot be reversed (${early})`);
 
-    const hold = holdUpdate(batch, original.eventId, now);
-    // An original this batch already holds (added by id) may receive its replacements now, once.
-    hold.Update!.ConditionExpression = hold.Update!.ConditionExpression!.replace('attribute_not_exists(heldBy)', '(attribute_not_exists(heldBy) OR heldBy = :b)');
-    const items: TransactItem[] = [
-      hold,
-      {
-        Put: {
-          TableName: clients.tableName,
-          Item: memberItem(batch.batchId, original, 'MEMBER', now, {
-            replacements: parsed.map((p) => p.eventId),
-            replacementKeys: parsed.map((p) => keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId).SK),
-          }),
-          ConditionExpression: 'attribute_not_exists(PK) OR attribute_not_exists(replacements) OR size(replacements) = :zero',
-          ExpressionAttributeValues: { ':zero': 0 },
-        },
-      },
-      ...parsed.map((p) => ({
-        Put: {
-          TableName: clients.tableName,
-          Item: { ...keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId), itemType: 'BATCH_REPLACEMENT', ...p, replaces: original.eventId },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      })),
-      gateOpen(batch.batchId, original.eventId),
-    ];
-    const outcome = await holdOne(batch, items);
-    if (outcome === 'added') {
+    const outcome = await recordReplacements(batch, original, parsed, now);
+    if (outcome === 'new' || outcome === 'attached') {
       added++;
       replacements += parsed.length;
-    } else if (outcome === 'already') reject('VALIDATION_FAILED', 'the original already has replacements in this batch; remove it first');
+      if (outcome === 'new') newMembers++;
+    } else if (outcome === 'already') already.push(original.eventId);
     else reject(outcome.code, outcome.message ?? `the original cannot be reversed (${outcome.code})`);
   });
-  return { added, replacements, rejected };
+  return { added, already, replacements, newMembers, rejected };
+}
+
+/** Identifies a set of replacement events by content, whatever their order. */
+function replacementsFingerprint(events: readonly NewUsageEvent[]): string {
+  return createHash('sha256').update(JSON.stringify(events.map(contentFingerprint).sort())).digest('base64url');
+}
+
+type ReplacementOutcome = 'new' | 'attached' | 'already' | { code: ErrorCode; message?: string };
+
+/**
+ * One transaction per original: hold it, record its replacements on its member item, file each
+ * replacement event, check the gate. A new member is a Put; an original this batch already holds
+ * without replacements (added by id, or as a child) gets them by an Update, and is not a new member.
+ */
+async function recordReplacements(batch: Batch, original: UsageEvent, parsed: Array<NewUsageEvent & { register: string }>, now: string): Promise<ReplacementOutcome> {
+  const fingerprint = replacementsFingerprint(parsed);
+  const recorded = {
+    replacements: parsed.map((p) => p.eventId),
+    replacementKeys: parsed.map((p) => keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId).SK),
+    replacementsFingerprint: fingerprint,
+  };
+  const hold = holdUpdate(batch, original.eventId, now);
+  // An original this batch already holds (added by id) may receive its replacements now, once.
+  hold.Update!.ConditionExpression = hold.Update!.ConditionExpression!.replace('attribute_not_exists(heldBy)', '(attribute_not_exists(heldBy) OR heldBy = :b)');
+  const newMember: TransactItem = {
+    Put: {
+      TableName: clients.tableName,
+      Item: memberItem(batch.batchId, original, 'MEMBER', now, recorded),
+      ConditionExpression: 'attribute_not_exists(PK)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+  const attach: TransactItem = {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.batchMember(batch.batchId, original.eventId),
+      UpdateExpression: 'SET replacements = :r, replacementKeys = :k, replacementsFingerprint = :f',
+      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(replacements)',
+      ExpressionAttributeValues: { ':r': recorded.replacements, ':k': recorded.replacementKeys, ':f': fingerprint },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+  const filed: TransactItem[] = parsed.map((p) => ({
+    Put: {
+      TableName: clients.tableName,
+      Item: { ...keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId), itemType: 'BATCH_REPLACEMENT', ...p, replaces: original.eventId },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    },
+  }));
+  // New first; a member that turns out to exist is attached to (or recognised) on the next attempt.
+  for (const member of [newMember, attach, newMember]) {
+    const items = [hold, member, ...filed, gateOpen(batch.batchId, original.eventId)];
+    try {
+      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+      return member === newMember ? 'new' : 'attached';
+    } catch (err) {
+      if (!isTransactionCanceled(err)) throw err;
+      const reasons = err.CancellationReasons ?? [];
+      if (reasons[reasons.length - 1]?.Code === 'ConditionalCheckFailed') {
+        throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
+      }
+      const eventReason = reasons[0];
+      if (eventReason?.Code === 'ConditionalCheckFailed') {
+        if (!eventReason.Item) return { code: 'EVENT_NOT_FOUND' };
+        return { code: eligibilityRefusal(batch.type, toUsageEvent(fromWire(eventReason.Item)), batch.batchId) ?? 'EVENT_HELD_BY_OTHER_BATCH' };
+      }
+      const memberReason = reasons[1];
+      if (memberReason?.Code === 'ConditionalCheckFailed') {
+        const old = memberReason.Item ? fromWire(memberReason.Item) : undefined;
+        if (old?.replacementsFingerprint === fingerprint) return 'already';
+        if (old?.replacements) return { code: 'VALIDATION_FAILED', message: 'the original already has other replacements in this batch; remove it first' };
+        continue; // the member appeared or went away since the last attempt: try the other shape
+      }
+      if (cancellationCodes(err).some((c) => c === 'ConditionalCheckFailed')) {
+        return { code: 'EVENT_ID_CONFLICT', message: 'a replacement event id is already used in this batch' };
+      }
+      throw err;
+    }
+  }
+  return { code: 'CONFLICT', message: 'the member changed concurrently; try again' };
 }
 
 /** The replacement events waiting in a batch for one partition. */

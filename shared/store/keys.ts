@@ -110,6 +110,8 @@ export const keys = {
   batchPartition: (batchId: string) => `BATCH#${batchId}`,
 
   idempotency: (key: string) => ({ PK: `IDEM#${key}`, SK: 'IDEM' }),
+  /** One per uploaded file version: an import runs once however often S3 notifies. */
+  importMarker: (bucket: string, key: string, version: string) => ({ PK: `IMPORT#${bucket}/${key}`, SK: `VERSION#${version}` }),
   /** Read by the health check; never written. */
   health: { PK: 'HEALTH', SK: 'HEALTH' },
 } as const;

@@ -16,6 +16,8 @@ export interface Measurement {
   perCore: boolean;
   /** Anything worth keeping in results.json (JSON-safe: no bigints). */
   details: Record<string, unknown>;
+  /** Another figure for the printed line, e.g. `peak RSS 180 MB`. */
+  note?: string;
 }
 
 export interface Benchmark {
@@ -37,7 +39,7 @@ const grouped = (n: number) => Math.round(n).toLocaleString('en-US');
 /** One line per result: `rating-engine: 1,234,567 events/s per core (1,000,000 events, 0.81 s)`. */
 export function formatResult(r: BenchmarkResult): string {
   const rate = `${grouped(r.perSecond)} ${r.unit}/s${r.perCore ? ' per core' : ''}`;
-  return `${r.name}: ${rate} (${grouped(r.count)} ${r.unit}, ${r.seconds.toFixed(2)} s)`;
+  return `${r.name}: ${rate} (${grouped(r.count)} ${r.unit}, ${r.seconds.toFixed(2)} s${r.note ? `; ${r.note}` : ''})`;
 }
 
 /** The median of a non-empty list of samples. */

@@ -6,4 +6,5 @@ import type { Benchmark } from './benchmark';
 export const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
   'rating-engine': () => import('./rating-engine'),
   'batch-e2e': () => import('./batch-e2e'),
+  'csv-import': () => import('./csv-import'),
 };

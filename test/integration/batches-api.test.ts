@@ -203,6 +203,43 @@ describe('replacements', () => {
     expect((await getEvent(`${ids[0]}-fix`))).toBeUndefined(); // inserted only at submit
   });
 
+  it('records the same replacements once: a repeat is counted as already and leaves the counts alone', async () => {
+    const { sub, ids } = await subscriptionWithEvents(2);
+    await rateAll(sub, ids);
+    const id = await newBatch('REVERSE_REPLACE');
+    const body = {
+      replacements: [
+        { originalEventId: ids[0], events: [anEvent({ subscriptionId: sub, eventId: `${ids[0]}-fix`, quantity: '10' })] },
+        { originalEventId: ids[1], events: [] },
+      ],
+    };
+    const first = await call('POST', `/v1/batches/${id}/replacements`, { body });
+    expect(first.body).toEqual({ added: 2, already: 0, replacements: 1, rejected: [] });
+    const again = await call('POST', `/v1/batches/${id}/replacements`, { body });
+    expect(again.body).toEqual({ added: 0, already: 2, replacements: 0, rejected: [] });
+    expect((await call('GET', `/v1/batches/${id}`)).body.counts.events).toBe(2);
+
+    const other = await call('POST', `/v1/batches/${id}/replacements`, {
+      body: { replacements: [{ originalEventId: ids[1], events: [anEvent({ subscriptionId: sub, quantity: '3' })] }] },
+    });
+    expect(other.body.rejected).toEqual([expect.objectContaining({ originalEventId: ids[1], code: 'VALIDATION_FAILED', message: expect.stringContaining('other replacements') })]);
+  });
+
+  it('gives an original added by id its replacements without counting it twice', async () => {
+    const { sub, ids } = await subscriptionWithEvents(1);
+    await rateAll(sub, ids);
+    const id = await newBatch('REVERSE_REPLACE');
+    expect((await call('POST', `/v1/batches/${id}/events`, { body: { eventIds: ids } })).body).toMatchObject({ added: 1, already: 0 });
+    expect((await call('POST', `/v1/batches/${id}/events`, { body: { eventIds: ids } })).body).toMatchObject({ added: 0, already: 1 });
+    const res = await call('POST', `/v1/batches/${id}/replacements`, {
+      body: { replacements: [{ originalEventId: ids[0], events: [anEvent({ subscriptionId: sub, eventId: `${ids[0]}-fix`, quantity: '7' })] }] },
+    });
+    expect(res.body).toEqual({ added: 1, already: 0, replacements: 1, rejected: [] });
+    expect((await call('GET', `/v1/batches/${id}`)).body.counts.events).toBe(1);
+    const members = (await call('GET', `/v1/batches/${id}/members`)).body.items;
+    expect(members).toEqual([expect.objectContaining({ eventId: ids[0], replacements: [`${ids[0]}-fix`] })]);
+  });
+
   it('refuses replacements on a RATING batch and on a creditOnly batch, changing nothing', async () => {
     const { sub, ids } = await subscriptionWithEvents(1);
     await rateAll(sub, ids);

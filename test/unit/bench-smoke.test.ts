@@ -1,8 +1,9 @@
 // The benchmarks must keep running and stay correct; their speed is measured by `npm run bench`,
 // never asserted here.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { compareEvents, type PartitionInput } from '../../shared/domain/rating';
 import { formatResult, median, toResult } from '../bench/benchmark';
+import { BAD_EVERY, runCsvImport, SMOKE_ROWS } from '../bench/csv-import';
 import { benchmarks } from '../bench/benchmarks';
 import { RATING_SEED, ratingWorkload, SMOKE_EVENTS, type RatingTotals } from '../bench/rating-engine';
 import { referenceRate } from '../support/rating-reference';
@@ -48,6 +49,17 @@ describe('rating-engine benchmark (smoke)', () => {
     expect(a.partitions.reduce((n, p) => n + p.events.length, 0)).toBe(SMOKE_EVENTS);
     const unsorted = a.partitions.filter((p) => p.events.some((e, i) => i > 0 && compareEvents(p.events[i - 1]!, e) > 0));
     expect(unsorted.length).toBeGreaterThan(0);
+  });
+});
+
+describe('csv-import benchmark (smoke)', () => {
+  it('is registered, and imports its generated file through the handler, landing every good row and reporting every bad one', async () => {
+    expect(await benchmarks['csv-import']!()).toHaveProperty('default.run');
+    const m = await runCsvImport({ rows: SMOKE_ROWS, dynamoEndpoint: inject('dynamoEndpoint') });
+    expect(m).toMatchObject({ count: SMOKE_ROWS, unit: 'rows', perCore: false });
+    expect(m.details.result).toMatchObject({ status: 'COMPLETED_WITH_ERRORS', rows: SMOKE_ROWS, accepted: SMOKE_ROWS - SMOKE_ROWS / BAD_EVERY, rejected: SMOKE_ROWS / BAD_EVERY });
+    expect(m.details.peakRssMb).toEqual(expect.any(Number));
+    expect(formatResult(toResult('csv-import', m))).toMatch(/^csv-import: [\d,]+ rows\/s \(1,000 rows, \d+\.\d\d s; peak RSS \d+ MB, \d+ MB before the import\)$/);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeS3Key, importTargetOf, isIgnoredKey, resultKeyOf } from '../../shared/domain/import-keys';
+import type { S3EventRecord } from 'aws-lambda';
+import { decodeS3Key, errorsKeyOf, importFileOf, importTargetOf, isIgnoredKey, resultKeyOf } from '../../shared/domain/import-keys';
 
 describe('importTargetOf', () => {
   it.each([
@@ -46,5 +47,37 @@ describe('decodeS3Key', () => {
 describe('resultKeyOf', () => {
   it('puts the result next to the same key under results/', () => {
     expect(resultKeyOf('batches/b-1/events/x.csv')).toBe('results/batches/b-1/events/x.csv.json');
+  });
+});
+
+describe('errorsKeyOf', () => {
+  it('puts the errors CSV next to the result', () => {
+    expect(errorsKeyOf('usage-events/a.csv')).toBe('results/usage-events/a.csv.errors.csv');
+    expect(isIgnoredKey(errorsKeyOf('usage-events/a.csv'))).toBe(true);
+  });
+});
+
+describe('importFileOf', () => {
+  const record = (object: Partial<S3EventRecord['s3']['object']>, principalId?: string) =>
+    ({
+      userIdentity: principalId === undefined ? undefined : { principalId },
+      s3: { bucket: { name: 'drops' }, object: { key: 'x', size: 1, eTag: 'etag-1', sequencer: '0A', ...object } },
+    }) as unknown as S3EventRecord;
+  const target = { kind: 'usage-events' } as const;
+
+  it('keys a file by its version id when the bucket is versioned, else by its ETag', () => {
+    expect(importFileOf(record({ versionId: 'v-7' }), 'usage-events/a.csv', target)).toMatchObject({ version: 'v-7', versionId: 'v-7' });
+    expect(importFileOf(record({}), 'usage-events/a.csv', target)).toEqual({
+      bucket: 'drops',
+      key: 'usage-events/a.csv',
+      version: 'etag-1',
+      target,
+      actor: 's3:drops/usage-events/a.csv',
+    });
+  });
+
+  it('acts as the uploader when S3 names one, else as the file', () => {
+    expect(importFileOf(record({}, 'AWS:AIDAEXAMPLE'), 'usage-events/a.csv', target).actor).toBe('AWS:AIDAEXAMPLE');
+    expect(importFileOf(record({}, ''), 'usage-events/a.csv', target).actor).toBe('s3:drops/usage-events/a.csv');
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { MAX_REPLACEMENTS_PER_ORIGINAL } from '../../../shared/domain/batch';
 import { Id } from '../../../shared/domain/values';
-import { MAX_REPLACEMENTS_PER_ORIGINAL } from '../../../shared/store/batch-members';
 import { addReplacementsToBatch } from '../../../shared/services/batches';
 import { httpHandler, ok } from '../http-handler';
 
@@ -12,6 +12,7 @@ const Body = z.strictObject({
     .max(500),
 });
 
-export const handler = httpHandler({ path: z.object({ batchId: z.uuid() }), body: Body }, async ({ path, body, actor }) =>
-  ok(await addReplacementsToBatch(path.batchId, body.replacements, actor, new Date().toISOString())),
-);
+export const handler = httpHandler({ path: z.object({ batchId: z.uuid() }), body: Body }, async ({ path, body, actor }) => {
+  const result = await addReplacementsToBatch(path.batchId, body.replacements, actor, new Date().toISOString());
+  return ok({ ...result, already: result.already.length });
+});

@@ -1,0 +1,78 @@
+// S3 helpers for import tests: upload a CSV, wait for its report, read it back, and build the
+// notification S3 sends for an object (to deliver it again, as S3 may).
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Event } from 'aws-lambda';
+import { parse } from 'csv-parse/sync';
+import { encodeS3EventKey } from '../../infra/local/s3';
+import { invokeHandler } from '../../infra/local/lambda';
+import type { ImportResult } from '../../shared/domain/import-keys';
+import { errorsKeyOf, resultKeyOf } from '../../shared/domain/import-keys';
+import { eventually } from './eventually';
+
+export class Bucket {
+  constructor(
+    readonly s3: S3Client,
+    readonly name: string,
+  ) {}
+
+  async put(key: string, body: string | Buffer): Promise<{ eTag: string }> {
+    const res = await this.s3.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentType: 'text/csv' }));
+    return { eTag: (res.ETag ?? '').replace(/"/g, '') };
+  }
+
+  /** The object's text, or undefined when there is none. */
+  async text(key: string): Promise<string | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      return await res.Body!.transformToString();
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  /** Polls for `results/<key>.json`. The local S3 may serve an object it is still writing: partial JSON is polled again. */
+  async result(key: string, timeoutMs = 60_000): Promise<ImportResult> {
+    return eventually(
+      `results/${key}.json`,
+      async () => {
+        const text = await this.text(resultKeyOf(key));
+        return text === undefined ? undefined : (JSON.parse(text) as ImportResult);
+      },
+      timeoutMs,
+    );
+  }
+
+  /** `results/<key>.errors.csv` as records, header first (the BOM stripped). */
+  async errors(key: string): Promise<string[][] | undefined> {
+    const text = await this.text(errorsKeyOf(key));
+    return text === undefined ? undefined : (parse(text, { bom: true, relax_column_count: true }) as string[][]);
+  }
+}
+
+/** The ObjectCreated notification S3 sends for an object (keys form-encoded, as S3 does). */
+export function objectCreated(bucket: string, key: string, eTag: string, principalId = 'AWS:local'): S3Event {
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectCreated:Put',
+        userIdentity: { principalId },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: { 'x-amz-request-id': 'test', 'x-amz-id-2': 'test' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'test',
+          bucket: { name: bucket, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${bucket}` },
+          object: { key: encodeS3EventKey(key), size: 0, eTag, sequencer: '0' },
+        },
+      },
+    ],
+  };
+}
+
+/** Delivers a notification to the import handler as Lambda would (the module the local stack runs). */
+export const deliver = (event: S3Event) => invokeHandler('functions/import/handler.ts', 'import', event);
