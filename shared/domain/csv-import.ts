@@ -268,8 +268,9 @@ export interface GroupRow {
 
 export interface ReplacementGroup {
   originalEventId: string;
-  /** At most MAX_REPLACEMENTS_PER_ORIGINAL rows are kept; the rest are counted in `overflow` and rejected at once. */
+  /** At most MAX_REPLACEMENTS_PER_ORIGINAL rows; once an original has more, all are rejected and none kept. */
   rows: GroupRow[];
+  /** Rows beyond the limit (already rejected). */
   overflow: number;
 }
 
@@ -282,25 +283,30 @@ export class ReplacementGrouper {
   private current: ReplacementGroup | undefined;
   private readonly ended = new Set<string>();
 
-  /** Adds a row; answers the group this row ended, if any, and the row's own rejection, if any. */
-  add(originalEventId: string, row: GroupRow): { ended?: ReplacementGroup; rejected?: RowError } {
+  /** Adds a row; answers the group this row ended, if any, and rows rejected now, if any. */
+  add(originalEventId: string, row: GroupRow): { ended?: ReplacementGroup; rejected?: RowError[] } {
     const current = this.current;
     if (current?.originalEventId === originalEventId) {
-      if (current.rows.length < MAX_REPLACEMENTS_PER_ORIGINAL) current.rows.push(row);
-      else {
-        current.overflow++;
-        return { rejected: { row: row.row, record: row.record, ...tooMany(current) } };
+      if (current.overflow === 0 && current.rows.length < MAX_REPLACEMENTS_PER_ORIGINAL) {
+        current.rows.push(row);
+        return {};
       }
-      return {};
+      // Too many rows: the original is refused whole, at once, so that its rows are not kept.
+      const rejected = [...rejectGroup(current.rows, tooMany(current)), { row: row.row, record: row.record, ...tooMany(current) }];
+      current.rows = [];
+      current.overflow++;
+      return { rejected };
     }
     if (this.ended.has(originalEventId)) {
       return {
-        rejected: {
-          row: row.row,
-          record: row.record,
-          code: 'REPLACEMENT_ROWS_NOT_ADJACENT',
-          message: `the rows of original ${originalEventId} must be adjacent; its earlier rows were already imported`,
-        },
+        rejected: [
+          {
+            row: row.row,
+            record: row.record,
+            code: 'REPLACEMENT_ROWS_NOT_ADJACENT',
+            message: `the rows of original ${originalEventId} must be adjacent; its earlier rows were already imported`,
+          },
+        ],
       };
     }
     this.current = { originalEventId, rows: [row], overflow: 0 };
@@ -341,9 +347,9 @@ export type GroupPlan =
 
 /** An original's rows stand or fall together, as one replacement request does in the API. */
 export function planGroup(g: ReplacementGroup): GroupPlan {
+  if (g.overflow > 0) return { ok: false, rejections: [] }; // rejected as the rows came
   const culprit = g.rows.find((r) => r.problem);
   if (culprit) return { ok: false, rejections: rejectGroup(g.rows, culprit.problem!, culprit.row) };
-  if (g.overflow > 0) return { ok: false, rejections: rejectGroup(g.rows, tooMany(g)) };
   const replacing = g.rows.filter((r) => r.event);
   const reversing = g.rows.filter((r) => !r.event);
   if (replacing.length > 0 && reversing.length > 0) {

@@ -53,7 +53,9 @@ export interface RowSink {
   add(row: number, record: readonly string[]): Promise<void>;
   /** The first row whose outcome is not known yet (held in a chunk), if any. */
   firstPending(): number | undefined;
-  /** Sends what is still pending. */
+  /** Sends the pending chunk now. */
+  flush(): Promise<void>;
+  /** Sends everything still pending, at the end of the file. */
   end(): Promise<void>;
 }
 
@@ -167,6 +169,8 @@ interface ReadHooks {
   openReport(header: Header): ErrorReportWriter;
 }
 
+const MAX_HELD_REJECTIONS = 1000;
+
 /** Reads a file through its importer and answers its report. */
 async function readFile(file: ImportFile, importer: Importer, deadline: number, hooks: ReadHooks): Promise<ImportResult> {
   const tally: Tally = { accepted: 0, duplicates: 0, rejected: 0, children: { added: 0, rejected: 0 } };
@@ -187,7 +191,8 @@ async function readFile(file: ImportFile, importer: Importer, deadline: number, 
       ...(tally.children.added + tally.children.rejected > 0 ? { children: tally.children } : {}),
     };
   };
-  // Rejections wait until every earlier row is settled, so that the errors CSV is in row order.
+  // Rejections wait until every earlier row is settled, so that the errors CSV is in row order
+  // (up to MAX_HELD_REJECTIONS waiting; then the pending chunk is sent early).
   let held: RowError[] = [];
   const reject = async (e: RowError) => {
     tally.rejected++;
@@ -258,7 +263,10 @@ async function readFile(file: ImportFile, importer: Importer, deadline: number, 
       const problem = stopped ?? shapeProblem(header, record);
       if (problem) await reject({ row, record, ...problem });
       else await sink!.add(row, record);
+      if (held.length >= MAX_HELD_REJECTIONS) await sink!.flush();
       await release(sink!.firstPending() ?? row + 1);
+      // Only a replacement group still open can keep this many waiting: memory wins over order.
+      if (held.length >= MAX_HELD_REJECTIONS) await release(Number.POSITIVE_INFINITY);
     }
   } catch (e) {
     if (!(e instanceof CsvError)) throw e;
@@ -304,6 +312,7 @@ export const usageEventsImporter: Importer = {
         if (pending.length >= MAX_EVENTS_PER_REQUEST) await flush();
       },
       firstPending: () => pending[0]?.row,
+      flush,
       end: flush,
     };
   },
@@ -363,6 +372,7 @@ export const batchEventsImporter: Importer = {
         if (pending.size >= MAX_ADD_PER_CALL) await flush();
       },
       firstPending: () => pending.values().next().value?.row,
+      flush,
       end: flush,
     };
   },
@@ -424,10 +434,11 @@ export const batchReplacementsImporter: Importer = {
         if (r.originalEventId === undefined) return run.reject({ row, record, ...r.problem });
         const groupRow: GroupRow = { row, record, ...(r.event ? { event: r.event } : {}), ...(r.problem ? { problem: r.problem } : {}) };
         const out = grouper.add(r.originalEventId, groupRow);
-        if (out.rejected) await run.reject(out.rejected);
+        for (const e of out.rejected ?? []) await run.reject(e);
         await take(out.ended);
       },
       firstPending: () => pending[0]?.rows[0]?.row ?? grouper.firstRow(),
+      flush,
       async end() {
         await take(grouper.finish());
         await flush();

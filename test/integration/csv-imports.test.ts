@@ -211,6 +211,16 @@ describe('usage-events/<name>.csv', () => {
     expect(await eventIdsOf(sub)).toHaveLength(3);
   });
 
+  it('keeps the errors CSV in row order when bad rows pile up behind a pending chunk', async () => {
+    const sub = await newSubscription();
+    const key = `usage-events/${uniqueId('pile')}.csv`;
+    const bad = Array.from({ length: 2_500 }, (_, i) => `pile-${i},${sub},voice,not-a-number,${at(i)},`);
+    await bucket.put(key, [HEADER, `pile-ok-1,no-such-sub,voice,1,${at(1)},`, ...bad, `pile-ok-2,${sub},voice,1,${at(2)},`].join('\n'));
+    expect(await bucket.result(key)).toMatchObject({ rows: 2_502, accepted: 1, rejected: 2_501 });
+    const rows = (await bucket.errors(key))!.slice(1).map((r) => Number(r[0]));
+    expect(rows).toEqual(Array.from({ length: 2_501 }, (_, i) => i + 1));
+  });
+
   it('counts the same row twice as a duplicate, and the same id with other content as EVENT_ID_CONFLICT', async () => {
     const sub = await newSubscription();
     const key = `usage-events/${uniqueId('twice')}.csv`;
@@ -378,6 +388,18 @@ describe('batches/<batchId>/replacements/<name>.csv', () => {
     const replacements = Object.fromEntries(members.map((m: { eventId: string; replacements?: string[] }) => [m.eventId, m.replacements]));
     expect(replacements).toEqual({ [a]: [`${a}-r1`, `${a}-r2`], [b]: [], [d]: [] });
     expect((await call('GET', `/v1/batches/${batchId}`)).body.counts.events).toBe(3);
+  });
+
+  it('rejects an original with more than 50 rows whole, in row order', async () => {
+    const { sub, ids } = await ratedEvents(2);
+    const batchId = await newBatch('REVERSE_REPLACE');
+    const key = `batches/${batchId}/replacements/many.csv`;
+    const many = Array.from({ length: 60 }, (_, i) => `${ids[0]},${ids[0]}-m${i},${sub},voice,1,${at(i)},`);
+    await bucket.put(key, [REPLACEMENT_HEADER, ...many, `${ids[1]},,,,,,`].join('\n'));
+    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 61, accepted: 1, duplicates: 0, rejected: 60, errorsKey: errorsKeyOf(key) });
+    const errors = (await bucket.errors(key))!.slice(1);
+    expect(errors.map((r) => Number(r[0]))).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(new Set(errors.map((r) => r[2]))).toEqual(new Set([expect.stringContaining('at most 50 replacement events per original')]));
   });
 
   it('changes nothing when the same replacements arrive in another file: every row is a duplicate', async () => {
