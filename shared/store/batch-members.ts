@@ -2,6 +2,7 @@
 // batch is one conditional write on the event item (`heldBy` absent), made in the same
 // transaction as the member item and a check that the batch still accepts edits.
 import { createHash } from 'node:crypto';
+import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import {
@@ -107,23 +108,31 @@ async function holdOne(batch: Batch, items: TransactItem[]): Promise<Outcome> {
     await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
     return 'added';
   } catch (err) {
-    if (!isTransactionCanceled(err)) throw err;
-    const reasons = err.CancellationReasons ?? [];
-    if (reasons[reasons.length - 1]?.Code === 'ConditionalCheckFailed') {
-      throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
-    }
-    const eventReason = reasons[0];
-    if (eventReason?.Code === 'ConditionalCheckFailed') {
-      if (!eventReason.Item) return { code: 'EVENT_NOT_FOUND' };
-      const current = toUsageEvent(fromWire(eventReason.Item));
-      if (current.heldBy === batch.batchId) return 'already';
-      return { code: eligibilityRefusal(batch.type, current, batch.batchId) ?? 'EVENT_HELD_BY_OTHER_BATCH' };
-    }
-    if (cancellationCodes(err).some((c) => c === 'ConditionalCheckFailed')) {
+    const refusal = holdRefusal(batch, err);
+    if (refusal) return refusal;
+    if (isTransactionCanceled(err) && cancellationCodes(err).some((c) => c === 'ConditionalCheckFailed')) {
       return { code: 'EVENT_ID_CONFLICT', message: 'a replacement event id is already used in this batch' };
     }
     throw err;
   }
+}
+
+/**
+ * Reads why a hold transaction (event first, gate last) was refused: the batch closed for edits
+ * (thrown), the event already this batch's, or the event's own refusal. Undefined: another item.
+ */
+function holdRefusal(batch: Batch, err: unknown): Outcome | undefined {
+  if (!isTransactionCanceled(err)) throw err;
+  const reasons = err.CancellationReasons ?? [];
+  if (reasons[reasons.length - 1]?.Code === 'ConditionalCheckFailed') {
+    throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
+  }
+  const eventReason = reasons[0];
+  if (eventReason?.Code !== 'ConditionalCheckFailed') return undefined;
+  if (!eventReason.Item) return { code: 'EVENT_NOT_FOUND' };
+  const current = toUsageEvent(fromWire(eventReason.Item));
+  if (current.heldBy === batch.batchId) return 'already';
+  return { code: eligibilityRefusal(batch.type, current, batch.batchId) ?? 'EVENT_HELD_BY_OTHER_BATCH' };
 }
 
 /**
@@ -398,24 +407,18 @@ async function recordReplacements(batch: Batch, original: UsageEvent, parsed: Ar
       await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
       return member === newMember ? 'new' : 'attached';
     } catch (err) {
-      if (!isTransactionCanceled(err)) throw err;
-      const reasons = err.CancellationReasons ?? [];
-      if (reasons[reasons.length - 1]?.Code === 'ConditionalCheckFailed') {
-        throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
-      }
-      const eventReason = reasons[0];
-      if (eventReason?.Code === 'ConditionalCheckFailed') {
-        if (!eventReason.Item) return { code: 'EVENT_NOT_FOUND' };
-        return { code: eligibilityRefusal(batch.type, toUsageEvent(fromWire(eventReason.Item)), batch.batchId) ?? 'EVENT_HELD_BY_OTHER_BATCH' };
-      }
-      const memberReason = reasons[1];
+      const refusal = holdRefusal(batch, err);
+      // The event condition allows this batch's own hold, so 'already' cannot come from it here.
+      if (refusal && refusal !== 'already' && refusal !== 'added') return refusal;
+      const canceled = err as TransactionCanceledException;
+      const memberReason = canceled.CancellationReasons?.[1];
       if (memberReason?.Code === 'ConditionalCheckFailed') {
         const old = memberReason.Item ? fromWire(memberReason.Item) : undefined;
         if (old?.replacementsFingerprint === fingerprint) return 'already';
         if (old?.replacements) return { code: 'VALIDATION_FAILED', message: 'the original already has other replacements in this batch; remove it first' };
         continue; // the member appeared or went away since the last attempt: try the other shape
       }
-      if (cancellationCodes(err).some((c) => c === 'ConditionalCheckFailed')) {
+      if (cancellationCodes(canceled).some((c) => c === 'ConditionalCheckFailed')) {
         return { code: 'EVENT_ID_CONFLICT', message: 'a replacement event id is already used in this batch' };
       }
       throw err;
