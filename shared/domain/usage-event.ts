@@ -6,21 +6,12 @@ import { Id, Instant, Quantity } from './values';
 
 export type EventStatus = 'LOADED' | 'RATED' | 'EXCLUDED' | 'REVERSED';
 
-import type { GrantDraw } from './rating';
+import type { EventRating, GrantDraw } from './rating';
 
 export type { GrantDraw };
 
-/** The rating an event carries once rated. */
-export interface StoredRating {
-  allowanceUsed: bigint;
-  draws: GrantDraw[];
-  overageQuantity: bigint;
-  unitPrice: bigint;
-  amount: bigint;
-  billPeriod: string;
-  planVersion: number;
-  ratedAt: string;
-}
+/** The rating an event carries once rated: the engine's rating, with the plan it used and when. */
+export type StoredRating = Omit<EventRating, 'eventId' | 'productId'> & { planVersion: number; ratedAt: string };
 
 export interface UsageEvent {
   eventId: string;

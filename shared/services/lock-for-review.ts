@@ -15,7 +15,8 @@ import { keys } from '../store/keys';
 import { planFor } from '../store/partition-rating';
 import { requireSubscription } from '../store/subscriptions';
 import { childEventIds, getEvents } from '../store/usage-events';
-import { assess, billLinesOf, partitionWork, previewOf } from './partition-work';
+import { assess, partitionWork, previewOf } from './partition-work';
+import { listBillLines } from '../store/bill-lines';
 import type { UsageEvent } from '../domain/usage-event';
 
 export type LockPhase = 'start' | 'members' | 'partitions' | 'finish';
@@ -35,6 +36,9 @@ export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string,
   const batch = await requireBatch(step.batchId);
   if (batch.status !== 'LOCKING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not LOCKING`);
   let { phase, cursor } = step;
+  // Read once per invocation, not once per partition: the state each unit saves is what a later
+  // invocation reads.
+  let pending: BatchPartition[] | undefined;
   // At least one unit of work per invocation, then as many as the time budget allows: the
   // cursor returned saves progress, so a failed invocation loses one unit at most.
   do {
@@ -52,8 +56,8 @@ export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string,
         cursor = null;
       }
     } else if (phase === 'partitions') {
-      const partitions = (await listPartitions(batch.batchId)).sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
-      const next = partitions.find((p) => p.state === 'PENDING');
+      pending ??= (await listPartitions(batch.batchId)).filter((p) => p.state === 'PENDING').sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
+      const next = pending.shift();
       if (!next) {
         phase = 'finish';
         continue;
@@ -137,7 +141,7 @@ async function lockPartition(batch: Batch, p: BatchPartition, actor: string, now
   const sub = await requireSubscription(p.subscriptionId);
   const work = await partitionWork(batch, p, actor, now, 'preview');
   const plan = await planFor(sub, { ...work.request, pending: work.pending }, false);
-  const lines = await billLinesOf(p.subscriptionId);
+  const lines = await listBillLines(p.subscriptionId);
   const assessment = assess(batch, plan, lines, work.events, sub, now);
   let error = assessment.error;
   let relatedAdded = 0;

@@ -8,7 +8,6 @@ import type { PartitionPlan } from '../domain/partition-plan';
 import type { Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { getRegister } from '../store/balances';
-import { listBillLines } from '../store/bill-lines';
 import { pendingReplacements } from '../store/batch-members';
 import type { BatchPartition, PartitionPreview } from '../store/batch-partitions';
 import { getMembers } from '../store/batches';
@@ -154,8 +153,6 @@ export async function previewOf(plan: PartitionPlan, assessment: Assessment, lin
     replacementsAdded,
   };
 }
-
-export const billLinesOf = (subscriptionId: string) => listBillLines(subscriptionId);
 
 /** Replacement parents before their children: pass 0 inserts roots, each later pass one level deeper. */
 export const REPLACEMENT_PASSES = 3;

@@ -1,17 +1,15 @@
 // Crashes and takeovers of an import: Lambda's retry after a thrown error, the next delivery after
 // a lease ran out, and a delivery that finds a live lease. A crash is made by failing one ingest call.
-import { createHash, randomUUID } from 'node:crypto';
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack';
 import { importTargetOf, resultKeyOf, type ImportFile } from '../../shared/domain/import-keys';
 import { logger } from '../../shared/logger';
-import { createS3Client, localCredentials } from '../../shared/store/clients';
 import { claimImport, getImportMarker, LEASE_MS } from '../../shared/store/import-markers';
 import { call } from '../support/api';
 import { aSubscription, uniqueId } from '../support/builders';
 import { eventually } from '../support/eventually';
-import { Bucket, deliver, objectCreated } from '../support/s3';
+import { Bucket, deliver, objectCreated, startStackWithBucket, type StackWithBucket } from '../support/s3';
 
 const crash = vi.hoisted(() => ({ onCall: 0, calls: 0, hold: undefined as Promise<void> | undefined }));
 
@@ -30,17 +28,14 @@ vi.mock('../../shared/store/usage-events', async (importOriginal) => {
 let stack: LocalStack;
 let bucket: Bucket;
 
+let env: StackWithBucket;
+
 beforeAll(async () => {
-  stack = await startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `takeover-${randomUUID().slice(0, 8)}` });
-  bucket = new Bucket(createS3Client({ AWS_REGION: stack.region, S3_ENDPOINT: stack.s3Endpoint }), stack.bucketName);
+  env = await startStackWithBucket('takeover');
+  ({ stack, bucket } = env);
 });
 
-afterAll(async () => {
-  bucket?.s3.destroy();
-  await stack?.stop();
-  const dynamo = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', credentials: localCredentials });
-  await dynamo.send(new DeleteTableCommand({ TableName: stack.tableName })).finally(() => dynamo.destroy());
-});
+afterAll(async () => env?.stop());
 
 async function aFile(rows: number): Promise<{ key: string; body: string; sub: string }> {
   const sub = uniqueId('sub');

@@ -1,32 +1,26 @@
 // CSV drops end to end: files put into the local S3 are imported by the real handler into
 // DynamoDB Local, and read back through the API and the results/ reports.
-import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack';
 import { errorsKeyOf } from '../../shared/domain/import-keys';
-import { createS3Client, localCredentials } from '../../shared/store/clients';
 import { getImportMarker } from '../../shared/store/import-markers';
 import { ratePartitionFrom } from '../../shared/store/partition-rating';
 import { call } from '../support/api';
 import { aSubscription, uniqueId } from '../support/builders';
 import { eventually } from '../support/eventually';
-import { Bucket, deliver, objectCreated } from '../support/s3';
+import { Bucket, deliver, objectCreated, startStackWithBucket, type StackWithBucket } from '../support/s3';
 
 let stack: LocalStack;
 let bucket: Bucket;
 
+let env: StackWithBucket;
+
 beforeAll(async () => {
-  stack = await startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `csv-${randomUUID().slice(0, 8)}` });
-  bucket = new Bucket(createS3Client({ AWS_REGION: stack.region, S3_ENDPOINT: stack.s3Endpoint }), stack.bucketName);
+  env = await startStackWithBucket('csv');
+  ({ stack, bucket } = env);
 });
 
-afterAll(async () => {
-  bucket?.s3.destroy();
-  await stack?.stop();
-  const dynamo = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', credentials: localCredentials });
-  await dynamo.send(new DeleteTableCommand({ TableName: stack.tableName })).finally(() => dynamo.destroy());
-});
+afterAll(async () => env?.stop());
 
 const HEADER = 'event_id,subscription_id,product_id,quantity,occurred_at,parent_event_id';
 

@@ -1,6 +1,11 @@
 // S3 helpers for import tests: upload a CSV, wait for its report, read it back, and build the
 // notification S3 sends for an object (to deliver it again, as S3 may).
+import { randomUUID } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { inject } from 'vitest';
+import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { createS3Client, localCredentials } from '../../shared/store/clients';
 import type { S3Event } from 'aws-lambda';
 import { parse } from 'csv-parse/sync';
 import { encodeS3EventKey } from '../../infra/local/s3';
@@ -76,3 +81,26 @@ export function objectCreated(bucket: string, key: string, eTag: string, princip
 
 /** Delivers a notification to the import handler as Lambda would (the module the local stack runs). */
 export const deliver = (event: S3Event) => invokeHandler('functions/import/handler.ts', 'import', event);
+
+export interface StackWithBucket {
+  stack: LocalStack;
+  bucket: Bucket;
+  /** Stops the stack and drops its table from the run's DynamoDB Local. */
+  stop(): Promise<void>;
+}
+
+/** A local stack on the run's DynamoDB Local, in its own table, with a client on its bucket. */
+export async function startStackWithBucket(prefix: string): Promise<StackWithBucket> {
+  const stack = await startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `${prefix}-${randomUUID().slice(0, 8)}` });
+  const bucket = new Bucket(createS3Client({ AWS_REGION: stack.region, S3_ENDPOINT: stack.s3Endpoint }), stack.bucketName);
+  return {
+    stack,
+    bucket,
+    async stop() {
+      bucket.s3.destroy();
+      await stack.stop();
+      const dynamo = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', credentials: localCredentials });
+      await dynamo.send(new DeleteTableCommand({ TableName: stack.tableName })).finally(() => dynamo.destroy());
+    },
+  };
+}
