@@ -12,6 +12,7 @@ import { getBalance, getLedgerEntry, requireRegisterOf } from '../store/balances
 import { getLedgerClose } from '../store/ledger-close';
 import { requireSubscription } from '../store/subscriptions';
 import { billLinesOf } from './bill-lines';
+import type { BalanceAdjusted } from '../domain/domain-events';
 import { operationId } from './operation-id';
 import { publishCommitted } from './publish-events';
 
@@ -79,7 +80,7 @@ export async function adjust(subscriptionId: string, req: AdjustmentRequest, act
         record: (a) => {
           const shown = formatAdjustmentAmount(a);
           const where = a.treatment === 'REGISTER' ? `register ${a.register}` : `${a.treatment} ${a.period}`;
-          const data: Record<string, string> = {
+          const detail: BalanceAdjusted = {
             adjustmentId: a.adjustmentId,
             subscriptionId,
             target: a.target,
@@ -90,23 +91,14 @@ export async function adjust(subscriptionId: string, req: AdjustmentRequest, act
             reason: a.reason,
             ...(a.register ? { register: a.register } : {}),
             ...(a.currency ? { currency: a.currency } : {}),
-            ...(a.period ? { period: a.period } : {}),
+            ...(a.period ? { postedPeriod: a.period } : {}),
           };
+          // The audit log shows the event's details, naming the posted period as the log always has.
+          const { postedPeriod, ...logged } = detail;
+          const data: Record<string, string> = { ...(logged as Record<string, string>), ...(postedPeriod ? { period: postedPeriod } : {}) };
           return {
             log: { accountId: account.accountId, operationId: `adjustment:${a.adjustmentId}`, at: now, actor, action: 'BALANCE_ADJUSTED', message: `${a.direction} ${shown} on ${subscriptionId} (${where})`, data },
-            event: domainEvent('BALANCE_ADJUSTED', a.adjustmentId, { accountId: account.accountId, occurredAt: now, actor }, {
-              adjustmentId: a.adjustmentId,
-              subscriptionId,
-              target: a.target,
-              direction: a.direction,
-              amount: shown,
-              effectiveAt,
-              treatment: a.treatment,
-              reason: a.reason,
-              ...(a.register ? { register: a.register } : {}),
-              ...(a.currency ? { currency: a.currency } : {}),
-              ...(a.period ? { postedPeriod: a.period } : {}),
-            }),
+            event: domainEvent('BALANCE_ADJUSTED', a.adjustmentId, { accountId: account.accountId, occurredAt: now, actor }, detail),
           };
         },
       });
