@@ -2,7 +2,7 @@
 // limits of effectiveDateRefusal and placed on a bill by the account's accounting method.
 import type { Adjustment, AdjustmentRequest } from '../domain/adjustment';
 import { formatMoney, formatQuantity, parseMoney } from '../domain/decimal';
-import { domainEvent } from '../domain/domain-events';
+import { domainEvent, type BalanceAdjusted } from '../domain/domain-events';
 import { effectiveDateRefusal, periodOf } from '../domain/effective-date';
 import { DomainError } from '../domain/errors';
 import { registersOf, subscriptionStart } from '../domain/subscription';
@@ -12,7 +12,6 @@ import { getBalance, getLedgerEntry, requireRegisterOf } from '../store/balances
 import { getLedgerClose } from '../store/ledger-close';
 import { requireSubscription } from '../store/subscriptions';
 import { billLinesOf } from './bill-lines';
-import type { BalanceAdjusted } from '../domain/domain-events';
 import { operationId } from './operation-id';
 import { publishCommitted } from './publish-events';
 
