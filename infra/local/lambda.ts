@@ -11,10 +11,19 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 /** The function whose invocation is running: lets a test aim faults at workflow tasks only. */
 export const currentInvocation = new AsyncLocalStorage<{ functionName: string }>();
 
+/** Invocations so far and their summed duration, by function: what a Lambda bill counts. */
+export const invocationTally = new Map<string, { count: number; seconds: number }>();
+
 /** Calls the `handler` export of a module named from the project root (route table, workflow list). */
 export async function invokeHandler(modulePath: string, functionName: string, event: unknown): Promise<unknown> {
   // import() caches modules, so a handler's cold start happens once per process, as in a warm Lambda.
   const mod = (await import(pathToFileURL(join(projectRoot, modulePath)).href)) as { handler?: unknown };
   if (typeof mod.handler !== 'function') throw new Error(`${modulePath} has no handler export`);
-  return currentInvocation.run({ functionName }, () => (mod.handler as Handler)(event, lambdaContext(functionName)));
+  const start = performance.now();
+  try {
+    return await currentInvocation.run({ functionName }, () => (mod.handler as Handler)(event, lambdaContext(functionName)));
+  } finally {
+    const tally = invocationTally.get(functionName) ?? { count: 0, seconds: 0 };
+    invocationTally.set(functionName, { count: tally.count + 1, seconds: tally.seconds + (performance.now() - start) / 1000 });
+  }
 }

@@ -1,52 +1,39 @@
-// End to end on the local stack: a RATING then a RERATE batch over many subscriptions, each
-// through lock and submit on the real ASL and handlers. Counts DynamoDB write and read units
-// (ReturnConsumedCapacity on every call), state transitions and Lambda invocations (from the
-// executions' histories), and measures the raw write bound of the same DynamoDB Local.
+// End to end on the local stack: events are rated (RATING), re-rated after a top-up (RERATE),
+// then each reversed and replaced (REVERSE_REPLACE), every batch through lock and submit on the
+// real ASL and handlers.
 //
-// Sizes: BENCH_EVENTS (default 100,000) over BENCH_SUBSCRIPTIONS (default 1,000); --smoke: 300 / 10.
+// Three passes, each on a fresh stack:
+// - metered, at the small size: every DynamoDB call is sized and priced as AWS would bill it
+//   (capacity.ts; the meter reads each written item back, so this pass is not timed);
+// - timed at the small size and at the large size: the scaling ratio, and the large figures;
+// - the write bound, in the large pass's stack: BatchWrite of items of the same size at the
+//   same concurrency, against which our throughput is set (via our write units per event).
+//
+// Sizes: BENCH_EVENTS (default 100,000) over BENCH_SUBSCRIPTIONS (default 1,000); the small
+// size is a tenth of both. --smoke: one metered pass of 300 events over 10 subscriptions.
 import { randomUUID } from 'node:crypto';
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { Benchmark } from './benchmark';
-import { startLocalStack } from '../../infra/local/stack';
+import type { Benchmark, Measurement } from './benchmark';
+import { meterCapacity, type Capacity } from './capacity';
+import { costPerMillion, PRICES } from './prices';
+import { invocationTally } from '../../infra/local/lambda';
+import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { taskFunctions } from '../../functions/workflow/workflows';
 import { clients } from '../../shared/store/clients';
 import { mapLimit } from '../../shared/store/concurrency';
 import { putSubscription } from '../../shared/store/subscriptions';
 import { addGrant } from '../../shared/store/balances';
 import { ingestEvents } from '../../shared/store/usage-events';
-import { addByCriteria } from '../../shared/services/batches';
+import { addByCriteria, addReplacementsToBatch, openBatch } from '../../shared/services/batches';
 import { requestAction } from '../../shared/services/batch-actions';
 import { requireBatch } from '../../shared/store/batches';
 import { SubscriptionInput } from '../../shared/domain/subscription';
-import { BatchInput } from '../../shared/domain/batch';
+import { BatchInput, type BatchType } from '../../shared/domain/batch';
 
-interface Units {
-  write: number;
-  read: number;
-  calls: number;
-}
-
-const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand']);
-
-/** Sums ConsumedCapacity over every DynamoDB call the process makes (handlers included). */
-function meterCapacity(): Units {
-  const units: Units = { write: 0, read: 0, calls: 0 };
-  clients.dynamo.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as Record<string, unknown>;
-      if (!('ReturnConsumedCapacity' in input)) input.ReturnConsumedCapacity = 'TOTAL';
-      const result = await next(args);
-      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> }).ConsumedCapacity;
-      const total = [consumed ?? []].flat().reduce((s, c) => s + (c.CapacityUnits ?? 0), 0);
-      units.calls++;
-      if (WRITES.has(context.commandName ?? '')) units.write += total;
-      else units.read += total;
-      return result;
-    },
-    { step: 'initialize', name: 'meterCapacity', override: true },
-  );
-  return units;
-}
+const ACTOR = 'bench';
+const at = () => new Date().toISOString();
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
 async function waitFor(batchId: string, statuses: string[]): Promise<void> {
   for (;;) {
@@ -55,11 +42,11 @@ async function waitFor(batchId: string, statuses: string[]): Promise<void> {
       if (b.status === 'FAILED' || (statuses.includes('LOCKED') && b.status !== 'LOCKED')) throw new Error(`batch ${batchId} ended ${b.status}: ${JSON.stringify(b.lastError)}`);
       return;
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-/** State transitions and Lambda invocations of an execution, from its history. */
+/** State transitions and Lambda invocations, from an execution's history. */
 async function historyOf(executionArn: string): Promise<{ transitions: number; invocations: number }> {
   let transitions = 0;
   let invocations = 0;
@@ -75,126 +62,241 @@ async function historyOf(executionArn: string): Promise<{ transitions: number; i
   return { transitions, invocations };
 }
 
-async function runBatch(type: 'RATING' | 'RERATE', subs: string[], units: Units) {
-  const actor = 'bench';
-  const batch = await requireBatch((await (await import('../../shared/services/batches')).openBatch(BatchInput.parse({ type }), actor, new Date().toISOString())).batchId);
-  // Adding is set-up, not measured: one criteria call per group of subscriptions, page by page.
-  const addStart = performance.now();
-  const beforeAdd = { ...units };
-  for (let i = 0; i < subs.length; i += 100) {
+/** Summed duration of the workflow tasks' invocations so far (the local Lambda runner's tally). */
+const taskSeconds = () => Object.keys(taskFunctions).reduce((s, name) => s + (invocationTally.get(name)?.seconds ?? 0), 0);
+
+interface Phase {
+  seconds: number;
+  write: number;
+  read: number;
+}
+
+/** Runs `work`, timing it and taking the capacity it used (when metered). */
+async function phase(capacity: Capacity | undefined, work: () => Promise<void>): Promise<Phase> {
+  const before = capacity ? { write: capacity.write, read: capacity.read } : { write: 0, read: 0 };
+  const start = performance.now();
+  await work();
+  const seconds = (performance.now() - start) / 1000;
+  return { seconds, write: capacity ? capacity.write - before.write : NaN, read: capacity ? capacity.read - before.read : NaN };
+}
+
+interface World {
+  subs: string[];
+  events: Array<{ eventId: string; subscriptionId: string; productId: string; quantity: string; occurredAt: string }>;
+}
+
+/** Adds to a batch what the scenario corrects: every event (RATING, RERATE), or every event with a replacement. */
+async function fill(batchId: string, type: BatchType, world: World): Promise<{ calls: number; callSeconds: number }> {
+  let calls = 0;
+  let callSeconds = 0;
+  // Each call is what one API request would do: its duration is what the API Lambda bills.
+  const timed = async <T>(work: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      calls++;
+      callSeconds += (performance.now() - start) / 1000;
+    }
+  };
+  if (type === 'REVERSE_REPLACE') {
+    const pages = Array.from({ length: Math.ceil(world.events.length / 500) }, (_, p) => world.events.slice(p * 500, p * 500 + 500));
+    await mapLimit(pages, 2, async (page) => {
+      const res = await timed(() => addReplacementsToBatch(
+        batchId,
+        page.map((e) => ({ originalEventId: e.eventId, events: [{ ...e, eventId: `${e.eventId}-r`, quantity: String(Number(e.quantity) + 1) }] })),
+        ACTOR,
+        at(),
+      ));
+      if (res.rejected.length > 0) throw new Error(`replacements rejected: ${JSON.stringify(res.rejected.slice(0, 3))}`);
+    });
+    return { calls, callSeconds };
+  }
+  for (let i = 0; i < world.subs.length; i += 100) {
     let cursor: string | undefined;
     do {
-      const page = await addByCriteria(batch.batchId, { subscriptionIds: subs.slice(i, i + 100) }, actor, new Date().toISOString(), cursor);
+      const page = await timed(() => addByCriteria(batchId, { subscriptionIds: world.subs.slice(i, i + 100) }, ACTOR, at(), cursor));
       cursor = page.nextCursor;
     } while (cursor);
   }
-  const addSeconds = (performance.now() - addStart) / 1000;
-  const before = { ...units };
-  const started = performance.now();
-  const lock = await requestAction('lock', batch.batchId, actor, new Date().toISOString());
-  await waitFor(batch.batchId, ['LOCKED', 'DRAFT']);
-  const lockSeconds = (performance.now() - started) / 1000;
-  const submit = await requestAction('submit', batch.batchId, actor, new Date().toISOString());
-  await waitFor(batch.batchId, ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
-  const seconds = (performance.now() - started) / 1000;
-  const done = await requireBatch(batch.batchId);
-  const events = done.counts.events + done.counts.related;
-  const h = [await historyOf(lock.executionArn), await historyOf(submit.executionArn)];
-  const transitions = h.reduce((s, x) => s + x.transitions, 0);
-  const invocations = h.reduce((s, x) => s + x.invocations, 0);
+  return { calls, callSeconds };
+}
+
+async function runBatch(type: BatchType, world: World, capacity: Capacity | undefined) {
+  const batchId = (await openBatch(BatchInput.parse({ type }), ACTOR, at())).batchId;
+  let api = { calls: 0, callSeconds: 0 };
+  const add = await phase(capacity, async () => void (api = await fill(batchId, type, world)));
+  const tasksBefore = taskSeconds();
+  let lockArn = '';
+  let submitArn = '';
+  const lock = await phase(capacity, async () => {
+    lockArn = (await requestAction('lock', batchId, ACTOR, at())).executionArn;
+    await waitFor(batchId, ['LOCKED', 'DRAFT']);
+  });
+  const submit = await phase(capacity, async () => {
+    submitArn = (await requestAction('submit', batchId, ACTOR, at())).executionArn;
+    await waitFor(batchId, ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
+  });
+  const done = await requireBatch(batchId);
+  if (done.status !== 'COMPLETED') throw new Error(`${type} batch ended ${done.status}`);
+  const events = done.counts.events;
+  const h = [await historyOf(lockArn), await historyOf(submitArn)];
+  const sum = (k: 'transitions' | 'invocations') => h.reduce((s, x) => s + x[k], 0);
+  const tasks = taskSeconds() - tasksBefore;
+  const lockAndSubmit = lock.seconds + submit.seconds;
   return {
     type,
     status: done.status,
     events,
+    related: done.counts.related,
     processed: done.counts.processed,
-    addSeconds: round(addSeconds),
-    addWriteUnitsPerEvent: round((before.write - beforeAdd.write) / Math.max(1, done.counts.events)),
-    lockSeconds: round(lockSeconds),
-    lockAndSubmitSeconds: round(seconds),
-    eventsPerSecond: Math.round(events / seconds),
-    writeUnitsPerEvent: round((units.write - before.write) / events),
-    readUnitsPerEvent: round((units.read - before.read) / events),
-    stateTransitionsPerEvent: round(transitions / events, 5),
-    lambdaInvocationsPerEvent: round(invocations / events, 5),
-    stateTransitions: transitions,
-    lambdaInvocations: invocations,
+    addSeconds: round(add.seconds),
+    lockSeconds: round(lock.seconds),
+    submitSeconds: round(submit.seconds),
+    lockAndSubmitSeconds: round(lockAndSubmit),
+    eventsPerSecond: Math.round(events / lockAndSubmit),
+    units: capacity
+      ? {
+          addWritePerEvent: round(add.write / events),
+          lockAndSubmitWritePerEvent: round((lock.write + submit.write) / events),
+          writePerEvent: round((add.write + lock.write + submit.write) / events),
+          readPerEvent: round((add.read + lock.read + submit.read) / events),
+        }
+      : undefined,
+    stateTransitions: sum('transitions'),
+    lambdaInvocations: sum('invocations'),
+    stateTransitionsPerEvent: round(sum('transitions') / events, 5),
+    lambdaInvocationsPerEvent: round(sum('invocations') / events, 5),
+    taskSecondsPerEvent: round(tasks / events, 6),
+    apiCallsPerEvent: round(api.calls / events, 5),
+    apiSecondsPerEvent: round(api.callSeconds / events, 6),
   };
 }
 
-/** The raw write bound: BatchWrite of event-sized items at the same concurrency, items per second. */
-async function writeBound(items: number): Promise<{ itemsPerSecond: number; writeUnitsPerSecond: number; units: number }> {
-  const payload = 'x'.repeat(600); // about the size of a rated event item
+type BatchResult = Awaited<ReturnType<typeof runBatch>>;
+
+async function build(total: number, subscriptions: number): Promise<World & { ingestSeconds: number }> {
+  const now = at();
+  const subs = Array.from({ length: subscriptions }, (_, i) => `bench-sub-${i}`);
+  const plan = SubscriptionInput.parse({ accountId: 'bench', startDate: '2026-01-01', currency: 'USD', products: { voice: { register: 'MINUTES', unitPrice: '0.05' } } });
+  await mapLimit(subs, 16, async (s) => {
+    await putSubscription(s, plan, now);
+    await addGrant({ subscriptionId: s, register: 'MINUTES', grantId: `g-${s}`, amount: 1000n * 1_000_000n, validFrom: '2026-01-01T00:00:00.000Z' }, ACTOR, now);
+  });
+  const perSub = Math.ceil(total / subscriptions);
+  const events = Array.from({ length: total }, (_, i) => {
+    const s = i % subscriptions;
+    const k = Math.floor(i / subscriptions);
+    const t = new Date(Date.UTC(2026, 2, 1) + Math.floor((k * 28 * 86_400_000) / perSub)).toISOString();
+    return { eventId: `bench-${s}-${k}`, subscriptionId: subs[s]!, productId: 'voice', quantity: String(1 + (i % 13)), occurredAt: t };
+  });
+  const chunks = Array.from({ length: Math.ceil(total / 500) }, (_, c) => events.slice(c * 500, c * 500 + 500));
   const start = performance.now();
-  let units = 0;
+  await mapLimit(chunks, 4, (chunk) => ingestEvents(chunk, now));
+  return { subs, events, ingestSeconds: round((performance.now() - start) / 1000) };
+}
+
+/** The scenario on a fresh stack: RATING, a top-up, RERATE, REVERSE_REPLACE. */
+async function pass(total: number, subscriptions: number, options: { metered: boolean; bound?: number; dynamoEndpoint?: string }) {
+  const stack: LocalStack = await startLocalStack({
+    inMemory: true,
+    tableName: `bench-${randomUUID().slice(0, 8)}`,
+    ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
+  });
+  const meter = options.metered ? meterCapacity(clients.dynamo, { endpoint: stack.dynamoEndpoint, region: stack.region, tableName: stack.tableName }) : undefined;
+  try {
+    const world = await build(total, subscriptions);
+    const rating = await runBatch('RATING', world, meter?.capacity);
+    await mapLimit(world.subs, 16, (s) =>
+      addGrant({ subscriptionId: s, register: 'MINUTES', grantId: `top-${s}`, amount: 500n * 1_000_000n, validFrom: '2026-01-01T00:00:00.000Z' }, ACTOR, at()),
+    );
+    const rerate = await runBatch('RERATE', world, meter?.capacity);
+    const reverseReplace = await runBatch('REVERSE_REPLACE', world, meter?.capacity);
+    const bound = options.bound ? await writeBound(options.bound) : undefined;
+    return { events: total, subscriptions, ingestSeconds: world.ingestSeconds, rating, rerate, reverseReplace, bound, dynamoLocalReported: meter ? meter.capacity.reported : undefined };
+  } finally {
+    meter?.stop();
+    await stack.stop();
+  }
+}
+
+/** The raw write bound: BatchWrite of event-sized items at 16 in flight, items (= write units) per second. */
+async function writeBound(items: number): Promise<{ itemsPerSecond: number; writeUnitsPerSecond: number }> {
+  const payload = 'x'.repeat(600); // an event item is about 0.8 KB: one write unit, as each of these
+  const start = performance.now();
   const groups = Array.from({ length: Math.ceil(items / 25) }, (_, g) => g);
   await mapLimit(groups, 16, async (g) => {
     let request: Record<string, unknown[]> | undefined = {
       [clients.tableName]: Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { PK: `BOUND#${g}#${i}`, SK: 'B', payload } } })),
     };
     while (request && Object.keys(request).length) {
-      const res = await clients.dynamo.send(new BatchWriteCommand({ RequestItems: request as never, ReturnConsumedCapacity: 'TOTAL' }));
-      units += (res.ConsumedCapacity ?? []).reduce((s, c) => s + (c.CapacityUnits ?? 0), 0);
+      const res = await clients.dynamo.send(new BatchWriteCommand({ RequestItems: request as never }));
       request = res.UnprocessedItems as typeof request;
     }
   });
-  const seconds = (performance.now() - start) / 1000;
-  return { itemsPerSecond: Math.round(items / seconds), writeUnitsPerSecond: Math.round(units / seconds), units };
+  const perSecond = Math.round(items / ((performance.now() - start) / 1000));
+  return { itemsPerSecond: perSecond, writeUnitsPerSecond: perSecond };
 }
 
-const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+const KEYS = ['rating', 'rerate', 'reverseReplace'] as const;
+
+/** The benchmark; `dynamoEndpoint` runs it on a DynamoDB Local already running (the smoke test's). */
+export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; dynamoEndpoint?: string }): Promise<Measurement> {
+  const large = smoke ? 300 : Number(process.env.BENCH_EVENTS ?? 100_000);
+  const largeSubs = smoke ? 10 : Number(process.env.BENCH_SUBSCRIPTIONS ?? 1_000);
+  const small = Math.max(1, Math.round(large / 10));
+  const smallSubs = Math.max(1, Math.round(largeSubs / 10));
+
+  const metered = await pass(smoke ? large : small, smoke ? largeSubs : smallSubs, { metered: true, bound: smoke ? 500 : undefined, dynamoEndpoint });
+  const timedSmall = smoke ? undefined : await pass(small, smallSubs, { metered: false, dynamoEndpoint });
+  const timed = smoke ? metered : await pass(large, largeSubs, { metered: false, bound: 20_000, dynamoEndpoint });
+  const bound = timed.bound!;
+
+  const per = Object.fromEntries(
+    KEYS.map((k) => {
+      const units = metered[k].units!;
+      const r = timed[k];
+      // The bound our writes allow: the raw write units per second over our units per event.
+      const implied = bound.writeUnitsPerSecond / units.lockAndSubmitWritePerEvent;
+      return [
+        k,
+        {
+          ...r,
+          units,
+          ratioOfWriteBound: round(r.eventsPerSecond / implied, 3),
+          scaling: timedSmall ? round(r.lockAndSubmitSeconds / timedSmall[k].lockAndSubmitSeconds, 2) : undefined,
+          smallLockAndSubmitSeconds: timedSmall?.[k].lockAndSubmitSeconds,
+          costPerMillionEvents: costPerMillion({ ...units, ...r }),
+        },
+      ];
+    }),
+  );
+  const corrected = KEYS.slice(1).reduce((s, k) => s + timed[k].events, 0);
+  const seconds = KEYS.slice(1).reduce((s, k) => s + timed[k].lockAndSubmitSeconds, 0);
+  const figure = (k: (typeof KEYS)[number]) => {
+    const p = per[k]!;
+    return `${k} ${p.eventsPerSecond}/s, ${p.units.writePerEvent} WRU/event, ${p.ratioOfWriteBound} of bound${p.scaling ? `, x${p.scaling} for 10x` : ''}, $${p.costPerMillionEvents.total}/M`;
+  };
+  return {
+    count: corrected,
+    unit: 'corrected events',
+    seconds,
+    perCore: false,
+    note: `${figure('rerate')}; ${figure('reverseReplace')}`,
+    details: {
+      sizes: { large: { events: large, subscriptions: largeSubs }, small: { events: small, subscriptions: smallSubs }, metered: { events: metered.events, subscriptions: metered.subscriptions } },
+      ingestSeconds: timed.ingestSeconds,
+      ...per,
+      writeBound: bound,
+      dynamoLocalReportedUnits: metered.dynamoLocalReported,
+      prices: PRICES,
+    },
+  };
+}
 
 const benchmark: Benchmark = {
-  description: 'RATING then RERATE batches end to end on the local stack (lock + submit), with write units, transitions and invocations per event',
-  async run({ smoke }) {
-    const total = smoke ? 300 : Number(process.env.BENCH_EVENTS ?? 100_000);
-    const subscriptions = smoke ? 10 : Number(process.env.BENCH_SUBSCRIPTIONS ?? 1_000);
-    const stack = await startLocalStack({ inMemory: true, tableName: `bench-${randomUUID().slice(0, 8)}` });
-    try {
-      const units = meterCapacity();
-      const now = new Date().toISOString();
-      const subs = Array.from({ length: subscriptions }, (_, i) => `bench-sub-${i}`);
-      const plan = SubscriptionInput.parse({ accountId: 'bench', startDate: '2026-01-01', currency: 'USD', products: { voice: { register: 'MINUTES', unitPrice: '0.05' } } });
-      await mapLimit(subs, 16, async (s) => {
-        await putSubscription(s, plan, now);
-        await addGrant({ subscriptionId: s, register: 'MINUTES', grantId: `g-${s}`, amount: 1000n * 1_000_000n, validFrom: '2026-01-01T00:00:00.000Z' }, 'bench', now);
-      });
-      const perSub = Math.ceil(total / subscriptions);
-      const events = Array.from({ length: total }, (_, i) => {
-        const s = i % subscriptions;
-        const k = Math.floor(i / subscriptions);
-        const t = new Date(Date.UTC(2026, 2, 1) + Math.floor((k * 28 * 86_400_000) / perSub)).toISOString();
-        return { eventId: `bench-${s}-${k}`, subscriptionId: subs[s], productId: 'voice', quantity: String(1 + (i % 13)), occurredAt: t };
-      });
-      const chunks = Array.from({ length: Math.ceil(total / 500) }, (_, c) => events.slice(c * 500, c * 500 + 500));
-      const ingestStart = performance.now();
-      await mapLimit(chunks, 4, (chunk) => ingestEvents(chunk, now));
-      const ingestSeconds = (performance.now() - ingestStart) / 1000;
-
-      const rating = await runBatch('RATING', subs, units);
-      await mapLimit(subs, 16, (s) =>
-        addGrant({ subscriptionId: s, register: 'MINUTES', grantId: `top-${s}`, amount: 500n * 1_000_000n, validFrom: '2026-01-01T00:00:00.000Z' }, 'bench', now),
-      );
-      const rerate = await runBatch('RERATE', subs, units);
-      const bound = await writeBound(smoke ? 500 : 20_000);
-      const ratio = (r: typeof rating) => round(r.eventsPerSecond / (bound.writeUnitsPerSecond / r.writeUnitsPerEvent), 3);
-      const seconds = rating.lockAndSubmitSeconds + rerate.lockAndSubmitSeconds;
-      return {
-        count: rating.events + rerate.events,
-        unit: 'events',
-        seconds,
-        perCore: false,
-        details: {
-          subscriptions,
-          ingestSeconds: round(ingestSeconds),
-          rating: { ...rating, ratioOfWriteBound: ratio(rating) },
-          rerate: { ...rerate, ratioOfWriteBound: ratio(rerate) },
-          writeBound: bound,
-        },
-      };
-    } finally {
-      await stack.stop();
-    }
-  },
+  description: 'RATING, RERATE and REVERSE_REPLACE batches end to end on the local stack: time, write and read units, transitions, invocations, cost, scaling',
+  run: ({ smoke }) => runBatchE2e({ smoke }),
 };
 
 export default benchmark;

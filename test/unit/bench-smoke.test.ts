@@ -4,6 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { compareEvents, type PartitionInput } from '../../shared/domain/rating';
 import { formatResult, median, toResult } from '../bench/benchmark';
 import { BAD_EVERY, runCsvImport, SMOKE_ROWS } from '../bench/csv-import';
+import { runBatchE2e } from '../bench/batch-e2e';
 import { benchmarks } from '../bench/benchmarks';
 import { RATING_SEED, ratingWorkload, SMOKE_EVENTS, type RatingTotals } from '../bench/rating-engine';
 import { referenceRate } from '../support/rating-reference';
@@ -60,6 +61,27 @@ describe('csv-import benchmark (smoke)', () => {
     expect(m.details.result).toMatchObject({ status: 'COMPLETED_WITH_ERRORS', rows: SMOKE_ROWS, accepted: SMOKE_ROWS - SMOKE_ROWS / BAD_EVERY, rejected: SMOKE_ROWS / BAD_EVERY });
     expect(m.details.peakRssMb).toEqual(expect.any(Number));
     expect(formatResult(toResult('csv-import', m))).toMatch(/^csv-import: [\d,]+ rows\/s \(1,000 rows, \d+\.\d\d s; peak RSS \d+ MB, \d+ MB before the import\)$/);
+  });
+});
+
+describe('batch-e2e benchmark (smoke)', () => {
+  it('runs RATING, RERATE and REVERSE_REPLACE batches to COMPLETED, metering units, transitions and cost for each', async () => {
+    expect(await benchmarks['batch-e2e']!()).toHaveProperty('default.run');
+    const m = await runBatchE2e({ smoke: true, dynamoEndpoint: inject('dynamoEndpoint') });
+    expect(m).toMatchObject({ count: 600, unit: 'corrected events', perCore: false });
+    for (const type of ['rating', 'rerate', 'reverseReplace']) {
+      const r = m.details[type] as any;
+      expect(r).toMatchObject({ status: 'COMPLETED', events: 300, processed: 300 });
+      // A hold and a rating are transactional writes: at least two units each per event.
+      expect(r.units.addWritePerEvent).toBeGreaterThanOrEqual(2);
+      expect(r.units.lockAndSubmitWritePerEvent).toBeGreaterThan(0);
+      expect(r.stateTransitions).toBeGreaterThan(0);
+      expect(r.costPerMillionEvents.total).toBeGreaterThan(r.costPerMillionEvents.dynamodb);
+    }
+    // Reversing and replacing writes more than re-rating: the original, its replacement, then its rating.
+    const rr = m.details.reverseReplace as any;
+    expect(rr.units.lockAndSubmitWritePerEvent).toBeGreaterThan((m.details.rerate as any).units.lockAndSubmitWritePerEvent);
+    expect(formatResult(toResult('batch-e2e', m))).toMatch(/^batch-e2e: [\d,]+ corrected events\/s \(600 corrected events, [\d.]+ s; rerate .*; reverseReplace .*\)$/);
   });
 });
 
