@@ -2,7 +2,6 @@
 // member and note the partitions it changes, then per partition hold the related events,
 // apply the rules and compute the preview, and finally count and move to LOCKED.
 // Every step is idempotent: a retry or a re-run redoes nothing twice.
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { eligibilityRefusal, type Batch, type BatchMember } from '../domain/batch';
 import { DomainError } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
@@ -10,7 +9,8 @@ import { memberItem, releaseMembers, replacementsOf } from '../store/batch-membe
 import { deletePartitions, listPartitions, notePartition, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
 import { closeGates, listMembers, openGates, requireBatch, setCounts, setMemberState, transitionBatch } from '../store/batches';
 import { clients } from '../store/clients';
-import { isTransactionCanceled, retryOnConflict } from '../store/errors';
+import { mapLimit } from '../store/concurrency';
+import { writeGrouped } from '../store/grouped-transactions';
 import { keys } from '../store/keys';
 import { planFor } from '../store/partition-rating';
 import { requireSubscription } from '../store/subscriptions';
@@ -31,6 +31,7 @@ export interface WorkflowStep<P extends string> {
 }
 
 const MEMBER_PAGE = 500;
+const PARTITIONS_AT_ONCE = 8;
 
 export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string, deadline: number): Promise<WorkflowStep<LockPhase>> {
   const batch = await requireBatch(step.batchId);
@@ -57,12 +58,14 @@ export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string,
       }
     } else if (phase === 'partitions') {
       pending ??= (await listPartitions(batch.batchId)).filter((p) => p.state === 'PENDING').sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
-      const next = pending.shift();
-      if (!next) {
+      const next = pending.splice(0, PARTITIONS_AT_ONCE);
+      if (next.length === 0) {
         phase = 'finish';
         continue;
       }
-      await lockPartition(batch, next, step.actor, now());
+      // Partitions share no items: several are locked at once. One that fails fails the
+      // invocation; those already READY are skipped by the retry.
+      await mapLimit(next, PARTITIONS_AT_ONCE, (p) => lockPartition(batch, p, step.actor, now()));
     } else {
       await finishLock(batch, step.actor, now());
       return { ...step, phase, cursor: null, done: true };
@@ -95,47 +98,45 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
     // Reversing a parent reverses its children: a child not in the batch is pulled in.
     const parents = own.filter((m) => (events.get(m.eventId)?.childCount ?? 0) > 0);
     for (const parent of parents) {
-      const children = await getEvents(await childEventIds(parent.eventId));
-      for (const child of children.filter((c) => c.heldBy !== batch.batchId && c.status !== 'REVERSED')) {
-        const held = await holdRelated(batch, child, 'CHILD_OF_REVERSED', now, 'CHILD');
-        if (held) note(child.subscriptionId, child.register, `${child.occurredAt}#${child.eventId}`);
+      const children = (await getEvents(await childEventIds(parent.eventId))).filter((c) => c.heldBy !== batch.batchId && c.status !== 'REVERSED');
+      const refused = await holdRelated(batch, children, 'CHILD_OF_REVERSED', now, 'CHILD');
+      for (const child of children) {
+        if (!refused.has(child)) note(child.subscriptionId, child.register, `${child.occurredAt}#${child.eventId}`);
         else await setMemberState(batch.batchId, parent.eventId, 'ERROR', { code: 'EVENT_HELD_BY_OTHER_BATCH', message: `child ${child.eventId} is held by another batch` });
       }
     }
   }
-  for (const { sub, reg, at } of earliest.values()) await notePartition(batch.batchId, sub, reg, at);
+  await mapLimit([...earliest.values()], PARTITIONS_AT_ONCE, ({ sub, reg, at }) => notePartition(batch.batchId, sub, reg, at));
 }
 
 /**
- * Holds an event the batch changes without having been asked to (a later event of a partition,
- * a child of a reversed parent). False when another open batch holds it.
+ * Holds events the batch changes without having been asked to (later events of a partition,
+ * children of a reversed parent), many per transaction. Returns those another open batch holds.
  */
-async function holdRelated(batch: Batch, e: UsageEvent, reason: string, now: string, role: 'RELATED' | 'CHILD' = 'RELATED'): Promise<boolean> {
-  try {
-    await retryOnConflict(() =>
-      clients.dynamo.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: clients.tableName,
-                Key: keys.event(e.eventId),
-                UpdateExpression: 'SET heldBy = :b, heldAt = :now',
-                ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(heldBy) OR heldBy = :b)',
-                ExpressionAttributeValues: { ':b': batch.batchId, ':now': now },
-              },
-            },
-            { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }) } },
-          ],
-        }),
-      ),
-    );
-    return true;
-  } catch (err) {
-    if (isTransactionCanceled(err) && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
-    throw err;
-  }
+async function holdRelated(batch: Batch, events: readonly UsageEvent[], reason: string, now: string, role: 'RELATED' | 'CHILD' = 'RELATED'): Promise<Set<UsageEvent>> {
+  const refused = await writeGrouped(
+    events,
+    {
+      itemsOf: (e) => [
+        {
+          Update: {
+            TableName: clients.tableName,
+            Key: keys.event(e.eventId),
+            UpdateExpression: 'SET heldBy = :b, heldAt = :now',
+            ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(heldBy) OR heldBy = :b)',
+            ExpressionAttributeValues: { ':b': batch.batchId, ':now': now },
+          },
+        },
+        { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }) } },
+      ],
+    },
+    RELATED_GROUP,
+  );
+  return new Set(refused.keys());
 }
+
+/** Related events per hold transaction (2 items each). */
+const RELATED_GROUP = 25;
 
 async function lockPartition(batch: Batch, p: BatchPartition, actor: string, now: string): Promise<void> {
   const sub = await requireSubscription(p.subscriptionId);
@@ -149,13 +150,10 @@ async function lockPartition(batch: Batch, p: BatchPartition, actor: string, now
     // Allowance is consumed in time order: every later rated event of the partition is re-rated,
     // so each is held (locked) too, and the preview cannot go stale before submit.
     const later = work.events.filter((e) => !work.members.has(e.eventId) && (e.status === 'RATED' || e.status === 'EXCLUDED'));
-    for (const e of later) {
-      if (await holdRelated(batch, e, 'LATER_IN_PARTITION', now)) relatedAdded++;
-      else {
-        error = { code: 'EVENT_HELD_BY_OTHER_BATCH', message: `related event ${e.eventId} is held by another open batch` };
-        break;
-      }
-    }
+    const refused = [...(await holdRelated(batch, later, 'LATER_IN_PARTITION', now))];
+    relatedAdded = later.length - refused.length;
+    // Those held stay held as the batch's related events, released by submit or revert.
+    if (refused.length > 0) error = { code: 'EVENT_HELD_BY_OTHER_BATCH', message: `related event ${refused[0]!.eventId} is held by another open batch` };
   }
   if (error) {
     const own = [...work.members].filter(([, role]) => role !== 'RELATED').map(([id]) => id);

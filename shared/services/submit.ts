@@ -8,6 +8,7 @@ import { appendLog } from '../store/batch-log';
 import { listPartitions, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
 import { addProgress, getPlan, listMembers, requireBatch, savePlan, setCounts, setMemberState, transitionBatch } from '../store/batches';
 import { clients } from '../store/clients';
+import { mapLimit } from '../store/concurrency';
 import { isConditionFailure, isTransient } from '../store/errors';
 import { keys } from '../store/keys';
 import { eventsFrom, ratePartitionFrom } from '../store/partition-rating';
@@ -19,6 +20,8 @@ import { logger } from '../logger';
 
 /** The inline Map's practical limit: shards run in parallel, each loops over its chunks. */
 export const MAX_SHARDS = 40;
+
+const RELEASES_AT_ONCE = 16;
 
 export interface ShardStep {
   batchId: string;
@@ -131,7 +134,8 @@ async function releasePartition(batchId: string, p: BatchPartition): Promise<num
 
 async function releaseEvents(batchId: string, eventIds: readonly string[]): Promise<number> {
   let released = 0;
-  for (const eventId of eventIds) {
+  // Each release is its own conditional write on its own event: they go out together.
+  await mapLimit(eventIds, RELEASES_AT_ONCE, async (eventId) => {
     try {
       await clients.dynamo.send(
         new UpdateCommand({
@@ -146,7 +150,7 @@ async function releaseEvents(batchId: string, eventIds: readonly string[]): Prom
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
-  }
+  });
   return released;
 }
 

@@ -2,9 +2,8 @@
 // batch is one conditional write on the event item (`heldBy` absent), made in the same
 // transaction as the member item and a check that the batch still accepts edits.
 import { createHash } from 'node:crypto';
-import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { CancellationReason, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import {
   daysOf,
   eligibilityRefusal,
@@ -25,12 +24,12 @@ import { queryAll } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, fromWire, isTransactionCanceled, retryOnConflict } from './errors';
+import { writeGrouped, type TransactItem } from './grouped-transactions';
 import { DAY_SHARDS, keys } from './keys';
 import { getSubscription } from './subscriptions';
 import { childEventIds, getEvents, toUsageEvent } from './usage-events';
 
 type Item = Record<string, unknown>;
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 export interface Rejection {
   eventId: string;
@@ -102,38 +101,30 @@ export function memberItem(batchId: string, e: UsageEvent, role: MemberRole, now
 
 type Outcome = 'added' | 'already' | { code: ErrorCode; message?: string };
 
-/** Runs one hold transaction and names the outcome from the cancellation reasons. */
-async function holdOne(batch: Batch, items: TransactItem[]): Promise<Outcome> {
-  try {
-    await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
-    return 'added';
-  } catch (err) {
-    const refusal = holdRefusal(batch, err);
-    if (refusal) return refusal;
-    if (isTransactionCanceled(err) && cancellationCodes(err).some((c) => c === 'ConditionalCheckFailed')) {
-      return { code: 'EVENT_ID_CONFLICT', message: 'a replacement event id is already used in this batch' };
-    }
-    throw err;
-  }
+/** Why an event's hold was refused, from its cancellation reason (the event as it was). */
+function refusalOf(batch: Batch, reason: CancellationReason): Outcome {
+  if (!reason.Item) return { code: 'EVENT_NOT_FOUND' };
+  const current = toUsageEvent(fromWire(reason.Item));
+  if (current.heldBy === batch.batchId) return 'already';
+  return { code: eligibilityRefusal(batch.type, current, batch.batchId) ?? 'EVENT_HELD_BY_OTHER_BATCH' };
 }
+
+const editsClosed = (batch: Batch) => new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
 
 /**
  * Reads why a hold transaction (event first, gate last) was refused: the batch closed for edits
- * (thrown), the event already this batch's, or the event's own refusal. Undefined: another item.
+ * (thrown), or the event's own refusal. Undefined: another item.
  */
 function holdRefusal(batch: Batch, err: unknown): Outcome | undefined {
   if (!isTransactionCanceled(err)) throw err;
   const reasons = err.CancellationReasons ?? [];
-  if (reasons[reasons.length - 1]?.Code === 'ConditionalCheckFailed') {
-    throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
-  }
+  if (reasons[reasons.length - 1]?.Code === 'ConditionalCheckFailed') throw editsClosed(batch);
   const eventReason = reasons[0];
-  if (eventReason?.Code !== 'ConditionalCheckFailed') return undefined;
-  if (!eventReason.Item) return { code: 'EVENT_NOT_FOUND' };
-  const current = toUsageEvent(fromWire(eventReason.Item));
-  if (current.heldBy === batch.batchId) return 'already';
-  return { code: eligibilityRefusal(batch.type, current, batch.batchId) ?? 'EVENT_HELD_BY_OTHER_BATCH' };
+  return eventReason?.Code === 'ConditionalCheckFailed' ? refusalOf(batch, eventReason) : undefined;
 }
+
+/** Events per hold transaction: 2 items each and the gate, well within the item limit. */
+const HOLD_GROUP = 16;
 
 /**
  * Holds events for a batch (DRAFT only). Parents bring their children. Each event lands or is
@@ -142,20 +133,35 @@ function holdRefusal(batch: Batch, err: unknown): Outcome | undefined {
 export async function holdEvents(batch: Batch, eventIds: readonly string[], now: string, role: MemberRole = 'MEMBER', depth = 0): Promise<HoldResult> {
   const result: HoldResult = { added: [], already: [], rejected: [] };
   const found = new Map((await getEvents(eventIds)).map((e) => [e.eventId, e]));
-  await mapLimit([...new Set(eventIds)], CONCURRENCY, async (eventId) => {
+  const toHold: UsageEvent[] = [];
+  for (const eventId of new Set(eventIds)) {
     const event = found.get(eventId);
-    if (!event) return void result.rejected.push({ eventId, code: 'EVENT_NOT_FOUND' });
-    if (event.heldBy === batch.batchId) return void result.already.push(eventId);
-    const early = eligibilityRefusal(batch.type, event, batch.batchId);
-    if (early) return void result.rejected.push({ eventId, code: early });
-    const outcome = await holdOne(batch, [
-      holdUpdate(batch, eventId, now),
-      { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, event, role, now) } },
-      gateOpen(batch.batchId, eventId),
-    ]);
-    if (outcome === 'added') result.added.push(eventId);
-    else if (outcome === 'already') result.already.push(eventId);
-    else result.rejected.push({ eventId, ...outcome });
+    const early = event && event.heldBy !== batch.batchId ? eligibilityRefusal(batch.type, event, batch.batchId) : undefined;
+    if (!event) result.rejected.push({ eventId, code: 'EVENT_NOT_FOUND' });
+    else if (event.heldBy === batch.batchId) result.already.push(eventId);
+    else if (early) result.rejected.push({ eventId, code: early });
+    else toHold.push(event);
+  }
+  // Each event's conditional hold and member item, and one check of a gate per transaction:
+  // a gate closed by lock refuses the whole write.
+  const groups = Array.from({ length: Math.ceil(toHold.length / HOLD_GROUP) }, (_, g) => toHold.slice(g * HOLD_GROUP, g * HOLD_GROUP + HOLD_GROUP));
+  await mapLimit(groups, CONCURRENCY / 4, async (group) => {
+    const refused = await writeGrouped(
+      group,
+      {
+        itemsOf: (e) => [holdUpdate(batch, e.eventId, now), { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now) } }],
+        shared: (entries) => [gateOpen(batch.batchId, entries[0]!.eventId)],
+        sharedRefused: () => editsClosed(batch),
+      },
+      HOLD_GROUP,
+    );
+    for (const e of group) {
+      const reason = refused.get(e);
+      const outcome = reason ? refusalOf(batch, reason) : 'added';
+      if (outcome === 'added') result.added.push(e.eventId);
+      else if (outcome === 'already') result.already.push(e.eventId);
+      else result.rejected.push({ eventId: e.eventId, ...outcome });
+    }
   });
   // A parent brings its children (and theirs): they are corrected together.
   const parents = result.added.filter((id) => (found.get(id)?.childCount ?? 0) > 0);

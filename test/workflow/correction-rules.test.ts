@@ -150,3 +150,22 @@ describe('revert for edit', () => {
     expect(await checkSubscription(await requireSubscription(sub))).toEqual([]);
   });
 });
+
+describe('a later event of the partition held by another open batch', () => {
+  it('errors the partition EVENT_HELD_BY_OTHER_BATCH at lock; the other later events are held as related, and the other batch keeps its event', async () => {
+    const { ids } = await ratedSubscription(['10', '20', '30', '40']);
+    // Batch A holds the third event; batch B re-rates the first, so every later event is related.
+    const a = await newBatch('RERATE', { eventIds: [ids[2]!] });
+    const b = await newBatch('RERATE', { eventIds: [ids[0]!] });
+    const locked = await act(b, 'lock', ['LOCKED']);
+    expect(locked.counts).toMatchObject({ events: 1, errored: 1, related: 2 });
+    const errored = (await call('GET', `/v1/batches/${b}/members?errorCode=EVENT_HELD_BY_OTHER_BATCH`)).body.items;
+    expect(errored.map((m: { eventId: string }) => m.eventId)).toEqual([ids[0]]);
+    const held = new Map((await getEvents(ids)).map((e) => [e.eventId, e.heldBy]));
+    expect([held.get(ids[0]!), held.get(ids[1]!), held.get(ids[2]!), held.get(ids[3]!)]).toEqual([b, b, a, b]);
+    // Reverting B releases what it pulled in; A still holds its event.
+    await act(b, 'revert', ['DRAFT']);
+    const after = new Map((await getEvents(ids)).map((e) => [e.eventId, e.heldBy]));
+    expect([after.get(ids[1]!), after.get(ids[2]!), after.get(ids[3]!)]).toEqual([undefined, a, undefined]);
+  });
+});
