@@ -1,7 +1,7 @@
 // The account audit log: one item per operation, put in the operation's own transaction.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountLogEntry } from '../domain/account';
-import type { TransactItem } from './balances';
+import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { keys } from './keys';

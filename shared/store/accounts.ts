@@ -17,7 +17,7 @@ import { DomainError } from '../domain/errors';
 import { formatMoney } from '../domain/decimal';
 import { accountLogPut } from './account-log';
 import { newBalanceGroupPut } from './balance-groups';
-import type { TransactItem } from './balances';
+import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';

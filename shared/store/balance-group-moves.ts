@@ -18,7 +18,7 @@ import type { Subscription } from '../domain/subscription';
 import { accountLogPut } from './account-log';
 import { describeOpenItems, getAccount, getBillUnit, toBillUnit } from './accounts';
 import { getBalanceGroupItem, newBalanceGroupPut, toBalanceGroup } from './balance-groups';
-import type { TransactItem } from './balances';
+import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
 import { queryAll } from './query-all';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';

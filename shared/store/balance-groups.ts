@@ -2,7 +2,7 @@
 // has an item only once it has moved; until then it is in the account's default bill unit.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { balanceGroupKind, type Assignment, type BalanceGroup } from '../domain/account';
-import type { TransactItem } from './balances';
+import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
 import { queryAll } from './query-all';
 import { keys } from './keys';

@@ -8,8 +8,9 @@ import { transferEntries, type TransferRequest } from '../domain/balance-transfe
 import type { DomainEvent } from '../domain/domain-events';
 import { DomainError } from '../domain/errors';
 import { accountLogPut } from './account-log';
-import { getLedgerEntry, grantDebitUpdate, grantPut, ledgerEntryPut, listGrants, registerUpdate, type TransactItem } from './balances';
+import { getLedgerEntry, grantDebitUpdate, grantPut, ledgerEntryPut, listGrants, registerUpdate } from './balances';
 import { clients } from './clients';
+import { type TransactItem } from './grouped-transactions';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
 import { ledgerOpenCheck } from './ledger-close';
 import { outboxPut } from './outbox';

@@ -1,17 +1,16 @@
 // Balance registers, grants and the ledger: every change to a register is written in one
 // transaction with the ledger entry that explains it, keyed by a deterministic idempotency key.
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { balanceOf, type BalanceView, type Counterpart, type Grant, type GrantTake, type LedgerEntry, type Register } from '../domain/balance';
 import { DomainError } from '../domain/errors';
 import { clients } from './clients';
+import type { TransactItem } from './grouped-transactions';
 import { queryAll } from './query-all';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
 
 type Item = Record<string, unknown>;
-export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 export const toRegister = (item: Item): Register => ({
   subscriptionId: item.subscriptionId as string,

@@ -326,13 +326,16 @@ export async function addReplacements(
     if (!subscriptions.has(id)) subscriptions.set(id, getSubscription(id));
     return subscriptions.get(id)!;
   };
+  type Prepared = { original: UsageEvent; parsed: Array<NewUsageEvent & { register: string }> };
+  const prepared: Prepared[] = [];
+  const rejectFor = (req: ReplacementRequest) => (code: ErrorCode, message: string, extra: Partial<ReplacementRejection> = {}) =>
+    void rejected.push({ originalEventId: req.originalEventId, code, message, ...extra });
   await mapLimit(requests, CONCURRENCY, async (req) => {
-    const reject = (code: ErrorCode, message: string, extra: Partial<ReplacementRejection> = {}) =>
-      void rejected.push({ originalEventId: req.originalEventId, code, message, ...extra });
+    const reject = rejectFor(req);
     const original = originals.get(req.originalEventId);
     if (!original) return reject('EVENT_NOT_FOUND', 'the original event does not exist');
     if (req.events.length > MAX_REPLACEMENTS_PER_ORIGINAL) return reject('VALIDATION_FAILED', `at most ${MAX_REPLACEMENTS_PER_ORIGINAL} replacement events per original`);
-    const parsed: Array<NewUsageEvent & { register: string }> = [];
+    const parsed: Prepared['parsed'] = [];
     for (const [index, raw] of req.events.entries()) {
       const r = UsageEventInput.safeParse(raw);
       if (!r.success) return reject('VALIDATION_FAILED', `${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`, { index });
@@ -343,21 +346,52 @@ export async function addReplacements(
       seenNew.add(r.data.eventId);
       parsed.push({ ...r.data, register: sub!.products[r.data.productId]!.register });
     }
-    const taken = await getEvents(parsed.map((p) => p.eventId));
-    if (taken.length > 0) return reject('EVENT_ID_CONFLICT', `event ${taken[0]!.eventId} already exists`, { eventId: taken[0]!.eventId });
+    prepared.push({ original, parsed });
+  });
+  // One read for every replacement id of the request: an id in use is refused.
+  const taken = new Set((await getEvents(prepared.flatMap((p) => p.parsed.map((e) => e.eventId)))).map((e) => e.eventId));
+  const ready = prepared.filter(({ original, parsed }) => {
+    const reject = rejectFor({ originalEventId: original.eventId, events: [] });
+    const used = parsed.find((e) => taken.has(e.eventId));
+    if (used) return reject('EVENT_ID_CONFLICT', `event ${used.eventId} already exists`, { eventId: used.eventId });
     const early = original.heldBy === batch.batchId ? undefined : eligibilityRefusal(batch.type, original, batch.batchId);
     if (early) return reject(early, `the original cannot be reversed (${early})`);
-
-    const outcome = await recordReplacements(batch, original, parsed, now);
+    return true;
+  });
+  const record = (p: Prepared, outcome: ReplacementOutcome) => {
     if (outcome === 'new' || outcome === 'attached') {
       added++;
-      replacements += parsed.length;
+      replacements += p.parsed.length;
       if (outcome === 'new') newMembers++;
-    } else if (outcome === 'already') already.push(original.eventId);
-    else reject(outcome.code, outcome.message ?? `the original cannot be reversed (${outcome.code})`);
+    } else if (outcome === 'already') already.push(p.original.eventId);
+    else rejectFor({ originalEventId: p.original.eventId, events: [] })(outcome.code, outcome.message ?? `the original cannot be reversed (${outcome.code})`);
+  };
+  // The common case, originals not held yet, goes many to a transaction; any an own condition
+  // refuses (held meanwhile, a member already there, an id taken) is decided one by one below.
+  const fresh = ready.filter((p) => p.original.heldBy === undefined);
+  const groups = Array.from({ length: Math.ceil(fresh.length / REPLACEMENT_GROUP) }, (_, g) => fresh.slice(g * REPLACEMENT_GROUP, (g + 1) * REPLACEMENT_GROUP));
+  const slow = ready.filter((p) => p.original.heldBy !== undefined);
+  await mapLimit(groups, CONCURRENCY / 4, async (group) => {
+    const refused = await writeGrouped(
+      group,
+      {
+        itemsOf: (p) => {
+          const w = replacementWrite(batch, p.original, p.parsed, now);
+          return [w.hold, w.newMember, ...w.filed];
+        },
+        shared: (entries) => [gateOpen(batch.batchId, entries[0]!.original.eventId)],
+        sharedRefused: () => editsClosed(batch),
+      },
+      REPLACEMENT_GROUP,
+    );
+    for (const p of group) refused.has(p) ? slow.push(p) : record(p, 'new');
   });
+  await mapLimit(slow, CONCURRENCY, async (p) => record(p, await recordReplacements(batch, p.original, p.parsed, now)));
   return { added, already, replacements, newMembers, rejected };
 }
+
+/** Originals per transaction on the common path (fewer when their replacements fill the item limit). */
+const REPLACEMENT_GROUP = 8;
 
 /** Identifies a set of replacement events by content, whatever their order. */
 function replacementsFingerprint(events: readonly NewUsageEvent[]): string {
@@ -372,6 +406,36 @@ type ReplacementOutcome = 'new' | 'attached' | 'already' | { code: ErrorCode; me
  * without replacements (added by id, or as a child) gets them by an Update, and is not a new member.
  */
 async function recordReplacements(batch: Batch, original: UsageEvent, parsed: Array<NewUsageEvent & { register: string }>, now: string): Promise<ReplacementOutcome> {
+  const { fingerprint, hold, newMember, attach, filed } = replacementWrite(batch, original, parsed, now);
+  // New first; a member that turns out to exist is attached to (or recognised) on the next attempt.
+  for (const member of [newMember, attach, newMember]) {
+    const items = [hold, member, ...filed, gateOpen(batch.batchId, original.eventId)];
+    try {
+      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+      return member === newMember ? 'new' : 'attached';
+    } catch (err) {
+      const refusal = holdRefusal(batch, err);
+      // The event condition allows this batch's own hold, so 'already' cannot come from it here.
+      if (refusal && refusal !== 'already' && refusal !== 'added') return refusal;
+      const canceled = err as TransactionCanceledException;
+      const memberReason = canceled.CancellationReasons?.[1];
+      if (memberReason?.Code === 'ConditionalCheckFailed') {
+        const old = memberReason.Item ? fromWire(memberReason.Item) : undefined;
+        if (old?.replacementsFingerprint === fingerprint) return 'already';
+        if (old?.replacements) return { code: 'VALIDATION_FAILED', message: 'the original already has other replacements in this batch; remove it first' };
+        continue; // the member appeared or went away since the last attempt: try the other shape
+      }
+      if (cancellationCodes(canceled).some((c) => c === 'ConditionalCheckFailed')) {
+        return { code: 'EVENT_ID_CONFLICT', message: 'a replacement event id is already used in this batch' };
+      }
+      throw err;
+    }
+  }
+  return { code: 'CONFLICT', message: 'the member changed concurrently; try again' };
+}
+
+/** The items that record an original's replacements: its hold, its member item (new or attached to), the replacements filed. */
+function replacementWrite(batch: Batch, original: UsageEvent, parsed: Array<NewUsageEvent & { register: string }>, now: string) {
   const fingerprint = replacementsFingerprint(parsed);
   const recorded = {
     replacements: parsed.map((p) => p.eventId),
@@ -406,31 +470,7 @@ async function recordReplacements(batch: Batch, original: UsageEvent, parsed: Ar
       ConditionExpression: 'attribute_not_exists(PK)',
     },
   }));
-  // New first; a member that turns out to exist is attached to (or recognised) on the next attempt.
-  for (const member of [newMember, attach, newMember]) {
-    const items = [hold, member, ...filed, gateOpen(batch.batchId, original.eventId)];
-    try {
-      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
-      return member === newMember ? 'new' : 'attached';
-    } catch (err) {
-      const refusal = holdRefusal(batch, err);
-      // The event condition allows this batch's own hold, so 'already' cannot come from it here.
-      if (refusal && refusal !== 'already' && refusal !== 'added') return refusal;
-      const canceled = err as TransactionCanceledException;
-      const memberReason = canceled.CancellationReasons?.[1];
-      if (memberReason?.Code === 'ConditionalCheckFailed') {
-        const old = memberReason.Item ? fromWire(memberReason.Item) : undefined;
-        if (old?.replacementsFingerprint === fingerprint) return 'already';
-        if (old?.replacements) return { code: 'VALIDATION_FAILED', message: 'the original already has other replacements in this batch; remove it first' };
-        continue; // the member appeared or went away since the last attempt: try the other shape
-      }
-      if (cancellationCodes(canceled).some((c) => c === 'ConditionalCheckFailed')) {
-        return { code: 'EVENT_ID_CONFLICT', message: 'a replacement event id is already used in this batch' };
-      }
-      throw err;
-    }
-  }
-  return { code: 'CONFLICT', message: 'the member changed concurrently; try again' };
+  return { fingerprint, hold, newMember, attach, filed };
 }
 
 /** The replacement events waiting in a batch for one partition. */

@@ -7,7 +7,7 @@ import { clients } from './clients';
 import { queryAll } from './query-all';
 import { isConditionFailure } from './errors';
 import { keys } from './keys';
-import type { TransactItem } from './balances';
+import type { TransactItem } from './grouped-transactions';
 
 type Item = Record<string, unknown>;
 

@@ -17,18 +17,22 @@ export interface GroupedWrite<T> {
   sharedRefused?(): Error;
 }
 
+/** DynamoDB's limit on the actions of one transaction. */
+export const MAX_TRANSACTION_ITEMS = 100;
+
 /**
- * Writes every entry once in transactions of up to `perTransaction` entries. Returns the entries
- * refused by a condition of their own, with the reason DynamoDB gave (its item, when asked for).
+ * Writes every entry once, in transactions of up to `perTransaction` entries and the item limit.
+ * Returns the entries refused by a condition of their own, with the reason DynamoDB gave (its
+ * item, when asked for).
  */
 export async function writeGrouped<T>(entries: readonly T[], spec: GroupedWrite<T>, perTransaction: number): Promise<Map<T, CancellationReason>> {
   const refused = new Map<T, CancellationReason>();
-  for (let i = 0; i < entries.length; i += perTransaction) {
-    let pending = entries.slice(i, i + perTransaction);
+  const own = new Map(entries.map((e) => [e, spec.itemsOf(e)]));
+  for (const group of groupsOf(entries, own, perTransaction, spec.shared ? spec.shared(entries.slice(0, 1)).length : 0)) {
+    let pending = group;
     while (pending.length > 0) {
-      const own = pending.map((e) => spec.itemsOf(e));
       const shared = spec.shared?.(pending) ?? [];
-      const items = [...own.flat(), ...shared];
+      const items = [...pending.flatMap((e) => own.get(e)!), ...shared];
       try {
         await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
         break;
@@ -38,10 +42,10 @@ export async function writeGrouped<T>(entries: readonly T[], spec: GroupedWrite<
         if (reasons.slice(items.length - shared.length).some((r) => r.Code === 'ConditionalCheckFailed')) throw spec.sharedRefused?.() ?? err;
         let at = 0;
         const before = refused.size;
-        for (const [k, entry] of pending.entries()) {
-          const mine = reasons.slice(at, at + own[k]!.length);
-          at += own[k]!.length;
-          const reason = mine.find((r) => r.Code === 'ConditionalCheckFailed');
+        for (const entry of pending) {
+          const count = own.get(entry)!.length;
+          const reason = reasons.slice(at, at + count).find((r) => r.Code === 'ConditionalCheckFailed');
+          at += count;
           if (reason) refused.set(entry, reason);
         }
         // Refused for another reason (validation, conflict past its retries): not ours to decode.
@@ -51,4 +55,23 @@ export async function writeGrouped<T>(entries: readonly T[], spec: GroupedWrite<
     }
   }
   return refused;
+}
+
+/** Consecutive groups of at most `perTransaction` entries whose items, with the shared ones, fit one transaction. */
+function groupsOf<T>(entries: readonly T[], own: ReadonlyMap<T, TransactItem[]>, perTransaction: number, sharedCount: number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let items = sharedCount;
+  for (const e of entries) {
+    const n = own.get(e)!.length;
+    if (current.length > 0 && (current.length >= perTransaction || items + n > MAX_TRANSACTION_ITEMS)) {
+      groups.push(current);
+      current = [];
+      items = sharedCount;
+    }
+    current.push(e);
+    items += n;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }

@@ -4,7 +4,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ledgerCloseRefusal } from '../domain/effective-date';
 import { DomainError } from '../domain/errors';
-import type { TransactItem } from './balances';
+import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
 import { isConditionFailure } from './errors';
 import { keys } from './keys';

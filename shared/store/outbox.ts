@@ -3,7 +3,7 @@
 // events sit in a sparse index (GSI1 `OUTBOX`) until marked published.
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DomainEvent } from '../domain/domain-events';
-import type { TransactItem } from './balances';
+import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
 import { isConditionFailure } from './errors';
 import { keys } from './keys';

@@ -11,17 +11,17 @@ import { planPartition, type EventChange, type PartitionPlan } from '../domain/p
 import { compareEvents } from '../domain/rating';
 import type { Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
-import { ledgerEntryPut, getRegister, listGrants, type TransactItem } from './balances';
+import { ledgerEntryPut, getRegister, listGrants } from './balances';
 import { assignmentOf, type BillUnitAssignment } from './balance-group-moves';
 import { billAdjustmentPut, billLineUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
+import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
 import { cancellationCodes, isTransactionCanceled, isTransactionConflict } from './errors';
 import { keys } from './keys';
 import { requireSubscription } from './subscriptions';
 import { getEvents, toUsageEvent } from './usage-events';
 
 /** DynamoDB's limit is 100 items a transaction; the non-event items of a chunk come out of it. */
-export const MAX_TRANSACTION_ITEMS = 100;
 
 export interface RatePartitionRequest {
   subscriptionId: string;
