@@ -6,8 +6,10 @@
 // - metered, at the small size: every DynamoDB call is sized and priced as AWS would bill it
 //   (capacity.ts; the meter reads each written item back, so this pass is not timed);
 // - timed at the small size and at the large size: the scaling ratio, and the large figures;
-// - the write bound, in the large pass's stack: BatchWrite of items of the same size at the
-//   same concurrency, against which our throughput is set (via our write units per event).
+// - the write bound, in the large pass's stack before and after its batches: BatchWrite of
+//   event-sized items at 16 in flight, against which our throughput is set (via our write
+//   units per event). All handlers share this one Node process, while in AWS each Lambda has its
+//   own CPU: `nodeCpuShare` near 1 says the process, not DynamoDB Local, was the limit.
 //
 // Sizes: BENCH_EVENTS (default 100,000) over BENCH_SUBSCRIPTIONS (default 1,000); the small
 // size is a tenth of both. --smoke: one metered pass of 300 events over 10 subscriptions.
@@ -67,6 +69,8 @@ const taskSeconds = () => Object.keys(taskFunctions).reduce((s, name) => s + (in
 
 interface Phase {
   seconds: number;
+  /** CPU seconds of this process (every handler runs in it) over wall seconds. */
+  cpuShare: number;
   write: number;
   read: number;
 }
@@ -75,9 +79,11 @@ interface Phase {
 async function phase(capacity: Capacity | undefined, work: () => Promise<void>): Promise<Phase> {
   const before = capacity ? { write: capacity.write, read: capacity.read } : { write: 0, read: 0 };
   const start = performance.now();
+  const cpu = process.cpuUsage();
   await work();
   const seconds = (performance.now() - start) / 1000;
-  return { seconds, write: capacity ? capacity.write - before.write : NaN, read: capacity ? capacity.read - before.read : NaN };
+  const used = process.cpuUsage(cpu);
+  return { seconds, cpuShare: (used.user + used.system) / 1e6 / seconds, write: capacity ? capacity.write - before.write : NaN, read: capacity ? capacity.read - before.read : NaN };
 }
 
 interface World {
@@ -155,6 +161,8 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
     submitSeconds: round(submit.seconds),
     lockAndSubmitSeconds: round(lockAndSubmit),
     eventsPerSecond: Math.round(events / lockAndSubmit),
+    // Near 1: the one Node process running every handler was the bottleneck, not DynamoDB Local.
+    nodeCpuShare: round((lock.cpuShare * lock.seconds + submit.cpuShare * submit.seconds) / lockAndSubmit),
     units: capacity
       ? {
           addWritePerEvent: round(add.write / events),
@@ -206,13 +214,19 @@ async function pass(total: number, subscriptions: number, options: { metered: bo
   const meter = options.metered ? meterCapacity(clients.dynamo, { endpoint: stack.dynamoEndpoint, region: stack.region, tableName: stack.tableName }) : undefined;
   try {
     const world = await build(total, subscriptions);
+    // The bound is taken before and after the batches: the machine's load may change between.
+    const boundBefore = options.bound ? await writeBound(options.bound, 'before') : undefined;
     const rating = await runBatch('RATING', world, meter?.capacity);
     await mapLimit(world.subs, 16, (s) =>
       addGrant({ subscriptionId: s, register: 'MINUTES', grantId: `top-${s}`, amount: 500n * 1_000_000n, validFrom: '2026-01-01T00:00:00.000Z' }, ACTOR, at()),
     );
     const rerate = await runBatch('RERATE', world, meter?.capacity);
     const reverseReplace = await runBatch('REVERSE_REPLACE', world, meter?.capacity);
-    const bound = options.bound ? await writeBound(options.bound) : undefined;
+    const boundAfter = options.bound ? await writeBound(options.bound, 'after') : undefined;
+    const bound =
+      boundBefore && boundAfter
+        ? { writeUnitsPerSecond: Math.round((boundBefore.writeUnitsPerSecond + boundAfter.writeUnitsPerSecond) / 2), before: boundBefore.writeUnitsPerSecond, after: boundAfter.writeUnitsPerSecond }
+        : undefined;
     return { events: total, subscriptions, ingestSeconds: world.ingestSeconds, rating, rerate, reverseReplace, bound, dynamoLocalReported: meter ? meter.capacity.reported : undefined };
   } finally {
     meter?.stop();
@@ -221,21 +235,20 @@ async function pass(total: number, subscriptions: number, options: { metered: bo
 }
 
 /** The raw write bound: BatchWrite of event-sized items at 16 in flight, items (= write units) per second. */
-async function writeBound(items: number): Promise<{ itemsPerSecond: number; writeUnitsPerSecond: number }> {
+async function writeBound(items: number, tag: string): Promise<{ writeUnitsPerSecond: number }> {
   const payload = 'x'.repeat(600); // an event item is about 0.8 KB: one write unit, as each of these
   const start = performance.now();
   const groups = Array.from({ length: Math.ceil(items / 25) }, (_, g) => g);
   await mapLimit(groups, 16, async (g) => {
     let request: Record<string, unknown[]> | undefined = {
-      [clients.tableName]: Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { PK: `BOUND#${g}#${i}`, SK: 'B', payload } } })),
+      [clients.tableName]: Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { PK: `BOUND#${tag}#${g}#${i}`, SK: 'B', payload } } })),
     };
     while (request && Object.keys(request).length) {
       const res = await clients.dynamo.send(new BatchWriteCommand({ RequestItems: request as never }));
       request = res.UnprocessedItems as typeof request;
     }
   });
-  const perSecond = Math.round(items / ((performance.now() - start) / 1000));
-  return { itemsPerSecond: perSecond, writeUnitsPerSecond: perSecond };
+  return { writeUnitsPerSecond: Math.round(items / ((performance.now() - start) / 1000)) };
 }
 
 const KEYS = ['rating', 'rerate', 'reverseReplace'] as const;
