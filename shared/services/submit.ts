@@ -18,8 +18,11 @@ import { insertReplacementPage, partitionWork, REPLACEMENT_PASSES } from './part
 import { pendingReplacementPage } from '../store/batch-members';
 import { logger } from '../logger';
 
-/** The inline Map's practical limit: shards run in parallel, each loops over its chunks. */
-export const MAX_SHARDS = 40;
+/**
+ * The submit Map's MaxConcurrency: shards run in parallel, each looping over its chunks. More
+ * shards than run at once would only add state transitions (three per shard at least).
+ */
+export const MAX_SHARDS = 10;
 
 const RELEASES_AT_ONCE = 16;
 

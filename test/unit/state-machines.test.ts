@@ -48,3 +48,12 @@ describe('loadStateMachines', () => {
     );
   });
 });
+
+describe('the submit state machine', () => {
+  it('runs as many shards at once as submit plans at most: more would only add state transitions', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { MAX_SHARDS } = await import('../../shared/services/submit');
+    const asl = JSON.parse(await readFile('statemachines/submit.asl.json', 'utf8'));
+    expect(asl.States.ProcessShards.MaxConcurrency).toBe(MAX_SHARDS);
+  });
+});
