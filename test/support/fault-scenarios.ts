@@ -1,0 +1,200 @@
+// The seeded fault runs DESIGN.md §2 is proven under, shared by the fault-injection tests (a few
+// small seeds) and the reliability benchmark (many seeds, bigger batches). A run makes its own
+// subscriptions and events, drives batches through the real workflows with faults on, waits for
+// every attempt to end (timed-out ones included), then lists what is wrong: every violation
+// checkTable finds (as `npm run check-invariants` does) and every event not rated, reversed or
+// released exactly once. An empty list is the pass.
+import { GetExecutionHistoryCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import type { LocalStack } from '../../infra/local/stack';
+import { clients } from '../../shared/store/clients';
+import { checkTable, type Violation } from '../../shared/store/invariants';
+import { getEvents } from '../../shared/store/usage-events';
+import type { UsageEvent } from '../../shared/domain/usage-event';
+import { call } from './api';
+import { drive } from './batch-status';
+import { aSubscription, anEvent, uniqueId } from './builders';
+import { injectFaults, type FaultLog, type FaultRates, type StallOptions } from './faults';
+import { seededRandom, type SeededRandom } from './seeded-random';
+
+export interface RunSize {
+  subscriptions: number;
+  eventsPerSubscription: number;
+  /** Events of each subscription a REVERSE_REPLACE batch reverses and replaces. */
+  originalsPerSubscription: number;
+}
+
+/** The fault-injection tests' size: two partitions, small enough to run eight seeds in seconds. */
+export const SMALL_RUN: RunSize = { subscriptions: 2, eventsPerSubscription: 20, originalsPerSubscription: 2 };
+
+export interface RunOptions {
+  seed: number;
+  rates: FaultRates;
+  /** Needed for `rates.timeouts`: the stack's task timeout and how long a stalled write waits. */
+  stall?: StallOptions;
+  size?: RunSize;
+}
+
+export interface RunResult {
+  seed: number;
+  events: number;
+  faults: FaultLog;
+  /** Task attempts the local runner timed out (LambdaFunctionTimedOut in the runs' histories). */
+  timedOutAttempts: number;
+  violations: Violation[];
+}
+
+export const FINISHED = ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'];
+
+/** Stall settings for a stack started with `taskTimeoutSeconds`. */
+export function stallFor(taskTimeoutSeconds: number): StallOptions {
+  const timeoutMs = taskTimeoutSeconds * 1000;
+  return { timeoutMs, maxWritesAfter: 40, maxStallMs: timeoutMs + 2000 };
+}
+
+/**
+ * A RATING batch over every event, then a REVERSE_REPLACE batch that reverses a few and replaces
+ * each with a corrected event (the later events re-rated as related), with faults on throughout.
+ */
+export async function correctionRun(stack: LocalStack, options: RunOptions): Promise<RunResult> {
+  const size = options.size ?? SMALL_RUN;
+  const random = seededRandom(options.seed);
+  const violations: Violation[] = [];
+  const { subs, events } = await subscriptionsWithEvents(size);
+  const ids = events.map((e) => e.eventId);
+  const batches: string[] = [];
+
+  const faults = injectFaults(random, options.rates, options.stall);
+  try {
+    const rating = await newBatch('RATING');
+    batches.push(rating);
+    await addEvents(rating, ids);
+    await drive(rating, 'lock', ['LOCKED'], ['DRAFT']);
+    const rated = await drive(rating, 'submit', FINISHED);
+    violations.push(...batchOutcome(rated, ids.length));
+    // A top-up while attempts that timed out may still be running: only a batch may re-rate with it.
+    for (const sub of subs) await ok(call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: '10' } }));
+    // Rated exactly once: an attempt that timed out may still be writing, so wait for it first.
+    await stack.idle();
+    violations.push(...expectEvents(await getEvents(ids), (e) => (e.status === 'RATED' && e.ratingRev === 1 && e.heldBy === undefined ? undefined : 'rated-once')));
+
+    const originals = subs.flatMap((sub) => pick(random, events.filter((e) => e.subscriptionId === sub), size.originalsPerSubscription));
+    const fixOf = (e: (typeof events)[number]) => anEvent({ subscriptionId: e.subscriptionId, eventId: `${e.eventId}-fix`, quantity: '1', occurredAt: e.occurredAt });
+    const rr = await newBatch('REVERSE_REPLACE');
+    batches.push(rr);
+    const added = await call('POST', `/v1/batches/${rr}/replacements`, { body: { replacements: originals.map((e) => ({ originalEventId: e.eventId, events: [fixOf(e)] })) } });
+    if (added.status !== 200) throw new Error(`replacements: ${JSON.stringify(added.body)}`);
+    await drive(rr, 'lock', ['LOCKED'], ['DRAFT']);
+    violations.push(...batchOutcome(await drive(rr, 'submit', FINISHED), originals.length));
+
+    faults.stop();
+    await stack.idle();
+    const reversed = new Set(originals.map((e) => e.eventId));
+    const fixes = originals.map((e) => `${e.eventId}-fix`);
+    const after = await getEvents([...ids, ...fixes]);
+    violations.push(
+      ...expectEvents(after, (e) => {
+        if (e.heldBy !== undefined) return 'released';
+        if (reversed.has(e.eventId)) {
+          // Reversed exactly once, in this batch, with exactly its replacement.
+          const once = e.status === 'REVERSED' && e.reversedInBatch === rr && e.replacedBy?.length === 1 && e.replacedBy[0] === `${e.eventId}-fix`;
+          return once ? undefined : 'reversed-once';
+        }
+        if (e.replaces !== undefined) return e.status === 'RATED' && e.ratingRev === 1 && e.replaces === e.eventId.replace(/-fix$/, '') ? undefined : 'replacement-rated-once';
+        return e.status === 'RATED' ? undefined : 'rated';
+      }),
+    );
+    if (after.length !== ids.length + fixes.length) violations.push({ rule: 'replacements-inserted', detail: `${after.length - ids.length} of ${fixes.length}` });
+    // What the batches show once every attempt has ended, late ones included.
+    violations.push(...batchOutcome((await call('GET', `/v1/batches/${rating}`)).body, ids.length));
+    violations.push(...batchOutcome((await call('GET', `/v1/batches/${rr}`)).body, originals.length));
+  } catch (error) {
+    violations.push({ rule: 'run-completes', detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    faults.stop();
+    await stack.idle();
+  }
+  violations.push(...(await checkTable()));
+  return { seed: options.seed, events: ids.length, faults: faults.log, timedOutAttempts: await timedOutAttempts(stack, batches), violations };
+}
+
+/** `size.subscriptions` subscriptions with less allowance than their events' usage, and the events (LOADED). */
+export async function subscriptionsWithEvents(size: Omit<RunSize, 'originalsPerSubscription'>) {
+  const subs = Array.from({ length: size.subscriptions }, () => uniqueId('sub'));
+  const events = subs.flatMap((sub) =>
+    // Every 13 hours: the events of a larger run span two bill periods.
+    Array.from({ length: size.eventsPerSubscription }, (_, i) =>
+      anEvent({ subscriptionId: sub, quantity: String(3 + (i % 9)), occurredAt: new Date(Date.UTC(2026, 2, 1, 8 + 13 * i)).toISOString().replace('.000Z', 'Z') }),
+    ),
+  ) as Array<ReturnType<typeof anEvent> & { eventId: string; subscriptionId: string; occurredAt: string }>;
+  for (const sub of subs) {
+    await ok(call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() }));
+    // Less allowance than the usage: later events run into overage, so re-rating moves money.
+    await ok(call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: String(6 * size.eventsPerSubscription) } }));
+  }
+  for (let i = 0; i < events.length; i += 500) {
+    const res = await ok(call('POST', '/v1/usage-events', { body: { events: events.slice(i, i + 500) } }));
+    if (res.body.accepted !== Math.min(500, events.length - i)) throw new Error(`ingest: ${JSON.stringify(res.body)}`);
+  }
+  return { subs, events };
+}
+
+export async function newBatch(type: string): Promise<string> {
+  return (await ok(call('POST', '/v1/batches', { body: { type } }))).body.batchId;
+}
+
+export async function addEvents(batchId: string, ids: readonly string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 1000) {
+    const res = await ok(call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: ids.slice(i, i + 1000) } }));
+    if (res.body.rejected.length > 0) throw new Error(`add: ${JSON.stringify(res.body.rejected.slice(0, 3))}`);
+  }
+}
+
+async function ok<T extends { status: number; body: any }>(response: Promise<T>): Promise<T> {
+  const res = await response;
+  if (res.status >= 300) throw new Error(`${res.status}: ${JSON.stringify(res.body)}`);
+  return res;
+}
+
+/** The batch ended COMPLETED with every member counted as processed, none errored. */
+function batchOutcome(batch: any, members: number): Violation[] {
+  const { status, counts, batchId } = batch;
+  if (status === 'COMPLETED' && counts.events === members && counts.processed >= members && counts.errored === 0) return [];
+  return [{ rule: 'batch-completed', detail: `${batchId}: ${status} ${JSON.stringify(counts)} (${members} members)${batch.lastError ? ` ${JSON.stringify(batch.lastError)}` : ''}` }];
+}
+
+/** One violation per event `rule` names (undefined: the event is as it should be). */
+function expectEvents(events: UsageEvent[], rule: (e: UsageEvent) => string | undefined): Violation[] {
+  return events.flatMap((e) => {
+    const broken = rule(e);
+    return broken
+      ? [{ subscriptionId: e.subscriptionId, rule: broken, detail: `${e.eventId}: ${e.status} rev ${e.ratingRev}${e.heldBy ? ` held by ${e.heldBy}` : ''}${e.reversedInBatch ? ` reversed in ${e.reversedInBatch}` : ''}` }]
+      : [];
+  });
+}
+
+/** `n` distinct items, seeded. */
+function pick<T>(random: SeededRandom, items: readonly T[], n: number): T[] {
+  return random.shuffle([...items]).slice(0, n);
+}
+
+/** Attempts the runner gave up on with States.Timeout, over every execution of these batches. */
+export async function timedOutAttempts(stack: LocalStack, batchIds: readonly string[]): Promise<number> {
+  let count = 0;
+  for (const stateMachineArn of Object.values(stack.stateMachineArns)) {
+    let nextToken: string | undefined;
+    do {
+      const page = await clients.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }));
+      // Executions are named <batchId>-<action>-v<version>.
+      for (const e of (page.executions ?? []).filter((x) => batchIds.some((b) => x.name?.startsWith(`${b}-`)))) {
+        let historyToken: string | undefined;
+        do {
+          const history = await clients.sfn.send(new GetExecutionHistoryCommand({ executionArn: e.executionArn, maxResults: 1000, nextToken: historyToken }));
+          count += (history.events ?? []).filter((h) => h.type === 'LambdaFunctionTimedOut').length;
+          historyToken = history.nextToken;
+        } while (historyToken);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+  return count;
+}
