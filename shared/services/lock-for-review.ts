@@ -8,9 +8,9 @@ import { DomainError } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
 import { memberItem, releaseMembers, replacementsOf } from '../store/batch-members';
 import { deletePartitions, listPartitions, notePartition, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
-import { closeGates, listMembers, openGates, requireBatch, setCounts, setMemberState, transitionBatch } from '../store/batches';
+import { batchStageCheck, closeGates, listMembers, openGates, requireBatch, setCounts, setMemberState, stageOver, transitionBatch, type BatchStage } from '../store/batches';
 import { clients } from '../store/clients';
-import { isTransactionCanceled, retryOnConflict } from '../store/errors';
+import { cancellationCodes, isTransactionCanceled, retryOnConflict } from '../store/errors';
 import { keys } from '../store/keys';
 import { planFor } from '../store/partition-rating';
 import { requireSubscription } from '../store/subscriptions';
@@ -126,16 +126,24 @@ async function holdRelated(batch: Batch, e: UsageEvent, reason: string, now: str
               },
             },
             { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }) } },
+            // A lock attempt that timed out may land this after the batch finished and released its holds.
+            batchStageCheck(batch.batchId, lockStage(batch)),
           ],
         }),
       ),
     );
     return true;
   } catch (err) {
-    if (isTransactionCanceled(err) && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+    if (!isTransactionCanceled(err)) throw err;
+    const [event, , stage] = cancellationCodes(err);
+    if (stage === 'ConditionalCheckFailed') throw stageOver(batch.batchId, lockStage(batch));
+    if (event === 'ConditionalCheckFailed') return false;
     throw err;
   }
 }
+
+/** The stage every lock write belongs to: LOCKING at the version this lock started. */
+const lockStage = (batch: Batch): BatchStage => ({ status: 'LOCKING', version: batch.version });
 
 async function lockPartition(batch: Batch, p: BatchPartition, actor: string, now: string): Promise<void> {
   const sub = await requireSubscription(p.subscriptionId);

@@ -14,6 +14,7 @@ import {
   type NewBatch,
 } from '../domain/batch';
 import { DomainError } from '../domain/errors';
+import type { TransactItem } from './balances';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
@@ -86,6 +87,33 @@ export async function requireBatch(batchId: string): Promise<Batch> {
   if (!b) throw new DomainError('NOT_FOUND', `batch ${batchId} was not found`);
   return b;
 }
+
+/** The stage a workflow works in: the batch's status and, where a status recurs (LOCKING), its version. */
+export interface BatchStage {
+  status: BatchStatus;
+  version?: number;
+}
+
+/**
+ * A transaction item that passes only while the batch is still at `stage`. A workflow attempt
+ * that outlived its stage (a Task that timed out in AWS leaves its Lambda running) then writes
+ * nothing, however late its write lands.
+ */
+export function batchStageCheck(batchId: string, stage: BatchStage): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      ConditionExpression: `#status = :status${stage.version === undefined ? '' : ' AND #version = :version'}`,
+      ExpressionAttributeNames: { '#status': 'status', ...(stage.version === undefined ? {} : { '#version': 'version' }) },
+      ExpressionAttributeValues: { ':status': stage.status, ...(stage.version === undefined ? {} : { ':version': stage.version }) },
+    },
+  };
+}
+
+/** What an attempt that outlived its stage meets: it stops; the attempt that replaced it does the work. */
+export const stageOver = (batchId: string, stage: BatchStage) =>
+  new DomainError('INVALID_TRANSITION', `batch ${batchId} is no longer ${stage.status}${stage.version === undefined ? '' : ` (version ${stage.version})`}; this attempt stops`);
 
 /** Reads the batch and refuses the action by the rule table (409/422) before any write. */
 export async function batchFor(batchId: string, action: BatchAction): Promise<Batch> {
