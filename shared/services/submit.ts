@@ -104,6 +104,7 @@ async function processPartition(batch: Awaited<ReturnType<typeof requireBatch>>,
     const work = await partitionWork(batch, p, actor, now, 'submit');
     const result = await ratePartitionFrom({
       ...work.request,
+      stage: { status: 'PROCESSING' },
       toRate: [...work.request.toRate, ...work.pending.map((e) => e.eventId)],
       ...(p.creditRebillPeriod ? { creditRebillPeriod: p.creditRebillPeriod } : {}),
     });
@@ -113,7 +114,8 @@ async function processPartition(batch: Awaited<ReturnType<typeof requireBatch>>,
     logger.info('partition processed', { batchId: batch.batchId, partition: partitionKey(p), changed: result.changed, released });
   } catch (err) {
     // Throttling and the like go back to the workflow's Retry; only real failures fail a partition.
-    if (isTransient(err)) throw err;
+    // A batch no longer PROCESSING means this attempt outlived its stage: it records nothing.
+    if (isTransient(err) || (err instanceof DomainError && err.code === 'INVALID_TRANSITION')) throw err;
     const code = err instanceof DomainError ? err.code : 'INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
     logger.error('partition failed', { batchId: batch.batchId, partition: partitionKey(p), code, error: err as Error });

@@ -6,11 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
+import { call } from '../support/api';
 import { drive } from '../support/batch-status';
 import { addEvents, correctionRun, FINISHED, newBatch, stallFor, subscriptionsWithEvents } from '../support/fault-scenarios';
 import { holdFirstWrite, timeoutCount } from '../support/faults';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
-import { checkHolds } from '../../shared/store/invariants';
+import { checkHolds, checkSubscription } from '../../shared/store/invariants';
+import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvents } from '../../shared/store/usage-events';
 
 // Well above one unit of work (a few hundred ms on a busy 2-core machine), far below the ASL's 120 s.
@@ -81,5 +83,26 @@ describe('an attempt that timed out and lands its writes after its batch moved o
 
     expect((await getEvents(ids)).filter((e) => e.heldBy !== undefined).map((e) => e.eventId)).toEqual([]);
     expect(await checkHolds()).toEqual([]);
+  });
+
+  it('re-rates nothing once its batch has finished, even after a top-up changed what a re-rate would give', async () => {
+    const { subs, events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 20 });
+    const ids = events.map((e) => e.eventId);
+    const rating = await newBatch('RATING');
+    await addEvents(rating, ids);
+    await drive(rating, 'lock', ['LOCKED']);
+    const late = holdFirstWrite((command, _input, task) => task === 'ProcessShardChunk' && command === 'TransactWriteItemsCommand');
+
+    expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
+    await late.held;
+    // Re-rating what is rated with the new allowance is a RERATE batch's job, with its preview.
+    expect((await call('POST', `/v1/subscriptions/${subs[0]}/balances/MINUTES/grants`, { body: { amount: '100' } })).status).toBe(201);
+    late.release();
+    await stack.idle();
+
+    expect((await getEvents(ids)).map((e) => [e.status, e.ratingRev])).toEqual(ids.map(() => ['RATED', 1]));
+    const log = await call('GET', `/v1/batches/${rating}/log?limit=1000`);
+    expect(log.body.items.map((e: { action: string }) => e.action)).not.toContain('PARTITION_FAILED');
+    expect(await checkSubscription(await requireSubscription(subs[0]!))).toEqual([]);
   });
 });
