@@ -8,7 +8,7 @@ import { DomainError } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
 import { memberItem, releaseMembers, replacementsOf } from '../store/batch-members';
 import { deletePartitions, listPartitions, notePartition, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
-import { batchStageCheck, closeGates, listMembers, openGates, requireBatch, setCounts, setMemberState, stageOver, transitionBatch, type BatchStage } from '../store/batches';
+import { batchStageCheck, closeGates, listMembers, openGates, requireBatch, setMemberState, stageOver, transitionBatch, type BatchStage } from '../store/batches';
 import { clients } from '../store/clients';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from '../store/errors';
 import { keys } from '../store/keys';
@@ -195,8 +195,7 @@ async function finishLock(batch: Batch, actor: string, now: string): Promise<voi
   } while (cursor);
   const partitions = await listPartitions(batch.batchId);
   const total = partitions.filter((p) => p.state === 'READY').reduce((s, p) => s + (p.preview?.changedEvents ?? 0), 0);
-  await setCounts(batch.batchId, counts, { done: 0, total }, now);
-  await transitionBatch(batch.batchId, ['LOCKING'], 'LOCKED', now, { lastError: null });
+  await transitionBatch(batch.batchId, ['LOCKING'], 'LOCKED', now, { lastError: null, counts, progress: { done: 0, total } }, batch.version);
   await appendLog(batch.batchId, {
     at: now,
     actor,

@@ -3,7 +3,7 @@
 import { DomainError } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
 import { deletePartitions } from '../store/batch-partitions';
-import { listMembers, openGates, requireBatch, setCounts, setLastError, setMemberState, transitionBatch } from '../store/batches';
+import { listMembers, openGates, requireBatch, setLastError, setMemberState, transitionBatch } from '../store/batches';
 import { releaseRelated, type WorkflowStep } from './lock-for-review';
 
 export type RevertPhase = 'related' | 'errors' | 'finish';
@@ -24,8 +24,8 @@ export async function revertStep(step: WorkflowStep<RevertPhase>, now: () => str
   } while (cursor);
   await deletePartitions(batch.batchId);
   await openGates(batch.batchId);
-  await setCounts(batch.batchId, { events, related: 0, errored: 0, inProcess: 0, processed: 0 }, { done: 0, total: 0 }, now());
-  await transitionBatch(batch.batchId, ['REVERTING'], 'DRAFT', now(), { lastError: null });
+  const counts = { events, related: 0, errored: 0, inProcess: 0, processed: 0 };
+  await transitionBatch(batch.batchId, ['REVERTING'], 'DRAFT', now(), { lastError: null, counts, progress: { done: 0, total: 0 } }, batch.version);
   await appendLog(batch.batchId, { at: now(), actor: step.actor, action: 'REVERTED', message: 'reverted for edit: related events released, preview discarded' });
   return { ...step, phase: 'finish', cursor: null, done: true };
 }

@@ -6,7 +6,7 @@ import { DomainError } from '../domain/errors';
 import { formatMoney } from '../domain/decimal';
 import { appendLog } from '../store/batch-log';
 import { listPartitions, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
-import { addProgress, getPlan, listMembers, requireBatch, savePlan, setCounts, setMemberState, transitionBatch } from '../store/batches';
+import { addProgress, getPlan, listMembers, requireBatch, savePlan, setMemberState, transitionBatch } from '../store/batches';
 import { clients } from '../store/clients';
 import { isConditionFailure, isTransient } from '../store/errors';
 import { keys } from '../store/keys';
@@ -176,9 +176,7 @@ export async function finishSubmit(batchId: string, actor: string, now: string, 
   } while (cursor);
   const done = partitions.filter((p) => p.state === 'DONE').length;
   const status = failure || (failed.size > 0 && done === 0) ? 'FAILED' : failed.size > 0 ? 'COMPLETED_WITH_ERRORS' : 'COMPLETED';
-  const batch = await requireBatch(batchId);
-  await setCounts(batchId, counts, batch.progress, now);
-  await transitionBatch(batchId, ['PROCESSING'], status, now, failure ? { lastError: { ...failure, at: now } } : {});
+  await transitionBatch(batchId, ['PROCESSING'], status, now, { counts, ...(failure ? { lastError: { ...failure, at: now } } : {}) });
   const delta = partitions.reduce((s, p) => s + (p.state === 'DONE' ? (p.preview?.chargeDelta ?? 0n) : 0n), 0n);
   const currency = partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD';
   await appendLog(batchId, {

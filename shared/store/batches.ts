@@ -167,6 +167,9 @@ export async function listBatches(filter: ListBatchFilter, limit: number, cursor
 export interface TransitionPatch {
   lastError?: Batch['lastError'] | null;
   execution?: { action: string; arn: string };
+  /** A workflow's recount, written by the transition that ends its stage so a late attempt cannot overwrite it. */
+  counts?: Batch['counts'];
+  progress?: Batch['progress'];
 }
 
 /**
@@ -190,6 +193,14 @@ export async function transitionBatch(
   else if (patch.lastError) {
     sets.push('lastError = :err');
     values[':err'] = patch.lastError;
+  }
+  if (patch.counts) {
+    sets.push('counts = :counts');
+    values[':counts'] = patch.counts;
+  }
+  if (patch.progress) {
+    sets.push('progress = :progress');
+    values[':progress'] = patch.progress;
   }
   if (patch.execution) {
     sets.push('executions.#action = :arn');
@@ -339,18 +350,6 @@ export async function setMemberState(batchId: string, eventId: string, state: Ba
       ConditionExpression: 'attribute_exists(PK)',
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: { ':s': state, ...(error ? { ':c': error.code, ':m': error.message.slice(0, 500) } : {}) },
-    }),
-  );
-}
-
-/** Replaces the batch's counters and progress (workflows recount them from the members). */
-export async function setCounts(batchId: string, counts: Batch['counts'], progress: Batch['progress'], now: string): Promise<void> {
-  await clients.dynamo.send(
-    new UpdateCommand({
-      TableName: clients.tableName,
-      Key: keys.batch(batchId),
-      UpdateExpression: 'SET counts = :c, progress = :p, updatedAt = :now',
-      ExpressionAttributeValues: { ':c': counts, ':p': progress, ':now': now },
     }),
   );
 }

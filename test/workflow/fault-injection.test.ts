@@ -105,4 +105,20 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     expect(log.body.items.map((e: { action: string }) => e.action)).not.toContain('PARTITION_FAILED');
     expect(await checkSubscription(await requireSubscription(subs[0]!))).toEqual([]);
   });
+
+  it('leaves the counts of a batch that has finished as its submit counted them', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 20 });
+    const ids = events.map((e) => e.eventId);
+    const rating = await newBatch('RATING');
+    await addEvents(rating, ids);
+    const late = holdFirstWrite((command, input, task) => task === 'LockForReview' && command === 'UpdateItemCommand' && input.includes('counts'));
+
+    await drive(rating, 'lock', ['LOCKED']);
+    await late.held;
+    expect((await drive(rating, 'submit', FINISHED)).counts).toMatchObject({ events: 20, processed: 20 });
+    late.release();
+    await stack.idle();
+
+    expect((await call('GET', `/v1/batches/${rating}`)).body).toMatchObject({ status: 'COMPLETED', counts: { events: 20, processed: 20, errored: 0 } });
+  });
 });
