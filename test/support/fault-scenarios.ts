@@ -45,10 +45,10 @@ export interface RunResult {
 
 export const FINISHED = ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'];
 
-/** Stall settings for a stack started with `taskTimeoutSeconds`. */
-export function stallFor(taskTimeoutSeconds: number): StallOptions {
+/** Stall settings for a stack started with `taskTimeoutSeconds`: a stalled write lands up to ~1 s after the timeout. */
+export function stallFor(taskTimeoutSeconds: number, overrides: Partial<StallOptions> = {}): StallOptions {
   const timeoutMs = taskTimeoutSeconds * 1000;
-  return { timeoutMs, maxWritesAfter: 40, maxStallMs: timeoutMs + 2000 };
+  return { timeoutMs, maxWritesAfter: 20, maxStallMs: timeoutMs + 1000, ...overrides };
 }
 
 /**

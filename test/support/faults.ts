@@ -35,6 +35,8 @@ export interface StallOptions {
   maxWritesAfter: number;
   /** A stall never waits longer than this in all (the workflow may have nothing left to write). */
   maxStallMs: number;
+  /** At most this many stalls in a run: each costs a timeout's wait. */
+  maxTimeouts?: number;
 }
 
 export interface FaultLog {
@@ -118,7 +120,8 @@ export function injectFaults(random: SeededRandom, rates: FaultRates, stall?: St
         calm = 8;
         throw fault('ThrottlingException');
       }
-      if (write && roll >= writes && roll < writes + timeouts && !stalling && !stalled.has(invocation!)) {
+      const stallsLeft = timeoutCount(log) < (stall?.maxTimeouts ?? Infinity);
+      if (write && roll >= writes && roll < writes + timeouts && stallsLeft && !stalling && !stalled.has(invocation!)) {
         calm = 8;
         await stallPastTimeout(invocation!, task!);
       }

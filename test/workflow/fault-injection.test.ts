@@ -34,24 +34,17 @@ afterAll(async () => stack?.stop());
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 
-describe('fault injection: failed writes and throttled reads', () => {
-  it.each(SEEDS)('seed %i: rating and reverse-replace survive failed writes and throttled reads; every invariant holds', async (seed) => {
-    const run = await correctionRun(stack, { seed, rates: { writes: 0.05, throttledReads: 0.01 } });
+describe('fault injection', () => {
+  it.each(SEEDS)('seed %i: rating, a top-up and reverse-replace survive failed writes, throttled reads and timed-out attempts; every invariant holds', async (seed) => {
+    const stall = stallFor(TASK_TIMEOUT_SECONDS, { maxTimeouts: 2 });
+    const run = await correctionRun(stack, { seed, rates: { writes: 0.05, throttledReads: 0.01, timeouts: 0.05 }, stall });
 
     expect(run.violations).toEqual([]);
-    // The run was not fault-free: the seed made at least one call fail.
+    // The run was not fault-free: calls failed, writes stalled past the timeout, and the runner
+    // timed attempts out and retried them (a stall may also outlive an attempt a sibling write failed).
     expect(run.faults.before + run.faults.after + run.faults.throttled).toBeGreaterThan(0);
-  });
-});
-
-describe('fault injection: task timeouts', () => {
-  it.each(SEEDS)('seed %i: an attempt that times out and then lands its writes beside or after its retry changes nothing twice', async (seed) => {
-    const run = await correctionRun(stack, { seed: 100 + seed, rates: { timeouts: 0.04 }, stall: stallFor(TASK_TIMEOUT_SECONDS) });
-
-    expect(run.violations).toEqual([]);
-    // Each stalled write outlived its task's timeout: the runner timed that attempt out and retried.
     expect(timeoutCount(run.faults)).toBeGreaterThan(0);
-    expect(run.timedOutAttempts).toBeGreaterThanOrEqual(timeoutCount(run.faults));
+    expect(run.timedOutAttempts).toBeGreaterThan(0);
   });
 });
 
@@ -60,7 +53,7 @@ describe('fault injection: task timeouts', () => {
 // batch has moved on to the next stage, or has finished.
 describe('an attempt that timed out and lands its writes after its batch moved on', () => {
   async function ratedEvents(): Promise<string[]> {
-    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 20 });
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
     const ids = events.map((e) => e.eventId);
     const rating = await newBatch('RATING');
     await addEvents(rating, ids);
@@ -86,7 +79,7 @@ describe('an attempt that timed out and lands its writes after its batch moved o
   });
 
   it('re-rates nothing once its batch has finished, even after a top-up changed what a re-rate would give', async () => {
-    const { subs, events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 20 });
+    const { subs, events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
     const ids = events.map((e) => e.eventId);
     const rating = await newBatch('RATING');
     await addEvents(rating, ids);
@@ -107,7 +100,7 @@ describe('an attempt that timed out and lands its writes after its batch moved o
   });
 
   it('leaves the counts of a batch that has finished as its submit counted them', async () => {
-    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 20 });
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
     const ids = events.map((e) => e.eventId);
     const rating = await newBatch('RATING');
     await addEvents(rating, ids);
@@ -115,10 +108,10 @@ describe('an attempt that timed out and lands its writes after its batch moved o
 
     await drive(rating, 'lock', ['LOCKED']);
     await late.held;
-    expect((await drive(rating, 'submit', FINISHED)).counts).toMatchObject({ events: 20, processed: 20 });
+    expect((await drive(rating, 'submit', FINISHED)).counts).toMatchObject({ events: 8, processed: 8 });
     late.release();
     await stack.idle();
 
-    expect((await call('GET', `/v1/batches/${rating}`)).body).toMatchObject({ status: 'COMPLETED', counts: { events: 20, processed: 20, errored: 0 } });
+    expect((await call('GET', `/v1/batches/${rating}`)).body).toMatchObject({ status: 'COMPLETED', counts: { events: 8, processed: 8, errored: 0 } });
   });
 });
