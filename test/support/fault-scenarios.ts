@@ -7,7 +7,10 @@
 import { GetExecutionHistoryCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { LocalStack } from '../../infra/local/stack';
 import { clients } from '../../shared/store/clients';
+import { allMembers } from '../../shared/store/batches';
 import { checkTable, type Violation } from '../../shared/store/invariants';
+import { planFor } from '../../shared/store/partition-rating';
+import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvents } from '../../shared/store/usage-events';
 import type { UsageEvent } from '../../shared/domain/usage-event';
 import { call } from './api';
@@ -41,6 +44,8 @@ export interface RunResult {
   /** Task attempts the local runner timed out (LambdaFunctionTimedOut in the runs' histories). */
   timedOutAttempts: number;
   violations: Violation[];
+  /** How each batch of the run ended (a lost race may fail a partition: its events are rated later). */
+  outcomes?: string[];
 }
 
 export const FINISHED = ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'];
@@ -115,6 +120,94 @@ export async function correctionRun(stack: LocalStack, options: RunOptions): Pro
   }
   violations.push(...(await checkTable()));
   return { seed: options.seed, events: ids.length, faults: faults.log, timedOutAttempts: await timedOutAttempts(stack, batches), violations };
+}
+
+/**
+ * Races over overlapping events, with faults on throughout: three RATING batches each ask for a
+ * seeded ~60 % of the events, every add sent twice at once with one Idempotency-Key; the batches
+ * are locked at once and submitted at once, each action asked twice at once; then one more batch
+ * rates what none of them got (or a failed partition gave back). Each event must end held by no
+ * batch and rated once in money, every partition's ratings what a chronological re-rating gives.
+ */
+export async function racesRun(stack: LocalStack, options: RunOptions): Promise<RunResult> {
+  const size = options.size ?? SMALL_RUN;
+  const random = seededRandom(options.seed);
+  const violations: Violation[] = [];
+  const { subs, events } = await subscriptionsWithEvents(size);
+  const ids = events.map((e) => e.eventId);
+  const batches: string[] = [];
+  const outcomes: string[] = [];
+
+  const faults = injectFaults(random, options.rates, options.stall);
+  try {
+    const racers = [await newBatch('RATING'), await newBatch('RATING'), await newBatch('RATING')];
+    batches.push(...racers);
+    const asked = new Set<string>();
+    const adds = racers.flatMap((batchId) => {
+      const wanted = ids.filter(() => random.next() < 0.6);
+      wanted.forEach((id) => asked.add(id));
+      return Array.from({ length: Math.ceil(wanted.length / 25) }, (_, k) => {
+        const send = () => call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: wanted.slice(k * 25, k * 25 + 25) }, headers: { 'idempotency-key': `${batchId}-${k}` } });
+        return [send(), send()];
+      }).flat();
+    });
+    // The twin of a call still running is told so (409 CONFLICT); anything else is an answer.
+    for (const res of await Promise.all(adds)) {
+      if (res.status !== 200 && !(res.status === 409 && res.body.code === 'CONFLICT')) violations.push({ rule: 'add-answers', detail: `${res.status} ${JSON.stringify(res.body)}` });
+    }
+    violations.push(...(await heldOnce(racers, [...asked])));
+
+    // Two calls at once: one starts the workflow, the other is refused (409), never a second execution.
+    const twice = async (batchId: string, action: 'lock' | 'submit') => {
+      const answers = await Promise.all([call('POST', `/v1/batches/${batchId}/${action}`), call('POST', `/v1/batches/${batchId}/${action}`)]);
+      const statuses = answers.map((a) => a.status).sort();
+      if (statuses.join() !== '202,409') violations.push({ rule: 'one-execution-per-action', detail: `${action} ${batchId}: ${statuses.join(', ')}` });
+    };
+    await Promise.all(racers.map(async (b) => (await twice(b, 'lock'), drive(b, 'lock', ['LOCKED'], ['DRAFT']))));
+    await Promise.all(racers.map(async (b) => (await twice(b, 'submit'), outcomes.push((await drive(b, 'submit', FINISHED)).status))));
+
+    // What no racer got, or a failed partition released: rated by one more batch.
+    for (let round = 0; round < 3; round++) {
+      const loaded = (await getEvents(ids)).filter((e) => e.status === 'LOADED').map((e) => e.eventId);
+      if (loaded.length === 0) break;
+      const sweep = await newBatch('RATING');
+      batches.push(sweep);
+      await addEvents(sweep, loaded);
+      await drive(sweep, 'lock', ['LOCKED'], ['DRAFT']);
+      outcomes.push((await drive(sweep, 'submit', FINISHED)).status);
+    }
+
+    faults.stop();
+    await stack.idle();
+    violations.push(...expectEvents(await getEvents(ids), (e) => (e.heldBy !== undefined ? 'released' : e.status !== 'RATED' ? 'rated' : undefined)));
+    const now = new Date().toISOString();
+    for (const sub of subs) {
+      // Rated in time order whoever rated what: re-planning the whole partition changes nothing.
+      const plan = await planFor(await requireSubscription(sub), { subscriptionId: sub, register: 'MINUTES', toRate: [], from: { occurredAt: '', eventId: '' }, stepId: 'check', actor: 'check', now });
+      if (plan.changes.length > 0) violations.push({ subscriptionId: sub, rule: 'ratings-chronological', detail: `${plan.changes.length} event(s) rate differently: ${plan.changes.slice(0, 3).map((c) => c.eventId).join(', ')}` });
+    }
+  } catch (error) {
+    violations.push({ rule: 'run-completes', detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    faults.stop();
+    await stack.idle();
+  }
+  violations.push(...(await checkTable()));
+  return { seed: options.seed, events: ids.length, faults: faults.log, timedOutAttempts: await timedOutAttempts(stack, batches), violations, outcomes };
+}
+
+/** Every asked-for event is a member of exactly one of the batches, and held by it. */
+async function heldOnce(batchIds: readonly string[], asked: readonly string[]): Promise<Violation[]> {
+  const memberOf = new Map<string, string[]>();
+  for (const batchId of batchIds) {
+    for await (const page of allMembers(batchId)) for (const m of page) memberOf.set(m.eventId, [...(memberOf.get(m.eventId) ?? []), batchId]);
+  }
+  const held = new Map((await getEvents(asked)).map((e) => [e.eventId, e.heldBy]));
+  return asked.flatMap((id) => {
+    const of = memberOf.get(id) ?? [];
+    if (of.length !== 1) return [{ rule: 'held-by-one-batch', detail: `${id}: member of ${of.length} batches` }];
+    return held.get(id) === of[0] ? [] : [{ rule: 'held-as-member', detail: `${id}: member of ${of[0]}, held by ${held.get(id) ?? 'none'}` }];
+  });
 }
 
 /** `size.subscriptions` subscriptions with less allowance than their events' usage, and the events (LOADED). */
