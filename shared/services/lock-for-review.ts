@@ -34,6 +34,8 @@ const MEMBER_PAGE = 500;
 
 export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string, deadline: number): Promise<WorkflowStep<LockPhase>> {
   const batch = await requireBatch(step.batchId);
+  // This lock's own move to LOCKED applied (its answer lost, or the attempt timed out after it): done.
+  if (batch.status === 'LOCKED' && batch.version === step.version + 1) return { ...step, phase: 'finish', cursor: null, done: true };
   if (batch.status !== 'LOCKING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not LOCKING`);
   let { phase, cursor } = step;
   // Read once per invocation, not once per partition: the state each unit saves is what a later
@@ -207,9 +209,10 @@ async function finishLock(batch: Batch, actor: string, now: string): Promise<voi
 
 /** A lock that failed outright goes back to DRAFT: related holds released, preview discarded, edits reopened. */
 export async function lockFailed(batchId: string, actor: string, error: { code: string; message: string }, now: string): Promise<void> {
+  // Each undo holds only while the batch is LOCKING: a batch the lock did move on keeps its preview and gates.
   await releaseRelated(batchId, ['LOCKING']);
-  await deletePartitions(batchId);
-  await openGates(batchId);
+  await deletePartitions(batchId, { status: 'LOCKING' });
+  await openGates(batchId, { status: 'LOCKING' });
   await transitionBatch(batchId, ['LOCKING'], 'DRAFT', now, { lastError: { ...error, at: now } });
   await appendLog(batchId, { at: now, actor, action: 'LOCK_FAILED', message: `lock failed: ${error.message}`, data: { error } });
 }

@@ -2,6 +2,7 @@
 // partitions in chunks (each partition sequentially, in rating order), then finalize.
 // A failing partition fails its own events only; the batch ends COMPLETED_WITH_ERRORS.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { FINISHED } from '../domain/batch';
 import { DomainError } from '../domain/errors';
 import { formatMoney } from '../domain/decimal';
 import { appendLog } from '../store/batch-log';
@@ -154,6 +155,8 @@ async function releaseEvents(batchId: string, eventIds: readonly string[]): Prom
 
 /** Counts the outcome, releases every hold left, and ends the batch. */
 export async function finishSubmit(batchId: string, actor: string, now: string, failure?: { code: string; message: string }): Promise<void> {
+  // PROCESSING ends once: an attempt retried after its own move applied (answer lost, or timed out) has nothing left to do.
+  if (FINISHED.has((await requireBatch(batchId)).status)) return;
   const partitions = await listPartitions(batchId);
   const failed = new Map(partitions.filter((p) => p.state === 'FAILED' || (failure && p.state !== 'DONE')).map((p) => [partitionKey(p), p]));
   const counts = { events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 };

@@ -1,4 +1,6 @@
 // Waiting for batches through the API, without vitest: tests and benchmarks share it.
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { clients } from '../../shared/store/clients';
 import { call } from './api';
 import { eventually } from './eventually';
 
@@ -22,4 +24,14 @@ export async function drive(batchId: string, action: 'lock' | 'submit', target: 
     if (target.includes(batch.status)) return batch;
   }
   throw new Error(`batch ${batchId} never reached ${target.join('|')}`);
+}
+
+/** Waits for the batch's latest execution of `action` to end, and gives its status (SUCCEEDED, FAILED, …). */
+export async function executionEnded(batchId: string, action: 'lock' | 'revert' | 'submit', timeoutMs = 60_000): Promise<string> {
+  return eventually(`the ${action} execution of batch ${batchId} to end`, async () => {
+    const executionArn = (await call('GET', `/v1/batches/${batchId}`)).body.executions?.[action];
+    if (!executionArn) return undefined;
+    const { status } = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return status === 'RUNNING' ? undefined : status;
+  }, timeoutMs);
 }

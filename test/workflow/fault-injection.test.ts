@@ -7,10 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { call } from '../support/api';
-import { drive } from '../support/batch-status';
+import { drive, executionEnded } from '../support/batch-status';
 import { addEvents, correctionRun, FINISHED, newBatch, stallFor, subscriptionsWithEvents } from '../support/fault-scenarios';
 import { holdFirstWrite, timeoutCount } from '../support/faults';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { lockFailed } from '../../shared/services/lock-for-review';
+import { batchGet } from '../../shared/store/batch-get';
+import { keys } from '../../shared/store/keys';
 import { checkHolds, checkSubscription } from '../../shared/store/invariants';
 import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvents } from '../../shared/store/usage-events';
@@ -113,5 +116,36 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     await stack.idle();
 
     expect((await call('GET', `/v1/batches/${rating}`)).body).toMatchObject({ status: 'COMPLETED', counts: { events: 8, processed: 8, errored: 0 } });
+  });
+
+  it('a lock retried after its own move to LOCKED applied ends locked with its partitions, and submit rates every event', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
+    const ids = events.map((e) => e.eventId);
+    const rating = await newBatch('RATING');
+    await addEvents(rating, ids);
+    // The audit entry written just after LOCKING -> LOCKED stalls: the attempt times out past its transition.
+    const late = holdFirstWrite((command, input, task) => task === 'LockForReview' && command === 'PutItemCommand' && input.includes('"action":"LOCKED"'));
+
+    await drive(rating, 'lock', ['LOCKED']);
+    await late.held;
+    const lock = await executionEnded(rating, 'lock');
+    late.release();
+    await stack.idle();
+
+    expect(lock).toBe('SUCCEEDED');
+    expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
+    expect((await getEvents(ids)).map((e) => e.status)).toEqual(ids.map(() => 'RATED'));
+  });
+
+  it('a lock undo that arrives once the batch is LOCKED leaves its preview and closed edits alone', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+    const rating = await newBatch('RATING');
+    await addEvents(rating, events.map((e) => e.eventId));
+    await drive(rating, 'lock', ['LOCKED']);
+
+    await expect(lockFailed(rating, 'test', { code: 'INTERNAL', message: 'late' }, new Date().toISOString())).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+
+    expect((await call('GET', `/v1/batches/${rating}/preview`)).body.partitions).toHaveLength(1);
+    expect(await batchGet(keys.batchGates(rating))).toHaveLength(keys.batchGates(rating).length);
   });
 });
