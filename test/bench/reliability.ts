@@ -107,7 +107,7 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
     note: `${totals.faultsInjected} faults injected, ${totals.attemptsTimedOut} attempts timed out, ${totals.violations} violations`,
   };
   if (totals.violations > 0) {
-    const broken = runs.filter((r) => r.violations.length > 0).map((r) => `seed ${r.seed} ${r.scenario} (${r.mix}): ${r.violations.map((v) => v.rule).join(', ')}`);
+    const broken = runs.filter((r) => r.violations.length > 0).map((r) => `seed ${r.seed} ${r.scenario} (${r.mix}): ${byRule(r.violations)}`);
     throw new BenchmarkFailed(`${totals.violations} violation(s): ${broken.join('; ')}`, measurement);
   }
   return measurement;
@@ -132,6 +132,13 @@ async function onFreshStack<T>(dynamoEndpoint: string, work: (stack: LocalStack)
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
+
+/** `rated-once ×160, batch-completed`: one entry per rule, in order of first appearance. */
+function byRule(violations: readonly Violation[]): string {
+  const counts = new Map<string, number>();
+  for (const v of violations) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1);
+  return [...counts].map(([rule, n]) => (n > 1 ? `${rule} ×${n}` : rule)).join(', ');
+}
 
 function positive(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -77,18 +77,19 @@ describe('reliability benchmark (smoke)', () => {
   }, 120_000);
 
   it('fails, with every violation named and its figures kept, when a run finds one', async () => {
+    const violation = (rule: string) => ({ rule, detail: 'as found' });
     const broken = async (_stack: unknown, { seed }: { seed: number }) => ({
       seed,
       events: 0,
       faults: { before: 0, after: 0, throttled: 0, timeouts: {} },
       timedOutAttempts: 0,
-      violations: seed === 2 ? [{ rule: 'register-consumed-equals-ledger', detail: 'MINUTES: register 5 vs ledger 4' }] : [],
+      violations: seed === 2 ? [violation('register-consumed-equals-ledger'), violation('rated-once'), violation('rated-once')] : [],
     });
     const failure = await runReliability({ seeds: 2, size: SMOKE.size, dynamoEndpoint: inject('dynamoEndpoint'), scenarios: { broken } }).catch((e: unknown) => e);
 
     expect(failure).toBeInstanceOf(BenchmarkFailed);
-    expect((failure as BenchmarkFailed).message).toBe('1 violation(s): seed 2 broken (timeouts): register-consumed-equals-ledger');
-    expect((failure as BenchmarkFailed).measurement.details.totals).toMatchObject({ runs: 2, violations: 1 });
+    expect((failure as BenchmarkFailed).message).toBe('3 violation(s): seed 2 broken (timeouts): register-consumed-equals-ledger, rated-once ×2');
+    expect((failure as BenchmarkFailed).measurement.details.totals).toMatchObject({ runs: 2, violations: 3 });
   });
 });
 
