@@ -12,6 +12,7 @@ import { checkTable, type Violation } from '../../shared/store/invariants';
 import { planFor } from '../../shared/store/partition-rating';
 import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvents } from '../../shared/store/usage-events';
+import { FINISHED as FINISHED_STATUSES } from '../../shared/domain/batch';
 import type { UsageEvent } from '../../shared/domain/usage-event';
 import { call } from './api';
 import { drive } from './batch-status';
@@ -48,7 +49,8 @@ export interface RunResult {
   outcomes?: string[];
 }
 
-export const FINISHED = ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'];
+/** The statuses a batch ends in, as a list for waitForStatus. */
+export const FINISHED = [...FINISHED_STATUSES];
 
 /** Stall settings for a stack started with `taskTimeoutSeconds`: a stalled write lands up to ~1 s after the timeout. */
 export function stallFor(taskTimeoutSeconds: number, overrides: Partial<StallOptions> = {}): StallOptions {
@@ -57,8 +59,9 @@ export function stallFor(taskTimeoutSeconds: number, overrides: Partial<StallOpt
 }
 
 /**
- * A RATING batch over every event, then a REVERSE_REPLACE batch that reverses a few and replaces
- * each with a corrected event (the later events re-rated as related), with faults on throughout.
+ * A RATING batch over every event, a top-up, then a REVERSE_REPLACE batch that reverses a few
+ * and replaces each with a corrected event (the later events re-rated as related), with faults
+ * on throughout.
  */
 export async function correctionRun(stack: LocalStack, options: RunOptions): Promise<RunResult> {
   const size = options.size ?? SMALL_RUN;
