@@ -8,7 +8,7 @@ import { projectRoot } from './dynamodb-local';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-/** The function whose invocation is running: lets a test aim faults at workflow tasks only. */
+/** The function whose invocation is running (one store object per invocation): lets a test aim faults at workflow tasks only. */
 export const currentInvocation = new AsyncLocalStorage<{ functionName: string }>();
 
 /** Invocations so far and their summed duration, by function: what a Lambda bill counts. */

@@ -39,6 +39,11 @@ export interface LocalStackOptions {
   taskFunctions?: Readonly<Record<string, TaskFunctionSpec>>;
   /** Replaces every Retry's wait, in milliseconds (fault-injection tests). */
   retryIntervalMs?: number;
+  /**
+   * Replaces every Task's TimeoutSeconds in the loaded ASL (fractions allowed), never in the files:
+   * fault-injection tests make a slow attempt time out and race its retry.
+   */
+  taskTimeoutSeconds?: number;
 }
 
 export interface LocalStack {
@@ -51,6 +56,8 @@ export interface LocalStack {
   region: string;
   /** Workflow name → state machine ARN, as STATE_MACHINE_ARNS carries it. */
   stateMachineArns: Record<string, string>;
+  /** Resolves when no task function runs, attempts that timed out and run on included. */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -64,7 +71,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dataDir = options.dataDir ?? join(localDir, 'data');
   const ports = options.ports ?? {};
   // Load the ASL first: a broken definition fails before anything starts.
-  const machines = loadStateMachines(options.workflows ?? listedWorkflows, options.taskFunctions ?? listedTaskFunctions, region);
+  const machines = loadStateMachines(options.workflows ?? listedWorkflows, options.taskFunctions ?? listedTaskFunctions, region, {
+    taskTimeoutSeconds: options.taskTimeoutSeconds,
+  });
 
   // Each started part registers how to stop it; stop() and a failed start run them in reverse.
   const closers: (() => Promise<void>)[] = [];
@@ -147,6 +156,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableName,
       region,
       stateMachineArns,
+      idle: () => machines.idle(),
       stop,
     };
   } catch (error) {

@@ -46,15 +46,32 @@ export interface LocalStateMachine {
 
 export interface StateMachines {
   byArn: ReadonlyMap<string, LocalStateMachine>;
-  /** Resolves when no task function is running (an aborted execution's task still finishes, as a Lambda does). */
+  /**
+   * Resolves when no task function is running: an aborted execution's task, or an attempt its
+   * Task's timeout gave up on, still finishes, as a Lambda does.
+   */
   idle(): Promise<void>;
+}
+
+export interface LoadOptions {
+  /**
+   * Local and test use only: replaces every Task's TimeoutSeconds (fractions allowed) in the
+   * loaded definition; the ASL files stay as they are. A timed-out task is retried while its
+   * invocation runs on, as in AWS, so tests can race a retry against the attempt it replaced.
+   */
+  taskTimeoutSeconds?: number;
 }
 
 export function loadStateMachines(
   workflows: Readonly<Record<string, WorkflowSpec>>,
   taskFunctions: Readonly<Record<string, TaskFunctionSpec>>,
   region: string,
+  options: LoadOptions = {},
 ): StateMachines {
+  const { taskTimeoutSeconds } = options;
+  if (taskTimeoutSeconds !== undefined && !(taskTimeoutSeconds > 0 && Number.isFinite(taskTimeoutSeconds))) {
+    throw new RangeError(`taskTimeoutSeconds must be a positive number of seconds, not ${taskTimeoutSeconds}`);
+  }
   const running = new Set<Promise<unknown>>();
   const invoke = (task: string, input: unknown): Promise<JsonValue> => {
     const call = runTask(task, taskFunctions[task]!.handler, input);
@@ -64,7 +81,7 @@ export function loadStateMachines(
   };
   const byArn = new Map<string, LocalStateMachine>();
   for (const [name, spec] of Object.entries(workflows)) {
-    const machine = loadStateMachine(name, spec, taskFunctions, region, invoke);
+    const machine = loadStateMachine(name, spec, taskFunctions, region, invoke, taskTimeoutSeconds);
     byArn.set(machine.arn, machine);
   }
   return {
@@ -81,6 +98,7 @@ function loadStateMachine(
   taskFunctions: Readonly<Record<string, TaskFunctionSpec>>,
   region: string,
   invoke: (task: string, input: unknown) => Promise<JsonValue>,
+  taskTimeoutSeconds: number | undefined,
 ): LocalStateMachine {
   const fail = (message: string) => new Error(`workflow ${name} (${spec.definition}): ${message}`);
   const substitutions = new Map(spec.tasks.map((task) => [substitutionKey(task), functionArn(region, task)]));
@@ -104,14 +122,40 @@ function loadStateMachine(
     if (!existsSync(join(projectRoot, fn.handler))) throw fail(`task ${task}: ${fn.handler} does not exist`);
     taskHandlers[stateName] = (input) => invoke(task, input);
   }
+  // The file is validated as written; the runner takes the shortened copy unvalidated, since the
+  // ASL schema allows no timeout under one second.
+  let runner = new StateMachine(definition);
+  if (taskTimeoutSeconds !== undefined) {
+    runner = new StateMachine(withTaskTimeouts(definition, taskTimeoutSeconds), { validationOptions: { noValidate: true } });
+  }
   return {
     name,
     arn: stateMachineArn(region, name),
     createdAt: new Date(),
-    runner: new StateMachine(definition),
+    runner,
     taskResources,
     taskHandlers,
   };
+}
+
+/** A copy of the definition in which every Task, at any depth, times out after `seconds`. */
+function withTaskTimeouts(definition: StateMachineDefinition, seconds: number): StateMachineDefinition {
+  const copy = structuredClone(definition);
+  const visit = (states: StateMachineDefinition['States']) => {
+    for (const state of Object.values(states)) {
+      if (state.Type === 'Task') {
+        delete state.TimeoutSecondsPath;
+        state.TimeoutSeconds = seconds;
+      } else if (state.Type === 'Map') {
+        const processor = state.ItemProcessor ?? state.Iterator;
+        if (processor) visit(processor.States);
+      } else if (state.Type === 'Parallel') {
+        for (const branch of state.Branches) visit(branch.States);
+      }
+    }
+  };
+  visit(copy.States);
+  return copy;
 }
 
 /** The library routes Tasks by state name; state names are unique across a whole state machine. */

@@ -7,7 +7,7 @@ import { DomainError } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
 import { memberItem, releaseMembers, replacementsOf } from '../store/batch-members';
 import { deletePartitions, listPartitions, notePartition, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
-import { closeGates, listMembers, openGates, requireBatch, setCounts, setMemberState, transitionBatch } from '../store/batches';
+import { batchStageCheck, closeGates, listMembers, openGates, requireBatch, setMemberState, stageOver, transitionBatch, type BatchStage } from '../store/batches';
 import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
 import { writeGrouped } from '../store/grouped-transactions';
@@ -35,6 +35,8 @@ const PARTITIONS_AT_ONCE = 8;
 
 export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string, deadline: number): Promise<WorkflowStep<LockPhase>> {
   const batch = await requireBatch(step.batchId);
+  // This lock's own move to LOCKED applied (its answer lost, or the attempt timed out after it): done.
+  if (batch.status === 'LOCKED' && batch.version === step.version + 1) return { ...step, phase: 'finish', cursor: null, done: true };
   if (batch.status !== 'LOCKING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not LOCKING`);
   let { phase, cursor } = step;
   // Read once per invocation, not once per partition: the state each unit saves is what a later
@@ -129,14 +131,20 @@ async function holdRelated(batch: Batch, events: readonly UsageEvent[], reason: 
         },
         { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }) } },
       ],
+      // A lock attempt that timed out may land this after the batch finished and released its holds.
+      shared: () => [batchStageCheck(batch.batchId, lockStage(batch))],
+      sharedRefused: () => stageOver(batch.batchId, lockStage(batch)),
     },
     RELATED_GROUP,
   );
   return new Set(refused.keys());
 }
 
-/** Related events per hold transaction (2 items each). */
+/** Related events per hold transaction (2 items each, and the stage check). */
 const RELATED_GROUP = 25;
+
+/** The stage every lock write belongs to: LOCKING at the version this lock started. */
+const lockStage = (batch: Batch): BatchStage => ({ status: 'LOCKING', version: batch.version });
 
 async function lockPartition(batch: Batch, p: BatchPartition, actor: string, now: string): Promise<void> {
   const sub = await requireSubscription(p.subscriptionId);
@@ -185,8 +193,7 @@ async function finishLock(batch: Batch, actor: string, now: string): Promise<voi
   } while (cursor);
   const partitions = await listPartitions(batch.batchId);
   const total = partitions.filter((p) => p.state === 'READY').reduce((s, p) => s + (p.preview?.changedEvents ?? 0), 0);
-  await setCounts(batch.batchId, counts, { done: 0, total }, now);
-  await transitionBatch(batch.batchId, ['LOCKING'], 'LOCKED', now, { lastError: null });
+  await transitionBatch(batch.batchId, ['LOCKING'], 'LOCKED', now, { lastError: null, counts, progress: { done: 0, total } }, batch.version);
   await appendLog(batch.batchId, {
     at: now,
     actor,
@@ -198,9 +205,10 @@ async function finishLock(batch: Batch, actor: string, now: string): Promise<voi
 
 /** A lock that failed outright goes back to DRAFT: related holds released, preview discarded, edits reopened. */
 export async function lockFailed(batchId: string, actor: string, error: { code: string; message: string }, now: string): Promise<void> {
+  // Each undo holds only while the batch is LOCKING: a batch the lock did move on keeps its preview and gates.
   await releaseRelated(batchId, ['LOCKING']);
-  await deletePartitions(batchId);
-  await openGates(batchId);
+  await deletePartitions(batchId, { status: 'LOCKING' });
+  await openGates(batchId, { status: 'LOCKING' });
   await transitionBatch(batchId, ['LOCKING'], 'DRAFT', now, { lastError: { ...error, at: now } });
   await appendLog(batchId, { at: now, actor, action: 'LOCK_FAILED', message: `lock failed: ${error.message}`, data: { error } });
 }

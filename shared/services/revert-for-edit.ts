@@ -3,13 +3,15 @@
 import { DomainError } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
 import { deletePartitions } from '../store/batch-partitions';
-import { listMembers, openGates, requireBatch, setCounts, setLastError, setMemberState, transitionBatch } from '../store/batches';
+import { listMembers, openGates, requireBatch, setLastError, setMemberState, transitionBatch } from '../store/batches';
 import { releaseRelated, type WorkflowStep } from './lock-for-review';
 
 export type RevertPhase = 'related' | 'errors' | 'finish';
 
 export async function revertStep(step: WorkflowStep<RevertPhase>, now: () => string): Promise<WorkflowStep<RevertPhase>> {
   const batch = await requireBatch(step.batchId);
+  // This revert's own move to DRAFT applied (its answer lost, or the attempt timed out after it): done.
+  if (batch.status === 'DRAFT' && batch.version === step.version + 1) return { ...step, phase: 'finish', cursor: null, done: true };
   if (batch.status !== 'REVERTING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not REVERTING`);
   await releaseRelated(batch.batchId, ['REVERTING']);
   let events = 0;
@@ -22,10 +24,11 @@ export async function revertStep(step: WorkflowStep<RevertPhase>, now: () => str
     }
     cursor = page.nextCursor;
   } while (cursor);
-  await deletePartitions(batch.batchId);
-  await openGates(batch.batchId);
-  await setCounts(batch.batchId, { events, related: 0, errored: 0, inProcess: 0, processed: 0 }, { done: 0, total: 0 }, now());
-  await transitionBatch(batch.batchId, ['REVERTING'], 'DRAFT', now(), { lastError: null });
+  const stage = { status: 'REVERTING', version: batch.version } as const;
+  await deletePartitions(batch.batchId, stage);
+  await openGates(batch.batchId, stage);
+  const counts = { events, related: 0, errored: 0, inProcess: 0, processed: 0 };
+  await transitionBatch(batch.batchId, ['REVERTING'], 'DRAFT', now(), { lastError: null, counts, progress: { done: 0, total: 0 } }, batch.version);
   await appendLog(batch.batchId, { at: now(), actor: step.actor, action: 'REVERTED', message: 'reverted for edit: related events released, preview discarded' });
   return { ...step, phase: 'finish', cursor: null, done: true };
 }

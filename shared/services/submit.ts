@@ -2,11 +2,12 @@
 // partitions in chunks (each partition sequentially, in rating order), then finalize.
 // A failing partition fails its own events only; the batch ends COMPLETED_WITH_ERRORS.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { FINISHED } from '../domain/batch';
 import { DomainError } from '../domain/errors';
 import { formatMoney } from '../domain/decimal';
 import { appendLog } from '../store/batch-log';
 import { listPartitions, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
-import { addProgress, getPlan, listMembers, requireBatch, savePlan, setCounts, setMemberState, transitionBatch } from '../store/batches';
+import { addProgress, getPlan, listMembers, requireBatch, savePlan, setMemberState, transitionBatch } from '../store/batches';
 import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
 import { isConditionFailure, isTransient } from '../store/errors';
@@ -110,6 +111,7 @@ async function processPartition(batch: Awaited<ReturnType<typeof requireBatch>>,
     const work = await partitionWork(batch, p, actor, now, 'submit');
     const result = await ratePartitionFrom({
       ...work.request,
+      stage: { status: 'PROCESSING' },
       toRate: [...work.request.toRate, ...work.pending.map((e) => e.eventId)],
       ...(p.creditRebillPeriod ? { creditRebillPeriod: p.creditRebillPeriod } : {}),
     });
@@ -119,7 +121,8 @@ async function processPartition(batch: Awaited<ReturnType<typeof requireBatch>>,
     logger.info('partition processed', { batchId: batch.batchId, partition: partitionKey(p), changed: result.changed, released });
   } catch (err) {
     // Throttling and the like go back to the workflow's Retry; only real failures fail a partition.
-    if (isTransient(err)) throw err;
+    // A batch no longer PROCESSING means this attempt outlived its stage: it records nothing.
+    if (isTransient(err) || (err instanceof DomainError && err.code === 'INVALID_TRANSITION')) throw err;
     const code = err instanceof DomainError ? err.code : 'INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
     logger.error('partition failed', { batchId: batch.batchId, partition: partitionKey(p), code, error: err as Error });
@@ -159,6 +162,8 @@ async function releaseEvents(batchId: string, eventIds: readonly string[]): Prom
 
 /** Counts the outcome, releases every hold left, and ends the batch. */
 export async function finishSubmit(batchId: string, actor: string, now: string, failure?: { code: string; message: string }): Promise<void> {
+  // PROCESSING ends once: an attempt retried after its own move applied (answer lost, or timed out) has nothing left to do.
+  if (FINISHED.has((await requireBatch(batchId)).status)) return;
   const partitions = await listPartitions(batchId);
   const failed = new Map(partitions.filter((p) => p.state === 'FAILED' || (failure && p.state !== 'DONE')).map((p) => [partitionKey(p), p]));
   const counts = { events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 };
@@ -181,9 +186,7 @@ export async function finishSubmit(batchId: string, actor: string, now: string, 
   } while (cursor);
   const done = partitions.filter((p) => p.state === 'DONE').length;
   const status = failure || (failed.size > 0 && done === 0) ? 'FAILED' : failed.size > 0 ? 'COMPLETED_WITH_ERRORS' : 'COMPLETED';
-  const batch = await requireBatch(batchId);
-  await setCounts(batchId, counts, batch.progress, now);
-  await transitionBatch(batchId, ['PROCESSING'], status, now, failure ? { lastError: { ...failure, at: now } } : {});
+  await transitionBatch(batchId, ['PROCESSING'], status, now, { counts, ...(failure ? { lastError: { ...failure, at: now } } : {}) });
   const delta = partitions.reduce((s, p) => s + (p.state === 'DONE' ? (p.preview?.chargeDelta ?? 0n) : 0n), 0n);
   const currency = partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD';
   await appendLog(batchId, {

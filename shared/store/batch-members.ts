@@ -19,6 +19,7 @@ import { DomainError, type ErrorCode } from '../domain/errors';
 import { registersOf, type Subscription } from '../domain/subscription';
 import { contentFingerprint, eventRefusal, UsageEventInput, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
 import { batchGet } from './batch-get';
+import { batchStageCheck } from './batches';
 import { clients } from './clients';
 import { queryAll } from './query-all';
 import { mapLimit } from './concurrency';
@@ -53,18 +54,6 @@ function gateOpen(batchId: string, eventId: string): TransactItem {
       TableName: clients.tableName,
       Key: keys.batchGate(batchId, eventId),
       ConditionExpression: 'attribute_not_exists(closedAt)',
-    },
-  };
-}
-
-function batchStillOpen(batchId: string, statuses: readonly BatchStatus[]): TransactItem {
-  return {
-    ConditionCheck: {
-      TableName: clients.tableName,
-      Key: keys.batch(batchId),
-      ConditionExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
     },
   };
 }
@@ -193,7 +182,7 @@ export async function releaseMembers(batch: Batch, members: readonly BatchMember
       },
       { Delete: { TableName: clients.tableName, Key: keys.batchMember(batch.batchId, m.eventId) } },
       ...(m.replacementKeys ?? []).map((SK) => ({ Delete: { TableName: clients.tableName, Key: { PK: keys.batchPartition(batch.batchId), SK } } })),
-      batchStillOpen(batch.batchId, allowedStatuses),
+      batchStageCheck(batch.batchId, { status: allowedStatuses }),
     ];
     try {
       await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));

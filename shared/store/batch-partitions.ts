@@ -1,7 +1,8 @@
 // The partitions a batch changes: one item each, holding the earliest point the batch changes
 // it from, the preview computed at lock, and the outcome of submit. Workflows page through these
 // items; only ids and cursors travel in their payloads.
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { writeInStage, type BatchStage } from './batches';
 import type { ErrorCode } from '../domain/errors';
 import { clients } from './clients';
 import { queryAll } from './query-all';
@@ -100,9 +101,13 @@ export async function savePartition(batchId: string, p: BatchPartition): Promise
   );
 }
 
-export async function deletePartitions(batchId: string): Promise<void> {
-  for (const p of await listPartitions(batchId)) {
-    await clients.dynamo.send(new DeleteCommand({ TableName: clients.tableName, Key: keys.batchPartitionItem(batchId, p.subscriptionId, p.register) }));
+/** Discards the preview, only while the batch is at `stage`: a late attempt cannot delete what a later stage relies on. */
+export async function deletePartitions(batchId: string, stage: BatchStage): Promise<void> {
+  const all = await listPartitions(batchId);
+  // 99 deletes and the stage check per transaction (DynamoDB's limit is 100 items).
+  for (let i = 0; i < all.length; i += 99) {
+    const deletes = all.slice(i, i + 99).map((p) => ({ Delete: { TableName: clients.tableName, Key: keys.batchPartitionItem(batchId, p.subscriptionId, p.register) } }));
+    await writeInStage(batchId, stage, deletes);
   }
 }
 

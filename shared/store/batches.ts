@@ -2,7 +2,7 @@
 // through a conditional write on the event item itself, in the same transaction as the member
 // item and a check that the batch is still open for edits.
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   actionRefusal,
   type Batch,
@@ -14,10 +14,11 @@ import {
   type NewBatch,
 } from '../domain/batch';
 import { DomainError } from '../domain/errors';
+import type { TransactItem } from './grouped-transactions';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
-import { isConditionFailure } from './errors';
+import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './errors';
 import { keys } from './keys';
 
 type Item = Record<string, unknown>;
@@ -87,6 +88,45 @@ export async function requireBatch(batchId: string): Promise<Batch> {
   return b;
 }
 
+/** The stage a workflow works in: the batch's status (or one of several) and, where a status recurs (LOCKING), its version. */
+export interface BatchStage {
+  status: BatchStatus | readonly BatchStatus[];
+  version?: number;
+}
+
+/**
+ * A transaction item that passes only while the batch is still at `stage`. A workflow attempt
+ * that outlived its stage (a Task that timed out in AWS leaves its Lambda running) then writes
+ * nothing, however late its write lands.
+ */
+export function batchStageCheck(batchId: string, stage: BatchStage): TransactItem {
+  const statuses = [stage.status].flat();
+  const versioned = stage.version !== undefined;
+  return {
+    ConditionCheck: {
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      ConditionExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})${versioned ? ' AND #version = :version' : ''}`,
+      ExpressionAttributeNames: { '#status': 'status', ...(versioned ? { '#version': 'version' } : {}) },
+      ExpressionAttributeValues: { ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])), ...(versioned ? { ':version': stage.version } : {}) },
+    },
+  };
+}
+
+/** What an attempt that outlived its stage meets: it stops; the attempt that replaced it does the work. */
+export const stageOver = (batchId: string, stage: BatchStage) =>
+  new DomainError('INVALID_TRANSITION', `batch ${batchId} is no longer ${[stage.status].flat().join(' or ')}${stage.version === undefined ? '' : ` (version ${stage.version})`}; this attempt stops`);
+
+/** Sends `items` with the batch's stage check as one transaction (at most 99 items). */
+export async function writeInStage(batchId: string, stage: BatchStage, items: readonly TransactItem[]): Promise<void> {
+  try {
+    await clients.dynamo.send(new TransactWriteCommand({ TransactItems: [...items, batchStageCheck(batchId, stage)] }));
+  } catch (err) {
+    if (isTransactionCanceled(err) && cancellationCodes(err).at(-1) === 'ConditionalCheckFailed') throw stageOver(batchId, stage);
+    throw err;
+  }
+}
+
 /** Reads the batch and refuses the action by the rule table (409/422) before any write. */
 export async function batchFor(batchId: string, action: BatchAction): Promise<Batch> {
   const b = await requireBatch(batchId);
@@ -139,6 +179,9 @@ export async function listBatches(filter: ListBatchFilter, limit: number, cursor
 export interface TransitionPatch {
   lastError?: Batch['lastError'] | null;
   execution?: { action: string; arn: string };
+  /** A workflow's recount, written by the transition that ends its stage so a late attempt cannot overwrite it. */
+  counts?: Batch['counts'];
+  progress?: Batch['progress'];
 }
 
 /**
@@ -162,6 +205,14 @@ export async function transitionBatch(
   else if (patch.lastError) {
     sets.push('lastError = :err');
     values[':err'] = patch.lastError;
+  }
+  if (patch.counts) {
+    sets.push('counts = :counts');
+    values[':counts'] = patch.counts;
+  }
+  if (patch.progress) {
+    sets.push('progress = :progress');
+    values[':progress'] = patch.progress;
   }
   if (patch.execution) {
     sets.push('executions.#action = :arn');
@@ -293,8 +344,9 @@ export async function closeGates(batchId: string, now: string): Promise<void> {
   );
 }
 
-export async function openGates(batchId: string): Promise<void> {
-  await Promise.all(keys.batchGates(batchId).map((Key) => clients.dynamo.send(new DeleteCommand({ TableName: clients.tableName, Key }))));
+/** Reopens edits, only while the batch is at `stage`: a late attempt cannot open a batch that moved on. */
+export async function openGates(batchId: string, stage: BatchStage): Promise<void> {
+  await writeInStage(batchId, stage, keys.batchGates(batchId).map((Key) => ({ Delete: { TableName: clients.tableName, Key } })));
 }
 
 export async function getMembers(batchId: string, eventIds: readonly string[]): Promise<BatchMember[]> {
@@ -311,18 +363,6 @@ export async function setMemberState(batchId: string, eventId: string, state: Ba
       ConditionExpression: 'attribute_exists(PK)',
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: { ':s': state, ...(error ? { ':c': error.code, ':m': error.message.slice(0, 500) } : {}) },
-    }),
-  );
-}
-
-/** Replaces the batch's counters and progress (workflows recount them from the members). */
-export async function setCounts(batchId: string, counts: Batch['counts'], progress: Batch['progress'], now: string): Promise<void> {
-  await clients.dynamo.send(
-    new UpdateCommand({
-      TableName: clients.tableName,
-      Key: keys.batch(batchId),
-      UpdateExpression: 'SET counts = :c, progress = :p, updatedAt = :now',
-      ExpressionAttributeValues: { ':c': counts, ':p': progress, ':now': now },
     }),
   );
 }

@@ -13,6 +13,7 @@ import type { Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { ledgerEntryPut, getRegister, listGrants } from './balances';
 import { assignmentOf, type BillUnitAssignment } from './balance-group-moves';
+import { batchStageCheck, stageOver, type BatchStage } from './batches';
 import { billAdjustmentPut, billLineUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
@@ -49,6 +50,12 @@ export interface RatePartitionRequest {
    * releases it, so processing and release cannot come apart.
    */
   heldBy?: string;
+  /**
+   * Submit of a batch (with `batchId`): every chunk also checks the batch is still at this stage.
+   * An attempt that outlived it (a timed-out task whose Lambda ran on) writes nothing and stops
+   * with INVALID_TRANSITION, rather than re-planning against events its batch no longer holds.
+   */
+  stage?: BatchStage;
 }
 
 export interface RatePartitionResult {
@@ -81,6 +88,8 @@ export async function ratePartitionFrom(req: RatePartitionRequest): Promise<Rate
         chunks += err.chunks;
       }
       const cause = err instanceof PartialApplication ? err.cause : err;
+      // The stage check is the last item of every chunk.
+      if (req.stage && isTransactionCanceled(cause) && cancellationCodes(cause).at(-1) === 'ConditionalCheckFailed') throw stageOver(req.batchId!, req.stage);
       if (replans >= MAX_REPLANS || !(isTransactionCanceled(cause) || isTransactionConflict(cause))) throw cause;
       if (isTransactionCanceled(cause) && interfacedLineRefused(cause)) {
         throw new DomainError('AR_INTERFACED', `a bill line of subscription ${req.subscriptionId} is already interfaced to accounts receivable`);
@@ -215,7 +224,8 @@ export function chunkChanges(changes: EventChange[], maxItems = MAX_TRANSACTION_
   let current: EventChange[] = [];
   let grants = new Set<string>();
   let periods = new Set<string>();
-  // + register, ledger entry, bill-unit guard; each period may also need two adjustments and its target line.
+  // + register, ledger entry, bill-unit guard, batch stage check; each period may also need two
+  // adjustments and its target line.
   const size = (g: Set<string>, p: Set<string>, events: number) => events + g.size + 3 * p.size + 4;
   for (const change of changes) {
     const g = new Set([...grants, ...change.grantDeltas.map((d) => d.grantId)]);
@@ -326,6 +336,7 @@ async function applyChunk(
       ),
     );
   }
+  if (req.stage) items.push(batchStageCheck(req.batchId!, req.stage));
   await clients.dynamo.send(new TransactWriteCommand({ TransactItems: items }));
   for (const [grantId, delta] of grantDelta) grantsBefore.set(grantId, (grantsBefore.get(grantId) ?? 0n) + delta);
   return consumedBefore + consumed;

@@ -28,6 +28,19 @@ export interface Benchmark {
 export interface BenchmarkResult extends Measurement {
   name: string;
   perSecond: number;
+  /** Why the benchmark failed, when it did: its figures are kept, and the run exits 1. */
+  failed?: string;
+}
+
+/** Thrown by a benchmark whose run broke a rule it checks; its figures still go to results.json. */
+export class BenchmarkFailed extends Error {
+  constructor(
+    message: string,
+    readonly measurement: Measurement,
+  ) {
+    super(message);
+    this.name = 'BenchmarkFailed';
+  }
 }
 
 export function toResult(name: string, m: Measurement): BenchmarkResult {
@@ -38,7 +51,9 @@ const grouped = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** One line per result: `rating-engine: 1,234,567 events/s per core (1,000,000 events, 0.81 s)`. */
 export function formatResult(r: BenchmarkResult): string {
-  const rate = `${grouped(r.perSecond)} ${r.unit}/s${r.perCore ? ' per core' : ''}`;
+  // Slow units (whole runs) keep two decimals; a rate rounded to 0 would say nothing.
+  const perSecond = r.perSecond < 10 ? r.perSecond.toFixed(2) : grouped(r.perSecond);
+  const rate = `${perSecond} ${r.unit}/s${r.perCore ? ' per core' : ''}`;
   return `${r.name}: ${rate} (${grouped(r.count)} ${r.unit}, ${r.seconds.toFixed(2)} s${r.note ? `; ${r.note}` : ''})`;
 }
 

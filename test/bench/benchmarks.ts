@@ -7,4 +7,5 @@ export const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> =
   'rating-engine': () => import('./rating-engine'),
   'batch-e2e': () => import('./batch-e2e'),
   'csv-import': () => import('./csv-import'),
+  reliability: () => import('./reliability'),
 };

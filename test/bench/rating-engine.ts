@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Grant, PartitionInput, RatableEvent } from '../../shared/domain/rating';
 import { ratePartition } from '../../shared/domain/rating';
 import { median, type Benchmark, type Measurement } from './benchmark';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '../support/seeded-random';
 
 export const RATING_SEED = 20240101;
 export const FULL_EVENTS = 1_000_000;

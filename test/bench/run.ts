@@ -1,11 +1,12 @@
 // `npm run bench [-- name ...] [--smoke]`: runs the named benchmarks (all by default), prints one
 // figure per line and writes every result to .local/bench/results.json (results-smoke.json
-// with --smoke, so a smoke run never overwrites real figures).
+// with --smoke, so a smoke run never overwrites real figures). A benchmark that fails a check it
+// makes (BenchmarkFailed) is written with its figures and the reason, and the run exits 1.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatResult, toResult, type BenchmarkResult } from './benchmark';
+import { BenchmarkFailed, formatResult, toResult, type BenchmarkResult } from './benchmark';
 import { benchmarks } from './benchmarks';
 
 // Benchmarks load lazily, after this: their handlers log warnings and errors only.
@@ -32,9 +33,17 @@ async function main(argv: string[]): Promise<number> {
   const results: BenchmarkResult[] = [];
   for (const name of names.length > 0 ? names : Object.keys(benchmarks)) {
     const { default: benchmark } = await benchmarks[name]!();
-    const result = toResult(name, await benchmark.run({ smoke }));
-    console.log(formatResult(result));
-    results.push(result);
+    try {
+      const result = toResult(name, await benchmark.run({ smoke }));
+      console.log(formatResult(result));
+      results.push(result);
+    } catch (error) {
+      if (!(error instanceof BenchmarkFailed)) throw error;
+      const result = { ...toResult(name, error.measurement), failed: error.message };
+      console.log(formatResult(result));
+      console.error(`${name} FAILED: ${error.message}`);
+      results.push(result);
+    }
   }
 
   const file = join(root, '.local', 'bench', smoke ? 'results-smoke.json' : 'results.json');
@@ -51,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
   };
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`results: ${file.slice(root.length + 1)}`);
-  return 0;
+  return results.some((r) => r.failed) ? 1 : 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

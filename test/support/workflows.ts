@@ -3,18 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { expect, inject } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
 import { call } from './api';
-import { eventually } from './eventually';
+import { waitForStatus } from './batch-status';
+
+export { waitForStatus };
 
 export async function useLocalWorkflows(): Promise<LocalStack> {
   return startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `wf-${randomUUID().slice(0, 8)}` });
-}
-
-/** Polls a batch until its status is one of `statuses`. */
-export async function waitForStatus(batchId: string, statuses: string[], timeoutMs = 60_000): Promise<any> {
-  return eventually(`batch ${batchId} to become ${statuses.join('|')}`, async () => {
-    const res = await call('GET', `/v1/batches/${batchId}`);
-    return statuses.includes(res.body.status) ? res.body : undefined;
-  }, timeoutMs);
 }
 
 export async function act(batchId: string, action: 'lock' | 'revert' | 'submit', until: string[]): Promise<any> {

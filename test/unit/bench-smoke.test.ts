@@ -2,11 +2,12 @@
 // never asserted here.
 import { describe, expect, inject, it } from 'vitest';
 import { compareEvents, type PartitionInput } from '../../shared/domain/rating';
-import { formatResult, median, toResult } from '../bench/benchmark';
+import { BenchmarkFailed, formatResult, median, toResult } from '../bench/benchmark';
 import { BAD_EVERY, runCsvImport, SMOKE_ROWS } from '../bench/csv-import';
 import { runBatchE2e } from '../bench/batch-e2e';
 import { benchmarks } from '../bench/benchmarks';
 import { RATING_SEED, ratingWorkload, SMOKE_EVENTS, type RatingTotals } from '../bench/rating-engine';
+import { runReliability, SMOKE } from '../bench/reliability';
 import { referenceRate } from '../support/rating-reference';
 
 function referenceTotals(partitions: PartitionInput[]): RatingTotals {
@@ -85,10 +86,44 @@ describe('batch-e2e benchmark (smoke)', () => {
   });
 });
 
+describe('reliability benchmark (smoke)', () => {
+  it('is registered, and runs each scenario per seed with faults injected, attempts timed out and no violation found', async () => {
+    expect(await benchmarks.reliability!()).toHaveProperty('default.run');
+    const m = await runReliability({ ...SMOKE, dynamoEndpoint: inject('dynamoEndpoint') });
+    expect(m).toMatchObject({ count: 2 * SMOKE.seeds, unit: 'runs', perCore: false });
+    const totals = m.details.totals as Record<string, number>;
+    expect(totals).toMatchObject({ runs: 2 * SMOKE.seeds, violations: 0 });
+    expect(totals.faultsInjected).toBeGreaterThan(0);
+    expect(totals.attemptsTimedOut).toBeGreaterThan(0);
+    expect(formatResult(toResult('reliability', m))).toMatch(/^reliability: \d+\.\d\d runs\/s \(4 runs, \d+\.\d\d s; \d+ faults injected, \d+ attempts timed out, 0 violations\)$/);
+  }, 120_000);
+
+  it('fails, with every violation named and its figures kept, when a run finds one', async () => {
+    const violation = (rule: string) => ({ rule, detail: 'as found' });
+    const broken = async (_stack: unknown, { seed }: { seed: number }) => ({
+      seed,
+      events: 0,
+      faults: { before: 0, after: 0, throttled: 0, timeouts: {} },
+      timedOutAttempts: 0,
+      violations: seed === 2 ? [violation('register-consumed-equals-ledger'), violation('rated-once'), violation('rated-once')] : [],
+    });
+    const failure = await runReliability({ seeds: 2, size: SMOKE.size, dynamoEndpoint: inject('dynamoEndpoint'), scenarios: { broken } }).catch((e: unknown) => e);
+
+    expect(failure).toBeInstanceOf(BenchmarkFailed);
+    expect((failure as BenchmarkFailed).message).toBe('3 violation(s): seed 2 broken (timeouts): register-consumed-equals-ledger, rated-once ×2');
+    expect((failure as BenchmarkFailed).measurement.details.totals).toMatchObject({ runs: 2, violations: 3 });
+  });
+});
+
 describe('bench result lines', () => {
   it('prints one grouped figure per line with count and seconds', () => {
     const r = toResult('rating-engine', { count: 1_000_000, unit: 'events', seconds: 0.81, perCore: true, details: {} });
     expect(formatResult(r)).toBe('rating-engine: 1,234,568 events/s per core (1,000,000 events, 0.81 s)');
+  });
+
+  it('keeps two decimals for a rate below ten per second', () => {
+    const r = toResult('reliability', { count: 4, unit: 'runs', seconds: 32, perCore: false, details: {}, note: '0 violations' });
+    expect(formatResult(r)).toBe('reliability: 0.13 runs/s (4 runs, 32.00 s; 0 violations)');
   });
 
   it('reports the median sample', () => {

@@ -3,6 +3,7 @@ import { Executions } from '../../infra/local/executions';
 import { loadStateMachines } from '../../infra/local/state-machines';
 import { eventually } from '../support/eventually';
 import { invokedWith, releaseAll } from '../fixtures/workflow/hold-item';
+import { finished, releaseFirst } from '../fixtures/workflow/slow-task';
 
 const waiting = () => {
   const machines = loadStateMachines({ wait: { definition: 'test/fixtures/workflow/wait.asl.json', tasks: [] } }, {}, 'us-east-1');
@@ -62,5 +63,35 @@ describe('Executions', () => {
 
     expect(invokedWith).toEqual(['a']);
     expect(executions.describe({ executionArn: executionArn! }).status).toBe('ABORTED');
+  });
+
+  it('retries a task that outlives its shortened timeout while the timed-out attempt runs on to completion, as in AWS', async () => {
+    const machines = loadStateMachines(
+      { slow: { definition: 'test/fixtures/workflow/slow.asl.json', tasks: ['SlowTask'] } },
+      { SlowTask: { handler: 'test/fixtures/workflow/slow-task.ts' } },
+      'us-east-1',
+      { taskTimeoutSeconds: 0.2 },
+    );
+    const executions = new Executions(machines, { retryIntervalMs: 0 });
+    const { executionArn } = executions.start({ stateMachineArn: [...machines.byArn.keys()][0]! });
+    const ended = await eventually('the execution to end', async () => {
+      const d = executions.describe({ executionArn: executionArn! });
+      return d.status === 'RUNNING' ? undefined : d;
+    });
+
+    expect(ended).toMatchObject({ status: 'SUCCEEDED', output: JSON.stringify({ attempt: 2 }) });
+    const types = executions.history({ executionArn: executionArn! }).events!.map((e) => e.lambdaFunctionTimedOutEventDetails?.error ?? e.type);
+    expect(types).toEqual(['ExecutionStarted', 'TaskStateEntered', 'LambdaFunctionScheduled', 'LambdaFunctionStarted', 'States.Timeout', 'LambdaFunctionScheduled', 'LambdaFunctionStarted', 'LambdaFunctionSucceeded', 'TaskStateExited', 'ExecutionSucceeded']);
+    // The first attempt is still running after its execution ended, and finishes once released.
+    expect(finished).toEqual([2]);
+    releaseFirst();
+    await machines.idle();
+    expect(finished).toEqual([2, 1]);
+  });
+
+  it('refuses a task timeout that is not a positive number of seconds', () => {
+    const load = (taskTimeoutSeconds: number) => () => loadStateMachines({}, {}, 'us-east-1', { taskTimeoutSeconds });
+    expect(load(0)).toThrow('taskTimeoutSeconds must be a positive number of seconds, not 0');
+    expect(load(Number.NaN)).toThrow(RangeError);
   });
 });

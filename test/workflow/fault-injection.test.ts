@@ -1,80 +1,151 @@
-// Guarantees of DESIGN.md §2 under failure: writes fail before they are sent or after they were
-// applied (answer lost) at random points, seeded; the workflows' retries and re-runs finish the
-// work, and the invariants hold after every run.
+// Guarantees of DESIGN.md §2 under failure, seeded: writes fail before they are sent or after they
+// were applied (answer lost), reads are throttled, and task attempts time out while they run on
+// beside their retry. The workflows' retries and re-runs finish the work; every invariant holds
+// and every event is rated, reversed and released exactly once. The reliability benchmark
+// (`npm run bench -- reliability`) runs the same scenarios over many more seeds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { call } from '../support/api';
-import { aSubscription, anEvent, uniqueId } from '../support/builders';
-import { injectFaults, seeded } from '../support/faults';
-import { waitForStatus } from '../support/workflows';
+import { drive, executionEnded } from '../support/batch-status';
+import { addEvents, correctionRun, FINISHED, newBatch, stallFor, subscriptionsWithEvents } from '../support/fault-scenarios';
+import { holdFirstWrite, timeoutCount } from '../support/faults';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
-import { checkSubscription } from '../../shared/store/invariants';
+import { lockFailed } from '../../shared/services/lock-for-review';
+import { batchGet } from '../../shared/store/batch-get';
+import { keys } from '../../shared/store/keys';
+import { checkHolds, checkSubscription } from '../../shared/store/invariants';
 import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvents } from '../../shared/store/usage-events';
+
+// Well above one unit of work (a few hundred ms on a busy 2-core machine), far below the ASL's 120 s.
+const TASK_TIMEOUT_SECONDS = 0.5;
 
 let stack: LocalStack;
 beforeAll(async () => {
   // One unit of work per task invocation: the most cursors, the most places to fail between.
   process.env.WORKFLOW_CHUNK_BUDGET_MS = '0';
-  stack = await startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `faults-${randomUUID().slice(0, 8)}`, retryIntervalMs: 5 });
+  stack = await startLocalStack({
+    inMemory: true,
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    tableName: `faults-${randomUUID().slice(0, 8)}`,
+    retryIntervalMs: 5,
+    taskTimeoutSeconds: TASK_TIMEOUT_SECONDS,
+  });
 });
 afterAll(async () => stack?.stop());
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
-const FINISHED = ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'];
-
-/** Asks for an action until its workflow has run to `target` (a failed lock is back in DRAFT and is asked again). */
-async function drive(batchId: string, action: 'lock' | 'submit', target: string[], retryFrom: string[]): Promise<any> {
-  for (let attempt = 0; attempt < 6; attempt++) {
-    const res = await call('POST', `/v1/batches/${batchId}/${action}`);
-    if (res.status !== 202 && res.status !== 409 && res.status !== 500) throw new Error(JSON.stringify(res.body));
-    const batch = await waitForStatus(batchId, [...target, ...retryFrom]);
-    if (target.includes(batch.status)) return batch;
-  }
-  throw new Error(`batch ${batchId} never reached ${target.join('|')}`);
-}
 
 describe('fault injection', () => {
-  it.each(SEEDS)('seed %i: rating and reverse-replace survive failed writes; every invariant holds', async (seed) => {
-    const subs = [uniqueId('sub'), uniqueId('sub')];
-    for (const sub of subs) {
-      await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
-      await call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: '120' } });
-    }
-    const events = subs.flatMap((sub) => Array.from({ length: 20 }, (_, i) => anEvent({ subscriptionId: sub, quantity: String(3 + (i % 9)), occurredAt: `2026-03-${String(1 + i).padStart(2, '0')}T08:00:00Z` })));
-    expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(40);
-    const ids = events.map((e) => e.eventId as string);
+  it.each(SEEDS)('seed %i: rating, a top-up and reverse-replace survive failed writes, throttled reads and timed-out attempts; every invariant holds', async (seed) => {
+    const stall = stallFor(TASK_TIMEOUT_SECONDS, { maxTimeouts: 2 });
+    const run = await correctionRun(stack, { seed, rates: { writes: 0.05, throttledReads: 0.01, timeouts: 0.05 }, stall });
 
-    const faults = injectFaults(seeded(seed), 0.05);
-    try {
-      const rating = (await call('POST', '/v1/batches', { body: { type: 'RATING' } })).body.batchId;
-      await call('POST', `/v1/batches/${rating}/events`, { body: { eventIds: ids } });
-      await drive(rating, 'lock', ['LOCKED'], ['DRAFT']);
-      const rated = await drive(rating, 'submit', FINISHED, []);
-      expect(rated.status).toBe('COMPLETED');
+    expect(run.violations).toEqual([]);
+    // The run was not fault-free: calls failed, writes stalled past the timeout, and the runner
+    // timed attempts out and retried them (a stall may also outlive an attempt a sibling write failed).
+    expect(run.faults.before + run.faults.after + run.faults.throttled).toBeGreaterThan(0);
+    expect(timeoutCount(run.faults)).toBeGreaterThan(0);
+    expect(run.timedOutAttempts).toBeGreaterThan(0);
+  });
+});
 
-      const originals = [ids[2]!, ids[7]!, ids[25]!];
-      const fix = (id: string) => anEvent({ subscriptionId: events.find((e) => e.eventId === id)!.subscriptionId, eventId: `${id}-fix`, quantity: '1', occurredAt: events.find((e) => e.eventId === id)!.occurredAt });
-      const rr = (await call('POST', '/v1/batches', { body: { type: 'REVERSE_REPLACE' } })).body.batchId;
-      const added = await call('POST', `/v1/batches/${rr}/replacements`, { body: { replacements: originals.map((id) => ({ originalEventId: id, events: [fix(id)] })) } });
-      expect(added.status).toBe(200);
-      await drive(rr, 'lock', ['LOCKED'], ['DRAFT']);
-      expect((await drive(rr, 'submit', FINISHED, [])).status).toBe('COMPLETED');
+// The seeded runs find these by chance; each is pinned here. In AWS a timed-out attempt runs on
+// (a task Lambda may run 5 minutes, its Task times out after 2), so its writes can land after its
+// batch has moved on to the next stage, or has finished.
+describe('an attempt that timed out and lands its writes after its batch moved on', () => {
+  async function ratedEvents(): Promise<string[]> {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
+    const ids = events.map((e) => e.eventId);
+    const rating = await newBatch('RATING');
+    await addEvents(rating, ids);
+    await drive(rating, 'lock', ['LOCKED']);
+    expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
+    return ids;
+  }
 
-      faults.stop();
-      for (const sub of subs) expect(await checkSubscription(await requireSubscription(sub))).toEqual([]);
-      const all = await getEvents([...ids, ...originals.map((id) => `${id}-fix`)]);
-      expect(all.filter((e) => e.heldBy !== undefined)).toEqual([]);
-      const reversed = all.filter((e) => e.status === 'REVERSED');
-      expect(reversed.map((e) => e.eventId).sort()).toEqual([...originals].sort());
-      // Reversed exactly once, with exactly its replacement.
-      expect(reversed.every((e) => e.reversedInBatch === rr && e.replacedBy?.length === 1 && e.replacedBy[0] === `${e.eventId}-fix`)).toBe(true);
-      expect(all.filter((e) => e.status === 'RATED')).toHaveLength(40);
-    } finally {
-      faults.stop();
-    }
-    // The run was not fault-free: the seed made at least one write fail.
-    expect(faults.log.before + faults.log.after).toBeGreaterThan(0);
+  it('holds no related event once its lock is over', async () => {
+    const ids = await ratedEvents();
+    const rerate = await newBatch('RERATE');
+    await addEvents(rerate, [ids[0]!]);
+    const late = holdFirstWrite((_command, input, task) => task === 'LockForReview' && input.includes('LATER_IN_PARTITION'));
+
+    await drive(rerate, 'lock', ['LOCKED']);
+    await late.held;
+    expect((await drive(rerate, 'submit', FINISHED)).status).toBe('COMPLETED');
+    late.release();
+    await stack.idle();
+
+    expect((await getEvents(ids)).filter((e) => e.heldBy !== undefined).map((e) => e.eventId)).toEqual([]);
+    expect(await checkHolds()).toEqual([]);
+  });
+
+  it('re-rates nothing once its batch has finished, even after a top-up changed what a re-rate would give', async () => {
+    const { subs, events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
+    const ids = events.map((e) => e.eventId);
+    const rating = await newBatch('RATING');
+    await addEvents(rating, ids);
+    await drive(rating, 'lock', ['LOCKED']);
+    const late = holdFirstWrite((command, _input, task) => task === 'ProcessShardChunk' && command === 'TransactWriteItemsCommand');
+
+    expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
+    await late.held;
+    // Re-rating what is rated with the new allowance is a RERATE batch's job, with its preview.
+    expect((await call('POST', `/v1/subscriptions/${subs[0]}/balances/MINUTES/grants`, { body: { amount: '100' } })).status).toBe(201);
+    late.release();
+    await stack.idle();
+
+    expect((await getEvents(ids)).map((e) => [e.status, e.ratingRev])).toEqual(ids.map(() => ['RATED', 1]));
+    const log = await call('GET', `/v1/batches/${rating}/log?limit=1000`);
+    expect(log.body.items.map((e: { action: string }) => e.action)).not.toContain('PARTITION_FAILED');
+    expect(await checkSubscription(await requireSubscription(subs[0]!))).toEqual([]);
+  });
+
+  it('leaves the counts of a batch that has finished as its submit counted them', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
+    const ids = events.map((e) => e.eventId);
+    const rating = await newBatch('RATING');
+    await addEvents(rating, ids);
+    const late = holdFirstWrite((command, input, task) => task === 'LockForReview' && command === 'UpdateItemCommand' && input.includes('counts'));
+
+    await drive(rating, 'lock', ['LOCKED']);
+    await late.held;
+    expect((await drive(rating, 'submit', FINISHED)).counts).toMatchObject({ events: 8, processed: 8 });
+    late.release();
+    await stack.idle();
+
+    expect((await call('GET', `/v1/batches/${rating}`)).body).toMatchObject({ status: 'COMPLETED', counts: { events: 8, processed: 8, errored: 0 } });
+  });
+
+  it('a lock retried after its own move to LOCKED applied ends locked with its partitions, and submit rates every event', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
+    const ids = events.map((e) => e.eventId);
+    const rating = await newBatch('RATING');
+    await addEvents(rating, ids);
+    // The audit entry written just after LOCKING -> LOCKED stalls: the attempt times out past its transition.
+    const late = holdFirstWrite((command, input, task) => task === 'LockForReview' && command === 'PutItemCommand' && input.includes('"action":"LOCKED"'));
+
+    await drive(rating, 'lock', ['LOCKED']);
+    await late.held;
+    const lock = await executionEnded(rating, 'lock');
+    late.release();
+    await stack.idle();
+
+    expect(lock).toBe('SUCCEEDED');
+    expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
+    expect((await getEvents(ids)).map((e) => e.status)).toEqual(ids.map(() => 'RATED'));
+  });
+
+  it('a lock undo that arrives once the batch is LOCKED leaves its preview and closed edits alone', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+    const rating = await newBatch('RATING');
+    await addEvents(rating, events.map((e) => e.eventId));
+    await drive(rating, 'lock', ['LOCKED']);
+
+    await expect(lockFailed(rating, 'test', { code: 'INTERNAL', message: 'late' }, new Date().toISOString())).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+
+    expect((await call('GET', `/v1/batches/${rating}/preview`)).body.partitions).toHaveLength(1);
+    expect(await batchGet(keys.batchGates(rating))).toHaveLength(keys.batchGates(rating).length);
   });
 });

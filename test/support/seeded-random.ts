@@ -1,4 +1,4 @@
-// A small seeded generator (mulberry32) so benchmark workloads are the same on every run.
+// A small seeded generator (mulberry32): benchmark workloads and fault runs are the same on every run.
 // Not for anything but test data.
 
 export interface SeededRandom {

@@ -1,0 +1,164 @@
+// Benchmark: the reliability harness at length. The seeded fault runs of the fault-injection tests
+// (test/support/fault-scenarios.ts) over many seeds and bigger batches: per seed, a correction run
+// (RATING, a top-up, REVERSE_REPLACE) and a races run (three RATING batches racing for overlapping
+// events, every call sent twice at once, then a batch for what none got), each on a fresh table of
+// a local stack whose Task timeouts are cut to half a second. Fault mixes rotate over the seeds:
+// all faults at once, timed-out attempts, failed writes (before sending / answer lost), throttled
+// reads. After each run checkTable (as `npm run check-invariants`) and the exactly-once checks.
+// Reports runs, faults injected, attempts timed out and violations; any violation fails the run.
+//
+// Sizes: BENCH_SEEDS (default 50) seeds, BENCH_SUBSCRIPTIONS (4) subscriptions of
+// BENCH_EVENTS_PER_SUBSCRIPTION (40) events per run; --smoke: 2 seeds, 2 subscriptions of 10.
+import { randomUUID } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startDynamoDbLocal } from '../../infra/local/dynamodb-local';
+import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { logger } from '../../shared/logger';
+import { localCredentials } from '../../shared/store/clients';
+import type { Violation } from '../../shared/store/invariants';
+import { correctionRun, racesRun, stallFor, type RunOptions, type RunResult, type RunSize } from '../support/fault-scenarios';
+import { faultCount, timeoutCount, type FaultRates } from '../support/faults';
+import { BenchmarkFailed, type Benchmark, type Measurement } from './benchmark';
+
+/** Long enough for a unit of work on a busy machine, short enough to time out many attempts. */
+const TASK_TIMEOUT_SECONDS = 0.5;
+
+/** Rotated over the seeds; seed 1 meets every fault at once. */
+export const MIXES: ReadonlyArray<{ name: string; rates: FaultRates }> = [
+  { name: 'all', rates: { writes: 0.05, throttledReads: 0.01, timeouts: 0.03 } },
+  { name: 'timeouts', rates: { timeouts: 0.05 } },
+  { name: 'writes', rates: { writes: 0.08 } },
+  { name: 'throttling', rates: { throttledReads: 0.03 } },
+];
+
+type Scenario = (stack: LocalStack, options: RunOptions) => Promise<RunResult>;
+const SCENARIOS: Record<string, Scenario> = { correction: correctionRun, races: racesRun };
+
+/** --smoke, and the smoke test: proves the harness runs and finds nothing, in seconds. */
+export const SMOKE = { seeds: 2, size: { subscriptions: 2, eventsPerSubscription: 10, originalsPerSubscription: 1 } satisfies RunSize, maxTimeouts: 2 };
+
+export interface ReliabilityOptions {
+  seeds: number;
+  size: RunSize;
+  /** Use this DynamoDB Local (tests share theirs); otherwise one is started for the benchmark. */
+  dynamoEndpoint?: string;
+  /** At most this many timed-out attempts per run (each costs a timeout's wait). */
+  maxTimeouts?: number;
+  /** One line per run as it ends. */
+  onRun?: (line: string) => void;
+  /** The runs per seed, by name; the correction and races runs unless a test says otherwise. */
+  scenarios?: Record<string, Scenario>;
+}
+
+interface RunRecord extends Omit<RunResult, 'violations'> {
+  scenario: string;
+  mix: string;
+  seconds: number;
+  violations: Violation[];
+}
+
+export async function runReliability(options: ReliabilityOptions): Promise<Measurement> {
+  const started = performance.now();
+  const own = options.dynamoEndpoint ? undefined : await startDynamoDbLocal();
+  const dynamoEndpoint = options.dynamoEndpoint ?? own!.endpoint;
+  // One unit of work per task invocation: the most cursors, the most places to fail between.
+  const budget = process.env.WORKFLOW_CHUNK_BUDGET_MS;
+  process.env.WORKFLOW_CHUNK_BUDGET_MS = '0';
+  const runs: RunRecord[] = [];
+  try {
+    for (let seed = 1; seed <= options.seeds; seed++) {
+      const mix = MIXES[(seed - 1) % MIXES.length]!;
+      for (const [scenario, run] of Object.entries(options.scenarios ?? SCENARIOS)) {
+        const t0 = performance.now();
+        const result = await onFreshStack(dynamoEndpoint, (stack) =>
+          run(stack, { seed, rates: mix.rates, stall: stallFor(TASK_TIMEOUT_SECONDS, { maxTimeouts: options.maxTimeouts ?? 4 }), size: options.size }),
+        );
+        const record: RunRecord = { scenario, mix: mix.name, ...result, seconds: round((performance.now() - t0) / 1000) };
+        runs.push(record);
+        options.onRun?.(
+          `  seed ${seed} ${scenario} (${mix.name}): ${faultCount(result.faults)} faults, ${result.timedOutAttempts} timed out, ${result.violations.length} violations, ${record.seconds} s`,
+        );
+      }
+    }
+  } finally {
+    if (budget === undefined) delete process.env.WORKFLOW_CHUNK_BUDGET_MS;
+    else process.env.WORKFLOW_CHUNK_BUDGET_MS = budget;
+    await own?.stop();
+  }
+
+  const sum = (f: (r: RunRecord) => number) => runs.reduce((s, r) => s + f(r), 0);
+  const totals = {
+    runs: runs.length,
+    events: sum((r) => r.events),
+    faultsInjected: sum((r) => faultCount(r.faults)),
+    writesFailedBeforeSending: sum((r) => r.faults.before),
+    writesAppliedAnswerLost: sum((r) => r.faults.after),
+    readsThrottled: sum((r) => r.faults.throttled),
+    writesStalledPastTimeout: sum((r) => timeoutCount(r.faults)),
+    attemptsTimedOut: sum((r) => r.timedOutAttempts),
+    violations: sum((r) => r.violations.length),
+  };
+  const measurement: Measurement = {
+    count: runs.length,
+    unit: 'runs',
+    seconds: (performance.now() - started) / 1000,
+    perCore: false,
+    details: { seeds: options.seeds, size: options.size, taskTimeoutSeconds: TASK_TIMEOUT_SECONDS, mixes: MIXES, totals, runs },
+    note: `${totals.faultsInjected} faults injected, ${totals.attemptsTimedOut} attempts timed out, ${totals.violations} violations`,
+  };
+  if (totals.violations > 0) {
+    const broken = runs.filter((r) => r.violations.length > 0).map((r) => `seed ${r.seed} ${r.scenario} (${r.mix}): ${byRule(r.violations)}`);
+    throw new BenchmarkFailed(`${totals.violations} violation(s): ${broken.join('; ')}`, measurement);
+  }
+  return measurement;
+}
+
+/** Each run on its own table and stack: checkTable reads that run alone, and nothing leaks into the next. */
+async function onFreshStack<T>(dynamoEndpoint: string, work: (stack: LocalStack) => Promise<T>): Promise<T> {
+  const stack = await startLocalStack({
+    inMemory: true,
+    dynamoEndpoint,
+    tableName: `reliability-${randomUUID().slice(0, 8)}`,
+    retryIntervalMs: 5,
+    taskTimeoutSeconds: TASK_TIMEOUT_SECONDS,
+  });
+  try {
+    return await work(stack);
+  } finally {
+    await stack.stop();
+    const dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: stack.region, credentials: localCredentials });
+    await dynamo.send(new DeleteTableCommand({ TableName: stack.tableName })).finally(() => dynamo.destroy());
+  }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** `rated-once ×160, batch-completed`: one entry per rule, in order of first appearance. */
+function byRule(violations: readonly Violation[]): string {
+  const counts = new Map<string, number>();
+  for (const v of violations) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1);
+  return [...counts].map(([rule, n]) => (n > 1 ? `${rule} ×${n}` : rule)).join(', ');
+}
+
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${raw}`);
+  return n;
+}
+
+const benchmark: Benchmark = {
+  description: 'seeded fault runs (failed writes, throttled reads, timed-out attempts, races) with every invariant checked after each',
+  async run({ smoke }) {
+    // Injected faults make handlers log; the figures would drown.
+    logger.setLogLevel((process.env.LOG_LEVEL as Parameters<typeof logger.setLogLevel>[0] | undefined) ?? 'WARN');
+    const full = {
+      seeds: positive('BENCH_SEEDS', 50),
+      size: { subscriptions: positive('BENCH_SUBSCRIPTIONS', 4), eventsPerSubscription: positive('BENCH_EVENTS_PER_SUBSCRIPTION', 40), originalsPerSubscription: 3 },
+    };
+    return runReliability({ ...(smoke ? SMOKE : full), onRun: (line) => console.log(line) });
+  },
+};
+
+export default benchmark;

@@ -1,0 +1,296 @@
+// The seeded fault runs DESIGN.md §2 is proven under, shared by the fault-injection tests (a few
+// small seeds) and the reliability benchmark (many seeds, bigger batches). A run makes its own
+// subscriptions and events, drives batches through the real workflows with faults on, waits for
+// every attempt to end (timed-out ones included), then lists what is wrong: every violation
+// checkTable finds (as `npm run check-invariants` does) and every event not rated, reversed or
+// released exactly once. An empty list is the pass.
+import { GetExecutionHistoryCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import type { LocalStack } from '../../infra/local/stack';
+import { clients } from '../../shared/store/clients';
+import { allMembers } from '../../shared/store/batches';
+import { checkTable, type Violation } from '../../shared/store/invariants';
+import { planFor } from '../../shared/store/partition-rating';
+import { requireSubscription } from '../../shared/store/subscriptions';
+import { getEvents } from '../../shared/store/usage-events';
+import { FINISHED as FINISHED_STATUSES } from '../../shared/domain/batch';
+import type { UsageEvent } from '../../shared/domain/usage-event';
+import { call } from './api';
+import { drive } from './batch-status';
+import { aSubscription, anEvent, uniqueId } from './builders';
+import { injectFaults, type FaultLog, type FaultRates, type StallOptions } from './faults';
+import { seededRandom, type SeededRandom } from './seeded-random';
+
+export interface RunSize {
+  subscriptions: number;
+  eventsPerSubscription: number;
+  /** Events of each subscription a REVERSE_REPLACE batch reverses and replaces. */
+  originalsPerSubscription: number;
+}
+
+/** The fault-injection tests' size: two partitions, small enough to run eight seeds in seconds. */
+export const SMALL_RUN: RunSize = { subscriptions: 2, eventsPerSubscription: 20, originalsPerSubscription: 2 };
+
+export interface RunOptions {
+  seed: number;
+  rates: FaultRates;
+  /** Needed for `rates.timeouts`: the stack's task timeout and how long a stalled write waits. */
+  stall?: StallOptions;
+  size?: RunSize;
+}
+
+export interface RunResult {
+  seed: number;
+  events: number;
+  faults: FaultLog;
+  /** Task attempts the local runner timed out (LambdaFunctionTimedOut in the runs' histories). */
+  timedOutAttempts: number;
+  violations: Violation[];
+  /** How each batch of the run ended (a lost race may fail a partition: its events are rated later). */
+  outcomes?: string[];
+}
+
+/** The statuses a batch ends in, as a list for waitForStatus. */
+export const FINISHED = [...FINISHED_STATUSES];
+
+/** Stall settings for a stack started with `taskTimeoutSeconds`: a stalled write lands up to ~1 s after the timeout. */
+export function stallFor(taskTimeoutSeconds: number, overrides: Partial<StallOptions> = {}): StallOptions {
+  const timeoutMs = taskTimeoutSeconds * 1000;
+  return { timeoutMs, maxWritesAfter: 20, maxStallMs: timeoutMs + 1000, ...overrides };
+}
+
+/**
+ * A RATING batch over every event, a top-up, then a REVERSE_REPLACE batch that reverses a few
+ * and replaces each with a corrected event (the later events re-rated as related), with faults
+ * on throughout.
+ */
+export async function correctionRun(stack: LocalStack, options: RunOptions): Promise<RunResult> {
+  const size = options.size ?? SMALL_RUN;
+  const random = seededRandom(options.seed);
+  const violations: Violation[] = [];
+  const { subs, events } = await subscriptionsWithEvents(size);
+  const ids = events.map((e) => e.eventId);
+  const batches: string[] = [];
+
+  const faults = injectFaults(random, options.rates, options.stall);
+  try {
+    const rating = await newBatch('RATING');
+    batches.push(rating);
+    await addEvents(rating, ids);
+    await drive(rating, 'lock', ['LOCKED'], ['DRAFT']);
+    const rated = await drive(rating, 'submit', FINISHED);
+    violations.push(...batchOutcome(rated, ids.length));
+    // A top-up while attempts that timed out may still be running: only a batch may re-rate with it.
+    for (const sub of subs) await ok(call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: '10' } }));
+    // Rated exactly once: an attempt that timed out may still be writing, so wait for it first.
+    await stack.idle();
+    violations.push(...expectEvents(await getEvents(ids), (e) => (e.status === 'RATED' && e.ratingRev === 1 && e.heldBy === undefined ? undefined : 'rated-once')));
+
+    const originals = subs.flatMap((sub) => pick(random, events.filter((e) => e.subscriptionId === sub), size.originalsPerSubscription));
+    const fixOf = (e: (typeof events)[number]) => anEvent({ subscriptionId: e.subscriptionId, eventId: `${e.eventId}-fix`, quantity: '1', occurredAt: e.occurredAt });
+    const rr = await newBatch('REVERSE_REPLACE');
+    batches.push(rr);
+    const added = await call('POST', `/v1/batches/${rr}/replacements`, { body: { replacements: originals.map((e) => ({ originalEventId: e.eventId, events: [fixOf(e)] })) } });
+    if (added.status !== 200) throw new Error(`replacements: ${JSON.stringify(added.body)}`);
+    await drive(rr, 'lock', ['LOCKED'], ['DRAFT']);
+    violations.push(...batchOutcome(await drive(rr, 'submit', FINISHED), originals.length));
+
+    faults.stop();
+    await stack.idle();
+    const reversed = new Set(originals.map((e) => e.eventId));
+    const fixes = originals.map((e) => `${e.eventId}-fix`);
+    const after = await getEvents([...ids, ...fixes]);
+    violations.push(
+      ...expectEvents(after, (e) => {
+        if (e.heldBy !== undefined) return 'released';
+        if (reversed.has(e.eventId)) {
+          // Reversed exactly once, in this batch, with exactly its replacement.
+          const once = e.status === 'REVERSED' && e.reversedInBatch === rr && e.replacedBy?.length === 1 && e.replacedBy[0] === `${e.eventId}-fix`;
+          return once ? undefined : 'reversed-once';
+        }
+        if (e.replaces !== undefined) return e.status === 'RATED' && e.ratingRev === 1 && e.replaces === e.eventId.replace(/-fix$/, '') ? undefined : 'replacement-rated-once';
+        return e.status === 'RATED' ? undefined : 'rated';
+      }),
+    );
+    if (after.length !== ids.length + fixes.length) violations.push({ rule: 'replacements-inserted', detail: `${after.length - ids.length} of ${fixes.length}` });
+    // What the batches show once every attempt has ended, late ones included.
+    violations.push(...batchOutcome((await call('GET', `/v1/batches/${rating}`)).body, ids.length));
+    violations.push(...batchOutcome((await call('GET', `/v1/batches/${rr}`)).body, originals.length));
+  } catch (error) {
+    violations.push({ rule: 'run-completes', detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    faults.stop();
+    await stack.idle();
+  }
+  violations.push(...(await checkTable()));
+  return { seed: options.seed, events: ids.length, faults: faults.log, timedOutAttempts: await timedOutAttempts(stack, batches), violations };
+}
+
+/**
+ * Races over overlapping events, with faults on throughout: three RATING batches each ask for a
+ * seeded ~60 % of the events, every add sent twice at once with one Idempotency-Key; the batches
+ * are locked at once and submitted at once, each action asked twice at once; then one more batch
+ * rates what none of them got (or a failed partition gave back). Each event must end held by no
+ * batch and rated once in money, every partition's ratings what a chronological re-rating gives.
+ */
+export async function racesRun(stack: LocalStack, options: RunOptions): Promise<RunResult> {
+  const size = options.size ?? SMALL_RUN;
+  const random = seededRandom(options.seed);
+  const violations: Violation[] = [];
+  const { subs, events } = await subscriptionsWithEvents(size);
+  const ids = events.map((e) => e.eventId);
+  const batches: string[] = [];
+  const outcomes: string[] = [];
+
+  const faults = injectFaults(random, options.rates, options.stall);
+  try {
+    const racers = [await newBatch('RATING'), await newBatch('RATING'), await newBatch('RATING')];
+    batches.push(...racers);
+    const asked = new Set<string>();
+    const adds = racers.flatMap((batchId) => {
+      const wanted = ids.filter(() => random.next() < 0.6);
+      wanted.forEach((id) => asked.add(id));
+      return Array.from({ length: Math.ceil(wanted.length / 25) }, (_, k) => {
+        const send = () => call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: wanted.slice(k * 25, k * 25 + 25) }, headers: { 'idempotency-key': `${batchId}-${k}` } });
+        return [send(), send()];
+      }).flat();
+    });
+    // The twin of a call still running is told so (409 CONFLICT); anything else is an answer.
+    for (const res of await Promise.all(adds)) {
+      if (res.status !== 200 && !(res.status === 409 && res.body.code === 'CONFLICT')) violations.push({ rule: 'add-answers', detail: `${res.status} ${JSON.stringify(res.body)}` });
+    }
+    violations.push(...(await heldOnce(racers, [...asked])));
+
+    // Two calls at once: one starts the workflow, the other is refused (409), never a second execution.
+    const twice = async (batchId: string, action: 'lock' | 'submit') => {
+      const answers = await Promise.all([call('POST', `/v1/batches/${batchId}/${action}`), call('POST', `/v1/batches/${batchId}/${action}`)]);
+      const statuses = answers.map((a) => a.status).sort();
+      if (statuses.join() !== '202,409') violations.push({ rule: 'one-execution-per-action', detail: `${action} ${batchId}: ${statuses.join(', ')}` });
+    };
+    await Promise.all(racers.map(async (b) => (await twice(b, 'lock'), drive(b, 'lock', ['LOCKED'], ['DRAFT']))));
+    await Promise.all(racers.map(async (b) => (await twice(b, 'submit'), outcomes.push((await drive(b, 'submit', FINISHED)).status))));
+
+    // What no racer got, or a failed partition released: rated by one more batch.
+    for (let round = 0; round < 3; round++) {
+      const loaded = (await getEvents(ids)).filter((e) => e.status === 'LOADED').map((e) => e.eventId);
+      if (loaded.length === 0) break;
+      const sweep = await newBatch('RATING');
+      batches.push(sweep);
+      await addEvents(sweep, loaded);
+      await drive(sweep, 'lock', ['LOCKED'], ['DRAFT']);
+      outcomes.push((await drive(sweep, 'submit', FINISHED)).status);
+    }
+
+    faults.stop();
+    await stack.idle();
+    violations.push(...expectEvents(await getEvents(ids), (e) => (e.heldBy !== undefined ? 'released' : e.status !== 'RATED' ? 'rated' : undefined)));
+    const now = new Date().toISOString();
+    for (const sub of subs) {
+      // Rated in time order whoever rated what: re-planning the whole partition changes nothing.
+      const plan = await planFor(await requireSubscription(sub), { subscriptionId: sub, register: 'MINUTES', toRate: [], from: { occurredAt: '', eventId: '' }, stepId: 'check', actor: 'check', now });
+      if (plan.changes.length > 0) violations.push({ subscriptionId: sub, rule: 'ratings-chronological', detail: `${plan.changes.length} event(s) rate differently: ${plan.changes.slice(0, 3).map((c) => c.eventId).join(', ')}` });
+    }
+  } catch (error) {
+    violations.push({ rule: 'run-completes', detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    faults.stop();
+    await stack.idle();
+  }
+  violations.push(...(await checkTable()));
+  return { seed: options.seed, events: ids.length, faults: faults.log, timedOutAttempts: await timedOutAttempts(stack, batches), violations, outcomes };
+}
+
+/** Every asked-for event is a member of exactly one of the batches, and held by it. */
+async function heldOnce(batchIds: readonly string[], asked: readonly string[]): Promise<Violation[]> {
+  const memberOf = new Map<string, string[]>();
+  for (const batchId of batchIds) {
+    for await (const page of allMembers(batchId)) for (const m of page) memberOf.set(m.eventId, [...(memberOf.get(m.eventId) ?? []), batchId]);
+  }
+  const held = new Map((await getEvents(asked)).map((e) => [e.eventId, e.heldBy]));
+  return asked.flatMap((id) => {
+    const of = memberOf.get(id) ?? [];
+    if (of.length !== 1) return [{ rule: 'held-by-one-batch', detail: `${id}: member of ${of.length} batches` }];
+    return held.get(id) === of[0] ? [] : [{ rule: 'held-as-member', detail: `${id}: member of ${of[0]}, held by ${held.get(id) ?? 'none'}` }];
+  });
+}
+
+/** `size.subscriptions` subscriptions with less allowance than their events' usage, and the events (LOADED). */
+export async function subscriptionsWithEvents(size: Omit<RunSize, 'originalsPerSubscription'>) {
+  const subs = Array.from({ length: size.subscriptions }, () => uniqueId('sub'));
+  const events = subs.flatMap((sub) =>
+    // Every 13 hours: the events of a larger run span two bill periods.
+    Array.from({ length: size.eventsPerSubscription }, (_, i) =>
+      anEvent({ subscriptionId: sub, quantity: String(3 + (i % 9)), occurredAt: new Date(Date.UTC(2026, 2, 1, 8 + 13 * i)).toISOString().replace('.000Z', 'Z') }),
+    ),
+  ) as Array<ReturnType<typeof anEvent> & { eventId: string; subscriptionId: string; occurredAt: string }>;
+  for (const sub of subs) {
+    await ok(call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() }));
+    // Less allowance than the usage: later events run into overage, so re-rating moves money.
+    await ok(call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: String(6 * size.eventsPerSubscription) } }));
+  }
+  for (let i = 0; i < events.length; i += 500) {
+    const res = await ok(call('POST', '/v1/usage-events', { body: { events: events.slice(i, i + 500) } }));
+    if (res.body.accepted !== Math.min(500, events.length - i)) throw new Error(`ingest: ${JSON.stringify(res.body)}`);
+  }
+  return { subs, events };
+}
+
+export async function newBatch(type: string): Promise<string> {
+  return (await ok(call('POST', '/v1/batches', { body: { type } }))).body.batchId;
+}
+
+export async function addEvents(batchId: string, ids: readonly string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 1000) {
+    const res = await ok(call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: ids.slice(i, i + 1000) } }));
+    if (res.body.rejected.length > 0) throw new Error(`add: ${JSON.stringify(res.body.rejected.slice(0, 3))}`);
+  }
+}
+
+async function ok<T extends { status: number; body: any }>(response: Promise<T>): Promise<T> {
+  const res = await response;
+  if (res.status >= 300) throw new Error(`${res.status}: ${JSON.stringify(res.body)}`);
+  return res;
+}
+
+/** The batch ended COMPLETED with every member counted as processed, none errored. */
+function batchOutcome(batch: any, members: number): Violation[] {
+  const { status, counts, batchId } = batch;
+  if (status === 'COMPLETED' && counts.events === members && counts.processed >= members && counts.errored === 0) return [];
+  return [{ rule: 'batch-completed', detail: `${batchId}: ${status} ${JSON.stringify(counts)} (${members} members)${batch.lastError ? ` ${JSON.stringify(batch.lastError)}` : ''}` }];
+}
+
+/** One violation per event `rule` names (undefined: the event is as it should be). */
+function expectEvents(events: UsageEvent[], rule: (e: UsageEvent) => string | undefined): Violation[] {
+  return events.flatMap((e) => {
+    const broken = rule(e);
+    return broken
+      ? [{ subscriptionId: e.subscriptionId, rule: broken, detail: `${e.eventId}: ${e.status} rev ${e.ratingRev}${e.heldBy ? ` held by ${e.heldBy}` : ''}${e.reversedInBatch ? ` reversed in ${e.reversedInBatch}` : ''}` }]
+      : [];
+  });
+}
+
+/** `n` distinct items, seeded. */
+function pick<T>(random: SeededRandom, items: readonly T[], n: number): T[] {
+  return random.shuffle([...items]).slice(0, n);
+}
+
+/** Attempts the runner gave up on with States.Timeout, over every execution of these batches. */
+export async function timedOutAttempts(stack: LocalStack, batchIds: readonly string[]): Promise<number> {
+  let count = 0;
+  for (const stateMachineArn of Object.values(stack.stateMachineArns)) {
+    let nextToken: string | undefined;
+    do {
+      const page = await clients.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }));
+      // Executions are named <batchId>-<action>-v<version>.
+      for (const e of (page.executions ?? []).filter((x) => batchIds.some((b) => x.name?.startsWith(`${b}-`)))) {
+        let historyToken: string | undefined;
+        do {
+          const history = await clients.sfn.send(new GetExecutionHistoryCommand({ executionArn: e.executionArn, maxResults: 1000, nextToken: historyToken }));
+          count += (history.events ?? []).filter((h) => h.type === 'LambdaFunctionTimedOut').length;
+          historyToken = history.nextToken;
+        } while (historyToken);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+  return count;
+}
