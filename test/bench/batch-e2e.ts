@@ -14,7 +14,7 @@
 // Sizes: BENCH_EVENTS (default 100,000) over BENCH_SUBSCRIPTIONS (default 1,000); the small
 // size is a tenth of both. --smoke: one metered pass of 300 events over 10 subscriptions.
 import { randomUUID } from 'node:crypto';
-import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Benchmark, Measurement } from './benchmark';
 import { meterCapacity, type Capacity } from './capacity';
@@ -37,12 +37,17 @@ const ACTOR = 'bench';
 const at = () => new Date().toISOString();
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
-async function waitFor(batchId: string, statuses: string[]): Promise<void> {
-  for (;;) {
+/** Waits for the batch to reach one of `statuses`; gives up when its workflow ended without getting it there. */
+async function waitFor(batchId: string, executionArn: string, statuses: string[]): Promise<void> {
+  for (let polls = 0; ; polls++) {
     const b = await requireBatch(batchId);
     if (statuses.includes(b.status)) {
       if (b.status === 'FAILED' || (statuses.includes('LOCKED') && b.status !== 'LOCKED')) throw new Error(`batch ${batchId} ended ${b.status}: ${JSON.stringify(b.lastError)}`);
       return;
+    }
+    if (polls % 50 === 49) {
+      const execution = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (execution.status !== 'RUNNING') throw new Error(`batch ${batchId} is ${b.status} after its workflow ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -137,11 +142,11 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
   let submitArn = '';
   const lock = await phase(capacity, async () => {
     lockArn = (await requestAction('lock', batchId, ACTOR, at())).executionArn;
-    await waitFor(batchId, ['LOCKED', 'DRAFT']);
+    await waitFor(batchId, lockArn, ['LOCKED', 'DRAFT']);
   });
   const submit = await phase(capacity, async () => {
     submitArn = (await requestAction('submit', batchId, ACTOR, at())).executionArn;
-    await waitFor(batchId, ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
+    await waitFor(batchId, submitArn, ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
   });
   const done = await requireBatch(batchId);
   if (done.status !== 'COMPLETED') throw new Error(`${type} batch ended ${done.status}`);
