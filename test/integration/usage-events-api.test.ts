@@ -82,6 +82,26 @@ describe('POST /v1/usage-events', () => {
     expect(childDetail.body).toMatchObject({ quantity: '500', register: 'DATA_MB', status: 'LOADED', lineage: { parentEventId: parent.eventId } });
   });
 
+  it('lands the new events of a large request among stored ones, settling each stored one as a duplicate or a conflict', async () => {
+    const parent = ev();
+    expect((await call('POST', '/v1/usage-events', { body: { events: [parent] } })).body.accepted).toBe(1);
+    // 300 children of one stored parent: more than one transaction's worth.
+    const children = Array.from({ length: 300 }, (_, i) => ev({ parentEventId: parent.eventId, quantity: String(1 + (i % 5)) }));
+    const stored = children.filter((_, i) => i % 3 === 0);
+    expect((await call('POST', '/v1/usage-events', { body: { events: stored } })).body).toMatchObject({ accepted: 100, duplicates: 0, rejected: [] });
+
+    const changed = new Set([3, 150, 297]); // stored, sent again with another quantity
+    const res = await call('POST', '/v1/usage-events', {
+      body: { events: children.map((c, i) => (changed.has(i) ? { ...c, quantity: '99' } : c)) },
+    });
+    expect(res.body.accepted).toBe(200);
+    expect(res.body.duplicates).toBe(97);
+    expect(res.body.rejected.map((r: { index: number; code: string }) => [r.index, r.code])).toEqual([...changed].map((i) => [i, 'EVENT_ID_CONFLICT']));
+    // Each child is counted on its parent once, however many rounds its transaction took.
+    expect((await getEvent(parent.eventId))!.childCount).toBe(300);
+    expect((await getEvent(children[3]!.eventId))!.quantity).toBe(BigInt(1 + (3 % 5)) * 1_000_000n);
+  });
+
   it.each([
     ['no events', { events: [] }],
     ['more than 500 events', { events: Array.from({ length: 501 }, () => ({})) }],
