@@ -281,22 +281,73 @@ async function readFile(file: ImportFile, importer: Importer, deadline: number, 
 
 // ---- the importers ----------------------------------------------------------------------------
 
+/** Ingest calls in flight at once for one file: the next chunk is read and sent while one is written. */
+const CHUNKS_IN_FLIGHT = 2;
+
+/**
+ * Chunks sent while earlier ones are still being written, oldest first. A chunk that names an id
+ * (event or parent) an earlier chunk in flight names waits for that chunk, so that the file's
+ * order still decides which row lands an id and a parent lands before a child naming it.
+ */
+class ChunksInFlight {
+  private readonly chunks: Array<{ firstRow: number; ids: ReadonlySet<string>; done: Promise<void> }> = [];
+
+  /** Starts `send` once the chunks it depends on are written; waits while `limit` are in flight. */
+  async start(firstRow: number, ids: ReadonlySet<string>, send: () => Promise<void>, limit: number): Promise<void> {
+    const before = this.chunks.filter((c) => [...ids].some((id) => c.ids.has(id))).map((c) => c.done);
+    const entry = { firstRow, ids, done: Promise.all(before).then(send) };
+    this.chunks.push(entry);
+    // Settled ones leave at once; a failure is thrown by drain() or the next start().
+    entry.done.then(
+      () => this.chunks.splice(this.chunks.indexOf(entry), 1),
+      () => undefined,
+    );
+    try {
+      while (this.chunks.length >= limit) await Promise.race(this.chunks.map((c) => c.done));
+    } catch (error) {
+      // Nothing is left writing behind a failed import (its retry may start at once).
+      await this.drain().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  firstRow(): number | undefined {
+    return this.chunks[0]?.firstRow;
+  }
+
+  /** Waits for every chunk; throws the first failure once all have settled. */
+  async drain(): Promise<void> {
+    const outcomes = await Promise.allSettled(this.chunks.map((c) => c.done));
+    const failure = outcomes.find((o) => o.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+}
+
 /** `usage-events/<name>.csv`: ingest, as `POST /v1/usage-events` does, MAX_EVENTS_PER_REQUEST rows at a time. */
 export const usageEventsImporter: Importer = {
   open(header, run) {
     let pending: Array<{ row: number; record: readonly string[]; input: EventInput }> = [];
     // The same event twice in one chunk is a duplicate, as it is across chunks (ingest would call it a conflict).
     let inChunk = new Map<string, string>();
-    const flush = async () => {
-      if (pending.length === 0) return;
-      const chunk = pending;
-      pending = [];
-      inChunk = new Map();
+    const inFlight = new ChunksInFlight();
+    const send = async (chunk: typeof pending) => {
       const res = await run.send(chunk, () => ingestEvents(chunk.map((p) => p.input), run.now()));
       if (!res) return;
       run.tally.accepted += res.accepted;
       run.tally.duplicates += res.duplicates;
       for (const r of res.rejected) await run.reject({ row: chunk[r.index]!.row, record: chunk[r.index]!.record, code: r.code, message: r.message });
+    };
+    const dispatch = async () => {
+      if (pending.length === 0) return;
+      const chunk = pending;
+      pending = [];
+      inChunk = new Map();
+      const ids = new Set(chunk.flatMap((p) => [p.input.eventId, p.input.parentEventId].filter((id): id is string => typeof id === 'string')));
+      await inFlight.start(chunk[0]!.row, ids, () => send(chunk), CHUNKS_IN_FLIGHT);
+    };
+    const flush = async () => {
+      await dispatch();
+      await inFlight.drain();
     };
     return {
       async add(row, record) {
@@ -309,9 +360,9 @@ export const usageEventsImporter: Importer = {
         }
         inChunk.set(r.value.eventId as string, content);
         pending.push({ row, record, input: r.value });
-        if (pending.length >= MAX_EVENTS_PER_REQUEST) await flush();
+        if (pending.length >= MAX_EVENTS_PER_REQUEST) await dispatch();
       },
-      firstPending: () => pending[0]?.row,
+      firstPending: () => inFlight.firstRow() ?? pending[0]?.row,
       flush,
       end: flush,
     };
