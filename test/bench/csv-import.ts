@@ -57,7 +57,7 @@ export async function runCsvImport({ rows, dynamoEndpoint }: CsvImportRun): Prom
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 25);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await handler(objectCreated(stack.bucketName, key, (ETag ?? '').replace(/"/g, '')), { getRemainingTimeInMillis: () => 7 * 86_400_000 });
+    await handler(objectCreated(stack.bucketName, key, (ETag ?? '').replace(/"/g, '')), { functionName: 'import', getRemainingTimeInMillis: () => 7 * 86_400_000 });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
