@@ -115,7 +115,10 @@ export async function runCsvImport({ rows, dynamoEndpoint, rowsPerInvocation, ti
   const invoke = async (_name: string, event: unknown) => {
     inFlight++;
     try {
-      const invocation = await invokeInProcessOfItsOwn(bundleDir, event, functionEnv(), timeoutMs);
+      const invocation = await invokeInProcessOfItsOwn(bundleDir, event, functionEnv(), timeoutMs).catch(
+        // The process died (Lambda's time limit, out of memory) or never ran.
+        (error: unknown): Invocation => ({ seconds: 0, maxRssMb: 0, cpuSeconds: 0, failed: String(error) }),
+      );
       invocations.push(invocation);
       if (invocation.failed) throw new Error(`the import failed: ${invocation.failed}`);
     } finally {
