@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/api';
 import { aSubscription, anEvent, uniqueId } from '../support/builders';
 import { useTestTable, type TestTable } from '../support/dynamo';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { clients } from '../../shared/store/clients';
 import { getEvent } from '../../shared/store/usage-events';
 
 let table: TestTable;
@@ -100,6 +102,32 @@ describe('POST /v1/usage-events', () => {
     // Each child is counted on its parent once, however many rounds its transaction took.
     expect((await getEvent(parent.eventId))!.childCount).toBe(300);
     expect((await getEvent(children[3]!.eventId))!.quantity).toBe(BigInt(1 + (3 % 5)) * 1_000_000n);
+  });
+
+  it('sends a transaction cancelled by throttling or contention alone again, landing every event once', async () => {
+    let refusals = 2;
+    const name = 'refuseTransactionsTwice';
+    clients.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && refusals-- > 0) {
+          const items = (args.input as { TransactItems: unknown[] }).TransactItems;
+          throw new TransactionCanceledException({
+            message: 'Transaction cancelled',
+            $metadata: {},
+            CancellationReasons: items.map((_, i) => ({ Code: i === 0 ? (refusals === 1 ? 'ThrottlingError' : 'TransactionConflict') : 'None' })),
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      const events = Array.from({ length: 120 }, () => ev());
+      expect((await call('POST', '/v1/usage-events', { body: { events } })).body).toEqual({ accepted: 120, duplicates: 0, rejected: [] });
+      expect(refusals).toBeLessThan(0);
+    } finally {
+      clients.dynamo.middlewareStack.remove(name);
+    }
   });
 
   it.each([
