@@ -9,8 +9,8 @@ import { stringify } from 'csv-stringify';
 import { importPartsPrefix, type ImportFile, type ImportResult } from '../domain/import-keys';
 import { clients } from './clients';
 
-const isGone = (err: unknown) => ['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes((err as { name?: string })?.name ?? '');
-const nameOf = (err: unknown) => (err as { name?: string; Code?: string })?.name ?? '';
+const nameOf = (err: unknown) => (err as { name?: string })?.name ?? '';
+const isGone = (err: unknown) => ['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes(nameOf(err));
 
 export type OpenedFile = { ok: true; body: Readable } | { ok: false; reason: 'gone' | 'changed' };
 
