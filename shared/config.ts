@@ -9,6 +9,12 @@ const schema = z.object({
   DYNAMODB_ENDPOINT: z.url().optional(),
   S3_ENDPOINT: z.url().optional(),
   SFN_ENDPOINT: z.url().optional(),
+  LAMBDA_ENDPOINT: z.url().optional(),
+  /**
+   * Rows one invocation of the import reads at most before it goes on in a fresh one (unset: as
+   * many as its time allows). Tests and benchmarks set it to see a file imported in several.
+   */
+  IMPORT_ROWS_PER_INVOCATION: z.coerce.number().int().positive().optional(),
   /** The EventBridge bus domain events go to; without it (the local stack) they are logged. */
   EVENT_BUS_NAME: z.string().min(1).optional(),
   /** JSON map of workflow name to state machine ARN, e.g. {"lock-for-review":"arn:..."}. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, RecursiveLoop, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -50,6 +50,11 @@ export interface CreateFunctionOptions {
   stateMachines?: ReadonlyMap<string, IStateMachine>;
   /** Where failed asynchronous invocations go (the import function). */
   deadLetterQueue?: IQueue;
+  /**
+   * The function invokes itself by design (the import continuing a long file): Lambda's recursive
+   * loop detection would stop the chain after 16 invocations and send the event to the dead-letter queue.
+   */
+  invokesItself?: true;
 }
 
 export interface FunctionFactoryProps {
@@ -101,6 +106,7 @@ export class ServiceFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       deadLetterQueue: options.deadLetterQueue,
+      ...(options.invokesItself ? { recursiveLoop: RecursiveLoop.ALLOW } : {}),
       projectRoot: root,
       depsLockFilePath: join(root, 'package-lock.json'),
       environment: {

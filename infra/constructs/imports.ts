@@ -1,16 +1,17 @@
 // CSV drops: the imports bucket, its access-log bucket, the import function's notifications and
 // the dead-letter queue for invocations that failed every retry.
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FunctionFactory, FunctionSpec, ServiceFunction } from './functions';
 
-import { importPrefixes, importSuffix, resultsPrefix } from '../../shared/domain/import-keys';
+import { importPartsPrefix, importPrefixes, importSuffix, resultsPrefix } from '../../shared/domain/import-keys';
 
 // The key layout of CSV drops is defined once, beside the import handler that reads it.
-export { importPrefixes, importSuffix, resultsPrefix };
+export { importPartsPrefix, importPrefixes, importSuffix, resultsPrefix };
 
 export const importFunction: FunctionSpec = {
   handler: 'functions/import/handler.ts',
@@ -22,6 +23,8 @@ export interface ImportsProps {
   resultsExpiration?: Duration;
   /** How long an overwritten or deleted upload can still be recovered. */
   noncurrentVersionExpiration?: Duration;
+  /** How long the work objects of an import (errors CSV parts, carried state) are kept: longer than any import runs. */
+  importPartsExpiration?: Duration;
   accessLogExpiration?: Duration;
 }
 
@@ -59,6 +62,8 @@ export class Imports extends Construct {
       serverAccessLogsPrefix: 'imports/',
       lifecycleRules: [
         { id: 'ExpireResults', prefix: resultsPrefix, expiration: props.resultsExpiration ?? Duration.days(90) },
+        // Longer than the dead-letter queue keeps a failed invocation, so a redelivered import still finds its parts.
+        { id: 'ExpireImportParts', prefix: importPartsPrefix, expiration: props.importPartsExpiration ?? Duration.days(30) },
         {
           id: 'ExpireNoncurrentVersions',
           noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(30),
@@ -77,7 +82,15 @@ export class Imports extends Construct {
 
   /** The import function: invoked for new `.csv` objects under the import prefixes only. */
   addImportFunction(functions: FunctionFactory, spec: FunctionSpec = importFunction): ServiceFunction {
-    const fn = functions.create(this, 'Function', spec, { kind: 'import', deadLetterQueue: this.deadLetterQueue });
+    // A file too long for one invocation is continued by an invocation the function sends itself, only
+    // after a checkpoint that moved the file on: the chain ends with the file. Its own writes (results/,
+    // import-parts/) never notify it (the filters below).
+    const fn = functions.create(this, 'Function', spec, { kind: 'import', deadLetterQueue: this.deadLetterQueue, invokesItself: true });
+    // A policy of its own: the function depends on its role's default policy, and this one names the function.
+    new Policy(this, 'ContinuePolicy', {
+      roles: [fn.role],
+      statements: [new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.function.functionArn] })],
+    });
     for (const prefix of importPrefixes) {
       this.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(fn.function), { prefix, suffix: importSuffix });
     }

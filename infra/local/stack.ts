@@ -1,7 +1,8 @@
 // The whole system on one machine (DESIGN §5): DynamoDB Local, a local S3 whose uploads invoke the
-// import handler, the route table behind a local HTTP API, and the workflow list's ASL files run
-// by a local Step Functions endpoint. Every listener is on 127.0.0.1. One stack per process: the
-// handlers read their configuration from this process's environment.
+// import handler, a local Lambda endpoint (the import invokes itself to continue a long file), the
+// route table behind a local HTTP API, and the workflow list's ASL files run by a local Step
+// Functions endpoint. Every listener is on 127.0.0.1. One stack per process: the handlers read
+// their configuration from this process's environment.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +17,14 @@ import { localDir, startDynamoDbLocal } from './dynamodb-local';
 import { Executions } from './executions';
 import { startHttpApi } from './http-api';
 import { invokeHandler } from './lambda';
+import { startLambdaServer, type RunFunction } from './lambda-server';
 import { startS3 } from './s3';
 import { loadStateMachines, type TaskFunctionSpec, type WorkflowSpec } from './state-machines';
 import { startStepFunctionsServer } from './step-functions-server';
 
 export interface LocalStackOptions {
   /** 0 or absent: any free port. */
-  ports?: { api?: number; s3?: number; dynamodb?: number; sfn?: number };
+  ports?: { api?: number; s3?: number; dynamodb?: number; sfn?: number; lambda?: number };
   /** Nothing survives stop(): DynamoDB Local in memory, S3 objects in a temporary folder. */
   inMemory?: boolean;
   /** Where DynamoDB and S3 keep their data when not in memory; default `.local/data`. */
@@ -44,6 +46,14 @@ export interface LocalStackOptions {
    * fault-injection tests make a slow attempt time out and race its retry.
    */
   taskTimeoutSeconds?: number;
+  /** Rows one invocation of the import reads at most (IMPORT_ROWS_PER_INVOCATION): a file is then imported in several. */
+  importRowsPerInvocation?: number;
+  /**
+   * How an invocation of a function the stack invokes asynchronously (the import, from S3 or from
+   * itself) runs: by default in this process (invokeHandler); the csv-import benchmark runs it in a
+   * child process of its own, as Lambda would.
+   */
+  runFunction?: RunFunction;
 }
 
 export interface LocalStack {
@@ -52,6 +62,7 @@ export interface LocalStack {
   bucketName: string;
   dynamoEndpoint: string;
   sfnEndpoint: string;
+  lambdaEndpoint: string;
   tableName: string;
   region: string;
   /** Workflow name → state machine ARN, as STATE_MACHINE_ARNS carries it. */
@@ -61,8 +72,11 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-const importHandler = 'functions/import/handler.ts';
+/** Functions invoked asynchronously (by S3, or by themselves), by name, with their handler modules. */
+export const asyncFunctions: Readonly<Record<string, string>> = { import: 'functions/import/handler.ts' };
 export const defaultBucketName = 'usage-corrections-local';
+
+const runInProcess: RunFunction = (functionName, event) => invokeHandler(asyncFunctions[functionName]!, functionName, event);
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const region = options.region ?? 'us-east-1';
@@ -99,6 +113,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamoClient = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials: localCredentials });
     await createTable(dynamoClient, tableName).finally(() => dynamoClient.destroy());
 
+    // Every asynchronous invocation in flight, from S3 or from the Lambda endpoint: stop() waits for them all.
+    const invocations = new Set<Promise<unknown>>();
+    const run = options.runFunction ?? runInProcess;
+    const runTracked: RunFunction = (functionName, event) => {
+      const invocation = run(functionName, event);
+      invocations.add(invocation);
+      invocation.then(
+        () => invocations.delete(invocation),
+        () => invocations.delete(invocation),
+      );
+      return invocation;
+    };
+    const lambda = await startLambdaServer(ports.lambda ?? 0, new Set(Object.keys(asyncFunctions)), runTracked);
+    closers.push(lambda.close);
+
     let s3Directory = join(dataDir, 's3');
     if (options.inMemory) {
       s3Directory = mkdtempSync(join(tmpdir(), 'usage-corrections-s3-'));
@@ -113,7 +142,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region,
       // An asynchronous invocation, as S3 makes it: the handler's return value goes nowhere.
       onObjectCreated: async (event: S3Event) => {
-        if (options.importUploads !== false) await invokeHandler(importHandler, 'import', event);
+        if (options.importUploads !== false) await runTracked('import', event);
       },
     });
     closers.push(s3.close);
@@ -134,6 +163,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       DYNAMODB_ENDPOINT: dynamoEndpoint,
       S3_ENDPOINT: s3.endpoint,
       SFN_ENDPOINT: sfn.url,
+      LAMBDA_ENDPOINT: lambda.url,
       STATE_MACHINE_ARNS: JSON.stringify(stateMachineArns),
       // Whatever builds its own client signs with dummy keys and can never reach a real account.
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
@@ -141,11 +171,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
+    if (options.importRowsPerInvocation) process.env.IMPORT_ROWS_PER_INVOCATION = String(options.importRowsPerInvocation);
+    else delete process.env.IMPORT_ROWS_PER_INVOCATION;
     resetConfig();
     resetClients();
 
     const api = await startHttpApi(ports.api ?? 0);
     closers.push(api.close);
+    // Runs first: imports in flight (and the continuations they send) still need S3 and DynamoDB.
+    closers.push(async () => {
+      while (invocations.size > 0) await Promise.allSettled([...invocations]);
+    });
 
     return {
       apiUrl: api.url,
@@ -153,6 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bucketName,
       dynamoEndpoint,
       sfnEndpoint: sfn.url,
+      lambdaEndpoint: lambda.url,
       tableName,
       region,
       stateMachineArns,

@@ -25,12 +25,21 @@ try {
   exit((error as Error).message);
 }
 
+function positive(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) exit(`${name} must be a whole number of at least 1, not "${raw}"`);
+  return value;
+}
+
 const inMemory = process.env.LOCAL_IN_MEMORY === '1';
 const dataDir = process.env.LOCAL_DATA_DIR ? resolve(process.env.LOCAL_DATA_DIR) : join(localDir, 'data');
 const stack = await startLocalStack({
-  ports: { api: port('API_PORT', 3000), s3: port('S3_PORT', 4569), dynamodb: port('DYNAMODB_PORT', 8000), sfn: port('SFN_PORT', 8083) },
+  ports: { api: port('API_PORT', 3000), s3: port('S3_PORT', 4569), dynamodb: port('DYNAMODB_PORT', 8000), sfn: port('SFN_PORT', 8083), lambda: port('LAMBDA_PORT', 3001) },
   inMemory,
   dataDir,
+  importRowsPerInvocation: positive('IMPORT_ROWS_PER_INVOCATION'),
 }).catch((error: unknown) => exit(`The local stack did not start: ${(error as Error).message}`));
 
 console.log(
@@ -41,6 +50,7 @@ console.log(
     `DynamoDB endpoint:       ${stack.dynamoEndpoint}`,
     `DynamoDB table:          ${stack.tableName}`,
     `Step Functions endpoint: ${stack.sfnEndpoint}`,
+    `Lambda endpoint:         ${stack.lambdaEndpoint}`,
     `Data:                    ${inMemory ? 'in memory (LOCAL_IN_MEMORY=1)' : dataDir.startsWith(projectRoot) ? relative(projectRoot, dataDir) : dataDir}`,
     'Ctrl-C stops.',
   ].join('\n'),

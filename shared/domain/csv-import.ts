@@ -30,16 +30,32 @@ export const csvParseOptions: ParseOptions = {
 /** Records parsed ahead of the caller; past this the source is paused (backpressure). */
 const READ_AHEAD = 1000;
 
+/** A record and where it ends, so that a later read can start at the next one (a ranged GET). */
+export interface CsvRecord {
+  cells: string[];
+  /** Bytes from the start of the source to the end of this record, its line end included. */
+  end: number;
+  /** The line the record ends on, from 1. */
+  line: number;
+  /** How the source is decoded: utf8, or utf16le when it started with a UTF-16 BOM. */
+  encoding: BufferEncoding;
+}
+
+export interface CsvReadOptions {
+  /** The encoding the file's first bytes chose (a source that starts mid-file has no BOM to tell). */
+  encoding?: BufferEncoding;
+}
+
 /**
  * The records of a CSV byte stream, one at a time. The stream is never held whole: the source is
  * paused while the caller works. Throws csv-parse's `CsvError` where the file cannot be read
  * further (see parseFailure), after every record before that point; a failing source throws its
  * own error.
  */
-export async function* csvRecords(source: Readable | AsyncIterable<Uint8Array | string>): AsyncGenerator<string[]> {
+export async function* csvRecords(source: Readable | AsyncIterable<Uint8Array | string>, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord> {
   const input = source instanceof Readable ? source : Readable.from(source);
-  const parser = parse(csvParseOptions);
-  const queue: string[][] = [];
+  const parser = parse({ ...csvParseOptions, ...(options.encoding ? { encoding: options.encoding } : {}), info: true });
+  const queue: CsvRecord[] = [];
   let failure: unknown;
   let ended = false;
   let wake: (() => void) | undefined;
@@ -49,8 +65,8 @@ export async function* csvRecords(source: Readable | AsyncIterable<Uint8Array | 
   };
   // 'data' listeners, not async iteration: when the parser fails, the records it parsed before
   // the failure have been delivered here, where an iterator would drop them with its buffer.
-  parser.on('data', (record: string[]) => {
-    queue.push(record);
+  parser.on('data', ({ record, info }: { record: string[]; info: { bytes: number; lines: number } }) => {
+    queue.push({ cells: record, end: info.bytes, line: info.lines, encoding: parser.options.encoding as BufferEncoding });
     notify();
   });
   parser.on('error', (error: unknown) => {
@@ -274,6 +290,12 @@ export interface ReplacementGroup {
   overflow: number;
 }
 
+/** A grouper carried from one invocation of an import to the next: the originals whose rows ended, and the open group. */
+export interface GrouperState {
+  ended: string[];
+  current?: ReplacementGroup;
+}
+
 /**
  * Collects the adjacent rows of one original. Files are streamed and each original is sent as
  * soon as its rows end, so a later row for an original whose rows already ended cannot join them:
@@ -281,7 +303,18 @@ export interface ReplacementGroup {
  */
 export class ReplacementGrouper {
   private current: ReplacementGroup | undefined;
-  private readonly ended = new Set<string>();
+  private readonly ended: Set<string>;
+
+  /** `state`: where an earlier invocation of the same import left off (see state()). */
+  constructor(state?: GrouperState) {
+    this.ended = new Set(state?.ended);
+    this.current = state?.current;
+  }
+
+  /** What the next invocation needs to go on exactly as this one would have. */
+  state(): GrouperState {
+    return { ended: [...this.ended], ...(this.current ? { current: this.current } : {}) };
+  }
 
   /** Adds a row; answers the group this row ended, if any, and rows rejected now, if any. */
   add(originalEventId: string, row: GroupRow): { ended?: ReplacementGroup; rejected?: RowError[] } {
@@ -389,6 +422,58 @@ export const messageFor = (code: ErrorCode, message?: string): string => message
 export function importStatus(r: Pick<ImportResult, 'rejected' | 'error'>): ImportResult['status'] {
   if (r.error) return 'FAILED';
   return r.rejected > 0 ? 'COMPLETED_WITH_ERRORS' : 'COMPLETED';
+}
+
+/** What a file's rows came to so far; each row counted once, whichever invocation read it. */
+export interface Tally {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  children: { added: number; rejected: number };
+}
+
+export const emptyTally = (): Tally => ({ accepted: 0, duplicates: 0, rejected: 0, children: { added: 0, rejected: 0 } });
+
+/**
+ * Where an import stands, saved in its marker so that the next invocation (a continuation, a
+ * retry, a takeover) goes on from there: every row before `offset` is counted in `tally` and, when
+ * rejected, written to one of `errorParts` (or held in the carried state, waiting for its turn).
+ */
+export interface ImportCheckpoint {
+  /** Checkpoints saved before this one. */
+  seq: number;
+  /** Bytes of the file read: the next record starts here. */
+  offset: number;
+  /** Lines before `offset`, so that a message about a later line counts from the file's start. */
+  line: number;
+  rows: number;
+  tally: Tally;
+  /** The header as in the file (not read yet: absent). */
+  header?: string[];
+  encoding?: BufferEncoding;
+  /** A service call refused the rest of the file (the batch left DRAFT): later rows get this. */
+  stopped?: Problem;
+  /** Names of the errors CSV parts written so far, in order. */
+  errorParts: string[];
+  /** Name of the carried state (held rejections, an open replacement group), if any. */
+  carry?: string;
+  /** Reading is over (the end of the file, or a problem with the file as a whole): only the report is left. */
+  finished?: { error?: Problem };
+}
+
+/** The report of a finished import. */
+export function importResultOf(cp: ImportCheckpoint): ImportResult {
+  const error = cp.finished?.error ?? cp.stopped;
+  const { tally } = cp;
+  return {
+    status: importStatus({ rejected: tally.rejected, ...(error ? { error } : {}) }),
+    rows: cp.rows,
+    accepted: tally.accepted,
+    duplicates: tally.duplicates,
+    rejected: tally.rejected,
+    ...(error ? { error } : {}),
+    ...(tally.children.added + tally.children.rejected > 0 ? { children: tally.children } : {}),
+  };
 }
 
 /** Why reading a file stopped, from csv-parse's error code (the rows before it were imported). */

@@ -1,5 +1,7 @@
 // The S3 keys the import handler understands (DESIGN §4, CSV drops) and where it reports on them.
+import { createHash } from 'node:crypto';
 import type { S3EventRecord } from 'aws-lambda';
+import { z } from 'zod';
 import type { ErrorCode } from './errors';
 
 export type ImportTarget =
@@ -10,6 +12,12 @@ export type ImportTarget =
 export type ImportKind = ImportTarget['kind'];
 
 export const resultsPrefix = 'results/';
+
+/**
+ * Work objects of imports in progress (errors CSV parts, state carried between invocations). No
+ * import prefix: S3 never notifies the import of them. They expire (see infra/constructs/imports.ts).
+ */
+export const importPartsPrefix = 'import-parts/';
 
 /** S3 notifies the import handler only under these prefixes (CDK filters and the local stack both read them). */
 export const importPrefixes = ['usage-events/', 'batches/'] as const;
@@ -62,6 +70,38 @@ export function importFileOf(record: S3EventRecord, key: string, target: ImportT
     target,
     actor: record.userIdentity?.principalId || `s3:${bucket}/${key}`,
   };
+}
+
+/** The folder under importPartsPrefix of one file version's work objects (a fixed length, whatever the key's). */
+export const importPartsFolder = (file: Pick<ImportFile, 'bucket' | 'key' | 'version'>): string =>
+  createHash('sha256').update(`${file.bucket}/${file.key}#${file.version}`).digest('hex').slice(0, 32);
+
+/**
+ * The event the import function sends itself (an asynchronous invocation) to go on with a file
+ * in a fresh invocation, from the checkpoint in the file's marker.
+ */
+export const ImportContinuation = z.object({
+  importContinuation: z.object({
+    bucket: z.string().min(1),
+    key: z.string().min(1),
+    version: z.string().min(1),
+    versionId: z.string().min(1).optional(),
+    actor: z.string().min(1),
+    /** The checkpoint it was sent from (for the logs: the marker holds the checkpoint itself). */
+    seq: z.number().int().nonnegative(),
+  }),
+});
+export type ImportContinuation = z.infer<typeof ImportContinuation>;
+
+export function continuationOf(file: ImportFile, seq: number): ImportContinuation {
+  const { bucket, key, version, versionId, actor } = file;
+  return { importContinuation: { bucket, key, version, ...(versionId ? { versionId } : {}), actor, seq } };
+}
+
+/** The file a continuation names, or undefined when its key is not one an importer serves. */
+export function importFileOfContinuation({ importContinuation: c }: ImportContinuation): ImportFile | undefined {
+  const target = importTargetOf(c.key);
+  return target ? { bucket: c.bucket, key: c.key, version: c.version, ...(c.versionId ? { versionId: c.versionId } : {}), target, actor: c.actor } : undefined;
 }
 
 /** Every imported file gets `results/<same key>.json`. */

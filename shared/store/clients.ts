@@ -1,5 +1,6 @@
 // AWS clients built once per process from the validated configuration.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -38,9 +39,17 @@ export function createSfnClient(cfg: Pick<Config, 'AWS_REGION' | 'SFN_ENDPOINT'>
   });
 }
 
+export function createLambdaClient(cfg: Pick<Config, 'AWS_REGION' | 'LAMBDA_ENDPOINT'>): LambdaClient {
+  return new LambdaClient({
+    region: cfg.AWS_REGION,
+    ...(cfg.LAMBDA_ENDPOINT ? { endpoint: cfg.LAMBDA_ENDPOINT, credentials: localCredentials } : {}),
+  });
+}
+
 let doc: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;
 let sfn: SFNClient | undefined;
+let lambda: LambdaClient | undefined;
 
 export const clients = {
   get dynamo(): DynamoDBDocumentClient {
@@ -52,6 +61,9 @@ export const clients = {
   get sfn(): SFNClient {
     return (sfn ??= createSfnClient(config()));
   },
+  get lambda(): LambdaClient {
+    return (lambda ??= createLambdaClient(config()));
+  },
   get tableName(): string {
     return config().TABLE_NAME;
   },
@@ -62,5 +74,6 @@ export function resetClients(): void {
   doc?.destroy();
   s3?.destroy();
   sfn?.destroy();
-  doc = s3 = sfn = undefined;
+  lambda?.destroy();
+  doc = s3 = sfn = lambda = undefined;
 }

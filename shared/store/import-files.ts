@@ -1,24 +1,44 @@
-// The S3 side of CSV imports: an uploaded file read as a stream, and its report written next to
-// it under results/ (the JSON summary, and the errors CSV streamed as a multipart upload).
+// The S3 side of CSV imports: an uploaded file read as a stream (from a byte offset, to go on
+// where an earlier invocation stopped), and its report written next to it under results/: the
+// JSON summary, and the errors CSV, written in parts while the file is read and joined at the end.
 import { once } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { stringify } from 'csv-stringify';
-import type { ImportFile, ImportResult } from '../domain/import-keys';
+import { importPartsPrefix, type ImportFile, type ImportResult } from '../domain/import-keys';
 import { clients } from './clients';
 
-const isGone = (err: unknown) => ['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes((err as { name?: string })?.name ?? '');
+const nameOf = (err: unknown) => (err as { name?: string })?.name ?? '';
+const isGone = (err: unknown) => ['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes(nameOf(err));
 
-/** The file's bytes as a stream (the notified version), or undefined when it no longer exists. */
-export async function openImportFile(file: ImportFile): Promise<Readable | undefined> {
+export type OpenedFile = { ok: true; body: Readable } | { ok: false; reason: 'gone' | 'changed' };
+
+/**
+ * The file's bytes from `offset` on, as a stream (the notified version). Reading on from an offset
+ * needs the very bytes read before: without a version id (a bucket that is not versioned) the
+ * object's ETag must still be the notified one.
+ */
+export async function openImportFile(file: ImportFile, offset = 0): Promise<OpenedFile> {
   try {
     const res = await clients.s3.send(
-      new GetObjectCommand({ Bucket: file.bucket, Key: file.key, ...(file.versionId ? { VersionId: file.versionId } : {}) }),
+      new GetObjectCommand({
+        Bucket: file.bucket,
+        Key: file.key,
+        ...(file.versionId ? { VersionId: file.versionId } : {}),
+        ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}),
+      }),
     );
-    return res.Body as Readable;
+    const body = res.Body as Readable;
+    if (offset > 0 && !file.versionId && (res.ETag ?? '').replace(/"/g, '') !== file.version) {
+      body.destroy();
+      return { ok: false, reason: 'changed' };
+    }
+    return { ok: true, body };
   } catch (err) {
-    if (isGone(err)) return undefined;
+    if (isGone(err)) return { ok: false, reason: 'gone' };
+    // Nothing after the offset (the last record ended the file).
+    if (nameOf(err) === 'InvalidRange') return { ok: true, body: Readable.from([]) };
     throw err;
   }
 }
@@ -26,6 +46,10 @@ export async function openImportFile(file: ImportFile): Promise<Readable | undef
 export async function writeImportResult(bucket: string, key: string, result: ImportResult): Promise<void> {
   await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(result), ContentType: 'application/json' }));
 }
+
+/** A BOM, so that a spreadsheet opens the report as UTF-8, and the header line. */
+const headerLine = (header: readonly string[]) =>
+  new Promise<string>((resolve, reject) => stringify([[...header]], { bom: true }, (err, out) => (err ? reject(err) : resolve(out))));
 
 /**
  * An errors report an earlier upload of the same key left would describe another file: it is
@@ -38,8 +62,35 @@ export async function emptyErrorReport(bucket: string, key: string, header: read
     if (isGone(err)) return;
     throw err;
   }
-  const body = await new Promise<string>((resolve, reject) => stringify([[...header]], { bom: true }, (err, out) => (err ? reject(err) : resolve(out))));
-  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' }));
+  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await headerLine(header), ContentType: 'text/csv; charset=utf-8' }));
+}
+
+/** The S3 key of an import's work object (an errors part, a carried state): under a prefix of its own that expires. */
+export const importPartKey = (partsFolder: string, name: string): string => `${importPartsPrefix}${partsFolder}/${name}`;
+
+/**
+ * The errors CSV of a file from its parts: a BOM and the header, then each part's lines in turn,
+ * streamed (never held in memory). A part that is missing fails the import loudly: its lines would be lost.
+ */
+export async function composeErrorReport(bucket: string, key: string, header: readonly string[], partKeys: readonly string[]): Promise<void> {
+  async function* body() {
+    yield await headerLine(header);
+    for (const partKey of partKeys) {
+      const res = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: partKey }));
+      yield* res.Body as Readable;
+    }
+  }
+  await new Upload({ client: clients.s3, params: { Bucket: bucket, Key: key, Body: Readable.from(body()), ContentType: 'text/csv; charset=utf-8' } }).done();
+}
+
+/** A small JSON work object (the state carried from one invocation of an import to the next). */
+export async function writeImportPart(bucket: string, key: string, value: unknown): Promise<void> {
+  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }));
+}
+
+export async function readImportPart(bucket: string, key: string): Promise<unknown> {
+  const res = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return JSON.parse(await res.Body!.transformToString());
 }
 
 export interface ErrorReportWriter {
@@ -52,22 +103,20 @@ export interface ErrorReportWriter {
 }
 
 /**
- * An errors CSV written as it grows: lines go through csv-stringify into a multipart upload
- * (one PUT while it is under 5 MB), so many bad rows never sit in memory together. Nothing is
- * uploaded until the first line.
+ * A part of an errors CSV, written as it grows: lines (no header; composeErrorReport adds it) go
+ * through csv-stringify into a multipart upload (one PUT while it is under 5 MB), so many bad rows
+ * never sit in memory together. Nothing is uploaded until the first line.
  */
-export function errorReportWriter(bucket: string, key: string, header: readonly string[]): ErrorReportWriter {
+export function errorPartWriter(bucket: string, key: string): ErrorReportWriter {
   let started: { csv: ReturnType<typeof stringify>; done: Promise<unknown>; upload: Upload } | undefined;
   let lines = 0;
   const start = () => {
-    // A BOM, so that a spreadsheet opens the report as UTF-8.
-    const csv = stringify({ bom: true });
+    const csv = stringify();
     const body = new PassThrough();
     csv.pipe(body);
     const upload = new Upload({ client: clients.s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' } });
     const done = upload.done();
     done.catch(() => undefined); // observed in write() and finish()
-    csv.write([...header]);
     return { csv, done, upload };
   };
   return {

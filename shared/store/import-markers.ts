@@ -1,8 +1,12 @@
 // Import markers: one item per uploaded file version, so that a file is imported once however
 // often S3 notifies (it delivers at least once). An import claims its file with a conditional
-// write that holds a lease and renews it while it works. A crashed import's lease runs out and
-// the next delivery takes over; re-running is safe because every row's effect is idempotent.
+// write that holds a lease and renews it while it works, and saves its checkpoint there. A
+// crashed import's lease runs out and the next delivery goes on from the last checkpoint;
+// re-reading rows after it is safe because every row's effect is idempotent.
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { ImportCheckpoint } from '../domain/csv-import';
+import type { ErrorCode } from '../domain/errors';
 import type { ImportFile, ImportResult } from '../domain/import-keys';
 import { clients } from './clients';
 import { fromWire, isConditionFailure } from './errors';
@@ -28,9 +32,11 @@ export interface ImportMarker {
   startedAt: string;
   finishedAt?: string;
   result?: Pick<ImportResult, 'status' | 'rows' | 'accepted' | 'rejected' | 'duplicates'>;
+  checkpoint?: ImportCheckpoint;
 }
 
-export type Claim = { claimed: true; attempt: number } | { claimed: false; marker: ImportMarker };
+/** A claim answers the checkpoint to go on from (none: the file is read from its start). */
+export type Claim = { claimed: true; attempt: number; checkpoint?: ImportCheckpoint } | { claimed: false; marker: ImportMarker };
 
 const keyOf = (file: ImportFile) => keys.importMarker(file.bucket, file.key, file.version);
 
@@ -41,8 +47,28 @@ const names = {
   '#leaseUntil': 'leaseUntil',
 };
 
+// Numbers come back from the table as bigints.
+const count = z.coerce.number().int().nonnegative();
+const problem = z.object({ code: z.string().transform((c) => c as ErrorCode), message: z.string() });
+const StoredCheckpoint = z.object({
+  seq: count,
+  offset: count,
+  line: count,
+  rows: count,
+  tally: z.object({ accepted: count, duplicates: count, rejected: count, children: z.object({ added: count, rejected: count }) }),
+  header: z.array(z.string()).optional(),
+  encoding: z.string().transform((e) => e as BufferEncoding).optional(),
+  stopped: problem.optional(),
+  errorParts: z.array(z.string()),
+  carry: z.string().optional(),
+  finished: z.object({ error: problem.optional() }).optional(),
+});
+
+const toCheckpoint = (value: unknown): ImportCheckpoint | undefined => (value === undefined ? undefined : StoredCheckpoint.parse(value));
+
 function toMarker(item: Record<string, unknown>): ImportMarker {
   const result = item.result as Record<string, unknown> | undefined;
+  const checkpoint = toCheckpoint(item.checkpoint);
   return {
     status: item.status as MarkerStatus,
     owner: item.owner as string,
@@ -61,6 +87,7 @@ function toMarker(item: Record<string, unknown>): ImportMarker {
           },
         }
       : {}),
+    ...(checkpoint ? { checkpoint } : {}),
   };
 }
 
@@ -72,7 +99,7 @@ export async function claimImport(file: ImportFile, owner: string, nowMs: number
         TableName: clients.tableName,
         Key: keyOf(file),
         UpdateExpression:
-          'SET itemType = :type, #bucket = :bucket, objectKey = :key, objectVersion = :version, #status = :running, #owner = :owner, #leaseUntil = :until, startedAt = :now, expiresAt = :expires ADD attempts :one',
+          'SET itemType = :type, #bucket = :bucket, objectKey = :key, objectVersion = :version, #status = :running, #owner = :owner, #leaseUntil = :until, startedAt = if_not_exists(startedAt, :now), expiresAt = :expires ADD attempts :one',
         ConditionExpression: 'attribute_not_exists(PK) OR (#status = :running AND #leaseUntil < :nowMs)',
         ExpressionAttributeNames: { ...names, '#bucket': 'bucket' },
         ExpressionAttributeValues: {
@@ -88,11 +115,12 @@ export async function claimImport(file: ImportFile, owner: string, nowMs: number
           ':expires': Math.floor(nowMs / 1000) + MARKER_TTL_SECONDS,
           ':one': 1,
         },
-        ReturnValues: 'UPDATED_NEW',
+        ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    return { claimed: true, attempt: Number(res.Attributes?.attempts ?? 1) };
+    const checkpoint = toCheckpoint(res.Attributes?.checkpoint);
+    return { claimed: true, attempt: Number(res.Attributes?.attempts ?? 1), ...(checkpoint ? { checkpoint } : {}) };
   } catch (err) {
     if (!isConditionFailure(err) || !err.Item) throw err;
     return { claimed: false, marker: toMarker(fromWire(err.Item)) };
@@ -103,6 +131,20 @@ export async function claimImport(file: ImportFile, owner: string, nowMs: number
 export async function renewLease(file: ImportFile, owner: string, nowMs: number): Promise<boolean> {
   return ownerUpdate(file, owner, 'SET #leaseUntil = :until', { ':until': nowMs + LEASE_MS });
 }
+
+/**
+ * Saves where the import stands; false when another import has taken the file over. `handOff`
+ * also gives the lease up, for the invocation that goes on from here to claim it at once.
+ */
+export async function saveCheckpoint(file: ImportFile, owner: string, checkpoint: ImportCheckpoint, nowMs: number, handOff = false): Promise<boolean> {
+  const names = { '#checkpoint': 'checkpoint' };
+  if (!handOff) return ownerUpdate(file, owner, 'SET #checkpoint = :checkpoint, #leaseUntil = :until', { ':checkpoint': checkpoint, ':until': nowMs + LEASE_MS }, names);
+  // The owner changes too, so that a renewal still on its way from this invocation cannot revive the lease.
+  return ownerUpdate(file, owner, 'SET #checkpoint = :checkpoint, #leaseUntil = :zero, #owner = :nobody', { ':checkpoint': checkpoint, ':zero': 0, ':nobody': HANDED_OFF }, names);
+}
+
+/** The owner of a file handed from one invocation to the next, until the next claims it. */
+const HANDED_OFF = 'handed-off';
 
 /** Gives the file up at once, so that Lambda's retry takes it over without waiting for the lease. */
 export async function releaseLease(file: ImportFile, owner: string): Promise<void> {

@@ -2,6 +2,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError } from '../domain/errors';
 import { planChangeIssues, type Subscription, type SubscriptionPlan } from '../domain/subscription';
+import { batchGet } from './batch-get';
 import { clients } from './clients';
 import { queryIndexAll } from './query-all';
 import { isConditionFailure } from './errors';
@@ -32,6 +33,11 @@ export async function getSubscription(subscriptionId: string): Promise<Subscript
     new GetCommand({ TableName: clients.tableName, Key: keys.subscription(subscriptionId), ConsistentRead: true }),
   );
   return res.Item ? toSubscription(res.Item) : undefined;
+}
+
+/** Strongly consistent reads of many subscriptions; unknown ids are simply absent. */
+export async function getSubscriptions(subscriptionIds: readonly string[]): Promise<Subscription[]> {
+  return (await batchGet([...new Set(subscriptionIds)].map((id) => keys.subscription(id)))).map(toSubscription);
 }
 
 export async function requireSubscription(subscriptionId: string): Promise<Subscription> {

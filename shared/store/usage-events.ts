@@ -1,5 +1,5 @@
 // Usage events: idempotent ingest, reads with lineage, and listing by partition.
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { registersOf, type Subscription } from '../domain/subscription';
 import {
@@ -16,9 +16,9 @@ import { clients } from './clients';
 import { queryIndexAll } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor } from './cursor';
-import { fromWire, isConditionFailure, isTransactionCanceled, retryOnConflict } from './errors';
+import { fromWire, isTransactionCanceled } from './errors';
 import { keys } from './keys';
-import { getSubscription } from './subscriptions';
+import { getSubscriptions } from './subscriptions';
 
 type Item = Record<string, unknown>;
 
@@ -96,8 +96,13 @@ export interface IngestResult {
   rejected: IngestRejection[];
 }
 
-/** Parallel conditional puts; DynamoDB Local and on-demand tables both take this comfortably. */
-const WRITE_CONCURRENCY = 16;
+/**
+ * New events go in transactions of conditional puts: one request lands up to TRANSACTION_ITEMS
+ * events, where a put per event costs a round trip and most of the client's CPU (signing, HTTP).
+ */
+const TRANSACTION_ITEMS = 100;
+/** Transactions in flight per call; DynamoDB Local and on-demand tables both take this comfortably. */
+const TRANSACTION_CONCURRENCY = 4;
 
 /**
  * Ingests events, each on its own: a bad event is rejected with its index and code while the
@@ -142,12 +147,15 @@ export async function ingestEvents(raw: readonly unknown[], now: string): Promis
   });
   // Parents land before their children: a child's write also counts it on its parent.
   for (const level of byParentDepth(writable)) {
-    await mapLimit(level, WRITE_CONCURRENCY, async ({ index, event, sub }) => {
-      const outcome = await putNewEvent(event, sub.products[event.productId]!.register, now);
+    const writes = level.map(({ index, event, sub }) => ({ index, event, register: sub.products[event.productId]!.register }));
+    const outcomes = (await mapLimit(packTransactions(writes), TRANSACTION_CONCURRENCY, (group) => putNewEvents(group, now))).flat();
+    for (const { write, outcome } of outcomes) {
       if (outcome === 'accepted') accepted++;
       else if (outcome === 'duplicate') duplicates++;
-      else rejected.push({ index, eventId: event.eventId, code: 'EVENT_ID_CONFLICT', message: 'another event with this eventId and different content exists' });
-    });
+      else if (outcome === 'conflict') {
+        rejected.push({ index: write.index, eventId: write.event.eventId, code: 'EVENT_ID_CONFLICT', message: 'another event with this eventId and different content exists' });
+      } else rejected.push({ index: write.index, eventId: write.event.eventId, code: 'EVENT_NOT_FOUND', message: `parent event ${write.event.parentEventId} does not exist` });
+    }
   }
   rejected.sort((a, b) => a.index - b.index);
   return { accepted, duplicates, rejected };
@@ -162,45 +170,104 @@ function byParentDepth<T extends { event: NewUsageEvent }>(items: T[]): T[][] {
   return levels.filter(Boolean);
 }
 
-async function putNewEvent(event: NewUsageEvent, register: string, now: string): Promise<'accepted' | 'duplicate' | 'conflict'> {
-  const put = {
-    TableName: clients.tableName,
-    Item: newEventItem(event, register, now),
-    ConditionExpression: 'attribute_not_exists(PK)',
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-  };
-  let old: Item | undefined;
-  try {
-    if (event.parentEventId) {
-      await retryOnConflict(() =>
-        clients.dynamo.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: put },
-              {
-                Update: {
-                  TableName: clients.tableName,
-                  Key: keys.event(event.parentEventId!),
-                  UpdateExpression: 'ADD childCount :one',
-                  ConditionExpression: 'attribute_exists(PK)',
-                  ExpressionAttributeValues: { ':one': 1 },
-                },
-              },
-            ],
-          }),
-        ),
-      );
-    } else {
-      await clients.dynamo.send(new PutCommand(put));
+interface NewEventWrite {
+  index: number;
+  event: NewUsageEvent;
+  register: string;
+}
+
+type WriteOutcome = 'accepted' | 'duplicate' | 'conflict' | 'no-parent';
+
+/** Splits writes into transactions: each event a put, each parent one count update, at most TRANSACTION_ITEMS in all. */
+function packTransactions(writes: readonly NewEventWrite[]): NewEventWrite[][] {
+  const groups: NewEventWrite[][] = [];
+  let group: NewEventWrite[] = [];
+  let parents = new Set<string>();
+  for (const w of writes) {
+    const newParent = w.event.parentEventId !== undefined && !parents.has(w.event.parentEventId) ? 1 : 0;
+    if (group.length + parents.size + 1 + newParent > TRANSACTION_ITEMS) {
+      groups.push(group);
+      group = [];
+      parents = new Set();
     }
-    return 'accepted';
-  } catch (err) {
-    if (isConditionFailure(err)) old = err.Item ? fromWire(err.Item) : undefined;
-    else if (isTransactionCanceled(err) && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
-      const item = err.CancellationReasons[0].Item;
-      old = item ? fromWire(item) : undefined;
-    } else throw err;
+    group.push(w);
+    if (w.event.parentEventId) parents.add(w.event.parentEventId);
   }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+/**
+ * Lands a group of new events in one transaction: a conditional put per event, and per parent one
+ * update that counts the children landing with it. A transaction is all or nothing, so when some
+ * puts find their event already there, those are settled from the item DynamoDB returns
+ * (duplicate or conflict) and the rest are sent again; each round settles at least one event.
+ */
+async function putNewEvents(group: readonly NewEventWrite[], now: string): Promise<Array<{ write: NewEventWrite; outcome: WriteOutcome }>> {
+  const settled: Array<{ write: NewEventWrite; outcome: WriteOutcome }> = [];
+  let remaining = [...group];
+  let busy = 0;
+  while (remaining.length > 0) {
+    const children = new Map<string, number>();
+    for (const w of remaining) if (w.event.parentEventId) children.set(w.event.parentEventId, (children.get(w.event.parentEventId) ?? 0) + 1);
+    const parents = [...children.keys()];
+    try {
+      await clients.dynamo.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...remaining.map((w) => ({
+              Put: {
+                TableName: clients.tableName,
+                Item: newEventItem(w.event, w.register, now),
+                ConditionExpression: 'attribute_not_exists(PK)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+              },
+            })),
+            ...parents.map((parent) => ({
+              Update: {
+                TableName: clients.tableName,
+                Key: keys.event(parent),
+                UpdateExpression: 'ADD childCount :n',
+                ConditionExpression: 'attribute_exists(PK)',
+                ExpressionAttributeValues: { ':n': children.get(parent)! },
+              },
+            })),
+          ],
+        }),
+      );
+      for (const write of remaining) settled.push({ write, outcome: 'accepted' });
+      return settled;
+    } catch (err) {
+      if (!isTransactionCanceled(err)) throw err;
+      const reasons = err.CancellationReasons ?? [];
+      const failed = (i: number) => reasons[i]?.Code === 'ConditionalCheckFailed';
+      if (!reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
+        // Contention or throttling only (the SDK does not retry a cancelled transaction): the same again, after a pause.
+        if (++busy >= MAX_BUSY_ATTEMPTS || !reasons.every((r) => RETRYABLE_REASONS.has(r.Code ?? 'None'))) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** busy));
+        continue;
+      }
+      const missingParents = new Set(parents.filter((_, i) => failed(remaining.length + i)));
+      const retry: NewEventWrite[] = [];
+      for (const [i, write] of remaining.entries()) {
+        if (failed(i)) {
+          const old = reasons[i]!.Item;
+          settled.push({ write, outcome: await existingOutcome(write.event, old ? fromWire(old) : undefined) });
+        } else if (write.event.parentEventId && missingParents.has(write.event.parentEventId)) {
+          settled.push({ write, outcome: 'no-parent' });
+        } else retry.push(write);
+      }
+      remaining = retry;
+    }
+  }
+  return settled;
+}
+
+const MAX_BUSY_ATTEMPTS = 8;
+const RETRYABLE_REASONS = new Set(['None', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+
+/** An event whose put found its id taken: a duplicate when the stored content is the same. */
+async function existingOutcome(event: NewUsageEvent, old: Item | undefined): Promise<'duplicate' | 'conflict'> {
   const existing = old ? toUsageEvent(old) : await getEvent(event.eventId);
   return existing && contentFingerprint(existing) === contentFingerprint(event) ? 'duplicate' : 'conflict';
 }
@@ -225,9 +292,8 @@ async function checkParents(valid: Array<{ index: number; event: NewUsageEvent }
 }
 
 async function loadSubscriptions(ids: string[]): Promise<Map<string, Subscription>> {
-  const unique = [...new Set(ids)];
-  const subs = await mapLimit(unique, WRITE_CONCURRENCY, (id) => getSubscription(id));
-  return new Map(subs.filter((s): s is Subscription => !!s).map((s) => [s.subscriptionId, s]));
+  const subs = await getSubscriptions(ids);
+  return new Map(subs.map((s) => [s.subscriptionId, s]));
 }
 
 export async function getEvent(eventId: string): Promise<UsageEvent | undefined> {

@@ -44,13 +44,14 @@ const accepts = (port: number) =>
 
 describe('npm start (infra/local/start.ts)', () => {
   it('prints its endpoints, serves requests, and on SIGTERM exits leaving no Java server behind', async () => {
-    const [api, s3, dynamodb, sfn] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [api, s3, dynamodb, sfn, lambda] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const script = startScript({
       LOCAL_IN_MEMORY: '1',
       API_PORT: String(api),
       S3_PORT: String(s3),
       DYNAMODB_PORT: String(dynamodb),
       SFN_PORT: String(sfn),
+      LAMBDA_PORT: String(lambda),
       LOG_LEVEL: 'SILENT',
     });
     try {
@@ -62,6 +63,7 @@ describe('npm start (infra/local/start.ts)', () => {
       expect(lines).toContain(`DynamoDB endpoint:       http://127.0.0.1:${dynamodb}\n`);
       expect(lines).toContain('DynamoDB table:          usage-corrections\n');
       expect(lines).toContain(`Step Functions endpoint: http://127.0.0.1:${sfn}\n`);
+      expect(lines).toContain(`Lambda endpoint:         http://127.0.0.1:${lambda}\n`);
       expect((await fetch(`http://127.0.0.1:${api}/v1/health`)).status).toBe(200);
       const [java] = childrenNamed(script.child.pid!, 'java');
       expect(java).toBeGreaterThan(0);

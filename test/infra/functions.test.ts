@@ -4,17 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus } from 'aws-cdk-lib/aws-events';
-import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiGatewayEvent } from '../../infra/local/api-gateway-event';
-import { FunctionFactory, type ServiceFunction } from '../../infra/constructs/functions';
+import type { ServiceFunction } from '../../infra/constructs/functions';
+import { bundleFunction } from '../support/bundle';
 import { useTestTable, type TestTable } from '../support/dynamo';
 import { fixtureProps } from './fixture';
-import { cdkContext, logicalId, resourcesOf, synth, testOutdir, type Synthesized } from './synth';
+import { logicalId, resourcesOf, synth, type Synthesized } from './synth';
 
 let fixture: Synthesized;
 let all: ServiceFunction[];
@@ -80,16 +76,7 @@ describe('bundling', () => {
   afterAll(async () => table.drop());
 
   it('builds a handler offline into an ESM bundle with a source map, which serves a request on plain Node', async () => {
-    const app = new App({ outdir: testOutdir('bundling'), context: cdkContext, builtinCloudFormationValidation: false });
-    const stack = new Stack(app, 'Bundling');
-    const factory = new FunctionFactory({
-      table: new Table(stack, 'Table', { partitionKey: { name: 'PK', type: AttributeType.STRING } }),
-      bucket: new Bucket(stack, 'Bucket'),
-      eventBus: new EventBus(stack, 'Bus'),
-    });
-    const fn = factory.create(stack, 'Health', { handler: 'functions/api/health.ts', access: { table: 'read' } }, { kind: 'api' });
-    const code = Template.fromStack(stack).toJSON().Resources[logicalId(fn.function)].Properties.Code;
-    const dir = join(app.outdir, `asset.${(code.S3Key as string).replace(/\.zip$/, '')}`);
+    const dir = bundleFunction('bundling', { handler: 'functions/api/health.ts', access: { table: 'read' } }, 'api');
 
     const bundle = readFileSync(join(dir, 'index.mjs'), 'utf8');
     expect(bundle.startsWith("import { createRequire as __cjsCreateRequire } from 'node:module';")).toBe(true);

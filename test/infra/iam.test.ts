@@ -47,6 +47,7 @@ function allowedFor(s: Synthesized, fn: ServiceFunction): Allowed {
     [`{"Fn::Join":["",[{"Fn::GetAtt":["${logicalId(s.stack.imports.bucket)}","Arn"]},"/*"]]}`, 'bucketObjects'],
     [`{"Fn::GetAtt":["${logicalId(s.stack.imports.deadLetterQueue)}","Arn"]}`, 'deadLetterQueue'],
     [`{"Fn::GetAtt":["${logicalId(s.stack.events.bus)}","Arn"]}`, 'eventBus'],
+    [`{"Fn::GetAtt":["${logicalId((s.stack.imports.node.findChild('Function') as ServiceFunction).function)}","Arn"]}`, 'importFunction'],
   ]);
   for (const [name, sm] of s.stack.workflows.stateMachines) {
     names.set(`{"Ref":"${logicalId(sm)}"}`, `workflow:${name}`);
@@ -95,9 +96,9 @@ describe('function roles', () => {
     }
   });
 
-  it('allow the import function its access and sending to its dead-letter queue', () => {
+  it('allow the import function its access, sending to its dead-letter queue and invoking itself (to continue a long file)', () => {
     const fn = real.stack.imports.node.findChild('Function') as ServiceFunction;
-    expect(allowedFor(real, fn)).toEqual(expected(importFunction.access, { deadLetterQueue: ['sqs:SendMessage'] }));
+    expect(allowedFor(real, fn)).toEqual(expected(importFunction.access, { deadLetterQueue: ['sqs:SendMessage'], importFunction: ['lambda:InvokeFunction'] }));
   });
 
   it('carry no managed policy', () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importPrefixes, importSuffix, resultsPrefix } from '../../infra/constructs/imports';
+import { importPartsPrefix, importPrefixes, importSuffix, resultsPrefix } from '../../infra/constructs/imports';
 import { asList, logicalId, resourcesOf, synth, type Statement, type Synthesized } from './synth';
 
 let real: Synthesized;
@@ -56,12 +56,13 @@ describe('the imports bucket and its access-log bucket', () => {
 });
 
 describe('the imports bucket', () => {
-  it('is versioned, expires results/ reports and old versions, and aborts stale multipart uploads', () => {
+  it('is versioned, expires results/ reports, import work objects and old versions, and aborts stale multipart uploads', () => {
     const p = bucket(bucketId);
     expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(p.LifecycleConfiguration.Rules).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Prefix: resultsPrefix, ExpirationInDays: 90, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: importPartsPrefix, ExpirationInDays: 30, Status: 'Enabled' }),
         expect.objectContaining({
           NoncurrentVersionExpiration: { NoncurrentDays: 30 },
           AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
@@ -103,6 +104,7 @@ describe('the imports bucket', () => {
     expect(notified(`${resultsPrefix}usage-events/2026-11-21.csv.errors.csv`)).toBe(false);
     expect(notified(`${resultsPrefix}batches/b-1/events/selection.csv`)).toBe(false);
     expect(notified('usage-events/readme.txt')).toBe(false);
+    expect(notified(`${importPartsPrefix}0123abcd/000001-owner.errors.csv`)).toBe(false);
   });
 
   it('lets only S3, for this bucket in this account, invoke the import function', () => {
@@ -116,6 +118,15 @@ describe('the imports bucket', () => {
       SourceAccount: { Ref: 'AWS::AccountId' },
       SourceArn: { 'Fn::GetAtt': [bucketId, 'Arn'] },
     });
+  });
+});
+
+describe('the import function', () => {
+  it('may invoke itself beyond Lambda\'s recursive loop limit (16), to continue a file that needs more invocations', () => {
+    expect(resourcesOf(real.template, 'AWS::Lambda::Function')[importFnId]!.Properties.RecursiveLoop).toBe('Allow');
+    const others = Object.entries(resourcesOf(real.template, 'AWS::Lambda::Function')).filter(([id]) => id !== importFnId);
+    expect(others.length).toBeGreaterThan(5);
+    for (const [id, fn] of others) expect(fn.Properties.RecursiveLoop, id).toBeUndefined();
   });
 });
 

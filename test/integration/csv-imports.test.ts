@@ -224,6 +224,24 @@ describe('usage-events/<name>.csv', () => {
     expect((await bucket.errors(key))![1]!.slice(0, 2)).toEqual(['3', 'EVENT_ID_CONFLICT']);
   });
 
+  it('keeps the file\'s order across chunks written at once: the first row of an id wins, and a child finds the parent of an earlier chunk', async () => {
+    const sub = await newSubscription();
+    const key = `usage-events/${uniqueId('order')}.csv`;
+    const id = (i: number) => `order-${sub}-${i}`;
+    const lines = [HEADER];
+    for (let row = 1; row <= 1_200; row++) {
+      if (row === 501) lines.push(`${id(500)},${sub},voice,2,${at(500)},`); // row 500's id, other content: the next chunk
+      else if (row === 502) lines.push(`${id(502)},${sub},voice,1,${at(502)},${id(499)}`); // a child of row 499
+      else if (row === 1_001) lines.push(`${id(500)},${sub},voice,1,${at(500)},`); // row 500 again
+      else lines.push(`${id(row)},${sub},voice,1,${at(row)},`);
+    }
+    await bucket.put(key, lines.join('\n'));
+    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 1_200, accepted: 1_198, duplicates: 1, rejected: 1, errorsKey: errorsKeyOf(key) });
+    expect((await bucket.errors(key))!.slice(1).map((r) => r.slice(0, 2))).toEqual([['501', 'EVENT_ID_CONFLICT']]);
+    expect((await call('GET', `/v1/usage-events/${id(500)}`)).body.quantity).toBe('1');
+    expect((await call('GET', `/v1/usage-events/${id(499)}`)).body.lineage.childEventIds).toEqual([id(502)]);
+  });
+
   it('counts rows imported before as duplicates, and empties the errors report an earlier upload left', async () => {
     const sub = await newSubscription();
     const key = `usage-events/${uniqueId('again')}.csv`;

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/api';
 import { aSubscription, anEvent, uniqueId } from '../support/builders';
 import { useTestTable, type TestTable } from '../support/dynamo';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { clients } from '../../shared/store/clients';
 import { getEvent } from '../../shared/store/usage-events';
 
 let table: TestTable;
@@ -80,6 +82,52 @@ describe('POST /v1/usage-events', () => {
     expect(detail.body.lineage.childEventIds).toEqual([child.eventId]);
     const childDetail = await call('GET', `/v1/usage-events/${child.eventId}`);
     expect(childDetail.body).toMatchObject({ quantity: '500', register: 'DATA_MB', status: 'LOADED', lineage: { parentEventId: parent.eventId } });
+  });
+
+  it('lands the new events of a large request among stored ones, settling each stored one as a duplicate or a conflict', async () => {
+    const parent = ev();
+    expect((await call('POST', '/v1/usage-events', { body: { events: [parent] } })).body.accepted).toBe(1);
+    // 300 children of one stored parent: more than one transaction's worth.
+    const children = Array.from({ length: 300 }, (_, i) => ev({ parentEventId: parent.eventId, quantity: String(1 + (i % 5)) }));
+    const stored = children.filter((_, i) => i % 3 === 0);
+    expect((await call('POST', '/v1/usage-events', { body: { events: stored } })).body).toMatchObject({ accepted: 100, duplicates: 0, rejected: [] });
+
+    const changed = new Set([3, 150, 297]); // stored, sent again with another quantity
+    const res = await call('POST', '/v1/usage-events', {
+      body: { events: children.map((c, i) => (changed.has(i) ? { ...c, quantity: '99' } : c)) },
+    });
+    expect(res.body.accepted).toBe(200);
+    expect(res.body.duplicates).toBe(97);
+    expect(res.body.rejected.map((r: { index: number; code: string }) => [r.index, r.code])).toEqual([...changed].map((i) => [i, 'EVENT_ID_CONFLICT']));
+    // Each child is counted on its parent once, however many rounds its transaction took.
+    expect((await getEvent(parent.eventId))!.childCount).toBe(300);
+    expect((await getEvent(children[3]!.eventId))!.quantity).toBe(BigInt(1 + (3 % 5)) * 1_000_000n);
+  });
+
+  it('sends a transaction cancelled by throttling or contention alone again, landing every event once', async () => {
+    let refusals = 2;
+    const name = 'refuseTransactionsTwice';
+    clients.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && refusals-- > 0) {
+          const items = (args.input as { TransactItems: unknown[] }).TransactItems;
+          throw new TransactionCanceledException({
+            message: 'Transaction cancelled',
+            $metadata: {},
+            CancellationReasons: items.map((_, i) => ({ Code: i === 0 ? (refusals === 1 ? 'ThrottlingError' : 'TransactionConflict') : 'None' })),
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      const events = Array.from({ length: 120 }, () => ev());
+      expect((await call('POST', '/v1/usage-events', { body: { events } })).body).toEqual({ accepted: 120, duplicates: 0, rejected: [] });
+      expect(refusals).toBeLessThan(0);
+    } finally {
+      clients.dynamo.middlewareStack.remove(name);
+    }
   });
 
   it.each([

@@ -4,13 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../infra/local/stack';
 import { createS3Client, localCredentials } from '../../shared/store/clients';
 import type { S3Event } from 'aws-lambda';
 import { parse } from 'csv-parse/sync';
 import { encodeS3EventKey } from '../../infra/local/s3';
 import { invokeHandler } from '../../infra/local/lambda';
-import type { ImportResult } from '../../shared/domain/import-keys';
+import type { ImportContinuation, ImportResult } from '../../shared/domain/import-keys';
 import { errorsKeyOf, resultKeyOf } from '../../shared/domain/import-keys';
 import { eventually } from './eventually';
 
@@ -79,8 +79,8 @@ export function objectCreated(bucket: string, key: string, eTag: string, princip
   };
 }
 
-/** Delivers a notification to the import handler as Lambda would (the module the local stack runs). */
-export const deliver = (event: S3Event) => invokeHandler('functions/import/handler.ts', 'import', event);
+/** Delivers a notification (or a continuation) to the import handler as Lambda would (the module the local stack runs). */
+export const deliver = (event: S3Event | ImportContinuation) => invokeHandler('functions/import/handler.ts', 'import', event);
 
 export interface StackWithBucket {
   stack: LocalStack;
@@ -90,8 +90,8 @@ export interface StackWithBucket {
 }
 
 /** A local stack on the run's DynamoDB Local, in its own table, with a client on its bucket. */
-export async function startStackWithBucket(prefix: string): Promise<StackWithBucket> {
-  const stack = await startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `${prefix}-${randomUUID().slice(0, 8)}` });
+export async function startStackWithBucket(prefix: string, options: LocalStackOptions = {}): Promise<StackWithBucket> {
+  const stack = await startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `${prefix}-${randomUUID().slice(0, 8)}`, ...options });
   const bucket = new Bucket(createS3Client({ AWS_REGION: stack.region, S3_ENDPOINT: stack.s3Endpoint }), stack.bucketName);
   return {
     stack,

@@ -35,7 +35,7 @@ async function recordsOf(text: string | Buffer, chunkSize = 7): Promise<string[]
   // Small chunks: multi-byte characters, CRLF pairs and quotes fall across chunk borders.
   const chunks = Array.from({ length: Math.ceil(bytes.length / chunkSize) }, (_, i) => bytes.subarray(i * chunkSize, (i + 1) * chunkSize));
   const out: string[][] = [];
-  for await (const r of csvRecords(Readable.from(chunks))) out.push(r);
+  for await (const r of csvRecords(Readable.from(chunks))) out.push(r.cells);
   return out;
 }
 
@@ -154,6 +154,21 @@ describe('replacement groups', () => {
     expect(g.add('a', row(3)).rejected).toEqual([{ row: 3, record: ['cell-3'], code: 'REPLACEMENT_ROWS_NOT_ADJACENT', message: expect.stringContaining('must be adjacent') }]);
     expect(g.add('b', row(4))).toEqual({});
     expect(g.finish()?.rows.map((r) => r.row)).toEqual([2, 4]);
+  });
+
+  it('goes on from its state in another invocation exactly as it would have: the open group, the ended originals, an overflow', () => {
+    // Rows: a a | b a (late) c | c ... (55 rows of c: too many) | d
+    const script: Array<[string, number]> = [['a', 1], ['a', 2], ['b', 3], ['a', 4], ['c', 5], ...Array.from({ length: 55 }, (_, i): [string, number] => ['c', 6 + i]), ['d', 61]];
+    const outcomes = (g: ReplacementGrouper, steps: Array<[string, number]>) => steps.map(([id, n]) => g.add(id, row(n)));
+    const whole = new ReplacementGrouper();
+    const expected = [...outcomes(whole, script), whole.finish()];
+    for (const cut of [2, 4, 30, 60]) {
+      const first = new ReplacementGrouper();
+      const before = outcomes(first, script.slice(0, cut));
+      // Through JSON, as the state travels between invocations.
+      const second = new ReplacementGrouper(JSON.parse(JSON.stringify(first.state())));
+      expect([...before, ...outcomes(second, script.slice(cut)), second.finish()], `cut after ${cut} rows`).toEqual(expected);
+    }
   });
 
   it('rejects an original whole, in row order, once it has more than 50 rows, and keeps none of them', () => {
@@ -281,7 +296,7 @@ describe('csvRecords', () => {
     const seen: string[][] = [];
     const error = await (async () => {
       try {
-        for await (const r of csvRecords(endless())) seen.push(r);
+        for await (const r of csvRecords(endless())) seen.push(r.cells);
       } catch (e) {
         return e;
       }
@@ -291,6 +306,26 @@ describe('csvRecords', () => {
     expect(seen).toEqual([['event_id'], ['e-1']]);
     expect(produced).toBeLessThan(MAX_RECORD_CHARS * 8);
     expect(parseFailure(error as CsvError, 1, 2).message).toMatch(/a row after row 1 \(line 2\) is longer than 65536 characters/);
+  });
+
+  it('reads on from the end of any record exactly the records after it, as a ranged read does (UTF-8 and UTF-16)', async () => {
+    const cell = fc.oneof(fc.string(), fc.constantFrom('a, b', 'say "hi"', 'line 1\nline 2', 'line 1\r\nline 2', 'café ☕', ''));
+    const file = fc.tuple(fc.array(fc.array(cell, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 8 }), fc.constantFrom('\n', '\r\n'), fc.boolean());
+    const quote = (c: string) => `"${c.replaceAll('"', '""')}"`;
+    await fc.assert(
+      fc.asyncProperty(file, fc.constantFrom<BufferEncoding>('utf8', 'utf16le'), async ([rows, eol, lastEol], encoding) => {
+        const text = ['h1,h2', ...rows.map((r) => r.map(quote).join(','))].join(eol) + (lastEol ? eol : '');
+        const bytes = encoding === 'utf8' ? Buffer.from(`\uFEFF${text}`) : Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+        const all: Array<{ cells: string[]; end: number }> = [];
+        for await (const r of csvRecords(Readable.from([bytes]))) all.push(r);
+        for (const [i, r] of all.entries()) {
+          const rest: string[][] = [];
+          for await (const next of csvRecords(Readable.from([bytes.subarray(r.end)]), { encoding })) rest.push(next.cells);
+          expect(rest).toEqual(all.slice(i + 1).map((x) => x.cells));
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('reports a quote that is never closed', async () => {
