@@ -14,9 +14,11 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { importFunction } from '../../infra/constructs/imports';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { csvRecords } from '../../shared/domain/csv-import';
 import type { ImportResult } from '../../shared/domain/import-keys';
 import { createS3Client, localCredentials } from '../../shared/store/clients';
 import { call } from '../support/api';
@@ -88,6 +90,18 @@ async function invokeInProcessOfItsOwn(bundleDir: string, event: unknown, env: N
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Invocation;
 }
 
+/** The row numbers an errors CSV lists, read as a stream. */
+async function reportedRows(s3: S3Client, bucket: string, key: string): Promise<number[]> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const rows: number[] = [];
+  let header = true;
+  for await (const record of csvRecords(res.Body as Readable)) {
+    if (header) header = false;
+    else rows.push(Number(record.cells[0]));
+  }
+  return rows;
+}
+
 export async function runCsvImport({ rows, dynamoEndpoint, rowsPerInvocation, timeoutMs = LAMBDA_TIMEOUT_MS }: CsvImportRun): Promise<Measurement> {
   const run = randomUUID().slice(0, 8);
   const bundleDir = bundleFunction('bench-import-function', importFunction, 'import');
@@ -151,6 +165,11 @@ export async function runCsvImport({ rows, dynamoEndpoint, rowsPerInvocation, ti
     const bad = Math.floor(rows / BAD_EVERY);
     if (result.accepted !== rows - bad || result.rejected !== bad || result.rows !== rows || result.duplicates !== 0) {
       throw new Error(`the import did not land every row once: ${JSON.stringify(result)}`);
+    }
+    // The errors CSV, joined from the parts of every invocation: the header, then each bad row once, in order.
+    const reported = await reportedRows(s3, stack.bucketName, result.errorsKey!);
+    if (reported.length !== bad || reported.some((row, i) => row !== (i + 1) * BAD_EVERY)) {
+      throw new Error(`the errors CSV does not list the ${bad} bad rows in order (it lists ${reported.length})`);
     }
     const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
     const peakRssMb = Math.max(...invocations.map((i) => i.maxRssMb));
