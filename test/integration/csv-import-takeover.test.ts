@@ -84,7 +84,11 @@ describe('a crashed import', () => {
     expect(await claimImport(file, 'dead-worker', Date.now() - LEASE_MS - 1)).toMatchObject({ claimed: true });
     await bucket.put(key, body);
     expect(await bucket.result(key)).toEqual({ status: 'COMPLETED', rows: 3, accepted: 3, duplicates: 0, rejected: 0 });
-    const marker = await getImportMarker(file);
+    // The report is written just before the marker is marked COMPLETED.
+    const marker = await eventually('the marker to be COMPLETED', async () => {
+      const m = await getImportMarker(file);
+      return m?.status === 'COMPLETED' ? m : undefined;
+    });
     expect(marker).toMatchObject({ status: 'COMPLETED', attempts: 2 });
     expect(marker!.owner).not.toBe('dead-worker');
   });
