@@ -304,6 +304,8 @@ export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; d
     details: {
       sizes: { large: { events: large, subscriptions: largeSubs }, small: { events: small, subscriptions: smallSubs }, metered: { events: metered.events, subscriptions: metered.subscriptions } },
       ingestSeconds: timed.ingestSeconds,
+      // The same work per event at both sizes: how DynamoDB Local itself scales with the table.
+      smallIngestSeconds: timedSmall?.ingestSeconds,
       ...per,
       writeBound: bound,
       dynamoLocalReportedUnits: metered.dynamoLocalReported,
