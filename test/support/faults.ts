@@ -69,14 +69,16 @@ export function injectFaults(random: SeededRandom, rates: FaultRates, stall?: St
   let active = true;
   let calm = 0;
   // One stalled attempt at a time, and never twice the same attempt: each stall is one timeout.
-  let stalling = false;
+  // The stalled attempt meets no other fault meanwhile: a sibling write failing first would end
+  // the attempt before its timeout (its writes run side by side), and the stall would time nothing out.
+  let stalling: object | undefined;
   const stalled = new WeakSet<object>();
   let writesSent = 0;
   const onWrite = new Set<() => void>();
 
   const fault = (name: string) => Object.assign(new Error('injected fault'), { name });
   const stallPastTimeout = async (attempt: object, functionName: string) => {
-    stalling = true;
+    stalling = attempt;
     stalled.add(attempt);
     log.timeouts[functionName] = (log.timeouts[functionName] ?? 0) + 1;
     const started = Date.now();
@@ -97,7 +99,7 @@ export function injectFaults(random: SeededRandom, rates: FaultRates, stall?: St
       onWrite.add(check);
       check();
     });
-    stalling = false;
+    stalling = undefined;
   };
 
   clients.dynamo.middlewareStack.add(
@@ -109,7 +111,7 @@ export function injectFaults(random: SeededRandom, rates: FaultRates, stall?: St
       const write = task !== undefined && WRITES.has(command);
       const read = task !== undefined && throttledReads > 0 && READS.has(command);
       // After a fault, some calls go through: a retried unit of work must be able to finish.
-      const roll = active && (write || read) && calm-- <= 0 ? random.next() : 1;
+      const roll = active && (write || read) && invocation !== stalling && calm-- <= 0 ? random.next() : 1;
       if (read && roll < throttledReads) {
         log.throttled++;
         calm = 8;
