@@ -17,20 +17,26 @@ export function cancellationCodes(err: TransactionCanceledException): string[] {
   return (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
 }
 
-/** A cancellation caused only by contention (another transaction on the same items) is worth retrying. */
-export function isTransactionConflict(err: unknown): boolean {
+/** Cancellation reasons that say "try again": another transaction on the same items, or throttling. */
+const BUSY_REASONS = new Set(['None', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+
+/**
+ * A transaction cancelled only by contention or throttling is worth sending again as it is. The
+ * SDK retries neither: a cancellation is not a throttling error to it.
+ */
+export function isBusyCancellation(err: unknown): boolean {
   if (!isTransactionCanceled(err)) return (err as { name?: string })?.name === 'TransactionConflictException';
   const codes = cancellationCodes(err);
-  return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
+  return codes.some((c) => c !== 'None') && codes.every((c) => BUSY_REASONS.has(c));
 }
 
-/** Retries an operation that lost a transaction race, with jittered backoff. */
+/** Retries an operation whose transaction was cancelled by contention or throttling, with jittered backoff. */
 export async function retryOnConflict<T>(op: () => Promise<T>, attempts = 8): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await op();
     } catch (err) {
-      if (attempt >= attempts || !isTransactionConflict(err)) throw err;
+      if (attempt >= attempts || !isBusyCancellation(err)) throw err;
       await new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** attempt));
     }
   }
@@ -47,4 +53,4 @@ const TRANSIENT = new Set([
 ]);
 
 /** Errors worth retrying as they are: the workflow's Retry handles them, not a partition failure. */
-export const isTransient = (err: unknown): boolean => TRANSIENT.has((err as { name?: string })?.name ?? '') || isTransactionConflict(err);
+export const isTransient = (err: unknown): boolean => TRANSIENT.has((err as { name?: string })?.name ?? '') || isBusyCancellation(err);

@@ -17,7 +17,7 @@ import { batchStageCheck, stageOver, type BatchStage } from './batches';
 import { billAdjustmentPut, billLineUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
-import { cancellationCodes, isTransactionCanceled, isTransactionConflict } from './errors';
+import { cancellationCodes, isBusyCancellation, isTransactionCanceled } from './errors';
 import { keys } from './keys';
 import { requireSubscription } from './subscriptions';
 import { getEvents, toUsageEvent } from './usage-events';
@@ -90,7 +90,7 @@ export async function ratePartitionFrom(req: RatePartitionRequest): Promise<Rate
       const cause = err instanceof PartialApplication ? err.cause : err;
       // The stage check is the last item of every chunk.
       if (req.stage && isTransactionCanceled(cause) && cancellationCodes(cause).at(-1) === 'ConditionalCheckFailed') throw stageOver(req.batchId!, req.stage);
-      if (replans >= MAX_REPLANS || !(isTransactionCanceled(cause) || isTransactionConflict(cause))) throw cause;
+      if (replans >= MAX_REPLANS || !(isTransactionCanceled(cause) || isBusyCancellation(cause))) throw cause;
       if (isTransactionCanceled(cause) && interfacedLineRefused(cause)) {
         throw new DomainError('AR_INTERFACED', `a bill line of subscription ${req.subscriptionId} is already interfaced to accounts receivable`);
       }

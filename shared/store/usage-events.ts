@@ -16,7 +16,7 @@ import { clients } from './clients';
 import { queryIndexAll } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor } from './cursor';
-import { fromWire, isTransactionCanceled } from './errors';
+import { fromWire, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
 import { getSubscriptions } from './subscriptions';
 
@@ -206,47 +206,40 @@ function packTransactions(writes: readonly NewEventWrite[]): NewEventWrite[][] {
 async function putNewEvents(group: readonly NewEventWrite[], now: string): Promise<Array<{ write: NewEventWrite; outcome: WriteOutcome }>> {
   const settled: Array<{ write: NewEventWrite; outcome: WriteOutcome }> = [];
   let remaining = [...group];
-  let busy = 0;
   while (remaining.length > 0) {
     const children = new Map<string, number>();
     for (const w of remaining) if (w.event.parentEventId) children.set(w.event.parentEventId, (children.get(w.event.parentEventId) ?? 0) + 1);
     const parents = [...children.keys()];
+    const items = [
+      ...remaining.map((w) => ({
+        Put: {
+          TableName: clients.tableName,
+          Item: newEventItem(w.event, w.register, now),
+          ConditionExpression: 'attribute_not_exists(PK)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+        },
+      })),
+      ...parents.map((parent) => ({
+        Update: {
+          TableName: clients.tableName,
+          Key: keys.event(parent),
+          UpdateExpression: 'ADD childCount :n',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':n': children.get(parent)! },
+        },
+      })),
+    ];
     try {
-      await clients.dynamo.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            ...remaining.map((w) => ({
-              Put: {
-                TableName: clients.tableName,
-                Item: newEventItem(w.event, w.register, now),
-                ConditionExpression: 'attribute_not_exists(PK)',
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-              },
-            })),
-            ...parents.map((parent) => ({
-              Update: {
-                TableName: clients.tableName,
-                Key: keys.event(parent),
-                UpdateExpression: 'ADD childCount :n',
-                ConditionExpression: 'attribute_exists(PK)',
-                ExpressionAttributeValues: { ':n': children.get(parent)! },
-              },
-            })),
-          ],
-        }),
-      );
+      // Contention and throttling cancel a transaction without a word from the SDK: sent again.
+      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
       for (const write of remaining) settled.push({ write, outcome: 'accepted' });
       return settled;
     } catch (err) {
       if (!isTransactionCanceled(err)) throw err;
       const reasons = err.CancellationReasons ?? [];
       const failed = (i: number) => reasons[i]?.Code === 'ConditionalCheckFailed';
-      if (!reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
-        // Contention or throttling only (the SDK does not retry a cancelled transaction): the same again, after a pause.
-        if (++busy >= MAX_BUSY_ATTEMPTS || !reasons.every((r) => RETRYABLE_REASONS.has(r.Code ?? 'None'))) throw err;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** busy));
-        continue;
-      }
+      // Refused for another reason (validation, contention past its retries): not ours to settle.
+      if (!reasons.some((r) => r.Code === 'ConditionalCheckFailed')) throw err;
       const missingParents = new Set(parents.filter((_, i) => failed(remaining.length + i)));
       const retry: NewEventWrite[] = [];
       for (const [i, write] of remaining.entries()) {
@@ -263,8 +256,6 @@ async function putNewEvents(group: readonly NewEventWrite[], now: string): Promi
   return settled;
 }
 
-const MAX_BUSY_ATTEMPTS = 8;
-const RETRYABLE_REASONS = new Set(['None', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
 
 /** An event whose put found its id taken: a duplicate when the stored content is the same. */
 async function existingOutcome(event: NewUsageEvent, old: Item | undefined): Promise<'duplicate' | 'conflict'> {
