@@ -8,6 +8,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { FINISHED } from '../domain/batch';
 import { getBatch, getMembers } from './batches';
 import { clients } from './clients';
+import { readAll } from './query-all';
 import { getSubscription } from './subscriptions';
 import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
 import { signedAmount } from '../domain/adjustment';
@@ -195,11 +196,9 @@ export async function checkTable(onProgress?: (what: string) => void): Promise<V
 }
 
 /** A full scan for one item type: for operations and checks, never on a request path. */
-async function scanItems(itemType: string, extraFilter?: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await clients.dynamo.send(
+function scanItems(itemType: string, extraFilter?: string): Promise<Record<string, unknown>[]> {
+  return readAll((start) =>
+    clients.dynamo.send(
       new ScanCommand({
         TableName: clients.tableName,
         FilterExpression: `itemType = :t${extraFilter ? ` AND ${extraFilter}` : ''}`,
@@ -207,9 +206,6 @@ async function scanItems(itemType: string, extraFilter?: string): Promise<Record
         ConsistentRead: true,
         ExclusiveStartKey: start,
       }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return items;
+    ),
+  );
 }

@@ -19,6 +19,7 @@ import { clients } from './clients';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
 import { cancellationCodes, isBusyCancellation, isTransactionCanceled } from './errors';
 import { keys } from './keys';
+import { readAll } from './query-all';
 import { requireSubscription } from './subscriptions';
 import { getEvents, toUsageEvent } from './usage-events';
 
@@ -197,10 +198,8 @@ async function loadSnapshot(subscription: Subscription, req: RatePartitionReques
 
 /** The partition's events from a start point on, in rating order. */
 export async function eventsFrom(subscriptionId: string, register: string, start: { occurredAt: string; eventId: string }): Promise<UsageEvent[]> {
-  const out: UsageEvent[] = [];
-  let exclusiveStart: Record<string, unknown> | undefined;
-  do {
-    const res = await clients.dynamo.send(
+  const items = await readAll((exclusiveStart) =>
+    clients.dynamo.send(
       new QueryCommand({
         TableName: clients.tableName,
         IndexName: 'GSI1',
@@ -211,11 +210,9 @@ export async function eventsFrom(subscriptionId: string, register: string, start
         },
         ExclusiveStartKey: exclusiveStart,
       }),
-    );
-    for (const item of res.Items ?? []) out.push(toUsageEvent(item));
-    exclusiveStart = res.LastEvaluatedKey;
-  } while (exclusiveStart);
-  return out;
+    ),
+  );
+  return items.map(toUsageEvent);
 }
 
 /** Splits changes into chunks whose transaction stays within DynamoDB's item limit. */

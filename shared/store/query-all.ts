@@ -3,12 +3,22 @@ import { clients } from './clients';
 
 type Item = Record<string, unknown>;
 
-/** Every item of one partition key whose sort key starts with `prefix`, read strongly, all pages. */
-export async function queryAll(pk: string, prefix: string): Promise<Item[]> {
+/** Every item of a paged read: `page` is asked again from each LastEvaluatedKey until there is none. */
+export async function readAll(page: (exclusiveStart: Item | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>): Promise<Item[]> {
   const items: Item[] = [];
   let start: Item | undefined;
   do {
-    const res = await clients.dynamo.send(
+    const res = await page(start);
+    items.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Every item of one partition key whose sort key starts with `prefix`, read strongly, all pages. */
+export function queryAll(pk: string, prefix: string): Promise<Item[]> {
+  return readAll((start) =>
+    clients.dynamo.send(
       new QueryCommand({
         TableName: clients.tableName,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
@@ -16,19 +26,14 @@ export async function queryAll(pk: string, prefix: string): Promise<Item[]> {
         ConsistentRead: true,
         ExclusiveStartKey: start,
       }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return items;
+    ),
+  );
 }
 
 /** Every item of one key of a global secondary index, all pages (indexes are eventually consistent). */
-export async function queryIndexAll(indexName: 'GSI1' | 'GSI2' | 'GSI3', key: string): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const res = await clients.dynamo.send(
+export function queryIndexAll(indexName: 'GSI1' | 'GSI2' | 'GSI3', key: string): Promise<Item[]> {
+  return readAll((start) =>
+    clients.dynamo.send(
       new QueryCommand({
         TableName: clients.tableName,
         IndexName: indexName,
@@ -36,9 +41,6 @@ export async function queryIndexAll(indexName: 'GSI1' | 'GSI2' | 'GSI3', key: st
         ExpressionAttributeValues: { ':p': key },
         ExclusiveStartKey: start,
       }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return items;
+    ),
+  );
 }
