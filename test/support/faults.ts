@@ -73,10 +73,17 @@ export function injectFaults(random: SeededRandom, rates: FaultRates, stall?: St
   // the attempt before its timeout (its writes run side by side), and the stall would time nothing out.
   let stalling: object | undefined;
   const stalled = new WeakSet<object>();
+  // An attempt a fault already failed may still be writing (its sibling writes run on): a stall
+  // there would time nothing out, so such attempts are never stalled.
+  const faulted = new WeakSet<object>();
   let writesSent = 0;
   const onWrite = new Set<() => void>();
 
-  const fault = (name: string) => Object.assign(new Error('injected fault'), { name });
+  const fault = (name: string) => {
+    if (invocationOf()) faulted.add(invocationOf()!);
+    return Object.assign(new Error('injected fault'), { name });
+  };
+  const invocationOf = () => currentInvocation.getStore();
   const stallPastTimeout = async (attempt: object, functionName: string) => {
     stalling = attempt;
     stalled.add(attempt);
@@ -123,7 +130,7 @@ export function injectFaults(random: SeededRandom, rates: FaultRates, stall?: St
         throw fault('ThrottlingException');
       }
       const stallsLeft = timeoutCount(log) < (stall?.maxTimeouts ?? Infinity);
-      if (write && roll >= writes && roll < writes + timeouts && stallsLeft && !stalling && !stalled.has(invocation!)) {
+      if (write && roll >= writes && roll < writes + timeouts && stallsLeft && !stalling && !stalled.has(invocation!) && !faulted.has(invocation!)) {
         calm = 8;
         await stallPastTimeout(invocation!, task!);
       }
