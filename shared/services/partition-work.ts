@@ -1,6 +1,6 @@
 // What a batch does to one partition, shared by lock (the preview) and submit (the writes), so
 // the preview is computed by the very code that then applies it.
-import { PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Batch } from '../domain/batch';
 import { billTotal, type BillLine } from '../domain/bill-line';
 import type { ErrorCode } from '../domain/errors';
@@ -12,11 +12,10 @@ import { pendingReplacements } from '../store/batch-members';
 import type { BatchPartition, PartitionPreview } from '../store/batch-partitions';
 import { getMembers } from '../store/batches';
 import { clients } from '../store/clients';
-import { isConditionFailure, isTransactionCanceled, retryOnConflict } from '../store/errors';
 import { mapLimit } from '../store/concurrency';
 import { keys } from '../store/keys';
 import { eventsFrom, type RatePartitionRequest } from '../store/partition-rating';
-import { newEventItem } from '../store/usage-events';
+import { insertEvent, newEventItem } from '../store/usage-events';
 
 export interface PartitionWork {
   request: RatePartitionRequest;
@@ -194,46 +193,5 @@ export async function insertReplacementPage(batch: Batch, pending: readonly Pend
 }
 
 const INSERTS_AT_ONCE = 16;
-
-/**
- * Inserts a new event once: false when an earlier attempt already did. A child counts itself on
- * its parent in the same transaction; an event without a parent needs no transaction.
- */
-async function insertEvent(item: Record<string, unknown>, parentEventId: string | undefined): Promise<boolean> {
-  const put = { TableName: clients.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' };
-  try {
-    if (!parentEventId) await clients.dynamo.send(new PutCommand(put));
-    else {
-      await retryOnConflict(() =>
-        clients.dynamo.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: put },
-              {
-                Update: {
-                  TableName: clients.tableName,
-                  Key: keys.event(parentEventId),
-                  UpdateExpression: 'ADD childCount :one',
-                  // Never create a parent by counting its child: parents are inserted first.
-                  ConditionExpression: 'attribute_exists(PK)',
-                  ExpressionAttributeValues: { ':one': 1 },
-                },
-              },
-            ],
-          }),
-        ),
-      );
-    }
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    if (!isTransactionCanceled(err)) throw err;
-    const [putReason, parentCheck] = err.CancellationReasons ?? [];
-    if (parentCheck?.Code === 'ConditionalCheckFailed') throw new Error(`parent ${parentEventId} of replacement ${String(item.eventId)} is not inserted`);
-    // Inserted by an earlier attempt of this step: nothing to do.
-    if (putReason?.Code !== 'ConditionalCheckFailed') throw err;
-    return false;
-  }
-}
 
 export type PendingReplacement = Awaited<ReturnType<typeof pendingReplacements>>[number];

@@ -1,5 +1,5 @@
 // Usage events: idempotent ingest, reads with lineage, and listing by partition.
-import { GetCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { registersOf, type Subscription } from '../domain/subscription';
 import {
@@ -16,7 +16,7 @@ import { clients } from './clients';
 import { queryIndexAll } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor } from './cursor';
-import { fromWire, isTransactionCanceled, retryOnConflict } from './errors';
+import { fromWire, isConditionFailure, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
 import { getSubscriptions } from './subscriptions';
 
@@ -81,6 +81,47 @@ export function newEventItem(e: NewUsageEvent, register: string, now: string, ex
     createdAt: now,
     ...extra,
   };
+}
+
+/**
+ * Inserts a new event once: false when an earlier attempt already did. A child counts itself on
+ * its parent in the same transaction; an event without a parent needs no transaction.
+ */
+export async function insertEvent(item: Record<string, unknown>, parentEventId: string | undefined): Promise<boolean> {
+  const put = { TableName: clients.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' };
+  try {
+    if (!parentEventId) await clients.dynamo.send(new PutCommand(put));
+    else {
+      await retryOnConflict(() =>
+        clients.dynamo.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: put },
+              {
+                Update: {
+                  TableName: clients.tableName,
+                  Key: keys.event(parentEventId),
+                  UpdateExpression: 'ADD childCount :one',
+                  // Never create a parent by counting its child: parents are inserted first.
+                  ConditionExpression: 'attribute_exists(PK)',
+                  ExpressionAttributeValues: { ':one': 1 },
+                },
+              },
+            ],
+          }),
+        ),
+      );
+    }
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    if (!isTransactionCanceled(err)) throw err;
+    const [putReason, parentCheck] = err.CancellationReasons ?? [];
+    if (parentCheck?.Code === 'ConditionalCheckFailed') throw new Error(`parent ${parentEventId} of replacement ${String(item.eventId)} is not inserted`);
+    // Inserted by an earlier attempt of this step: nothing to do.
+    if (putReason?.Code !== 'ConditionalCheckFailed') throw err;
+    return false;
+  }
 }
 
 export interface IngestRejection {
