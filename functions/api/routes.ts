@@ -56,6 +56,11 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/batches/{batchId}/lock', handler: 'functions/api/batches/post-batch-lock.ts', access: { table: 'readWrite', workflows: ['lock-for-review'] } },
   { method: 'POST', path: '/v1/batches/{batchId}/revert', handler: 'functions/api/batches/post-batch-revert.ts', access: { table: 'readWrite', workflows: ['revert-for-edit'] } },
   { method: 'POST', path: '/v1/batches/{batchId}/submit', handler: 'functions/api/batches/post-batch-submit.ts', access: { table: 'readWrite', workflows: ['submit'] } },
+
+  // CSV imports through the API: an upload URL into the imports bucket, then the import's report.
+  { method: 'POST', path: '/v1/imports', handler: 'functions/api/imports/post-import.ts', access: { table: 'readWrite', bucket: 'readWrite' } },
+  { method: 'GET', path: '/v1/imports/{importId}', handler: 'functions/api/imports/get-import.ts', access: { table: 'read', bucket: 'read' } },
+
   { method: 'PUT', path: '/v1/accounts/{accountId}', handler: 'functions/api/accounts/put-account.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/accounts/{accountId}', handler: 'functions/api/accounts/get-account.ts', access: { table: 'read' } },
   { method: 'GET', path: '/v1/accounts/{accountId}/log', handler: 'functions/api/accounts/get-account-log.ts', access: { table: 'read' } },

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, extname } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { apiCors } from '../../functions/api/cors';
 import { problem, type Problem } from '../../functions/api/http-handler';
 import { logger } from '../../shared/logger';
 import { apiGatewayEvent } from './api-gateway-event';
@@ -13,9 +14,32 @@ import { allowedMethods, matchRoute } from './route-matcher';
 /** API Gateway's payload quota. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-export function startHttpApi(port: number): Promise<LoopbackServer> {
+export interface HttpApiOptions {
+  /** Origins whose browsers may call the API (the dashboard's), asked per request: it may start later. */
+  allowOrigins?: () => readonly string[];
+}
+
+export function startHttpApi(port: number, options: HttpApiOptions = {}): Promise<LoopbackServer> {
   return serveOnLoopback(port, async (req, res) => {
     const method = req.method ?? 'GET';
+    // As API Gateway with CORS configured: it answers preflights itself (no route, no auth) and adds
+    // the CORS headers to every answer for an allowed origin.
+    const origin = req.headers.origin;
+    const allowed = origin !== undefined && (options.allowOrigins?.() ?? []).includes(origin);
+    if (allowed) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('access-control-expose-headers', apiCors.exposeHeaders.join(','));
+      res.setHeader('vary', 'origin');
+    }
+    if (method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      if (allowed) {
+        res.setHeader('access-control-allow-methods', apiCors.allowMethods.join(','));
+        res.setHeader('access-control-allow-headers', apiCors.allowHeaders.join(','));
+        res.setHeader('access-control-max-age', String(apiCors.maxAgeSeconds));
+      }
+      res.writeHead(204);
+      return void res.end();
+    }
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const rawPath = query < 0 ? url : url.slice(0, query);

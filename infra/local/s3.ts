@@ -3,7 +3,7 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import S3rver, { type S3rverEventRecord } from 's3rver';
 import { DUMMY_ACCOUNT } from 's3rver/lib/models/account.js';
-import { importPrefixes, importSuffix } from '../../shared/domain/import-keys';
+import { importPrefixes, importSuffix, uploadCors } from '../../shared/domain/import-keys';
 import { localCredentials } from '../../shared/store/clients';
 
 export interface LocalS3 {
@@ -17,6 +17,8 @@ export interface LocalS3Options {
   directory: string;
   bucketName: string;
   region: string;
+  /** Origins whose browsers may PUT uploads (the dashboard's), as the cloud bucket's CORS rule allows its own. */
+  uploadOrigins?: readonly string[];
   onObjectCreated(event: S3Event): Promise<void>;
 }
 
@@ -32,7 +34,7 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
     port: options.port,
     directory: options.directory,
     silent: true,
-    configureBuckets: [{ name: options.bucketName }],
+    configureBuckets: [{ name: options.bucketName, configs: options.uploadOrigins?.length ? [corsXml(options.uploadOrigins)] : [] }],
   });
   const inFlight = new Set<Promise<void>>();
   server.on('event', ({ Records }) => {
@@ -57,6 +59,19 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
       await server.close();
     },
   };
+}
+
+/** The bucket's CORS rule for uploads, in the XML s3rver (and S3's PutBucketCors) reads. */
+function corsXml(origins: readonly string[]): string {
+  const tags = (name: string, values: readonly string[]) => values.map((v) => `<${name}>${v}</${name}>`).join('');
+  return (
+    '<CORSConfiguration><CORSRule>' +
+    tags('AllowedOrigin', origins) +
+    tags('AllowedMethod', uploadCors.allowedMethods) +
+    tags('AllowedHeader', uploadCors.allowedHeaders) +
+    `<MaxAgeSeconds>${uploadCors.maxAgeSeconds}</MaxAgeSeconds>` +
+    '</CORSRule></CORSConfiguration>'
+  );
 }
 
 function asS3Record(record: S3rverEventRecord, region: string): S3EventRecord {

@@ -5,7 +5,8 @@ declare module 's3rver' {
     port?: number;
     directory?: string;
     silent?: boolean;
-    configureBuckets?: { name: string }[];
+    /** `configs`: CORS or website configuration XML, applied at every start. */
+    configureBuckets?: { name: string; configs?: string[] }[];
   }
 
   /** One record as s3rver emits it: S3's shape, but the key is not URL-encoded. */

@@ -13,6 +13,7 @@ import { resetConfig } from '../../shared/config';
 import { localCredentials, resetClients } from '../../shared/store/clients';
 import { defaultTableName } from '../../shared/store/table';
 import { createTable } from './create-table';
+import { serveDashboard } from './dashboard';
 import { localDir, startDynamoDbLocal } from './dynamodb-local';
 import { Executions } from './executions';
 import { startHttpApi } from './http-api';
@@ -24,7 +25,7 @@ import { startStepFunctionsServer } from './step-functions-server';
 
 export interface LocalStackOptions {
   /** 0 or absent: any free port. */
-  ports?: { api?: number; s3?: number; dynamodb?: number; sfn?: number; lambda?: number };
+  ports?: { api?: number; s3?: number; dynamodb?: number; sfn?: number; lambda?: number; dashboard?: number };
   /** Nothing survives stop(): DynamoDB Local in memory, S3 objects in a temporary folder. */
   inMemory?: boolean;
   /** Where DynamoDB and S3 keep their data when not in memory; default `.local/data`. */
@@ -54,6 +55,8 @@ export interface LocalStackOptions {
    * child process of its own, as Lambda would.
    */
   runFunction?: RunFunction;
+  /** Serve the dashboard built into this folder (buildDashboard), on an origin of its own that the API and the bucket let call them. */
+  dashboard?: { directory: string };
 }
 
 export interface LocalStack {
@@ -63,6 +66,8 @@ export interface LocalStack {
   dynamoEndpoint: string;
   sfnEndpoint: string;
   lambdaEndpoint: string;
+  /** When the dashboard is served. */
+  dashboardUrl?: string;
   tableName: string;
   region: string;
   /** Workflow name → state machine ARN, as STATE_MACHINE_ARNS carries it. */
@@ -128,6 +133,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const lambda = await startLambdaServer(ports.lambda ?? 0, new Set(Object.keys(asyncFunctions)), runTracked);
     closers.push(lambda.close);
 
+    // The dashboard first: the API and the bucket allow calls from its origin. It reads the API's URL once the API listens.
+    let apiUrl = '';
+    let s3Endpoint = '';
+    const dashboard = options.dashboard
+      ? await serveDashboard({
+          port: ports.dashboard ?? 0,
+          directory: options.dashboard.directory,
+          config: () => ({ apiUrl }),
+          connectSources: () => [apiUrl, s3Endpoint],
+        })
+      : undefined;
+    if (dashboard) closers.push(dashboard.close);
+    const browserOrigins = dashboard ? [dashboard.url] : [];
+
     let s3Directory = join(dataDir, 's3');
     if (options.inMemory) {
       s3Directory = mkdtempSync(join(tmpdir(), 'usage-corrections-s3-'));
@@ -140,6 +159,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       directory: s3Directory,
       bucketName,
       region,
+      uploadOrigins: browserOrigins,
       // An asynchronous invocation, as S3 makes it: the handler's return value goes nowhere.
       onObjectCreated: async (event: S3Event) => {
         if (options.importUploads !== false) await runTracked('import', event);
@@ -176,8 +196,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     resetConfig();
     resetClients();
 
-    const api = await startHttpApi(ports.api ?? 0);
+    s3Endpoint = s3.endpoint;
+    const api = await startHttpApi(ports.api ?? 0, { allowOrigins: () => browserOrigins });
     closers.push(api.close);
+    apiUrl = api.url;
     // Runs first: imports in flight (and the continuations they send) still need S3 and DynamoDB.
     closers.push(async () => {
       while (invocations.size > 0) await Promise.allSettled([...invocations]);
@@ -190,6 +212,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamoEndpoint,
       sfnEndpoint: sfn.url,
       lambdaEndpoint: lambda.url,
+      ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
       tableName,
       region,
       stateMachineArns,

@@ -1,6 +1,7 @@
 // `npm start`: the whole system on this machine until Ctrl-C (docs/local-stack.md).
 import { join, relative, resolve } from 'node:path';
 import { assertJavaPresent, localDir, projectRoot } from './dynamodb-local';
+import { buildDashboard } from './dashboard';
 import { startLocalStack } from './stack';
 
 // Lambdas run Node 22; on a Node 20 machine the SDK's support warning is noise.
@@ -35,8 +36,18 @@ function positive(name: string): number | undefined {
 
 const inMemory = process.env.LOCAL_IN_MEMORY === '1';
 const dataDir = process.env.LOCAL_DATA_DIR ? resolve(process.env.LOCAL_DATA_DIR) : join(localDir, 'data');
+const ports = {
+  api: port('API_PORT', 3000),
+  s3: port('S3_PORT', 4569),
+  dynamodb: port('DYNAMODB_PORT', 8000),
+  sfn: port('SFN_PORT', 8083),
+  lambda: port('LAMBDA_PORT', 3001),
+  dashboard: port('DASHBOARD_PORT', 3002),
+};
+const dashboard = await buildDashboard().catch((error: unknown) => exit(`The dashboard did not build: ${(error as Error).message}`));
 const stack = await startLocalStack({
-  ports: { api: port('API_PORT', 3000), s3: port('S3_PORT', 4569), dynamodb: port('DYNAMODB_PORT', 8000), sfn: port('SFN_PORT', 8083), lambda: port('LAMBDA_PORT', 3001) },
+  ports,
+  dashboard: { directory: dashboard },
   inMemory,
   dataDir,
   importRowsPerInvocation: positive('IMPORT_ROWS_PER_INVOCATION'),
@@ -44,6 +55,7 @@ const stack = await startLocalStack({
 
 console.log(
   [
+    `Dashboard URL:           ${stack.dashboardUrl}`,
     `API URL:                 ${stack.apiUrl}`,
     `S3 endpoint:             ${stack.s3Endpoint}`,
     `S3 bucket:               ${stack.bucketName}`,

@@ -128,3 +128,37 @@ export interface ImportResult {
   /** Batch event files: children the listed parents brought into the batch, and those refused. */
   children?: { added: number; rejected: number };
 }
+
+// ---- uploads through the API (POST /v1/imports): the dashboard's way into the same S3 drop ------------
+
+/** How long an upload URL the API hands out may be used. */
+export const UPLOAD_URL_SECONDS = 300;
+
+/** Browsers PUT files to the bucket from the dashboard's origin (bucket CORS, in AWS and locally). */
+export const uploadCors = { allowedMethods: ['PUT'], allowedHeaders: ['content-type'], maxAgeSeconds: 600 } as const;
+
+/** A file name as a key segment: letters, digits, `.`, `_` and `-` (others become `-`), ending `.csv`. */
+export function uploadFileName(name: string): string {
+  const base = name
+    .replace(/\.csv$/i, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 100);
+  return `${base || 'upload'}${importSuffix}`;
+}
+
+/** The key an upload lands on: under the target's prefix, a fresh id first so two uploads of one name never meet. */
+export function uploadKeyOf(target: ImportTarget, uploadId: string, fileName: string): string {
+  const folder = target.kind === 'usage-events' ? 'usage-events/' : `batches/${target.batchId}/${target.kind === 'batch-events' ? 'events' : 'replacements'}/`;
+  return `${folder}${uploadId}-${uploadFileName(fileName)}`;
+}
+
+/** An import's id in the API is its key, base64url-encoded (a key holds slashes; a path parameter cannot). */
+export const importIdOf = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
+
+/** The key an import id names, when it names a key an importer serves. */
+export function keyOfImportId(importId: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]{1,1400}$/.test(importId)) return undefined;
+  const key = Buffer.from(importId, 'base64url').toString('utf8');
+  return importIdOf(key) === importId && importTargetOf(key) && !isIgnoredKey(key) && key.endsWith(importSuffix) ? key : undefined;
+}

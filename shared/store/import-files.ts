@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { stringify } from 'csv-stringify';
 import { importPartsPrefix, type ImportFile, type ImportResult } from '../domain/import-keys';
 import { clients } from './clients';
@@ -39,6 +40,39 @@ export async function openImportFile(file: ImportFile, offset = 0): Promise<Open
     if (isGone(err)) return { ok: false, reason: 'gone' };
     // Nothing after the offset (the last record ended the file).
     if (nameOf(err) === 'InvalidRange') return { ok: true, body: Readable.from([]) };
+    throw err;
+  }
+}
+
+/**
+ * A URL that lets its holder PUT one CSV file on `key` until it expires (the dashboard's uploads).
+ * Signed without a checksum, so a browser's plain PUT with `content-type: text/csv` matches it.
+ */
+export const uploadUrl = (bucket: string, key: string, expiresIn: number): Promise<string> =>
+  getSignedUrl(clients.s3, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'text/csv' }), { expiresIn });
+
+/** A URL that downloads one object (an errors CSV) as a file named `fileName`, until it expires. */
+export const downloadUrl = (bucket: string, key: string, fileName: string, expiresIn: number): Promise<string> =>
+  getSignedUrl(clients.s3, new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentDisposition: `attachment; filename="${fileName.replace(/["\\]/g, '_')}"` }), { expiresIn });
+
+/** The report of an import (`results/<key>.json`), once written. */
+export async function readImportResult(bucket: string, resultKey: string): Promise<ImportResult | undefined> {
+  try {
+    const res = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: resultKey }));
+    return JSON.parse(await res.Body!.transformToString()) as ImportResult;
+  } catch (err) {
+    // The local S3 may serve an object it is still writing (S3 itself never does): not there yet.
+    if (isGone(err) || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+export async function objectExists(bucket: string, key: string): Promise<boolean> {
+  try {
+    await clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    if (isGone(err)) return false;
     throw err;
   }
 }
