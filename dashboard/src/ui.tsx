@@ -3,6 +3,8 @@ import { createContext, type ComponentChildren } from 'preact';
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Api } from './api';
 
+export { decimalDelta } from './decimal';
+
 export const ApiContext = createContext<Api | undefined>(undefined);
 
 export function useApi(): Api {
@@ -126,11 +128,13 @@ export function Loading({ what }: { what: string }) {
 
 /** Statuses in which a workflow is running: the page polls and shows progress. */
 export const RUNNING: ReadonlySet<string> = new Set(['LOCKING', 'REVERTING', 'PROCESSING']);
+/** A batch that ran: its progress says how far submit got. */
+const RAN: ReadonlySet<string> = new Set(['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
 
 export function BatchProgress({ status, progress }: { status: string; progress: { done: number; total: number } }) {
   const running = RUNNING.has(status);
   const { done, total } = progress;
-  if (!running && total === 0) return null;
+  if (!running && !RAN.has(status)) return null;
   const shown = total > 0 ? Math.min(done, total) : 0;
   return (
     <div class="progress" data-status={status}>
@@ -178,23 +182,6 @@ export function Pager({ cursor, nextCursor, onPage, label }: { cursor?: string; 
 }
 
 export const when = (iso?: string) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') : '');
-
-/** `a − b` of two decimal strings, exactly (scaled bigints, as the service computes money). */
-export function decimalDelta(a: string, b: string): string {
-  const scale = Math.max(decimals(a), decimals(b));
-  const diff = scaled(a, scale) - scaled(b, scale);
-  const sign = diff < 0n ? '-' : diff > 0n ? '+' : '';
-  const digits = (diff < 0n ? -diff : diff).toString().padStart(scale + 1, '0');
-  return scale === 0 ? `${sign}${digits}` : `${sign}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-}
-
-const decimals = (v: string) => (v.includes('.') ? v.length - v.indexOf('.') - 1 : 0);
-function scaled(v: string, scale: number): bigint {
-  const negative = v.startsWith('-');
-  const [whole = '0', fraction = ''] = v.replace(/^[-+]/, '').split('.');
-  const n = BigInt(whole + fraction.padEnd(scale, '0'));
-  return negative ? -n : n;
-}
 
 /** Splits a list typed by a person (commas, spaces or lines) into ids. */
 export const idList = (text: string): string[] => text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);

@@ -46,10 +46,11 @@ export async function openImportFile(file: ImportFile, offset = 0): Promise<Open
 
 /**
  * A URL that lets its holder PUT one CSV file on `key` until it expires (the dashboard's uploads).
- * Signed without a checksum, so a browser's plain PUT with `content-type: text/csv` matches it.
+ * The content type is signed (the PUT must send `content-type: text/csv`); no checksum is, so a
+ * browser's plain PUT matches it.
  */
 export const uploadUrl = (bucket: string, key: string, expiresIn: number): Promise<string> =>
-  getSignedUrl(clients.s3, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'text/csv' }), { expiresIn });
+  getSignedUrl(clients.s3, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'text/csv' }), { expiresIn, signableHeaders: new Set(['content-type']) });
 
 /** A URL that downloads one object (an errors CSV) as a file named `fileName`, until it expires. */
 export const downloadUrl = (bucket: string, key: string, fileName: string, expiresIn: number): Promise<string> =>

@@ -44,7 +44,7 @@ const accepts = (port: number) =>
 
 describe('npm start (infra/local/start.ts)', () => {
   it('prints its endpoints, serves requests, and on SIGTERM exits leaving no Java server behind', async () => {
-    const [api, s3, dynamodb, sfn, lambda] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [api, s3, dynamodb, sfn, lambda, dashboard] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     const script = startScript({
       LOCAL_IN_MEMORY: '1',
       API_PORT: String(api),
@@ -52,11 +52,13 @@ describe('npm start (infra/local/start.ts)', () => {
       DYNAMODB_PORT: String(dynamodb),
       SFN_PORT: String(sfn),
       LAMBDA_PORT: String(lambda),
+      DASHBOARD_PORT: String(dashboard),
       LOG_LEVEL: 'SILENT',
     });
     try {
       await eventually('the endpoints to be printed', async () => (script.output().includes('Ctrl-C stops.') ? true : undefined), 60_000);
       const lines = script.output();
+      expect(lines).toContain(`Dashboard URL:           http://127.0.0.1:${dashboard}\n`);
       expect(lines).toContain(`API URL:                 http://127.0.0.1:${api}\n`);
       expect(lines).toContain(`S3 endpoint:             http://127.0.0.1:${s3}\n`);
       expect(lines).toContain('S3 bucket:               usage-corrections-local\n');
@@ -65,6 +67,11 @@ describe('npm start (infra/local/start.ts)', () => {
       expect(lines).toContain(`Step Functions endpoint: http://127.0.0.1:${sfn}\n`);
       expect(lines).toContain(`Lambda endpoint:         http://127.0.0.1:${lambda}\n`);
       expect((await fetch(`http://127.0.0.1:${api}/v1/health`)).status).toBe(200);
+      // The dashboard: its page, and the configuration that points it at this API.
+      const index = await fetch(`http://127.0.0.1:${dashboard}/`);
+      expect(index.headers.get('content-security-policy')).toContain(`connect-src 'self' http://127.0.0.1:${api} http://127.0.0.1:${s3}`);
+      expect(await index.text()).toMatch(/<script type="module" crossorigin src="\.\/assets\/index-[\w-]+\.js">/);
+      expect(await (await fetch(`http://127.0.0.1:${dashboard}/config.json`)).json()).toEqual({ apiUrl: `http://127.0.0.1:${api}` });
       const [java] = childrenNamed(script.child.pid!, 'java');
       expect(java).toBeGreaterThan(0);
 
@@ -73,6 +80,7 @@ describe('npm start (infra/local/start.ts)', () => {
       expect(isAlive(java!)).toBe(false);
       expect(await accepts(dynamodb)).toBe(false);
       expect(await accepts(api)).toBe(false);
+      expect(await accepts(dashboard)).toBe(false);
     } finally {
       script.child.kill('SIGKILL');
     }

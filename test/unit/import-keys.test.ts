@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { S3EventRecord } from 'aws-lambda';
-import { decodeS3Key, errorsKeyOf, importFileOf, importTargetOf, isIgnoredKey, resultKeyOf } from '../../shared/domain/import-keys';
+import { decodeS3Key, errorsKeyOf, importFileOf, importIdOf, importTargetOf, isIgnoredKey, keyOfImportId, resultKeyOf, uploadFileName, uploadKeyOf } from '../../shared/domain/import-keys';
 
 describe('importTargetOf', () => {
   it.each([
@@ -79,5 +79,38 @@ describe('importFileOf', () => {
   it('acts as the uploader when S3 names one, else as the file', () => {
     expect(importFileOf(record({}, 'AWS:AIDAEXAMPLE'), 'usage-events/a.csv', target).actor).toBe('AWS:AIDAEXAMPLE');
     expect(importFileOf(record({}, ''), 'usage-events/a.csv', target).actor).toBe('s3:drops/usage-events/a.csv');
+  });
+});
+
+describe('uploads through the API', () => {
+  it.each([
+    ['March calls (final).CSV', 'March-calls-final.csv'],
+    ['../../etc/passwd', 'etc-passwd.csv'],
+    ['données été.csv', 'donn-es-t.csv'],
+    ['.csv', 'upload.csv'],
+    ['a'.repeat(300), `${'a'.repeat(100)}.csv`],
+  ])('names the file %j as the key segment %j', (name, segment) => {
+    expect(uploadFileName(name)).toBe(segment);
+  });
+
+  it('puts each upload under its target, a fresh id first, where the import finds the same target', () => {
+    const id = '0b5c1f1e-6f0e-4d8a-9d53-2f6f1b6a4c11';
+    const targets = [{ kind: 'usage-events' }, { kind: 'batch-events', batchId: 'b-1' }, { kind: 'batch-replacements', batchId: 'b-1' }] as const;
+    for (const target of targets) {
+      const key = uploadKeyOf(target, id, 'x.csv');
+      expect(key.endsWith(`/${id}-x.csv`)).toBe(true);
+      expect(importTargetOf(key)).toEqual(target);
+    }
+  });
+
+  it('reads back from an import id only a key an importer serves', () => {
+    const key = 'batches/b-1/events/0b5c-x y.csv';
+    expect(keyOfImportId(importIdOf(key))).toBe(key);
+    expect(keyOfImportId(importIdOf(resultKeyOf('usage-events/a.csv')))).toBeUndefined();
+    expect(keyOfImportId(importIdOf('usage-events/a.json'))).toBeUndefined();
+    expect(keyOfImportId(importIdOf('elsewhere/a.csv'))).toBeUndefined();
+    // Not the canonical encoding of any key (padding), and not base64url at all.
+    expect(keyOfImportId(`${importIdOf(key)}=`)).toBeUndefined();
+    expect(keyOfImportId('a+b/c')).toBeUndefined();
   });
 });
