@@ -5,10 +5,15 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { UsageCorrectionsStack } from './stack';
 
 const app = new App();
-const alarmEmail: unknown = app.node.tryGetContext('alarmEmail');
+const text = (name: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(name);
+  return typeof value === 'string' && value ? value : undefined;
+};
 new UsageCorrectionsStack(app, 'UsageCorrections', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  alarmEmail: typeof alarmEmail === 'string' && alarmEmail ? alarmEmail : undefined,
+  alarmEmail: text('alarmEmail'),
+  signInDomainPrefix: text('signInDomainPrefix'),
+  dashboardWebAclArn: text('dashboardWebAclArn'),
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

@@ -4,6 +4,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Api, type RouteSpec } from './constructs/api';
+import { Dashboard } from './constructs/dashboard';
 import { Data } from './constructs/data';
 import { DomainEvents } from './constructs/domain-events';
 import { FunctionFactory, moduleId, type FunctionSpec } from './constructs/functions';
@@ -20,6 +21,10 @@ export interface UsageCorrectionsStackProps extends StackProps {
   projectRoot?: string;
   logRetention?: RetentionDays;
   alarmEmail?: string;
+  /** The dashboard's sign-in domain prefix (default `usage-corrections-<account>`). */
+  signInDomainPrefix?: string;
+  /** A CloudFront web ACL (us-east-1) for the dashboard. */
+  dashboardWebAclArn?: string;
 }
 
 export class UsageCorrectionsStack extends Stack {
@@ -29,6 +34,7 @@ export class UsageCorrectionsStack extends Stack {
   readonly workflows: Workflows;
   readonly api: Api;
   readonly observability: Observability;
+  readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: UsageCorrectionsStackProps = {}) {
     super(scope, id, props);
@@ -53,6 +59,13 @@ export class UsageCorrectionsStack extends Stack {
       projectRoot: props.projectRoot,
     });
     this.api = new Api(this, 'Api', { functions, stateMachines: this.workflows.stateMachines, routes: props.routes, logRetention });
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      httpApi: this.api.httpApi,
+      apiUrl: this.api.url,
+      importsBucket: this.imports.bucket,
+      signInDomainPrefix: props.signInDomainPrefix,
+      webAclArn: props.dashboardWebAclArn,
+    });
     this.observability = new Observability(this, 'Observability', {
       functions: functions.created,
       stateMachines: this.workflows.stateMachines,
@@ -63,6 +76,8 @@ export class UsageCorrectionsStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL (SigV4, service execute-api)' });
+    new CfnOutput(this, 'DashboardUrl', { value: this.dashboard.url, description: 'The Usage Events Dashboard (sign in with a user of OperatorsUserPoolId)' });
+    new CfnOutput(this, 'OperatorsUserPoolId', { value: this.dashboard.userPool.userPoolId, description: 'Dashboard operators: add users here (docs/deploy.md)' });
     new CfnOutput(this, 'BucketName', { value: this.imports.bucket.bucketName, description: 'CSV imports bucket' });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });

@@ -43,7 +43,10 @@ function App({ api, who }: { api: Api; who: Who }) {
   const section = route.parts[0] ?? 'events';
   const firstPage = useRef(true);
   useEffect(() => {
-    if (firstPage.current) return void (firstPage.current = false);
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
     // A new page is announced by moving focus to its heading, as a full page load would.
     const heading = document.querySelector<HTMLElement>('main h1');
     heading?.setAttribute('tabindex', '-1');
@@ -51,7 +54,11 @@ function App({ api, who }: { api: Api; who: Who }) {
   }, [route.parts.join('/')]);
   return (
     <ApiContext.Provider value={api}>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+      <a class="skip" href="#main" onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="top">

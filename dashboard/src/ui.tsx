@@ -83,7 +83,11 @@ export function useAction<A extends unknown[], T>(run: (...args: A) => Promise<T
       setBusy(false);
     }
   };
-  return { busy, error, result, go, clear: () => (setError(undefined), setResult(undefined)) };
+  const clear = () => {
+    setError(undefined);
+    setResult(undefined);
+  };
+  return { busy, error, result, go, clear };
 }
 
 /** A refusal from the API with its stable code, or any other failure, announced to screen readers. */

@@ -241,10 +241,18 @@ function CriteriaPanel({ b, onChanged }: { b: Batch; onChanged(): Promise<void> 
         </div>
         <p class="hint">Name subscriptions, or a window of at most 31 days.</p>
         <div class="actions">
-          <button type="button" disabled={count.busy} onClick={(e) => (add.clear(), void count.go(read(e)))}>
+          <button type="button" disabled={count.busy} onClick={(e) => {
+              add.clear();
+              void count.go(read(e));
+            }}
+          >
             Count matching events (dry run)
           </button>
-          <button type="button" disabled={add.busy} onClick={(e) => (count.clear(), void add.go(read(e)))}>
+          <button type="button" disabled={add.busy} onClick={(e) => {
+              count.clear();
+              void add.go(read(e));
+            }}
+          >
             Add matching events
           </button>
         </div>

@@ -100,7 +100,10 @@ function EventList({ filter, cursor, selected, onSelect }: { filter: EventFilter
   const allOnPage = items.length > 0 && items.every((e) => selected.has(e.eventId));
   const togglePage = (on: boolean) => {
     const next = new Set(selected);
-    for (const e of items) on ? next.add(e.eventId) : next.delete(e.eventId);
+    for (const e of items) {
+      if (on) next.add(e.eventId);
+      else next.delete(e.eventId);
+    }
     onSelect(next);
   };
 

@@ -139,7 +139,11 @@ function Review({ b, onSubmitted }: { b: Batch; onSubmitted(): Promise<void> }) 
           </button>
           <ProblemAlert error={submit.error} title="Not submitted" />
           {stale ? (
-            <button type="button" onClick={() => (submit.clear(), setPreviewRead((n) => n + 1))}>
+            <button type="button" onClick={() => {
+                submit.clear();
+                setPreviewRead((n) => n + 1);
+              }}
+            >
               Read the preview again
             </button>
           ) : null}
