@@ -183,9 +183,15 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined
   return out;
 }
 
-/** IAM principal in AWS; the X-Actor header only where no IAM identity exists (the local stack). */
+/**
+ * IAM principal in AWS; the X-Actor header only where no IAM identity exists (the local stack).
+ * Dashboard operators share one role, whose session name is the same for all: the user pool user
+ * that API Gateway reports for the Cognito identity (`…:CognitoSignIn:<sub>`) is added to it.
+ */
 function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string>): string {
-  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam;
+  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string; cognitoIdentity?: { amr?: string[] } } } }).authorizer?.iam;
+  const signIn = iam?.cognitoIdentity?.amr?.map((a) => /^cognito-idp\.[^/]+\/([^:]+):CognitoSignIn:([\w-]+)$/.exec(a)).find((m) => m);
+  if (iam?.userArn && signIn) return `${iam.userArn} (user ${signIn[2]} of ${signIn[1]})`;
   if (iam?.userArn) return iam.userArn;
   return headers['x-actor']?.slice(0, 200) || 'anonymous';
 }

@@ -61,4 +61,15 @@ describe('httpHandler', () => {
     const res = await handler(event, lambdaContext('t'));
     expect(JSON.parse(res.body!).actor).toBe('arn:aws:iam::1:user/bob');
   });
+
+  it('names the signed-in dashboard operator behind the shared Cognito role', async () => {
+    const event = apiGatewayEvent({ method: 'POST', routePath: '/x/{id}', rawPath: '/x/a', body: '{"amount":"1"}', headers: { 'x-actor': 'mallory' }, pathParameters: { id: 'a' } });
+    const userArn = 'arn:aws:sts::1:assumed-role/UsageCorrections-DashboardOperatorRole/CognitoIdentityCredentials';
+    const pool = 'cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123';
+    (event.requestContext as any).authorizer = {
+      iam: { userArn, cognitoIdentity: { amr: ['authenticated', pool, `${pool}:CognitoSignIn:0f1e2d3c-aaaa-4bbb-8ccc-123456789abc`], identityId: 'eu-west-1:x', identityPoolId: 'eu-west-1:p' } },
+    };
+    const res = await handler(event, lambdaContext('t'));
+    expect(JSON.parse(res.body!).actor).toBe(`${userArn} (user 0f1e2d3c-aaaa-4bbb-8ccc-123456789abc of eu-west-1_AbC123)`);
+  });
 });
