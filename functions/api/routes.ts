@@ -1,7 +1,7 @@
 // The one route table: API Gateway (CDK) and the local HTTP server are both generated from it.
 // `handler` is a module path from the project root whose `handler` export serves the route;
 // `access` is what that function may touch, and CDK grants exactly that.
-import type { WorkflowName } from '../workflow/workflows';
+import type { WorkflowName } from '../../shared/domain/workflows';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
