@@ -52,7 +52,13 @@ export class UsageCorrectionsStack extends Stack {
       logRetention,
       projectRoot: props.projectRoot,
     });
-    this.api = new Api(this, 'Api', { functions, stateMachines: this.workflows.stateMachines, routes: props.routes, logRetention });
+    this.api = new Api(this, 'Api', {
+      functions,
+      stateMachines: this.workflows.stateMachines,
+      routes: props.routes,
+      logRetention,
+      projectRoot: props.projectRoot,
+    });
     this.observability = new Observability(this, 'Observability', {
       functions: functions.created,
       stateMachines: this.workflows.stateMachines,
