@@ -118,7 +118,7 @@ describe('local Step Functions', () => {
     const stateMachineArn = stack.stateMachineArns.items!;
     const name = `items-${randomUUID().slice(0, 8)}`;
     const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ count: 3 }) }));
-    expect(started.executionArn).toBe(stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`);
+    expect(started.executionArn).toBe(`${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`);
     expect(started.startDate).toBeInstanceOf(Date);
 
     const done: DescribeExecutionOutput = await finished(started.executionArn!);
