@@ -28,7 +28,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['shared/**/*.ts', 'functions/**/*.ts', 'infra/**/*.ts'],
-      reporter: ['text-summary', ['text', { skipFull: true }]],
+      reporter: ['text-summary', ['text', { skipFull: true, maxCols: 160 }]],
       reportsDirectory: '.local/coverage',
     },
   },
