@@ -47,9 +47,9 @@ export function placeholdersOutsideTasks(asl: AslStates): string[] {
   for (const state of Object.values(states ?? {})) {
     if (state.Type === 'Task') continue;
     const { ItemProcessor, Iterator, Branches, ...own } = state;
-    placeholdersIn(own as Json).forEach((k) => found.add(k));
+    for (const k of placeholdersIn(own as Json)) found.add(k);
     const nested = [ItemProcessor, Iterator, ...((Branches ?? []) as Json[])].filter((n) => n && typeof n === 'object');
-    for (const n of nested as AslStates[]) placeholdersOutsideTasks(n).forEach((k) => found.add(k));
+    for (const n of nested as AslStates[]) for (const k of placeholdersOutsideTasks(n)) found.add(k);
   }
   return [...found];
 }

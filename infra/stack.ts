@@ -58,7 +58,13 @@ export class UsageCorrectionsStack extends Stack {
       logRetention,
       projectRoot: props.projectRoot,
     });
-    this.api = new Api(this, 'Api', { functions, stateMachines: this.workflows.stateMachines, routes: props.routes, logRetention });
+    this.api = new Api(this, 'Api', {
+      functions,
+      stateMachines: this.workflows.stateMachines,
+      routes: props.routes,
+      logRetention,
+      projectRoot: props.projectRoot,
+    });
     this.dashboard = new Dashboard(this, 'Dashboard', {
       httpApi: this.api.httpApi,
       apiUrl: this.api.url,

@@ -54,13 +54,10 @@ function App({ api, who }: { api: Api; who: Who }) {
   }, [route.parts.join('/')]);
   return (
     <ApiContext.Provider value={api}>
-      <a class="skip" href="#main" onClick={(e) => {
-          e.preventDefault();
-          document.getElementById('main')?.focus();
-        }}
-      >
+      {/* A button, not a link to #main: the hash holds the page's route. */}
+      <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
         Skip to content
-      </a>
+      </button>
       <header class="top">
         <span class="brand">Usage Events Dashboard</span>
         <nav aria-label="Main">

@@ -2,7 +2,7 @@
 // call the handler, and turn any failure into application/problem+json with a stable code.
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { DomainError, errorStatus, type ErrorCode, type Issue } from '../../shared/domain/errors';
 import { claimKey, completeKey, releaseKey } from '../../shared/store/idempotency';
@@ -54,7 +54,7 @@ export function httpHandler<
     const issues: Issue[] = [];
     const path = validate('path', schemas.path, event.pathParameters ?? {}, issues);
     const query = validate('query', schemas.query, event.queryStringParameters ?? {}, issues);
-    let body: unknown = undefined;
+    let body: unknown;
     if (schemas.body) {
       body = validate('body', schemas.body, parseJson(rawBody, headers), issues);
     }

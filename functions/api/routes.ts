@@ -1,7 +1,8 @@
 // The one route table: API Gateway (CDK) and the local HTTP server are both generated from it.
 // `handler` is a module path from the project root whose `handler` export serves the route;
-// `access` is what that function may touch, and CDK grants exactly that.
-import type { WorkflowName } from '../workflow/workflows';
+// `access` is what the route may touch, and CDK grants exactly that to the function serving it.
+// Routes deploy in groups (routeGroup below): one Lambda function per group, not per route.
+import type { WorkflowName } from '../../shared/domain/workflows';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -87,3 +88,35 @@ export const routes: readonly Route[] = [
   { method: 'PUT', path: '/v1/settings/ledger-close', handler: 'functions/api/settings/put-ledger-close.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/settings/ledger-close', handler: 'functions/api/settings/get-ledger-close.ts', access: { table: 'read' } },
 ];
+
+/** API Gateway's name for a route, sent as the event's `routeKey`: `GET /v1/batches/{batchId}`. */
+export const routeKey = (route: { method: string; path: string }): string => `${route.method} ${route.path}`;
+
+/** What grouping reads of a route: `Route`, or the CDK's wider `RouteSpec` (fixtures name their own workflows). */
+interface Groupable {
+  path: string;
+  access: { table: 'read' | 'readWrite'; bucket?: 'read' | 'readWrite'; workflows?: readonly string[]; events?: true };
+}
+
+/**
+ * The group a route deploys in: the routes of one area (`/v1/<area>/…`) that need exactly the same
+ * access share one function, so every route still runs with its own `access` and no more, while
+ * the stack holds a handful of functions instead of one per route (CloudFormation allows 500
+ * resources a stack). `batches-read`, `batches-write-submit`, `accounts-write-events`.
+ */
+export function routeGroup(route: Groupable): string {
+  const area = route.path.split('/').find((s) => s !== '' && !/^v\d+$/.test(s)) ?? 'root';
+  const { table, bucket, workflows, events } = route.access;
+  const level = (l: 'read' | 'readWrite') => (l === 'readWrite' ? 'write' : 'read');
+  return [area.replace(/[{}+]/g, ''), level(table), ...(bucket ? [`bucket-${level(bucket)}`] : []), ...(events ? ['events'] : []), ...[...new Set(workflows)].sort()].join('-');
+}
+
+/** Routes by group, in route-table order. */
+export function routeGroups<R extends Groupable>(table: readonly R[]): Map<string, R[]> {
+  const groups = new Map<string, R[]>();
+  for (const route of table) {
+    const group = routeGroup(route);
+    groups.set(group, [...(groups.get(group) ?? []), route]);
+  }
+  return groups;
+}

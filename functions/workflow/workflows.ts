@@ -1,5 +1,6 @@
 // The one list of workflows: CDK and the local Step Functions service both read it.
 // An ASL Task names `${<TaskName>FunctionArn}`; each task function is listed once here.
+import type { WorkflowName } from '../../shared/domain/workflows';
 import type { Access } from '../api/routes';
 
 export interface TaskFunction {
@@ -34,12 +35,7 @@ export const workflows = {
   'lock-for-review': { definition: 'statemachines/lock-for-review.asl.json', tasks: ['LockForReview', 'LockFailed'] },
   'revert-for-edit': { definition: 'statemachines/revert-for-edit.asl.json', tasks: ['RevertForEdit', 'RevertFailed'] },
   submit: { definition: 'statemachines/submit.asl.json', tasks: ['PlanSubmit', 'InsertReplacements', 'ProcessShardChunk', 'FinishSubmit', 'SubmitFailed'] },
-} satisfies Record<string, Workflow>;
-
-export type WorkflowName = keyof typeof workflows;
+} satisfies Record<WorkflowName, Workflow>;
 
 /** The `definitionSubstitutions` key of a task: `${LockForReviewFunctionArn}` in the ASL. */
 export const substitutionKey = (task: string) => `${task}FunctionArn`;
-
-/** Execution names derive from the batch, the action and its version: a repeated call never starts a second one. */
-export const executionName = (batchId: string, action: string, version: number) => `${batchId}-${action}-v${version}`;

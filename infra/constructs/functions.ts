@@ -30,7 +30,7 @@ export interface AccessSpec {
 }
 
 export interface FunctionSpec {
-  /** Module path from the project root; its `handler` export is the Lambda handler. */
+  /** Module path from the project root (or absolute); its `handler` export is the Lambda handler. */
   handler: string;
   access: AccessSpec;
 }
@@ -55,6 +55,8 @@ export interface CreateFunctionOptions {
    * loop detection would stop the chain after 16 invocations and send the event to the dead-letter queue.
    */
   invokesItself?: true;
+  /** What the function does, for its description, its role's and its alarms'; default: its handler module. */
+  description?: string;
 }
 
 export interface FunctionFactoryProps {
@@ -74,11 +76,13 @@ export class ServiceFunction extends Construct {
   readonly logGroup: LogGroup;
   readonly kind: FunctionKind;
   readonly spec: FunctionSpec;
+  readonly description: string;
 
   constructor(scope: Construct, id: string, factory: FunctionFactoryProps, spec: FunctionSpec, options: CreateFunctionOptions) {
     super(scope, id);
     this.kind = options.kind;
     this.spec = spec;
+    this.description = options.description ?? spec.handler;
     const root = factory.projectRoot ?? projectRoot;
     const { access } = spec;
     const stateMachines = workflowsOf(spec, options.stateMachines);
@@ -90,14 +94,14 @@ export class ServiceFunction extends Construct {
     // Our own role instead of AWSLambdaBasicExecutionRole: it may write to this log group only.
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Runs ${spec.handler}`,
+      description: `Runs ${this.description}`,
     });
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: join(root, spec.handler),
+      entry: resolve(root, spec.handler),
       handler: 'handler',
-      description: spec.handler,
+      description: this.description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: functionKinds[options.kind].memorySize,

@@ -8,6 +8,7 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
+  MathExpression,
   Metric,
   TextWidget,
   TreatMissingData,
@@ -22,7 +23,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { metricNames, metricNamespace } from '../../shared/metrics';
-import { moduleId, type ServiceFunction } from './functions';
+import { moduleId, type FunctionKind, type ServiceFunction } from './functions';
 
 export interface ObservabilityProps {
   functions: readonly ServiceFunction[];
@@ -91,10 +92,14 @@ export class Observability extends Construct {
       alarm(`${moduleId(name)}ExecutionsFailed`, sm.metricFailed({ period, statistic: 'Sum' }), `A ${name} execution failed.`);
       alarm(`${moduleId(name)}ExecutionsTimedOut`, sm.metricTimedOut({ period, statistic: 'Sum' }), `A ${name} execution timed out.`);
     }
-    for (const fn of props.functions) {
-      const fnLabel = functionLabel(fn);
-      alarm(`${fnLabel}Errors`, fn.function.metricErrors({ period, statistic: 'Sum' }), `${fn.spec.handler} threw or timed out.`);
-      alarm(`${fnLabel}Throttles`, fn.function.metricThrottles({ period, statistic: 'Sum' }), `${fn.spec.handler} was throttled.`);
+    // Shared alarms, not two per function: a function's own pair would cost more CloudFormation
+    // resources than the function itself. Each watches the sum over up to ten functions of one kind
+    // (an alarm's metric math may read ten metrics); the dashboard's graphs show which one it was.
+    for (const [kind, chunk, index] of functionChunks(props.functions)) {
+      const labels = chunk.map(functionLabel).join(', ');
+      const id = `${kindLabels[kind]}Functions${index > 1 ? index : ''}`;
+      alarm(`${id}Errors`, summed(chunk, (fn) => fn.function.metricErrors({ period, statistic: 'Sum' })), `A function threw or timed out (one of ${labels}).`);
+      alarm(`${id}Throttles`, summed(chunk, (fn) => fn.function.metricThrottles({ period, statistic: 'Sum' })), `A function was throttled (one of ${labels}).`);
     }
     const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' });
     alarm('ImportDeadLetters', dlqDepth, 'An S3 notification failed every import attempt; the message is in the dead-letter queue.');
@@ -188,5 +193,32 @@ export class Observability extends Construct {
 
 function functionLabel(fn: ServiceFunction): string {
   if (fn.kind === 'import') return 'Import';
-  return fn.kind === 'task' ? `Task${fn.node.id}` : fn.node.id;
+  return fn.kind === 'task' ? `Task${fn.node.id}` : `Api${fn.node.id}`;
+}
+
+/** Metrics an alarm's metric math may read (a CloudWatch hard limit). */
+export const metricsPerAlarm = 10;
+
+const kindLabels: Record<FunctionKind, string> = { api: 'Api', task: 'Task', import: 'Import' };
+
+/** The functions by kind, in chunks an alarm can read: [kind, functions, 1-based chunk number]. */
+function functionChunks(functions: readonly ServiceFunction[]): [FunctionKind, ServiceFunction[], number][] {
+  const chunks: [FunctionKind, ServiceFunction[], number][] = [];
+  for (const kind of Object.keys(kindLabels) as FunctionKind[]) {
+    const ofKind = functions.filter((fn) => fn.kind === kind);
+    for (let i = 0; i < ofKind.length; i += metricsPerAlarm) chunks.push([kind, ofKind.slice(i, i + metricsPerAlarm), i / metricsPerAlarm + 1]);
+  }
+  return chunks;
+}
+
+/** The sum of one metric over several functions; a function with no data that period counts 0. */
+function summed(functions: readonly ServiceFunction[], metric: (fn: ServiceFunction) => IMetric): MathExpression {
+  const usingMetrics = Object.fromEntries(functions.map((fn, i) => [`m${i}`, metric(fn)]));
+  return new MathExpression({
+    expression: Object.keys(usingMetrics)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
+    usingMetrics,
+    period,
+  });
 }

@@ -49,6 +49,7 @@ interface Execution {
 }
 
 // AWS: 1–80 characters, none of whitespace, brackets, wildcards, `"#%\^|~`$&,;:/` or control characters.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: AWS refuses control characters in an execution name; this class names them.
 const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -74,7 +75,7 @@ export class Executions {
     } catch {
       throw new ServiceError('InvalidExecutionInput', 'Invalid State Machine Execution Input: the input is not valid JSON');
     }
-    const executionArn = machine.arn.replace(':stateMachine:', ':execution:') + `:${name}`;
+    const executionArn = `${machine.arn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = this.executions.get(executionArn);
     if (existing) {
       // AWS: the same name and input while the execution runs gives the same execution; anything else is refused.

@@ -1,13 +1,12 @@
 // The local HTTP API: the route table served as API Gateway would, each request turned into a
-// payload v2 event for the route's own handler module.
+// payload v2 event for the function of the route's group, which hands it to the route's handler module.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { basename, extname } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { apiCors } from '../../functions/api/cors';
 import { problem, type Problem } from '../../functions/api/http-handler';
 import { logger } from '../../shared/logger';
 import { apiGatewayEvent } from './api-gateway-event';
-import { invokeHandler } from './lambda';
+import { invokeRoute } from './api-functions';
 import { PayloadTooLargeError, readBody, serveOnLoopback, type LoopbackServer } from './loopback-server';
 import { allowedMethods, matchRoute } from './route-matcher';
 
@@ -68,10 +67,9 @@ export function startHttpApi(port: number, options: HttpApiOptions = {}): Promis
       body: body === '' ? undefined : body,
       pathParameters: match.params,
     });
-    const functionName = basename(match.route.handler, extname(match.route.handler));
     let result: APIGatewayProxyStructuredResultV2;
     try {
-      result = (await invokeHandler(match.route.handler, functionName, event)) as APIGatewayProxyStructuredResultV2;
+      result = await invokeRoute(match.route, event);
     } catch (error) {
       // httpHandler answers every error itself; a throw here is a handler outside that wrapper.
       logger.error('handler threw', { route: event.routeKey, error: error as Error });

@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { lambdaContext } from './api-gateway-event';
 import { projectRoot } from './dynamodb-local';
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
+export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** The function whose invocation is running (one store object per invocation): lets a test aim faults at workflow tasks only. */
 export const currentInvocation = new AsyncLocalStorage<{ functionName: string }>();
@@ -14,14 +14,24 @@ export const currentInvocation = new AsyncLocalStorage<{ functionName: string }>
 /** Invocations so far and their summed duration, by function: what a Lambda bill counts. */
 export const invocationTally = new Map<string, { count: number; seconds: number }>();
 
-/** Calls the `handler` export of a module named from the project root (route table, workflow list). */
-export async function invokeHandler(modulePath: string, functionName: string, event: unknown): Promise<unknown> {
+/** Imports a module named from the project root (route table, workflow list); its `handler` export must be a function. */
+export async function loadHandlerModule(modulePath: string): Promise<{ handler: Handler }> {
   // import() caches modules, so a handler's cold start happens once per process, as in a warm Lambda.
   const mod = (await import(pathToFileURL(join(projectRoot, modulePath)).href)) as { handler?: unknown };
   if (typeof mod.handler !== 'function') throw new Error(`${modulePath} has no handler export`);
+  return mod as { handler: Handler };
+}
+
+/** Calls the `handler` export of a module named from the project root. */
+export async function invokeHandler(modulePath: string, functionName: string, event: unknown): Promise<unknown> {
+  return invokeFunction(functionName, (await loadHandlerModule(modulePath)).handler, event);
+}
+
+/** One invocation of a function, with its Lambda context, counted in the tally. */
+export async function invokeFunction(functionName: string, handler: Handler, event: unknown): Promise<unknown> {
   const start = performance.now();
   try {
-    return await currentInvocation.run({ functionName }, () => (mod.handler as Handler)(event, lambdaContext(functionName)));
+    return await currentInvocation.run({ functionName }, () => handler(event, lambdaContext(functionName)));
   } finally {
     const tally = invocationTally.get(functionName) ?? { count: 0, seconds: 0 };
     invocationTally.set(functionName, { count: tally.count + 1, seconds: tally.seconds + (performance.now() - start) / 1000 });

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   try {
     stack = await startLocalStack({ inMemory: true, dashboard: { directory } });
     const s = stack;
-    const api = async (method: string, path: string, body?: unknown): Promise<any> => {
+    const api = async <T = { batchId: string; status: string; nextCursor?: string }>(method: string, path: string, body?: unknown): Promise<T> => {
       const res = await fetch(`${s.apiUrl}${path}`, {
         method,
         headers: { 'content-type': 'application/json', 'x-actor': 'ops-anna' },
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
       });
       const text = await res.text();
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return text ? JSON.parse(text) : undefined;
+      return (text ? JSON.parse(text) : undefined) as T;
     };
     const until = async (batchId: string, statuses: string[]) => {
       const deadline = Date.now() + 300_000;
@@ -87,7 +87,8 @@ async function main(): Promise<void> {
     await page.getByTestId('batch-status').getByText('Processing').waitFor();
     await page.goto(`${s.dashboardUrl}/#/batches/${bulk.batchId}`);
     const partWay = () => {
-      const bar = (globalThis as any).document.querySelector('#batch-progress') as { value: number; max: number } | null;
+      const page = globalThis as unknown as { document: { querySelector(selector: string): { value: number; max: number } | null } };
+      const bar = page.document.querySelector('#batch-progress');
       return !!bar && bar.value > 0 && bar.value < bar.max;
     };
     await page.waitForFunction(partWay, undefined, { polling: 50 });

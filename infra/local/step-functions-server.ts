@@ -3,7 +3,7 @@
 // so an ordinary SFNClient pointed here works unchanged.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { Executions, ServiceError } from './executions';
+import { type Executions, ServiceError } from './executions';
 import { PayloadTooLargeError, readBody, serveOnLoopback, type LoopbackServer } from './loopback-server';
 
 const arn = z.string().min(1);

@@ -3,7 +3,7 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { actionRefusal, type Batch, type BatchAction, type BatchStatus } from '../domain/batch';
 import { DomainError } from '../domain/errors';
-import { executionName, type WorkflowName } from '../../functions/workflow/workflows';
+import { executionName, type WorkflowName } from '../domain/workflows';
 import { config } from '../config';
 import { appendLog } from '../store/batch-log';
 import { recordExecution, requireBatch, transitionBatch } from '../store/batches';

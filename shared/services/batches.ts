@@ -6,7 +6,7 @@ import {
   matchesRule,
   MAX_ADD_PER_CALL,
   optionsRefusal,
-  RemoveRequest,
+  type RemoveRequest,
   type Batch,
   type BatchMember,
   type NewBatch,

@@ -14,7 +14,7 @@ import { assignmentOf } from './balance-group-moves';
 import { grantDebitUpdate, grantPut, ledgerEntryPut, listGrants, registerUpdate } from './balances';
 import { billLineAdjustmentUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
-import { type TransactItem } from './grouped-transactions';
+import type { TransactItem } from './grouped-transactions';
 import { queryAll } from './query-all';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';

@@ -10,7 +10,7 @@ import { DomainError } from '../domain/errors';
 import { accountLogPut } from './account-log';
 import { getLedgerEntry, grantDebitUpdate, grantPut, ledgerEntryPut, listGrants, registerUpdate } from './balances';
 import { clients } from './clients';
-import { type TransactItem } from './grouped-transactions';
+import type { TransactItem } from './grouped-transactions';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
 import { ledgerOpenCheck } from './ledger-close';
 import { outboxPut } from './outbox';

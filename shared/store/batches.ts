@@ -198,7 +198,7 @@ export async function transitionBatch(
 ): Promise<Batch> {
   const names: Record<string, string> = { '#status': 'status', '#version': 'version' };
   const values: Record<string, unknown> = { ':to': to, ':now': now, ':one': 1 };
-  from.forEach((s, i) => (values[`:from${i}`] = s));
+  for (const [i, s] of from.entries()) values[`:from${i}`] = s;
   const sets = ['#status = :to', 'updatedAt = :now'];
   const removes: string[] = [];
   if (patch.lastError === null) removes.push('lastError');
@@ -254,7 +254,7 @@ export async function addCounts(batchId: string, delta: Partial<Record<keyof Bat
     new UpdateCommand({
       TableName: clients.tableName,
       Key: keys.batch(batchId),
-      UpdateExpression: `ADD ${entries.map(([k], i) => `counts.#c${i} :n${i}`).join(', ')} SET updatedAt = :now`,
+      UpdateExpression: `ADD ${entries.map((_, i) => `counts.#c${i} :n${i}`).join(', ')} SET updatedAt = :now`,
       ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#c${i}`, k])),
       ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])), ':now': now },
     }),

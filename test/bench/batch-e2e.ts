@@ -186,8 +186,6 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
   };
 }
 
-type BatchResult = Awaited<ReturnType<typeof runBatch>>;
-
 async function build(total: number, subscriptions: number): Promise<World & { ingestSeconds: number }> {
   const now = at();
   const subs = Array.from({ length: subscriptions }, (_, i) => `bench-sub-${i}`);

@@ -54,6 +54,7 @@ afterAll(async () => {
 });
 
 const open = (hash: string) => page.goto(`${stack.dashboardUrl}/${hash}`);
+// biome-ignore lint/performance/useDomNodeTextContent: the rendered text, table cells apart, is what an operator reads.
 const text = (locator: Locator) => locator.innerText();
 const statusOf = () => page.getByTestId('batch-status');
 

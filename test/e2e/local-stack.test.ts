@@ -14,6 +14,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { invocationTally } from '../../infra/local/lambda';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
 import { createS3Client, createSfnClient, localCredentials } from '../../shared/store/clients';
 import { eventually } from '../support/eventually';
@@ -57,6 +58,12 @@ describe('local HTTP API', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.json()).toMatchObject({ status: 'ok', table: { latencyMs: expect.any(Number) } });
+  });
+
+  it('invokes the function of the route\'s group, as API Gateway invokes the group\'s Lambda', async () => {
+    const before = invocationTally.get('api-health-read')?.count ?? 0;
+    expect((await fetch(`${stack.apiUrl}/v1/health`)).status).toBe(200);
+    expect(invocationTally.get('api-health-read')?.count).toBe(before + 1);
   });
 
   it('answers an unknown path with 404 problem+json', async () => {
@@ -111,7 +118,7 @@ describe('local Step Functions', () => {
     const stateMachineArn = stack.stateMachineArns.items!;
     const name = `items-${randomUUID().slice(0, 8)}`;
     const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ count: 3 }) }));
-    expect(started.executionArn).toBe(stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`);
+    expect(started.executionArn).toBe(`${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`);
     expect(started.startDate).toBeInstanceOf(Date);
 
     const done: DescribeExecutionOutput = await finished(started.executionArn!);

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { routes } from '../../functions/api/routes';
-import { mergeAccess, type RouteSpec } from '../../infra/constructs/api';
+import { routeGroup, routeGroups, routeKey, routes } from '../../functions/api/routes';
+import type { RouteSpec } from '../../infra/constructs/api';
 import { fixtureProps, fixtureRoutes } from './fixture';
 import { logicalId, resourcesOf, synth, type Synthesized } from './synth';
 
@@ -11,8 +13,8 @@ beforeAll(() => {
   fixture = synth('api-fixture', fixtureProps);
 });
 
-/** Route key → the Description (= handler module) of the function its integration invokes. */
-function routedHandlers(s: Synthesized): Map<string, string> {
+/** Route key → the logical id of the function its integration invokes. */
+function routedFunctions(s: Synthesized): Map<string, string> {
   const integrations = resourcesOf(s.template, 'AWS::ApiGatewayV2::Integration');
   const functions = resourcesOf(s.template, 'AWS::Lambda::Function');
   const routed = new Map<string, string>();
@@ -20,9 +22,9 @@ function routedHandlers(s: Synthesized): Map<string, string> {
     const integrationId = route.Properties.Target['Fn::Join'][1][1].Ref as string;
     const integration = integrations[integrationId]!.Properties;
     expect(integration).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
-    const fn = functions[integration.IntegrationUri['Fn::GetAtt'][0]];
-    expect(fn, `${route.Properties.RouteKey} points to a function`).toBeDefined();
-    routed.set(route.Properties.RouteKey, fn!.Properties.Description);
+    const functionId = integration.IntegrationUri['Fn::GetAtt'][0] as string;
+    expect(functions[functionId], `${route.Properties.RouteKey} points to a function`).toBeDefined();
+    routed.set(route.Properties.RouteKey, functionId);
   }
   return routed;
 }
@@ -42,17 +44,23 @@ describe.each([
     }
   });
 
-  it('sends each route to the function built from its handler module', () => {
-    const routed = routedHandlers(stackOf());
-    for (const r of table) expect(routed.get(`${r.method} ${r.path}`), `${r.method} ${r.path}`).toBe(r.handler);
+  it('sends each route to the function of its group', () => {
+    const routed = routedFunctions(stackOf());
+    const api = stackOf().stack.api;
+    for (const r of table) expect(routed.get(routeKey(r)), routeKey(r)).toBe(logicalId(api.functions.get(routeGroup(r))!.function));
   });
 
-  it('builds one function per handler module', () => {
+  it('builds one function per route group, and none for a route alone', () => {
     const api = stackOf().stack.api;
-    expect([...api.functions.keys()].sort()).toEqual([...new Set(table.map((r) => r.handler))].sort());
-    const descriptions = Object.values(resourcesOf(stackOf().template, 'AWS::Lambda::Function')).map((f) => f.Properties.Description);
-    for (const handler of new Set(table.map((r) => r.handler))) {
-      expect(descriptions.filter((d) => d === handler), handler).toHaveLength(1);
+    const groups = routeGroups(table);
+    expect([...api.functions.keys()].sort()).toEqual([...groups.keys()].sort());
+    expect(groups.size).toBeLessThan(table.length);
+    const apiFunctions = [...api.functions.values()].map((fn) => logicalId(fn.function));
+    expect(new Set(routedFunctions(stackOf()).values())).toEqual(new Set(apiFunctions));
+    for (const [group, served] of groups) {
+      const description = resourcesOf(stackOf().template, 'AWS::Lambda::Function')[logicalId(api.functions.get(group)!.function)]!.Properties.Description as string;
+      expect(description, group).toBe(`Serves the ${group} routes of functions/api/routes.ts (${served.length} ${served.length === 1 ? 'route' : 'routes'})`);
+      expect(description.length).toBeLessThanOrEqual(256);
     }
   });
 
@@ -61,11 +69,15 @@ describe.each([
       (p) => p.Properties.Principal === 'apigateway.amazonaws.com',
     );
     expect(permissions).toHaveLength(table.length);
-    const apiId = logicalId(stackOf().stack.api.httpApi);
+    const api = stackOf().stack.api;
+    const apiId = logicalId(api.httpApi);
     for (const p of permissions) {
       const sourceArn = JSON.stringify(p.Properties.SourceArn);
       expect(sourceArn).toContain(`{"Ref":"${apiId}"}`);
-      expect(table.some((r) => sourceArn.endsWith(`/*/*${r.path}"]]}`))).toBe(true);
+      const group = [...api.functions].find(([, fn]) => logicalId(fn.function) === p.Properties.FunctionName['Fn::GetAtt'][0])?.[0];
+      expect(group, sourceArn).toBeDefined();
+      const own = table.filter((r) => routeGroup(r) === group);
+      expect(own.some((r) => sourceArn.endsWith(`/*/*${r.path}"]]}`)), `${group}: ${sourceArn}`).toBe(true);
     }
   });
 });
@@ -91,15 +103,15 @@ describe('the default stage', () => {
   });
 });
 
-describe('a handler module serving several routes', () => {
-  it('is granted what all its routes need together', () => {
-    expect(mergeAccess([{ table: 'read' }, { table: 'readWrite', workflows: ['submit'] }, { table: 'read', bucket: 'read', workflows: ['lock-for-review', 'submit'] }])).toEqual({
-      table: 'readWrite',
-      bucket: 'read',
-      workflows: ['lock-for-review', 'submit'],
-    });
-    expect(mergeAccess([{ table: 'read', bucket: 'read' }, { table: 'read', bucket: 'readWrite' }])).toEqual({ table: 'read', bucket: 'readWrite' });
-    expect(mergeAccess([{ table: 'read' }])).toEqual({ table: 'read' });
+describe('a group function', () => {
+  it('has an entry importing exactly its routes\' handler modules through the group dispatcher', () => {
+    const entries = join(fixture.app.outdir, 'api-group-entries');
+    const entry = readFileSync(join(entries, 'fixture-read.ts'), 'utf8');
+    expect(entry).toContain("import { routeGroupHandler } from \"../../../../functions/api/route-group.ts\";");
+    expect(entry).toContain('"GET /v1/fixture/batches": () => import("../../../../test/fixtures/functions/batches.ts"),');
+    expect(entry).toContain('"GET /v1/fixture/batches/{batchId}": () => import("../../../../test/fixtures/functions/batches.ts"),');
+    expect(entry).not.toContain('POST');
+    expect(fixture.stack.api.functions.get('fixture-read')!.spec.handler).toBe(join(entries, 'fixture-read.ts'));
   });
 });
 

@@ -5,12 +5,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeGroup, routes } from '../../functions/api/routes';
+import { writeGroupEntry } from '../../infra/constructs/api';
+import { projectRoot } from '../../infra/constructs/functions';
 import { apiGatewayEvent } from '../../infra/local/api-gateway-event';
 import type { ServiceFunction } from '../../infra/constructs/functions';
 import { bundleFunction } from '../support/bundle';
 import { useTestTable, type TestTable } from '../support/dynamo';
 import { fixtureProps } from './fixture';
-import { logicalId, resourcesOf, synth, type Synthesized } from './synth';
+import { logicalId, resourcesOf, synth, testOutdir, type Synthesized } from './synth';
 
 let fixture: Synthesized;
 let all: ServiceFunction[];
@@ -31,7 +34,7 @@ function stateMachineArns(value: unknown): Record<string, string> {
 
 describe('every function', () => {
   it('runs Node.js 22 on arm64 with index.handler of its bundle', () => {
-    expect(all.length).toBe(4 + 4 + 1);
+    expect(all.length).toBe(6 + 4 + 1);
     for (const fn of all) expect(props(fn), fn.spec.handler).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
   });
 
@@ -75,8 +78,10 @@ describe('bundling', () => {
   });
   afterAll(async () => table.drop());
 
-  it('builds a handler offline into an ESM bundle with a source map, which serves a request on plain Node', async () => {
-    const dir = bundleFunction('bundling', { handler: 'functions/api/health.ts', access: { table: 'read' } }, 'api');
+  it('builds a route group offline into an ESM bundle with a source map, holding only its routes\' handlers, which serves a request on plain Node', async () => {
+    const health = routes.filter((r) => routeGroup(r) === 'health-read');
+    const entry = writeGroupEntry(testOutdir('bundling-entry'), 'health-read', health, projectRoot);
+    const dir = bundleFunction('bundling', { handler: entry, access: { table: 'read' } }, 'api');
 
     const bundle = readFileSync(join(dir, 'index.mjs'), 'utf8');
     expect(bundle.startsWith("import { createRequire as __cjsCreateRequire } from 'node:module';")).toBe(true);
@@ -84,6 +89,9 @@ describe('bundling', () => {
     expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
     const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
     expect(map.sources.some((s) => s.endsWith('functions/api/health.ts'))).toBe(true);
+    expect(map.sources.some((s) => s.endsWith('functions/api/route-group.ts'))).toBe(true);
+    const handlers = map.sources.filter((s) => /functions\/api\/[a-z-]+\/[a-z-]+\.ts$/.test(s));
+    expect(handlers, 'no handler module of another group').toEqual([]);
     expect(bundle, 'the AWS SDK is bundled, not imported from the runtime').not.toMatch(/from\s*"@aws-sdk\//);
 
     // A separate Node process, as Lambda runs it: the bundle alone, outside the project (no node_modules

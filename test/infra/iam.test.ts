@@ -1,8 +1,7 @@
 // Least privilege, read off the synthesized template: each function's role allows exactly what its
 // `access` names, and no Allow statement anywhere uses a wildcard action.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { routes } from '../../functions/api/routes';
-import { mergeAccess } from '../../infra/constructs/api';
+import { routeGroup, routes } from '../../functions/api/routes';
 import type { AccessSpec, ServiceFunction } from '../../infra/constructs/functions';
 import { importFunction } from '../../infra/constructs/imports';
 import { fixtureProps, fixtureTaskFunctions } from './fixture';
@@ -71,23 +70,23 @@ function allowedFor(s: Synthesized, fn: ServiceFunction): Allowed {
 }
 
 describe('function roles', () => {
-  it('allow each route function exactly what the access of its routes names (real route table)', () => {
-    for (const [handler, fn] of real.stack.api.functions) {
-      const access = mergeAccess(routes.filter((r) => r.handler === handler).map((r) => r.access));
-      expect(allowedFor(real, fn), handler).toEqual(expected(access));
+  it('allow each route group function exactly what the access of each of its routes names (real route table)', () => {
+    for (const route of routes) {
+      const fn = real.stack.api.functions.get(routeGroup(route))!;
+      expect(allowedFor(real, fn), `${route.method} ${route.path}`).toEqual(expected(route.access));
     }
   });
 
-  it('allow each fixture route function exactly what its routes need together', () => {
+  it('allow each fixture route group function exactly what its routes need', () => {
     const fns = fixture.stack.api.functions;
-    const fixtures = 'test/fixtures/functions';
-    expect(allowedFor(fixture, fns.get('functions/api/health.ts')!)).toEqual(expected({ table: 'read' }));
-    // GET (read) and POST (readWrite) on one module: the module writes.
-    expect(allowedFor(fixture, fns.get(`${fixtures}/batches.ts`)!)).toEqual(expected({ table: 'readWrite' }));
-    expect(allowedFor(fixture, fns.get(`${fixtures}/actions.ts`)!)).toEqual(
-      expected({ table: 'readWrite', workflows: ['fixture-revert', 'fixture-submit'] }),
-    );
-    expect(allowedFor(fixture, fns.get(`${fixtures}/results.ts`)!)).toEqual(expected({ table: 'read', bucket: 'read' }));
+    expect(allowedFor(fixture, fns.get('health-read')!)).toEqual(expected({ table: 'read' }));
+    // One module serving GET (read) and POST (readWrite) runs in two functions: its reads never hold write access.
+    expect(allowedFor(fixture, fns.get('fixture-read')!)).toEqual(expected({ table: 'read' }));
+    expect(allowedFor(fixture, fns.get('fixture-write')!)).toEqual(expected({ table: 'readWrite' }));
+    expect(allowedFor(fixture, fns.get('fixture-write-fixture-submit')!)).toEqual(expected({ table: 'readWrite', workflows: ['fixture-submit'] }));
+    expect(allowedFor(fixture, fns.get('fixture-write-fixture-revert')!)).toEqual(expected({ table: 'readWrite', workflows: ['fixture-revert'] }));
+    expect(allowedFor(fixture, fns.get('fixture-read-bucket-read')!)).toEqual(expected({ table: 'read', bucket: 'read' }));
+    expect([...fns.keys()].sort()).toEqual(['fixture-read', 'fixture-read-bucket-read', 'fixture-write', 'fixture-write-fixture-revert', 'fixture-write-fixture-submit', 'health-read']);
   });
 
   it('allow each task function exactly its access', () => {

@@ -1,12 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { metricsPerAlarm } from '../../infra/constructs/observability';
 import { metricNames, metricNamespace } from '../../shared/metrics';
 import { fixtureProps } from './fixture';
 import { asList, logicalId, resourcesOf, synth, type Statement, type Synthesized } from './synth';
 
 let fixture: Synthesized;
+let real: Synthesized;
 let alarms: any[];
 beforeAll(() => {
   fixture = synth('observability', { ...fixtureProps, alarmEmail: 'ops@example.com' });
+  real = synth('observability-real');
   alarms = Object.values(resourcesOf(fixture.template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
 });
 
@@ -22,14 +25,30 @@ describe('alarms', () => {
     }
   });
 
-  it('fire on errors and throttles of every function', () => {
+  it.each([
+    ['fixture', () => fixture],
+    ['real', () => real],
+  ])('fire on errors and throttles of every function, each function read by one shared alarm of at most ten metrics (%s stack)', (_name, stackOf) => {
     // CDK's deploy-time functions (bucket notifications, the dashboard's file copy) serve no request.
     const deployTime = ['BucketNotificationsHandler', 'CustomCDKBucketDeployment'];
-    const functions = Object.keys(resourcesOf(fixture.template, 'AWS::Lambda::Function')).filter((id) => !deployTime.some((prefix) => id.startsWith(prefix)));
+    const functions = Object.keys(resourcesOf(stackOf().template, 'AWS::Lambda::Function')).filter((id) => !deployTime.some((prefix) => id.startsWith(prefix)));
+    const alarms = Object.values(resourcesOf(stackOf().template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
     for (const metric of ['Errors', 'Throttles']) {
-      const watched = alarmsOn('AWS/Lambda', metric).map((a) => dimension(a, 'FunctionName').Ref);
+      const shared = alarms.filter((a) => a.Metrics?.some((m: any) => m.MetricStat?.Metric.MetricName === metric));
+      const watched = shared.flatMap((a) => {
+        const read = a.Metrics.filter((m: any) => m.MetricStat);
+        expect(read.length, a.AlarmName).toBeLessThanOrEqual(metricsPerAlarm);
+        for (const m of read) expect(m.MetricStat, a.AlarmName).toMatchObject({ Metric: { Namespace: 'AWS/Lambda', MetricName: metric }, Period: 300, Stat: 'Sum' });
+        // The alarm watches the sum of every metric it reads, a function without data counting 0.
+        const [expression] = a.Metrics.filter((m: any) => m.ReturnData !== false);
+        expect(expression.Expression).toBe(read.map((m: any) => `FILL(${m.Id}, 0)`).join(' + '));
+        expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 });
+        return read.map((m: any) => dimension(m.MetricStat.Metric, 'FunctionName').Ref);
+      });
       expect(watched.sort(), metric).toEqual(functions.sort());
+      expect(shared.length, metric).toBe(Math.ceil(stackOf().stack.api.functions.size / metricsPerAlarm) + 2);
     }
+    expect(alarms.filter((a) => a.Namespace === 'AWS/Lambda')).toEqual([]);
   });
 
   it('fire when a message reaches the import dead-letter queue', () => {

@@ -14,7 +14,7 @@ import { ratePartitionFrom } from '../../shared/store/partition-rating';
 import { call } from '../support/api';
 import { aSubscription, uniqueId } from '../support/builders';
 import { eventually } from '../support/eventually';
-import { Bucket, deliver, objectCreated, startStackWithBucket, type StackWithBucket } from '../support/s3';
+import { type Bucket, deliver, objectCreated, startStackWithBucket, type StackWithBucket } from '../support/s3';
 
 const continuations = vi.hoisted(() => ({ failNext: 0, sent: 0 }));
 

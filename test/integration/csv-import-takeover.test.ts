@@ -9,7 +9,7 @@ import { claimImport, getImportMarker, LEASE_MS } from '../../shared/store/impor
 import { call } from '../support/api';
 import { aSubscription, uniqueId } from '../support/builders';
 import { eventually } from '../support/eventually';
-import { Bucket, deliver, objectCreated, startStackWithBucket, type StackWithBucket } from '../support/s3';
+import { type Bucket, deliver, objectCreated, startStackWithBucket, type StackWithBucket } from '../support/s3';
 
 const crash = vi.hoisted(() => ({ onCall: 0, calls: 0, hold: undefined as Promise<void> | undefined }));
 

@@ -8,7 +8,7 @@ import { ratePartitionFrom } from '../../shared/store/partition-rating';
 import { call } from '../support/api';
 import { aSubscription, uniqueId } from '../support/builders';
 import { eventually } from '../support/eventually';
-import { Bucket, deliver, objectCreated, startStackWithBucket, type StackWithBucket } from '../support/s3';
+import { type Bucket, deliver, objectCreated, startStackWithBucket, type StackWithBucket } from '../support/s3';
 
 let stack: LocalStack;
 let bucket: Bucket;
@@ -95,7 +95,7 @@ describe('usage-events/<name>.csv', () => {
       }
     }
     const key = `usage-events/${uniqueId('big')}.csv`;
-    await bucket.put(key, lines.join('\n') + '\n');
+    await bucket.put(key, `${lines.join('\n')}\n`);
 
     const result = await bucket.result(key, 120_000);
     expect(result).toEqual({

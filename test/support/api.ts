@@ -1,7 +1,6 @@
-// Calls a route's handler module in-process with a real API Gateway v2 event, as the local server does.
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+// Calls a route in-process with a real API Gateway v2 event, through its group's function, as the local server does.
 import { apiGatewayEvent } from '../../infra/local/api-gateway-event';
-import { invokeHandler } from '../../infra/local/lambda';
+import { invokeRoute } from '../../infra/local/api-functions';
 import { matchRoute } from '../../infra/local/route-matcher';
 
 export interface ApiResponse<T = any> {
@@ -16,7 +15,7 @@ export interface CallOptions {
   actor?: string;
 }
 
-/** `call('POST', '/v1/batches', { body })`: routes through the route table to the real handler. */
+/** `call('POST', '/v1/batches', { body })`: routes through the route table and its group's function to the real handler. */
 export async function call<T = any>(method: string, url: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
   const [rawPath = '', rawQueryString] = url.split('?');
   const match = matchRoute(method, rawPath);
@@ -35,7 +34,7 @@ export async function call<T = any>(method: string, url: string, options: CallOp
     body,
     pathParameters: match.params,
   });
-  const res = (await invokeHandler(match.route.handler, 'test', event)) as APIGatewayProxyStructuredResultV2;
+  const res = await invokeRoute(match.route, event);
   const text = res.body ?? '';
   return {
     status: res.statusCode ?? 200,

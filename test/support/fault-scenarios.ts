@@ -148,7 +148,7 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
     const asked = new Set<string>();
     const adds = racers.flatMap((batchId) => {
       const wanted = ids.filter(() => random.next() < 0.6);
-      wanted.forEach((id) => asked.add(id));
+      for (const id of wanted) asked.add(id);
       return Array.from({ length: Math.ceil(wanted.length / 25) }, (_, k) => {
         const send = () => call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: wanted.slice(k * 25, k * 25 + 25) }, headers: { 'idempotency-key': `${batchId}-${k}` } });
         return [send(), send()];
@@ -166,8 +166,18 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
       const statuses = answers.map((a) => a.status).sort();
       if (statuses.join() !== '202,409') violations.push({ rule: 'one-execution-per-action', detail: `${action} ${batchId}: ${statuses.join(', ')}` });
     };
-    await Promise.all(racers.map(async (b) => (await twice(b, 'lock'), drive(b, 'lock', ['LOCKED'], ['DRAFT']))));
-    await Promise.all(racers.map(async (b) => (await twice(b, 'submit'), outcomes.push((await drive(b, 'submit', FINISHED)).status))));
+    await Promise.all(
+      racers.map(async (b) => {
+        await twice(b, 'lock');
+        await drive(b, 'lock', ['LOCKED'], ['DRAFT']);
+      }),
+    );
+    await Promise.all(
+      racers.map(async (b) => {
+        await twice(b, 'submit');
+        outcomes.push((await drive(b, 'submit', FINISHED)).status);
+      }),
+    );
 
     // What no racer got, or a failed partition released: rated by one more batch.
     for (let round = 0; round < 3; round++) {

@@ -1,4 +1,5 @@
-// One DynamoDB Local (a real server, in memory) for the whole run; each test file makes its own table.
+// One DynamoDB Local (a real server, in memory) for the whole run, shared by every test project
+// that lists this file; each test file makes its own table.
 import type { TestProject } from 'vitest/node';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../infra/local/dynamodb-local';
 
@@ -8,13 +9,18 @@ declare module 'vitest' {
   }
 }
 
-let server: DynamoDbLocal | undefined;
+// Each project loads this module anew, but all run in one process: the server lives on globalThis.
+const run = globalThis as { dynamoDbLocalForTests?: { server: Promise<DynamoDbLocal>; projects: number } };
 
 export async function setup(project: TestProject): Promise<void> {
-  server = await startDynamoDbLocal();
-  project.provide('dynamoEndpoint', server.endpoint);
+  const shared = (run.dynamoDbLocalForTests ??= { server: startDynamoDbLocal(), projects: 0 });
+  shared.projects += 1;
+  project.provide('dynamoEndpoint', (await shared.server).endpoint);
 }
 
 export async function teardown(): Promise<void> {
-  await server?.stop();
+  const shared = run.dynamoDbLocalForTests;
+  if (!shared || --shared.projects > 0) return;
+  run.dynamoDbLocalForTests = undefined;
+  await (await shared.server).stop();
 }
