@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_STATUSES } from '../../../shared/domain/usage-event';
 import { Id, Instant } from '../../../shared/domain/values';
 import { listUsageEvents } from '../../../shared/services/usage-events';
 import { httpHandler, ok } from '../http-handler';
@@ -9,7 +10,7 @@ const Query = z.object({
   // Required: listing the whole table would be a scan (selections must be precise).
   subscriptionId: Id,
   productId: Id.optional(),
-  status: z.enum(['LOADED', 'RATED', 'EXCLUDED', 'REVERSED']).optional(),
+  status: z.enum(EVENT_STATUSES).optional(),
   from: Instant.optional(),
   to: Instant.optional(),
   ...Paging,
