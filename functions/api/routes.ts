@@ -24,6 +24,9 @@ export interface Route {
 
 export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/health', handler: 'functions/api/health.ts', access: { table: 'read' } },
+  // These two read no table; `access` has no "none" yet (the deployment's shape is changing on another branch).
+  { method: 'GET', path: '/v1/openapi.json', handler: 'functions/api/get-openapi.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/lookups', handler: 'functions/api/get-lookups.ts', access: { table: 'read' } },
 
   { method: 'PUT', path: '/v1/subscriptions/{subscriptionId}', handler: 'functions/api/subscriptions/put-subscription.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/subscriptions/{subscriptionId}', handler: 'functions/api/subscriptions/get-subscription.ts', access: { table: 'read' } },

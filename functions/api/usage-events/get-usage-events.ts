@@ -4,7 +4,7 @@ import { Id, Instant } from '../../../shared/domain/values';
 import { listUsageEvents } from '../../../shared/services/usage-events';
 import { httpHandler, ok } from '../http-handler';
 import { Paging } from '../list-query';
-import { eventView } from '../views';
+import { Page, UsageEventView, eventView } from '../views';
 
 const Query = z.object({
   // Required: listing the whole table would be a scan (selections must be precise).
@@ -16,7 +16,8 @@ const Query = z.object({
   ...Paging,
 });
 
-export const handler = httpHandler({ query: Query }, async ({ query }) => {
+export const handler = httpHandler(
+  { summary: "List a subscription's usage events, oldest first", query: Query, responses: { 200: Page(UsageEventView, 'UsageEventPage') }, errors: ['NOT_FOUND'] }, async ({ query }) => {
   const { limit, cursor, ...filter } = query;
   const page = await listUsageEvents(filter, limit, cursor);
   return ok({ items: page.items.map((e) => eventView(e, page.currency)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
