@@ -46,12 +46,16 @@ export const ActorHeader = z
 
 /**
  * An item the service validates on its own, so one bad item is rejected in the answer rather than
- * sinking the request: the request takes any JSON there, and the document shows the shape each
- * item must have (zod's own JSON Schema of `schema`).
+ * sinking the request: the document shows the shape each item must have (zod's own JSON Schema
+ * of `schema`) and, as the request does, takes anything else.
  */
 export function validatedOneByOne(schema: z.ZodType, what: string) {
   const { $schema: _, $defs: __, ...shape } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
   // Named parts (Id, Instant, …) are components of the document, as everywhere else in it.
   const refs = JSON.parse(JSON.stringify(shape).replaceAll('"#/$defs/', '"#/components/schemas/')) as Record<string, unknown>;
-  return z.unknown().meta({ ...refs, description: `${what}: validated one by one; a bad one is listed in \`rejected\` while the others go on.` });
+  // The request takes anything here, so the document says so: the shape, or anything else (rejected alone).
+  return z.unknown().meta({
+    description: `${what}: validated one by one; a bad one is listed in \`rejected\` with its index and code while the others go on.`,
+    anyOf: [refs, { description: 'Anything else is rejected in the answer, not the request.' }],
+  });
 }

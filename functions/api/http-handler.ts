@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { DomainError, errorStatus, type ErrorCode, type Issue } from '../../shared/domain/errors';
 import { claimKey, completeKey, releaseKey } from '../../shared/store/idempotency';
 import { logger } from '../../shared/logger';
+import '../../shared/domain/validation-messages';
 import { ActorHeader, IdempotencyKey, type Contract } from './contract';
 
 export interface HttpRequest<P, Q, B> {

@@ -1,6 +1,8 @@
 // Shapes of the identifiers and instants every input shares, as zod schemas (pure, no AWS).
 import { z } from 'zod';
 import { isCurrency, parseMoney, parsePrice, parseQuantity, type DecimalInput } from './decimal';
+// Every input schema is built on these values: the messages that name limits come with them.
+import './validation-messages';
 
 /** Ids are used inside keys, CSV files and URLs: a conservative alphabet, no separators or spaces. */
 export const Id = z

@@ -12,6 +12,7 @@ export const handler = httpHandler(
     path: z.object({ accountId: Id }),
     body: AccountInput,
     responses: { 201: AccountView, 200: AccountView },
+    errors: ['FUTURE_DATED'],
   }, async ({ path, body, actor }) => {
   const { account, billUnits, created: isNew } = await createAccount(path.accountId, body, actor, new Date().toISOString());
   return (isNew ? created : ok)(accountView(account, billUnits));
