@@ -54,6 +54,8 @@ export interface LocalStackOptions {
    * child process of its own, as Lambda would.
    */
   runFunction?: RunFunction;
+  /** Told what the stack is starting, part by part (`npm start` prints it). */
+  progress?: (step: string) => void;
 }
 
 export interface LocalStack {
@@ -84,6 +86,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const bucketName = options.bucketName ?? defaultBucketName;
   const dataDir = options.dataDir ?? join(localDir, 'data');
   const ports = options.ports ?? {};
+  const progress = options.progress ?? (() => undefined);
+  progress('loading the workflows (ASL files)…');
   // Load the ASL first: a broken definition fails before anything starts.
   const machines = loadStateMachines(options.workflows ?? listedWorkflows, options.taskFunctions ?? listedTaskFunctions, region, {
     taskTimeoutSeconds: options.taskTimeoutSeconds,
@@ -103,7 +107,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     let dynamoEndpoint = options.dynamoEndpoint;
     if (!dynamoEndpoint) {
+      progress('starting DynamoDB Local (Java)…');
       const dynamo = await startDynamoDbLocal({
+        progress,
         port: ports.dynamodb || undefined,
         dbPath: options.inMemory ? undefined : join(dataDir, 'dynamodb'),
       });
@@ -111,6 +117,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamoEndpoint = dynamo.endpoint;
     }
     const dynamoClient = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials: localCredentials });
+    progress(`creating the table ${tableName} if it is missing…`);
     await createTable(dynamoClient, tableName).finally(() => dynamoClient.destroy());
 
     // Every asynchronous invocation in flight, from S3 or from the Lambda endpoint: stop() waits for them all.
@@ -125,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
       return invocation;
     };
+    progress('starting the Lambda endpoint, S3 and Step Functions…');
     const lambda = await startLambdaServer(ports.lambda ?? 0, new Set(Object.keys(asyncFunctions)), runTracked);
     closers.push(lambda.close);
 
@@ -176,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     resetConfig();
     resetClients();
 
+    progress('starting the HTTP API…');
     const api = await startHttpApi(ports.api ?? 0);
     closers.push(api.close);
     // Runs first: imports in flight (and the continuations they send) still need S3 and DynamoDB.

@@ -132,7 +132,7 @@ export function actionRefusal(b: Pick<Batch, 'type' | 'status' | 'counts' | 'las
     return { code: 'ACTION_NOT_ALLOWED_FOR_TYPE', message: why };
   }
   if (!allowedActions(b).includes(action)) {
-    const extra = action === 'SUBMIT' && b.status === 'LOCKED' ? `; ${b.counts.errored} member(s) have errors: remove them (BY_RULE errorCode) or revert` : '';
+    const extra = action === 'SUBMIT' && b.status === 'LOCKED' ? `; ${b.counts.errored} member(s) have errors: remove them (POST .../events/remove with {"mode":"BY_RULE","rule":{"errorCode":...}}) or revert` : '';
     return { code: 'INVALID_TRANSITION', message: `batch ${b.batchId} is ${b.status}: ${action} is not allowed${extra}` };
   }
   return undefined;
