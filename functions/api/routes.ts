@@ -1,6 +1,9 @@
 // The one route table: API Gateway (CDK) and the local HTTP server are both generated from it.
 // `handler` is a module path from the project root whose `handler` export serves the route;
 // `access` is what that function may touch, and CDK grants exactly that.
+// A new route: add it here, write its handler with httpHandler (whose contract needs a summary and
+// the schema of each answer; list the codes it refuses with), then `npm run openapi`:
+// test/unit/openapi.test.ts fails until docs/openapi.json and docs/api.md document it.
 import type { WorkflowName } from '../workflow/workflows';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
