@@ -34,10 +34,13 @@ function rulesOf(s: Schema): string {
   if (s.maxItems !== undefined) rules.push(`at most ${fmt(s.maxItems)} items`);
   if (s.minimum !== undefined) rules.push(`≥ ${fmt(s.minimum)}`);
   if (s.maximum !== undefined) rules.push(`≤ ${fmt(s.maximum)}`);
-  if (s.pattern) rules.push(`matches \`${s.pattern}\``);
+  // A format (uuid) says it better than the pattern zod derives from it.
+  if (s.pattern && !s.format) rules.push(`matches \`${s.pattern}\``);
   if (s.format) rules.push(s.format);
   if (s.default !== undefined) rules.push(`default \`${JSON.stringify(s.default)}\``);
   if (s.example !== undefined) rules.push(`e.g. \`${JSON.stringify(s.example)}\``);
+  const [first, ...rest] = rules;
+  if (first !== undefined && s.description && /[.!?]$/.test(first)) return [first, rest.join('; ')].filter(Boolean).join(' ');
   return rules.join('; ');
 }
 
@@ -51,7 +54,7 @@ function fieldRows(s: Schema, prefix = ''): string[] {
     if (raw.type === 'object' && raw.properties) rows.push(...fieldRows(raw, `${field}.`));
     if (raw.type === 'array' && raw.items?.type === 'object' && raw.items.properties) rows.push(...fieldRows(raw.items, `${field}[].`));
   }
-  if (s.additionalProperties === false && rows.length > 0) rows.push('| *(no other fields)* | | | |');
+  if (prefix === '' && s.additionalProperties === false && rows.length > 0) rows.push('| *(no other fields)* | | | |');
   return rows;
 }
 
