@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { DomainError, errorStatus, type ErrorCode, type Issue } from '../../shared/domain/errors';
 import { claimKey, completeKey, releaseKey } from '../../shared/store/idempotency';
 import { logger } from '../../shared/logger';
+import '../../shared/domain/validation-messages';
+import { ActorHeader, IdempotencyKey, type Contract } from './contract';
 
 export interface HttpRequest<P, Q, B> {
   path: P;
@@ -29,13 +31,10 @@ export const ok = (body: unknown): HttpResult => ({ status: 200, body });
 export const created = (body: unknown): HttpResult => ({ status: 201, body });
 export const accepted = (body: unknown): HttpResult => ({ status: 202, body });
 
-export interface RequestSchemas<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
-  path?: P;
-  query?: Q;
-  body?: B;
-}
-
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** A route's handler, carrying the contract it keeps (the OpenAPI document is generated from it). */
+export type ContractHandler = Handler & { contract: Contract };
 
 /** Largest JSON body we read; API Gateway allows 10 MB but no route needs more than this. */
 const MAX_BODY_BYTES = 1_048_576;
@@ -44,16 +43,18 @@ export function httpHandler<
   P extends z.ZodType = z.ZodUnknown,
   Q extends z.ZodType = z.ZodUnknown,
   B extends z.ZodType = z.ZodUnknown,
+  H extends z.ZodType = z.ZodUnknown,
 >(
-  schemas: RequestSchemas<P, Q, B>,
+  schemas: Contract<P, Q, B, H>,
   handle: (req: HttpRequest<z.output<P>, z.output<Q>, z.output<B>>) => Promise<HttpResult>,
-): Handler {
+): ContractHandler {
   const base = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const headers = lowerCaseHeaders(event.headers);
     const rawBody = readBody(event);
     const issues: Issue[] = [];
     const path = validate('path', schemas.path, event.pathParameters ?? {}, issues);
     const query = validate('query', schemas.query, event.queryStringParameters ?? {}, issues);
+    if (schemas.headers) validate('headers', schemas.headers, headers, issues);
     let body: unknown;
     if (schemas.body) {
       body = validate('body', schemas.body, parseJson(rawBody, headers), issues);
@@ -76,9 +77,10 @@ export function httpHandler<
     const method = event.requestContext.http.method;
     return key !== undefined && (method === 'POST' || method === 'PUT') ? idempotent(key, actor, method, event.rawPath, rawBody, run) : run();
   };
-  return middy(base).onError(async (request) => {
+  const handler = middy(base).onError(async (request) => {
     request.response = problemResponse(request.error, request.context.awsRequestId, request.event);
   }) as unknown as Handler;
+  return Object.assign(handler, { contract: schemas as Contract });
 }
 
 /**
@@ -94,7 +96,7 @@ async function idempotent(
   rawBody: string,
   run: () => Promise<APIGatewayProxyStructuredResultV2>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  if (key.length < 1 || key.length > 255 || /[^\x21-\x7e]/.test(key)) {
+  if (!IdempotencyKey.safeParse(key).success) {
     throw new DomainError('VALIDATION_FAILED', 'Idempotency-Key must be 1-255 visible ASCII characters', [
       { path: 'headers.idempotency-key', code: 'VALIDATION_FAILED', message: 'invalid Idempotency-Key' },
     ]);
@@ -193,7 +195,14 @@ function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string>)
   const signIn = iam?.cognitoIdentity?.amr?.map((a) => /^cognito-idp\.[^/]+\/([^:]+):CognitoSignIn:([\w-]+)$/.exec(a)).find((m) => m);
   if (iam?.userArn && signIn) return `${iam.userArn} (user ${signIn[2]} of ${signIn[1]})`;
   if (iam?.userArn) return iam.userArn;
-  return headers['x-actor']?.slice(0, 200) || 'anonymous';
+  const actor = headers['x-actor'];
+  if (actor === undefined || actor === '') return 'anonymous';
+  const parsed = ActorHeader.safeParse(actor);
+  if (!parsed.success) {
+    const message = `X-Actor is ${actor.length} characters; at most ${ActorHeader.maxLength} are allowed (it is recorded as sent, never cut)`;
+    throw new DomainError('VALIDATION_FAILED', message, [{ path: 'headers.x-actor', code: 'VALIDATION_FAILED', message }]);
+  }
+  return actor;
 }
 
 function toResponse(result: HttpResult): APIGatewayProxyStructuredResultV2 {

@@ -2,6 +2,9 @@
 // `handler` is a module path from the project root whose `handler` export serves the route;
 // `access` is what the route may touch, and CDK grants exactly that to the function serving it.
 // Routes deploy in groups (routeGroup below): one Lambda function per group, not per route.
+// A new route: add it here, write its handler with httpHandler (whose contract needs a summary and
+// the schema of each answer; list the codes it refuses with), then `npm run openapi`:
+// test/unit/openapi.test.ts fails until docs/openapi.json and docs/api.md document it.
 import type { WorkflowName } from '../../shared/domain/workflows';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -25,6 +28,9 @@ export interface Route {
 
 export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/health', handler: 'functions/api/health.ts', access: { table: 'read' } },
+  // These two read no table; `access` has no "none" yet (the deployment's shape is changing on another branch).
+  { method: 'GET', path: '/v1/openapi.json', handler: 'functions/api/get-openapi.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/lookups', handler: 'functions/api/get-lookups.ts', access: { table: 'read' } },
 
   { method: 'PUT', path: '/v1/subscriptions/{subscriptionId}', handler: 'functions/api/subscriptions/put-subscription.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/subscriptions/{subscriptionId}', handler: 'functions/api/subscriptions/get-subscription.ts', access: { table: 'read' } },

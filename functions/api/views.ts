@@ -1,15 +1,421 @@
-// Response shapes of the API: quantities and money as decimal strings, never numbers.
-import { allowedActions, FINISHED, type Batch, type BatchMember } from '../../shared/domain/batch';
-import { DEFAULT_BALANCE_GROUP_ID, type Account, type AccountLogEntry, type BalanceGroup, type BillUnit, type OpenItem } from '../../shared/domain/account';
-import type { Adjustment } from '../../shared/domain/adjustment';
-import { billTotal, minimumTrueUp, type BillLine } from '../../shared/domain/bill-line';
-import type { BalanceView, LedgerEntry } from '../../shared/domain/balance';
+// Response shapes of the API, each a zod schema (the OpenAPI document and the contract test read
+// them) beside the function that builds it: quantities and money as decimal strings, never numbers.
+import { z } from 'zod';
+import {
+  ACCOUNTING_METHODS,
+  BALANCE_GROUP_KINDS,
+  DEFAULT_BALANCE_GROUP_ID,
+  OPEN_ITEM_KINDS,
+  OPEN_ITEM_STATUSES,
+  type Account,
+  type AccountLogEntry,
+  type BalanceGroup,
+  type BillUnit,
+  type OpenItem,
+} from '../../shared/domain/account';
+import { ADJUSTMENT_DIRECTIONS, ADJUSTMENT_TARGETS, ADJUSTMENT_TREATMENTS, type Adjustment } from '../../shared/domain/adjustment';
+import {
+  allowedActions,
+  AR_POLICIES,
+  BATCH_ACTIONS,
+  BATCH_STATUSES,
+  BATCH_TYPES,
+  FINISHED,
+  MEMBER_ROLES,
+  MEMBER_STATES,
+  RELATED_REASONS,
+  type Batch,
+  type BatchMember,
+  type MemberState,
+  type RelatedReason,
+} from '../../shared/domain/batch';
+import { BILL_STATUSES, billTotal, minimumTrueUp, type BillLine } from '../../shared/domain/bill-line';
+import { LEDGER_KINDS, type BalanceView, type LedgerEntry } from '../../shared/domain/balance';
 import { formatMoney, formatPrice, formatQuantity } from '../../shared/domain/decimal';
+import { ERROR_CODES } from '../../shared/domain/errors';
 import type { Subscription } from '../../shared/domain/subscription';
-import type { UsageEvent } from '../../shared/domain/usage-event';
+import { EVENT_STATUSES, type UsageEvent } from '../../shared/domain/usage-event';
 import type { LedgerClose } from '../../shared/store/ledger-close';
 
-export const subscriptionView = (s: Subscription) => ({
+// ---- values every answer shares ------------------------------------------------------------------
+
+/** A non-negative decimal string: quantities, prices, money in the currency's digits. */
+export const Decimal = z.string().regex(/^\d+(\.\d+)?$/).meta({ id: 'Decimal', description: 'A non-negative decimal as a string (never a JSON number).', example: '12.50' });
+/** A decimal string that may be negative: changes, deltas. */
+export const SignedDecimal = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/)
+  .meta({ id: 'SignedDecimal', description: 'A decimal as a string, negative for a decrease.', example: '-3.5' });
+export const Timestamp = z.string().meta({ id: 'Timestamp', description: 'An ISO-8601 instant in UTC.', example: '2026-03-01T10:00:00.000Z' });
+export const ErrorCodeValue = z.enum(ERROR_CODES).meta({ id: 'ErrorCode', description: 'A stable error code (GET /v1/lookups lists each with its meaning).' });
+
+/** A page of a list: `nextCursor` is there while more follow; pass it back as `?cursor=`. */
+export const Page = <T extends z.ZodType>(item: T, id: string) =>
+  z.object({ items: z.array(item), nextCursor: z.string().optional().meta({ description: 'Pass as ?cursor= for the next page; absent on the last.' }) }).meta({ id });
+/** A whole list in one answer (never paged). */
+export const List = <T extends z.ZodType>(item: T, id: string) => z.object({ items: z.array(item) }).meta({ id });
+
+// ---- subscriptions, balances, bills --------------------------------------------------------------
+
+export const SubscriptionView = z
+  .object({
+    subscriptionId: z.string(),
+    accountId: z.string(),
+    startDate: z.string(),
+    currency: z.string(),
+    products: z.record(z.string(), z.object({ register: z.string(), unitPrice: Decimal })),
+    periodMinimum: Decimal.optional(),
+    planVersion: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Subscription' });
+
+export const BalanceViewSchema = z
+  .object({ register: z.string(), granted: Decimal, consumed: Decimal, available: SignedDecimal })
+  .meta({ id: 'Balance' });
+
+export const LedgerEntryView = z
+  .object({
+    entryId: z.string(),
+    kind: z.enum(LEDGER_KINDS),
+    granted: SignedDecimal,
+    consumed: SignedDecimal,
+    at: Timestamp,
+    actor: z.string(),
+    reason: z.string().optional(),
+    grantId: z.string().optional(),
+    batchId: z.string().optional(),
+    eventCount: z.number().int().optional(),
+    effectiveAt: Timestamp.optional(),
+    transferId: z.string().optional(),
+    adjustmentId: z.string().optional(),
+    counterpart: z.object({ subscriptionId: z.string(), register: z.string(), entryId: z.string() }).optional(),
+    grantChanges: z.array(z.object({ grantId: z.string(), amount: SignedDecimal })).optional(),
+  })
+  .meta({ id: 'LedgerEntry' });
+
+export const GrantResultView = z.object({ entry: LedgerEntryView, balance: BalanceViewSchema }).meta({ id: 'GrantResult' });
+
+const TransferSide = z.object({ subscriptionId: z.string(), register: z.string(), entry: LedgerEntryView, balance: BalanceViewSchema });
+export const TransferView = z
+  .object({ transferId: z.string(), amount: SignedDecimal, effectiveAt: Timestamp.optional(), from: TransferSide, to: TransferSide })
+  .meta({ id: 'BalanceTransfer' });
+
+export const BillLineView = z
+  .object({
+    period: z.string(),
+    currency: z.string(),
+    usageAmount: SignedDecimal,
+    minimumTrueUp: SignedDecimal,
+    adjustments: SignedDecimal,
+    total: SignedDecimal,
+    previousBalanceAdjustments: SignedDecimal,
+    eventCount: z.number().int(),
+    status: z.enum(BILL_STATUSES),
+    billUnitId: z.string().optional(),
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'BillLine' });
+
+// ---- usage events ---------------------------------------------------------------------------------
+
+export const UsageEventView = z
+  .object({
+    eventId: z.string(),
+    subscriptionId: z.string(),
+    productId: z.string(),
+    register: z.string(),
+    quantity: Decimal,
+    occurredAt: Timestamp,
+    attributes: z.record(z.string(), z.unknown()).optional(),
+    status: z.enum(EVENT_STATUSES),
+    rating: z
+      .object({
+        allowanceUsed: Decimal,
+        draws: z.array(z.object({ grantId: z.string(), quantity: Decimal })),
+        overageQuantity: Decimal,
+        unitPrice: Decimal,
+        amount: Decimal,
+        currency: z.string(),
+        billPeriod: z.string(),
+        planVersion: z.number().int(),
+        ratedAt: Timestamp,
+      })
+      .optional(),
+    heldBy: z.string().optional().meta({ description: 'The open batch holding the event.' }),
+    lockedBy: z.string().optional(),
+    lineage: z.object({
+      parentEventId: z.string().optional(),
+      childEventIds: z.array(z.string()).optional(),
+      replaces: z.string().optional(),
+      replacedBy: z.array(z.string()).optional(),
+      reversedBy: z.string().optional(),
+      reversedInBatch: z.string().optional(),
+    }),
+    createdAt: Timestamp,
+  })
+  .meta({ id: 'UsageEvent' });
+
+export const IngestResultView = z
+  .object({
+    accepted: z.number().int(),
+    duplicates: z.number().int().meta({ description: 'Events already stored with the same content (a retry): not counted again.' }),
+    rejected: z.array(z.object({ index: z.number().int(), eventId: z.string().optional(), code: ErrorCodeValue, message: z.string() })),
+  })
+  .meta({ id: 'IngestResult' });
+
+// ---- batches --------------------------------------------------------------------------------------
+
+export const BatchView = z
+  .object({
+    batchId: z.uuid(),
+    type: z.enum(BATCH_TYPES),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    status: z.enum(BATCH_STATUSES),
+    version: z.number().int(),
+    options: z.object({ arPolicy: z.enum(AR_POLICIES), creditOnly: z.boolean(), effectiveAt: Timestamp.optional() }),
+    counts: z.object({ events: z.number().int(), related: z.number().int(), errored: z.number().int(), inProcess: z.number().int(), processed: z.number().int() }),
+    allowedActions: z.array(z.enum(BATCH_ACTIONS)).meta({ description: 'What the batch allows now; anything else is refused.' }),
+    progress: z.object({ done: z.number().int(), total: z.number().int() }),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    lastError: z.object({ code: ErrorCodeValue, message: z.string(), at: Timestamp }).optional(),
+    executions: z.record(z.string(), z.string()).optional().meta({ description: 'The workflow executions started for the batch, by action.' }),
+  })
+  .meta({ id: 'Batch' });
+
+export const MemberView = z
+  .object({
+    eventId: z.string(),
+    role: z.enum(MEMBER_ROLES),
+    state: z.enum(MEMBER_STATES),
+    subscriptionId: z.string(),
+    register: z.string(),
+    occurredAt: Timestamp,
+    errorCode: ErrorCodeValue.optional(),
+    errorMessage: z.string().optional(),
+    relatedReason: z.enum(Object.keys(RELATED_REASONS) as [RelatedReason, ...RelatedReason[]]).optional(),
+    replacements: z.array(z.string()).optional(),
+  })
+  .meta({ id: 'BatchMember' });
+
+export const BatchLogEntryView = z
+  .object({ at: Timestamp, actor: z.string(), action: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() })
+  .meta({ id: 'BatchLogEntry' });
+
+const HoldRejection = z.object({ eventId: z.string(), code: ErrorCodeValue, message: z.string().optional() });
+export const AddEventsResultView = z
+  .object({
+    added: z.number().int(),
+    matched: z.number().int(),
+    already: z.number().int().optional().meta({ description: 'Requested ids the batch held before.' }),
+    dryRun: z.boolean().optional(),
+    rejected: z.array(HoldRejection),
+    nextCursor: z.string().optional().meta({ description: 'The selection matched more: send the same criteria with this cursor.' }),
+  })
+  .meta({ id: 'AddEventsResult' });
+
+export const AddReplacementsResultView = z
+  .object({
+    added: z.number().int(),
+    already: z.number().int(),
+    replacements: z.number().int(),
+    newMembers: z.number().int().optional(),
+    rejected: z.array(z.object({ originalEventId: z.string(), index: z.number().int().optional(), eventId: z.string().optional(), code: ErrorCodeValue, message: z.string() })),
+  })
+  .meta({ id: 'AddReplacementsResult' });
+
+export const RemoveResultView = z.object({ removed: z.number().int() }).meta({ id: 'RemoveResult' });
+
+export const ActionAcceptedView = z
+  .object({ batchId: z.uuid(), status: z.enum(BATCH_STATUSES), executionArn: z.string() })
+  .meta({ id: 'ActionAccepted', description: 'The workflow started; poll GET /v1/batches/{batchId} until the status settles.' });
+
+const PartitionError = z.object({ code: ErrorCodeValue, message: z.string() });
+export const PreviewView = z
+  .object({
+    batchId: z.uuid(),
+    status: z.enum(BATCH_STATUSES),
+    partitions: z.array(
+      z.object({
+        subscriptionId: z.string(),
+        register: z.string(),
+        state: z.string(),
+        currency: z.string().optional(),
+        before: SignedDecimal.optional(),
+        after: SignedDecimal.optional(),
+        chargeDelta: SignedDecimal.optional(),
+        bills: z
+          .array(z.object({ period: z.string(), status: z.enum(BILL_STATUSES), before: SignedDecimal, after: SignedDecimal, creditRebillPeriod: z.string().optional() }))
+          .optional(),
+        relatedAdded: z.number().int().optional(),
+        changedEvents: z.number().int().optional(),
+        reversed: z.number().int().optional(),
+        replacementsAdded: z.number().int().optional(),
+        errors: z.array(PartitionError),
+      }),
+    ),
+    totals: z.object({ partitions: z.number().int(), withErrors: z.number().int(), chargeDelta: z.record(z.string(), SignedDecimal) }),
+  })
+  .meta({ id: 'Preview' });
+
+// ---- accounts -------------------------------------------------------------------------------------
+
+export const BillUnitView = z
+  .object({
+    billUnitId: z.string(),
+    name: z.string().optional(),
+    isDefault: z.boolean(),
+    openItems: z.object({ total: z.number().int() }).catchall(z.number().int()),
+    createdAt: Timestamp,
+  })
+  .meta({ id: 'BillUnit' });
+
+export const AccountView = z
+  .object({
+    accountId: z.string(),
+    currency: z.string(),
+    accountingMethod: z.enum(ACCOUNTING_METHODS),
+    createdAt: Timestamp,
+    defaultBillUnitId: z.string(),
+    defaultBalanceGroupId: z.string(),
+    billUnits: z.array(BillUnitView),
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Account' });
+
+export const OpenItemView = z
+  .object({
+    openItemId: z.string(),
+    billUnitId: z.string(),
+    kind: z.enum(OPEN_ITEM_KINDS),
+    status: z.enum(OPEN_ITEM_STATUSES),
+    amount: Decimal.optional(),
+    currency: z.string().optional(),
+    reference: z.string().optional(),
+    note: z.string().optional(),
+    recordedAt: Timestamp,
+    recordedBy: z.string(),
+    resolvedAt: Timestamp.optional(),
+    resolvedBy: z.string().optional(),
+    resolution: z.string().optional(),
+  })
+  .meta({ id: 'OpenItem' });
+
+export const AccountLogEntryView = z
+  .object({ at: Timestamp, actor: z.string(), action: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() })
+  .meta({ id: 'AccountLogEntry' });
+
+export const LedgerCloseView = z
+  .object({ closedThrough: z.string().nullable(), updatedAt: Timestamp.optional(), updatedBy: z.string().optional() })
+  .meta({ id: 'LedgerClose' });
+
+export const BalanceGroupView = z
+  .object({
+    balanceGroupId: z.string(),
+    kind: z.enum(BALANCE_GROUP_KINDS),
+    subscriptionId: z.string().optional(),
+    billUnitId: z.string(),
+    history: z.array(z.object({ billUnitId: z.string(), from: Timestamp, by: z.string(), moveId: z.string().optional() })),
+  })
+  .meta({ id: 'BalanceGroup' });
+
+export const MoveResultView = z
+  .object({
+    moveId: z.string(),
+    balanceGroupId: z.string(),
+    fromBillUnitId: z.string(),
+    toBillUnitId: z.string(),
+    emptyBalanceGroupId: z.string().optional(),
+    balanceGroup: BalanceGroupView,
+  })
+  .meta({ id: 'BalanceGroupMove' });
+
+export const AdjustmentView = z
+  .object({
+    adjustmentId: z.string(),
+    subscriptionId: z.string(),
+    target: z.enum(ADJUSTMENT_TARGETS),
+    direction: z.enum(ADJUSTMENT_DIRECTIONS),
+    amount: Decimal,
+    register: z.string().optional(),
+    currency: z.string().optional(),
+    validTo: Timestamp.optional(),
+    effectiveAt: Timestamp,
+    treatment: z.enum(ADJUSTMENT_TREATMENTS),
+    period: z.string().optional(),
+    at: Timestamp,
+    actor: z.string(),
+    reason: z.string(),
+  })
+  .meta({ id: 'Adjustment' });
+
+export const AdjustmentResultView = z
+  .object({ adjustment: AdjustmentView, entry: LedgerEntryView.optional(), balance: BalanceViewSchema.optional(), billLine: BillLineView.optional() })
+  .meta({ id: 'AdjustmentResult' });
+
+export const HealthView = z
+  .object({ status: z.literal('ok'), table: z.object({ latencyMs: z.number() }) })
+  .meta({ id: 'Health' });
+
+const ActionRuleView = z.object({ action: z.enum(BATCH_ACTIONS), when: z.string().optional() });
+const byType = <T extends z.ZodType>(v: T) => z.object(Object.fromEntries(BATCH_TYPES.map((t) => [t, v])) as Record<(typeof BATCH_TYPES)[number], T>);
+const byStatus = <T extends z.ZodType>(v: T) => z.object(Object.fromEntries(BATCH_STATUSES.map((s) => [s, v])) as Record<(typeof BATCH_STATUSES)[number], T>);
+
+export const LookupsView = z
+  .object({
+    errorCodes: z.array(z.object({ code: ErrorCodeValue, status: z.number().int(), meaning: z.string() })),
+    batchTypes: z.array(z.enum(BATCH_TYPES)),
+    batchStatuses: z.array(z.enum(BATCH_STATUSES)),
+    batchActions: z.array(z.enum(BATCH_ACTIONS)),
+    actionsByTypeAndStatus: byType(byStatus(z.array(ActionRuleView))).meta({ description: 'What each type allows in each status; `when` names a further condition.' }),
+    eligibleEventStatusesByType: byType(z.array(z.enum(EVENT_STATUSES))),
+    eventStatuses: z.array(z.enum(EVENT_STATUSES)),
+    memberRoles: z.array(z.enum(MEMBER_ROLES)),
+    memberStates: z.array(z.enum(MEMBER_STATES)),
+    relatedReasons: z.array(z.object({ reason: z.string(), meaning: z.string() })),
+    arPolicies: z.array(z.enum(AR_POLICIES)),
+    adjustmentTargets: z.array(z.enum(ADJUSTMENT_TARGETS)),
+    adjustmentDirections: z.array(z.enum(ADJUSTMENT_DIRECTIONS)),
+    adjustmentTreatments: z.array(z.enum(ADJUSTMENT_TREATMENTS)),
+    ledgerEntryKinds: z.array(z.enum(LEDGER_KINDS)),
+    billLineStatuses: z.array(z.enum(BILL_STATUSES)),
+    accountingMethods: z.array(z.enum(ACCOUNTING_METHODS)),
+    openItemKinds: z.array(z.enum(OPEN_ITEM_KINDS)),
+    openItemStatuses: z.array(z.enum(OPEN_ITEM_STATUSES)),
+    balanceGroupKinds: z.array(z.enum(BALANCE_GROUP_KINDS)),
+    limits: z.object({
+      eventIdsPerCall: z.number().int(),
+      eventsPerRequest: z.number().int(),
+      replacementsPerOriginal: z.number().int(),
+      windowDaysWithoutSubscriptions: z.number().int(),
+      pageLimit: z.number().int(),
+    }),
+  })
+  .meta({ id: 'Lookups' });
+
+/** The OpenAPI document itself (GET /v1/openapi.json). */
+export const OpenApiDocumentView = z.looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) }).meta({ id: 'OpenApiDocument' });
+
+/** Every refusal: RFC 9457 problem details with the stable `code`. */
+export const ProblemView = z
+  .object({
+    type: z.string().meta({ example: 'urn:usage-corrections:problem:VALIDATION_FAILED' }),
+    title: z.string(),
+    status: z.number().int(),
+    code: ErrorCodeValue,
+    detail: z.string().meta({ description: 'What went wrong, in words; names the limit or the value refused.' }),
+    errors: z.array(z.object({ path: z.string().meta({ example: 'body.eventIds' }), code: ErrorCodeValue, message: z.string() })).optional(),
+    requestId: z.string().optional().meta({ description: 'Quote it when reporting a failure: it finds the request in the logs.' }),
+  })
+  .meta({ id: 'Problem' });
+
+// ---- the functions that shape them ----------------------------------------------------------------
+
+export const subscriptionView = (s: Subscription): z.output<typeof SubscriptionView> => ({
   subscriptionId: s.subscriptionId,
   accountId: s.accountId,
   startDate: s.startDate,
@@ -21,14 +427,14 @@ export const subscriptionView = (s: Subscription) => ({
   updatedAt: s.updatedAt,
 });
 
-export const balanceView = (b: BalanceView) => ({
+export const balanceView = (b: BalanceView): z.output<typeof BalanceViewSchema> => ({
   register: b.register,
   granted: formatQuantity(b.granted),
   consumed: formatQuantity(b.consumed),
   available: formatQuantity(b.available),
 });
 
-export const ledgerEntryView = (e: LedgerEntry) => ({
+export const ledgerEntryView = (e: LedgerEntry): z.output<typeof LedgerEntryView> => ({
   entryId: e.entryId,
   kind: e.kind,
   granted: formatQuantity(e.granted),
@@ -46,7 +452,7 @@ export const ledgerEntryView = (e: LedgerEntry) => ({
   ...(e.grantChanges ? { grantChanges: e.grantChanges.map((c) => ({ grantId: c.grantId, amount: formatQuantity(c.amount) })) } : {}),
 });
 
-export const transferView = (t: { transferId: string; out: LedgerEntry; in: LedgerEntry; fromBalance: BalanceView; toBalance: BalanceView }) => ({
+export const transferView = (t: { transferId: string; out: LedgerEntry; in: LedgerEntry; fromBalance: BalanceView; toBalance: BalanceView }): z.output<typeof TransferView> => ({
   transferId: t.transferId,
   amount: formatQuantity(t.in.granted),
   effectiveAt: t.in.effectiveAt,
@@ -54,7 +460,7 @@ export const transferView = (t: { transferId: string; out: LedgerEntry; in: Ledg
   to: { subscriptionId: t.in.subscriptionId, register: t.in.register, entry: ledgerEntryView(t.in), balance: balanceView(t.toBalance) },
 });
 
-export const billLineView = (l: BillLine) => ({
+export const billLineView = (l: BillLine): z.output<typeof BillLineView> => ({
   period: l.period,
   currency: l.currency,
   usageAmount: formatMoney(l.usageAmount, l.currency),
@@ -68,7 +474,7 @@ export const billLineView = (l: BillLine) => ({
   updatedAt: l.updatedAt,
 });
 
-export function eventView(e: UsageEvent, currency: string, childEventIds?: string[]) {
+export function eventView(e: UsageEvent, currency: string, childEventIds?: string[]): z.output<typeof UsageEventView> {
   return {
     eventId: e.eventId,
     subscriptionId: e.subscriptionId,
@@ -107,7 +513,7 @@ export function eventView(e: UsageEvent, currency: string, childEventIds?: strin
   };
 }
 
-export const batchView = (b: Batch) => ({
+export const batchView = (b: Batch): z.output<typeof BatchView> => ({
   batchId: b.batchId,
   type: b.type,
   ...(b.name ? { name: b.name } : {}),
@@ -126,8 +532,8 @@ export const batchView = (b: Batch) => ({
 });
 
 /** A held member is locked while its batch is locked or processing, and processed once it finished. */
-export function memberView(m: BatchMember, b: Pick<Batch, 'status'>) {
-  let state: string = m.state;
+export function memberView(m: BatchMember, b: Pick<Batch, 'status'>): z.output<typeof MemberView> {
+  let state: MemberState = m.state;
   if (m.state === 'HELD' && (b.status === 'LOCKED' || b.status === 'PROCESSING')) state = 'LOCKED';
   else if (m.state === 'HELD' && FINISHED.has(b.status)) state = 'PROCESSED';
   return {
@@ -142,7 +548,7 @@ export function memberView(m: BatchMember, b: Pick<Batch, 'status'>) {
     ...(m.replacements ? { replacements: m.replacements } : {}),
   };
 }
-export const billUnitView = (b: BillUnit) => ({
+export const billUnitView = (b: BillUnit): z.output<typeof BillUnitView> => ({
   billUnitId: b.billUnitId,
   ...(b.name ? { name: b.name } : {}),
   isDefault: b.isDefault,
@@ -150,7 +556,7 @@ export const billUnitView = (b: BillUnit) => ({
   createdAt: b.createdAt,
 });
 
-export const accountView = (a: Account, billUnits: BillUnit[]) => ({
+export const accountView = (a: Account, billUnits: BillUnit[]): z.output<typeof AccountView> => ({
   accountId: a.accountId,
   currency: a.currency,
   accountingMethod: a.accountingMethod,
@@ -161,7 +567,7 @@ export const accountView = (a: Account, billUnits: BillUnit[]) => ({
   updatedAt: a.updatedAt,
 });
 
-export const openItemView = (o: OpenItem, currency: string) => ({
+export const openItemView = (o: OpenItem, currency: string): z.output<typeof OpenItemView> => ({
   openItemId: o.openItemId,
   billUnitId: o.billUnitId,
   kind: o.kind,
@@ -175,14 +581,14 @@ export const openItemView = (o: OpenItem, currency: string) => ({
   ...(o.resolution ? { resolution: o.resolution } : {}),
 });
 
-export const accountLogView = (e: AccountLogEntry) => ({ at: e.at, actor: e.actor, action: e.action, message: e.message, data: e.data });
+export const accountLogView = (e: AccountLogEntry): z.output<typeof AccountLogEntryView> => ({ at: e.at, actor: e.actor, action: e.action, message: e.message, data: e.data });
 
-export const ledgerCloseView = (c: LedgerClose) => ({
+export const ledgerCloseView = (c: LedgerClose): z.output<typeof LedgerCloseView> => ({
   closedThrough: c.closedThrough ?? null,
   ...(c.updatedAt ? { updatedAt: c.updatedAt, updatedBy: c.updatedBy } : {}),
 });
 
-export const balanceGroupView = (g: BalanceGroup) => ({
+export const balanceGroupView = (g: BalanceGroup): z.output<typeof BalanceGroupView> => ({
   balanceGroupId: g.balanceGroupId,
   kind: g.kind,
   ...(g.kind === 'SUBSCRIPTION' ? { subscriptionId: g.balanceGroupId } : {}),
@@ -190,7 +596,7 @@ export const balanceGroupView = (g: BalanceGroup) => ({
   history: g.history,
 });
 
-export const adjustmentView = (a: Adjustment) => ({
+export const adjustmentView = (a: Adjustment): z.output<typeof AdjustmentView> => ({
   adjustmentId: a.adjustmentId,
   subscriptionId: a.subscriptionId,
   target: a.target,
@@ -206,3 +612,50 @@ export const adjustmentView = (a: Adjustment) => ({
   actor: a.actor,
   reason: a.reason,
 });
+
+// ---- imports through the API ---------------------------------------------------------------------
+
+const ImportTargetView = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('usage-events') }),
+    z.object({ kind: z.literal('batch-events'), batchId: z.string() }),
+    z.object({ kind: z.literal('batch-replacements'), batchId: z.string() }),
+  ])
+  .meta({ id: 'ImportTarget' });
+
+export const ImportUploadView = z
+  .object({
+    importId: z.string(),
+    key: z.string().meta({ description: 'The object key the file is uploaded to: the S3 drop imports it as any partner file.' }),
+    upload: z.object({
+      method: z.literal('PUT'),
+      url: z.string().meta({ description: 'A presigned S3 URL, valid until expiresAt.' }),
+      headers: z.object({ 'content-type': z.literal('text/csv') }),
+      expiresAt: Timestamp,
+    }),
+  })
+  .meta({ id: 'ImportUpload' });
+
+export const ImportStatusView = z
+  .object({
+    importId: z.string(),
+    key: z.string(),
+    target: ImportTargetView,
+    state: z.enum(['WAITING_FOR_FILE', 'IMPORTING', 'COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']),
+    report: z
+      .object({
+        status: z.enum(['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']),
+        rows: z.number().int(),
+        accepted: z.number().int(),
+        duplicates: z.number().int().optional(),
+        rejected: z.number().int(),
+        errorsKey: z.string().optional(),
+        error: z.object({ code: ErrorCodeValue, message: z.string() }).optional(),
+        children: z.object({ added: z.number().int(), rejected: z.number().int() }).optional(),
+      })
+      .passthrough()
+      .optional()
+      .meta({ description: 'The import report, once the file has been imported.' }),
+    errorsUrl: z.string().optional().meta({ description: 'A presigned download URL of the errors CSV, when rows were rejected.' }),
+  })
+  .meta({ id: 'ImportStatus' });

@@ -1,5 +1,6 @@
 // What every workflow task shares: a clock, a time budget per invocation, and Catch payloads.
 import type { Context } from 'aws-lambda';
+import { isErrorCode, type ErrorCode } from '../../shared/domain/errors';
 
 /** Work per invocation before returning a cursor; keeps each task well inside its timeout. */
 const DEFAULT_BUDGET_MS = 45_000;
@@ -18,7 +19,12 @@ export interface CaughtError {
   Cause?: string;
 }
 
-export function describeCaught(caught: CaughtError | undefined): { code: string; message: string } {
+/**
+ * The batch's lastError and its members' codes are the stable codes of shared/domain/errors.ts:
+ * anything else caught (States.Timeout, an SDK error's name) becomes INTERNAL, its name kept in
+ * the message.
+ */
+export function describeCaught(caught: CaughtError | undefined): { code: ErrorCode; message: string } {
   let message = caught?.Cause ?? 'unknown failure';
   let code = caught?.Error ?? 'INTERNAL';
   try {
@@ -28,5 +34,6 @@ export function describeCaught(caught: CaughtError | undefined): { code: string;
   } catch {
     // Cause was not JSON; keep it as it is.
   }
-  return { code: code === 'DomainError' ? 'INTERNAL' : code, message: message.slice(0, 1000) };
+  if (isErrorCode(code)) return { code, message: message.slice(0, 1000) };
+  return { code: 'INTERNAL', message: `${code === 'DomainError' ? '' : `${code}: `}${message}`.slice(0, 1000) };
 }

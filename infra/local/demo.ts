@@ -1,4 +1,4 @@
-// `npm run demo`: the worked example of DESIGN.md §4 against a running local stack (`npm start`),
+// `npm run demo`: the worked example (README, "The API in five calls") against a running local stack (`npm start`),
 // through the public HTTP API only: a subscription with an allowance, usage rated by a RATING
 // batch, a top-up, and a RERATE batch through lock → preview → submit, with balances and bill
 // lines printed before and after.

@@ -13,9 +13,10 @@ export const localDir = join(projectRoot, '.local');
 const emulatorDir = join(localDir, 'dynamodb-local');
 
 /** Fetches the DynamoDB Local jar once (npm pack + tar, about 3 s); later calls are free. */
-export function ensureDynamoDbLocalJar(): string {
+export function ensureDynamoDbLocalJar(progress: (step: string) => void = () => undefined): string {
   const jar = join(emulatorDir, 'DynamoDBLocal.jar');
   if (existsSync(jar)) return emulatorDir;
+  progress(`fetching DynamoDB Local (${SIMULATOR_PACKAGE} from the npm registry, once) into ${emulatorDir}…`);
   const tmp = join(localDir, `fetch-${process.pid}`);
   mkdirSync(tmp, { recursive: true });
   try {
@@ -80,6 +81,8 @@ export interface DynamoDbLocal {
 }
 
 export interface DynamoDbLocalOptions {
+  /** Told each step that takes a while (the first start fetches the jar). */
+  progress?: (step: string) => void;
   port?: number;
   /** Folder for persistent data; omitted means in-memory. */
   dbPath?: string;
@@ -87,7 +90,7 @@ export interface DynamoDbLocalOptions {
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   assertJavaPresent();
-  const dir = ensureDynamoDbLocalJar();
+  const dir = ensureDynamoDbLocalJar(options.progress);
   const port = options.port ?? (await freePort());
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });

@@ -57,6 +57,8 @@ export interface LocalStackOptions {
   runFunction?: RunFunction;
   /** Serve the dashboard built into this folder (buildDashboard), on an origin of its own that the API and the bucket let call them. */
   dashboard?: { directory: string };
+  /** Told what the stack is starting, part by part (`npm start` prints it). */
+  progress?: (step: string) => void;
 }
 
 export interface LocalStack {
@@ -89,6 +91,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const bucketName = options.bucketName ?? defaultBucketName;
   const dataDir = options.dataDir ?? join(localDir, 'data');
   const ports = options.ports ?? {};
+  const progress = options.progress ?? (() => undefined);
+  progress('loading the workflows (ASL files)…');
   // Load the ASL first: a broken definition fails before anything starts.
   const machines = loadStateMachines(options.workflows ?? listedWorkflows, options.taskFunctions ?? listedTaskFunctions, region, {
     taskTimeoutSeconds: options.taskTimeoutSeconds,
@@ -108,7 +112,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     let dynamoEndpoint = options.dynamoEndpoint;
     if (!dynamoEndpoint) {
+      progress('starting DynamoDB Local (Java)…');
       const dynamo = await startDynamoDbLocal({
+        progress,
         port: ports.dynamodb || undefined,
         dbPath: options.inMemory ? undefined : join(dataDir, 'dynamodb'),
       });
@@ -116,6 +122,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamoEndpoint = dynamo.endpoint;
     }
     const dynamoClient = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials: localCredentials });
+    progress(`creating the table ${tableName} if it is missing…`);
     await createTable(dynamoClient, tableName).finally(() => dynamoClient.destroy());
 
     // Every asynchronous invocation in flight, from S3 or from the Lambda endpoint: stop() waits for them all.
@@ -130,6 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
       return invocation;
     };
+    progress('starting the Lambda endpoint, S3 and Step Functions…');
     const lambda = await startLambdaServer(ports.lambda ?? 0, new Set(Object.keys(asyncFunctions)), runTracked);
     closers.push(lambda.close);
 
@@ -197,6 +205,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     resetClients();
 
     s3Endpoint = s3.endpoint;
+    progress('starting the HTTP API…');
     const api = await startHttpApi(ports.api ?? 0, { allowOrigins: () => browserOrigins });
     closers.push(api.close);
     apiUrl = api.url;

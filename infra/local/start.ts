@@ -51,6 +51,7 @@ const stack = await startLocalStack({
   inMemory,
   dataDir,
   importRowsPerInvocation: positive('IMPORT_ROWS_PER_INVOCATION'),
+  progress: (step) => console.log(step),
 }).catch((error: unknown) => exit(`The local stack did not start: ${(error as Error).message}`));
 
 console.log(
@@ -63,6 +64,7 @@ console.log(
     `DynamoDB table:          ${stack.tableName}`,
     `Step Functions endpoint: ${stack.sfnEndpoint}`,
     `Lambda endpoint:         ${stack.lambdaEndpoint}`,
+    `API reference:           ${stack.apiUrl}/v1/openapi.json (readable: docs/api.md)`,
     `Data:                    ${inMemory ? 'in memory (LOCAL_IN_MEMORY=1)' : dataDir.startsWith(projectRoot) ? relative(projectRoot, dataDir) : dataDir}`,
     'Ctrl-C stops.',
   ].join('\n'),

@@ -67,7 +67,8 @@ export const BillUnitInput = z.strictObject({
   name: z.string().min(1).max(100).optional(),
 });
 
-export type OpenItemStatus = 'OPEN' | 'RESOLVED';
+export const OPEN_ITEM_STATUSES = ['OPEN', 'RESOLVED'] as const;
+export type OpenItemStatus = (typeof OPEN_ITEM_STATUSES)[number];
 
 export interface OpenItem {
   openItemId: string;
@@ -106,7 +107,8 @@ export const ResolveOpenItemInput = z.strictObject({ resolution: z.string().max(
 export const DEFAULT_BALANCE_GROUP_ID = '_default';
 export const emptyBalanceGroupId = (billUnitId: string) => `_empty.${billUnitId}`;
 
-export type BalanceGroupKind = 'ACCOUNT' | 'SUBSCRIPTION' | 'EMPTY';
+export const BALANCE_GROUP_KINDS = ['ACCOUNT', 'SUBSCRIPTION', 'EMPTY'] as const;
+export type BalanceGroupKind = (typeof BALANCE_GROUP_KINDS)[number];
 
 export const balanceGroupKind = (balanceGroupId: string): BalanceGroupKind =>
   balanceGroupId === DEFAULT_BALANCE_GROUP_ID ? 'ACCOUNT' : balanceGroupId.startsWith('_empty.') ? 'EMPTY' : 'SUBSCRIPTION';

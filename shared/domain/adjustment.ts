@@ -10,9 +10,12 @@ import { Instant, MoneyInput, Quantity, RegisterName } from './values';
 /** Upper bound on a register adjustment, as for grants. */
 const MAX_QUANTITY = 10n ** 12n * 10n ** 6n;
 
+export const ADJUSTMENT_TARGETS = ['REGISTER', 'BILL'] as const;
+/** CREDIT is in the customer's favour: more allowance, or less to pay. */
+export const ADJUSTMENT_DIRECTIONS = ['DEBIT', 'CREDIT'] as const;
+
 const common = {
-  /** CREDIT is in the customer's favour: more allowance, or less to pay. */
-  direction: z.enum(['DEBIT', 'CREDIT']),
+  direction: z.enum(ADJUSTMENT_DIRECTIONS),
   effectiveAt: Instant.optional(),
   reason: z.string().min(1).max(200),
 };
@@ -45,7 +48,8 @@ export type AdjustmentRequest = z.output<typeof AdjustmentInput>;
  * - AGAINST_BILLED_ITEM: open-item, its period already billed: settled against that bill in
  *   accounts receivable (the BALANCE_ADJUSTED event); no bill line changes.
  */
-export type AdjustmentTreatment = 'REGISTER' | 'ON_BILL' | 'PREVIOUS_BALANCE' | 'AGAINST_BILLED_ITEM';
+export const ADJUSTMENT_TREATMENTS = ['REGISTER', 'ON_BILL', 'PREVIOUS_BALANCE', 'AGAINST_BILLED_ITEM'] as const;
+export type AdjustmentTreatment = (typeof ADJUSTMENT_TREATMENTS)[number];
 
 export interface Adjustment {
   adjustmentId: string;

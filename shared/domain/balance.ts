@@ -8,7 +8,8 @@ import { compareGrants } from './rating';
 import { Instant, Quantity } from './values';
 
 /** TRANSFER_OUT and TRANSFER_IN come in pairs, one transaction, each naming the other. */
-export type LedgerKind = 'GRANT' | 'CONSUMPTION' | 'TRANSFER_OUT' | 'TRANSFER_IN' | 'ADJUSTMENT';
+export const LEDGER_KINDS = ['GRANT', 'CONSUMPTION', 'TRANSFER_OUT', 'TRANSFER_IN', 'ADJUSTMENT'] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
 /** A change of one grant's amount explained by a ledger entry (debits negative). */
 export interface GrantChange {

@@ -2,7 +2,7 @@
 // type × status, eligibility of events per type, and selection criteria. Pure.
 import { z } from 'zod';
 import type { ErrorCode } from './errors';
-import type { EventStatus, UsageEvent } from './usage-event';
+import { EVENT_STATUSES, type EventStatus, type UsageEvent } from './usage-event';
 import { Id, Instant } from './values';
 
 export const BATCH_TYPES = ['RATING', 'RERATE', 'REVERSE_REPLACE'] as const;
@@ -23,10 +23,14 @@ export type BatchStatus = (typeof BATCH_STATUSES)[number];
 /** A batch in one of these no longer holds events. */
 export const FINISHED: ReadonlySet<BatchStatus> = new Set(['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
 
-export type BatchAction = 'ADD_EVENTS' | 'ADD_REPLACEMENTS' | 'REMOVE_EVENTS' | 'LOCK' | 'REVERT' | 'SUBMIT';
+export const BATCH_ACTIONS = ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT'] as const;
+export type BatchAction = (typeof BATCH_ACTIONS)[number];
+
+/** What submit does when a change would alter a bill line already interfaced to receivables. */
+export const AR_POLICIES = ['REJECT', 'CREDIT_REBILL'] as const;
 
 export interface BatchOptions {
-  arPolicy: 'REJECT' | 'CREDIT_REBILL';
+  arPolicy: (typeof AR_POLICIES)[number];
   creditOnly: boolean;
   effectiveAt?: string;
 }
@@ -55,7 +59,7 @@ export interface Batch {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
-  lastError?: { code: ErrorCode | string; message: string; at: string };
+  lastError?: { code: ErrorCode; message: string; at: string };
   executions?: Record<string, string>;
 }
 
@@ -66,7 +70,7 @@ export const BatchInput = z
     description: z.string().max(2000).optional(),
     options: z
       .strictObject({
-        arPolicy: z.enum(['REJECT', 'CREDIT_REBILL']).default('REJECT'),
+        arPolicy: z.enum(AR_POLICIES).default('REJECT'),
         creditOnly: z.boolean().default(false),
         effectiveAt: Instant.optional(),
       })
@@ -128,7 +132,7 @@ export function actionRefusal(b: Pick<Batch, 'type' | 'status' | 'counts' | 'las
     return { code: 'ACTION_NOT_ALLOWED_FOR_TYPE', message: why };
   }
   if (!allowedActions(b).includes(action)) {
-    const extra = action === 'SUBMIT' && b.status === 'LOCKED' ? `; ${b.counts.errored} member(s) have errors: remove them (BY_RULE errorCode) or revert` : '';
+    const extra = action === 'SUBMIT' && b.status === 'LOCKED' ? `; ${b.counts.errored} member(s) have errors: remove them (POST .../events/remove with {"mode":"BY_RULE","rule":{"errorCode":...}}) or revert` : '';
     return { code: 'INVALID_TRANSITION', message: `batch ${b.batchId} is ${b.status}: ${action} is not allowed${extra}` };
   }
   return undefined;
@@ -167,7 +171,7 @@ export const MAX_REPLACEMENTS_PER_ORIGINAL = 50;
 export const Criteria = z.strictObject({
   subscriptionIds: z.array(Id).min(1).max(100).optional(),
   productId: Id.optional(),
-  status: z.enum(['LOADED', 'RATED', 'EXCLUDED', 'REVERSED']).optional(),
+  status: z.enum(EVENT_STATUSES).optional(),
   from: Instant.optional(),
   to: Instant.optional(),
 });
@@ -196,8 +200,19 @@ export function daysOf(from: string, to: string): string[] {
 
 // ---- members -----------------------------------------------------------------------------------
 
-export type MemberRole = 'MEMBER' | 'CHILD' | 'RELATED' | 'REPLACEMENT';
-export type MemberState = 'HELD' | 'LOCKED' | 'ERROR' | 'PROCESSED' | 'FAILED';
+export const MEMBER_ROLES = ['MEMBER', 'CHILD', 'RELATED', 'REPLACEMENT'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+/** As the API shows them: LOCKED and PROCESSED are HELD members seen through their batch's status. */
+export const MEMBER_STATES = ['HELD', 'LOCKED', 'ERROR', 'PROCESSED', 'FAILED'] as const;
+export type MemberState = (typeof MEMBER_STATES)[number];
+
+/** Why lock held an event the user did not add. */
+export const RELATED_REASONS = {
+  LATER_IN_PARTITION: 'Rated after a member in the same subscription and register, so re-rating the member changes it too.',
+  CHILD_OF_REVERSED: 'A child of a member being reversed; it is reversed with its parent.',
+} as const;
+export type RelatedReason = keyof typeof RELATED_REASONS;
+export const isRelatedReason = (r: unknown): r is RelatedReason => typeof r === 'string' && Object.hasOwn(RELATED_REASONS, r);
 
 export interface BatchMember {
   eventId: string;
@@ -206,9 +221,9 @@ export interface BatchMember {
   subscriptionId: string;
   register: string;
   occurredAt: string;
-  errorCode?: ErrorCode | string;
+  errorCode?: ErrorCode;
   errorMessage?: string;
-  relatedReason?: string;
+  relatedReason?: RelatedReason;
   /** REVERSE_REPLACE: the events that replace this original (none: reversed only). */
   replacements?: string[];
   /** Where those replacement events wait in the batch (sort keys). */

@@ -2,7 +2,8 @@
 // and the period minimum it was rated under, so a total can never drift from its parts.
 import { z } from 'zod';
 
-export type BillStatus = 'OPEN' | 'BILLED' | 'INTERFACED';
+export const BILL_STATUSES = ['OPEN', 'BILLED', 'INTERFACED'] as const;
+export type BillStatus = (typeof BILL_STATUSES)[number];
 
 export interface BillLine {
   subscriptionId: string;

@@ -9,6 +9,9 @@
 export const QUANTITY_SCALE = 6;
 export const PRICE_SCALE = 6;
 
+/** Digits before the point: keeps every amount and product of amounts well inside what we store. */
+export const MAX_WHOLE_DIGITS = 15;
+const MAX_WHOLE = 10 ** MAX_WHOLE_DIGITS;
 const DECIMAL = /^(\d{1,15})(?:\.(\d+))?$/;
 const pow10 = (n: number): bigint => 10n ** BigInt(n);
 
@@ -24,8 +27,10 @@ export type ParseResult = { ok: true; value: bigint } | { ok: false; message: st
 export function parseDecimal(input: DecimalInput, scale: number): ParseResult {
   let text: string;
   if (typeof input === 'number') {
-    if (!Number.isFinite(input)) return { ok: false, message: 'must be a finite decimal' };
+    if (!Number.isFinite(input)) return { ok: false, message: 'too large: not a finite number' };
+    if (Math.abs(input) >= MAX_WHOLE) return { ok: false, message: `too large: ${String(input)}; at most ${MAX_WHOLE_DIGITS} digits before the decimal point` };
     text = String(input);
+    if (/e-/i.test(text)) return { ok: false, message: `has more than ${scale} decimals` };
   } else if (typeof input === 'string') {
     text = input.trim();
   } else {
@@ -33,6 +38,10 @@ export function parseDecimal(input: DecimalInput, scale: number): ParseResult {
   }
   if (text.startsWith('-')) return { ok: false, message: 'must not be negative' };
   const m = DECIMAL.exec(text);
+  const tooLong = /^(\d+)(\.\d+)?$/.exec(text);
+  if (!m && tooLong && tooLong[1]!.length > MAX_WHOLE_DIGITS) {
+    return { ok: false, message: `too large: ${tooLong[1]!.length} digits before the decimal point; at most ${MAX_WHOLE_DIGITS}` };
+  }
   if (!m) return { ok: false, message: `"${text.slice(0, 40)}" is not a plain decimal (digits, optional point and decimals)` };
   const whole = m[1]!;
   const frac = m[2] ?? '';

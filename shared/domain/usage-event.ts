@@ -4,7 +4,8 @@ import type { ErrorCode } from './errors';
 import { subscriptionStart, type Subscription } from './subscription';
 import { Id, Instant, Quantity } from './values';
 
-export type EventStatus = 'LOADED' | 'RATED' | 'EXCLUDED' | 'REVERSED';
+export const EVENT_STATUSES = ['LOADED', 'RATED', 'EXCLUDED', 'REVERSED'] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
 
 import type { EventRating, GrantDraw } from './rating';
 

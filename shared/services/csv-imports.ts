@@ -466,7 +466,7 @@ export const usageEventsImporter: Importer = {
     let inChunk = new Map<string, string>();
     const inFlight = new ChunksInFlight();
     const send = async (chunk: typeof pending) => {
-      const res = await run.send(chunk, () => ingestEvents(chunk.map((p) => p.input), run.now()));
+      const res = await run.send(chunk, () => ingestEvents(chunk.map((p) => p.input), run.now(), (i) => `row ${chunk[i]!.row} of the file`));
       if (!res) return;
       run.tally.accepted += res.accepted;
       run.tally.duplicates += res.duplicates;

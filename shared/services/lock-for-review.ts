@@ -2,8 +2,8 @@
 // member and note the partitions it changes, then per partition hold the related events,
 // apply the rules and compute the preview, and finally count and move to LOCKED.
 // Every step is idempotent: a retry or a re-run redoes nothing twice.
-import { eligibilityRefusal, type Batch, type BatchMember } from '../domain/batch';
-import { DomainError } from '../domain/errors';
+import { eligibilityRefusal, type Batch, type BatchMember, type RelatedReason } from '../domain/batch';
+import { DomainError, type ErrorCode } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
 import { memberItem, releaseMembers, replacementsOf } from '../store/batch-members';
 import { deletePartitions, listPartitions, notePartition, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
@@ -115,7 +115,7 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
  * Holds events the batch changes without having been asked to (later events of a partition,
  * children of a reversed parent), many per transaction. Returns those another open batch holds.
  */
-async function holdRelated(batch: Batch, events: readonly UsageEvent[], reason: string, now: string, role: 'RELATED' | 'CHILD' = 'RELATED'): Promise<Set<UsageEvent>> {
+async function holdRelated(batch: Batch, events: readonly UsageEvent[], reason: RelatedReason, now: string, role: 'RELATED' | 'CHILD' = 'RELATED'): Promise<Set<UsageEvent>> {
   const refused = await writeGrouped(
     events,
     {
@@ -204,7 +204,7 @@ async function finishLock(batch: Batch, actor: string, now: string): Promise<voi
 }
 
 /** A lock that failed outright goes back to DRAFT: related holds released, preview discarded, edits reopened. */
-export async function lockFailed(batchId: string, actor: string, error: { code: string; message: string }, now: string): Promise<void> {
+export async function lockFailed(batchId: string, actor: string, error: { code: ErrorCode; message: string }, now: string): Promise<void> {
   // Each undo holds only while the batch is LOCKING: a batch the lock did move on keeps its preview and gates.
   await releaseRelated(batchId, ['LOCKING']);
   await deletePartitions(batchId, { status: 'LOCKING' });

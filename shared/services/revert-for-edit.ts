@@ -5,6 +5,7 @@ import { appendLog } from '../store/batch-log';
 import { deletePartitions } from '../store/batch-partitions';
 import { listMembers, openGates, requireBatch, setLastError, setMemberState, transitionBatch } from '../store/batches';
 import { releaseRelated, type WorkflowStep } from './lock-for-review';
+import type { ErrorCode } from '../domain/errors';
 
 export type RevertPhase = 'related' | 'errors' | 'finish';
 
@@ -33,7 +34,7 @@ export async function revertStep(step: WorkflowStep<RevertPhase>, now: () => str
   return { ...step, phase: 'finish', cursor: null, done: true };
 }
 
-export async function revertFailed(batchId: string, actor: string, error: { code: string; message: string }, now: string): Promise<void> {
+export async function revertFailed(batchId: string, actor: string, error: { code: ErrorCode; message: string }, now: string): Promise<void> {
   // The batch stays REVERTING with the error shown; reverting again resumes the work.
   await setLastError(batchId, { ...error, at: now });
   await appendLog(batchId, { at: now, actor, action: 'REVERT_FAILED', message: `revert failed: ${error.message}`, data: { error } });

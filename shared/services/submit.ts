@@ -3,7 +3,7 @@
 // A failing partition fails its own events only; the batch ends COMPLETED_WITH_ERRORS.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { FINISHED } from '../domain/batch';
-import { DomainError } from '../domain/errors';
+import { DomainError, type ErrorCode } from '../domain/errors';
 import { formatMoney } from '../domain/decimal';
 import { appendLog } from '../store/batch-log';
 import { listPartitions, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
@@ -161,7 +161,7 @@ async function releaseEvents(batchId: string, eventIds: readonly string[]): Prom
 }
 
 /** Counts the outcome, releases every hold left, and ends the batch. */
-export async function finishSubmit(batchId: string, actor: string, now: string, failure?: { code: string; message: string }): Promise<void> {
+export async function finishSubmit(batchId: string, actor: string, now: string, failure?: { code: ErrorCode; message: string }): Promise<void> {
   // PROCESSING ends once: an attempt retried after its own move applied (answer lost, or timed out) has nothing left to do.
   if (FINISHED.has((await requireBatch(batchId)).status)) return;
   const partitions = await listPartitions(batchId);

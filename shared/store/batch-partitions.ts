@@ -3,7 +3,7 @@
 // items; only ids and cursors travel in their payloads.
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { writeInStage, type BatchStage } from './batches';
-import type { ErrorCode } from '../domain/errors';
+import { storedErrorCode, type ErrorCode } from '../domain/errors';
 import { clients } from './clients';
 import { queryAll } from './query-all';
 import { isConditionFailure } from './errors';
@@ -35,7 +35,7 @@ export interface BatchPartition {
   preview?: PartitionPreview;
   /** Credit/rebill: the open period receiving adjustments for interfaced periods. */
   creditRebillPeriod?: string;
-  errorCode?: ErrorCode | string;
+  errorCode?: ErrorCode;
   errorMessage?: string;
   processed?: number;
 }
@@ -47,7 +47,7 @@ const toPartition = (i: Item): BatchPartition => ({
   state: i.state as PartitionState,
   ...(i.preview ? { preview: toPreview(i.preview as Item) } : {}),
   ...(i.creditRebillPeriod ? { creditRebillPeriod: i.creditRebillPeriod as string } : {}),
-  ...(i.errorCode ? { errorCode: i.errorCode as string } : {}),
+  ...(i.errorCode ? { errorCode: storedErrorCode(i.errorCode) } : {}),
   ...(i.errorMessage ? { errorMessage: i.errorMessage as string } : {}),
   ...(i.processed !== undefined ? { processed: Number(i.processed) } : {}),
 });

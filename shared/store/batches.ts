@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   actionRefusal,
+  isRelatedReason,
   type Batch,
   type BatchAction,
   type BatchMember,
@@ -13,7 +14,7 @@ import {
   type MemberRole,
   type NewBatch,
 } from '../domain/batch';
-import { DomainError } from '../domain/errors';
+import { DomainError, storedErrorCode, type ErrorCode } from '../domain/errors';
 import type { TransactItem } from './grouped-transactions';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
@@ -46,7 +47,7 @@ export function toBatch(item: Item): Batch {
     createdBy: item.createdBy as string,
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
-    ...(item.lastError ? { lastError: item.lastError as Batch['lastError'] } : {}),
+    ...(item.lastError ? { lastError: toLastError(item.lastError as Item) } : {}),
     ...(item.executions ? { executions: item.executions as Record<string, string> } : {}),
   };
 }
@@ -261,6 +262,8 @@ export async function addCounts(batchId: string, delta: Partial<Record<keyof Bat
   );
 }
 
+const toLastError = (e: Item): NonNullable<Batch['lastError']> => ({ code: storedErrorCode(e.code), message: String(e.message ?? ''), at: String(e.at ?? '') });
+
 export function toMember(item: Item): BatchMember {
   return {
     eventId: item.eventId as string,
@@ -269,9 +272,9 @@ export function toMember(item: Item): BatchMember {
     subscriptionId: item.subscriptionId as string,
     register: item.register as string,
     occurredAt: item.occurredAt as string,
-    ...(item.errorCode ? { errorCode: item.errorCode as string } : {}),
+    ...(item.errorCode ? { errorCode: storedErrorCode(item.errorCode) } : {}),
     ...(item.errorMessage ? { errorMessage: item.errorMessage as string } : {}),
-    ...(item.relatedReason ? { relatedReason: item.relatedReason as string } : {}),
+    ...(isRelatedReason(item.relatedReason) ? { relatedReason: item.relatedReason } : {}),
     ...(item.replacements ? { replacements: item.replacements as string[] } : {}),
     ...(item.replacementKeys ? { replacementKeys: item.replacementKeys as string[] } : {}),
     addedAt: item.addedAt as string,
@@ -354,7 +357,7 @@ export async function getMembers(batchId: string, eventIds: readonly string[]): 
 }
 
 /** Marks a member failed validation (ERROR) or processing (FAILED), with the code that says why. */
-export async function setMemberState(batchId: string, eventId: string, state: BatchMember['state'], error?: { code: string; message: string }): Promise<void> {
+export async function setMemberState(batchId: string, eventId: string, state: BatchMember['state'], error?: { code: ErrorCode; message: string }): Promise<void> {
   await clients.dynamo.send(
     new UpdateCommand({
       TableName: clients.tableName,

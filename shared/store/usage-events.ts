@@ -150,7 +150,12 @@ const TRANSACTION_CONCURRENCY = 4;
  * good ones land. Idempotent on `eventId`: the same content again is a duplicate, other content
  * under the same id is `EVENT_ID_CONFLICT`. Guards are conditional puts, never read-then-write.
  */
-export async function ingestEvents(raw: readonly unknown[], now: string): Promise<IngestResult> {
+export async function ingestEvents(
+  raw: readonly unknown[],
+  now: string,
+  /** How a message names another item: the API's request index, or a CSV file's row. */
+  itemName: (index: number) => string = (index) => `item ${index} of this request`,
+): Promise<IngestResult> {
   const rejected: IngestRejection[] = [];
   const parsed: Array<{ index: number; event: NewUsageEvent }> = [];
   raw.forEach((input, index) => {
@@ -171,7 +176,7 @@ export async function ingestEvents(raw: readonly unknown[], now: string): Promis
     const refusal = eventRefusal(event, sub, now);
     if (refusal) rejected.push({ index, eventId: event.eventId, ...refusal });
     else if (seen.has(event.eventId)) {
-      rejected.push({ index, eventId: event.eventId, code: 'EVENT_ID_CONFLICT', message: `eventId repeats item ${seen.get(event.eventId)} of this request` });
+      rejected.push({ index, eventId: event.eventId, code: 'EVENT_ID_CONFLICT', message: `eventId repeats ${itemName(seen.get(event.eventId)!)} with other content` });
     } else {
       seen.set(event.eventId, index);
       valid.push({ index, event, sub: sub! });

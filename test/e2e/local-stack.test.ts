@@ -18,6 +18,15 @@ import { invocationTally } from '../../infra/local/lambda';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
 import { createS3Client, createSfnClient, localCredentials } from '../../shared/store/clients';
 import { eventually } from '../support/eventually';
+import { checkContract } from '../support/contract';
+
+/** A GET over real HTTP, checked against docs/openapi.json as every call() is. */
+async function getChecked(routePath: string, path = routePath) {
+  const res = await fetch(`${stack.apiUrl}${path}`);
+  const text = await res.text();
+  checkContract({ method: 'GET', routePath, request: {}, response: { status: res.status, contentType: res.headers.get('content-type') ?? undefined, body: text } });
+  return { status: res.status, body: JSON.parse(text) as any };
+}
 
 const workflows = {
   items: { definition: 'test/fixtures/workflow/items.asl.json', tasks: ['ListItems', 'ProcessItem'] },
@@ -58,6 +67,16 @@ describe('local HTTP API', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.json()).toMatchObject({ status: 'ok', table: { latencyMs: expect.any(Number) } });
+    expect((await getChecked('/v1/health')).status).toBe(200);
+  });
+
+  it('serves its OpenAPI document and the lookups, each as the document describes it', async () => {
+    const doc = await getChecked('/v1/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body).toMatchObject({ openapi: '3.1.0', info: { title: 'usage-corrections API' } });
+    expect(Object.keys(doc.body.paths)).toContain('/v1/batches/{batchId}/submit');
+    const lookups = await getChecked('/v1/lookups');
+    expect(lookups.body.errorCodes).toContainEqual(expect.objectContaining({ code: 'EVENT_HELD_BY_OTHER_BATCH', status: 409 }));
   });
 
   it('invokes the function of the route\'s group, as API Gateway invokes the group\'s Lambda', async () => {

@@ -75,6 +75,13 @@ describe('npm start (infra/local/start.ts)', () => {
       expect(index.headers.get('content-security-policy')).toContain(`connect-src 'self' http://127.0.0.1:${api} http://127.0.0.1:${s3}`);
       expect(await index.text()).toMatch(/<script type="module" crossorigin src="\.\/assets\/index-[\w-]+\.js">/);
       expect(await (await fetch(`http://127.0.0.1:${dashboard}/config.json`)).json()).toEqual({ apiUrl: `http://127.0.0.1:${api}` });
+      // It said what it was doing before it was ready, and where the reference is.
+      expect(lines).toContain('starting DynamoDB Local (Java)…\n');
+      expect(lines).toContain('starting the HTTP API…\n');
+      expect(lines).toContain(`API reference:           http://127.0.0.1:${api}/v1/openapi.json (readable: docs/api.md)\n`);
+      const spec = await fetch(`http://127.0.0.1:${api}/v1/openapi.json`);
+      expect(spec.status).toBe(200);
+      expect(((await spec.json()) as { openapi: string }).openapi).toBe('3.1.0');
       const [java] = childrenNamed(script.child.pid!, 'java');
       expect(java).toBeGreaterThan(0);
 

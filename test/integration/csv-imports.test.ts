@@ -221,7 +221,7 @@ describe('usage-events/<name>.csv', () => {
     const row = `twice-${sub},${sub},voice,1,${at(1)},`;
     await bucket.put(key, [HEADER, row, row, `twice-${sub},${sub},voice,2,${at(1)},`].join('\n'));
     expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 3, accepted: 1, duplicates: 1, rejected: 1, errorsKey: errorsKeyOf(key) });
-    expect((await bucket.errors(key))![1]!.slice(0, 2)).toEqual(['3', 'EVENT_ID_CONFLICT']);
+    expect((await bucket.errors(key))![1]!.slice(0, 3)).toEqual(['3', 'EVENT_ID_CONFLICT', 'eventId repeats row 1 of the file with other content']);
   });
 
   it('keeps the file\'s order across chunks written at once: the first row of an id wins, and a child finds the parent of an earlier chunk', async () => {

@@ -63,7 +63,7 @@ describe('POST /v1/usage-events', () => {
       body: { events: [{ ...e, quantity: 30, attributes: { zone: 'eu', cell: 'A1' } }, { ...e, eventId: e.eventId, quantity: '31' }] },
     });
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 1 });
-    expect(again.body.rejected[0]).toMatchObject({ index: 1, code: 'EVENT_ID_CONFLICT' });
+    expect(again.body.rejected[0]).toMatchObject({ index: 1, code: 'EVENT_ID_CONFLICT', message: 'eventId repeats item 0 of this request with other content' });
     const dup = await call('POST', '/v1/usage-events', { body: { events: [{ ...e, quantity: '30.000' }] } });
     expect(dup.body).toMatchObject({ accepted: 0, duplicates: 1, rejected: [] });
     const conflict = await call('POST', '/v1/usage-events', { body: { events: [{ ...e, quantity: '31' }] } });

@@ -1,7 +1,9 @@
-// Calls a route in-process with a real API Gateway v2 event, through its group's function, as the local server does.
+// Calls a route in-process with a real API Gateway v2 event, through its group's function, as the local server does,
+// and checks the exchange against docs/openapi.json (test/support/contract.ts).
 import { apiGatewayEvent } from '../../infra/local/api-gateway-event';
 import { invokeRoute } from '../../infra/local/api-functions';
 import { matchRoute } from '../../infra/local/route-matcher';
+import { checkContract } from './contract';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -36,9 +38,17 @@ export async function call<T = any>(method: string, url: string, options: CallOp
   });
   const res = await invokeRoute(match.route, event);
   const text = res.body ?? '';
+  const headers = (res.headers ?? {}) as Record<string, string>;
+  // Every call is a contract check: what the handler answered must be what the document says.
+  checkContract({
+    method,
+    routePath: match.route.path,
+    request: { pathParameters: match.params, query: event.queryStringParameters as Record<string, string> | undefined, headers: event.headers as Record<string, string>, body },
+    response: { status: res.statusCode ?? 200, contentType: headers['content-type'], body: text },
+  });
   return {
     status: res.statusCode ?? 200,
-    headers: (res.headers ?? {}) as Record<string, string>,
+    headers,
     body: text ? JSON.parse(text) : undefined,
   };
 }

@@ -6,6 +6,8 @@ import { DomainError } from '../../shared/domain/errors';
 
 const handler = httpHandler(
   {
+    summary: 'a route for the test',
+    responses: { 201: z.object({ id: z.string(), amount: z.string(), actor: z.string() }) },
     path: z.object({ id: z.string().min(1) }),
     body: z.object({ amount: z.string().regex(/^\d+$/) }),
   },

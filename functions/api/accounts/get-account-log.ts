@@ -3,9 +3,16 @@ import { Id } from '../../../shared/domain/values';
 import { accountLog } from '../../../shared/services/accounts';
 import { httpHandler, ok } from '../http-handler';
 import { Paging } from '../list-query';
-import { accountLogView } from '../views';
+import { AccountLogEntryView, Page, accountLogView } from '../views';
 
-export const handler = httpHandler({ path: z.object({ accountId: Id }), query: z.object(Paging) }, async ({ path, query }) => {
+export const handler = httpHandler(
+  {
+    summary: "Read an account's audit log, oldest first",
+    path: z.object({ accountId: Id }),
+    query: z.object(Paging),
+    responses: { 200: Page(AccountLogEntryView, 'AccountLogPage') },
+    errors: ['NOT_FOUND'],
+  }, async ({ path, query }) => {
   const page = await accountLog(path.accountId, query.limit, query.cursor);
   return ok({ items: page.items.map(accountLogView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
 });

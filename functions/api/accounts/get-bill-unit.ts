@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { Id } from '../../../shared/domain/values';
 import { billUnitDetail } from '../../../shared/services/accounts';
 import { httpHandler, ok } from '../http-handler';
-import { billUnitView } from '../views';
+import { BillUnitView, billUnitView } from '../views';
 
-export const handler = httpHandler({ path: z.object({ accountId: Id, billUnitId: Id }) }, async ({ path }) =>
+export const handler = httpHandler(
+  { summary: 'Read a bill unit', path: z.object({ accountId: Id, billUnitId: Id }), responses: { 200: BillUnitView }, errors: ['NOT_FOUND'] }, async ({ path }) =>
   ok(billUnitView((await billUnitDetail(path.accountId, path.billUnitId)).billUnit)),
 );

@@ -3,10 +3,17 @@ import { OpenItemInput } from '../../../shared/domain/account';
 import { Id } from '../../../shared/domain/values';
 import { recordBillUnitOpenItem } from '../../../shared/services/accounts';
 import { created, httpHandler, ok } from '../http-handler';
-import { openItemView } from '../views';
+import { OpenItemView, openItemView } from '../views';
 
 export const handler = httpHandler(
-  { path: z.object({ accountId: Id, billUnitId: Id }), body: OpenItemInput },
+  {
+    summary: 'Record an open item (unallocated payment, refund, dispute) on a bill unit',
+    description: 'With an openItemId, or an Idempotency-Key, repeating the same request answers 200 with the item as it is.',
+    path: z.object({ accountId: Id, billUnitId: Id }),
+    body: OpenItemInput,
+    responses: { 201: OpenItemView, 200: OpenItemView },
+    errors: ['NOT_FOUND'],
+  },
   async ({ path, body, actor, headers }) => {
     const { openItem, created: isNew, currency } = await recordBillUnitOpenItem(
       path.accountId,

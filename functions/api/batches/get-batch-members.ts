@@ -1,16 +1,24 @@
 import { z } from 'zod';
+import { MEMBER_STATES } from '../../../shared/domain/batch';
 import { listMembers, requireBatch } from '../../../shared/store/batches';
 import { httpHandler, ok } from '../http-handler';
-import { memberView } from '../views';
+import { MemberView, Page, memberView } from '../views';
 import { Paging } from '../list-query';
 
 const Query = z.object({
-  state: z.enum(['HELD', 'LOCKED', 'ERROR', 'PROCESSED', 'FAILED']).optional(),
+  state: z.enum(MEMBER_STATES).optional(),
   errorCode: z.string().regex(/^[A-Z_]{1,64}$/).optional(),
   ...Paging,
 });
 
-export const handler = httpHandler({ path: z.object({ batchId: z.uuid() }), query: Query }, async ({ path, query }) => {
+export const handler = httpHandler(
+  {
+    summary: "List a batch's members with their state and any error",
+    path: z.object({ batchId: z.uuid() }),
+    query: Query,
+    responses: { 200: Page(MemberView, 'BatchMemberPage') },
+    errors: ['NOT_FOUND'],
+  }, async ({ path, query }) => {
   const batch = await requireBatch(path.batchId);
   const { limit, cursor, state, errorCode } = query;
   // LOCKED and PROCESSED are derived from the batch's status, so the state filter applies to the view.

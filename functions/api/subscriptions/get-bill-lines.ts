@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Id } from '../../../shared/domain/values';
 import { billLinesOf } from '../../../shared/services/bill-lines';
 import { httpHandler, ok } from '../http-handler';
-import { billLineView } from '../views';
+import { BillLineView, List, billLineView } from '../views';
 
-export const handler = httpHandler({ path: z.object({ subscriptionId: Id }) }, async ({ path }) => ok({ items: (await billLinesOf(path.subscriptionId)).map(billLineView) }));
+export const handler = httpHandler(
+  { summary: "List a subscription's bill lines, one per period", path: z.object({ subscriptionId: Id }), responses: { 200: List(BillLineView, 'BillLineList') }, errors: ['NOT_FOUND'] }, async ({ path }) => ok({ items: (await billLinesOf(path.subscriptionId)).map(billLineView) }));

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { Id } from '../../../shared/domain/values';
 import { requireSubscription } from '../../../shared/store/subscriptions';
 import { httpHandler, ok } from '../http-handler';
-import { subscriptionView } from '../views';
+import { SubscriptionView, subscriptionView } from '../views';
 
-export const handler = httpHandler({ path: z.object({ subscriptionId: Id }) }, async ({ path }) =>
+export const handler = httpHandler(
+  { summary: 'Read a subscription', path: z.object({ subscriptionId: Id }), responses: { 200: SubscriptionView }, errors: ['NOT_FOUND'] }, async ({ path }) =>
   ok(subscriptionView(await requireSubscription(path.subscriptionId))),
 );

@@ -3,10 +3,16 @@ import { AdjustmentInput } from '../../../shared/domain/adjustment';
 import { Id } from '../../../shared/domain/values';
 import { adjust } from '../../../shared/services/adjustments';
 import { created, httpHandler } from '../http-handler';
-import { adjustmentView, balanceView, billLineView, ledgerEntryView } from '../views';
+import { AdjustmentResultView, adjustmentView, balanceView, billLineView, ledgerEntryView } from '../views';
 
 export const handler = httpHandler(
-  { path: z.object({ subscriptionId: Id }), body: AdjustmentInput },
+  {
+    summary: "Adjust a subscription's register or bill, effective now or backdated",
+    path: z.object({ subscriptionId: Id }),
+    body: AdjustmentInput,
+    responses: { 201: AdjustmentResultView },
+    errors: ['NOT_FOUND', 'INSUFFICIENT_BALANCE', 'BACKDATE_OUT_OF_RANGE', 'FUTURE_DATED'],
+  },
   async ({ path, body, actor, headers }) => {
     const r = await adjust(path.subscriptionId, body, actor, new Date().toISOString(), headers['idempotency-key']);
     return created({

@@ -3,10 +3,16 @@ import { GrantInput } from '../../../shared/domain/balance';
 import { Id, RegisterName } from '../../../shared/domain/values';
 import { grantAllowance } from '../../../shared/services/balances';
 import { created, httpHandler } from '../http-handler';
-import { balanceView, ledgerEntryView } from '../views';
+import { GrantResultView, balanceView, ledgerEntryView } from '../views';
 
 export const handler = httpHandler(
-  { path: z.object({ subscriptionId: Id, register: RegisterName }), body: GrantInput },
+  {
+    summary: 'Grant allowance to a register (a plan allowance or a top-up)',
+    path: z.object({ subscriptionId: Id, register: RegisterName }),
+    body: GrantInput,
+    responses: { 201: GrantResultView },
+    errors: ['NOT_FOUND', 'BACKDATE_OUT_OF_RANGE'],
+  },
   async ({ path, body, actor, headers }) => {
     const { entry, balance } = await grantAllowance(
       path.subscriptionId,
