@@ -33,8 +33,11 @@ export interface UsageEvent {
   lockedBy?: string;
   replaces?: string;
   replacedBy?: string[];
+  /** The batch that reversed the event. */
   reversedBy?: string;
-  reversedInBatch?: string;
+  reversedAt?: string;
+  /** The batch that inserted the event as a replacement. */
+  insertedByBatch?: string;
   createdAt: string;
 }
 

@@ -76,6 +76,7 @@ function holdUpdate(batch: Batch, eventId: string, now: string): TransactItem {
 export function memberItem(batchId: string, e: UsageEvent, role: MemberRole, now: string, extra: Item = {}): Item {
   return {
     ...keys.batchMember(batchId, e.eventId),
+    ...keys.eventBatch(e.eventId, now, batchId),
     itemType: 'BATCH_MEMBER',
     eventId: e.eventId,
     role,

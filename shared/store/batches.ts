@@ -18,6 +18,7 @@ import { DomainError, storedErrorCode, type ErrorCode } from '../domain/errors';
 import type { TransactItem } from './grouped-transactions';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
+import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './errors';
 import { keys } from './keys';
@@ -414,5 +415,56 @@ export async function recordExecution(batchId: string, action: string, arn: stri
 export async function setLastError(batchId: string, error: NonNullable<Batch['lastError']>): Promise<void> {
   await clients.dynamo.send(
     new UpdateCommand({ TableName: clients.tableName, Key: keys.batch(batchId), UpdateExpression: 'SET lastError = :e', ExpressionAttributeValues: { ':e': error } }),
+  );
+}
+
+/** Strongly consistent read of many batches; missing ids are absent from the result. */
+export async function getBatches(batchIds: readonly string[]): Promise<Batch[]> {
+  return (await batchGet([...new Set(batchIds)].map((b) => keys.batch(b)))).map(toBatch);
+}
+
+export interface EventBatches {
+  /** Newest first: the batch and the event's member item in it. */
+  items: Array<{ batch: Batch; member: BatchMember }>;
+  /** More batches took the event than `limit`. */
+  more: boolean;
+}
+
+/**
+ * The batches that took each event, newest first, at most `limit` each: member items carry GSI2
+ * keys by event, so this is a query per event and one batch read, never a scan. A member removed
+ * from its batch is gone, and so is its batch from here.
+ */
+export async function batchesOfEvents(eventIds: readonly string[], limit: number): Promise<Map<string, EventBatches>> {
+  const found = await mapLimit(eventIds, 16, async (eventId) => {
+    const res = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :p',
+        ExpressionAttributeValues: { ':p': keys.eventBatchesIndexKey(eventId) },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+      }),
+    );
+    const items = res.Items ?? [];
+    // GSI2SK is `<addedAt>#<batchId>`.
+    const batchIds = items.slice(0, limit).map((it) => (it.GSI2SK as string).slice((it.GSI2SK as string).lastIndexOf('#') + 1));
+    return { eventId, batchIds, more: items.length > limit };
+  });
+  const distinct = [...new Set(found.flatMap((f) => f.batchIds))];
+  const read = await batchGet([...distinct.map((b) => keys.batch(b)), ...found.flatMap((f) => f.batchIds.map((b) => keys.batchMember(b, f.eventId)))]);
+  const batches = new Map(read.filter((it) => it.itemType === 'BATCH').map((it) => [it.batchId as string, toBatch(it)]));
+  const members = new Map(read.filter((it) => it.itemType === 'BATCH_MEMBER').map((it) => [`${it.PK as string}|${it.eventId as string}`, toMember(it)]));
+  return new Map(
+    found.map((f) => {
+      const items = f.batchIds.flatMap((batchId) => {
+        const batch = batches.get(batchId);
+        const member = members.get(`${keys.batchPartition(batchId)}|${f.eventId}`);
+        // The index lags the table: a member deleted since is left out.
+        return batch && member ? [{ batch, member }] : [];
+      });
+      return [f.eventId, { items, more: f.more }];
+    }),
   );
 }
