@@ -38,6 +38,8 @@ export interface UsageEvent {
   reversedAt?: string;
   /** The batch that inserted the event as a replacement. */
   insertedByBatch?: string;
+  /** Every batch that holds or held the event as a member (one removed from it is forgotten). */
+  touchedBy?: string[];
   createdAt: string;
 }
 

@@ -51,7 +51,7 @@ export interface Lineage {
 /**
  * The whole chain around an event, both ways: parent and children, what it replaced and what
  * replaced it, and each of theirs in turn, breadth first up to LINEAGE_MAX_EVENTS events, each
- * with the batches that touched it. Reads by key and by index, never a scan.
+ * with the batches that touched it. Reads by key (children by their index), never a scan.
  */
 export async function eventLineage(eventId: string): Promise<Lineage> {
   const start = await requireEvent(eventId);
@@ -90,10 +90,7 @@ export async function eventLineage(eventId: string): Promise<Lineage> {
 
   const all = [...events.values()];
   const [touches, inserters, subs] = await Promise.all([
-    batchesOfEvents(
-      all.map((e) => e.eventId),
-      LINEAGE_MAX_BATCHES,
-    ),
+    batchesOfEvents(all, LINEAGE_MAX_BATCHES),
     getBatches(all.flatMap((e) => (e.insertedByBatch ? [e.insertedByBatch] : []))),
     getSubscriptions([...new Set(all.map((e) => e.subscriptionId))]),
   ]);

@@ -18,7 +18,6 @@ import { DomainError, storedErrorCode, type ErrorCode } from '../domain/errors';
 import type { TransactItem } from './grouped-transactions';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
-import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './errors';
 import { keys } from './keys';
@@ -431,40 +430,23 @@ export interface EventBatches {
 }
 
 /**
- * The batches that took each event, newest first, at most `limit` each: member items carry GSI2
- * keys by event, so this is a query per event and one batch read, never a scan. A member removed
- * from its batch is gone, and so is its batch from here.
+ * The batches that took each event (its `touchedBy`), newest first, at most `limit` each: one
+ * batch read of their batch and member items, never a scan or a query.
  */
-export async function batchesOfEvents(eventIds: readonly string[], limit: number): Promise<Map<string, EventBatches>> {
-  const found = await mapLimit(eventIds, 16, async (eventId) => {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        IndexName: 'GSI2',
-        KeyConditionExpression: 'GSI2PK = :p',
-        ExpressionAttributeValues: { ':p': keys.eventBatchesIndexKey(eventId) },
-        ScanIndexForward: false,
-        Limit: limit + 1,
-      }),
-    );
-    const items = res.Items ?? [];
-    // GSI2SK is `<addedAt>#<batchId>`.
-    const batchIds = items.slice(0, limit).map((it) => (it.GSI2SK as string).slice((it.GSI2SK as string).lastIndexOf('#') + 1));
-    return { eventId, batchIds, more: items.length > limit };
-  });
-  const distinct = [...new Set(found.flatMap((f) => f.batchIds))];
-  const read = await batchGet([...distinct.map((b) => keys.batch(b)), ...found.flatMap((f) => f.batchIds.map((b) => keys.batchMember(b, f.eventId)))]);
+export async function batchesOfEvents(events: ReadonlyArray<{ eventId: string; touchedBy?: readonly string[] }>, limit: number): Promise<Map<string, EventBatches>> {
+  const pairs = events.flatMap((e) => (e.touchedBy ?? []).map((batchId) => ({ eventId: e.eventId, batchId })));
+  const read = await batchGet([...[...new Set(pairs.map((p) => p.batchId))].map((b) => keys.batch(b)), ...pairs.map((p) => keys.batchMember(p.batchId, p.eventId))]);
   const batches = new Map(read.filter((it) => it.itemType === 'BATCH').map((it) => [it.batchId as string, toBatch(it)]));
   const members = new Map(read.filter((it) => it.itemType === 'BATCH_MEMBER').map((it) => [`${it.PK as string}|${it.eventId as string}`, toMember(it)]));
   return new Map(
-    found.map((f) => {
-      const items = f.batchIds.flatMap((batchId) => {
+    events.map((e) => {
+      const items = (e.touchedBy ?? []).flatMap((batchId) => {
         const batch = batches.get(batchId);
-        const member = members.get(`${keys.batchPartition(batchId)}|${f.eventId}`);
-        // The index lags the table: a member deleted since is left out.
+        const member = members.get(`${keys.batchPartition(batchId)}|${e.eventId}`);
         return batch && member ? [{ batch, member }] : [];
       });
-      return [f.eventId, { items, more: f.more }];
+      items.sort((a, b) => (a.member.addedAt < b.member.addedAt ? 1 : a.member.addedAt > b.member.addedAt ? -1 : 0));
+      return [e.eventId, { items: items.slice(0, limit), more: items.length > limit }];
     }),
   );
 }

@@ -30,12 +30,6 @@ export const keys = {
   /** GSI2 of a child event. */
   eventParent: (parentEventId: string, eventId: string) => ({ GSI2PK: `CHILD#${parentEventId}`, GSI2SK: eventId }),
   childrenIndexKey: (parentEventId: string) => `CHILD#${parentEventId}`,
-  /**
-   * GSI2 of a batch member: the batches that took an event, in the order they took it. Carried by
-   * the member item itself (no extra item): one keys-only index write when it is put or deleted.
-   */
-  eventBatch: (eventId: string, addedAt: string, batchId: string) => ({ GSI2PK: `EVTBATCH#${eventId}`, GSI2SK: `${addedAt}#${batchId}` }),
-  eventBatchesIndexKey: (eventId: string) => `EVTBATCH#${eventId}`,
 
   subscription: (subscriptionId: string) => ({ PK: `SUB#${subscriptionId}`, SK: 'SUB' }),
   /** GSI1 of a subscription: its account's subscriptions (balance groups that were never moved). */

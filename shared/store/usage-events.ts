@@ -45,6 +45,7 @@ export function toUsageEvent(item: Item): UsageEvent {
     ...(item.reversedInBatch || item.reversedBy ? { reversedBy: (item.reversedInBatch ?? item.reversedBy) as string } : {}),
     ...(item.reversedAt ? { reversedAt: item.reversedAt as string } : {}),
     ...(item.insertedByBatch ? { insertedByBatch: item.insertedByBatch as string } : {}),
+    ...(item.touchedBy ? { touchedBy: [...(item.touchedBy as Set<string>)].sort() } : {}),
     createdAt: item.createdAt as string,
   };
 }
