@@ -53,7 +53,8 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
     const rating = await newBatch('RATING', { eventIds: [p1.eventId] });
     await run(rating);
 
-    // Generation 2 replaces the first; generation 3 replaces the replacement. Each child follows its parent.
+    // Generation 2 replaces the first; generation 3 replaces the replacement. Each child follows its
+    // parent. (Undo of a completed batch is not built yet: its generation joins this test with it.)
     const p2 = anEvent({ subscriptionId: sub, quantity: '8', eventId: `${p1.eventId}-g2` });
     const c2 = anEvent({ subscriptionId: sub, productId: 'data', quantity: '90', eventId: `${c1.eventId}-g2`, parentEventId: p1.eventId });
     const first = await newBatch('REVERSE_REPLACE', { replacements: [{ originalEventId: p1.eventId, events: [p2, c2] }] });
