@@ -416,3 +416,37 @@ export async function setLastError(batchId: string, error: NonNullable<Batch['la
     new UpdateCommand({ TableName: clients.tableName, Key: keys.batch(batchId), UpdateExpression: 'SET lastError = :e', ExpressionAttributeValues: { ':e': error } }),
   );
 }
+
+/** Strongly consistent read of many batches; missing ids are absent from the result. */
+export async function getBatches(batchIds: readonly string[]): Promise<Batch[]> {
+  return (await batchGet([...new Set(batchIds)].map((b) => keys.batch(b)))).map(toBatch);
+}
+
+export interface EventBatches {
+  /** Newest first: the batch and the event's member item in it. */
+  items: Array<{ batch: Batch; member: BatchMember }>;
+  /** More batches took the event than `limit`. */
+  more: boolean;
+}
+
+/**
+ * The batches that took each event (its `touchedBy`), newest first, at most `limit` each: one
+ * batch read of their batch and member items, never a scan or a query.
+ */
+export async function batchesOfEvents(events: ReadonlyArray<{ eventId: string; touchedBy?: readonly string[] }>, limit: number): Promise<Map<string, EventBatches>> {
+  const pairs = events.flatMap((e) => (e.touchedBy ?? []).map((batchId) => ({ eventId: e.eventId, batchId })));
+  const read = await batchGet([...[...new Set(pairs.map((p) => p.batchId))].map((b) => keys.batch(b)), ...pairs.map((p) => keys.batchMember(p.batchId, p.eventId))]);
+  const batches = new Map(read.filter((it) => it.itemType === 'BATCH').map((it) => [it.batchId as string, toBatch(it)]));
+  const members = new Map(read.filter((it) => it.itemType === 'BATCH_MEMBER').map((it) => [`${it.PK as string}|${it.eventId as string}`, toMember(it)]));
+  return new Map(
+    events.map((e) => {
+      const items = (e.touchedBy ?? []).flatMap((batchId) => {
+        const batch = batches.get(batchId);
+        const member = members.get(`${keys.batchPartition(batchId)}|${e.eventId}`);
+        return batch && member ? [{ batch, member }] : [];
+      });
+      items.sort((a, b) => (a.member.addedAt < b.member.addedAt ? 1 : a.member.addedAt > b.member.addedAt ? -1 : 0));
+      return [e.eventId, { items: items.slice(0, limit), more: items.length > limit }];
+    }),
+  );
+}

@@ -351,9 +351,9 @@ function eventUpdate(c: EventChange, req: RatePartitionRequest): TransactItem {
   const sets = ['rating = :rating', '#status = :status', 'ratingRev = :next', 'ratedBy = :step'];
   let condition = 'ratingRev = :rev AND #status <> :reversed';
   if (c.status === 'REVERSED') {
-    sets.push('reversedInBatch = :batch', 'reversedBy = :actor', 'reversedAt = :now');
+    // reversedBy names the reversing batch (the actor is in the batch's log, not on each event).
+    sets.push('reversedBy = :batch', 'reversedAt = :now');
     values[':batch'] = req.batchId ?? req.stepId;
-    values[':actor'] = req.actor;
     values[':now'] = req.now;
   }
   if (req.heldBy) {

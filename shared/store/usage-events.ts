@@ -41,8 +41,11 @@ export function toUsageEvent(item: Item): UsageEvent {
     ...(item.lockedBy ? { lockedBy: item.lockedBy as string } : {}),
     ...(item.replaces ? { replaces: item.replaces as string } : {}),
     ...(item.replacedBySet ? { replacedBy: [...(item.replacedBySet as Set<string>)].sort() } : {}),
-    ...(item.reversedBy ? { reversedBy: item.reversedBy as string } : {}),
-    ...(item.reversedInBatch ? { reversedInBatch: item.reversedInBatch as string } : {}),
+    // Items reversed before reversedBy named the batch kept the actor there and the batch in reversedInBatch.
+    ...(item.reversedInBatch || item.reversedBy ? { reversedBy: (item.reversedInBatch ?? item.reversedBy) as string } : {}),
+    ...(item.reversedAt ? { reversedAt: item.reversedAt as string } : {}),
+    ...(item.insertedByBatch ? { insertedByBatch: item.insertedByBatch as string } : {}),
+    ...(item.touchedBy ? { touchedBy: [...(item.touchedBy as Set<string>)].sort() } : {}),
     createdAt: item.createdAt as string,
   };
 }
