@@ -78,6 +78,19 @@ async function historyOf(executionArn: string): Promise<{ transitions: number; i
 /** Summed duration of the workflow tasks' invocations so far (the local Lambda runner's tally). */
 const taskSeconds = () => Object.keys(taskFunctions).reduce((s, name) => s + (invocationTally.get(name)?.seconds ?? 0), 0);
 
+/** Each workflow task's invocations and summed seconds so far. */
+const taskTally = () => new Map(Object.keys(taskFunctions).map((name) => [name, { ...(invocationTally.get(name) ?? { count: 0, seconds: 0 }) }]));
+
+/** What each task did between two tallies: its invocations and their summed seconds. */
+function tasksBetween(before: ReturnType<typeof taskTally>, after: ReturnType<typeof taskTally>) {
+  const out: Record<string, { invocations: number; seconds: number }> = {};
+  for (const [name, a] of after) {
+    const b = before.get(name)!;
+    if (a.count > b.count) out[name] = { invocations: a.count - b.count, seconds: round(a.seconds - b.seconds) };
+  }
+  return out;
+}
+
 interface Phase {
   seconds: number;
   /** CPU seconds of this process (every handler runs in it) over wall seconds. */
@@ -144,6 +157,7 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
   let api = { calls: 0, callSeconds: 0 };
   const add = await phase(capacity, async () => void (api = await fill(batchId, type, world)));
   const tasksBefore = taskSeconds();
+  const tallyBefore = taskTally();
   let lockArn = '';
   let submitArn = '';
   const lock = await phase(capacity, async () => {
@@ -160,6 +174,7 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
   const h = [await historyOf(lockArn), await historyOf(submitArn)];
   const sum = (k: 'transitions' | 'invocations') => h.reduce((s, x) => s + x[k], 0);
   const tasks = taskSeconds() - tasksBefore;
+  const byTask = tasksBetween(tallyBefore, taskTally());
   const lockAndSubmit = lock.seconds + submit.seconds;
   const whole = add.seconds + lockAndSubmit;
   return {
@@ -192,6 +207,8 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
     stateTransitionsPerEvent: round(sum('transitions') / events, 5),
     lambdaInvocationsPerEvent: round(sum('invocations') / events, 5),
     taskSecondsPerEvent: round(tasks / events, 6),
+    // By task: FinishSubmit, for one, reads every member in one invocation.
+    tasks: byTask,
     apiCallsPerEvent: round(api.calls / events, 5),
     apiSecondsPerEvent: round(api.callSeconds / events, 6),
   };
@@ -343,6 +360,7 @@ export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; d
           skewedAddSeconds: skewed[k].addSeconds,
           skewedLockSeconds: skewed[k].lockSeconds,
           skewedSubmitSeconds: skewed[k].submitSeconds,
+          skewedTasks: skewed[k].tasks,
           skewedOverUniform: round(skewed[k].wholeSeconds / r.wholeSeconds, 2),
           costPerMillionEvents: costPerMillion({ ...units, ...r }),
         },
