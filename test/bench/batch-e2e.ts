@@ -93,6 +93,8 @@ function tasksBetween(before: ReturnType<typeof taskTally>, after: ReturnType<ty
 
 interface Phase {
   seconds: number;
+  /** Write units by kind of item (capacity.ts), when metered. */
+  writeByKind: Record<string, number>;
   /** CPU seconds of this process (every handler runs in it) over wall seconds. */
   cpuShare: number;
   write: number;
@@ -101,13 +103,14 @@ interface Phase {
 
 /** Runs `work`, timing it and taking the capacity it used (when metered). */
 async function phase(capacity: Capacity | undefined, work: () => Promise<void>): Promise<Phase> {
-  const before = capacity ? { write: capacity.write, read: capacity.read } : { write: 0, read: 0 };
+  const before = capacity ? { write: capacity.write, read: capacity.read, byKind: { ...capacity.writeByKind } } : { write: 0, read: 0, byKind: {} };
   const start = performance.now();
   const cpu = process.cpuUsage();
   await work();
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  return { seconds, cpuShare: (used.user + used.system) / 1e6 / seconds, write: capacity ? capacity.write - before.write : NaN, read: capacity ? capacity.read - before.read : NaN };
+  const writeByKind = Object.fromEntries(Object.entries(capacity?.writeByKind ?? {}).map(([k, v]) => [k, v - ((before.byKind as Record<string, number>)[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+  return { seconds, writeByKind, cpuShare: (used.user + used.system) / 1e6 / seconds, write: capacity ? capacity.write - before.write : NaN, read: capacity ? capacity.read - before.read : NaN };
 }
 
 interface World {
@@ -200,6 +203,13 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
           lockAndSubmitWritePerEvent: round((lock.write + submit.write) / events),
           writePerEvent: round((add.write + lock.write + submit.write) / events),
           readPerEvent: round((add.read + lock.read + submit.read) / events),
+          // Where the writes go, per event: by phase and kind of item (`index`: index entries).
+          writePerEventByKind: Object.fromEntries(
+            (['add', 'lock', 'submit'] as const).map((name) => {
+              const p = { add, lock, submit }[name];
+              return [name, Object.fromEntries(Object.entries(p.writeByKind).map(([k, v]) => [k, round(v / events, 3)]))];
+            }),
+          ),
         }
       : undefined,
     stateTransitions: sum('transitions'),

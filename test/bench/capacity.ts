@@ -95,6 +95,8 @@ export interface Capacity {
   read: number;
   /** Of `write`: index entries. */
   indexWrite: number;
+  /** Of `write`: by kind of item (`EVT/EVT`, `BATCH/MEM`, `SUB/REG`…, the keys' prefixes), index entries under `index`. */
+  writeByKind: Record<string, number>;
   calls: number;
   /** DynamoDB Local's own ReturnConsumedCapacity figures, for comparison. */
   reported: { write: number; read: number };
@@ -108,6 +110,8 @@ interface Written {
   transactional: boolean;
 }
 
+/** An item's kind from its keys: the prefixes of PK and SK, `BATCH/MEM` for a batch member. */
+const kindOf = (key: Wire) => `${key.PK?.S?.split('#')[0]}/${key.SK?.S?.split('#')[0]}`;
 const keyOf = (item: Wire): Wire => Object.fromEntries(TABLE_KEYS.map((k) => [k, item[k]!]));
 const keyString = (key: Wire) => `${key.PK?.S}\u0000${key.SK?.S}`;
 
@@ -172,7 +176,7 @@ function readBy(command: string, input: Record<string, any>, output: Record<stri
  */
 export function meterCapacity(doc: DynamoDBDocumentClient, local: { endpoint: string; region: string; tableName: string }): { capacity: Capacity; stop(): void } {
   const { tableName } = local;
-  const capacity: Capacity = { write: 0, read: 0, indexWrite: 0, calls: 0, reported: { write: 0, read: 0 } };
+  const capacity: Capacity = { write: 0, read: 0, indexWrite: 0, writeByKind: {}, calls: 0, reported: { write: 0, read: 0 } };
   const raw = new DynamoDBClient({ region: local.region, endpoint: local.endpoint, credentials: localCredentials });
   const images = new Map<string, Image>();
   let active = true;
@@ -222,6 +226,9 @@ export function meterCapacity(doc: DynamoDBDocumentClient, local: { endpoint: st
       const index = w.op === 'check' ? 0 : indexUnits(before ?? (w.op === 'update' ? now : undefined), now, w.op !== 'delete');
       capacity.write += table + index;
       capacity.indexWrite += index;
+      const kind = kindOf(w.key);
+      capacity.writeByKind[kind] = (capacity.writeByKind[kind] ?? 0) + table;
+      if (index > 0) capacity.writeByKind.index = (capacity.writeByKind.index ?? 0) + index;
       if (now) images.set(k, now);
       else images.delete(k);
     }
