@@ -272,8 +272,8 @@ export async function selectEvents(
         ExclusiveStartKey: k,
       }),
     );
-    // GSI3 carries keys only: read the events themselves.
-    const page = src.index === 'GSI1' ? (res.Items ?? []).map(toUsageEvent) : await getEvents((res.Items ?? []).map((it) => (it.PK as string).slice(4)));
+    // Both indexes carry keys only: read the events themselves.
+    const page = await getEvents((res.Items ?? []).map((it) => (it.PK as string).slice(4)));
     page.sort((a, b) => (a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : a.eventId < b.eventId ? -1 : 1));
     events.push(...page.filter((e) => statuses.includes(e.status) && (!c.productId || e.productId === c.productId)));
     k = res.LastEvaluatedKey as Record<string, string> | undefined;

@@ -21,6 +21,7 @@ import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './errors';
 import { keys } from './keys';
+import { queryIndexItems } from './query-all';
 
 type Item = Record<string, unknown>;
 
@@ -143,35 +144,21 @@ export interface ListBatchFilter {
 
 /** Newest first. */
 export async function listBatches(filter: ListBatchFilter, limit: number, cursor?: string): Promise<{ items: Batch[]; nextCursor?: string }> {
-  const filters: string[] = [];
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':p': keys.batchesIndexKey };
-  if (filter.status) {
-    filters.push('#status = :status');
-    names['#status'] = 'status';
-    values[':status'] = filter.status;
-  }
-  if (filter.type) {
-    filters.push('#type = :type');
-    names['#type'] = 'type';
-    values[':type'] = filter.type;
-  }
+  // GSI1 carries keys only: the batches are filtered once read, a page of index entries at a time.
+  const wanted = (b: Batch) => (!filter.status || b.status === filter.status) && (!filter.type || b.type === filter.type);
   const items: Batch[] = [];
   let start = decodeCursor(cursor, isStringRecord) as Item | undefined;
   do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :p',
-        ScanIndexForward: false,
-        ExpressionAttributeValues: values,
-        ...(filters.length ? { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names } : {}),
-        Limit: limit - items.length,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(res.Items ?? []).map(toBatch));
+    const res = await queryIndexItems({
+      TableName: clients.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :p',
+      ScanIndexForward: false,
+      ExpressionAttributeValues: { ':p': keys.batchesIndexKey },
+      Limit: limit - items.length,
+      ExclusiveStartKey: start,
+    });
+    items.push(...res.Items.map(toBatch).filter(wanted));
     start = res.LastEvaluatedKey;
   } while (start && items.length < limit);
   return start ? { items, nextCursor: encodeCursor(start) } : { items };
