@@ -90,7 +90,11 @@ export async function eventLineage(eventId: string): Promise<Lineage> {
 
   const all = [...events.values()];
   const [touches, inserters, subs] = await Promise.all([
-    batchesOfEvents(all, LINEAGE_MAX_BATCHES),
+    // An event held or reversed before events named their batches in touchedBy still names them in heldBy and reversedBy.
+    batchesOfEvents(
+      all.map((e) => ({ eventId: e.eventId, touchedBy: [...new Set([...(e.touchedBy ?? []), ...[e.heldBy, e.reversedBy].filter((b): b is string => !!b)])] })),
+      LINEAGE_MAX_BATCHES,
+    ),
     getBatches(all.flatMap((e) => (e.insertedByBatch ? [e.insertedByBatch] : []))),
     getSubscriptions([...new Set(all.map((e) => e.subscriptionId))]),
   ]);

@@ -1,9 +1,12 @@
 // The whole lineage of an event in one call, after batches ran on the real ASL in the local runner.
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/api';
 import { aSubscription, anEvent, uniqueId } from '../support/builders';
 import type { LocalStack } from '../../infra/local/stack';
 import { act, useLocalWorkflows } from '../support/workflows';
+import { clients } from '../../shared/store/clients';
+import { keys } from '../../shared/store/keys';
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -124,6 +127,17 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
     expect(held.events).toEqual([expect.objectContaining({ eventId: e.eventId, heldBy: batchId, batches: [expect.objectContaining({ batchId, type: 'RATING', role: 'MEMBER', status: 'DRAFT' })] })]);
     expect((await call('POST', `/v1/batches/${batchId}/events/remove`, { body: { mode: 'ALL' } })).body.removed).toBe(1);
     expect((await lineage(e.eventId as string)).events[0]!.batches).toEqual([]);
+  });
+
+  it('finds the batch of an event held before events named their batches (from heldBy)', async () => {
+    const sub = uniqueId('sub');
+    await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
+    const e = anEvent({ subscriptionId: sub });
+    await call('POST', '/v1/usage-events', { body: { events: [e] } });
+    const batchId = await newBatch('RATING', { eventIds: [e.eventId] });
+    // As an event held before this release looks: the hold without touchedBy.
+    await clients.dynamo.send(new UpdateCommand({ TableName: clients.tableName, Key: keys.event(e.eventId as string), UpdateExpression: 'REMOVE touchedBy' }));
+    expect((await lineage(e.eventId as string)).events[0]!.batches).toEqual([expect.objectContaining({ batchId, role: 'MEMBER' })]);
   });
 
   it('is bounded: past 100 events it answers the nearest ones and says truncated', async () => {
