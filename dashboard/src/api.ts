@@ -172,12 +172,35 @@ export interface LogEntry {
   data?: Record<string, unknown>;
 }
 
-export interface PreviewBill {
+export interface LineAmounts {
+  usage: Decimal;
+  trueUp: Decimal;
+  adjustments: Decimal;
+  total: Decimal;
+}
+
+/** A bill line the batch changes, computed across every register and product of its subscription. */
+export interface PreviewBillLine {
   period: string;
   status: string;
-  before: Decimal;
-  after: Decimal;
+  created: boolean;
+  before: LineAmounts;
+  after: LineAmounts;
+  reinvoiceRequired: boolean;
+  frozenBecause?: string;
   creditRebillPeriod?: string;
+  correctedTotal?: Decimal;
+}
+
+export interface PreviewSubscription {
+  subscriptionId: string;
+  currency: string;
+  state: 'READY' | 'APPLIED' | 'STALE' | 'ERROR';
+  staleReason?: string;
+  error?: { code: string; message: string };
+  chargeDelta?: Decimal;
+  billLines: PreviewBillLine[];
+  creditRebill: { kind: 'CREDIT' | 'REBILL'; amount: Decimal; originalPeriod: string; period: string }[];
 }
 
 export interface PreviewPartition {
@@ -187,8 +210,6 @@ export interface PreviewPartition {
   currency?: string;
   before?: Decimal;
   after?: Decimal;
-  chargeDelta?: Decimal;
-  bills?: PreviewBill[];
   relatedAdded?: number;
   changedEvents?: number;
   reversed?: number;
@@ -199,8 +220,10 @@ export interface PreviewPartition {
 export interface Preview {
   batchId: string;
   status: BatchStatus;
+  stale: boolean;
+  subscriptions: PreviewSubscription[];
   partitions: PreviewPartition[];
-  totals: { partitions: number; withErrors: number; chargeDelta: Record<string, Decimal> };
+  totals: { partitions: number; withErrors: number; stale: number; chargeDelta: Record<string, Decimal> };
 }
 
 export interface BillLine {

@@ -235,10 +235,41 @@ export const ActionAcceptedView = z
   .meta({ id: 'ActionAccepted', description: 'The workflow started; poll GET /v1/batches/{batchId} until the status settles.' });
 
 const PartitionError = z.object({ code: ErrorCodeValue, message: z.string() });
+const LineAmountsView = z.object({
+  usage: SignedDecimal.describe('Sum of the period\'s rated usage.'),
+  trueUp: SignedDecimal.describe('Minimum true-up: max(0, periodMinimum − usage).'),
+  adjustments: SignedDecimal.describe('Adjustments posted to the line (credit/rebill included).'),
+  total: SignedDecimal.describe('usage + trueUp + adjustments.'),
+});
 export const PreviewView = z
   .object({
     batchId: z.uuid(),
     status: z.enum(BATCH_STATUSES),
+    stale: z.boolean().describe('Something a subscription\'s plan read changed after lock: submit would not apply it (PREVIEW_STALE); lock again.'),
+    subscriptions: z.array(
+      z.object({
+        subscriptionId: z.string(),
+        currency: z.string(),
+        state: z.enum(['READY', 'APPLIED', 'STALE', 'ERROR']),
+        staleReason: z.string().optional(),
+        error: PartitionError.optional(),
+        chargeDelta: SignedDecimal.optional(),
+        billLines: z.array(
+          z.object({
+            period: z.string(),
+            status: z.enum(BILL_STATUSES),
+            created: z.boolean().describe('The batch creates the line.'),
+            before: LineAmountsView,
+            after: LineAmountsView,
+            reinvoiceRequired: z.boolean().describe('A BILLED line changes: the bill must be re-issued (event BILL_REINVOICE_REQUIRED).'),
+            frozenBecause: z.enum(['INTERFACED', 'PERIOD_CLOSED', 'BEFORE_ACCOUNT', 'BILLED']).optional().describe('The line is not changed in place; its correction is posted as credit/rebill.'),
+            creditRebillPeriod: z.string().optional(),
+            correctedTotal: SignedDecimal.optional().describe('What the frozen period comes to now, true-up included.'),
+          }),
+        ),
+        creditRebill: z.array(z.object({ kind: z.enum(['CREDIT', 'REBILL']), amount: SignedDecimal, originalPeriod: z.string(), period: z.string() })),
+      }),
+    ),
     partitions: z.array(
       z.object({
         subscriptionId: z.string(),
@@ -247,10 +278,6 @@ export const PreviewView = z
         currency: z.string().optional(),
         before: SignedDecimal.optional(),
         after: SignedDecimal.optional(),
-        chargeDelta: SignedDecimal.optional(),
-        bills: z
-          .array(z.object({ period: z.string(), status: z.enum(BILL_STATUSES), before: SignedDecimal, after: SignedDecimal, creditRebillPeriod: z.string().optional() }))
-          .optional(),
         relatedAdded: z.number().int().optional(),
         changedEvents: z.number().int().optional(),
         reversed: z.number().int().optional(),
@@ -258,7 +285,7 @@ export const PreviewView = z
         errors: z.array(PartitionError),
       }),
     ),
-    totals: z.object({ partitions: z.number().int(), withErrors: z.number().int(), chargeDelta: z.record(z.string(), SignedDecimal) }),
+    totals: z.object({ partitions: z.number().int(), withErrors: z.number().int(), stale: z.number().int(), chargeDelta: z.record(z.string(), SignedDecimal) }),
   })
   .meta({ id: 'Preview' });
 
