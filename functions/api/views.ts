@@ -36,6 +36,7 @@ import { ERROR_CODES } from '../../shared/domain/errors';
 import type { Subscription } from '../../shared/domain/subscription';
 import { EVENT_STATUSES, type UsageEvent } from '../../shared/domain/usage-event';
 import type { LedgerClose } from '../../shared/store/ledger-close';
+import type { BillAdjustment } from '../../shared/store/bill-lines';
 
 // ---- values every answer shares ------------------------------------------------------------------
 
@@ -102,6 +103,20 @@ export const TransferView = z
   .object({ transferId: z.string(), amount: SignedDecimal, effectiveAt: Timestamp.optional(), from: TransferSide, to: TransferSide })
   .meta({ id: 'BalanceTransfer' });
 
+export const CreditRebillView = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['CREDIT', 'REBILL']),
+    amount: SignedDecimal.describe('A credit is negative.'),
+    originalPeriod: z.string().describe('The period it corrects (interfaced, closed, or billed under credit-only): that line is never changed.'),
+    period: z.string().describe('The open period it is posted to.'),
+    usageBefore: SignedDecimal.optional().describe("What the original period's events rated to before the correction."),
+    usageAfter: SignedDecimal.optional().describe('And after it: the rebill is this plus the true-up to the period minimum.'),
+    batchId: z.string().optional().describe('The batch that made it; its members are the events.'),
+    at: Timestamp,
+  })
+  .meta({ id: 'CreditRebill', description: "A credit of what a frozen period's line billed and a rebill of what it comes to now (minimum true-up included), posted as adjustments to an open period." });
+
 export const BillLineView = z
   .object({
     period: z.string(),
@@ -115,6 +130,7 @@ export const BillLineView = z
     status: z.enum(BILL_STATUSES),
     billUnitId: z.string().optional(),
     updatedAt: Timestamp,
+    creditRebill: z.array(CreditRebillView).optional().describe('Credits and rebills posted to this line, or correcting this period.'),
   })
   .meta({ id: 'BillLine' });
 
@@ -380,6 +396,13 @@ export const AdjustmentView = z
   })
   .meta({ id: 'Adjustment' });
 
+export const AdjustmentListView = z
+  .object({
+    items: z.array(AdjustmentView),
+    creditRebill: z.array(CreditRebillView).describe("Credits and rebills batches posted for the subscription's frozen periods, oldest first."),
+  })
+  .meta({ id: 'AdjustmentList' });
+
 export const AdjustmentResultView = z
   .object({ adjustment: AdjustmentView, entry: LedgerEntryView.optional(), balance: BalanceViewSchema.optional(), billLine: BillLineView.optional() })
   .meta({ id: 'AdjustmentResult' });
@@ -487,7 +510,19 @@ export const transferView = (t: { transferId: string; out: LedgerEntry; in: Ledg
   to: { subscriptionId: t.in.subscriptionId, register: t.in.register, entry: ledgerEntryView(t.in), balance: balanceView(t.toBalance) },
 });
 
-export const billLineView = (l: BillLine): z.output<typeof BillLineView> => ({
+export const creditRebillView = (d: BillAdjustment, currency: string): z.output<typeof CreditRebillView> => ({
+  id: d.id,
+  kind: d.kind,
+  amount: formatMoney(d.amount, currency),
+  originalPeriod: d.originalPeriod,
+  period: d.period,
+  ...(d.usageBefore !== undefined ? { usageBefore: formatMoney(d.usageBefore, currency) } : {}),
+  ...(d.usageAfter !== undefined ? { usageAfter: formatMoney(d.usageAfter, currency) } : {}),
+  ...(d.batchId ? { batchId: d.batchId } : {}),
+  at: d.at,
+});
+
+export const billLineView = (l: BillLine, documents?: readonly BillAdjustment[]): z.output<typeof BillLineView> => ({
   period: l.period,
   currency: l.currency,
   usageAmount: formatMoney(l.usageAmount, l.currency),
@@ -499,6 +534,9 @@ export const billLineView = (l: BillLine): z.output<typeof BillLineView> => ({
   status: l.status,
   ...(l.billUnitId ? { billUnitId: l.billUnitId } : {}),
   updatedAt: l.updatedAt,
+  ...(documents?.some((d) => d.period === l.period || d.originalPeriod === l.period)
+    ? { creditRebill: documents.filter((d) => d.period === l.period || d.originalPeriod === l.period).map((d) => creditRebillView(d, l.currency)) }
+    : {}),
 });
 
 export function eventView(e: UsageEvent, currency: string, childEventIds?: string[]): z.output<typeof UsageEventView> {

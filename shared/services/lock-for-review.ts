@@ -240,6 +240,7 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
   }
   await saveChangeSet(
     batch.batchId,
+    lockStage(batch),
     cs,
     new Map(planned.map(({ p, plan }) => [p.register, plan.changes.map((c) => ({ eventId: c.eventId, fromRev: c.fromRev, status: c.status, rating: c.rating }))])),
   );

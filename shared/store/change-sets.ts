@@ -3,14 +3,14 @@
 // plan read. Submit applies it without planning again: the totals in one transaction
 // conditional on those versions (so the order of the event chunks never matters, and a plan
 // whose inputs moved writes nothing), then the event chunks, each applied once.
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BillLineChange, CreditRebillDocument } from '../domain/change-set';
 import { formatMoney } from '../domain/decimal';
 import { domainEvent } from '../domain/domain-events';
 import { DomainError } from '../domain/errors';
 import type { EventStatus, StoredRating } from '../domain/usage-event';
 import { ledgerEntryPut } from './balances';
-import { batchStageCheck, stageOver, type BatchStage } from './batches';
+import { batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
 import { billAdjustmentPut } from './bill-lines';
 import { clients } from './clients';
 import { isConditionFailure, isTransactionCanceled } from './errors';
@@ -130,12 +130,20 @@ export function totalsItemCount(cs: Pick<ChangeSet, 'registers' | 'grants' | 'li
 export const fitsOneTransaction = (cs: Pick<ChangeSet, 'registers' | 'grants' | 'lines' | 'documents'>): boolean =>
   totalsItemCount(cs, cs.lines.some((l) => l.reinvoiceRequired)) <= MAX_TRANSACTION_ITEMS;
 
-/** Stores a subscription's change set and its event chunks (lock; a retry rewrites the same). */
-export async function saveChangeSet(batchId: string, cs: ChangeSet, changes: Map<string, PlannedEventChange[]>): Promise<void> {
+/** Chunk items per fenced transaction (each up to ~40 KB: well within a transaction's 4 MB). */
+const CHUNK_ITEMS_PER_WRITE = 25;
+
+/**
+ * Stores a subscription's change set and its event chunks (lock; a retry rewrites the same). Every
+ * write checks the batch is still at the lock's stage: a lock attempt that outlived it (a timed-out
+ * task whose Lambda ran on) cannot put a change set back to READY after submit applied it.
+ */
+export async function saveChangeSet(batchId: string, stage: BatchStage, cs: ChangeSet, changes: Map<string, PlannedEventChange[]>): Promise<void> {
+  const puts: TransactItem[] = [];
   for (const [register, list] of changes) {
     for (let n = 0; n * EVENTS_PER_CHUNK < list.length; n++) {
-      await clients.dynamo.send(
-        new PutCommand({
+      puts.push({
+        Put: {
           TableName: clients.tableName,
           Item: {
             ...keys.batchChangeSetChunk(batchId, cs.subscriptionId, register, n),
@@ -144,11 +152,12 @@ export async function saveChangeSet(batchId: string, cs: ChangeSet, changes: Map
             register,
             changes: list.slice(n * EVENTS_PER_CHUNK, (n + 1) * EVENTS_PER_CHUNK),
           },
-        }),
-      );
+        },
+      });
     }
   }
-  await clients.dynamo.send(new PutCommand({ TableName: clients.tableName, Item: { ...keys.batchChangeSet(batchId, cs.subscriptionId), itemType: 'CHANGE_SET', ...cs } }));
+  for (let i = 0; i < puts.length; i += CHUNK_ITEMS_PER_WRITE) await writeInStage(batchId, stage, puts.slice(i, i + CHUNK_ITEMS_PER_WRITE));
+  await writeInStage(batchId, stage, [{ Put: { TableName: clients.tableName, Item: { ...keys.batchChangeSet(batchId, cs.subscriptionId), itemType: 'CHANGE_SET', ...cs } } }]);
 }
 
 export async function getChangeSet(batchId: string, subscriptionId: string): Promise<ChangeSet | undefined> {

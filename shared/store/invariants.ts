@@ -98,7 +98,7 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
     if (!linked.has(line.period) && p.count !== line.eventCount) add('bill-count-equals-events', `${line.period}: line ${line.eventCount} vs events ${p.count}`);
     byPeriod.delete(line.period);
   }
-  for (const [period, p] of byPeriod) if (p.count > 0) add('bill-line-exists', `${period}: ${p.count} rated events but no bill line`);
+  for (const [period, p] of byPeriod) if (p.count > 0 && linked.get(period) !== p.amount) add('bill-line-exists', `${period}: ${p.count} rated events but no bill line`);
 
   // Adjustments: each bill-line field equals the adjustments posted to it; each register adjustment has its ledger entry.
   const adjustments = await listAdjustments(sub.subscriptionId);
