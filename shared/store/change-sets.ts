@@ -346,7 +346,15 @@ function lineItem(cs: ChangeSet, l: BillLineChange, now: string): TransactItem {
   const values: Record<string, unknown> = { ...(l.version && !l.created ? { ':v': l.version } : {}), ...(l.created ? {} : { ':was': l.status }) };
   if (l.frozenBecause || (l.usageDelta === 0n && l.eventCountDelta === 0 && l.adjustmentsDelta === 0n && !l.created)) {
     // The line stays as it is, but the plan read it: it must still be as read.
-    return { ConditionCheck: { TableName: clients.tableName, Key: key, ConditionExpression: guard, ExpressionAttributeNames: names, ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}) } };
+    return {
+      ConditionCheck: {
+        TableName: clients.tableName,
+        Key: key,
+        ConditionExpression: guard,
+        ...(l.created ? {} : { ExpressionAttributeNames: names }),
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+      },
+    };
   }
   Object.assign(values, {
     ':u': l.usageDelta,
