@@ -9,7 +9,7 @@ import { anAccountWith, products } from '../support/accounts';
 import { call } from '../support/api';
 import { aSubscription } from '../support/builders';
 import { actualTotals, balances, billLines, FINISHED, newBatch, preview, previewTotals, rateThroughBatch } from '../support/corrections';
-import { act, useLocalWorkflows } from '../support/workflows';
+import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -72,7 +72,6 @@ describe('a locked batch whose inputs do not move', () => {
     const p = await preview(x.batchId);
     const res = await call('POST', `/v1/batches/${x.batchId}/submit`, { headers: { 'if-match': x.tag } });
     expect(res.status).toBe(202);
-    const { waitForStatus } = await import('../support/workflows');
     expect((await waitForStatus(x.batchId, FINISHED)).status).toBe('COMPLETED');
     expect(await actualTotals(x.sub, ['2026-03'])).toEqual(previewTotals(p, x.sub));
     const after = await preview(x.batchId);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/api';
 import { aSubscription, anEvent, uniqueId } from '../support/builders';
 import type { LocalStack } from '../../infra/local/stack';
-import { act, useLocalWorkflows } from '../support/workflows';
+import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
 import { checkSubscription } from '../../shared/store/invariants';
 import { listBillAdjustments } from '../../shared/store/bill-lines';
 import { requireSubscription } from '../../shared/store/subscriptions';
@@ -171,5 +171,24 @@ describe('a later event of the partition held by another open batch', () => {
     await act(b, 'revert', ['DRAFT']);
     const after = new Map((await getEvents(ids)).map((e) => [e.eventId, e.heldBy]));
     expect([after.get(ids[1]!), after.get(ids[2]!), after.get(ids[3]!)]).toEqual([undefined, a, undefined]);
+  });
+});
+
+describe('a batch whose only member is removed by rule', () => {
+  it('reports no related event PROCESSED that nothing touched: the related events were let go when the member errored', async () => {
+    const { ids } = await ratedSubscription(['10', '20', '30']);
+    const a = await newBatch('RERATE', { eventIds: [ids[2]!] });
+    const b = await newBatch('RERATE', { eventIds: [ids[0]!] });
+    expect((await act(b, 'lock', ['LOCKED'])).counts).toMatchObject({ events: 1, errored: 1, related: 0 });
+    const before = await getEvents([ids[1]!]);
+    expect((await call('POST', `/v1/batches/${b}/events/remove`, { body: { mode: 'BY_RULE', rule: { errorCode: 'EVENT_HELD_BY_OTHER_BATCH' } } })).body.removed).toBe(1);
+    const submit = await call('POST', `/v1/batches/${b}/submit`);
+    // Whether an empty batch may still be submitted or not, nothing of it reads PROCESSED.
+    if (submit.status === 202) await waitForStatus(b, FINISHED);
+    const members = (await call('GET', `/v1/batches/${b}/members`)).body.items;
+    expect(members.filter((m: { state: string }) => m.state === 'PROCESSED')).toEqual([]);
+    const after = await getEvents([ids[1]!]);
+    expect(after.map((e) => [e.ratingRev, e.heldBy])).toEqual(before.map((e) => [e.ratingRev, undefined]));
+    expect((await getEvents([ids[2]!]))[0]!.heldBy).toBe(a);
   });
 });
