@@ -165,7 +165,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a subscription's adjustments */
+        /** List a subscription's adjustments, and the credits and rebills batches posted for it */
         get: operations["getAdjustments"];
         put?: never;
         /** Adjust a subscription's register or bill, effective now or backdated */
@@ -364,7 +364,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read the exact preview of a locked batch: every balance and bill it will change */
+        /**
+         * Read the exact preview of a locked batch: every balance and bill it will change
+         * @description Bill lines are shown per subscription, computed as a whole (every register and product, minimum true-up included), each with its status before and after. The answer carries an `ETag`: send it as `If-Match` on submit to submit only this preview. `stale` says something the plan read has moved since lock (submit would not apply that subscription).
+         */
         get: operations["getBatchPreview"];
         put?: never;
         post?: never;
@@ -425,7 +428,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a LOCKED batch: apply exactly what the preview shows
-         * @description Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles.
+         * @description Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles. With `If-Match`, only the preview of that tag is submitted: a preview that changed or went stale answers 412 PREVIEW_STALE and nothing starts. Without it, submit still writes nothing that differs from the preview: a subscription whose inputs moved after lock is not applied, and its members end FAILED with PREVIEW_STALE.
          */
         post: operations["postBatchSubmit"];
         delete?: never;
@@ -693,7 +696,7 @@ export interface components {
          * @description A stable error code (GET /v1/lookups lists each with its meaning).
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
         Health: {
             /** @constant */
             status: "ok";
@@ -973,6 +976,27 @@ export interface components {
             status: "OPEN" | "BILLED" | "INTERFACED";
             billUnitId?: string;
             updatedAt: components["schemas"]["Timestamp"];
+            /** @description Credits and rebills posted to this line, or correcting this period. */
+            creditRebill?: components["schemas"]["CreditRebill"][];
+        };
+        /** @description A credit of what a frozen period's line billed and a rebill of what it comes to now (minimum true-up included), posted as adjustments to an open period. */
+        CreditRebill: {
+            id: string;
+            /** @enum {string} */
+            kind: "CREDIT" | "REBILL";
+            /** @description A credit is negative. */
+            amount: components["schemas"]["SignedDecimal"];
+            /** @description The period it corrects (interfaced, closed, or billed under credit-only): that line is never changed. */
+            originalPeriod: string;
+            /** @description The open period it is posted to. */
+            period: string;
+            /** @description What the original period's events rated to before the correction. */
+            usageBefore?: components["schemas"]["SignedDecimal"];
+            /** @description And after it: the rebill is this plus the true-up to the period minimum. */
+            usageAfter?: components["schemas"]["SignedDecimal"];
+            /** @description The batch that made it; its members are the events. */
+            batchId?: string;
+            at: components["schemas"]["Timestamp"];
         };
         AdjustmentResult: {
             adjustment: components["schemas"]["Adjustment"];
@@ -1001,6 +1025,8 @@ export interface components {
         };
         AdjustmentList: {
             items: components["schemas"]["Adjustment"][];
+            /** @description Credits and rebills batches posted for the subscription's frozen periods, oldest first. */
+            creditRebill: components["schemas"]["CreditRebill"][];
         };
         IngestResult: {
             accepted: number;
@@ -1226,6 +1252,64 @@ export interface components {
             batchId: string;
             /** @enum {string} */
             status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED";
+            /** @description Something a subscription's plan read changed after lock: submit would not apply it (PREVIEW_STALE); lock again. */
+            stale: boolean;
+            subscriptions: {
+                subscriptionId: string;
+                currency: string;
+                /** @enum {string} */
+                state: "READY" | "APPLIED" | "STALE" | "ERROR";
+                staleReason?: string;
+                error?: {
+                    code: components["schemas"]["ErrorCode"];
+                    message: string;
+                };
+                chargeDelta?: components["schemas"]["SignedDecimal"];
+                billLines: {
+                    period: string;
+                    /** @enum {string} */
+                    status: "OPEN" | "BILLED" | "INTERFACED";
+                    /** @description The batch creates the line. */
+                    created: boolean;
+                    before: {
+                        /** @description Sum of the period's rated usage. */
+                        usage: components["schemas"]["SignedDecimal"];
+                        /** @description Minimum true-up: max(0, periodMinimum − usage). */
+                        trueUp: components["schemas"]["SignedDecimal"];
+                        /** @description Adjustments posted to the line (credit/rebill included). */
+                        adjustments: components["schemas"]["SignedDecimal"];
+                        /** @description usage + trueUp + adjustments. */
+                        total: components["schemas"]["SignedDecimal"];
+                    };
+                    after: {
+                        /** @description Sum of the period's rated usage. */
+                        usage: components["schemas"]["SignedDecimal"];
+                        /** @description Minimum true-up: max(0, periodMinimum − usage). */
+                        trueUp: components["schemas"]["SignedDecimal"];
+                        /** @description Adjustments posted to the line (credit/rebill included). */
+                        adjustments: components["schemas"]["SignedDecimal"];
+                        /** @description usage + trueUp + adjustments. */
+                        total: components["schemas"]["SignedDecimal"];
+                    };
+                    /** @description A BILLED line changes: the bill must be re-issued (event BILL_REINVOICE_REQUIRED). */
+                    reinvoiceRequired: boolean;
+                    /**
+                     * @description The line is not changed in place; its correction is posted as credit/rebill.
+                     * @enum {string}
+                     */
+                    frozenBecause?: "INTERFACED" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT" | "BILLED";
+                    creditRebillPeriod?: string;
+                    /** @description What the frozen period comes to now, true-up included. */
+                    correctedTotal?: components["schemas"]["SignedDecimal"];
+                }[];
+                creditRebill: {
+                    /** @enum {string} */
+                    kind: "CREDIT" | "REBILL";
+                    amount: components["schemas"]["SignedDecimal"];
+                    originalPeriod: string;
+                    period: string;
+                }[];
+            }[];
             partitions: {
                 subscriptionId: string;
                 register: string;
@@ -1233,15 +1317,6 @@ export interface components {
                 currency?: string;
                 before?: components["schemas"]["SignedDecimal"];
                 after?: components["schemas"]["SignedDecimal"];
-                chargeDelta?: components["schemas"]["SignedDecimal"];
-                bills?: {
-                    period: string;
-                    /** @enum {string} */
-                    status: "OPEN" | "BILLED" | "INTERFACED";
-                    before: components["schemas"]["SignedDecimal"];
-                    after: components["schemas"]["SignedDecimal"];
-                    creditRebillPeriod?: string;
-                }[];
                 relatedAdded?: number;
                 changedEvents?: number;
                 reversed?: number;
@@ -1254,6 +1329,7 @@ export interface components {
             totals: {
                 partitions: number;
                 withErrors: number;
+                stale: number;
                 chargeDelta: {
                     [key: string]: components["schemas"]["SignedDecimal"];
                 };
@@ -3782,6 +3858,7 @@ export interface operations {
             header?: {
                 "Idempotency-Key"?: string;
                 "X-Actor"?: string;
+                "if-match"?: string;
             };
             path: {
                 batchId: string;
@@ -3838,6 +3915,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "CONFLICT" | "INVALID_TRANSITION";
+                    };
+                };
+            };
+            /** @description `PREVIEW_STALE`: Something the preview read (a grant, transfer, adjustment, price, bill-line status or the ledger close) changed after lock; lock again to see the new preview. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "PREVIEW_STALE";
                     };
                 };
             };

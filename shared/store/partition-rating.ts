@@ -110,12 +110,21 @@ export async function planFor(subscription: Subscription, req: RatePartitionRequ
     for (const p of await interfacedPeriods(plan)) redirected.add(p);
   } else if (plan.changes.length > 0 && refuseInterfaced) await refuseInterfacedPeriods(plan);
   const [register, assignment] = await Promise.all([getRegister(req.subscriptionId, req.register), assignmentOf(subscription)]);
-  return { ...plan, grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])), consumed: register.consumed, redirected, assignment };
+  return {
+    ...plan,
+    grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])),
+    grantVersions: new Map(snapshot.grants.map((g) => [g.grantId, g.version ?? 0])),
+    consumed: register.consumed,
+    redirected,
+    assignment,
+  };
 }
 
 /** A plan with the grant and register totals it was made from (the writes are conditional on them). */
 export interface PlanWithState extends PartitionPlan {
   grantsDrawn: Map<string, bigint>;
+  /** Each grant's version as read with its draws. */
+  grantVersions: Map<string, number>;
   consumed: bigint;
   /** Interfaced periods whose changes go to the credit/rebill period. */
   redirected: Set<string>;
@@ -270,11 +279,11 @@ async function applyChunk(
       Update: {
         TableName: clients.tableName,
         Key: keys.grant(req.subscriptionId, req.register, grantId),
-        UpdateExpression: 'ADD drawn :d, undrawn :nd',
+        UpdateExpression: 'ADD drawn :d, undrawn :nd, version :one',
         // The grant must still hold what the plan read (a concurrent rating re-plans instead), and
         // still have the allowance undrawn: a transfer or a debit adjustment may have taken some.
         ConditionExpression: 'drawn = :before AND undrawn >= :d',
-        ExpressionAttributeValues: { ':d': delta, ':nd': -delta, ':before': before },
+        ExpressionAttributeValues: { ':d': delta, ':nd': -delta, ':before': before, ':one': 1 },
       },
     });
   }
@@ -375,7 +384,7 @@ function consumptionUpdate(entry: LedgerEntry, consumedBefore: bigint): Transact
     Update: {
       TableName: clients.tableName,
       Key: keys.register(entry.subscriptionId, entry.register),
-      UpdateExpression: 'ADD #consumed :c, entries :one SET updatedAt = :at',
+      UpdateExpression: 'ADD #consumed :c, entries :one, version :one SET updatedAt = :at',
       ConditionExpression: '#consumed = :before',
       ExpressionAttributeNames: { '#consumed': 'consumed' },
       ExpressionAttributeValues: { ':c': entry.consumed, ':one': 1, ':at': entry.at, ':before': consumedBefore },

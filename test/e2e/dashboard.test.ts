@@ -126,8 +126,8 @@ describe('the Usage Events Dashboard in Chromium', () => {
     // Review summary: 30 + 50 + 40 against 100 minutes, 20 over at 0.05.
     await page.getByTestId('charge-change').getByText('1.00').waitFor();
     expect(await text(page.getByTestId('charge-change'))).toBe('1.00 USD');
-    expect(await text(page.locator(`[data-partition="${sub}/MINUTES"]`))).toMatch(/^\s*dash-\S+\s+MINUTES\s+100\s+0\s+1\.00 USD\s+3\s+0\s+0\s+0\s+Ready\s*$/);
-    expect(await text(page.locator(`[data-bill-line="${sub}/2026-03"]`))).toMatch(/MINUTES\s+2026-03\s+Open\s+0\.00\s+1\.00\s+\+1\.00 USD/);
+    expect(await text(page.locator(`[data-partition="${sub}/MINUTES"]`))).toMatch(/^\s*dash-\S+\s+MINUTES\s+100\s+0\s+3\s+0\s+0\s+0\s+Ready\s*$/);
+    expect(await text(page.locator(`[data-bill-line="${sub}/2026-03"]`))).toMatch(/2026-03\s+Open\s+0\.00 → 1\.00\s+0\.00 → 0\.00\s+0\.00 → 0\.00\s+0\.00\s+1\.00\s+\+1\.00 USD\s+new line/);
     await page.getByTestId('no-errors').waitFor();
 
     await page.getByRole('button', { name: 'Submit batch' }).click();
