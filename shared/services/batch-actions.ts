@@ -28,12 +28,15 @@ const specs = {
 
 export type WorkflowAction = keyof typeof specs;
 
-export async function requestAction(kind: WorkflowAction, batchId: string, actor: string, now: string) {
+/** `expectedVersion`: the version a caller's own check read (approval); the action moves only that one. */
+export async function requestAction(kind: WorkflowAction, batchId: string, actor: string, now: string, expectedVersion?: number) {
   const spec: ActionSpec = specs[kind];
   const batch = await requireBatch(batchId);
   const refusal = actionRefusal(batch, spec.action);
   if (refusal) throw new DomainError(refusal.code, refusal.message);
-  const moved = await transitionBatch(batchId, spec.from, spec.to, now, { lastError: null }, batch.version);
+  // Who locks is recorded with the lock's own transition, for approval at submit.
+  const patch = { lastError: null, ...(kind === 'lock' ? { lockedBy: actor } : {}) };
+  const moved = await transitionBatch(batchId, spec.from, spec.to, now, patch, expectedVersion ?? batch.version);
   const arn = config().STATE_MACHINE_ARNS[spec.workflow];
   if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${spec.workflow}`);
   const name = executionName(batchId, spec.name, moved.version);
