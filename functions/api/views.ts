@@ -37,6 +37,7 @@ import type { Subscription } from '../../shared/domain/subscription';
 import { EVENT_STATUSES, type UsageEvent } from '../../shared/domain/usage-event';
 import type { LedgerClose } from '../../shared/store/ledger-close';
 import type { BillAdjustment } from '../../shared/store/bill-lines';
+import { LINEAGE_MAX_BATCHES, LINEAGE_MAX_EVENTS, type Lineage } from '../../shared/services/usage-events';
 
 // ---- values every answer shares ------------------------------------------------------------------
 
@@ -166,12 +167,94 @@ export const UsageEventView = z
       childEventIds: z.array(z.string()).optional(),
       replaces: z.string().optional(),
       replacedBy: z.array(z.string()).optional(),
-      reversedBy: z.string().optional(),
-      reversedInBatch: z.string().optional(),
-    }),
+      reversedBy: z.string().optional().meta({ description: 'The batch that reversed the event.' }),
+    }).meta({ description: 'Direct links only; GET /v1/usage-events/{eventId}/lineage returns the whole chain.' }),
     createdAt: Timestamp,
   })
   .meta({ id: 'UsageEvent' });
+
+export const LineageView = z
+  .object({
+    eventId: z.string().meta({ description: 'The event asked about.' }),
+    events: z
+      .array(
+        z.object({
+          eventId: z.string(),
+          subscriptionId: z.string(),
+          productId: z.string(),
+          quantity: Decimal,
+          occurredAt: Timestamp,
+          status: z.enum(EVENT_STATUSES),
+          amount: Decimal.optional().meta({ description: 'What the rating charges, in `currency`; absent while not rated.' }),
+          currency: z.string(),
+          generation: z
+            .number()
+            .int()
+            .meta({ description: 'Replacement generations from the asked event (0): -1 is what it replaced, +1 what replaced it; a parent and its children share one.' }),
+          parentEventId: z.string().optional(),
+          childEventIds: z.array(z.string()),
+          replaces: z.string().optional(),
+          replacedBy: z.array(z.string()),
+          reversedBy: z.string().optional().meta({ description: 'The batch that reversed the event.' }),
+          reversedAt: Timestamp.optional(),
+          heldBy: z.string().optional().meta({ description: 'The open batch holding the event.' }),
+          batches: z
+            .array(
+              z.object({
+                batchId: z.string(),
+                type: z.enum(BATCH_TYPES),
+                name: z.string().optional(),
+                status: z.enum(BATCH_STATUSES),
+                role: z.enum(MEMBER_ROLES).meta({ description: 'How the batch took the event; REPLACEMENT: the batch inserted it.' }),
+                at: Timestamp.meta({ description: 'When the batch took (or inserted) the event.' }),
+                updatedAt: Timestamp.meta({ description: "The batch's last change (its completion, once finished)." }),
+              }),
+            )
+            .meta({ description: 'Every batch that held the event or inserted it, oldest first.' }),
+        }),
+      )
+      .meta({ description: 'The chain, oldest generation first; nearest events first when it is cut at the bound.' }),
+    limits: z.object({ events: z.number().int(), batchesPerEvent: z.number().int() }),
+    truncated: z
+      .boolean()
+      .meta({ description: 'The chain goes on past the limits: a link names an event not in `events` (ask its lineage to go on), or an event has more batches than listed.' }),
+  })
+  .meta({ id: 'EventLineage' });
+
+export function lineageView(l: Lineage): z.output<typeof LineageView> {
+  return {
+    eventId: l.eventId,
+    events: l.nodes.map(({ event: e, currency, generation, childEventIds, batches }) => ({
+      eventId: e.eventId,
+      subscriptionId: e.subscriptionId,
+      productId: e.productId,
+      quantity: formatQuantity(e.quantity),
+      occurredAt: e.occurredAt,
+      status: e.status,
+      ...(e.rating ? { amount: formatMoney(e.rating.amount, currency) } : {}),
+      currency,
+      generation,
+      ...(e.parentEventId ? { parentEventId: e.parentEventId } : {}),
+      childEventIds,
+      ...(e.replaces ? { replaces: e.replaces } : {}),
+      replacedBy: e.replacedBy ?? [],
+      ...(e.reversedBy ? { reversedBy: e.reversedBy } : {}),
+      ...(e.reversedAt ? { reversedAt: e.reversedAt } : {}),
+      ...(e.heldBy ? { heldBy: e.heldBy } : {}),
+      batches: batches.map(({ batch, role, at }) => ({
+        batchId: batch.batchId,
+        type: batch.type,
+        ...(batch.name ? { name: batch.name } : {}),
+        status: batch.status,
+        role,
+        at,
+        updatedAt: batch.updatedAt,
+      })),
+    })),
+    limits: { events: LINEAGE_MAX_EVENTS, batchesPerEvent: LINEAGE_MAX_BATCHES },
+    truncated: l.truncated,
+  };
+}
 
 export const IngestResultView = z
   .object({
@@ -572,7 +655,6 @@ export function eventView(e: UsageEvent, currency: string, childEventIds?: strin
       ...(e.replaces ? { replaces: e.replaces } : {}),
       ...(e.replacedBy ? { replacedBy: e.replacedBy } : {}),
       ...(e.reversedBy ? { reversedBy: e.reversedBy } : {}),
-      ...(e.reversedInBatch ? { reversedInBatch: e.reversedInBatch } : {}),
     },
     createdAt: e.createdAt,
   };

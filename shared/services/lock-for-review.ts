@@ -5,7 +5,7 @@
 import { eligibilityRefusal, type Batch, type BatchMember, type RelatedReason } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
-import { memberItem, releaseMembers, replacementsOf } from '../store/batch-members';
+import { memberItem, releaseMembers, replacementsOf, touch, touchValue } from '../store/batch-members';
 import { deletePartitions, listPartitions, notePartition, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
 import { batchStageCheck, closeGates, getMembers, listMembers, openGates, requireBatch, setMemberState, stageOver, transitionBatch, type BatchStage } from '../store/batches';
 import { clients } from '../store/clients';
@@ -137,9 +137,9 @@ async function holdRelated(batch: Batch, events: readonly UsageEvent[], reason: 
           Update: {
             TableName: clients.tableName,
             Key: keys.event(e.eventId),
-            UpdateExpression: 'SET heldBy = :b, heldAt = :now',
+            UpdateExpression: `SET heldBy = :b, heldAt = :now ${touch}`,
             ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(heldBy) OR heldBy = :b)',
-            ExpressionAttributeValues: { ':b': batch.batchId, ':now': now },
+            ExpressionAttributeValues: { ':b': batch.batchId, ':now': now, ...touchValue(batch.batchId) },
           },
         },
         { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }) } },

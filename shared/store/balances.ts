@@ -1,11 +1,11 @@
 // Balance registers, grants and the ledger: every change to a register is written in one
 // transaction with the ledger entry that explains it, keyed by a deterministic idempotency key.
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { balanceOf, type BalanceView, type Counterpart, type Grant, type GrantTake, type LedgerEntry, type Register } from '../domain/balance';
 import { DomainError } from '../domain/errors';
 import { clients } from './clients';
 import type { TransactItem } from './grouped-transactions';
-import { queryAll } from './query-all';
+import { queryAll, queryIndexItems } from './query-all';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
@@ -239,17 +239,15 @@ export async function listLedger(
   cursor?: string,
 ): Promise<{ items: LedgerEntry[]; nextCursor?: string }> {
   const start = decodeCursor(cursor, isStringRecord);
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      IndexName: 'GSI1',
-      KeyConditionExpression: 'GSI1PK = :p',
-      ExpressionAttributeValues: { ':p': keys.ledgerIndexKey(subscriptionId, register) },
-      Limit: limit,
-      ExclusiveStartKey: start,
-    }),
-  );
-  const items = (res.Items ?? []).map(toLedgerEntry);
+  const res = await queryIndexItems({
+    TableName: clients.tableName,
+    IndexName: 'GSI1',
+    KeyConditionExpression: 'GSI1PK = :p',
+    ExpressionAttributeValues: { ':p': keys.ledgerIndexKey(subscriptionId, register) },
+    Limit: limit,
+    ExclusiveStartKey: start,
+  });
+  const items = res.Items.map(toLedgerEntry);
   return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
 }
 

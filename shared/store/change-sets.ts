@@ -430,7 +430,7 @@ export async function applyEventChunk(
   }
 }
 
-function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string; actor: string }): TransactItem {
+function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string }): TransactItem {
   const values: Record<string, unknown> = {
     ':rating': c.status === 'REVERSED' ? c.rating : { ...c.rating, ratedAt: ctx.now },
     ':status': c.status,
@@ -442,8 +442,8 @@ function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string;
   };
   const sets = ['rating = :rating', '#status = :status', 'ratingRev = :next', 'ratedBy = :step'];
   if (c.status === 'REVERSED') {
-    sets.push('reversedInBatch = :held', 'reversedBy = :actor', 'reversedAt = :now');
-    values[':actor'] = ctx.actor;
+    // reversedBy names the reversing batch (the actor is in the batch's log, not on each event).
+    sets.push('reversedBy = :held', 'reversedAt = :now');
     values[':now'] = ctx.now;
   }
   return {

@@ -161,11 +161,21 @@ export async function checkAccount(accountId: string): Promise<Violation[]> {
 
 /**
  * Exclusivity (DESIGN.md §2.3): an event is held only by a batch that lists it as a member and
- * has not finished. Read from the events that carry a hold.
+ * has not finished. Lineage: every batch an event names in `touchedBy` lists it as a member (a
+ * hold adds both, a release takes both away). Read from the events that carry either.
  */
 export async function checkHolds(): Promise<Violation[]> {
   const v: Violation[] = [];
-  const held = await scanItems('EVENT', 'attribute_exists(heldBy)');
+  const events = await scanItems('EVENT', '(attribute_exists(heldBy) OR attribute_exists(touchedBy))');
+  const held = events.filter((e) => e.heldBy !== undefined);
+  const touched = new Map<string, string[]>();
+  for (const e of events) for (const b of (e.touchedBy as Set<string> | undefined) ?? []) touched.set(b, [...(touched.get(b) ?? []), e.eventId as string]);
+  for (const [batchId, eventIds] of touched) {
+    const members = new Set((await getMembers(batchId, eventIds)).map((m) => m.eventId));
+    for (const eventId of eventIds) {
+      if (!members.has(eventId)) v.push({ rule: 'touched-with-membership', detail: `event ${eventId} names batch ${batchId} in touchedBy but is not its member` });
+    }
+  }
   const byBatch = new Map<string, string[]>();
   for (const e of held) byBatch.set(e.heldBy as string, [...(byBatch.get(e.heldBy as string) ?? []), e.eventId as string]);
   for (const [batchId, eventIds] of byBatch) {

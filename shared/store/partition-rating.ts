@@ -4,7 +4,7 @@
 // and the bill lines' deltas (a new line stamped with the bill unit of the subscription's balance
 // group, conditional on the group not having moved since). A retry, or a second runner,
 // re-reads and re-plans: what was applied is no longer a change, so nothing is applied twice.
-import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { LedgerEntry } from '../domain/balance';
 import { DomainError } from '../domain/errors';
 import { planPartition, type EventChange, type PartitionPlan } from '../domain/partition-plan';
@@ -19,7 +19,7 @@ import { clients } from './clients';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
 import { cancellationCodes, isBusyCancellation, isTransactionCanceled } from './errors';
 import { keys } from './keys';
-import { readAll } from './query-all';
+import { queryIndexItems, readAll } from './query-all';
 import { requireSubscription } from './subscriptions';
 import { getEvents, toUsageEvent } from './usage-events';
 
@@ -208,18 +208,16 @@ async function loadSnapshot(subscription: Subscription, req: RatePartitionReques
 /** The partition's events from a start point on, in rating order. */
 export async function eventsFrom(subscriptionId: string, register: string, start: { occurredAt: string; eventId: string }): Promise<UsageEvent[]> {
   const items = await readAll((exclusiveStart) =>
-    clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :p AND GSI1SK >= :from',
-        ExpressionAttributeValues: {
-          ':p': keys.partitionIndexKey(subscriptionId, register),
-          ':from': keys.eventPartition(subscriptionId, register, start.occurredAt, start.eventId).GSI1SK,
-        },
-        ExclusiveStartKey: exclusiveStart,
-      }),
-    ),
+    queryIndexItems({
+      TableName: clients.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :p AND GSI1SK >= :from',
+      ExpressionAttributeValues: {
+        ':p': keys.partitionIndexKey(subscriptionId, register),
+        ':from': keys.eventPartition(subscriptionId, register, start.occurredAt, start.eventId).GSI1SK,
+      },
+      ExclusiveStartKey: exclusiveStart,
+    }),
   );
   return items.map(toUsageEvent);
 }
@@ -360,9 +358,9 @@ function eventUpdate(c: EventChange, req: RatePartitionRequest): TransactItem {
   const sets = ['rating = :rating', '#status = :status', 'ratingRev = :next', 'ratedBy = :step'];
   let condition = 'ratingRev = :rev AND #status <> :reversed';
   if (c.status === 'REVERSED') {
-    sets.push('reversedInBatch = :batch', 'reversedBy = :actor', 'reversedAt = :now');
+    // reversedBy names the reversing batch (the actor is in the batch's log, not on each event).
+    sets.push('reversedBy = :batch', 'reversedAt = :now');
     values[':batch'] = req.batchId ?? req.stepId;
-    values[':actor'] = req.actor;
     values[':now'] = req.now;
   }
   if (req.heldBy) {

@@ -106,7 +106,7 @@ describe('the worked example through batches and workflows', () => {
     await act(batchId, 'submit', ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
 
     const original = (await call('GET', `/v1/usage-events/${ids[0]}`)).body;
-    expect(original).toMatchObject({ status: 'REVERSED', rating: { allowanceUsed: '30' }, lineage: { replacedBy: [fixId], reversedInBatch: batchId } });
+    expect(original).toMatchObject({ status: 'REVERSED', rating: { allowanceUsed: '30' }, lineage: { replacedBy: [fixId], reversedBy: batchId } });
     const fix = (await call('GET', `/v1/usage-events/${fixId}`)).body;
     expect(fix).toMatchObject({ status: 'RATED', quantity: '10', rating: { allowanceUsed: '10', amount: '0.00' }, lineage: { replaces: ids[0] } });
     const later = new Map((await getEvents(ids.slice(1))).map((e) => [e.eventId, e.rating!.allowanceUsed]));
