@@ -75,7 +75,7 @@ export function httpHandler<
       );
     const key = headers['idempotency-key'];
     const method = event.requestContext.http.method;
-    return key !== undefined && (method === 'POST' || method === 'PUT') ? idempotent(key, actor, method, event.rawPath, rawBody, run) : run();
+    return key !== undefined && (method === 'POST' || method === 'PUT') ? idempotent(key, actor, method, event.rawPath, rawBody, remainingMs(context), run) : run();
   };
   const handler = middy(base).onError(async (request) => {
     request.response = problemResponse(request.error, request.context.awsRequestId, request.event);
@@ -94,6 +94,7 @@ async function idempotent(
   method: string,
   path: string,
   rawBody: string,
+  remaining: number,
   run: () => Promise<APIGatewayProxyStructuredResultV2>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   if (!IdempotencyKey.safeParse(key).success) {
@@ -104,7 +105,7 @@ async function idempotent(
   const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
   const recordKey = digest(`${actor}\n${key}`);
   const fingerprint = digest(`${method}\n${path}\n${canonicalJson(rawBody)}`);
-  const claim = await claimKey(recordKey, fingerprint, Date.now());
+  const claim = await claimKey(recordKey, fingerprint, Date.now(), remaining);
   if (claim.outcome === 'reused') {
     throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request');
   }
@@ -124,6 +125,9 @@ async function idempotent(
   await completeKey(recordKey, { status: response.statusCode ?? 200, body: response.body ?? '' });
   return response;
 }
+
+/** The invocation's remaining time: after it, an unfinished claim belongs to no running attempt. */
+const remainingMs = (context: Context): number => context?.getRemainingTimeInMillis?.() ?? 30_000;
 
 /** Key order and spacing do not make a different request. */
 function canonicalJson(raw: string): string {
