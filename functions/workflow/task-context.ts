@@ -21,8 +21,9 @@ export interface CaughtError {
 
 /**
  * The batch's lastError and its members' codes are the stable codes of shared/domain/errors.ts:
- * anything else caught (States.Timeout, an SDK error's name) becomes INTERNAL, its name kept in
- * the message.
+ * a DomainError crosses the Lambda boundary with its code as its name (the payload's errorType,
+ * the Catch's Error); anything else caught (States.Timeout, an SDK error's name) becomes
+ * INTERNAL, its name kept in the message.
  */
 export function describeCaught(caught: CaughtError | undefined): { code: ErrorCode; message: string } {
   let message = caught?.Cause ?? 'unknown failure';

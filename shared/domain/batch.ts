@@ -1,7 +1,7 @@
 // Correction batches: types, the status machine, the one rule table of allowed actions by
 // type × status, eligibility of events per type, and selection criteria. Pure.
 import { z } from 'zod';
-import type { ErrorCode } from './errors';
+import { ERROR_CODES, type ErrorCode } from './errors';
 import { EVENT_STATUSES, type EventStatus, type UsageEvent } from './usage-event';
 import { Id, Instant } from './values';
 
@@ -237,7 +237,7 @@ export const RemoveRequest = z.discriminatedUnion('mode', [
     mode: z.literal('BY_RULE'),
     rule: z
       .strictObject({
-        errorCode: z.string().regex(/^[A-Z_]{1,64}$/).optional(),
+        errorCode: z.enum(ERROR_CODES).optional(),
         subscriptionIds: z.array(Id).min(1).max(100).optional(),
         eventIds: z.array(Id).min(1).max(MAX_ADD_PER_CALL).optional(),
         from: Instant.optional(),

@@ -61,7 +61,9 @@ export class DomainError extends Error {
     readonly issues: Issue[] = [],
   ) {
     super(message);
-    this.name = 'DomainError';
+    // The code is the error's name: Lambda reports it as errorType, so a workflow's Catch and
+    // Retry can match it and the batch's lastError keeps it (an instance check still tells ours).
+    this.name = code;
     this.status = errorStatus[code];
   }
 }

@@ -283,7 +283,7 @@ export function toMember(item: Item): BatchMember {
 
 export interface MemberFilter {
   state?: BatchMember['state'];
-  errorCode?: string;
+  errorCode?: ErrorCode;
 }
 
 /** One page of members, in event id order. */
