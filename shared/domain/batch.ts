@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors';
 import { EVENT_STATUSES, type EventStatus, type UsageEvent } from './usage-event';
 import { Id, Instant } from './values';
+import type { WorkflowName } from './workflows';
 
 export const BATCH_TYPES = ['RATING', 'RERATE', 'REVERSE_REPLACE'] as const;
 export type BatchType = (typeof BATCH_TYPES)[number];
@@ -61,6 +62,19 @@ export interface Batch {
   updatedAt: string;
   lastError?: { code: ErrorCode; message: string; at: string };
   executions?: Record<string, string>;
+  /**
+   * A workflow start written with the status change and cleared once the execution is recorded:
+   * while it is there the start is not known to have happened, and asking again repeats it.
+   */
+  pendingStart?: PendingStart;
+}
+
+/** What an action starts: the same name and input always, so starting it twice starts it once. */
+export interface PendingStart {
+  action: BatchAction;
+  workflow: WorkflowName;
+  name: string;
+  input: string;
 }
 
 export const BatchInput = z
@@ -109,8 +123,10 @@ const byType: Record<BatchType, ReadonlySet<BatchAction>> = {
 };
 
 /** The actions a batch allows now. A failed lock may be reverted; submit waits for errors to go. */
-export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'>): BatchAction[] {
+export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'> & Partial<Pick<Batch, 'pendingStart'>>): BatchAction[] {
   const actions = [...byStatus[b.status]];
+  // A start not known to have happened (its request died after the status change) may be asked again.
+  if (b.pendingStart && !actions.includes(b.pendingStart.action)) actions.push(b.pendingStart.action);
   // A lock or revert that stopped with an error may be reverted (again).
   if ((b.status === 'LOCKING' || b.status === 'REVERTING') && b.lastError) actions.push('REVERT');
   return actions.filter((a) => {
@@ -126,7 +142,7 @@ export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'la
  * Why an action is refused: 422 ACTION_NOT_ALLOWED_FOR_TYPE when the type never allows it,
  * 409 INVALID_TRANSITION when the status does not allow it now.
  */
-export function actionRefusal(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'batchId'>, action: BatchAction): { code: ErrorCode; message: string } | undefined {
+export function actionRefusal(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'batchId'> & Partial<Pick<Batch, 'pendingStart'>>, action: BatchAction): { code: ErrorCode; message: string } | undefined {
   if (!byType[b.type].has(action) || (action === 'ADD_REPLACEMENTS' && b.options.creditOnly)) {
     const why = action === 'ADD_REPLACEMENTS' && b.type === 'REVERSE_REPLACE' ? 'a creditOnly batch reverses without replacement' : `a ${b.type} batch does not allow ${action}`;
     return { code: 'ACTION_NOT_ALLOWED_FOR_TYPE', message: why };

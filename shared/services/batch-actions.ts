@@ -1,7 +1,7 @@
 // Lock, revert and submit from the API: a conditional status change, then the workflow's
 // execution, named from the batch, the action and its version (so a repeat starts nothing new).
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { actionRefusal, type Batch, type BatchAction, type BatchStatus } from '../domain/batch';
+import { actionRefusal, type Batch, type BatchAction, type BatchStatus, type PendingStart } from '../domain/batch';
 import { DomainError } from '../domain/errors';
 import { executionName, type WorkflowName } from '../domain/workflows';
 import { config } from '../config';
@@ -28,25 +28,76 @@ const specs = {
 
 export type WorkflowAction = keyof typeof specs;
 
+/**
+ * Asks for a workflow action: the status change records the start it asks for (pendingStart),
+ * then the execution starts and is recorded, which clears it. A request that dies in between
+ * leaves the start pending, never lost: the next action on the batch starts it first (the same
+ * name and input, so an execution already running is not started twice).
+ */
 export async function requestAction(kind: WorkflowAction, batchId: string, actor: string, now: string) {
   const spec: ActionSpec = specs[kind];
-  const batch = await requireBatch(batchId);
+  let batch = await requireBatch(batchId);
+  if (batch.pendingStart) {
+    const pending = batch.pendingStart;
+    const executionArn = await startPending(batchId, pending, actor, now);
+    // Asking again for the very action whose start was pending answers as its first request would have.
+    if (pending.action === spec.action && batch.status === spec.to) return { batchId, status: spec.to, executionArn };
+    batch = await requireBatch(batchId);
+  }
   const refusal = actionRefusal(batch, spec.action);
   if (refusal) throw new DomainError(refusal.code, refusal.message);
-  const moved = await transitionBatch(batchId, spec.from, spec.to, now, { lastError: null }, batch.version);
   const arn = config().STATE_MACHINE_ARNS[spec.workflow];
   if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${spec.workflow}`);
-  const name = executionName(batchId, spec.name, moved.version);
+  // The transition is conditional on this version, so the moved batch's version is the next one.
+  const version = batch.version + 1;
+  const pending: PendingStart = {
+    action: spec.action,
+    workflow: spec.workflow,
+    name: executionName(batchId, spec.name, version),
+    input: JSON.stringify(spec.input({ ...batch, version }, actor)),
+  };
+  await transitionBatch(batchId, spec.from, spec.to, now, { lastError: null, pendingStart: pending }, batch.version);
   let executionArn: string;
   try {
-    const res = await clients.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(spec.input(moved, actor)) }));
-    executionArn = res.executionArn!;
+    executionArn = await startExecution(pending);
   } catch (err) {
-    // Nothing runs: put the batch back where it was, with the reason, so the action can be asked again.
-    await transitionBatch(batchId, [spec.to], batch.status, new Date().toISOString(), { lastError: { code: 'INTERNAL', message: `could not start ${spec.workflow}: ${(err as Error).message}`, at: now } });
+    // Nothing runs: put the batch back where it was, with the reason, so the action can be asked
+    // again; unless a repeat of the request started it meanwhile (the start is no longer pending).
+    await transitionBatch(
+      batchId,
+      [spec.to],
+      batch.status,
+      new Date().toISOString(),
+      { lastError: { code: 'INTERNAL', message: `could not start ${spec.workflow}: ${(err as Error).message}`, at: now }, whilePending: true },
+      version,
+    ).catch(() => undefined);
     throw err;
   }
-  await recordExecution(batchId, spec.name, executionArn);
-  await appendLog(batchId, { at: now, actor, action: spec.action, message: `${spec.action.toLowerCase()} requested`, data: { executionArn, version: moved.version } });
+  await recordExecution(batchId, spec.name, executionArn, pending.name);
+  await appendLog(batchId, { at: now, actor, action: spec.action, message: `${spec.action.toLowerCase()} requested`, data: { executionArn, version } });
   return { batchId, status: spec.to, executionArn };
+}
+
+const specByAction = (action: BatchAction): ActionSpec => Object.values(specs as Record<string, ActionSpec>).find((s) => s.action === action)!;
+
+/** Starts a pending execution (idempotent by name and input) and records it. */
+async function startPending(batchId: string, pending: PendingStart, actor: string, now: string): Promise<string> {
+  const spec = specByAction(pending.action);
+  const executionArn = await startExecution(pending);
+  await recordExecution(batchId, spec.name, executionArn, pending.name);
+  await appendLog(batchId, { at: now, actor, action: pending.action, message: `${pending.action.toLowerCase()} started on a repeated request`, data: { executionArn } });
+  return executionArn;
+}
+
+async function startExecution(pending: PendingStart): Promise<string> {
+  const arn = config().STATE_MACHINE_ARNS[pending.workflow];
+  if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${pending.workflow}`);
+  try {
+    const res = await clients.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: pending.name, input: pending.input }));
+    return res.executionArn!;
+  } catch (err) {
+    // It ran already (and ended): starting it is done.
+    if ((err as { name?: string }).name === 'ExecutionAlreadyExists') return `${arn.replace(':stateMachine:', ':execution:')}:${pending.name}`;
+    throw err;
+  }
 }

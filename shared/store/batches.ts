@@ -13,6 +13,7 @@ import {
   type BatchType,
   type MemberRole,
   type NewBatch,
+  type PendingStart,
 } from '../domain/batch';
 import { DomainError, storedErrorCode, type ErrorCode } from '../domain/errors';
 import type { TransactItem } from './grouped-transactions';
@@ -49,6 +50,7 @@ export function toBatch(item: Item): Batch {
     updatedAt: item.updatedAt as string,
     ...(item.lastError ? { lastError: toLastError(item.lastError as Item) } : {}),
     ...(item.executions ? { executions: item.executions as Record<string, string> } : {}),
+    ...(item.pendingStart ? { pendingStart: item.pendingStart as PendingStart } : {}),
   };
 }
 
@@ -183,6 +185,10 @@ export interface TransitionPatch {
   /** A workflow's recount, written by the transition that ends its stage so a late attempt cannot overwrite it. */
   counts?: Batch['counts'];
   progress?: Batch['progress'];
+  /** The workflow start this change asks for, cleared by recordExecution once it is known to run. */
+  pendingStart?: PendingStart;
+  /** Only while the batch's start is still pending (undoing a start that failed). */
+  whilePending?: boolean;
 }
 
 /**
@@ -220,7 +226,15 @@ export async function transitionBatch(
     names['#action'] = patch.execution.action;
     values[':arn'] = patch.execution.arn;
   }
+  if (patch.pendingStart) {
+    sets.push('pendingStart = :pending');
+    values[':pending'] = patch.pendingStart;
+  }
   let condition = `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`;
+  if (patch.whilePending) {
+    condition += ' AND attribute_exists(pendingStart)';
+    removes.push('pendingStart');
+  }
   if (expectedVersion !== undefined) {
     condition += ' AND #version = :v';
     values[':v'] = expectedVersion;
@@ -398,7 +412,8 @@ export async function getPlan(batchId: string): Promise<{ shards: number; partit
 }
 
 /** Records the execution an action started (ops find it from the batch). */
-export async function recordExecution(batchId: string, action: string, arn: string): Promise<void> {
+/** Records a started execution; the start it confirms (same execution name) is no longer pending. */
+export async function recordExecution(batchId: string, action: string, arn: string, name?: string): Promise<void> {
   await clients.dynamo.send(
     new UpdateCommand({
       TableName: clients.tableName,
@@ -408,6 +423,22 @@ export async function recordExecution(batchId: string, action: string, arn: stri
       ExpressionAttributeValues: { ':arn': arn },
     }),
   );
+  if (name === undefined) return;
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: 'REMOVE pendingStart',
+        // A later action's pending start is not this one's to clear.
+        ConditionExpression: 'pendingStart.#n = :name',
+        ExpressionAttributeNames: { '#n': 'name' },
+        ExpressionAttributeValues: { ':name': name },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
 }
 
 /** Shows why a workflow stopped without moving the batch (a failed revert may be asked again). */

@@ -1,0 +1,61 @@
+// Asking for lock, revert, submit and cancel, on the real ASL in the local runner: what each answer
+// says happened is what happened, whatever dies in between.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../infra/local/stack';
+import { clients } from '../../shared/store/clients';
+import { call } from '../support/api';
+import { aSubscription, anEvent, uniqueId } from '../support/builders';
+import { eventually } from '../support/eventually';
+import { useLocalWorkflows, waitForStatus } from '../support/workflows';
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await useLocalWorkflows();
+});
+afterAll(async () => stack?.stop());
+
+/** A DRAFT batch of `type` holding `count` fresh events of a new subscription. */
+async function draftWith(type: 'RATING' | 'RERATE', count = 2) {
+  const sub = uniqueId('sub');
+  await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
+  const events = Array.from({ length: count }, (_, i) => anEvent({ subscriptionId: sub, quantity: '10', occurredAt: `2026-03-0${i + 1}T10:00:00Z` }));
+  expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(count);
+  const batchId = (await call('POST', '/v1/batches', { body: { type } })).body.batchId as string;
+  const ids = events.map((e) => e.eventId as string);
+  expect((await call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: ids } })).body.rejected).toEqual([]);
+  return { sub, batchId, ids };
+}
+
+describe('a request that dies between the status change and the workflow start', () => {
+  it('leaves the start pending; asking again starts it once and the batch locks', async () => {
+    const { batchId } = await draftWith('RATING');
+    // The lock request's process is killed while StartExecution is under way: it never returns.
+    let killed = false;
+    clients.sfn.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!killed && context.commandName === 'StartExecutionCommand') {
+          killed = true;
+          await new Promise(() => undefined);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'killAtStart' },
+    );
+    try {
+      void call('POST', `/v1/batches/${batchId}/lock`);
+      await eventually('the lock request to die at its start', async () => (killed ? true : undefined));
+      const stranded = (await call('GET', `/v1/batches/${batchId}`)).body;
+      expect(stranded.status).toBe('LOCKING');
+      expect(stranded.allowedActions).toContain('LOCK');
+      const again = await call('POST', `/v1/batches/${batchId}/lock`);
+      expect(again.status).toBe(202);
+      const locked = await waitForStatus(batchId, ['LOCKED']);
+      expect(locked.allowedActions).not.toContain('LOCK');
+      // Asked again once it runs: refused, nothing new starts.
+      const third = await call('POST', `/v1/batches/${batchId}/lock`);
+      expect([third.status, third.body.code]).toEqual([409, 'INVALID_TRANSITION']);
+    } finally {
+      clients.sfn.middlewareStack.remove('killAtStart');
+    }
+  });
+});
