@@ -6,7 +6,7 @@ import { clients } from '../../shared/store/clients';
 import { call } from '../support/api';
 import { aSubscription, anEvent, uniqueId } from '../support/builders';
 import { eventually } from '../support/eventually';
-import { useLocalWorkflows, waitForStatus } from '../support/workflows';
+import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -57,5 +57,32 @@ describe('a request that dies between the status change and the workflow start',
     } finally {
       clients.sfn.middlewareStack.remove('killAtStart');
     }
+  });
+});
+
+/** Events of a new subscription, rated by a RATING batch run to the end. */
+async function ratedEvents(count = 2) {
+  const { sub, batchId, ids } = await draftWith('RATING', count);
+  await act(batchId, 'lock', ['LOCKED']);
+  await act(batchId, 'submit', ['COMPLETED']);
+  return { sub, ids };
+}
+
+describe('a client mistake is a 4xx with a code, never a 5xx', () => {
+  it('POST …/replacements naming the same original twice is 400 VALIDATION_FAILED and changes nothing', async () => {
+    const { sub, ids } = await ratedEvents(1);
+    const batchId = (await call('POST', '/v1/batches', { body: { type: 'REVERSE_REPLACE' } })).body.batchId as string;
+    const replacement = () => anEvent({ subscriptionId: sub, quantity: '5', occurredAt: '2026-03-01T10:00:00Z' });
+    const twice = await call('POST', `/v1/batches/${batchId}/replacements`, {
+      body: { replacements: [{ originalEventId: ids[0], events: [replacement()] }, { originalEventId: ids[0], events: [replacement()] }] },
+    });
+    expect([twice.status, twice.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(twice.body.errors[0].path).toBe('body.replacements.1.originalEventId');
+    const same = replacement();
+    const repeated = await call('POST', `/v1/batches/${batchId}/replacements`, {
+      body: { replacements: [{ originalEventId: ids[0], events: [same, same] }] },
+    });
+    expect([repeated.status, repeated.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect((await call('GET', `/v1/batches/${batchId}`)).body.counts.events).toBe(0);
   });
 });
