@@ -18,13 +18,14 @@ export const BATCH_STATUSES = [
   'COMPLETED',
   'COMPLETED_WITH_ERRORS',
   'FAILED',
+  'CANCELLED',
 ] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /** A batch in one of these no longer holds events. */
-export const FINISHED: ReadonlySet<BatchStatus> = new Set(['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
+export const FINISHED: ReadonlySet<BatchStatus> = new Set(['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED', 'CANCELLED']);
 
-export const BATCH_ACTIONS = ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT'] as const;
+export const BATCH_ACTIONS = ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL'] as const;
 export type BatchAction = (typeof BATCH_ACTIONS)[number];
 
 /** What submit does when a change would alter a bill line already interfaced to receivables. */
@@ -67,6 +68,8 @@ export interface Batch {
    * while it is there the start is not known to have happened, and asking again repeats it.
    */
   pendingStart?: PendingStart;
+  /** Set by cancel on a LOCKED batch: the revert it starts ends CANCELLED instead of DRAFT. */
+  cancelRequested?: boolean;
 }
 
 /** What an action starts: the same name and input always, so starting it twice starts it once. */
@@ -104,22 +107,24 @@ export function optionsRefusal(type: BatchType, options: BatchOptions): { code: 
 // ---- the rule table ---------------------------------------------------------------------------
 
 const byStatus: Record<BatchStatus, readonly BatchAction[]> = {
-  DRAFT: ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK'],
+  // Cancel ends a batch that will not be submitted, releasing every event it holds.
+  DRAFT: ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'CANCEL'],
   LOCKING: [],
   // Lock errors block submit until removed; only members in ERROR may be removed from a locked
   // batch, and the preview leaves them out, so removing them keeps it exact.
-  LOCKED: ['REMOVE_EVENTS', 'REVERT', 'SUBMIT'],
+  LOCKED: ['REMOVE_EVENTS', 'REVERT', 'SUBMIT', 'CANCEL'],
   REVERTING: [],
   PROCESSING: [],
   COMPLETED: [],
   COMPLETED_WITH_ERRORS: [],
   FAILED: [],
+  CANCELLED: [],
 };
 
 const byType: Record<BatchType, ReadonlySet<BatchAction>> = {
-  RATING: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT']),
-  RERATE: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT']),
-  REVERSE_REPLACE: new Set(['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT']),
+  RATING: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
+  RERATE: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
+  REVERSE_REPLACE: new Set(['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
 };
 
 /** The actions a batch allows now. A failed lock may be reverted; submit waits for errors to go. */
@@ -133,6 +138,7 @@ export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'la
     if (!byType[b.type].has(a)) return false;
     if (a === 'ADD_REPLACEMENTS' && b.options.creditOnly) return false;
     if (a === 'SUBMIT' && b.counts.errored > 0) return false;
+    if ((a === 'LOCK' || a === 'SUBMIT') && b.counts.events === 0) return false;
     if (a === 'REMOVE_EVENTS' && b.status === 'LOCKED' && b.counts.errored === 0) return false;
     return true;
   });
@@ -146,6 +152,9 @@ export function actionRefusal(b: Pick<Batch, 'type' | 'status' | 'counts' | 'las
   if (!byType[b.type].has(action) || (action === 'ADD_REPLACEMENTS' && b.options.creditOnly)) {
     const why = action === 'ADD_REPLACEMENTS' && b.type === 'REVERSE_REPLACE' ? 'a creditOnly batch reverses without replacement' : `a ${b.type} batch does not allow ${action}`;
     return { code: 'ACTION_NOT_ALLOWED_FOR_TYPE', message: why };
+  }
+  if ((action === 'LOCK' || action === 'SUBMIT') && b.counts.events === 0 && byStatus[b.status].includes(action)) {
+    return { code: 'BATCH_EMPTY', message: `batch ${b.batchId} has no events: add events before ${action === 'LOCK' ? 'locking' : 'submitting'}, or cancel it` };
   }
   if (!allowedActions(b).includes(action)) {
     const extra = action === 'SUBMIT' && b.status === 'LOCKED' ? `; ${b.counts.errored} member(s) have errors: remove them (POST .../events/remove with {"mode":"BY_RULE","rule":{"errorCode":...}}) or revert` : '';

@@ -27,6 +27,7 @@ export const errorCodes = {
     status: 422,
     meaning: "A replacements CSV names an original again after other originals' rows (files are read once, in order).",
   },
+  BATCH_EMPTY: { status: 422, meaning: 'The batch has no events, so there is nothing to lock or submit; add events or cancel it.' },
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'The path exists but does not serve this method (Allow lists those it does).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The body is not application/json.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The body is larger than 1 MiB (10 MiB before it reaches the handler).' },

@@ -8,6 +8,7 @@ import { config } from '../config';
 import { appendLog } from '../store/batch-log';
 import { recordExecution, requireBatch, transitionBatch } from '../store/batches';
 import { clients } from '../store/clients';
+import { releaseEveryMember } from './batches';
 
 interface ActionSpec {
   action: BatchAction;
@@ -16,6 +17,8 @@ interface ActionSpec {
   to: BatchStatus;
   name: string;
   input: (b: Batch, actor: string) => Record<string, unknown>;
+  /** Cancel runs the revert and ends CANCELLED; any other action clears a cancel left waiting. */
+  cancel?: boolean;
 }
 
 const step = (b: Batch, actor: string, phase: string) => ({ batchId: b.batchId, version: b.version, actor, phase, cursor: null });
@@ -23,6 +26,7 @@ const step = (b: Batch, actor: string, phase: string) => ({ batchId: b.batchId, 
 const specs = {
   lock: { action: 'LOCK', workflow: 'lock-for-review', from: ['DRAFT'], to: 'LOCKING', name: 'lock', input: (b, a) => step(b, a, 'start') },
   revert: { action: 'REVERT', workflow: 'revert-for-edit', from: ['LOCKED', 'LOCKING', 'REVERTING'], to: 'REVERTING', name: 'revert', input: (b, a) => step(b, a, 'related') },
+  cancel: { action: 'CANCEL', workflow: 'revert-for-edit', from: ['LOCKED'], to: 'REVERTING', name: 'cancel', input: (b, a) => step(b, a, 'related'), cancel: true },
   submit: { action: 'SUBMIT', workflow: 'submit', from: ['LOCKED'], to: 'PROCESSING', name: 'submit', input: (b, a) => ({ batchId: b.batchId, actor: a }) },
 } satisfies Record<string, ActionSpec>;
 
@@ -37,7 +41,8 @@ export type WorkflowAction = keyof typeof specs;
 export async function requestAction(kind: WorkflowAction, batchId: string, actor: string, now: string) {
   const spec: ActionSpec = specs[kind];
   let batch = await requireBatch(batchId);
-  if (batch.pendingStart) {
+  // Only a start of this route's own workflow (the one it may start) is repeated here.
+  if (batch.pendingStart && batch.pendingStart.workflow === spec.workflow) {
     const pending = batch.pendingStart;
     const executionArn = await startPending(batchId, pending, actor, now);
     // Asking again for the very action whose start was pending answers as its first request would have.
@@ -56,7 +61,7 @@ export async function requestAction(kind: WorkflowAction, batchId: string, actor
     name: executionName(batchId, spec.name, version),
     input: JSON.stringify(spec.input({ ...batch, version }, actor)),
   };
-  await transitionBatch(batchId, spec.from, spec.to, now, { lastError: null, pendingStart: pending }, batch.version);
+  await transitionBatch(batchId, spec.from, spec.to, now, { lastError: null, pendingStart: pending, cancelRequested: spec.cancel === true }, batch.version);
   let executionArn: string;
   try {
     executionArn = await startExecution(pending);
@@ -100,4 +105,27 @@ async function startExecution(pending: PendingStart): Promise<string> {
     if ((err as { name?: string }).name === 'ExecutionAlreadyExists') return `${arn.replace(':stateMachine:', ':execution:')}:${pending.name}`;
     throw err;
   }
+}
+
+/**
+ * Cancels a batch that will not be submitted. DRAFT: CANCELLED at once, then every hold is
+ * released (200). LOCKED: the revert runs first and ends CANCELLED instead of DRAFT (202). A
+ * cancelled batch asked again finishes releasing whatever a cancel that died left held.
+ */
+export async function cancelBatch(batchId: string, actor: string, now: string): Promise<{ accepted: true; result: Awaited<ReturnType<typeof requestAction>> } | { accepted: false; batch: Batch }> {
+  const batch = await requireBatch(batchId);
+  if (batch.status === 'LOCKED' || (batch.status === 'REVERTING' && batch.pendingStart?.action === 'CANCEL')) {
+    return { accepted: true, result: await requestAction('cancel', batchId, actor, now) };
+  }
+  let cancelled = batch;
+  if (batch.status !== 'CANCELLED') {
+    const refusal = actionRefusal(batch, 'CANCEL');
+    if (refusal) throw new DomainError(refusal.code, refusal.message);
+    cancelled = await transitionBatch(batchId, ['DRAFT'], 'CANCELLED', now, { lastError: null }, batch.version);
+  }
+  const released = await releaseEveryMember(cancelled, now);
+  if (batch.status !== 'CANCELLED') {
+    await appendLog(batchId, { at: now, actor, action: 'CANCEL', message: `cancelled; ${released} event(s) released`, data: { released } });
+  }
+  return { accepted: false, batch: await requireBatch(batchId) };
 }

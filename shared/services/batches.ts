@@ -16,7 +16,7 @@ import { DomainError } from '../domain/errors';
 import { FUTURE_TOLERANCE_MS } from '../domain/usage-event';
 import { appendLog } from '../store/batch-log';
 import { addReplacements, holdEvents, releaseMembers, selectEvents, type ReplacementRequest } from '../store/batch-members';
-import { addCounts, allMembers, batchFor, createBatch } from '../store/batches';
+import { addCounts, allMembers, batchFor, createBatch, resetCounts } from '../store/batches';
 import type { z } from 'zod';
 
 export async function openBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
@@ -101,6 +101,21 @@ export async function addReplacementsToBatch(batchId: string, requests: readonly
     data: { source, ...result, already: result.already.length, rejected: result.rejected.length, sample: result.rejected.slice(0, LOG_SAMPLE) },
   });
   return result;
+}
+
+/**
+ * Releases every member of a cancelled batch (their events are free for other batches again).
+ * Repeatable: a cancel that died midway releases the rest when asked again.
+ */
+export async function releaseEveryMember(batch: Batch, now: string): Promise<number> {
+  let released = 0;
+  for await (const page of allMembers(batch.batchId)) {
+    const removed = await releaseMembers(batch, page, ['CANCELLED']);
+    released += removed;
+  }
+  // The counts of a cancelled batch say it holds nothing.
+  await resetCounts(batch.batchId, now);
+  return released;
 }
 
 export async function removeEvents(batchId: string, request: z.output<typeof RemoveRequest>, actor: string, now: string) {

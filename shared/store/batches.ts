@@ -51,6 +51,7 @@ export function toBatch(item: Item): Batch {
     ...(item.lastError ? { lastError: toLastError(item.lastError as Item) } : {}),
     ...(item.executions ? { executions: item.executions as Record<string, string> } : {}),
     ...(item.pendingStart ? { pendingStart: item.pendingStart as PendingStart } : {}),
+    ...(item.cancelRequested ? { cancelRequested: true } : {}),
   };
 }
 
@@ -189,6 +190,8 @@ export interface TransitionPatch {
   pendingStart?: PendingStart;
   /** Only while the batch's start is still pending (undoing a start that failed). */
   whilePending?: boolean;
+  /** Marks (true) or clears (false) a cancel waiting for its revert to finish. */
+  cancelRequested?: boolean;
 }
 
 /**
@@ -226,6 +229,9 @@ export async function transitionBatch(
     names['#action'] = patch.execution.action;
     values[':arn'] = patch.execution.arn;
   }
+  if (patch.cancelRequested === true) sets.push('cancelRequested = :true');
+  if (patch.cancelRequested === true) values[':true'] = true;
+  if (patch.cancelRequested === false) removes.push('cancelRequested');
   if (patch.pendingStart) {
     sets.push('pendingStart = :pending');
     values[':pending'] = patch.pendingStart;
@@ -259,6 +265,20 @@ export async function transitionBatch(
     if (!current) throw new DomainError('NOT_FOUND', `batch ${batchId} was not found`);
     throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${current}; it cannot become ${to}`);
   }
+}
+
+/** Sets every counter to zero and progress to none: a cancelled batch holds and did nothing. */
+export async function resetCounts(batchId: string, now: string): Promise<void> {
+  await clients.dynamo.send(
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      UpdateExpression: 'SET counts = :zero, progress = :none, updatedAt = :now',
+      ConditionExpression: '#status = :cancelled',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':zero': zeroCounts, ':none': { done: 0, total: 0 }, ':now': now, ':cancelled': 'CANCELLED' },
+    }),
+  );
 }
 
 /** Adds to the batch's counters (negative to subtract). */

@@ -86,3 +86,52 @@ describe('a client mistake is a 4xx with a code, never a 5xx', () => {
     expect((await call('GET', `/v1/batches/${batchId}`)).body.counts.events).toBe(0);
   });
 });
+
+describe('cancel', () => {
+  const takenBy = async (ids: string[]) => {
+    const other = (await call('POST', '/v1/batches', { body: { type: 'RATING' } })).body.batchId as string;
+    return call('POST', `/v1/batches/${other}/events`, { body: { eventIds: ids } });
+  };
+
+  it('ends a DRAFT batch CANCELLED at once and releases every event it held; asked again it answers the same', async () => {
+    const { batchId, ids } = await draftWith('RATING');
+    expect((await call('GET', `/v1/batches/${batchId}`)).body.allowedActions).toContain('CANCEL');
+    const res = await call('POST', `/v1/batches/${batchId}/cancel`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'CANCELLED', allowedActions: [], counts: { events: 0 } });
+    expect((await takenBy(ids)).body.rejected).toEqual([]);
+    const again = await call('POST', `/v1/batches/${batchId}/cancel`);
+    expect([again.status, again.body.status]).toEqual([200, 'CANCELLED']);
+    const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string }[];
+    expect(log.filter((e) => e.action === 'CANCEL')).toHaveLength(1);
+  });
+
+  it('reverts a LOCKED batch and ends it CANCELLED, releasing its events', async () => {
+    const { batchId, ids } = await draftWith('RATING');
+    const locked = await act(batchId, 'lock', ['LOCKED']);
+    expect(locked.allowedActions).toContain('CANCEL');
+    const res = await call('POST', `/v1/batches/${batchId}/cancel`);
+    expect([res.status, res.body.status]).toEqual([202, 'REVERTING']);
+    const cancelled = await waitForStatus(batchId, ['CANCELLED', 'DRAFT']);
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', allowedActions: [], counts: { events: 0, related: 0, errored: 0 } });
+    expect((await takenBy(ids)).body.rejected).toEqual([]);
+  });
+
+  it('is refused while the batch is processing or finished', async () => {
+    const { batchId } = await draftWith('RATING', 1);
+    await act(batchId, 'lock', ['LOCKED']);
+    await act(batchId, 'submit', ['COMPLETED']);
+    const res = await call('POST', `/v1/batches/${batchId}/cancel`);
+    expect([res.status, res.body.code]).toEqual([409, 'INVALID_TRANSITION']);
+  });
+});
+
+describe('an empty batch', () => {
+  it('cannot be locked: 422 BATCH_EMPTY, and LOCK is not among its actions', async () => {
+    const batchId = (await call('POST', '/v1/batches', { body: { type: 'RATING' } })).body.batchId as string;
+    expect((await call('GET', `/v1/batches/${batchId}`)).body.allowedActions).not.toContain('LOCK');
+    const res = await call('POST', `/v1/batches/${batchId}/lock`);
+    expect([res.status, res.body.code]).toEqual([422, 'BATCH_EMPTY']);
+    expect((await call('GET', `/v1/batches/${batchId}`)).body.status).toBe('DRAFT');
+  });
+});
