@@ -40,7 +40,7 @@ export async function addEventIds(batchId: string, eventIds: readonly string[], 
   const held = await holdEvents(batch, eventIds, now);
   // `already` counts the requested ids the batch held before (children are counted in `added`).
   const requested = new Set(eventIds);
-  await addCounts(batchId, { events: held.added.length }, now);
+  await addCounts(batchId, { events: held.added.length }, now, ['DRAFT']);
   await appendLog(batchId, {
     at: now,
     actor,
@@ -57,7 +57,7 @@ export async function addByCriteria(batchId: string, criteria: SelectionCriteria
   const statuses = criteria.status ? [criteria.status] : eligibleStatuses(batch.type);
   const page = await selectEvents(criteriaOrRefuse(criteria), statuses, MAX_ADD_PER_CALL, cursor);
   const held = await holdEvents(batch, page.events.map((e) => e.eventId), now);
-  await addCounts(batchId, { events: held.added.length }, now);
+  await addCounts(batchId, { events: held.added.length }, now, ['DRAFT']);
   await appendLog(batchId, {
     at: now,
     actor,
@@ -92,7 +92,7 @@ export async function addReplacementsToBatch(batchId: string, requests: readonly
   const batch = await batchFor(batchId, 'ADD_REPLACEMENTS');
   const { newMembers, ...result } = await addReplacements(batch, requests, now);
   // An original the batch already held (added by id) is not counted twice.
-  await addCounts(batchId, { events: newMembers }, now);
+  await addCounts(batchId, { events: newMembers }, now, ['DRAFT']);
   await appendLog(batchId, {
     at: now,
     actor,

@@ -282,18 +282,30 @@ export async function resetCounts(batchId: string, now: string): Promise<void> {
 }
 
 /** Adds to the batch's counters (negative to subtract). */
-export async function addCounts(batchId: string, delta: Partial<Record<keyof Batch['counts'], number>>, now: string): Promise<void> {
+export async function addCounts(
+  batchId: string,
+  delta: Partial<Record<keyof Batch['counts'], number>>,
+  now: string,
+  /** Only while the batch is in one of these; otherwise nothing (the stage that moved it recounts). */
+  onlyIn?: readonly BatchStatus[],
+): Promise<void> {
   const entries = Object.entries(delta).filter(([, n]) => n !== 0);
   if (entries.length === 0) return;
-  await clients.dynamo.send(
-    new UpdateCommand({
-      TableName: clients.tableName,
-      Key: keys.batch(batchId),
-      UpdateExpression: `ADD ${entries.map((_, i) => `counts.#c${i} :n${i}`).join(', ')} SET updatedAt = :now`,
-      ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#c${i}`, k])),
-      ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])), ':now': now },
-    }),
-  );
+  const statuses = Object.fromEntries((onlyIn ?? []).map((st, i) => [`:s${i}`, st]));
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: `ADD ${entries.map((_, i) => `counts.#c${i} :n${i}`).join(', ')} SET updatedAt = :now`,
+        ...(onlyIn ? { ConditionExpression: `#status IN (${Object.keys(statuses).join(', ')})` } : {}),
+        ExpressionAttributeNames: { ...Object.fromEntries(entries.map(([k], i) => [`#c${i}`, k])), ...(onlyIn ? { '#status': 'status' } : {}) },
+        ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])), ':now': now, ...statuses },
+      }),
+    );
+  } catch (err) {
+    if (!onlyIn || !isConditionFailure(err)) throw err;
+  }
 }
 
 const toLastError = (e: Item): NonNullable<Batch['lastError']> => ({ code: storedErrorCode(e.code), message: String(e.message ?? ''), at: String(e.at ?? '') });

@@ -2,6 +2,7 @@
 // says happened is what happened, whatever dies in between.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
+import { currentInvocation } from '../../infra/local/lambda';
 import { clients } from '../../shared/store/clients';
 import { call } from '../support/api';
 import { aSubscription, anEvent, uniqueId } from '../support/builders';
@@ -133,5 +134,47 @@ describe('an empty batch', () => {
     const res = await call('POST', `/v1/batches/${batchId}/lock`);
     expect([res.status, res.body.code]).toEqual([422, 'BATCH_EMPTY']);
     expect((await call('GET', `/v1/batches/${batchId}`)).body.status).toBe('DRAFT');
+  });
+});
+
+describe('an add racing a lock', () => {
+  it('answers what landed: the events held before the lock closed edits are added (and logged), the rest refused', async () => {
+    const { batchId, sub } = await draftWith('RATING', 1);
+    const events = Array.from({ length: 20 }, (_, i) => anEvent({ subscriptionId: sub, quantity: '1', occurredAt: `2026-03-1${i % 10}T10:00:00Z` }));
+    expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(20);
+    // The add's first hold transaction goes through; the others wait until the lock has closed edits.
+    let holds = 0;
+    let release: () => void = () => undefined;
+    const lockClosedEdits = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    clients.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && currentInvocation.getStore()?.functionName === 'api-batches-write' && ++holds > 1) await lockClosedEdits;
+        return next(args);
+      },
+      { step: 'initialize', name: 'pauseAdd' },
+    );
+    try {
+      const add = call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: events.map((e) => e.eventId) } });
+      await eventually('the add to write its first group', async () => (holds > 1 ? true : undefined));
+      expect((await call('POST', `/v1/batches/${batchId}/lock`)).status).toBe(202);
+      await waitForStatus(batchId, ['LOCKED']);
+      release();
+      const res = await add;
+      expect(res.status).toBe(200);
+      expect(res.body.added).toBe(16);
+      expect(res.body.rejected).toHaveLength(4);
+      expect(new Set(res.body.rejected.map((r: { code: string }) => r.code))).toEqual(new Set(['INVALID_TRANSITION']));
+      const batch = (await call('GET', `/v1/batches/${batchId}`)).body;
+      expect(batch.counts.events).toBe(17);
+      const members = (await call('GET', `/v1/batches/${batchId}/members?limit=100`)).body.items;
+      expect(members).toHaveLength(17);
+      const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string; message: string }[];
+      expect(log.filter((e) => e.action === 'ADD_EVENTS').map((e) => e.message)).toContainEqual(expect.stringContaining('added 16 event(s)'));
+    } finally {
+      release();
+      clients.dynamo.middlewareStack.remove('pauseAdd');
+    }
   });
 });
