@@ -117,7 +117,7 @@ async function processPartition(batch: Awaited<ReturnType<typeof requireBatch>>,
     });
     const released = await releasePartition(batch.batchId, p);
     await savePartition(batch.batchId, { ...p, state: 'DONE', processed: result.changed });
-    await addProgress(batch.batchId, result.changed, now);
+    await addProgress(batch.batchId, result.changed, batch.progress.total, now);
     logger.info('partition processed', { batchId: batch.batchId, partition: partitionKey(p), changed: result.changed, released });
   } catch (err) {
     // Throttling and the like go back to the workflow's Retry; only real failures fail a partition.
@@ -186,7 +186,11 @@ export async function finishSubmit(batchId: string, actor: string, now: string, 
   } while (cursor);
   const done = partitions.filter((p) => p.state === 'DONE').length;
   const status = failure || (failed.size > 0 && done === 0) ? 'FAILED' : failed.size > 0 ? 'COMPLETED_WITH_ERRORS' : 'COMPLETED';
-  await transitionBatch(batchId, ['PROCESSING'], status, now, { counts, ...(failure ? { lastError: { ...failure, at: now } } : {}) });
+  // Progress as it ended, whatever retries added meanwhile: the events the previews of the applied
+  // partitions change, out of those of every planned partition (a preview is what submit writes).
+  const changes = (p: BatchPartition) => p.preview?.changedEvents ?? 0;
+  const progress = { done: partitions.filter((p) => p.state === 'DONE').reduce((s, p) => s + changes(p), 0), total: partitions.filter((p) => p.preview).reduce((s, p) => s + changes(p), 0) };
+  await transitionBatch(batchId, ['PROCESSING'], status, now, { counts, progress, ...(failure ? { lastError: { ...failure, at: now } } : {}) });
   const delta = partitions.reduce((s, p) => s + (p.state === 'DONE' ? (p.preview?.chargeDelta ?? 0n) : 0n), 0n);
   const currency = partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD';
   await appendLog(batchId, {

@@ -416,17 +416,27 @@ export async function setMemberState(batchId: string, eventId: string, state: Ba
   );
 }
 
-/** Advances progress as chunks finish (shown by GET /v1/batches/{id} while it runs). */
-export async function addProgress(batchId: string, done: number, now: string): Promise<void> {
-  if (done === 0) return;
-  await clients.dynamo.send(
-    new UpdateCommand({
-      TableName: clients.tableName,
-      Key: keys.batch(batchId),
-      UpdateExpression: 'ADD progress.done :d SET updatedAt = :now',
-      ExpressionAttributeValues: { ':d': done, ':now': now },
-    }),
-  );
+/**
+ * Advances progress as chunks finish (shown by GET /v1/batches/{id} while it runs): only while the
+ * batch is PROCESSING and never past `total` (a retried chunk may count again; the move that ends
+ * submit writes the exact figure).
+ */
+export async function addProgress(batchId: string, done: number, total: number, now: string): Promise<void> {
+  if (done === 0 || done > total) return;
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: 'ADD progress.done :d SET updatedAt = :now',
+        ConditionExpression: '#status = :processing AND progress.done <= :room',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':d': done, ':now': now, ':processing': 'PROCESSING', ':room': total - done },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
 }
 
 /** Stores how submit split the batch, so every shard works from the same plan. */

@@ -159,6 +159,8 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
     killed.kill();
     await stack.idle();
+    // Progress says what happened, exactly, whatever the retries counted meanwhile.
+    expect((await call('GET', `/v1/batches/${rating}`)).body.progress).toEqual({ done: 8, total: 8 });
 
     expect((await getEvents(ids)).map((e) => [e.status, e.ratingRev])).toEqual(ids.map(() => ['RATED', 1]));
     expect(await checkSubscription(await requireSubscription(subs[0]!))).toEqual([]);
