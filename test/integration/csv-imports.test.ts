@@ -170,6 +170,26 @@ describe('usage-events/<name>.csv', () => {
     }
   });
 
+  it('changes nothing on a notification that arrives after a later upload of the key (out of order)', async () => {
+    const sub = await newSubscription();
+    const key = `usage-events/${uniqueId('order')}.csv`;
+    await bucket.put(key, [HEADER, `order-${sub}-0,${sub},voice,2,${at(0)},`].join('\n'));
+    const firstReport = await bucket.result(key);
+    const { eTag } = await bucket.put(key, [HEADER, ...[1, 2].map((i) => `order-${sub}-${i},${sub},voice,2,${at(i)},`)].join('\n'));
+    const latest = await eventually('the second upload to be imported', async () => {
+      const r = await bucket.result(key);
+      return r.rows === 2 ? r : undefined;
+    });
+    expect(firstReport).toMatchObject({ rows: 1, accepted: 1 });
+    // The first upload's notification, delayed: it names a version that is no longer there.
+    const stale = '0123456789abcdef0123456789abcdef';
+    await deliver(objectCreated(stack.bucketName, key, stale));
+    expect(await getImportMarker({ bucket: stack.bucketName, key, version: stale })).toBeUndefined();
+    expect(await bucket.result(key)).toEqual(latest);
+    expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    expect(await eventIdsOf(sub)).toHaveLength(3);
+  });
+
   it('imports a file once when deliveries race from the start', async () => {
     const sub = await newSubscription();
     const rows = Array.from({ length: 1_200 }, (_, i) => `race-${sub}-${i},${sub},voice,2,${at(i)},`);
