@@ -1,251 +1,69 @@
-// The dashboard's one way to the HTTP API: every call it makes, typed. The response types below
-// are written by hand from functions/api/views.ts and the handlers; once docs/openapi.json exists,
-// they become aliases of the generated `components['schemas'][…]` and nothing else here changes.
+// The dashboard's one way to the HTTP API: every call it makes, typed. The types are those of
+// docs/openapi.json, generated into api-schema.ts by `npm run openapi`: this file only names them.
+
+import type { components, operations } from './api-schema';
 
 // ---- types --------------------------------------------------------------------------------------
 
+type Schemas = components['schemas'];
+/** The JSON body an operation takes. */
+type RequestBody<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
+/** The query an operation takes. */
+type Query<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
+
+/**
+ * A list of every value of a generated enum, for selects and filters: compiling fails when the
+ * document gains or loses a value the list does not.
+ */
+const everyValue =
+  <T extends string>() =>
+  <const A extends readonly T[]>(values: A & ([T] extends [A[number]] ? unknown : { missing: Exclude<T, A[number]> })): A =>
+    values;
+
 /** Quantities and money are decimal strings in every answer: never parsed into floats. */
-export type Decimal = string;
+export type Decimal = Schemas['Decimal'];
 /** An ISO 8601 instant. */
-export type Instant = string;
+export type Instant = Schemas['Timestamp'];
 
-export interface Page<T> {
-  items: T[];
-  nextCursor?: string;
-}
+/**
+ * application/problem+json. The dashboard also makes problems of its own for answers that are not
+ * the API's (`HTTP_502` from a gateway, `UPLOAD_403` from the bucket), so a code is any string,
+ * with the document's codes offered first.
+ */
+export type Problem = Omit<Schemas['Problem'], 'code'> & { code: Schemas['ErrorCode'] | (string & {}) };
 
-export interface Issue {
-  path: string;
-  code: string;
-  message: string;
-}
+export type UsageEvent = Schemas['UsageEvent'];
+export type EventStatus = UsageEvent['status'];
+export const EVENT_STATUSES = everyValue<EventStatus>()(['LOADED', 'RATED', 'EXCLUDED', 'REVERSED']);
+export type EventFilter = Omit<Query<'getUsageEvents'>, 'cursor' | 'limit'>;
+export type EventLineage = Schemas['EventLineage'];
+export type LineageEvent = EventLineage['events'][number];
 
-/** application/problem+json */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  errors?: Issue[];
-  requestId?: string;
-}
+export type Batch = Schemas['Batch'];
+export type BatchType = Batch['type'];
+export const BATCH_TYPES = everyValue<BatchType>()(['RATING', 'RERATE', 'REVERSE_REPLACE']);
+export type BatchStatus = Batch['status'];
+export const BATCH_STATUSES = everyValue<BatchStatus>()(['DRAFT', 'LOCKING', 'LOCKED', 'REVERTING', 'PROCESSING', 'COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED', 'CANCELLED']);
+export type BatchAction = Batch['allowedActions'][number];
+export type NewBatch = RequestBody<'postBatch'>;
 
-export const EVENT_STATUSES = ['LOADED', 'RATED', 'EXCLUDED', 'REVERSED'] as const;
-export type EventStatus = (typeof EVENT_STATUSES)[number];
+export type AddResult = Schemas['AddEventsResult'];
+export type Refusal = AddResult['rejected'][number];
+export type Criteria = Extract<RequestBody<'postBatchEvents'>, { criteria: unknown }>['criteria'];
+export type RemoveRequest = RequestBody<'postBatchEventsRemove'>;
 
-export interface Rating {
-  allowanceUsed: Decimal;
-  draws: { grantId: string; quantity: Decimal }[];
-  overageQuantity: Decimal;
-  unitPrice: Decimal;
-  amount: Decimal;
-  currency: string;
-  billPeriod: string;
-  planVersion: number;
-  ratedAt: Instant;
-}
+export type Member = Schemas['BatchMember'];
+export type MemberState = Member['state'];
+export const MEMBER_STATES = everyValue<MemberState>()(['HELD', 'LOCKED', 'ERROR', 'PROCESSED', 'FAILED']);
+export type LogEntry = Schemas['BatchLogEntry'];
 
-export interface Lineage {
-  parentEventId?: string;
-  childEventIds?: string[];
-  replaces?: string;
-  replacedBy?: string[];
-  reversedBy?: string;
-  reversedInBatch?: string;
-}
+export type Preview = Schemas['Preview'];
+export type BillLine = Schemas['BillLine'];
 
-export interface UsageEvent {
-  eventId: string;
-  subscriptionId: string;
-  productId: string;
-  register: string;
-  quantity: Decimal;
-  occurredAt: Instant;
-  attributes?: Record<string, string>;
-  status: EventStatus;
-  rating?: Rating;
-  /** The open batch holding the event. */
-  heldBy?: string;
-  lockedBy?: string;
-  lineage: Lineage;
-  createdAt: Instant;
-}
-
-export interface EventFilter {
-  subscriptionId: string;
-  productId?: string;
-  status?: EventStatus;
-  from?: Instant;
-  to?: Instant;
-}
-
-export const BATCH_TYPES = ['RATING', 'RERATE', 'REVERSE_REPLACE'] as const;
-export type BatchType = (typeof BATCH_TYPES)[number];
-/** Known statuses; the API may add more (CANCELLED), shown as they come. */
-export type BatchStatus = 'DRAFT' | 'LOCKING' | 'LOCKED' | 'REVERTING' | 'PROCESSING' | 'COMPLETED' | 'COMPLETED_WITH_ERRORS' | 'FAILED' | (string & {});
-export const BATCH_STATUSES: readonly BatchStatus[] = ['DRAFT', 'LOCKING', 'LOCKED', 'REVERTING', 'PROCESSING', 'COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'];
-/** Known actions; new ones (CANCEL) are offered as they appear in `allowedActions`. */
-export type BatchAction = 'ADD_EVENTS' | 'ADD_REPLACEMENTS' | 'REMOVE_EVENTS' | 'LOCK' | 'REVERT' | 'SUBMIT' | (string & {});
-
-export interface BatchOptions {
-  arPolicy: 'REJECT' | 'CREDIT_REBILL';
-  creditOnly: boolean;
-  effectiveAt?: Instant;
-}
-
-export interface Batch {
-  batchId: string;
-  type: BatchType;
-  name?: string;
-  description?: string;
-  status: BatchStatus;
-  version: number;
-  options: BatchOptions;
-  counts: { events: number; related: number; errored: number; inProcess: number; processed: number };
-  allowedActions: BatchAction[];
-  progress: { done: number; total: number };
-  createdBy: string;
-  createdAt: Instant;
-  updatedAt: Instant;
-  lastError?: { code: string; message: string; at: Instant };
-  /** Stage (lock, revert, submit) → the Step Functions execution that ran it last. */
-  executions?: Record<string, string>;
-}
-
-export interface NewBatch {
-  type: BatchType;
-  name?: string;
-  description?: string;
-  options?: Partial<BatchOptions>;
-}
-
-export interface Refusal {
-  eventId: string;
-  code: string;
-  message?: string;
-}
-
-export interface AddResult {
-  added: number;
-  matched: number;
-  already?: number;
-  rejected: Refusal[];
-  /** Criteria: the selection goes on from here. */
-  nextCursor?: string;
-  dryRun?: boolean;
-}
-
-export interface Criteria {
-  subscriptionIds?: string[];
-  productId?: string;
-  status?: EventStatus;
-  from?: Instant;
-  to?: Instant;
-}
-
-export type RemoveRequest =
-  | { mode: 'ALL' }
-  | { mode: 'BY_RULE'; rule: { errorCode?: string; subscriptionIds?: string[]; eventIds?: string[]; from?: Instant; to?: Instant } };
-
-export const MEMBER_STATES = ['HELD', 'LOCKED', 'ERROR', 'PROCESSED', 'FAILED'] as const;
-export type MemberState = (typeof MEMBER_STATES)[number];
-
-export interface Member {
-  eventId: string;
-  role: 'MEMBER' | 'CHILD' | 'RELATED' | 'REPLACEMENT';
-  state: MemberState;
-  subscriptionId: string;
-  register: string;
-  occurredAt: Instant;
-  errorCode?: string;
-  errorMessage?: string;
-  relatedReason?: string;
-  replacements?: string[];
-}
-
-export interface LogEntry {
-  at: Instant;
-  actor: string;
-  action: string;
-  message: string;
-  data?: Record<string, unknown>;
-}
-
-export interface PreviewBill {
-  period: string;
-  status: string;
-  before: Decimal;
-  after: Decimal;
-  creditRebillPeriod?: string;
-}
-
-export interface PreviewPartition {
-  subscriptionId: string;
-  register: string;
-  state: string;
-  currency?: string;
-  before?: Decimal;
-  after?: Decimal;
-  chargeDelta?: Decimal;
-  bills?: PreviewBill[];
-  relatedAdded?: number;
-  changedEvents?: number;
-  reversed?: number;
-  replacementsAdded?: number;
-  errors: { code: string; message: string }[];
-}
-
-export interface Preview {
-  batchId: string;
-  status: BatchStatus;
-  partitions: PreviewPartition[];
-  totals: { partitions: number; withErrors: number; chargeDelta: Record<string, Decimal> };
-}
-
-export interface BillLine {
-  period: string;
-  currency: string;
-  usageAmount: Decimal;
-  minimumTrueUp: Decimal;
-  adjustments: Decimal;
-  total: Decimal;
-  previousBalanceAdjustments: Decimal;
-  eventCount: number;
-  status: 'OPEN' | 'BILLED' | 'INTERFACED' | (string & {});
-  billUnitId?: string;
-  updatedAt: Instant;
-}
-
-export type ImportTarget = { kind: 'usage-events' } | { kind: 'batch-events'; batchId: string } | { kind: 'batch-replacements'; batchId: string };
+export type ImportTarget = Schemas['ImportTarget'];
 export type ImportKind = ImportTarget['kind'];
-
-export interface ImportUpload {
-  importId: string;
-  key: string;
-  upload: { method: 'PUT'; url: string; headers: Record<string, string>; expiresAt: Instant };
-}
-
-export interface ImportReport {
-  status: 'COMPLETED' | 'COMPLETED_WITH_ERRORS' | 'FAILED';
-  rows: number;
-  accepted: number;
-  duplicates?: number;
-  rejected: number;
-  errorsKey?: string;
-  error?: { code: string; message: string };
-  children?: { added: number; rejected: number };
-}
-
-export interface ImportStatus {
-  importId: string;
-  key: string;
-  target: ImportTarget;
-  state: 'WAITING_FOR_FILE' | 'IMPORTING' | ImportReport['status'];
-  report?: ImportReport;
-  /** A short-lived link to the errors CSV, when rows were rejected. */
-  errorsUrl?: string;
-}
+export type ImportUpload = Schemas['ImportUpload'];
+export type ImportStatus = Schemas['ImportStatus'];
 
 // ---- transport ----------------------------------------------------------------------------------
 
@@ -309,19 +127,20 @@ export function createApi(baseUrl: string, send: Send) {
   const post = async <T>(path: string, body?: unknown, headers?: Record<string, string>) => (await request<T>('POST', path, body, headers)).body;
 
   return {
-    listUsageEvents: (filter: EventFilter, cursor?: string, limit = 50) => get<Page<UsageEvent>>(`/v1/usage-events${query({ ...filter, cursor, limit })}`),
+    listUsageEvents: (filter: EventFilter, cursor?: string, limit = 50) => get<Schemas['UsageEventPage']>(`/v1/usage-events${query({ ...filter, cursor, limit })}`),
     getUsageEvent: (eventId: string) => get<UsageEvent>(`/v1/usage-events/${seg(eventId)}`),
+    getLineage: (eventId: string) => get<EventLineage>(`/v1/usage-events/${seg(eventId)}/lineage`),
 
-    listBatches: (filter: { status?: string; type?: string }, cursor?: string, limit = 50) => get<Page<Batch>>(`/v1/batches${query({ ...filter, cursor, limit })}`),
+    listBatches: (filter: { status?: string; type?: string }, cursor?: string, limit = 50) => get<Schemas['BatchPage']>(`/v1/batches${query({ ...filter, cursor, limit })}`),
     createBatch: (batch: NewBatch) => post<Batch>('/v1/batches', batch),
     getBatch: (batchId: string) => get<Batch>(`/v1/batches/${seg(batchId)}`),
     addEventIds: (batchId: string, eventIds: string[]) => post<AddResult>(`/v1/batches/${seg(batchId)}/events`, { eventIds }),
     addByCriteria: (batchId: string, criteria: Criteria, options: { dryRun?: boolean; cursor?: string } = {}) =>
       post<AddResult>(`/v1/batches/${seg(batchId)}/events`, { criteria, ...options }),
-    removeEvents: (batchId: string, request: RemoveRequest) => post<{ removed: number }>(`/v1/batches/${seg(batchId)}/events/remove`, request),
+    removeEvents: (batchId: string, request: RemoveRequest) => post<Schemas['RemoveResult']>(`/v1/batches/${seg(batchId)}/events/remove`, request),
     listMembers: (batchId: string, filter: { state?: string; errorCode?: string }, cursor?: string, limit = 100) =>
-      get<Page<Member>>(`/v1/batches/${seg(batchId)}/members${query({ ...filter, cursor, limit })}`),
-    listLog: (batchId: string, cursor?: string, limit = 100) => get<Page<LogEntry>>(`/v1/batches/${seg(batchId)}/log${query({ cursor, limit })}`),
+      get<Schemas['BatchMemberPage']>(`/v1/batches/${seg(batchId)}/members${query({ ...filter, cursor, limit })}`),
+    listLog: (batchId: string, cursor?: string, limit = 100) => get<Schemas['BatchLogPage']>(`/v1/batches/${seg(batchId)}/log${query({ cursor, limit })}`),
     /** The preview and its tag (the ETag header, when the API sends one): submit sends the tag back. */
     getPreview: async (batchId: string) => {
       const answer = await request<Preview>('GET', `/v1/batches/${seg(batchId)}/preview`);
@@ -332,13 +151,13 @@ export function createApi(baseUrl: string, send: Send) {
      * action's own path. Submit passes the preview's tag, so that a stale preview is refused.
      */
     act: (batchId: string, action: BatchAction, previewTag?: string) =>
-      post<{ batchId: string; status: BatchStatus; executionArn?: string }>(
+      post<Schemas['ActionAccepted']>(
         `/v1/batches/${seg(batchId)}/${action.toLowerCase().replace(/_/g, '-')}`,
         undefined,
         previewTag ? { 'if-match': previewTag } : {},
       ),
 
-    billLines: (subscriptionId: string) => get<Page<BillLine>>(`/v1/subscriptions/${seg(subscriptionId)}/bill-lines`),
+    billLines: (subscriptionId: string) => get<Schemas['BillLineList']>(`/v1/subscriptions/${seg(subscriptionId)}/bill-lines`),
 
     requestImport: (target: ImportTarget, fileName: string) => post<ImportUpload>('/v1/imports', { ...target, fileName }),
     getImport: (importId: string) => get<ImportStatus>(`/v1/imports/${seg(importId)}`),

@@ -50,6 +50,7 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/usage-events', handler: 'functions/api/usage-events/post-usage-events.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/usage-events', handler: 'functions/api/usage-events/get-usage-events.ts', access: { table: 'read' } },
   { method: 'GET', path: '/v1/usage-events/{eventId}', handler: 'functions/api/usage-events/get-usage-event.ts', access: { table: 'read' } },
+  { method: 'GET', path: '/v1/usage-events/{eventId}/lineage', handler: 'functions/api/usage-events/get-usage-event-lineage.ts', access: { table: 'read' } },
 
   { method: 'POST', path: '/v1/batches', handler: 'functions/api/batches/post-batch.ts', access: { table: 'readWrite' } },
   { method: 'GET', path: '/v1/batches', handler: 'functions/api/batches/get-batches.ts', access: { table: 'read' } },

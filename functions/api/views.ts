@@ -36,6 +36,8 @@ import { ERROR_CODES } from '../../shared/domain/errors';
 import type { Subscription } from '../../shared/domain/subscription';
 import { EVENT_STATUSES, type UsageEvent } from '../../shared/domain/usage-event';
 import type { LedgerClose } from '../../shared/store/ledger-close';
+import { LINEAGE_MAX_BATCHES, LINEAGE_MAX_EVENTS, type Lineage } from '../../shared/services/usage-events';
+import type { BillAdjustment } from '../../shared/store/bill-lines';
 
 // ---- values every answer shares ------------------------------------------------------------------
 
@@ -102,6 +104,20 @@ export const TransferView = z
   .object({ transferId: z.string(), amount: SignedDecimal, effectiveAt: Timestamp.optional(), from: TransferSide, to: TransferSide })
   .meta({ id: 'BalanceTransfer' });
 
+export const CreditRebillView = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['CREDIT', 'REBILL']),
+    amount: SignedDecimal.describe('A credit is negative.'),
+    originalPeriod: z.string().describe('The period it corrects (interfaced, closed, or billed under credit-only): that line is never changed.'),
+    period: z.string().describe('The open period it is posted to.'),
+    usageBefore: SignedDecimal.optional().describe("What the original period's events rated to before the correction."),
+    usageAfter: SignedDecimal.optional().describe('And after it: the rebill is this plus the true-up to the period minimum.'),
+    batchId: z.string().optional().describe('The batch that made it; its members are the events.'),
+    at: Timestamp,
+  })
+  .meta({ id: 'CreditRebill', description: "A credit of what a frozen period's line billed and a rebill of what it comes to now (minimum true-up included), posted as adjustments to an open period." });
+
 export const BillLineView = z
   .object({
     period: z.string(),
@@ -115,6 +131,7 @@ export const BillLineView = z
     status: z.enum(BILL_STATUSES),
     billUnitId: z.string().optional(),
     updatedAt: Timestamp,
+    creditRebill: z.array(CreditRebillView).optional().describe('Credits and rebills posted to this line, or correcting this period.'),
   })
   .meta({ id: 'BillLine' });
 
@@ -150,12 +167,94 @@ export const UsageEventView = z
       childEventIds: z.array(z.string()).optional(),
       replaces: z.string().optional(),
       replacedBy: z.array(z.string()).optional(),
-      reversedBy: z.string().optional(),
-      reversedInBatch: z.string().optional(),
-    }),
+      reversedBy: z.string().optional().meta({ description: 'The batch that reversed the event.' }),
+    }).meta({ description: 'Direct links only; GET /v1/usage-events/{eventId}/lineage returns the whole chain.' }),
     createdAt: Timestamp,
   })
   .meta({ id: 'UsageEvent' });
+
+export const LineageView = z
+  .object({
+    eventId: z.string().meta({ description: 'The event asked about.' }),
+    events: z
+      .array(
+        z.object({
+          eventId: z.string(),
+          subscriptionId: z.string(),
+          productId: z.string(),
+          quantity: Decimal,
+          occurredAt: Timestamp,
+          status: z.enum(EVENT_STATUSES),
+          amount: Decimal.optional().meta({ description: 'What the rating charges, in `currency`; absent while not rated.' }),
+          currency: z.string(),
+          generation: z
+            .number()
+            .int()
+            .meta({ description: 'Replacement generations from the asked event (0): -1 is what it replaced, +1 what replaced it; a parent and its children share one.' }),
+          parentEventId: z.string().optional(),
+          childEventIds: z.array(z.string()),
+          replaces: z.string().optional(),
+          replacedBy: z.array(z.string()),
+          reversedBy: z.string().optional().meta({ description: 'The batch that reversed the event.' }),
+          reversedAt: Timestamp.optional(),
+          heldBy: z.string().optional().meta({ description: 'The open batch holding the event.' }),
+          batches: z
+            .array(
+              z.object({
+                batchId: z.string(),
+                type: z.enum(BATCH_TYPES),
+                name: z.string().optional(),
+                status: z.enum(BATCH_STATUSES),
+                role: z.enum(MEMBER_ROLES).meta({ description: 'How the batch took the event; REPLACEMENT: the batch inserted it.' }),
+                at: Timestamp.meta({ description: 'When the batch took (or inserted) the event.' }),
+                updatedAt: Timestamp.meta({ description: "The batch's last change (its completion, once finished)." }),
+              }),
+            )
+            .meta({ description: 'Every batch that held the event or inserted it, oldest first.' }),
+        }),
+      )
+      .meta({ description: 'The chain, oldest generation first; nearest events first when it is cut at the bound.' }),
+    limits: z.object({ events: z.number().int(), batchesPerEvent: z.number().int() }),
+    truncated: z
+      .boolean()
+      .meta({ description: 'The chain goes on past the limits: a link names an event not in `events` (ask its lineage to go on), or an event has more batches than listed.' }),
+  })
+  .meta({ id: 'EventLineage' });
+
+export function lineageView(l: Lineage): z.output<typeof LineageView> {
+  return {
+    eventId: l.eventId,
+    events: l.nodes.map(({ event: e, currency, generation, childEventIds, batches }) => ({
+      eventId: e.eventId,
+      subscriptionId: e.subscriptionId,
+      productId: e.productId,
+      quantity: formatQuantity(e.quantity),
+      occurredAt: e.occurredAt,
+      status: e.status,
+      ...(e.rating ? { amount: formatMoney(e.rating.amount, currency) } : {}),
+      currency,
+      generation,
+      ...(e.parentEventId ? { parentEventId: e.parentEventId } : {}),
+      childEventIds,
+      ...(e.replaces ? { replaces: e.replaces } : {}),
+      replacedBy: e.replacedBy ?? [],
+      ...(e.reversedBy ? { reversedBy: e.reversedBy } : {}),
+      ...(e.reversedAt ? { reversedAt: e.reversedAt } : {}),
+      ...(e.heldBy ? { heldBy: e.heldBy } : {}),
+      batches: batches.map(({ batch, role, at }) => ({
+        batchId: batch.batchId,
+        type: batch.type,
+        ...(batch.name ? { name: batch.name } : {}),
+        status: batch.status,
+        role,
+        at,
+        updatedAt: batch.updatedAt,
+      })),
+    })),
+    limits: { events: LINEAGE_MAX_EVENTS, batchesPerEvent: LINEAGE_MAX_BATCHES },
+    truncated: l.truncated,
+  };
+}
 
 export const IngestResultView = z
   .object({
@@ -235,10 +334,41 @@ export const ActionAcceptedView = z
   .meta({ id: 'ActionAccepted', description: 'The workflow started; poll GET /v1/batches/{batchId} until the status settles.' });
 
 const PartitionError = z.object({ code: ErrorCodeValue, message: z.string() });
+const LineAmountsView = z.object({
+  usage: SignedDecimal.describe('Sum of the period\'s rated usage.'),
+  trueUp: SignedDecimal.describe('Minimum true-up: max(0, periodMinimum − usage).'),
+  adjustments: SignedDecimal.describe('Adjustments posted to the line (credit/rebill included).'),
+  total: SignedDecimal.describe('usage + trueUp + adjustments.'),
+});
 export const PreviewView = z
   .object({
     batchId: z.uuid(),
     status: z.enum(BATCH_STATUSES),
+    stale: z.boolean().describe('Something a subscription\'s plan read changed after lock: submit would not apply it (PREVIEW_STALE); lock again.'),
+    subscriptions: z.array(
+      z.object({
+        subscriptionId: z.string(),
+        currency: z.string(),
+        state: z.enum(['READY', 'APPLIED', 'STALE', 'ERROR']),
+        staleReason: z.string().optional(),
+        error: PartitionError.optional(),
+        chargeDelta: SignedDecimal.optional(),
+        billLines: z.array(
+          z.object({
+            period: z.string(),
+            status: z.enum(BILL_STATUSES),
+            created: z.boolean().describe('The batch creates the line.'),
+            before: LineAmountsView,
+            after: LineAmountsView,
+            reinvoiceRequired: z.boolean().describe('A BILLED line changes: the bill must be re-issued (event BILL_REINVOICE_REQUIRED).'),
+            frozenBecause: z.enum(['INTERFACED', 'PERIOD_CLOSED', 'BEFORE_ACCOUNT', 'BILLED']).optional().describe('The line is not changed in place; its correction is posted as credit/rebill.'),
+            creditRebillPeriod: z.string().optional(),
+            correctedTotal: SignedDecimal.optional().describe('What the frozen period comes to now, true-up included.'),
+          }),
+        ),
+        creditRebill: z.array(z.object({ kind: z.enum(['CREDIT', 'REBILL']), amount: SignedDecimal, originalPeriod: z.string(), period: z.string() })),
+      }),
+    ),
     partitions: z.array(
       z.object({
         subscriptionId: z.string(),
@@ -247,10 +377,6 @@ export const PreviewView = z
         currency: z.string().optional(),
         before: SignedDecimal.optional(),
         after: SignedDecimal.optional(),
-        chargeDelta: SignedDecimal.optional(),
-        bills: z
-          .array(z.object({ period: z.string(), status: z.enum(BILL_STATUSES), before: SignedDecimal, after: SignedDecimal, creditRebillPeriod: z.string().optional() }))
-          .optional(),
         relatedAdded: z.number().int().optional(),
         changedEvents: z.number().int().optional(),
         reversed: z.number().int().optional(),
@@ -258,7 +384,7 @@ export const PreviewView = z
         errors: z.array(PartitionError),
       }),
     ),
-    totals: z.object({ partitions: z.number().int(), withErrors: z.number().int(), chargeDelta: z.record(z.string(), SignedDecimal) }),
+    totals: z.object({ partitions: z.number().int(), withErrors: z.number().int(), stale: z.number().int(), chargeDelta: z.record(z.string(), SignedDecimal) }),
   })
   .meta({ id: 'Preview' });
 
@@ -352,6 +478,13 @@ export const AdjustmentView = z
     reason: z.string(),
   })
   .meta({ id: 'Adjustment' });
+
+export const AdjustmentListView = z
+  .object({
+    items: z.array(AdjustmentView),
+    creditRebill: z.array(CreditRebillView).describe("Credits and rebills batches posted for the subscription's frozen periods, oldest first."),
+  })
+  .meta({ id: 'AdjustmentList' });
 
 export const AdjustmentResultView = z
   .object({ adjustment: AdjustmentView, entry: LedgerEntryView.optional(), balance: BalanceViewSchema.optional(), billLine: BillLineView.optional() })
@@ -460,7 +593,19 @@ export const transferView = (t: { transferId: string; out: LedgerEntry; in: Ledg
   to: { subscriptionId: t.in.subscriptionId, register: t.in.register, entry: ledgerEntryView(t.in), balance: balanceView(t.toBalance) },
 });
 
-export const billLineView = (l: BillLine): z.output<typeof BillLineView> => ({
+export const creditRebillView = (d: BillAdjustment, currency: string): z.output<typeof CreditRebillView> => ({
+  id: d.id,
+  kind: d.kind,
+  amount: formatMoney(d.amount, currency),
+  originalPeriod: d.originalPeriod,
+  period: d.period,
+  ...(d.usageBefore !== undefined ? { usageBefore: formatMoney(d.usageBefore, currency) } : {}),
+  ...(d.usageAfter !== undefined ? { usageAfter: formatMoney(d.usageAfter, currency) } : {}),
+  ...(d.batchId ? { batchId: d.batchId } : {}),
+  at: d.at,
+});
+
+export const billLineView = (l: BillLine, documents?: readonly BillAdjustment[]): z.output<typeof BillLineView> => ({
   period: l.period,
   currency: l.currency,
   usageAmount: formatMoney(l.usageAmount, l.currency),
@@ -472,6 +617,9 @@ export const billLineView = (l: BillLine): z.output<typeof BillLineView> => ({
   status: l.status,
   ...(l.billUnitId ? { billUnitId: l.billUnitId } : {}),
   updatedAt: l.updatedAt,
+  ...(documents?.some((d) => d.period === l.period || d.originalPeriod === l.period)
+    ? { creditRebill: documents.filter((d) => d.period === l.period || d.originalPeriod === l.period).map((d) => creditRebillView(d, l.currency)) }
+    : {}),
 });
 
 export function eventView(e: UsageEvent, currency: string, childEventIds?: string[]): z.output<typeof UsageEventView> {
@@ -507,7 +655,6 @@ export function eventView(e: UsageEvent, currency: string, childEventIds?: strin
       ...(e.replaces ? { replaces: e.replaces } : {}),
       ...(e.replacedBy ? { replacedBy: e.replacedBy } : {}),
       ...(e.reversedBy ? { reversedBy: e.reversedBy } : {}),
-      ...(e.reversedInBatch ? { reversedInBatch: e.reversedInBatch } : {}),
     },
     createdAt: e.createdAt,
   };

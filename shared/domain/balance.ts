@@ -55,6 +55,8 @@ export interface Register {
   granted: bigint;
   consumed: bigint;
   updatedAt: string;
+  /** Bumped by every write: a batch's plan is applied only while the versions it read still hold. */
+  version?: number;
 }
 
 export interface Grant {
@@ -67,6 +69,8 @@ export interface Grant {
   validTo?: string;
   reason?: string;
   createdAt: string;
+  /** Bumped by every write (draws, debits): see Register.version. */
+  version?: number;
 }
 
 /** Upper bound on one grant, so a typo of extra digits is refused rather than granted. */

@@ -27,6 +27,8 @@ export interface BillLine {
    */
   billUnitId?: string;
   updatedAt: string;
+  /** Bumped by every write (rating, adjustments, status): a batch's plan holds only while it is unchanged. */
+  version?: number;
 }
 
 export const minimumTrueUp = (line: Pick<BillLine, 'usageAmount' | 'periodMinimum'>): bigint =>

@@ -45,7 +45,16 @@ export interface BalanceAdjusted {
   reason: string;
 }
 
+/** A batch changed a bill line that was already BILLED: the billing system must re-issue that bill. */
+export interface BillReinvoiceRequired {
+  subscriptionId: string;
+  batchId: string;
+  currency: string;
+  lines: Array<{ period: string; before: string; after: string }>;
+}
+
 interface Details {
+  BILL_REINVOICE_REQUIRED: BillReinvoiceRequired;
   BALANCE_TRANSFERRED: BalanceTransferred;
   BALANCE_GROUP_MOVED: BalanceGroupMoved;
   BALANCE_ADJUSTED: BalanceAdjusted;

@@ -33,8 +33,13 @@ export interface UsageEvent {
   lockedBy?: string;
   replaces?: string;
   replacedBy?: string[];
+  /** The batch that reversed the event. */
   reversedBy?: string;
-  reversedInBatch?: string;
+  reversedAt?: string;
+  /** The batch that inserted the event as a replacement. */
+  insertedByBatch?: string;
+  /** Every batch that holds or held the event as a member (one removed from it is forgotten). */
+  touchedBy?: string[];
   createdAt: string;
 }
 

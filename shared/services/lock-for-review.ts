@@ -5,19 +5,29 @@
 import { eligibilityRefusal, type Batch, type BatchMember, type RelatedReason } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
-import { memberItem, releaseMembers, replacementsOf } from '../store/batch-members';
+import { memberItem, releaseMembers, replacementsOf, touch, touchValue } from '../store/batch-members';
 import { deletePartitions, listPartitions, notePartition, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
-import { batchStageCheck, closeGates, listMembers, openGates, requireBatch, setMemberState, stageOver, transitionBatch, type BatchStage } from '../store/batches';
+import { batchStageCheck, closeGates, getMembers, listMembers, openGates, requireBatch, setMemberState, stageOver, transitionBatch, type BatchStage } from '../store/batches';
 import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
 import { writeGrouped } from '../store/grouped-transactions';
 import { keys } from '../store/keys';
-import { planFor } from '../store/partition-rating';
+import { planFor, type PlanWithState } from '../store/partition-rating';
 import { requireSubscription } from '../store/subscriptions';
 import { childEventIds, getEvents } from '../store/usage-events';
-import { assess, partitionWork, previewOf } from './partition-work';
-import { listBillLines } from '../store/bill-lines';
+import { partitionPreview, partitionWork, type PartitionWork } from './partition-work';
+import { listBillAdjustments, listBillLines } from '../store/bill-lines';
 import type { UsageEvent } from '../domain/usage-event';
+import type { Register } from '../domain/balance';
+import { subscriptionChange, type BillLineChange } from '../domain/change-set';
+import { effectiveDateRefusal } from '../domain/effective-date';
+import type { PartitionPlan } from '../domain/partition-plan';
+import type { Subscription } from '../domain/subscription';
+import { getAccount } from '../store/accounts';
+import { getRegister } from '../store/balances';
+import { assignmentOf } from '../store/balance-group-moves';
+import { EVENTS_PER_CHUNK, fitsOneTransaction, saveChangeSet, type ChangeSet, type GrantChange } from '../store/change-sets';
+import { getLedgerClose } from '../store/ledger-close';
 
 export type LockPhase = 'start' | 'members' | 'partitions' | 'finish';
 
@@ -59,15 +69,18 @@ export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string,
         cursor = null;
       }
     } else if (phase === 'partitions') {
-      pending ??= (await listPartitions(batch.batchId)).filter((p) => p.state === 'PENDING').sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
-      const next = pending.splice(0, PARTITIONS_AT_ONCE);
-      if (next.length === 0) {
+      pending ??= await listPartitions(batch.batchId);
+      // A subscription's partitions are locked together: its bill lines are planned as a whole.
+      const subs = [...new Set(pending.filter((p) => p.state === 'PENDING').map((p) => p.subscriptionId))].sort().slice(0, PARTITIONS_AT_ONCE);
+      if (subs.length === 0) {
         phase = 'finish';
         continue;
       }
-      // Partitions share no items: several are locked at once. One that fails fails the
+      const groups = subs.map((sub) => pending!.filter((p) => p.subscriptionId === sub).sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1)));
+      pending = pending.filter((p) => !subs.includes(p.subscriptionId));
+      // Subscriptions share no items: several are locked at once. One that fails fails the
       // invocation; those already READY are skipped by the retry.
-      await mapLimit(next, PARTITIONS_AT_ONCE, (p) => lockPartition(batch, p, step.actor, now()));
+      await mapLimit(groups, PARTITIONS_AT_ONCE, (ps) => lockSubscription(batch, ps, step.actor, now()));
     } else {
       await finishLock(batch, step.actor, now());
       return { ...step, phase, cursor: null, done: true };
@@ -124,9 +137,9 @@ async function holdRelated(batch: Batch, events: readonly UsageEvent[], reason: 
           Update: {
             TableName: clients.tableName,
             Key: keys.event(e.eventId),
-            UpdateExpression: 'SET heldBy = :b, heldAt = :now',
+            UpdateExpression: `SET heldBy = :b, heldAt = :now ${touch}`,
             ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(heldBy) OR heldBy = :b)',
-            ExpressionAttributeValues: { ':b': batch.batchId, ':now': now },
+            ExpressionAttributeValues: { ':b': batch.batchId, ':now': now, ...touchValue(batch.batchId) },
           },
         },
         { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }) } },
@@ -146,36 +159,125 @@ const RELATED_GROUP = 25;
 /** The stage every lock write belongs to: LOCKING at the version this lock started. */
 const lockStage = (batch: Batch): BatchStage => ({ status: 'LOCKING', version: batch.version });
 
-async function lockPartition(batch: Batch, p: BatchPartition, actor: string, now: string): Promise<void> {
-  const sub = await requireSubscription(p.subscriptionId);
-  const work = await partitionWork(batch, p, actor, now, 'preview');
-  const plan = await planFor(sub, { ...work.request, pending: work.pending }, false);
-  const lines = await listBillLines(p.subscriptionId);
-  const assessment = assess(batch, plan, lines, work.events, sub, now);
-  let error = assessment.error;
-  let relatedAdded = 0;
+/**
+ * Plans one subscription (each of its partitions from its earliest point), applies the rules to
+ * its bill lines as a whole, holds the related events and stores the change set submit will
+ * write. An error anywhere errors every member of the subscription: its bill lines are shared.
+ */
+async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: string, now: string): Promise<void> {
+  const sub = await requireSubscription(parts[0]!.subscriptionId);
+  const [close, account, assignment] = await Promise.all([getLedgerClose(), getAccount(sub.accountId), assignmentOf(sub)]);
+  const planned: Array<{ p: BatchPartition; work: PartitionWork; plan: PartitionPlan; register: Register }> = [];
+  for (const p of parts) {
+    // The register is read before the grants and events: every grant, transfer or adjustment
+    // bumps its version, so an unchanged version at submit means the plan's inputs held.
+    const register = await getRegister(p.subscriptionId, p.register);
+    const work = await partitionWork(batch, p, actor, now, 'preview');
+    const plan = await planFor(sub, { ...work.request, pending: work.pending }, false);
+    planned.push({ p, work, plan, register });
+  }
+  const [lines, documents] = await Promise.all([listBillLines(sub.subscriptionId), listBillAdjustments(sub.subscriptionId)]);
+  const correctedUsage = new Map<string, bigint>();
+  for (const d of [...documents].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))) if (d.usageAfter !== undefined) correctedUsage.set(d.originalPeriod, d.usageAfter);
+  const change = subscriptionChange({
+    ...(sub.periodMinimum !== undefined ? { periodMinimum: sub.periodMinimum } : {}),
+    plans: planned.map((x) => x.plan),
+    lines,
+    correctedUsage,
+    policy: { arPolicy: batch.options.arPolicy, creditOnly: batch.options.creditOnly },
+    ...(close.closedThrough ? { closedThrough: close.closedThrough } : {}),
+    ...(account?.createdAt ? { accountPeriod: account.createdAt.slice(0, 7) } : {}),
+  });
+  const cs: ChangeSet = {
+    subscriptionId: sub.subscriptionId,
+    accountId: sub.accountId,
+    currency: sub.currency,
+    state: 'READY',
+    planVersion: sub.planVersion,
+    closedThrough: close.closedThrough ?? null,
+    billUnitId: assignment.billUnitId,
+    ...(batch.options.effectiveAt ? { effectiveAt: batch.options.effectiveAt } : {}),
+    registers: planned.map(({ p, plan, register }) => ({
+      register: p.register,
+      version: register.version ?? 0,
+      before: register.granted - register.consumed,
+      consumedDelta: plan.changes.reduce((s, c) => s + c.consumedDelta, 0n),
+      changedEvents: plan.changes.length,
+    })),
+    grants: planned.flatMap(({ p, plan }) => grantChanges(p.register, plan)),
+    lines: change.lines,
+    documents: change.documents,
+    chargeDelta: change.chargeDelta,
+    chunks: planned.map(({ p, plan }) => ({ register: p.register, count: Math.ceil(plan.changes.length / EVENTS_PER_CHUNK) })),
+  };
+  let error = effectiveAtRefusal(batch, sub, account?.createdAt, close.closedThrough, now) ?? change.error ?? excludedZeroCharge(batch, change.lines, planned);
+  if (!error && !fitsOneTransaction(cs)) {
+    error = { code: 'PLAN_TOO_LARGE', message: `subscription ${sub.subscriptionId}: ${cs.registers.length} register(s), ${cs.grants.length} grant(s), ${cs.lines.length} bill line(s) and ${cs.documents.length} credit/rebill(s) do not fit in one transaction; split the batch` };
+  }
+  const related = new Map<string, number>();
   if (!error) {
-    // Allowance is consumed in time order: every later rated event of the partition is re-rated,
-    // so each is held (locked) too, and the preview cannot go stale before submit.
-    const later = work.events.filter((e) => !work.members.has(e.eventId) && (e.status === 'RATED' || e.status === 'EXCLUDED'));
-    const refused = [...(await holdRelated(batch, later, 'LATER_IN_PARTITION', now))];
-    relatedAdded = later.length - refused.length;
-    // Those held stay held as the batch's related events, released by submit or revert.
-    if (refused.length > 0) error = { code: 'EVENT_HELD_BY_OTHER_BATCH', message: `related event ${refused[0]!.eventId} is held by another open batch` };
+    for (const { p, work } of planned) {
+      // Allowance is consumed in time order: every later rated event of the partition is re-rated,
+      // so each is held too; submit writes them from the stored plan.
+      const later = work.events.filter((e) => !work.members.has(e.eventId) && (e.status === 'RATED' || e.status === 'EXCLUDED'));
+      const refused = [...(await holdRelated(batch, later, 'LATER_IN_PARTITION', now))];
+      related.set(partitionKey(p), later.length - refused.length);
+      // Those held stay held as the batch's related events, released by submit or revert.
+      if (refused.length > 0) error ??= { code: 'EVENT_HELD_BY_OTHER_BATCH', message: `related event ${refused[0]!.eventId} is held by another open batch` };
+    }
   }
   if (error) {
-    const own = [...work.members].filter(([, role]) => role !== 'RELATED').map(([id]) => id);
-    for (const id of own) await setMemberState(batch.batchId, id, 'ERROR', error);
-    await savePartition(batch.batchId, { ...p, state: 'ERROR', errorCode: error.code, errorMessage: error.message });
+    // Related events held before the error are let go: nothing of the subscription is corrected,
+    // so nothing of it may later read as processed.
+    const held = [...related.keys()].length > 0 ? (await getMembers(batch.batchId, planned.flatMap(({ work }) => work.events.map((e) => e.eventId)))).filter((m) => m.role === 'RELATED') : [];
+    if (held.length > 0) await releaseMembers(batch, held, ['LOCKING']);
+    for (const { p, work } of planned) {
+      const own = [...work.members].filter(([, role]) => role !== 'RELATED').map(([id]) => id);
+      for (const id of own) await setMemberState(batch.batchId, id, 'ERROR', error);
+      await savePartition(batch.batchId, { ...p, state: 'ERROR', errorCode: error.code, errorMessage: error.message });
+    }
     return;
   }
-  const preview = await previewOf(plan, assessment, lines, relatedAdded, work.pending.length);
-  await savePartition(batch.batchId, {
-    ...p,
-    state: 'READY',
-    preview,
-    ...(assessment.creditRebillPeriod ? { creditRebillPeriod: assessment.creditRebillPeriod } : {}),
+  await saveChangeSet(
+    batch.batchId,
+    lockStage(batch),
+    cs,
+    new Map(planned.map(({ p, plan }) => [p.register, plan.changes.map((c) => ({ eventId: c.eventId, fromRev: c.fromRev, status: c.status, rating: c.rating }))])),
+  );
+  for (const { p, work, plan, register } of planned) {
+    const preview = partitionPreview(plan, register.granted - register.consumed, related.get(partitionKey(p)) ?? 0, work.pending.length);
+    await savePartition(batch.batchId, { ...p, state: 'READY', preview });
+  }
+}
+
+function grantChanges(register: string, plan: PartitionPlan): GrantChange[] {
+  const delta = new Map<string, bigint>();
+  for (const c of plan.changes) for (const d of c.grantDeltas) delta.set(d.grantId, (delta.get(d.grantId) ?? 0n) + d.quantity);
+  const versions = (plan as PlanWithState).grantVersions;
+  return [...delta].filter(([, d]) => d !== 0n).map(([grantId, d]) => ({ register, grantId, version: versions.get(grantId) ?? 0, delta: d }));
+}
+
+/** effectiveAt follows the rules backdated adjustments follow. */
+function effectiveAtRefusal(batch: Batch, sub: Subscription, accountCreatedAt: string | undefined, closedThrough: string | undefined, now: string) {
+  const at = batch.options.effectiveAt;
+  if (!at) return undefined;
+  return effectiveDateRefusal(at, {
+    now,
+    subscriptionStart: `${sub.startDate}T00:00:00.000Z`,
+    ...(accountCreatedAt ? { accountCreatedAt } : {}),
+    ...(closedThrough ? { closedThrough } : {}),
   });
+}
+
+/** An interfaced period holding an excluded zero charge is corrected only credit-only. */
+function excludedZeroCharge(batch: Batch, lines: BillLineChange[], planned: Array<{ work: PartitionWork }>) {
+  if (batch.options.creditOnly) return undefined;
+  const interfaced = new Set(lines.filter((l) => l.frozenBecause === 'INTERFACED').map((l) => l.period));
+  for (const { work } of planned) {
+    const zero = work.events.find((e) => e.status === 'EXCLUDED' && interfaced.has(e.occurredAt.slice(0, 7)));
+    if (zero) return { code: 'EXCLUDED_ZERO_CHARGE' as const, message: `period ${zero.occurredAt.slice(0, 7)} holds excluded zero charge ${zero.eventId}; use a credit-only correction` };
+  }
+  return undefined;
 }
 
 /** Recounts from the members and partitions, then LOCKING → LOCKED. */

@@ -1,13 +1,9 @@
-// What a batch does to one partition, shared by lock (the preview) and submit (the writes), so
-// the preview is computed by the very code that then applies it.
+// What a batch does to one partition: the events lock plans from, and the replacements submit
+// inserts before it writes the change set lock stored.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Batch } from '../domain/batch';
-import { billTotal, type BillLine } from '../domain/bill-line';
-import type { ErrorCode } from '../domain/errors';
 import type { PartitionPlan } from '../domain/partition-plan';
-import type { Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
-import { getRegister } from '../store/balances';
 import { pendingReplacements } from '../store/batch-members';
 import type { BatchPartition, PartitionPreview } from '../store/batch-partitions';
 import { getMembers } from '../store/batches';
@@ -67,86 +63,12 @@ export async function partitionWork(batch: Batch, p: BatchPartition, actor: stri
   return { request, events, members, pending };
 }
 
-export interface Assessment {
-  error?: { code: ErrorCode; message: string };
-  /** Interfaced periods whose correction goes to `creditRebillPeriod` as credit and rebill adjustments. */
-  redirected: string[];
-  creditRebillPeriod?: string;
-}
-
-/**
- * The rules of the field applied to a plan: an interfaced bill line is never changed. Under
- * REJECT that fails the partition (AR_INTERFACED); under CREDIT_REBILL, or for a credit-only
- * correction, the change is posted as credit and rebill adjustments in the earliest open period.
- */
-export function assess(batch: Batch, plan: PartitionPlan, lines: BillLine[], events: UsageEvent[], sub: Subscription, now: string): Assessment {
-  if (batch.options.effectiveAt && batch.options.effectiveAt < `${sub.startDate}T00:00:00.000Z`) {
-    return { error: { code: 'BACKDATE_OUT_OF_RANGE', message: `effectiveAt is before subscription ${sub.subscriptionId} started` }, redirected: [] };
-  }
-  const periods = new Set(plan.changes.flatMap((c) => c.billDeltas.map((d) => d.period)));
-  const interfaced = lines.filter((l) => l.status === 'INTERFACED' && periods.has(l.period)).map((l) => l.period);
-  if (interfaced.length === 0) return { redirected: [] };
-  const creditOnly = batch.options.creditOnly;
-  if (batch.options.arPolicy !== 'CREDIT_REBILL' && !creditOnly) {
-    return { error: { code: 'AR_INTERFACED', message: `bill period ${interfaced.join(', ')} is interfaced to accounts receivable` }, redirected: [] };
-  }
-  if (!creditOnly) {
-    const zero = events.find((e) => e.status === 'EXCLUDED' && interfaced.includes(e.occurredAt.slice(0, 7)));
-    if (zero) {
-      return { error: { code: 'EXCLUDED_ZERO_CHARGE', message: `period ${zero.occurredAt.slice(0, 7)} holds excluded zero charge ${zero.eventId}; use a credit-only correction` }, redirected: [] };
-    }
-  }
-  return { redirected: interfaced, creditRebillPeriod: earliestOpenPeriod(lines, interfaced, now) };
-}
-
-/** The earliest period after the interfaced ones that is still open (or has no line yet). */
-function earliestOpenPeriod(lines: BillLine[], interfaced: string[], now: string): string {
-  const after = interfaced.reduce((a, b) => (a > b ? a : b));
-  const closed = new Set(lines.filter((l) => l.status !== 'OPEN').map((l) => l.period));
-  let period = nextPeriod(after);
-  const current = now.slice(0, 7);
-  while (closed.has(period) && period < current) period = nextPeriod(period);
-  return closed.has(period) ? nextPeriod(current) : period;
-}
-
-function nextPeriod(period: string): string {
-  const [y, m] = period.split('-').map(Number) as [number, number];
-  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
-}
-
-/** The preview of one partition: balance and charges before and after, from the plan. */
-export async function previewOf(plan: PartitionPlan, assessment: Assessment, lines: BillLine[], relatedAdded: number, replacementsAdded: number): Promise<PartitionPreview> {
-  const reg = await getRegister(plan.subscriptionId, plan.register);
-  const before = reg.granted - reg.consumed;
+/** What lock records per partition besides its subscription's change set. */
+export function partitionPreview(plan: PartitionPlan, registerBefore: bigint, relatedAdded: number, replacementsAdded: number): PartitionPreview {
   const consumed = plan.changes.reduce((s, c) => s + c.consumedDelta, 0n);
-  const byPeriod = new Map(lines.map((l) => [l.period, l]));
-  const usage = new Map<string, bigint>();
-  const adjustments = new Map<string, bigint>();
-  for (const c of plan.changes) {
-    for (const d of c.billDeltas) {
-      if (assessment.redirected.includes(d.period)) {
-        const target = assessment.creditRebillPeriod!;
-        adjustments.set(target, (adjustments.get(target) ?? 0n) + d.usageAmount);
-        usage.set(d.period, usage.get(d.period) ?? 0n);
-      } else usage.set(d.period, (usage.get(d.period) ?? 0n) + d.usageAmount);
-    }
-  }
-  const periods = [...new Set([...usage.keys(), ...adjustments.keys()])].sort();
-  const bills = periods.map((period) => {
-    const line = byPeriod.get(period) ?? { usageAmount: 0n, adjustments: 0n, status: 'OPEN' as const };
-    const beforeTotal = byPeriod.has(period) ? billTotal(line) : 0n;
-    const after = billTotal({
-      usageAmount: line.usageAmount + (usage.get(period) ?? 0n),
-      adjustments: line.adjustments + (adjustments.get(period) ?? 0n),
-      ...('periodMinimum' in line && line.periodMinimum !== undefined ? { periodMinimum: line.periodMinimum } : {}),
-    });
-    return { period, before: beforeTotal, after, status: line.status, ...(assessment.redirected.includes(period) ? { creditRebill: true } : {}) };
-  });
   return {
-    before,
-    after: before - consumed,
-    chargeDelta: bills.reduce((s, b) => s + (b.after - b.before), 0n),
-    bills,
+    before: registerBefore,
+    after: registerBefore - consumed,
     relatedAdded,
     changedEvents: plan.changes.length,
     reversed: plan.changes.filter((c) => c.status === 'REVERSED').length,

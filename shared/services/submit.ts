@@ -12,10 +12,14 @@ import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
 import { isConditionFailure, isTransient } from '../store/errors';
 import { keys } from '../store/keys';
-import { eventsFrom, ratePartitionFrom } from '../store/partition-rating';
+import { eventsFrom } from '../store/partition-rating';
+import type { Batch } from '../domain/batch';
+import type { BatchStage } from '../store/batches';
+import { assignmentOf } from '../store/balance-group-moves';
+import { applyEventChunk, applyTotals, getChangeSet, listChangeSets, markStale } from '../store/change-sets';
 import { requireSubscription } from '../store/subscriptions';
 import { getEvents } from '../store/usage-events';
-import { insertReplacementPage, partitionWork, REPLACEMENT_PASSES } from './partition-work';
+import { insertReplacementPage, REPLACEMENT_PASSES } from './partition-work';
 import { pendingReplacementPage } from '../store/batch-members';
 import { logger } from '../logger';
 
@@ -85,49 +89,79 @@ export async function insertReplacementsStep(step: ReplacementStep, now: () => s
   return { ...step, pass, cursor, done: false };
 }
 
-/** A shard's partitions: every `shards`-th one in key order, so shards never overlap. */
-async function shardPartitions(batchId: string, shard: number): Promise<BatchPartition[]> {
+/** A shard's subscriptions: every `shards`-th one in key order, so shards never overlap. */
+async function shardSubscriptions(batchId: string, shard: number): Promise<Array<{ subscriptionId: string; partitions: BatchPartition[] }>> {
   const { shards } = await getPlan(batchId);
   const all = (await listPartitions(batchId)).filter((p) => p.state !== 'ERROR').sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
-  return all.filter((_, i) => i % shards === shard);
+  const subs = [...new Set(all.map((p) => p.subscriptionId))].sort();
+  return subs.filter((_, i) => i % shards === shard).map((subscriptionId) => ({ subscriptionId, partitions: all.filter((p) => p.subscriptionId === subscriptionId) }));
 }
 
 export async function processShardChunk(step: ShardStep, now: () => string, deadline: number): Promise<ShardStep> {
   const batch = await requireBatch(step.batchId);
   if (batch.status !== 'PROCESSING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
-  const mine = await shardPartitions(batch.batchId, step.shard);
+  const mine = await shardSubscriptions(batch.batchId, step.shard);
   let cursor = step.cursor;
-  // One partition at least, then as many as the time budget allows.
+  // One subscription at least, then as many as the time budget allows.
   do {
-    const p = mine[cursor];
-    if (p && p.state !== 'DONE' && p.state !== 'FAILED') await processPartition(batch, p, step.actor, now());
+    const s = mine[cursor];
+    if (s?.partitions.some((p) => p.state !== 'DONE' && p.state !== 'FAILED')) await processSubscription(batch, s.subscriptionId, s.partitions, step.actor, now);
     cursor++;
   } while (cursor < mine.length && Date.now() < deadline);
   return { ...step, cursor, done: cursor >= mine.length };
 }
 
-async function processPartition(batch: Awaited<ReturnType<typeof requireBatch>>, p: BatchPartition, actor: string, now: string): Promise<void> {
+const PROCESSING: BatchStage = { status: 'PROCESSING' };
+
+/**
+ * Writes the change set lock stored for a subscription, never planning again: the totals first,
+ * in one transaction conditional on every version the plan read, then the event chunks (each
+ * once, in any order). Inputs that moved since lock: nothing is written, the members get
+ * PREVIEW_STALE.
+ */
+async function processSubscription(batch: Batch, subscriptionId: string, partitions: BatchPartition[], actor: string, now: () => string): Promise<void> {
   try {
-    const work = await partitionWork(batch, p, actor, now, 'submit');
-    const result = await ratePartitionFrom({
-      ...work.request,
-      stage: { status: 'PROCESSING' },
-      toRate: [...work.request.toRate, ...work.pending.map((e) => e.eventId)],
-      ...(p.creditRebillPeriod ? { creditRebillPeriod: p.creditRebillPeriod } : {}),
-    });
-    const released = await releasePartition(batch.batchId, p);
-    await savePartition(batch.batchId, { ...p, state: 'DONE', processed: result.changed });
-    await addProgress(batch.batchId, result.changed, batch.progress.total, now);
-    logger.info('partition processed', { batchId: batch.batchId, partition: partitionKey(p), changed: result.changed, released });
+    const cs = await getChangeSet(batch.batchId, subscriptionId);
+    if (!cs) throw new DomainError('INTERNAL', `batch ${batch.batchId} has no change set for subscription ${subscriptionId}; lock again`);
+    let stale = cs.state === 'STALE' ? (cs.staleReason ?? 'inputs changed after lock') : undefined;
+    if (cs.state === 'READY') {
+      const sub = await requireSubscription(subscriptionId);
+      const assignment = await assignmentOf(sub);
+      if (assignment.billUnitId !== cs.billUnitId) stale = 'the bill unit (a balance-group move) changed after lock';
+      else {
+        const outcome = await applyTotals(batch.batchId, cs, { actor, now: now(), stage: PROCESSING, billUnitGuard: assignment.guard });
+        if (!outcome.applied && 'stale' in outcome) stale = outcome.stale;
+      }
+      if (stale) await markStale(batch.batchId, subscriptionId, stale);
+    }
+    if (stale) {
+      const message = `not applied: ${stale}; nothing of subscription ${subscriptionId} was written. Lock again (revert is not possible once submitted: put the events in a new batch) to see the new preview`;
+      for (const p of partitions) await savePartition(batch.batchId, { ...p, state: 'FAILED', errorCode: 'PREVIEW_STALE', errorMessage: message.slice(0, 500) });
+      await appendLog(batch.batchId, { at: now(), actor, action: 'PARTITION_FAILED', message: `subscription ${subscriptionId}: ${message}`, data: { code: 'PREVIEW_STALE' } });
+      return;
+    }
+    for (const p of partitions) {
+      if (p.state === 'DONE') continue;
+      const chunks = cs.chunks.find((c) => c.register === p.register)?.count ?? 0;
+      let changed = 0;
+      for (let n = 0; n < chunks; n++) {
+        const r = await applyEventChunk(batch.batchId, subscriptionId, p.register, n, { now: now(), actor, stage: PROCESSING });
+        changed += r.changed;
+      }
+      const released = await releasePartition(batch.batchId, p);
+      await savePartition(batch.batchId, { ...p, state: 'DONE', processed: p.preview?.changedEvents ?? changed });
+      await addProgress(batch.batchId, changed, batch.progress.total, now());
+      logger.info('partition processed', { batchId: batch.batchId, partition: partitionKey(p), changed, released });
+    }
   } catch (err) {
     // Throttling and the like go back to the workflow's Retry; only real failures fail a partition.
     // A batch no longer PROCESSING means this attempt outlived its stage: it records nothing.
     if (isTransient(err) || (err instanceof DomainError && err.code === 'INVALID_TRANSITION')) throw err;
     const code = err instanceof DomainError ? err.code : 'INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
-    logger.error('partition failed', { batchId: batch.batchId, partition: partitionKey(p), code, error: err as Error });
-    await savePartition(batch.batchId, { ...p, state: 'FAILED', errorCode: code, errorMessage: message.slice(0, 500) });
-    await appendLog(batch.batchId, { at: now, actor, action: 'PARTITION_FAILED', message: `partition ${partitionKey(p)} failed: ${message}`, data: { code } });
+    logger.error('subscription failed', { batchId: batch.batchId, subscriptionId, code, error: err as Error });
+    for (const p of partitions) if (p.state !== 'DONE') await savePartition(batch.batchId, { ...p, state: 'FAILED', errorCode: code, errorMessage: message.slice(0, 500) });
+    await appendLog(batch.batchId, { at: now(), actor, action: 'PARTITION_FAILED', message: `subscription ${subscriptionId} failed: ${message}`, data: { code } });
   }
 }
 
@@ -186,13 +220,19 @@ export async function finishSubmit(batchId: string, actor: string, now: string, 
   } while (cursor);
   const done = partitions.filter((p) => p.state === 'DONE').length;
   const status = failure || (failed.size > 0 && done === 0) ? 'FAILED' : failed.size > 0 ? 'COMPLETED_WITH_ERRORS' : 'COMPLETED';
+  const stale = [...failed.values()].filter((p) => p.errorCode === 'PREVIEW_STALE');
+  const staleError = stale.length > 0 && !failure
+    ? { code: 'PREVIEW_STALE' as const, message: `${stale.length} partition(s) not applied because what the preview read changed after lock (${stale[0]!.errorMessage ?? ''}); put their events in a new batch and lock it to see the new preview`.slice(0, 1000) }
+    : undefined;
+  const lastError = failure ?? staleError;
   // Progress as it ended, whatever retries added meanwhile: the events the previews of the applied
   // partitions change, out of those of every planned partition (a preview is what submit writes).
   const changes = (p: BatchPartition) => p.preview?.changedEvents ?? 0;
   const progress = { done: partitions.filter((p) => p.state === 'DONE').reduce((s, p) => s + changes(p), 0), total: partitions.filter((p) => p.preview).reduce((s, p) => s + changes(p), 0) };
-  await transitionBatch(batchId, ['PROCESSING'], status, now, { counts, progress, ...(failure ? { lastError: { ...failure, at: now } } : {}) });
-  const delta = partitions.reduce((s, p) => s + (p.state === 'DONE' ? (p.preview?.chargeDelta ?? 0n) : 0n), 0n);
-  const currency = partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD';
+  await transitionBatch(batchId, ['PROCESSING'], status, now, { counts, progress, ...(lastError ? { lastError: { ...lastError, at: now } } : {}) });
+  const applied = (await listChangeSets(batchId)).filter((c) => c.state === 'APPLIED');
+  const delta = applied.reduce((s, c) => s + c.chargeDelta, 0n);
+  const currency = applied[0]?.currency ?? (partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD');
   await appendLog(batchId, {
     at: now,
     actor,

@@ -2,7 +2,7 @@
 // group to another bill unit in one transaction: the group, both bill units' counters (the
 // source conditional on having no open items), an empty group when the source would be left
 // without one, the audit log entry and the domain event.
-import { BatchGetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
   balanceGroupKind,
   emptyBalanceGroupId,
@@ -20,7 +20,7 @@ import { describeOpenItems, getAccount, getBillUnit, toBillUnit } from './accoun
 import { getBalanceGroupItem, newBalanceGroupPut, toBalanceGroup } from './balance-groups';
 import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
-import { queryAll } from './query-all';
+import { queryAll, queryIndexItems } from './query-all';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, fromWire, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
@@ -223,17 +223,15 @@ function newGroupPut(group: BalanceGroup, to: Assignment): TransactItem {
 export async function listBalanceGroups(account: Account, limit: number, cursor?: string): Promise<{ items: BalanceGroup[]; nextCursor?: string }> {
   const items: BalanceGroup[] = [];
   if (cursor === undefined) items.push(...(await queryGroups(account.accountId, `${keys.balanceGroupPrefix}_`)));
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      IndexName: 'GSI1',
-      KeyConditionExpression: 'GSI1PK = :p',
-      ExpressionAttributeValues: { ':p': keys.accountSubscriptionsIndexKey(account.accountId) },
-      Limit: limit,
-      ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
-    }),
-  );
-  const subs = (res.Items ?? []).map((i) => ({ subscriptionId: i.subscriptionId as string, createdAt: i.createdAt as string }));
+  const res = await queryIndexItems({
+    TableName: clients.tableName,
+    IndexName: 'GSI1',
+    KeyConditionExpression: 'GSI1PK = :p',
+    ExpressionAttributeValues: { ':p': keys.accountSubscriptionsIndexKey(account.accountId) },
+    Limit: limit,
+    ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
+  });
+  const subs = res.Items.map((i) => ({ subscriptionId: i.subscriptionId as string, createdAt: i.createdAt as string }));
   const stored = await batchGetGroups(account.accountId, subs.map((s) => s.subscriptionId));
   for (const s of subs) items.push(stored.get(s.subscriptionId) ?? implicitGroup(account, s as Subscription));
   return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };

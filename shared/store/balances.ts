@@ -1,11 +1,11 @@
 // Balance registers, grants and the ledger: every change to a register is written in one
 // transaction with the ledger entry that explains it, keyed by a deterministic idempotency key.
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { balanceOf, type BalanceView, type Counterpart, type Grant, type GrantTake, type LedgerEntry, type Register } from '../domain/balance';
 import { DomainError } from '../domain/errors';
 import { clients } from './clients';
 import type { TransactItem } from './grouped-transactions';
-import { queryAll } from './query-all';
+import { queryAll, queryIndexItems } from './query-all';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
@@ -18,6 +18,7 @@ export const toRegister = (item: Item): Register => ({
   granted: (item.granted as bigint | undefined) ?? 0n,
   consumed: (item.consumed as bigint | undefined) ?? 0n,
   updatedAt: item.updatedAt as string,
+  version: Number(item.version ?? 0n),
 });
 
 export const toGrant = (item: Item): Grant => ({
@@ -29,6 +30,7 @@ export const toGrant = (item: Item): Grant => ({
   ...(item.validTo ? { validTo: item.validTo as string } : {}),
   ...(item.reason ? { reason: item.reason as string } : {}),
   createdAt: item.createdAt as string,
+  version: Number(item.version ?? 0n),
 });
 
 export const toLedgerEntry = (item: Item): LedgerEntry => ({
@@ -75,7 +77,7 @@ export function registerUpdate(entry: Pick<LedgerEntry, 'subscriptionId' | 'regi
     Update: {
       TableName: clients.tableName,
       Key: keys.register(entry.subscriptionId, entry.register),
-      UpdateExpression: 'ADD granted :g, #consumed :c, entries :one SET itemType = :itemType, subscriptionId = :s, #register = :r, updatedAt = :at',
+      UpdateExpression: 'ADD granted :g, #consumed :c, entries :one, version :one SET itemType = :itemType, subscriptionId = :s, #register = :r, updatedAt = :at',
       ExpressionAttributeNames: { '#register': 'register', '#consumed': 'consumed' },
       ExpressionAttributeValues: {
         ':g': entry.granted,
@@ -119,6 +121,7 @@ export function grantPut(g: NewGrant, now: string): TransactItem {
         ...(g.validTo ? { validTo: g.validTo } : {}),
         ...(g.reason ? { reason: g.reason } : {}),
         createdAt: now,
+        version: 1,
       },
       ConditionExpression: 'attribute_not_exists(PK)',
     },
@@ -134,9 +137,9 @@ export function grantDebitUpdate(subscriptionId: string, register: string, t: Gr
     Update: {
       TableName: clients.tableName,
       Key: keys.grant(subscriptionId, register, t.grantId),
-      UpdateExpression: 'ADD amount :neg, undrawn :neg',
+      UpdateExpression: 'ADD amount :neg, undrawn :neg, version :one',
       ConditionExpression: 'undrawn >= :take',
-      ExpressionAttributeValues: { ':neg': -t.take, ':take': t.take },
+      ExpressionAttributeValues: { ':neg': -t.take, ':take': t.take, ':one': 1 },
     },
   };
 }
@@ -210,7 +213,7 @@ export async function getRegister(subscriptionId: string, register: string): Pro
   const res = await clients.dynamo.send(
     new GetCommand({ TableName: clients.tableName, Key: keys.register(subscriptionId, register), ConsistentRead: true }),
   );
-  return res.Item ? toRegister(res.Item) : { subscriptionId, register, granted: 0n, consumed: 0n, updatedAt: '' };
+  return res.Item ? toRegister(res.Item) : { subscriptionId, register, granted: 0n, consumed: 0n, updatedAt: '', version: 0 };
 }
 
 export async function getBalance(subscriptionId: string, register: string, now: string): Promise<BalanceView> {
@@ -224,7 +227,7 @@ export async function listBalances(subscriptionId: string, registers: string[], 
   const byName = new Map(stored.map((r) => [r.register, r]));
   const names = [...new Set([...registers, ...byName.keys()])].sort();
   return names.map((name) =>
-    balanceOf(byName.get(name) ?? { subscriptionId, register: name, granted: 0n, consumed: 0n, updatedAt: '' }, grants, now),
+    balanceOf(byName.get(name) ?? { subscriptionId, register: name, granted: 0n, consumed: 0n, updatedAt: '', version: 0 }, grants, now),
   );
 }
 
@@ -236,17 +239,15 @@ export async function listLedger(
   cursor?: string,
 ): Promise<{ items: LedgerEntry[]; nextCursor?: string }> {
   const start = decodeCursor(cursor, isStringRecord);
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      IndexName: 'GSI1',
-      KeyConditionExpression: 'GSI1PK = :p',
-      ExpressionAttributeValues: { ':p': keys.ledgerIndexKey(subscriptionId, register) },
-      Limit: limit,
-      ExclusiveStartKey: start,
-    }),
-  );
-  const items = (res.Items ?? []).map(toLedgerEntry);
+  const res = await queryIndexItems({
+    TableName: clients.tableName,
+    IndexName: 'GSI1',
+    KeyConditionExpression: 'GSI1PK = :p',
+    ExpressionAttributeValues: { ':p': keys.ledgerIndexKey(subscriptionId, register) },
+    Limit: limit,
+    ExclusiveStartKey: start,
+  });
+  const items = res.Items.map(toLedgerEntry);
   return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
 }
 

@@ -1,8 +1,10 @@
 // The partitions a batch changes: one item each, holding the earliest point the batch changes
-// it from, the preview computed at lock, and the outcome of submit. Workflows page through these
+// it from, its register's preview computed at lock, and the outcome of submit (the bill lines
+// are planned per subscription, in its change set). Workflows page through these
 // items; only ids and cursors travel in their payloads.
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { writeInStage, type BatchStage } from './batches';
+import { changeSetKeys } from './change-sets';
 import { storedErrorCode, type ErrorCode } from '../domain/errors';
 import { clients } from './clients';
 import { queryAll } from './query-all';
@@ -15,9 +17,6 @@ export interface PartitionPreview {
   /** Register value (granted − consumed), scaled quantity. */
   before: bigint;
   after: bigint;
-  /** Sum of the charge changes over the partition's bill periods (minor units). */
-  chargeDelta: bigint;
-  bills: Array<{ period: string; before: bigint; after: bigint; status: string; creditRebill?: boolean }>;
   relatedAdded: number;
   changedEvents: number;
   reversed: number;
@@ -33,8 +32,6 @@ export interface BatchPartition {
   earliest: string;
   state: PartitionState;
   preview?: PartitionPreview;
-  /** Credit/rebill: the open period receiving adjustments for interfaced periods. */
-  creditRebillPeriod?: string;
   errorCode?: ErrorCode;
   errorMessage?: string;
   processed?: number;
@@ -46,7 +43,6 @@ const toPartition = (i: Item): BatchPartition => ({
   earliest: i.earliest as string,
   state: i.state as PartitionState,
   ...(i.preview ? { preview: toPreview(i.preview as Item) } : {}),
-  ...(i.creditRebillPeriod ? { creditRebillPeriod: i.creditRebillPeriod as string } : {}),
   ...(i.errorCode ? { errorCode: storedErrorCode(i.errorCode) } : {}),
   ...(i.errorMessage ? { errorMessage: i.errorMessage as string } : {}),
   ...(i.processed !== undefined ? { processed: Number(i.processed) } : {}),
@@ -55,14 +51,6 @@ const toPartition = (i: Item): BatchPartition => ({
 const toPreview = (p: Item): PartitionPreview => ({
   before: p.before as bigint,
   after: p.after as bigint,
-  chargeDelta: p.chargeDelta as bigint,
-  bills: (p.bills as Item[]).map((b) => ({
-    period: b.period as string,
-    before: b.before as bigint,
-    after: b.after as bigint,
-    status: b.status as string,
-    ...(b.creditRebill ? { creditRebill: true } : {}),
-  })),
   relatedAdded: Number(p.relatedAdded),
   changedEvents: Number(p.changedEvents),
   reversed: Number(p.reversed),
@@ -103,10 +91,10 @@ export async function savePartition(batchId: string, p: BatchPartition): Promise
 
 /** Discards the preview, only while the batch is at `stage`: a late attempt cannot delete what a later stage relies on. */
 export async function deletePartitions(batchId: string, stage: BatchStage): Promise<void> {
-  const all = await listPartitions(batchId);
+  const all = [...(await listPartitions(batchId)).map((p) => keys.batchPartitionItem(batchId, p.subscriptionId, p.register)), ...(await changeSetKeys(batchId))];
   // 99 deletes and the stage check per transaction (DynamoDB's limit is 100 items).
   for (let i = 0; i < all.length; i += 99) {
-    const deletes = all.slice(i, i + 99).map((p) => ({ Delete: { TableName: clients.tableName, Key: keys.batchPartitionItem(batchId, p.subscriptionId, p.register) } }));
+    const deletes = all.slice(i, i + 99).map((key) => ({ Delete: { TableName: clients.tableName, Key: key } }));
     await writeInStage(batchId, stage, deletes);
   }
 }

@@ -22,6 +22,7 @@ import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './errors';
 import { keys } from './keys';
+import { queryIndexItems } from './query-all';
 
 type Item = Record<string, unknown>;
 
@@ -146,35 +147,21 @@ export interface ListBatchFilter {
 
 /** Newest first. */
 export async function listBatches(filter: ListBatchFilter, limit: number, cursor?: string): Promise<{ items: Batch[]; nextCursor?: string }> {
-  const filters: string[] = [];
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':p': keys.batchesIndexKey };
-  if (filter.status) {
-    filters.push('#status = :status');
-    names['#status'] = 'status';
-    values[':status'] = filter.status;
-  }
-  if (filter.type) {
-    filters.push('#type = :type');
-    names['#type'] = 'type';
-    values[':type'] = filter.type;
-  }
+  // GSI1 carries keys only: the batches are filtered once read, a page of index entries at a time.
+  const wanted = (b: Batch) => (!filter.status || b.status === filter.status) && (!filter.type || b.type === filter.type);
   const items: Batch[] = [];
   let start = decodeCursor(cursor, isStringRecord) as Item | undefined;
   do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :p',
-        ScanIndexForward: false,
-        ExpressionAttributeValues: values,
-        ...(filters.length ? { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names } : {}),
-        Limit: limit - items.length,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(res.Items ?? []).map(toBatch));
+    const res = await queryIndexItems({
+      TableName: clients.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :p',
+      ScanIndexForward: false,
+      ExpressionAttributeValues: { ':p': keys.batchesIndexKey },
+      Limit: limit - items.length,
+      ExclusiveStartKey: start,
+    });
+    items.push(...res.Items.map(toBatch).filter(wanted));
     start = res.LastEvaluatedKey;
   } while (start && items.length < limit);
   return start ? { items, nextCursor: encodeCursor(start) } : { items };
@@ -487,5 +474,39 @@ export async function recordExecution(batchId: string, action: string, arn: stri
 export async function setLastError(batchId: string, error: NonNullable<Batch['lastError']>): Promise<void> {
   await clients.dynamo.send(
     new UpdateCommand({ TableName: clients.tableName, Key: keys.batch(batchId), UpdateExpression: 'SET lastError = :e', ExpressionAttributeValues: { ':e': error } }),
+  );
+}
+
+/** Strongly consistent read of many batches; missing ids are absent from the result. */
+export async function getBatches(batchIds: readonly string[]): Promise<Batch[]> {
+  return (await batchGet([...new Set(batchIds)].map((b) => keys.batch(b)))).map(toBatch);
+}
+
+export interface EventBatches {
+  /** Newest first: the batch and the event's member item in it. */
+  items: Array<{ batch: Batch; member: BatchMember }>;
+  /** More batches took the event than `limit`. */
+  more: boolean;
+}
+
+/**
+ * The batches that took each event (its `touchedBy`), newest first, at most `limit` each: one
+ * batch read of their batch and member items, never a scan or a query.
+ */
+export async function batchesOfEvents(events: ReadonlyArray<{ eventId: string; touchedBy?: readonly string[] }>, limit: number): Promise<Map<string, EventBatches>> {
+  const pairs = events.flatMap((e) => (e.touchedBy ?? []).map((batchId) => ({ eventId: e.eventId, batchId })));
+  const read = await batchGet([...[...new Set(pairs.map((p) => p.batchId))].map((b) => keys.batch(b)), ...pairs.map((p) => keys.batchMember(p.batchId, p.eventId))]);
+  const batches = new Map(read.filter((it) => it.itemType === 'BATCH').map((it) => [it.batchId as string, toBatch(it)]));
+  const members = new Map(read.filter((it) => it.itemType === 'BATCH_MEMBER').map((it) => [`${it.PK as string}|${it.eventId as string}`, toMember(it)]));
+  return new Map(
+    events.map((e) => {
+      const items = (e.touchedBy ?? []).flatMap((batchId) => {
+        const batch = batches.get(batchId);
+        const member = members.get(`${keys.batchPartition(batchId)}|${e.eventId}`);
+        return batch && member ? [{ batch, member }] : [];
+      });
+      items.sort((a, b) => (a.member.addedAt < b.member.addedAt ? 1 : a.member.addedAt > b.member.addedAt ? -1 : 0));
+      return [e.eventId, { items: items.slice(0, limit), more: items.length > limit }];
+    }),
   );
 }

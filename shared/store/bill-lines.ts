@@ -23,6 +23,7 @@ export const toBillLine = (item: Item): BillLine => ({
   status: item.status as BillStatus,
   ...(typeof item.billUnitId === 'string' ? { billUnitId: item.billUnitId } : {}),
   updatedAt: item.updatedAt as string,
+  version: Number(item.version ?? 0n),
 });
 
 export interface BillDelta {
@@ -56,6 +57,7 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
     // Stamped once, at creation: a line keeps its bill unit when its balance group moves. A null
     // stamp (no account yet) is still a stamp, so a later charge cannot re-stamp an old line.
     ':bu': d.billUnitId,
+    ':one': 1,
   };
   let set =
     'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), billUnitId = if_not_exists(billUnitId, :bu)';
@@ -73,7 +75,7 @@ export function billLineUpdate(d: BillDelta, now: string): TransactItem {
     Update: {
       TableName: clients.tableName,
       Key: keys.billLine(d.subscriptionId, d.period),
-      UpdateExpression: `ADD usageAmount :u, eventCount :n${d.adjustments ? ', adjustments :adj' : ''} SET ${set}${remove}`,
+      UpdateExpression: `ADD usageAmount :u, eventCount :n, version :one${d.adjustments ? ', adjustments :adj' : ''} SET ${set}${remove}`,
       ConditionExpression: 'attribute_not_exists(PK) OR #status <> :interfaced',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: values,
@@ -107,6 +109,7 @@ export function billLineAdjustmentUpdate(d: BillAdjustmentDelta, now: string): T
     ':c': d.currency,
     ':now': now,
     ':bu': d.billUnitId,
+    ':one': 1,
   };
   // An attribute may appear once per expression: `adjustments` is either added to or defaulted.
   let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), billUnitId = if_not_exists(billUnitId, :bu)';
@@ -122,7 +125,7 @@ export function billLineAdjustmentUpdate(d: BillAdjustmentDelta, now: string): T
     Update: {
       TableName: clients.tableName,
       Key: keys.billLine(d.subscriptionId, d.period),
-      UpdateExpression: `ADD #field :a SET ${set}`,
+      UpdateExpression: `ADD #field :a, version :one SET ${set}`,
       ConditionExpression: 'attribute_not_exists(PK) OR #status = :open',
       ExpressionAttributeNames: { '#status': 'status', '#field': d.field },
       ExpressionAttributeValues: values,
@@ -143,10 +146,10 @@ export async function setBillStatus(subscriptionId: string, period: string, to: 
       new UpdateCommand({
         TableName: clients.tableName,
         Key: keys.billLine(subscriptionId, period),
-        UpdateExpression: 'SET #status = :to, updatedAt = :now, statusHistory = list_append(if_not_exists(statusHistory, :empty), :entry)',
+        UpdateExpression: 'SET #status = :to, updatedAt = :now, statusHistory = list_append(if_not_exists(statusHistory, :empty), :entry) ADD version :one',
         ConditionExpression: 'attribute_exists(PK) AND #status = :from',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':to': to, ':from': from, ':now': now, ':empty': [], ':entry': [{ status: to, at: now }] },
+        ExpressionAttributeValues: { ':to': to, ':from': from, ':now': now, ':empty': [], ':entry': [{ status: to, at: now }], ':one': 1 },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
@@ -174,6 +177,9 @@ export interface BillAdjustment {
   originalPeriod: string;
   /** The open period it is posted to. */
   period: string;
+  /** What the original period's events rated to before and after the correction (minor units). */
+  usageBefore?: bigint;
+  usageAfter?: bigint;
   batchId?: string;
   at: string;
 }
@@ -197,6 +203,8 @@ export async function listBillAdjustments(subscriptionId: string): Promise<BillA
     amount: i.amount as bigint,
     originalPeriod: i.originalPeriod as string,
     period: i.period as string,
+    ...(i.usageBefore !== undefined ? { usageBefore: i.usageBefore as bigint } : {}),
+    ...(i.usageAfter !== undefined ? { usageAfter: i.usageAfter as bigint } : {}),
     ...(i.batchId ? { batchId: i.batchId as string } : {}),
     at: i.at as string,
   }));

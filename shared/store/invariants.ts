@@ -83,20 +83,22 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
   // A corrected interfaced line stays as it was: its credit and rebill adjustments, posted to an
   // open period, carry the difference. Every line's adjustments equal those posted to it.
   const creditRebill = await listBillAdjustments(sub.subscriptionId);
+  // Each document records the usage its period's events rated to after it: the latest is the
+  // period's corrected usage.
   const linked = new Map<string, bigint>();
   const creditRebillPosted = new Map<string, bigint>();
-  for (const a of creditRebill) {
-    linked.set(a.originalPeriod, (linked.get(a.originalPeriod) ?? 0n) + a.amount);
+  for (const a of [...creditRebill].sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0))) {
+    if (a.usageAfter !== undefined) linked.set(a.originalPeriod, a.usageAfter);
     creditRebillPosted.set(a.period, (creditRebillPosted.get(a.period) ?? 0n) + a.amount);
   }
   for (const line of lines) {
     const p = byPeriod.get(line.period) ?? { amount: 0n, count: 0 };
-    const corrected = line.usageAmount + (linked.get(line.period) ?? 0n);
+    const corrected = linked.get(line.period) ?? line.usageAmount;
     if (p.amount !== corrected) add('bill-usage-equals-events', `${line.period}: line ${corrected} (with linked adjustments) vs events ${p.amount} (minor units)`);
     if (!linked.has(line.period) && p.count !== line.eventCount) add('bill-count-equals-events', `${line.period}: line ${line.eventCount} vs events ${p.count}`);
     byPeriod.delete(line.period);
   }
-  for (const [period, p] of byPeriod) if (p.count > 0) add('bill-line-exists', `${period}: ${p.count} rated events but no bill line`);
+  for (const [period, p] of byPeriod) if (p.count > 0 && linked.get(period) !== p.amount) add('bill-line-exists', `${period}: ${p.count} rated events but no bill line`);
 
   // Adjustments: each bill-line field equals the adjustments posted to it; each register adjustment has its ledger entry.
   const adjustments = await listAdjustments(sub.subscriptionId);
@@ -159,11 +161,21 @@ export async function checkAccount(accountId: string): Promise<Violation[]> {
 
 /**
  * Exclusivity (DESIGN.md §2.3): an event is held only by a batch that lists it as a member and
- * has not finished. Read from the events that carry a hold.
+ * has not finished. Lineage: every batch an event names in `touchedBy` lists it as a member (a
+ * hold adds both, a release takes both away). Read from the events that carry either.
  */
 export async function checkHolds(): Promise<Violation[]> {
   const v: Violation[] = [];
-  const held = await scanItems('EVENT', 'attribute_exists(heldBy)');
+  const events = await scanItems('EVENT', '(attribute_exists(heldBy) OR attribute_exists(touchedBy))');
+  const held = events.filter((e) => e.heldBy !== undefined);
+  const touched = new Map<string, string[]>();
+  for (const e of events) for (const b of (e.touchedBy as Set<string> | undefined) ?? []) touched.set(b, [...(touched.get(b) ?? []), e.eventId as string]);
+  for (const [batchId, eventIds] of touched) {
+    const members = new Set((await getMembers(batchId, eventIds)).map((m) => m.eventId));
+    for (const eventId of eventIds) {
+      if (!members.has(eventId)) v.push({ rule: 'touched-with-membership', detail: `event ${eventId} names batch ${batchId} in touchedBy but is not its member` });
+    }
+  }
   const byBatch = new Map<string, string[]>();
   for (const e of held) byBatch.set(e.heldBy as string, [...(byBatch.get(e.heldBy as string) ?? []), e.eventId as string]);
   for (const [batchId, eventIds] of byBatch) {

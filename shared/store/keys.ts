@@ -106,6 +106,16 @@ export const keys = {
     SK: `PART#${subscriptionId}#${register}`,
   }),
   batchPartitionPrefix: 'PART#',
+  /** What lock planned for one subscription (totals, bill lines, credit/rebill, versions read): submit writes exactly it. */
+  batchChangeSet: (batchId: string, subscriptionId: string) => ({ PK: `BATCH#${batchId}`, SK: `CSET#${subscriptionId}` }),
+  batchChangeSetPrefix: 'CSET#',
+  /** A page of one register's event ratings planned at lock, applied by submit once. */
+  batchChangeSetChunk: (batchId: string, subscriptionId: string, register: string, n: number) => ({
+    PK: `BATCH#${batchId}`,
+    SK: `CSETC#${subscriptionId}#${register}#${String(n).padStart(5, '0')}`,
+  }),
+  batchChangeSetChunkPrefix: (subscriptionId: string) => `CSETC#${subscriptionId}#`,
+  batchChangeSetChunksPrefix: 'CSETC#',
   batchLogPrefix: 'LOG#',
   batchPartition: (batchId: string) => `BATCH#${batchId}`,
 

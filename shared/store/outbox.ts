@@ -1,12 +1,13 @@
 // The outbox: a domain event is put in the same transaction as the change it reports, so it
 // exists exactly when the change committed, once. Publishing happens after the commit; pending
 // events sit in a sparse index (GSI1 `OUTBOX`) until marked published.
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DomainEvent } from '../domain/domain-events';
 import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
 import { isConditionFailure } from './errors';
 import { keys } from './keys';
+import { queryIndexItems } from './query-all';
 
 /** Published events are kept a week for inspection, then expire. */
 const PUBLISHED_TTL_SECONDS = 7 * 24 * 3600;
@@ -50,16 +51,14 @@ export async function getOutboxEntry(eventId: string): Promise<OutboxEntry | und
 
 /** Oldest pending events first. The index is eventually consistent: a relay may see one late. */
 export async function listPendingEvents(limit: number): Promise<DomainEvent[]> {
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      IndexName: 'GSI1',
-      KeyConditionExpression: 'GSI1PK = :p',
-      ExpressionAttributeValues: { ':p': keys.outboxPendingIndexKey },
-      Limit: limit,
-    }),
-  );
-  return (res.Items ?? []).map((i) => toEntry(i).event);
+  const res = await queryIndexItems({
+    TableName: clients.tableName,
+    IndexName: 'GSI1',
+    KeyConditionExpression: 'GSI1PK = :p',
+    ExpressionAttributeValues: { ':p': keys.outboxPendingIndexKey },
+    Limit: limit,
+  });
+  return res.Items.map((i) => toEntry(i).event);
 }
 
 /** Marks an event published; marking it twice (two publishers raced) is harmless. */

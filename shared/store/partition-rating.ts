@@ -4,7 +4,7 @@
 // and the bill lines' deltas (a new line stamped with the bill unit of the subscription's balance
 // group, conditional on the group not having moved since). A retry, or a second runner,
 // re-reads and re-plans: what was applied is no longer a change, so nothing is applied twice.
-import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { LedgerEntry } from '../domain/balance';
 import { DomainError } from '../domain/errors';
 import { planPartition, type EventChange, type PartitionPlan } from '../domain/partition-plan';
@@ -19,7 +19,7 @@ import { clients } from './clients';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
 import { cancellationCodes, isBusyCancellation, isTransactionCanceled } from './errors';
 import { keys } from './keys';
-import { readAll } from './query-all';
+import { queryIndexItems, readAll } from './query-all';
 import { requireSubscription } from './subscriptions';
 import { getEvents, toUsageEvent } from './usage-events';
 
@@ -110,12 +110,21 @@ export async function planFor(subscription: Subscription, req: RatePartitionRequ
     for (const p of await interfacedPeriods(plan)) redirected.add(p);
   } else if (plan.changes.length > 0 && refuseInterfaced) await refuseInterfacedPeriods(plan);
   const [register, assignment] = await Promise.all([getRegister(req.subscriptionId, req.register), assignmentOf(subscription)]);
-  return { ...plan, grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])), consumed: register.consumed, redirected, assignment };
+  return {
+    ...plan,
+    grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])),
+    grantVersions: new Map(snapshot.grants.map((g) => [g.grantId, g.version ?? 0])),
+    consumed: register.consumed,
+    redirected,
+    assignment,
+  };
 }
 
 /** A plan with the grant and register totals it was made from (the writes are conditional on them). */
 export interface PlanWithState extends PartitionPlan {
   grantsDrawn: Map<string, bigint>;
+  /** Each grant's version as read with its draws. */
+  grantVersions: Map<string, number>;
   consumed: bigint;
   /** Interfaced periods whose changes go to the credit/rebill period. */
   redirected: Set<string>;
@@ -199,18 +208,16 @@ async function loadSnapshot(subscription: Subscription, req: RatePartitionReques
 /** The partition's events from a start point on, in rating order. */
 export async function eventsFrom(subscriptionId: string, register: string, start: { occurredAt: string; eventId: string }): Promise<UsageEvent[]> {
   const items = await readAll((exclusiveStart) =>
-    clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :p AND GSI1SK >= :from',
-        ExpressionAttributeValues: {
-          ':p': keys.partitionIndexKey(subscriptionId, register),
-          ':from': keys.eventPartition(subscriptionId, register, start.occurredAt, start.eventId).GSI1SK,
-        },
-        ExclusiveStartKey: exclusiveStart,
-      }),
-    ),
+    queryIndexItems({
+      TableName: clients.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :p AND GSI1SK >= :from',
+      ExpressionAttributeValues: {
+        ':p': keys.partitionIndexKey(subscriptionId, register),
+        ':from': keys.eventPartition(subscriptionId, register, start.occurredAt, start.eventId).GSI1SK,
+      },
+      ExclusiveStartKey: exclusiveStart,
+    }),
   );
   return items.map(toUsageEvent);
 }
@@ -272,11 +279,11 @@ async function applyChunk(
       Update: {
         TableName: clients.tableName,
         Key: keys.grant(req.subscriptionId, req.register, grantId),
-        UpdateExpression: 'ADD drawn :d, undrawn :nd',
+        UpdateExpression: 'ADD drawn :d, undrawn :nd, version :one',
         // The grant must still hold what the plan read (a concurrent rating re-plans instead), and
         // still have the allowance undrawn: a transfer or a debit adjustment may have taken some.
         ConditionExpression: 'drawn = :before AND undrawn >= :d',
-        ExpressionAttributeValues: { ':d': delta, ':nd': -delta, ':before': before },
+        ExpressionAttributeValues: { ':d': delta, ':nd': -delta, ':before': before, ':one': 1 },
       },
     });
   }
@@ -351,9 +358,9 @@ function eventUpdate(c: EventChange, req: RatePartitionRequest): TransactItem {
   const sets = ['rating = :rating', '#status = :status', 'ratingRev = :next', 'ratedBy = :step'];
   let condition = 'ratingRev = :rev AND #status <> :reversed';
   if (c.status === 'REVERSED') {
-    sets.push('reversedInBatch = :batch', 'reversedBy = :actor', 'reversedAt = :now');
+    // reversedBy names the reversing batch (the actor is in the batch's log, not on each event).
+    sets.push('reversedBy = :batch', 'reversedAt = :now');
     values[':batch'] = req.batchId ?? req.stepId;
-    values[':actor'] = req.actor;
     values[':now'] = req.now;
   }
   if (req.heldBy) {
@@ -377,7 +384,7 @@ function consumptionUpdate(entry: LedgerEntry, consumedBefore: bigint): Transact
     Update: {
       TableName: clients.tableName,
       Key: keys.register(entry.subscriptionId, entry.register),
-      UpdateExpression: 'ADD #consumed :c, entries :one SET updatedAt = :at',
+      UpdateExpression: 'ADD #consumed :c, entries :one, version :one SET updatedAt = :at',
       ConditionExpression: '#consumed = :before',
       ExpressionAttributeNames: { '#consumed': 'consumed' },
       ExpressionAttributeValues: { ':c': entry.consumed, ':one': 1, ':at': entry.at, ':before': consumedBefore },

@@ -1,4 +1,5 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { batchGet } from './batch-get';
 import { clients } from './clients';
 
 type Item = Record<string, unknown>;
@@ -43,4 +44,24 @@ export function queryIndexAll(indexName: 'GSI1' | 'GSI2' | 'GSI3', key: string):
       }),
     ),
   );
+}
+
+/**
+ * One page of a Query on a keys-only index, with the items themselves: the index gives their
+ * keys in its order, a BatchGet reads them from the table (strongly). An item deleted since, or
+ * no longer under the index key it was listed by, is left out (the index will list it where it
+ * now is). A FilterExpression would see keys only: filter the items returned instead.
+ */
+export async function queryIndexItems(input: QueryCommandInput & { IndexName: 'GSI1' }): Promise<{ Items: Item[]; LastEvaluatedKey?: Item }> {
+  const res = await clients.dynamo.send(new QueryCommand(input));
+  const entries = res.Items ?? [];
+  const pk = `${input.IndexName}PK`;
+  const sk = `${input.IndexName}SK`;
+  const read = new Map((await batchGet(entries.map((e) => ({ PK: e.PK as string, SK: e.SK as string })))).map((item) => [`${item.PK}\u0000${item.SK}`, item]));
+  const items: Item[] = [];
+  for (const e of entries) {
+    const item = read.get(`${e.PK}\u0000${e.SK}`);
+    if (item && item[pk] === e[pk] && item[sk] === e[sk]) items.push(item);
+  }
+  return res.LastEvaluatedKey ? { Items: items, LastEvaluatedKey: res.LastEvaluatedKey } : { Items: items };
 }

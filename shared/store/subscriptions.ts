@@ -89,5 +89,6 @@ export async function putSubscription(
 
 /** Ids of an account's subscriptions (from an eventually consistent index: invariant checks, listings). */
 export async function accountSubscriptionIds(accountId: string): Promise<string[]> {
-  return (await queryIndexAll('GSI1', keys.accountSubscriptionsIndexKey(accountId))).map((i) => i.subscriptionId as string);
+  // GSI1 carries keys only; its sort key here is the subscription's id.
+  return (await queryIndexAll('GSI1', keys.accountSubscriptionsIndexKey(accountId))).map((i) => i.GSI1SK as string);
 }

@@ -1,5 +1,5 @@
 // Usage events: idempotent ingest, reads with lineage, and listing by partition.
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { registersOf, type Subscription } from '../domain/subscription';
 import {
@@ -13,7 +13,7 @@ import {
 } from '../domain/usage-event';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
-import { queryIndexAll } from './query-all';
+import { queryIndexAll, queryIndexItems } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor } from './cursor';
 import { fromWire, isConditionFailure, isTransactionCanceled, retryOnConflict } from './errors';
@@ -41,8 +41,11 @@ export function toUsageEvent(item: Item): UsageEvent {
     ...(item.lockedBy ? { lockedBy: item.lockedBy as string } : {}),
     ...(item.replaces ? { replaces: item.replaces as string } : {}),
     ...(item.replacedBySet ? { replacedBy: [...(item.replacedBySet as Set<string>)].sort() } : {}),
-    ...(item.reversedBy ? { reversedBy: item.reversedBy as string } : {}),
-    ...(item.reversedInBatch ? { reversedInBatch: item.reversedInBatch as string } : {}),
+    // Items reversed before reversedBy named the batch kept the actor there and the batch in reversedInBatch.
+    ...(item.reversedInBatch || item.reversedBy ? { reversedBy: (item.reversedInBatch ?? item.reversedBy) as string } : {}),
+    ...(item.reversedAt ? { reversedAt: item.reversedAt as string } : {}),
+    ...(item.insertedByBatch ? { insertedByBatch: item.insertedByBatch as string } : {}),
+    ...(item.touchedBy ? { touchedBy: [...(item.touchedBy as Set<string>)].sort() } : {}),
     createdAt: item.createdAt as string,
   };
 }
@@ -402,7 +405,6 @@ async function queryPartition(
   want: number,
   start: Item | undefined,
 ): Promise<{ items: UsageEvent[]; last?: Item }> {
-  const filters: string[] = [];
   const values: Record<string, unknown> = { ':p': keys.partitionIndexKey(subscriptionId, register) };
   // `to` is exclusive: an event at exactly `to` sorts as `to#id`, after the bound.
   let window = '';
@@ -411,30 +413,23 @@ async function queryPartition(
   else if (filter.to) window = ' AND GSI1SK < :to';
   if (filter.from) values[':from'] = filter.from;
   if (filter.to) values[':to'] = filter.to;
-  const names: Record<string, string> = {};
-  if (filter.productId) {
-    filters.push('productId = :product');
-    values[':product'] = filter.productId;
-  }
-  if (filter.status) {
-    filters.push('#status = :status');
-    names['#status'] = 'status';
-    values[':status'] = filter.status;
-  }
-  const input: QueryCommandInput = {
-    TableName: clients.tableName,
-    IndexName: 'GSI1',
-    KeyConditionExpression: `GSI1PK = :p${window}`,
-    ExpressionAttributeValues: values,
-    ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
-    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-  };
+  // GSI1 carries keys only: product and status are filtered once the events are read.
+  const wanted = (e: UsageEvent) => (!filter.productId || e.productId === filter.productId) && (!filter.status || e.status === filter.status);
   const items: UsageEvent[] = [];
   let exclusiveStart = start;
   do {
-    const res = await clients.dynamo.send(new QueryCommand({ ...input, ExclusiveStartKey: exclusiveStart, Limit: Math.max(want - items.length, 25) }));
-    for (const item of res.Items ?? []) {
-      items.push(toUsageEvent(item));
+    const res = await queryIndexItems({
+      TableName: clients.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: `GSI1PK = :p${window}`,
+      ExpressionAttributeValues: values,
+      ExclusiveStartKey: exclusiveStart,
+      Limit: Math.max(want - items.length, 25),
+    });
+    for (const item of res.Items) {
+      const event = toUsageEvent(item);
+      if (!wanted(event)) continue;
+      items.push(event);
       if (items.length === want) {
         // Stop mid-page: the next page starts right after this item.
         const last = { PK: item.PK, SK: item.SK, GSI1PK: item.GSI1PK, GSI1SK: item.GSI1SK };

@@ -1,18 +1,24 @@
 // End to end on the local stack: events are rated (RATING), re-rated after a top-up (RERATE),
-// then each reversed and replaced (REVERSE_REPLACE), every batch through lock and submit on the
-// real ASL and handlers.
+// then each reversed and replaced (REVERSE_REPLACE), every batch added, locked and submitted on
+// the real ASL and handlers. The figures are for the whole batch (add + lock + submit); lock +
+// submit alone are kept beside them.
 //
-// Three passes, each on a fresh stack:
+// Four passes, each on a fresh stack:
 // - metered, at the small size: every DynamoDB call is sized and priced as AWS would bill it
 //   (capacity.ts; the meter reads each written item back, so this pass is not timed);
 // - timed at the small size and at the large size: the scaling ratio, and the large figures;
+// - skewed, timed at the large size: half of the events in one subscription (one long
+//   partition), the other half spread over the rest;
 // - the write bound, in the large pass's stack before and after its batches: BatchWrite of
 //   event-sized items at 16 in flight, against which our throughput is set (via our write
 //   units per event). All handlers share this one Node process, while in AWS each Lambda has its
 //   own CPU: `nodeCpuShare` near 1 says the process, not DynamoDB Local, was the limit.
+// Each acceptance figure of the data-model work is printed as a line of its own, its ratios
+// taken within this one run.
 //
 // Sizes: BENCH_EVENTS (default 100,000) over BENCH_SUBSCRIPTIONS (default 1,000); the small
-// size is a tenth of both. --smoke: one metered pass of 300 events over 10 subscriptions.
+// size is a tenth of both. --smoke: a metered pass and a metered skewed pass of 300 events over
+// 10 subscriptions.
 import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -72,8 +78,23 @@ async function historyOf(executionArn: string): Promise<{ transitions: number; i
 /** Summed duration of the workflow tasks' invocations so far (the local Lambda runner's tally). */
 const taskSeconds = () => Object.keys(taskFunctions).reduce((s, name) => s + (invocationTally.get(name)?.seconds ?? 0), 0);
 
+/** Each workflow task's invocations and summed seconds so far. */
+const taskTally = () => new Map(Object.keys(taskFunctions).map((name) => [name, { ...(invocationTally.get(name) ?? { count: 0, seconds: 0 }) }]));
+
+/** What each task did between two tallies: its invocations and their summed seconds. */
+function tasksBetween(before: ReturnType<typeof taskTally>, after: ReturnType<typeof taskTally>) {
+  const out: Record<string, { invocations: number; seconds: number }> = {};
+  for (const [name, a] of after) {
+    const b = before.get(name)!;
+    if (a.count > b.count) out[name] = { invocations: a.count - b.count, seconds: round(a.seconds - b.seconds) };
+  }
+  return out;
+}
+
 interface Phase {
   seconds: number;
+  /** Write units by kind of item (capacity.ts), when metered. */
+  writeByKind: Record<string, number>;
   /** CPU seconds of this process (every handler runs in it) over wall seconds. */
   cpuShare: number;
   write: number;
@@ -82,13 +103,14 @@ interface Phase {
 
 /** Runs `work`, timing it and taking the capacity it used (when metered). */
 async function phase(capacity: Capacity | undefined, work: () => Promise<void>): Promise<Phase> {
-  const before = capacity ? { write: capacity.write, read: capacity.read } : { write: 0, read: 0 };
+  const before = capacity ? { write: capacity.write, read: capacity.read, byKind: { ...capacity.writeByKind } } : { write: 0, read: 0, byKind: {} };
   const start = performance.now();
   const cpu = process.cpuUsage();
   await work();
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  return { seconds, cpuShare: (used.user + used.system) / 1e6 / seconds, write: capacity ? capacity.write - before.write : NaN, read: capacity ? capacity.read - before.read : NaN };
+  const writeByKind = Object.fromEntries(Object.entries(capacity?.writeByKind ?? {}).map(([k, v]) => [k, v - ((before.byKind as Record<string, number>)[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+  return { seconds, writeByKind, cpuShare: (used.user + used.system) / 1e6 / seconds, write: capacity ? capacity.write - before.write : NaN, read: capacity ? capacity.read - before.read : NaN };
 }
 
 interface World {
@@ -138,6 +160,7 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
   let api = { calls: 0, callSeconds: 0 };
   const add = await phase(capacity, async () => void (api = await fill(batchId, type, world)));
   const tasksBefore = taskSeconds();
+  const tallyBefore = taskTally();
   let lockArn = '';
   let submitArn = '';
   const lock = await phase(capacity, async () => {
@@ -154,7 +177,9 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
   const h = [await historyOf(lockArn), await historyOf(submitArn)];
   const sum = (k: 'transitions' | 'invocations') => h.reduce((s, x) => s + x[k], 0);
   const tasks = taskSeconds() - tasksBefore;
+  const byTask = tasksBetween(tallyBefore, taskTally());
   const lockAndSubmit = lock.seconds + submit.seconds;
+  const whole = add.seconds + lockAndSubmit;
   return {
     type,
     status: done.status,
@@ -166,14 +191,25 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
     submitSeconds: round(submit.seconds),
     lockAndSubmitSeconds: round(lockAndSubmit),
     eventsPerSecond: Math.round(events / lockAndSubmit),
+    // The whole batch: adding its events, locking and submitting it.
+    wholeSeconds: round(whole),
+    wholeEventsPerSecond: Math.round(events / whole),
     // Near 1: the one Node process running every handler was the bottleneck, not DynamoDB Local.
     nodeCpuShare: round((lock.cpuShare * lock.seconds + submit.cpuShare * submit.seconds) / lockAndSubmit),
     units: capacity
       ? {
           addWritePerEvent: round(add.write / events),
+          addReadPerEvent: round(add.read / events),
           lockAndSubmitWritePerEvent: round((lock.write + submit.write) / events),
           writePerEvent: round((add.write + lock.write + submit.write) / events),
           readPerEvent: round((add.read + lock.read + submit.read) / events),
+          // Where the writes go, per event: by phase and kind of item (`index`: index entries).
+          writePerEventByKind: Object.fromEntries(
+            (['add', 'lock', 'submit'] as const).map((name) => {
+              const p = { add, lock, submit }[name];
+              return [name, Object.fromEntries(Object.entries(p.writeByKind).map(([k, v]) => [k, round(v / events, 3)]))];
+            }),
+          ),
         }
       : undefined,
     stateTransitions: sum('transitions'),
@@ -181,12 +217,24 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
     stateTransitionsPerEvent: round(sum('transitions') / events, 5),
     lambdaInvocationsPerEvent: round(sum('invocations') / events, 5),
     taskSecondsPerEvent: round(tasks / events, 6),
+    // By task: FinishSubmit, for one, reads every member in one invocation.
+    tasks: byTask,
     apiCallsPerEvent: round(api.calls / events, 5),
     apiSecondsPerEvent: round(api.callSeconds / events, 6),
   };
 }
 
-async function build(total: number, subscriptions: number): Promise<World & { ingestSeconds: number }> {
+/**
+ * Which subscription each event belongs to: round robin over all of them (uniform), or, skewed,
+ * every other event to the first subscription (one long partition) and the rest round robin
+ * over the others.
+ */
+function ownerOf(i: number, subscriptions: number, skewed: boolean): number {
+  if (!skewed || subscriptions < 2) return i % subscriptions;
+  return i % 2 === 0 ? 0 : 1 + (((i - 1) / 2) % (subscriptions - 1));
+}
+
+async function build(total: number, subscriptions: number, skewed: boolean): Promise<World & { ingestSeconds: number }> {
   const now = at();
   const subs = Array.from({ length: subscriptions }, (_, i) => `bench-sub-${i}`);
   const plan = SubscriptionInput.parse({ accountId: 'bench', startDate: '2026-01-01', currency: 'USD', products: { voice: { register: 'MINUTES', unitPrice: '0.05' } } });
@@ -194,11 +242,14 @@ async function build(total: number, subscriptions: number): Promise<World & { in
     await putSubscription(s, plan, now);
     await addGrant({ subscriptionId: s, register: 'MINUTES', grantId: `g-${s}`, amount: 1000n * 1_000_000n, validFrom: '2026-01-01T00:00:00.000Z' }, ACTOR, now);
   });
-  const perSub = Math.ceil(total / subscriptions);
-  const events = Array.from({ length: total }, (_, i) => {
-    const s = i % subscriptions;
-    const k = Math.floor(i / subscriptions);
-    const t = new Date(Date.UTC(2026, 2, 1) + Math.floor((k * 28 * 86_400_000) / perSub)).toISOString();
+  const owners = Array.from({ length: total }, (_, i) => ownerOf(i, subscriptions, skewed));
+  const perSub = new Array<number>(subscriptions).fill(0);
+  for (const s of owners) perSub[s]!++;
+  const seen = new Array<number>(subscriptions).fill(0);
+  // Each subscription's events spread evenly over March.
+  const events = owners.map((s, i) => {
+    const k = seen[s]!++;
+    const t = new Date(Date.UTC(2026, 2, 1) + Math.floor((k * 28 * 86_400_000) / perSub[s]!)).toISOString();
     return { eventId: `bench-${s}-${k}`, subscriptionId: subs[s]!, productId: 'voice', quantity: String(1 + (i % 13)), occurredAt: t };
   });
   const chunks = Array.from({ length: Math.ceil(total / 500) }, (_, c) => events.slice(c * 500, c * 500 + 500));
@@ -208,7 +259,7 @@ async function build(total: number, subscriptions: number): Promise<World & { in
 }
 
 /** The scenario on a fresh stack: RATING, a top-up, RERATE, REVERSE_REPLACE. */
-async function pass(total: number, subscriptions: number, options: { metered: boolean; bound?: number; dynamoEndpoint?: string }) {
+async function pass(total: number, subscriptions: number, options: { metered: boolean; skewed?: boolean; bound?: number; dynamoEndpoint?: string }) {
   const stack: LocalStack = await startLocalStack({
     inMemory: true,
     tableName: `bench-${randomUUID().slice(0, 8)}`,
@@ -216,7 +267,7 @@ async function pass(total: number, subscriptions: number, options: { metered: bo
   });
   const meter = options.metered ? meterCapacity(clients.dynamo, { endpoint: stack.dynamoEndpoint, region: stack.region, tableName: stack.tableName }) : undefined;
   try {
-    const world = await build(total, subscriptions);
+    const world = await build(total, subscriptions, options.skewed ?? false);
     // The bound is taken before and after the batches: the machine's load may change between.
     const boundBefore = options.bound ? await writeBound(options.bound, 'before') : undefined;
     const rating = await runBatch('RATING', world, meter?.capacity);
@@ -255,6 +306,29 @@ async function writeBound(items: number, tag: string): Promise<{ writeUnitsPerSe
 }
 
 const KEYS = ['rating', 'rerate', 'reverseReplace'] as const;
+type Key = (typeof KEYS)[number];
+const TYPE_OF: Record<Key, BatchType> = { rating: 'RATING', rerate: 'RERATE', reverseReplace: 'REVERSE_REPLACE' };
+
+/** One acceptance figure: what it is, its value, its target, and whether the value meets it. */
+export interface Acceptance {
+  figure: string;
+  value: number | undefined;
+  /** How the value prints, e.g. `$5.63` or `0.21`. */
+  shown: string;
+  target: string;
+  met: boolean | undefined;
+}
+
+const grouped = (n: number) => n.toLocaleString('en-US');
+
+/** `figure: value (target …) met`, `not met`, or `not measured` when the run did not take it. */
+export const acceptanceLine = (a: Acceptance) => `${a.figure}: ${a.shown} (target ${a.target}) ${a.met === undefined ? 'not measured' : a.met ? 'met' : 'not met'}`;
+
+function accept(figure: string, value: number | undefined, target: { max?: number; min?: number }, format: (n: number) => string = String): Acceptance {
+  const bound = target.max ?? target.min!;
+  const met = value === undefined || !Number.isFinite(value) ? undefined : target.max !== undefined ? value <= target.max : value >= target.min!;
+  return { figure, value, shown: value === undefined ? 'n/a' : format(value), target: `${target.max !== undefined ? '≤' : '≥'} ${format(bound)}`, met };
+}
 
 /** The benchmark; `dynamoEndpoint` runs it on a DynamoDB Local already running (the smoke test's). */
 export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; dynamoEndpoint?: string }): Promise<Measurement> {
@@ -266,32 +340,62 @@ export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; d
   const metered = await pass(smoke ? large : small, smoke ? largeSubs : smallSubs, { metered: true, bound: smoke ? 500 : undefined, dynamoEndpoint });
   const timedSmall = smoke ? undefined : await pass(small, smallSubs, { metered: false, dynamoEndpoint });
   const timed = smoke ? metered : await pass(large, largeSubs, { metered: false, bound: 20_000, dynamoEndpoint });
+  // The same events over the same subscriptions, half of them in one: one long partition.
+  const skewed = await pass(large, largeSubs, { metered: smoke, skewed: true, dynamoEndpoint });
   const bound = timed.bound!;
+  // How DynamoDB Local itself slows as the table grows: the same work per event at both sizes.
+  const ingestScaling = timedSmall ? timed.ingestSeconds / timedSmall.ingestSeconds : undefined;
 
   const per = Object.fromEntries(
     KEYS.map((k) => {
       const units = metered[k].units!;
       const r = timed[k];
-      // The bound our writes allow: the raw write units per second over our units per event.
+      // The throughput our writes allow at the bound: the raw write units per second over our units per event.
       const implied = bound.writeUnitsPerSecond / units.lockAndSubmitWritePerEvent;
+      const impliedWhole = bound.writeUnitsPerSecond / units.writePerEvent;
+      const wholeScaling = timedSmall ? r.wholeSeconds / timedSmall[k].wholeSeconds : undefined;
       return [
         k,
         {
           ...r,
           units,
           ratioOfWriteBound: round(r.eventsPerSecond / implied, 3),
+          wholeRatioOfWriteBound: round(r.wholeEventsPerSecond / impliedWhole, 3),
           scaling: timedSmall ? round(r.lockAndSubmitSeconds / timedSmall[k].lockAndSubmitSeconds, 2) : undefined,
           smallLockAndSubmitSeconds: timedSmall?.[k].lockAndSubmitSeconds,
+          smallWholeSeconds: timedSmall?.[k].wholeSeconds,
+          wholeScaling: wholeScaling === undefined ? undefined : round(wholeScaling, 2),
+          wholeScalingOverIngest: wholeScaling === undefined || ingestScaling === undefined ? undefined : round(wholeScaling / ingestScaling, 2),
+          skewedWholeSeconds: skewed[k].wholeSeconds,
+          skewedAddSeconds: skewed[k].addSeconds,
+          skewedLockSeconds: skewed[k].lockSeconds,
+          skewedSubmitSeconds: skewed[k].submitSeconds,
+          skewedTasks: skewed[k].tasks,
+          skewedOverUniform: round(skewed[k].wholeSeconds / r.wholeSeconds, 2),
           costPerMillionEvents: costPerMillion({ ...units, ...r }),
         },
       ];
     }),
   );
+  const p = (k: Key) => per[k]!;
+  const two = (n: number) => n.toFixed(2);
+  const dollars = (n: number) => `$${n.toFixed(2)}`;
+  const scalingFigure = `time(${grouped(large)}) ÷ time(${grouped(small)}) ÷ the same for plain ingest`;
+  const acceptance: Acceptance[] = [
+    ...(['rating', 'rerate'] as const).map((k) => accept(`write units per event, whole batch, ${TYPE_OF[k]}`, p(k).units.writePerEvent, { max: 3 }, two)),
+    accept('write units per event, whole batch, REVERSE_REPLACE', p('reverseReplace').units.writePerEvent, { max: 6 }, two),
+    ...KEYS.map((k) => accept(`whole-batch throughput ÷ the write bound at our units per event, ${TYPE_OF[k]}`, p(k).wholeRatioOfWriteBound, { min: 0.5 }, two)),
+    ...KEYS.map((k) => accept(`${scalingFigure}, ${TYPE_OF[k]}`, p(k).wholeScalingOverIngest, { max: 1.1 }, two)),
+    accept('cost per million corrected events, RERATE', p('rerate').costPerMillionEvents.total, { max: 3 }, dollars),
+    accept('cost per million corrected events, REVERSE_REPLACE', p('reverseReplace').costPerMillionEvents.total, { max: 6 }, dollars),
+    ...KEYS.map((k) => accept(`skewed case: whole-batch time ÷ the uniform case's, ${TYPE_OF[k]}`, p(k).skewedOverUniform, { max: 2 }, two)),
+  ];
+
   const corrected = KEYS.slice(1).reduce((s, k) => s + timed[k].events, 0);
-  const seconds = KEYS.slice(1).reduce((s, k) => s + timed[k].lockAndSubmitSeconds, 0);
-  const figure = (k: (typeof KEYS)[number]) => {
-    const p = per[k]!;
-    return `${k} ${p.eventsPerSecond}/s, ${p.units.writePerEvent} WRU/event, ${p.ratioOfWriteBound} of bound${p.scaling ? `, x${p.scaling} for 10x` : ''}, $${p.costPerMillionEvents.total}/M`;
+  const seconds = KEYS.slice(1).reduce((s, k) => s + timed[k].wholeSeconds, 0);
+  const figure = (k: Key) => {
+    const f = p(k);
+    return `${k} ${f.wholeEventsPerSecond}/s whole batch, ${f.units.writePerEvent} WRU/event, ${f.wholeRatioOfWriteBound} of bound${f.wholeScaling ? `, x${f.wholeScaling} for 10x` : ''}, $${f.costPerMillionEvents.total}/M`;
   };
   return {
     count: corrected,
@@ -299,12 +403,20 @@ export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; d
     seconds,
     perCore: false,
     note: `${figure('rerate')}; ${figure('reverseReplace')}`,
+    lines: acceptance.map(acceptanceLine),
     details: {
-      sizes: { large: { events: large, subscriptions: largeSubs }, small: { events: small, subscriptions: smallSubs }, metered: { events: metered.events, subscriptions: metered.subscriptions } },
+      sizes: {
+        large: { events: large, subscriptions: largeSubs },
+        small: { events: small, subscriptions: smallSubs },
+        metered: { events: metered.events, subscriptions: metered.subscriptions },
+        skewed: { events: large, subscriptions: largeSubs, inLongestPartition: Math.ceil(large / 2) },
+      },
       ingestSeconds: timed.ingestSeconds,
-      // The same work per event at both sizes: how DynamoDB Local itself scales with the table.
       smallIngestSeconds: timedSmall?.ingestSeconds,
+      skewedIngestSeconds: skewed.ingestSeconds,
+      ingestScaling: ingestScaling === undefined ? undefined : round(ingestScaling, 2),
       ...per,
+      acceptance,
       writeBound: bound,
       dynamoLocalReportedUnits: metered.dynamoLocalReported,
       prices: PRICES,

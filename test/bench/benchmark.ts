@@ -18,6 +18,8 @@ export interface Measurement {
   details: Record<string, unknown>;
   /** Another figure for the printed line, e.g. `peak RSS 180 MB`. */
   note?: string;
+  /** Further figures, each printed on a line of its own after the result's line. */
+  lines?: string[];
 }
 
 export interface Benchmark {

@@ -1,6 +1,6 @@
 // DynamoDB capacity as AWS would bill it, counted by us. DynamoDB Local's ReturnConsumedCapacity
 // is wrong for transactions (three 600-byte Puts in one TransactWriteItems report 4 units where
-// AWS charges 6, and a Put+Update+ConditionCheck reports 12 where AWS charges 8), so the benchmark
+// AWS charges 6), so the benchmark
 // meters every call itself, from the item sizes it reads, by the published rules:
 // - write: 1 unit per started KB of the larger of the item before and after; 2 per KB in a
 //   transaction (a ConditionCheck included, counted at the checked item's size);
@@ -49,6 +49,8 @@ const writeUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 const readUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 4096));
 
 const TABLE_KEYS = [tableDefinition.partitionKey, tableDefinition.sortKey];
+/** An index that projects every attribute: an update of the item rewrites its entry. */
+const projectsAll = (gsi: { projection: string }) => gsi.projection === 'ALL';
 
 /** What the meter remembers of an item: its size and the index entries it has. */
 interface Image {
@@ -65,7 +67,7 @@ function imageOf(item: Wire): Image {
     const sk = item[gsi.sortKey];
     if (!pk || !sk) continue;
     const keyAttrs = [...TABLE_KEYS, gsi.partitionKey, gsi.sortKey];
-    const projected = gsi.projection === 'ALL' ? size : keyAttrs.reduce((s, a) => s + (item[a] ? Buffer.byteLength(a) + valueSize(item[a]!) : 0), 0);
+    const projected = projectsAll(gsi) ? size : keyAttrs.reduce((s, a) => s + (item[a] ? Buffer.byteLength(a) + valueSize(item[a]!) : 0), 0);
     entries.set(gsi.indexName, { key: `${JSON.stringify(pk)}|${JSON.stringify(sk)}`, size: projected + 100 });
   }
   return { size, entries };
@@ -79,7 +81,7 @@ function indexUnits(before: Image | undefined, after: Image | undefined, rewritt
     const a = after?.entries.get(gsi.indexName);
     if (b && a && b.key === a.key) {
       // Same entry: rewritten only when it carries the attributes that changed.
-      if (rewritten && gsi.projection === 'ALL') units += writeUnits(a.size);
+      if (rewritten && projectsAll(gsi)) units += writeUnits(a.size);
     } else {
       if (b) units += writeUnits(b.size);
       if (a) units += writeUnits(a.size);
@@ -93,6 +95,8 @@ export interface Capacity {
   read: number;
   /** Of `write`: index entries. */
   indexWrite: number;
+  /** Of `write`: by kind of item (`EVT/EVT`, `BATCH/MEM`, `SUB/REG`…, the keys' prefixes), index entries under `index`. */
+  writeByKind: Record<string, number>;
   calls: number;
   /** DynamoDB Local's own ReturnConsumedCapacity figures, for comparison. */
   reported: { write: number; read: number };
@@ -106,6 +110,8 @@ interface Written {
   transactional: boolean;
 }
 
+/** An item's kind from its keys: the prefixes of PK and SK, `BATCH/MEM` for a batch member. */
+const kindOf = (key: Wire) => `${key.PK?.S?.split('#')[0]}/${key.SK?.S?.split('#')[0]}`;
 const keyOf = (item: Wire): Wire => Object.fromEntries(TABLE_KEYS.map((k) => [k, item[k]!]));
 const keyString = (key: Wire) => `${key.PK?.S}\u0000${key.SK?.S}`;
 
@@ -170,7 +176,7 @@ function readBy(command: string, input: Record<string, any>, output: Record<stri
  */
 export function meterCapacity(doc: DynamoDBDocumentClient, local: { endpoint: string; region: string; tableName: string }): { capacity: Capacity; stop(): void } {
   const { tableName } = local;
-  const capacity: Capacity = { write: 0, read: 0, indexWrite: 0, calls: 0, reported: { write: 0, read: 0 } };
+  const capacity: Capacity = { write: 0, read: 0, indexWrite: 0, writeByKind: {}, calls: 0, reported: { write: 0, read: 0 } };
   const raw = new DynamoDBClient({ region: local.region, endpoint: local.endpoint, credentials: localCredentials });
   const images = new Map<string, Image>();
   let active = true;
@@ -220,6 +226,9 @@ export function meterCapacity(doc: DynamoDBDocumentClient, local: { endpoint: st
       const index = w.op === 'check' ? 0 : indexUnits(before ?? (w.op === 'update' ? now : undefined), now, w.op !== 'delete');
       capacity.write += table + index;
       capacity.indexWrite += index;
+      const kind = kindOf(w.key);
+      capacity.writeByKind[kind] = (capacity.writeByKind[kind] ?? 0) + table;
+      if (index > 0) capacity.writeByKind.index = (capacity.writeByKind.index ?? 0) + index;
       if (now) images.set(k, now);
       else images.delete(k);
     }

@@ -36,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       const result = toResult(name, await benchmark.run({ smoke }));
       console.log(formatResult(result));
+      for (const line of result.lines ?? []) console.log(`  ${line}`);
       results.push(result);
     } catch (error) {
       if (!(error instanceof BenchmarkFailed)) throw error;

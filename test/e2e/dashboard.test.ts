@@ -12,6 +12,7 @@ import { launchChromium, type Browser } from '../../infra/local/browser';
 import { buildDashboard } from '../../infra/local/dashboard';
 import { localDir } from '../../infra/local/dynamodb-local';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
+import { eventually } from '../support/eventually';
 
 /** Waits for conditions, never for a guessed time: every wait below ends at this deadline at the latest. */
 const DEADLINE_MS = 60_000;
@@ -125,8 +126,8 @@ describe('the Usage Events Dashboard in Chromium', () => {
     // Review summary: 30 + 50 + 40 against 100 minutes, 20 over at 0.05.
     await page.getByTestId('charge-change').getByText('1.00').waitFor();
     expect(await text(page.getByTestId('charge-change'))).toBe('1.00 USD');
-    expect(await text(page.locator(`[data-partition="${sub}/MINUTES"]`))).toMatch(/^\s*dash-\S+\s+MINUTES\s+100\s+0\s+1\.00 USD\s+3\s+0\s+0\s+0\s+Ready\s*$/);
-    expect(await text(page.locator(`[data-bill-line="${sub}/2026-03"]`))).toMatch(/MINUTES\s+2026-03\s+Open\s+0\.00\s+1\.00\s+\+1\.00 USD/);
+    expect(await text(page.locator(`[data-partition="${sub}/MINUTES"]`))).toMatch(/^\s*dash-\S+\s+MINUTES\s+100\s+0\s+3\s+0\s+0\s+0\s+Ready\s*$/);
+    expect(await text(page.locator(`[data-bill-line="${sub}/2026-03"]`))).toMatch(/2026-03\s+Open\s+0\.00 → 1\.00\s+0\.00 → 0\.00\s+0\.00 → 0\.00\s+0\.00\s+1\.00\s+\+1\.00 USD\s+new line/);
     await page.getByTestId('no-errors').waitFor();
 
     await page.getByRole('button', { name: 'Submit batch' }).click();
@@ -190,4 +191,42 @@ describe('the Usage Events Dashboard in Chromium', () => {
     const origins = new Set(requested.map((u) => new URL(u).origin));
     expect([...origins].sort()).toEqual([stack.apiUrl, stack.dashboardUrl!, stack.s3Endpoint].sort());
   }, 240_000);
+
+  it("opens an event's whole lineage: the call, its replacement, and every batch that touched each", async () => {
+    // Goes on from the worked example above: the first call was rated, then re-rated; another
+    // operator now replaces it (through the API), and the dashboard shows the chain.
+    const call1 = `${sub}-call-1`;
+    const fix = `${sub}-call-1-fix`;
+    const { batchId } = await api('POST', '/v1/batches', { type: 'REVERSE_REPLACE', name: `fix ${run}` });
+    const replacement = { eventId: fix, subscriptionId: sub, productId: 'voice', quantity: '25', occurredAt: '2026-03-01T10:00:00Z' };
+    expect((await api('POST', `/v1/batches/${batchId}/replacements`, { replacements: [{ originalEventId: call1, events: [replacement] }] })).rejected).toEqual([]);
+    const reaches = (status: string) =>
+      eventually(`batch ${batchId} ${status}`, async () => ((await api('GET', `/v1/batches/${batchId}`)).status === status ? true : undefined), DEADLINE_MS);
+    await api('POST', `/v1/batches/${batchId}/lock`);
+    await reaches('LOCKED');
+    // Submit names the preview it approves when the API tags one.
+    const preview = await fetch(`${stack.apiUrl}/v1/batches/${batchId}/preview`, { headers: { 'x-actor': 'another-operator' } });
+    const tag = preview.headers.get('etag');
+    const submitted = await fetch(`${stack.apiUrl}/v1/batches/${batchId}/submit`, { method: 'POST', headers: { 'x-actor': 'another-operator', ...(tag ? { 'if-match': tag } : {}) } });
+    expect(submitted.status).toBe(202);
+    await reaches('COMPLETED');
+
+    // From the events list to the replacement, then along its lineage to the call it replaced.
+    await open(`#/events?subscriptionId=${sub}`);
+    await page.getByRole('link', { name: fix, exact: true }).click();
+    const lineage = page.getByTestId('lineage');
+    await lineage.waitFor();
+    const row = (id: string) => lineage.locator(`[data-lineage-event="${id}"]`);
+    expect(await text(row(fix))).toMatch(new RegExp(`^this\\s+${fix} \\(this event\\)\\s+Rated\\s+25\\s+`));
+    expect(await text(row(call1))).toMatch(new RegExp(`^-1\\s+${call1}\\s+Reversed\\s+30\\s+`));
+    expect(await row(call1).getByRole('link', { name: batchId }).count()).toBe(1); // reversed by the fix batch
+    const batchesOf = async (id: string) => (await row(id).locator('[data-lineage-batch]').allInnerTexts()).map((t) => t.replace(/\s+\d{4}-.*$/, ''));
+    expect(await batchesOf(call1)).toEqual([`rating ${run} Rating, member, completed`, `re-rate ${run} Rerate, member, completed`, `fix ${run} Reverse replace, member, completed`]);
+    expect(await batchesOf(fix)).toEqual([`fix ${run} Reverse replace, replacement, completed`]);
+
+    await row(call1).getByRole('link', { name: call1, exact: true }).click();
+    await row(call1).getByText(`${call1} (this event)`).waitFor();
+    expect(await text(row(fix))).toMatch(/^\+1\s/);
+    expect(await page.getByTestId('lineage-truncated').count()).toBe(0);
+  }, 120_000);
 });

@@ -30,7 +30,11 @@ describe('checkTable (npm run check-invariants)', () => {
     await update(keys.register(sub, 'MINUTES'), 'ADD granted :x', { ':x': 1_000_000n });
     await update(keys.billLine(sub, '2026-03'), 'ADD usageAmount :x', { ':x': 1n });
     await update(keys.event(events[0]!.eventId as string), 'SET heldBy = :b', { ':b': 'no-such-batch' });
+    // …and a batch named in an event's lineage without the membership behind it.
+    await update(keys.event(events[1]!.eventId as string), 'ADD touchedBy :b', { ':b': new Set(['no-such-batch']) });
     const rules = (await checkTable()).map((v) => v.rule).sort();
-    expect(rules).toEqual(expect.arrayContaining(['register-granted-equals-ledger', 'bill-usage-equals-events', 'held-by-existing-batch', 'held-with-membership']));
+    expect(rules).toEqual(
+      expect.arrayContaining(['register-granted-equals-ledger', 'bill-usage-equals-events', 'held-by-existing-batch', 'held-with-membership', 'touched-with-membership']),
+    );
   });
 });

@@ -2,7 +2,7 @@
 // never asserted here.
 import { describe, expect, inject, it } from 'vitest';
 import { compareEvents, type PartitionInput } from '../../shared/domain/rating';
-import { BenchmarkFailed, formatResult, median, toResult } from '../bench/benchmark';
+import { BenchmarkFailed, formatResult, type Measurement, median, toResult } from '../bench/benchmark';
 import { BAD_EVERY, runCsvImport, SMOKE_ROWS, SMOKE_ROWS_PER_INVOCATION } from '../bench/csv-import';
 import { runBatchE2e } from '../bench/batch-e2e';
 import { benchmarks } from '../bench/benchmarks';
@@ -76,9 +76,13 @@ describe('csv-import benchmark (smoke)', () => {
 });
 
 describe('batch-e2e benchmark (smoke)', () => {
+  // One run serves every test here: it is the slowest of the smoke runs.
+  let run: Promise<Measurement> | undefined;
+  const batchE2e = () => (run ??= runBatchE2e({ smoke: true, dynamoEndpoint: inject('dynamoEndpoint') }));
+
   it('runs RATING, RERATE and REVERSE_REPLACE batches to COMPLETED, metering units, transitions and cost for each', async () => {
     expect(await benchmarks['batch-e2e']!()).toHaveProperty('default.run');
-    const m = await runBatchE2e({ smoke: true, dynamoEndpoint: inject('dynamoEndpoint') });
+    const m = await batchE2e();
     expect(m).toMatchObject({ count: 600, unit: 'corrected events', perCore: false });
     for (const type of ['rating', 'rerate', 'reverseReplace']) {
       const r = m.details[type] as any;
@@ -93,6 +97,27 @@ describe('batch-e2e benchmark (smoke)', () => {
     const rr = m.details.reverseReplace as any;
     expect(rr.units.lockAndSubmitWritePerEvent).toBeGreaterThan((m.details.rerate as any).units.lockAndSubmitWritePerEvent);
     expect(formatResult(toResult('batch-e2e', m))).toMatch(/^batch-e2e: [\d,]+ corrected events\/s \(600 corrected events, [\d.]+ s; rerate .*; reverseReplace .*\)$/);
+  });
+
+  it('reports whole-batch figures, a skewed case beside the uniform one, and one line per acceptance figure', async () => {
+    const m = await batchE2e();
+    expect(m.details.sizes).toMatchObject({ skewed: { events: 300, subscriptions: 10, inLongestPartition: 150 } });
+    for (const type of ['rating', 'rerate', 'reverseReplace']) {
+      const r = m.details[type] as any;
+      // The whole batch is its add, lock and submit, in time and in units.
+      expect(r.wholeSeconds).toBeCloseTo(r.addSeconds + r.lockSeconds + r.submitSeconds, 1);
+      expect(r.units.writePerEvent).toBeCloseTo(r.units.addWritePerEvent + r.units.lockAndSubmitWritePerEvent, 1);
+      expect(r.wholeRatioOfWriteBound).toBeGreaterThan(0);
+      expect(r.skewedOverUniform).toBeCloseTo(r.skewedWholeSeconds / r.wholeSeconds, 1);
+    }
+    const lines = m.lines ?? [];
+    expect(lines).toHaveLength(14);
+    for (const line of lines) expect(line).toMatch(/^.+: \S+ \(target [≤≥] \S+\) (met|not met|not measured)$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^write units per event, whole batch, REVERSE_REPLACE: \d+\.\d\d \(target ≤ 6\.00\) (met|not met)$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^cost per million corrected events, RERATE: \$\d+\.\d\d \(target ≤ \$3\.00\) (met|not met)$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^skewed case: whole-batch time ÷ the uniform case's, RERATE: \d+\.\d\d \(target ≤ 2\.00\) (met|not met)$/));
+    // A smoke run has one size only: the scaling ratio is not taken.
+    expect(lines.filter((l) => l.endsWith('not measured'))).toHaveLength(3);
   });
 });
 

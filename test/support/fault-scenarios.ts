@@ -104,7 +104,7 @@ export async function correctionRun(stack: LocalStack, options: RunOptions): Pro
         if (e.heldBy !== undefined) return 'released';
         if (reversed.has(e.eventId)) {
           // Reversed exactly once, in this batch, with exactly its replacement.
-          const once = e.status === 'REVERSED' && e.reversedInBatch === rr && e.replacedBy?.length === 1 && e.replacedBy[0] === `${e.eventId}-fix`;
+          const once = e.status === 'REVERSED' && e.reversedBy === rr && e.replacedBy?.length === 1 && e.replacedBy[0] === `${e.eventId}-fix`;
           return once ? undefined : 'reversed-once';
         }
         if (e.replaces !== undefined) return e.status === 'RATED' && e.ratingRev === 1 && e.replaces === e.eventId.replace(/-fix$/, '') ? undefined : 'replacement-rated-once';
@@ -273,7 +273,7 @@ function expectEvents(events: UsageEvent[], rule: (e: UsageEvent) => string | un
   return events.flatMap((e) => {
     const broken = rule(e);
     return broken
-      ? [{ subscriptionId: e.subscriptionId, rule: broken, detail: `${e.eventId}: ${e.status} rev ${e.ratingRev}${e.heldBy ? ` held by ${e.heldBy}` : ''}${e.reversedInBatch ? ` reversed in ${e.reversedInBatch}` : ''}` }]
+      ? [{ subscriptionId: e.subscriptionId, rule: broken, detail: `${e.eventId}: ${e.status} rev ${e.ratingRev}${e.heldBy ? ` held by ${e.heldBy}` : ''}${e.reversedBy ? ` reversed by ${e.reversedBy}` : ''}` }]
       : [];
   });
 }

@@ -14,10 +14,11 @@ import { call } from '../support/api';
 const read = (file: string) => readFileSync(join(projectRoot, file), 'utf8');
 
 describe('the OpenAPI document', () => {
-  it('docs/openapi.json and docs/api.md are what the code generates now (run npm run openapi after changing a route)', async () => {
-    const { json, markdown } = await generatedFiles();
+  it('docs/openapi.json, docs/api.md and the dashboard types are what the code generates now (run npm run openapi after changing a route)', async () => {
+    const { json, markdown, dashboardTypes } = await generatedFiles();
     expect(read('docs/openapi.json'), 'docs/openapi.json is stale: run npm run openapi').toBe(json);
     expect(read('docs/api.md'), 'docs/api.md is stale: run npm run openapi').toBe(markdown);
+    expect(read('dashboard/src/api-schema.ts'), 'dashboard/src/api-schema.ts is stale: run npm run openapi').toBe(dashboardTypes);
   });
 
   it('documents every route of the table with a summary, its path parameters, a success answer and its refusals', async () => {

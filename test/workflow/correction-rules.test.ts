@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/api';
 import { aSubscription, anEvent, uniqueId } from '../support/builders';
 import type { LocalStack } from '../../infra/local/stack';
-import { act, useLocalWorkflows } from '../support/workflows';
+import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
 import { checkSubscription } from '../../shared/store/invariants';
 import { listBillAdjustments } from '../../shared/store/bill-lines';
 import { requireSubscription } from '../../shared/store/subscriptions';
@@ -69,10 +69,14 @@ describe('an interfaced bill line', () => {
     await reprice(sub, '0.10');
     const batchId = await newBatch('RERATE', { eventIds: ids }, { arPolicy: 'CREDIT_REBILL' });
     await act(batchId, 'lock', ['LOCKED']);
-    const preview = (await call('GET', `/v1/batches/${batchId}/preview`)).body.partitions[0];
-    expect(preview.bills).toEqual([
-      { period: '2026-03', status: 'INTERFACED', before: '1.50', after: '1.50', creditRebillPeriod: '2026-04' },
-      { period: '2026-04', status: 'OPEN', before: '0.00', after: '1.50' },
+    const preview = (await call('GET', `/v1/batches/${batchId}/preview`)).body.subscriptions[0];
+    expect(preview.billLines.map((l: any) => [l.period, l.status, l.before.total, l.after.total, l.creditRebillPeriod, l.correctedTotal])).toEqual([
+      ['2026-03', 'INTERFACED', '1.50', '1.50', '2026-04', '3.00'],
+      ['2026-04', 'OPEN', '0.00', '1.50', undefined, undefined],
+    ]);
+    expect(preview.creditRebill).toEqual([
+      { kind: 'CREDIT', amount: '-1.50', originalPeriod: '2026-03', period: '2026-04' },
+      { kind: 'REBILL', amount: '3.00', originalPeriod: '2026-03', period: '2026-04' },
     ]);
     expect((await act(batchId, 'submit', FINISHED)).status).toBe('COMPLETED');
     const lines = (await call('GET', `/v1/subscriptions/${sub}/bill-lines`)).body.items;
@@ -152,20 +156,39 @@ describe('revert for edit', () => {
 });
 
 describe('a later event of the partition held by another open batch', () => {
-  it('errors the partition EVENT_HELD_BY_OTHER_BATCH at lock; the other later events are held as related, and the other batch keeps its event', async () => {
+  it('errors the partition EVENT_HELD_BY_OTHER_BATCH at lock; the later events it could hold are let go, and the other batch keeps its event', async () => {
     const { ids } = await ratedSubscription(['10', '20', '30', '40']);
     // Batch A holds the third event; batch B re-rates the first, so every later event is related.
     const a = await newBatch('RERATE', { eventIds: [ids[2]!] });
     const b = await newBatch('RERATE', { eventIds: [ids[0]!] });
     const locked = await act(b, 'lock', ['LOCKED']);
-    expect(locked.counts).toMatchObject({ events: 1, errored: 1, related: 2 });
+    expect(locked.counts).toMatchObject({ events: 1, errored: 1, related: 0 });
     const errored = (await call('GET', `/v1/batches/${b}/members?errorCode=EVENT_HELD_BY_OTHER_BATCH`)).body.items;
     expect(errored.map((m: { eventId: string }) => m.eventId)).toEqual([ids[0]]);
     const held = new Map((await getEvents(ids)).map((e) => [e.eventId, e.heldBy]));
-    expect([held.get(ids[0]!), held.get(ids[1]!), held.get(ids[2]!), held.get(ids[3]!)]).toEqual([b, b, a, b]);
-    // Reverting B releases what it pulled in; A still holds its event.
+    expect([held.get(ids[0]!), held.get(ids[1]!), held.get(ids[2]!), held.get(ids[3]!)]).toEqual([b, undefined, a, undefined]);
+    // Reverting B keeps it so; A still holds its event.
     await act(b, 'revert', ['DRAFT']);
     const after = new Map((await getEvents(ids)).map((e) => [e.eventId, e.heldBy]));
     expect([after.get(ids[1]!), after.get(ids[2]!), after.get(ids[3]!)]).toEqual([undefined, a, undefined]);
+  });
+});
+
+describe('a batch whose only member is removed by rule', () => {
+  it('reports no related event PROCESSED that nothing touched: the related events were let go when the member errored', async () => {
+    const { ids } = await ratedSubscription(['10', '20', '30']);
+    const a = await newBatch('RERATE', { eventIds: [ids[2]!] });
+    const b = await newBatch('RERATE', { eventIds: [ids[0]!] });
+    expect((await act(b, 'lock', ['LOCKED'])).counts).toMatchObject({ events: 1, errored: 1, related: 0 });
+    const before = await getEvents([ids[1]!]);
+    expect((await call('POST', `/v1/batches/${b}/events/remove`, { body: { mode: 'BY_RULE', rule: { errorCode: 'EVENT_HELD_BY_OTHER_BATCH' } } })).body.removed).toBe(1);
+    const submit = await call('POST', `/v1/batches/${b}/submit`);
+    // Whether an empty batch may still be submitted or not, nothing of it reads PROCESSED.
+    if (submit.status === 202) await waitForStatus(b, FINISHED);
+    const members = (await call('GET', `/v1/batches/${b}/members`)).body.items;
+    expect(members.filter((m: { state: string }) => m.state === 'PROCESSED')).toEqual([]);
+    const after = await getEvents([ids[1]!]);
+    expect(after.map((e) => [e.ratingRev, e.heldBy])).toEqual(before.map((e) => [e.ratingRev, undefined]));
+    expect((await getEvents([ids[2]!]))[0]!.heldBy).toBe(a);
   });
 });

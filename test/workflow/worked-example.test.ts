@@ -45,8 +45,22 @@ describe('the worked example through batches and workflows', () => {
     const locked = await act(batchId, 'lock', ['LOCKED', 'DRAFT']);
     expect(locked).toMatchObject({ status: 'LOCKED', counts: { events: 3, errored: 0 }, allowedActions: ['REVERT', 'SUBMIT', 'CANCEL'] });
     const preview = (await call('GET', `/v1/batches/${batchId}/preview`)).body;
-    expect(preview.partitions).toEqual([
-      expect.objectContaining({ subscriptionId: sub, register: 'MINUTES', before: '100', after: '0', chargeDelta: '1.00', bills: [{ period: '2026-03', status: 'OPEN', before: '0.00', after: '1.00' }] }),
+    expect(preview.partitions).toEqual([expect.objectContaining({ subscriptionId: sub, register: 'MINUTES', before: '100', after: '0' })]);
+    expect(preview.subscriptions).toEqual([
+      expect.objectContaining({
+        subscriptionId: sub,
+        chargeDelta: '1.00',
+        billLines: [
+          {
+            period: '2026-03',
+            status: 'OPEN',
+            created: true,
+            before: { usage: '0.00', trueUp: '0.00', adjustments: '0.00', total: '0.00' },
+            after: { usage: '1.00', trueUp: '0.00', adjustments: '0.00', total: '1.00' },
+            reinvoiceRequired: false,
+          },
+        ],
+      }),
     ]);
     const members = (await call('GET', `/v1/batches/${batchId}/members`)).body.items;
     expect(members.every((m: { state: string }) => m.state === 'LOCKED')).toBe(true);
@@ -54,7 +68,7 @@ describe('the worked example through batches and workflows', () => {
     const done = await act(batchId, 'submit', ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
     expect(done).toMatchObject({ status: 'COMPLETED', counts: { processed: 3, errored: 0 }, progress: { done: 3, total: 3 } });
     expect(await amounts()).toEqual([0n, 0n, 100n]);
-    expect(await billLine()).toMatchObject({ period: '2026-03', usageAmount: '1.00', total: preview.partitions[0].bills[0].after });
+    expect(await billLine()).toMatchObject({ period: '2026-03', usageAmount: '1.00', total: preview.subscriptions[0].billLines[0].after.total });
     expect((await getEvents(ids)).every((e) => e.heldBy === undefined && e.status === 'RATED')).toBe(true);
     const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items.map((l: { action: string }) => l.action);
     expect(log).toEqual(['CREATE', 'ADD_EVENTS', 'LOCK', 'LOCK_STARTED', 'LOCKED', 'SUBMIT', 'SUBMIT_STARTED', 'COMPLETED']);
@@ -86,12 +100,13 @@ describe('the worked example through batches and workflows', () => {
     expect(related.map((m: { eventId: string; relatedReason: string }) => [m.eventId, m.relatedReason]).sort()).toEqual(
       [[ids[1], 'LATER_IN_PARTITION'], [ids[2], 'LATER_IN_PARTITION']].sort(),
     );
-    const preview = (await call('GET', `/v1/batches/${batchId}/preview`)).body.partitions[0];
-    expect(preview).toMatchObject({ before: '30', after: '50', reversed: 1, replacementsAdded: 1, relatedAdded: 2, chargeDelta: '0.00' });
+    const preview = (await call('GET', `/v1/batches/${batchId}/preview`)).body;
+    expect(preview.partitions[0]).toMatchObject({ before: '30', after: '50', reversed: 1, replacementsAdded: 1, relatedAdded: 2 });
+    expect(preview.subscriptions[0]).toMatchObject({ chargeDelta: '0.00' });
     await act(batchId, 'submit', ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
 
     const original = (await call('GET', `/v1/usage-events/${ids[0]}`)).body;
-    expect(original).toMatchObject({ status: 'REVERSED', rating: { allowanceUsed: '30' }, lineage: { replacedBy: [fixId], reversedInBatch: batchId } });
+    expect(original).toMatchObject({ status: 'REVERSED', rating: { allowanceUsed: '30' }, lineage: { replacedBy: [fixId], reversedBy: batchId } });
     const fix = (await call('GET', `/v1/usage-events/${fixId}`)).body;
     expect(fix).toMatchObject({ status: 'RATED', quantity: '10', rating: { allowanceUsed: '10', amount: '0.00' }, lineage: { replaces: ids[0] } });
     const later = new Map((await getEvents(ids.slice(1))).map((e) => [e.eventId, e.rating!.allowanceUsed]));

@@ -1,26 +1,16 @@
-// Event: its rating and its lineage (parent, children, replaces, replaced by) and the batches that
-// touched it, as GET /v1/usage-events/{id} tells them.
-import type { ComponentChildren } from 'preact';
-import type { UsageEvent } from '../api';
+// Event: its rating (GET /v1/usage-events/{id}) and its whole lineage in one answer
+// (GET /v1/usage-events/{id}/lineage): every event of the chain both ways, parents and children,
+// what it replaced and what replaced it, each with the batches that touched it.
+import type { EventLineage, LineageEvent, UsageEvent } from '../api';
 import { href } from '../router';
-import { Loading, ProblemAlert, Section, StatusBadge, useApi, useLoad, when } from '../ui';
+import { humanize, Loading, ProblemAlert, Section, StatusBadge, useApi, useLoad, when } from '../ui';
 
 const eventLink = (id: string) => <a href={href(['events', id])}>{id}</a>;
 const batchLink = (id: string) => <a href={href(['batches', id])}>{id}</a>;
-const list = (ids: readonly string[] | undefined, link: (id: string) => ComponentChildren) =>
-  ids?.length ? (
-    <ul class="inline">
-      {ids.map((id) => (
-        <li key={id}>{link(id)}</li>
-      ))}
-    </ul>
-  ) : (
-    <span class="muted">none</span>
-  );
-
 export function EventPage({ eventId }: { eventId: string }) {
   const api = useApi();
   const event = useLoad(() => api.getUsageEvent(eventId), eventId);
+  const lineage = useLoad(() => api.getLineage(eventId), eventId);
   return (
     <>
       <h1>
@@ -29,13 +19,89 @@ export function EventPage({ eventId }: { eventId: string }) {
       <ProblemAlert error={event.error} />
       {event.loading && !event.data ? <Loading what="the event" /> : null}
       {event.data ? <EventDetail e={event.data} /> : null}
+      {event.data ? (
+        <Section title="Lineage">
+          <ProblemAlert error={lineage.error} title="The lineage could not be read" />
+          {lineage.loading && !lineage.data ? <Loading what="the lineage" /> : null}
+          {lineage.data ? <LineageTable l={lineage.data} /> : null}
+        </Section>
+      ) : null}
     </>
+  );
+}
+
+/** -1 is what this event replaced, +1 what replaced it. */
+const generationLabel = (g: number) => (g === 0 ? 'this' : g > 0 ? `+${g}` : String(g));
+
+function LineageTable({ l }: { l: EventLineage }) {
+  return (
+    <>
+      {l.truncated ? (
+        <p class="hint" role="status" data-testid="lineage-truncated">
+          The chain goes on past {l.limits.events} events (or {l.limits.batchesPerEvent} batches an event): open an event at its edge to see further.
+        </p>
+      ) : null}
+      <table data-testid="lineage">
+        <caption>
+          Every event of the chain, oldest generation first. A generation is one replacement: -1 is what this event replaced, +1 what
+          replaced it; a parent and its children share one.
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Generation</th>
+            <th scope="col">Event</th>
+            <th scope="col">Status</th>
+            <th scope="col">Quantity</th>
+            <th scope="col">Amount</th>
+            <th scope="col">Parent</th>
+            <th scope="col">Replaces</th>
+            <th scope="col">Reversed by</th>
+            <th scope="col">Batches that touched it</th>
+          </tr>
+        </thead>
+        <tbody>
+          {l.events.map((e) => (
+            <LineageRow key={e.eventId} e={e} self={e.eventId === l.eventId} />
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function LineageRow({ e, self }: { e: LineageEvent; self: boolean }) {
+  return (
+    <tr data-lineage-event={e.eventId} aria-current={self ? 'true' : undefined}>
+      <td>{generationLabel(e.generation)}</td>
+      <td>{self ? <strong>{e.eventId} (this event)</strong> : eventLink(e.eventId)}</td>
+      <td>
+        <StatusBadge status={e.status} />
+      </td>
+      <td>{e.quantity}</td>
+      <td>{e.amount ? `${e.amount} ${e.currency}` : <span class="muted">not rated</span>}</td>
+      <td>{e.parentEventId ? eventLink(e.parentEventId) : <span class="muted">none</span>}</td>
+      <td>{e.replaces ? eventLink(e.replaces) : <span class="muted">none</span>}</td>
+      <td>{e.reversedBy ? batchLink(e.reversedBy) : <span class="muted">not reversed</span>}</td>
+      <td>
+        {e.batches.length ? (
+          <ul class="plain">
+            {e.batches.map((b) => (
+              <li key={b.batchId} data-lineage-batch={b.batchId}>
+                <a href={href(['batches', b.batchId])}>{b.name ?? b.batchId}</a> {humanize(b.type)}, {humanize(b.role).toLowerCase()}, {humanize(b.status).toLowerCase()}{' '}
+                <span class="muted">{when(b.at)}</span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <span class="muted">none</span>
+        )}
+      </td>
+    </tr>
   );
 }
 
 function EventDetail({ e }: { e: UsageEvent }) {
   const r = e.rating;
-  const l = e.lineage;
   return (
     <>
       <dl class="facts">
@@ -96,26 +162,7 @@ function EventDetail({ e }: { e: UsageEvent }) {
         )}
       </Section>
 
-      <Section title="Lineage">
-        <dl class="facts">
-          <dt>Parent</dt>
-          <dd>{l.parentEventId ? eventLink(l.parentEventId) : <span class="muted">none</span>}</dd>
-          <dt>Children</dt>
-          <dd>{list(l.childEventIds, eventLink)}</dd>
-          <dt>Replaces</dt>
-          <dd>{l.replaces ? eventLink(l.replaces) : <span class="muted">none</span>}</dd>
-          <dt>Replaced by</dt>
-          <dd>{list(l.replacedBy, eventLink)}</dd>
-          {l.reversedBy ? (
-            <>
-              <dt>Reversed by</dt>
-              <dd>{eventLink(l.reversedBy)}</dd>
-            </>
-          ) : null}
-        </dl>
-      </Section>
-
-      <Section title="Batches">
+      <Section title="Holding batch">
         <dl class="facts">
           <dt>Held by</dt>
           <dd>{e.heldBy ? batchLink(e.heldBy) : <span class="muted">no open batch</span>}</dd>
@@ -123,12 +170,6 @@ function EventDetail({ e }: { e: UsageEvent }) {
             <>
               <dt>Locked by</dt>
               <dd>{batchLink(e.lockedBy)}</dd>
-            </>
-          ) : null}
-          {l.reversedInBatch ? (
-            <>
-              <dt>Reversed in</dt>
-              <dd>{batchLink(l.reversedInBatch)}</dd>
             </>
           ) : null}
         </dl>

@@ -94,6 +94,21 @@ function Review({ b, onSubmitted }: { b: Batch; onSubmitted(): Promise<void> }) 
             <p class="muted">
               {p.totals.partitions} partition(s), {p.totals.withErrors} with errors.
             </p>
+            {p.stale ? (
+              <div class="alert" role="alert" data-testid="preview-stale">
+                <strong>This preview is stale.</strong> Something it was made from changed after lock; submit would not apply{' '}
+                {p.totals.stale} subscription(s). Revert and lock again to see the new preview.
+                <ul>
+                  {p.subscriptions
+                    .filter((x) => x.state === 'STALE')
+                    .map((x) => (
+                      <li key={x.subscriptionId}>
+                        {x.subscriptionId}: {x.staleReason}
+                      </li>
+                    ))}
+                </ul>
+              </div>
+            ) : null}
           </Section>
           <Partitions p={p} />
           <BillLines p={p} />
@@ -167,7 +182,6 @@ function Partitions({ p }: { p: Preview }) {
               <th scope="col">Register</th>
               <th scope="col" class="num">Balance before</th>
               <th scope="col" class="num">Balance after</th>
-              <th scope="col" class="num">Charge change</th>
               <th scope="col" class="num">Events changed</th>
               <th scope="col" class="num">Related added</th>
               <th scope="col" class="num">Reversed</th>
@@ -182,7 +196,6 @@ function Partitions({ p }: { p: Preview }) {
                 <td>{x.register}</td>
                 <td class="num">{x.before ?? ''}</td>
                 <td class="num">{x.after ?? ''}</td>
-                <td class="num">{x.chargeDelta !== undefined ? `${x.chargeDelta} ${x.currency ?? ''}` : ''}</td>
                 <td class="num">{x.changedEvents ?? ''}</td>
                 <td class="num">{x.relatedAdded ?? ''}</td>
                 <td class="num">{x.reversed ?? ''}</td>
@@ -199,9 +212,10 @@ function Partitions({ p }: { p: Preview }) {
   );
 }
 
-/** Bill lines as the preview gives them today: per partition (subscription and register) and period. */
+/** Bill lines per subscription and period, computed as a whole: usage, true-up, adjustments and total before and after. */
 function BillLines({ p }: { p: Preview }) {
-  const rows = p.partitions.flatMap((x) => (x.bills ?? []).map((bill) => ({ x, bill })));
+  const rows = p.subscriptions.flatMap((x) => x.billLines.map((bill) => ({ x, bill })));
+  const documents = p.subscriptions.flatMap((x) => x.creditRebill.map((d) => ({ x, d })));
   return (
     <Section title="Bill lines before and after" id="bill-lines">
       {rows.length === 0 ? (
@@ -213,38 +227,66 @@ function BillLines({ p }: { p: Preview }) {
             <thead>
               <tr>
                 <th scope="col">Subscription</th>
-                <th scope="col">Register</th>
                 <th scope="col">Period</th>
                 <th scope="col">Status</th>
+                <th scope="col" class="num">Usage</th>
+                <th scope="col" class="num">True-up</th>
+                <th scope="col" class="num">Adjustments</th>
                 <th scope="col" class="num">Before</th>
                 <th scope="col" class="num">After</th>
                 <th scope="col" class="num">Change</th>
-                <th scope="col">Credit/rebill in</th>
+                <th scope="col">Note</th>
               </tr>
             </thead>
             <tbody>
               {rows.map(({ x, bill }) => (
-                <tr key={`${x.subscriptionId}/${x.register}/${bill.period}`} data-bill-line={`${x.subscriptionId}/${bill.period}`}>
+                <tr key={`${x.subscriptionId}/${bill.period}`} data-bill-line={`${x.subscriptionId}/${bill.period}`} class={x.state === 'STALE' ? 'stale' : undefined}>
                   <td>{x.subscriptionId}</td>
-                  <td>{x.register}</td>
                   <td>{bill.period}</td>
                   <td>
                     <StatusBadge status={bill.status} />
                   </td>
-                  <td class="num">{bill.before}</td>
-                  <td class="num">{bill.after}</td>
                   <td class="num">
-                    {decimalDelta(bill.after, bill.before)} {x.currency ?? ''}
+                    {bill.before.usage} → {bill.after.usage}
                   </td>
-                  <td>{bill.creditRebillPeriod ?? ''}</td>
+                  <td class="num">
+                    {bill.before.trueUp} → {bill.after.trueUp}
+                  </td>
+                  <td class="num">
+                    {bill.before.adjustments} → {bill.after.adjustments}
+                  </td>
+                  <td class="num">{bill.before.total}</td>
+                  <td class="num">{bill.after.total}</td>
+                  <td class="num">
+                    {decimalDelta(bill.after.total, bill.before.total)} {x.currency}
+                  </td>
+                  <td>{lineNote(bill, x.state)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
+      {documents.length > 0 ? (
+        <ul data-testid="credit-rebill">
+          {documents.map(({ x, d }) => (
+            <li key={`${x.subscriptionId}/${d.originalPeriod}/${d.kind}`}>
+              {d.kind === 'CREDIT' ? 'Credit' : 'Rebill'} of {d.originalPeriod} in {d.period}: {d.amount} {x.currency} ({x.subscriptionId})
+            </li>
+          ))}
+        </ul>
+      ) : null}
     </Section>
   );
+}
+
+function lineNote(bill: Preview['subscriptions'][number]['billLines'][number], state: string): string {
+  const notes: string[] = [];
+  if (state === 'STALE') notes.push('stale: not applied');
+  if (bill.created) notes.push('new line');
+  if (bill.reinvoiceRequired) notes.push('bill must be re-issued');
+  if (bill.creditRebillPeriod) notes.push(`${bill.frozenBecause?.toLowerCase().replace(/_/g, ' ') ?? 'frozen'}: corrected to ${bill.correctedTotal ?? ''}, credit/rebill in ${bill.creditRebillPeriod}`);
+  return notes.join('; ');
 }
 
 function RelatedEvents({ related, truncated }: { related: Member[]; truncated: boolean }) {
@@ -303,7 +345,7 @@ async function reviewMembers(api: Api, batchId: string): Promise<{ related: Memb
 function CurrentBillLines({ p, refresh }: { p: Preview; refresh: string }) {
   const api = useApi();
   const periods = new Map<string, Set<string>>();
-  for (const x of p.partitions) for (const bill of x.bills ?? []) periods.set(x.subscriptionId, (periods.get(x.subscriptionId) ?? new Set()).add(bill.period));
+  for (const x of p.subscriptions) for (const bill of x.billLines) periods.set(x.subscriptionId, (periods.get(x.subscriptionId) ?? new Set()).add(bill.period));
   const subscriptions = [...periods.keys()].slice(0, 20);
   const lines = useLoad(
     async () => (await Promise.all(subscriptions.map(async (s) => ({ s, lines: (await api.billLines(s)).items })))).flatMap(({ s, lines }) => lines.filter((l) => periods.get(s)!.has(l.period)).map((l) => ({ s, l }))),

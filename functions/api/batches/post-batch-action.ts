@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../../../shared/domain/errors';
 import { requestAction, type WorkflowAction } from '../../../shared/services/batch-actions';
+import { requireCurrentPreview } from '../../../shared/services/preview';
 import { accepted, httpHandler } from '../http-handler';
 import { ActionAcceptedView } from '../views';
 
@@ -17,14 +18,32 @@ const errors: Record<Exclude<WorkflowAction, 'cancel'>, readonly ErrorCode[]> = 
   submit: ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE', 'BATCH_EMPTY'],
 };
 
+const IfMatch = z.string().max(2000).meta({ description: "The preview's `ETag` (GET /v1/batches/{batchId}/preview): submit only if the preview is still exactly that one, else 412 PREVIEW_STALE." });
+
 export const actionHandler = (action: Exclude<WorkflowAction, 'cancel'>) =>
-  httpHandler(
-    {
-      summary: summaries[action],
-      description: 'Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles.',
-      path: z.object({ batchId: z.uuid() }),
-      responses: { 202: ActionAcceptedView },
-      errors: errors[action],
-    },
-    async ({ path, actor }) => accepted(await requestAction(action, path.batchId, actor, new Date().toISOString())),
-  );
+  action === 'submit'
+    ? httpHandler(
+        {
+          summary: summaries[action],
+          description:
+            'Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles. With `If-Match`, only the preview of that tag is submitted: a preview that changed or went stale answers 412 PREVIEW_STALE and nothing starts. Without it, submit still writes nothing that differs from the preview: a subscription whose inputs moved after lock is not applied, and its members end FAILED with PREVIEW_STALE.',
+          path: z.object({ batchId: z.uuid() }),
+          headers: z.object({ 'if-match': IfMatch.optional() }),
+          responses: { 202: ActionAcceptedView },
+          errors: [...errors[action], 'PREVIEW_STALE'],
+        },
+        async ({ path, actor, headers }) => {
+          await requireCurrentPreview(path.batchId, headers['if-match']);
+          return accepted(await requestAction(action, path.batchId, actor, new Date().toISOString()));
+        },
+      )
+    : httpHandler(
+        {
+          summary: summaries[action],
+          description: 'Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles.',
+          path: z.object({ batchId: z.uuid() }),
+          responses: { 202: ActionAcceptedView },
+          errors: errors[action],
+        },
+        async ({ path, actor }) => accepted(await requestAction(action, path.batchId, actor, new Date().toISOString())),
+      );

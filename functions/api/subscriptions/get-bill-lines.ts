@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { Id } from '../../../shared/domain/values';
-import { billLinesOf } from '../../../shared/services/bill-lines';
+import { billLinesOf, creditRebillOf } from '../../../shared/services/bill-lines';
 import { httpHandler, ok } from '../http-handler';
 import { BillLineView, List, billLineView } from '../views';
 
 export const handler = httpHandler(
-  { summary: "List a subscription's bill lines, one per period", path: z.object({ subscriptionId: Id }), responses: { 200: List(BillLineView, 'BillLineList') }, errors: ['NOT_FOUND'] }, async ({ path }) => ok({ items: (await billLinesOf(path.subscriptionId)).map(billLineView) }));
+  { summary: "List a subscription's bill lines, one per period", path: z.object({ subscriptionId: Id }), responses: { 200: List(BillLineView, 'BillLineList') }, errors: ['NOT_FOUND'] },
+  async ({ path }) => {
+    const [lines, documents] = await Promise.all([billLinesOf(path.subscriptionId), creditRebillOf(path.subscriptionId)]);
+    return ok({ items: lines.map((l) => billLineView(l, documents)) });
+  },
+);

@@ -1,0 +1,484 @@
+// A batch's change set per subscription: what lock planned (register and grant deltas, bill
+// lines before/after, credit/rebill documents, event ratings) and the versions of everything the
+// plan read. Submit applies it without planning again: the totals in one transaction
+// conditional on those versions (so the order of the event chunks never matters, and a plan
+// whose inputs moved writes nothing), then the event chunks, each applied once.
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { BillLineChange, CreditRebillDocument } from '../domain/change-set';
+import { formatMoney } from '../domain/decimal';
+import { domainEvent } from '../domain/domain-events';
+import { DomainError } from '../domain/errors';
+import type { EventStatus, StoredRating } from '../domain/usage-event';
+import { ledgerEntryPut } from './balances';
+import { batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
+import { billAdjustmentPut } from './bill-lines';
+import { clients } from './clients';
+import { isConditionFailure, isTransactionCanceled } from './errors';
+import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
+import { keys } from './keys';
+import { outboxPut } from './outbox';
+import { queryAll } from './query-all';
+
+type Item = Record<string, unknown>;
+
+export type ChangeSetState = 'READY' | 'APPLIED' | 'STALE';
+
+export interface RegisterChange {
+  register: string;
+  /** The register's version read before the plan's grants and events. */
+  version: number;
+  /** granted − consumed before the batch (scaled quantity). */
+  before: bigint;
+  consumedDelta: bigint;
+  changedEvents: number;
+}
+
+export interface GrantChange {
+  register: string;
+  grantId: string;
+  version: number;
+  /** Change of `drawn`. */
+  delta: bigint;
+}
+
+export interface PlannedEventChange {
+  eventId: string;
+  fromRev: number;
+  status: EventStatus;
+  rating: StoredRating;
+}
+
+export interface ChangeSet {
+  subscriptionId: string;
+  accountId: string;
+  currency: string;
+  state: ChangeSetState;
+  /** The subscription's plan version (prices, minimum) the plan was made with. */
+  planVersion: number;
+  /** The ledger close read at lock (null: never closed). */
+  closedThrough: string | null;
+  /** The bill unit new lines go to, read at lock. */
+  billUnitId: string | null;
+  /** Dates the ledger entries and credit/rebill documents (the batch's effectiveAt, else submit's time). */
+  effectiveAt?: string;
+  registers: RegisterChange[];
+  grants: GrantChange[];
+  lines: BillLineChange[];
+  documents: CreditRebillDocument[];
+  chargeDelta: bigint;
+  /** Event chunk items per register. */
+  chunks: Array<{ register: string; count: number }>;
+  staleReason?: string;
+}
+
+/** Events per chunk item and per chunk transaction (with the chunk item and the stage check). */
+export const EVENTS_PER_CHUNK = 90;
+
+const toChangeSet = (i: Item): ChangeSet => {
+  const n = (v: unknown) => Number(v ?? 0n);
+  return {
+    subscriptionId: i.subscriptionId as string,
+    accountId: i.accountId as string,
+    currency: i.currency as string,
+    state: i.state as ChangeSetState,
+    planVersion: n(i.planVersion),
+    closedThrough: (i.closedThrough as string | null | undefined) ?? null,
+    billUnitId: (i.billUnitId as string | null | undefined) ?? null,
+    ...(i.effectiveAt ? { effectiveAt: i.effectiveAt as string } : {}),
+    registers: (i.registers as Item[]).map((r) => ({ register: r.register as string, version: n(r.version), before: r.before as bigint, consumedDelta: r.consumedDelta as bigint, changedEvents: n(r.changedEvents) })),
+    grants: (i.grants as Item[]).map((g) => ({ register: g.register as string, grantId: g.grantId as string, version: n(g.version), delta: g.delta as bigint })),
+    lines: (i.lines as Item[]).map((l) => ({
+      period: l.period as string,
+      status: l.status as BillLineChange['status'],
+      created: l.created as boolean,
+      version: n(l.version),
+      before: l.before as BillLineChange['before'],
+      after: l.after as BillLineChange['after'],
+      usageDelta: l.usageDelta as bigint,
+      eventCountDelta: n(l.eventCountDelta),
+      adjustmentsDelta: l.adjustmentsDelta as bigint,
+      ...(l.periodMinimum !== undefined ? { periodMinimum: l.periodMinimum as bigint } : {}),
+      reinvoiceRequired: l.reinvoiceRequired as boolean,
+      ...(l.frozenBecause ? { frozenBecause: l.frozenBecause as BillLineChange['frozenBecause'] } : {}),
+      ...(l.postedTo ? { postedTo: l.postedTo as string } : {}),
+      ...(l.correctedTotal !== undefined ? { correctedTotal: l.correctedTotal as bigint } : {}),
+      ...(l.correctedUsage !== undefined ? { correctedUsage: l.correctedUsage as bigint } : {}),
+    })),
+    documents: (i.documents as Item[]).map((d) => ({
+      kind: d.kind as CreditRebillDocument['kind'],
+      amount: d.amount as bigint,
+      originalPeriod: d.originalPeriod as string,
+      period: d.period as string,
+      usageBefore: d.usageBefore as bigint,
+      usageAfter: d.usageAfter as bigint,
+    })),
+    chargeDelta: i.chargeDelta as bigint,
+    chunks: (i.chunks as Item[]).map((c) => ({ register: c.register as string, count: n(c.count) })),
+    ...(i.staleReason ? { staleReason: i.staleReason as string } : {}),
+  };
+};
+
+/**
+ * Items of the totals transaction besides the change set's own: refused at lock (PLAN_TOO_LARGE)
+ * rather than half-applied at submit.
+ */
+export function totalsItemCount(cs: Pick<ChangeSet, 'registers' | 'grants' | 'lines' | 'documents'>, reinvoice: boolean): number {
+  // change set item, subscription check, ledger-close check, bill-unit guard, stage check
+  return 5 + cs.registers.length * 2 + cs.grants.filter((g) => g.delta !== 0n).length + cs.lines.length + cs.documents.length + (reinvoice ? 1 : 0);
+}
+
+export const fitsOneTransaction = (cs: Pick<ChangeSet, 'registers' | 'grants' | 'lines' | 'documents'>): boolean =>
+  totalsItemCount(cs, cs.lines.some((l) => l.reinvoiceRequired)) <= MAX_TRANSACTION_ITEMS;
+
+/** Chunk items per fenced transaction (each up to ~40 KB: well within a transaction's 4 MB). */
+const CHUNK_ITEMS_PER_WRITE = 25;
+
+/**
+ * Stores a subscription's change set and its event chunks (lock; a retry rewrites the same). Every
+ * write checks the batch is still at the lock's stage: a lock attempt that outlived it (a timed-out
+ * task whose Lambda ran on) cannot put a change set back to READY after submit applied it.
+ */
+export async function saveChangeSet(batchId: string, stage: BatchStage, cs: ChangeSet, changes: Map<string, PlannedEventChange[]>): Promise<void> {
+  const puts: TransactItem[] = [];
+  for (const [register, list] of changes) {
+    for (let n = 0; n * EVENTS_PER_CHUNK < list.length; n++) {
+      puts.push({
+        Put: {
+          TableName: clients.tableName,
+          Item: {
+            ...keys.batchChangeSetChunk(batchId, cs.subscriptionId, register, n),
+            itemType: 'CHANGE_SET_CHUNK',
+            subscriptionId: cs.subscriptionId,
+            register,
+            changes: list.slice(n * EVENTS_PER_CHUNK, (n + 1) * EVENTS_PER_CHUNK),
+          },
+        },
+      });
+    }
+  }
+  for (let i = 0; i < puts.length; i += CHUNK_ITEMS_PER_WRITE) await writeInStage(batchId, stage, puts.slice(i, i + CHUNK_ITEMS_PER_WRITE));
+  await writeInStage(batchId, stage, [{ Put: { TableName: clients.tableName, Item: { ...keys.batchChangeSet(batchId, cs.subscriptionId), itemType: 'CHANGE_SET', ...cs } } }]);
+}
+
+export async function getChangeSet(batchId: string, subscriptionId: string): Promise<ChangeSet | undefined> {
+  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.batchChangeSet(batchId, subscriptionId), ConsistentRead: true }));
+  return res.Item ? toChangeSet(res.Item) : undefined;
+}
+
+export async function listChangeSets(batchId: string): Promise<ChangeSet[]> {
+  return (await queryAll(keys.batchPartition(batchId), keys.batchChangeSetPrefix)).map(toChangeSet);
+}
+
+/** Keys of every change-set item of a batch (to discard the preview). */
+export async function changeSetKeys(batchId: string): Promise<Array<{ PK: string; SK: string }>> {
+  const [sets, chunks] = await Promise.all([
+    queryAll(keys.batchPartition(batchId), keys.batchChangeSetPrefix),
+    queryAll(keys.batchPartition(batchId), keys.batchChangeSetChunksPrefix),
+  ]);
+  return [...sets, ...chunks].map((i) => ({ PK: i.PK as string, SK: i.SK as string }));
+}
+
+/** Marks a change set stale (nothing of it was written), once. */
+export async function markStale(batchId: string, subscriptionId: string, reason: string): Promise<void> {
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batchChangeSet(batchId, subscriptionId),
+        UpdateExpression: 'SET #state = :stale, staleReason = :r',
+        ConditionExpression: '#state = :ready',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':stale': 'STALE', ':ready': 'READY', ':r': reason },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+}
+
+const versionCondition = (version: number, name = '#v') => (version === 0 ? `attribute_not_exists(${name})` : `${name} = :v`);
+
+export type TotalsOutcome = { applied: true } | { applied: false; already: true } | { applied: false; stale: string };
+
+/**
+ * Writes a change set's totals in one transaction: grants' draws, registers' consumption with
+ * their ledger entries, bill lines, credit/rebill documents, the re-invoice event. Every item is
+ * conditional on the version lock read, and the transaction also checks the price plan, the
+ * ledger close and the bill unit: if any moved, nothing is written and the reason is returned.
+ */
+export async function applyTotals(
+  batchId: string,
+  cs: ChangeSet,
+  ctx: { actor: string; now: string; stage: BatchStage; billUnitGuard: TransactItem },
+): Promise<TotalsOutcome> {
+  const items: TransactItem[] = [];
+  const labels: string[] = [];
+  const push = (label: string, item: TransactItem) => {
+    labels.push(label);
+    items.push(item);
+  };
+  const at = cs.effectiveAt ?? ctx.now;
+  push('change set', {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.batchChangeSet(batchId, cs.subscriptionId),
+      UpdateExpression: 'SET #state = :applied, appliedAt = :now',
+      ConditionExpression: '#state = :ready',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':applied': 'APPLIED', ':ready': 'READY', ':now': ctx.now },
+    },
+  });
+  push('the price plan (a subscription change)', {
+    ConditionCheck: {
+      TableName: clients.tableName,
+      Key: keys.subscription(cs.subscriptionId),
+      ConditionExpression: 'planVersion = :pv',
+      ExpressionAttributeValues: { ':pv': cs.planVersion },
+    },
+  });
+  push('the ledger close', {
+    ConditionCheck: {
+      TableName: clients.tableName,
+      Key: keys.ledgerClose,
+      ConditionExpression: cs.closedThrough === null ? 'attribute_not_exists(closedThrough)' : 'closedThrough = :c',
+      ...(cs.closedThrough === null ? {} : { ExpressionAttributeValues: { ':c': cs.closedThrough } }),
+    },
+  });
+  push('the bill unit (a balance-group move)', ctx.billUnitGuard);
+  for (const g of cs.grants) {
+    if (g.delta === 0n) continue;
+    push(`grant ${g.grantId} of register ${g.register}`, {
+      Update: {
+        TableName: clients.tableName,
+        Key: keys.grant(cs.subscriptionId, g.register, g.grantId),
+        UpdateExpression: 'ADD drawn :d, undrawn :nd, version :one',
+        ConditionExpression: `attribute_exists(PK) AND ${versionCondition(g.version)}`,
+        ExpressionAttributeNames: { '#v': 'version' },
+        ExpressionAttributeValues: { ':d': g.delta, ':nd': -g.delta, ':one': 1, ...(g.version ? { ':v': g.version } : {}) },
+      },
+    });
+  }
+  for (const r of cs.registers) {
+    const values = { ':c': r.consumedDelta, ':one': 1, ':at': ctx.now, ':t': 'REGISTER', ':s': cs.subscriptionId, ':r': r.register, ...(r.version ? { ':v': r.version } : {}) };
+    if (r.consumedDelta === 0n) {
+      push(`register ${r.register} (a grant, transfer or adjustment)`, {
+        ConditionCheck: {
+          TableName: clients.tableName,
+          Key: keys.register(cs.subscriptionId, r.register),
+          ConditionExpression: versionCondition(r.version),
+          ExpressionAttributeNames: { '#v': 'version' },
+          ...(r.version ? { ExpressionAttributeValues: { ':v': r.version } } : {}),
+        },
+      });
+      continue;
+    }
+    const entryId = `rate:${batchId}:submit:${r.register}`;
+    push(`ledger entry of register ${r.register}`, ledgerEntryPut({
+      entryId,
+      subscriptionId: cs.subscriptionId,
+      register: r.register,
+      kind: 'CONSUMPTION',
+      granted: 0n,
+      consumed: r.consumedDelta,
+      at,
+      actor: ctx.actor,
+      eventCount: r.changedEvents,
+      batchId,
+    }));
+    push(`register ${r.register} (a grant, transfer or adjustment)`, {
+      Update: {
+        TableName: clients.tableName,
+        Key: keys.register(cs.subscriptionId, r.register),
+        UpdateExpression: 'ADD #consumed :c, entries :one, version :one SET updatedAt = :at, itemType = :t, subscriptionId = :s, #register = :r',
+        ConditionExpression: versionCondition(r.version),
+        ExpressionAttributeNames: { '#consumed': 'consumed', '#register': 'register', '#v': 'version' },
+        ExpressionAttributeValues: values,
+      },
+    });
+  }
+  for (const l of cs.lines) {
+    push(`bill line ${l.period} (its status, an adjustment or a rating)`, lineItem(cs, l, ctx.now));
+  }
+  for (const d of cs.documents) {
+    push(`credit/rebill of ${d.originalPeriod}`, billAdjustmentPut({
+      id: `${batchId}:${d.originalPeriod}:${d.kind.toLowerCase()}`,
+      subscriptionId: cs.subscriptionId,
+      kind: d.kind,
+      amount: d.amount,
+      originalPeriod: d.originalPeriod,
+      period: d.period,
+      usageBefore: d.usageBefore,
+      usageAfter: d.usageAfter,
+      batchId,
+      at,
+    }));
+  }
+  const reinvoice = cs.lines.filter((l) => l.reinvoiceRequired);
+  if (reinvoice.length > 0) {
+    push('re-invoice event', outboxPut(
+      domainEvent('BILL_REINVOICE_REQUIRED', `${batchId}:${cs.subscriptionId}`, { accountId: cs.accountId, occurredAt: ctx.now, actor: ctx.actor }, {
+        subscriptionId: cs.subscriptionId,
+        batchId,
+        currency: cs.currency,
+        lines: reinvoice.map((l) => ({ period: l.period, before: formatMoney(l.before.total, cs.currency), after: formatMoney(l.after.total, cs.currency) })),
+      }),
+    ));
+  }
+  push('batch stage', batchStageCheck(batchId, ctx.stage));
+  try {
+    await clients.dynamo.send(new TransactWriteCommand({ TransactItems: items }));
+    return { applied: true };
+  } catch (err) {
+    if (!isTransactionCanceled(err)) throw err;
+    const reasons = err.CancellationReasons ?? [];
+    const failed = reasons.map((r, i) => (r.Code === 'ConditionalCheckFailed' ? i : -1)).filter((i) => i >= 0);
+    if (failed.length === 0) throw err; // busy or throttled: the workflow's Retry
+    if (failed.includes(items.length - 1)) throw stageOver(batchId, ctx.stage);
+    if (failed.includes(0)) return { applied: false, already: true };
+    return { applied: false, stale: `${failed.map((i) => labels[i]).join(', ')} changed after lock` };
+  }
+}
+
+function lineItem(cs: ChangeSet, l: BillLineChange, now: string): TransactItem {
+  const key = keys.billLine(cs.subscriptionId, l.period);
+  const names: Record<string, string> = l.created ? { '#status': 'status' } : { '#v': 'version', '#status': 'status' };
+  const guard = l.created ? 'attribute_not_exists(PK)' : `${versionCondition(l.version)} AND #status = :was`;
+  const values: Record<string, unknown> = { ...(l.version && !l.created ? { ':v': l.version } : {}), ...(l.created ? {} : { ':was': l.status }) };
+  if (l.frozenBecause || (l.usageDelta === 0n && l.eventCountDelta === 0 && l.adjustmentsDelta === 0n && !l.created)) {
+    // The line stays as it is, but the plan read it: it must still be as read.
+    return {
+      ConditionCheck: {
+        TableName: clients.tableName,
+        Key: key,
+        ConditionExpression: guard,
+        ...(l.created ? {} : { ExpressionAttributeNames: names }),
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+      },
+    };
+  }
+  Object.assign(values, {
+    ':u': l.usageDelta,
+    ':n': l.eventCountDelta,
+    ':a': l.adjustmentsDelta,
+    ':one': 1,
+    ':open': 'OPEN',
+    ':itemType': 'BILL_LINE',
+    ':s': cs.subscriptionId,
+    ':p': l.period,
+    ':c': cs.currency,
+    ':now': now,
+    ':bu': cs.billUnitId,
+  });
+  let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), billUnitId = if_not_exists(billUnitId, :bu)';
+  let remove = '';
+  if (l.periodMinimum !== undefined) {
+    set += ', periodMinimum = :min';
+    values[':min'] = l.periodMinimum;
+  } else remove = ' REMOVE periodMinimum';
+  return {
+    Update: {
+      TableName: clients.tableName,
+      Key: key,
+      UpdateExpression: `ADD usageAmount :u, eventCount :n, adjustments :a, version :one SET ${set}${remove}`,
+      ConditionExpression: guard,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  };
+}
+
+/**
+ * Applies one event chunk of a change set once: its events (each conditional on the revision
+ * planned from and on being held by the batch, whose hold the same write releases) and the
+ * chunk's applied mark. Returns false when an earlier attempt applied it.
+ */
+export async function applyEventChunk(
+  batchId: string,
+  subscriptionId: string,
+  register: string,
+  n: number,
+  ctx: { now: string; actor: string; stage: BatchStage },
+): Promise<{ applied: boolean; changed: number; exists: boolean }> {
+  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.batchChangeSetChunk(batchId, subscriptionId, register, n), ConsistentRead: true }));
+  if (!res.Item) return { applied: false, changed: 0, exists: false };
+  if (res.Item.applied) return { applied: false, changed: 0, exists: true };
+  const changes = (res.Item.changes as Item[]).map((c) => ({ eventId: c.eventId as string, fromRev: Number(c.fromRev), status: c.status as EventStatus, rating: c.rating as StoredRating }));
+  const items: TransactItem[] = changes.map((c) => eventUpdate(c, batchId, ctx));
+  items.push({
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.batchChangeSetChunk(batchId, subscriptionId, register, n),
+      UpdateExpression: 'SET applied = :t',
+      ConditionExpression: 'attribute_not_exists(applied)',
+      ExpressionAttributeValues: { ':t': ctx.now },
+    },
+  });
+  items.push(batchStageCheck(batchId, ctx.stage));
+  try {
+    await clients.dynamo.send(new TransactWriteCommand({ TransactItems: items }));
+    return { applied: true, changed: changes.length, exists: true };
+  } catch (err) {
+    if (!isTransactionCanceled(err)) throw err;
+    const codes = (err.CancellationReasons ?? []).map((r) => r.Code);
+    if (codes.at(-1) === 'ConditionalCheckFailed') throw stageOver(batchId, ctx.stage);
+    if (codes.at(-2) === 'ConditionalCheckFailed') return { applied: false, changed: 0, exists: true };
+    if (codes.includes('ConditionalCheckFailed')) {
+      const i = codes.indexOf('ConditionalCheckFailed');
+      throw new DomainError('INTERNAL', `event ${changes[i]?.eventId} moved although batch ${batchId} holds it`);
+    }
+    throw err;
+  }
+}
+
+function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string; actor: string }): TransactItem {
+  const values: Record<string, unknown> = {
+    ':rating': c.status === 'REVERSED' ? c.rating : { ...c.rating, ratedAt: ctx.now },
+    ':status': c.status,
+    ':next': c.fromRev + 1,
+    ':rev': c.fromRev,
+    ':reversed': 'REVERSED',
+    ':step': `${batchId}:submit`,
+    ':held': batchId,
+  };
+  const sets = ['rating = :rating', '#status = :status', 'ratingRev = :next', 'ratedBy = :step'];
+  if (c.status === 'REVERSED') {
+    // reversedBy names the reversing batch (the actor is in the batch's log, not on each event).
+    sets.push('reversedBy = :held', 'reversedAt = :now');
+    values[':now'] = ctx.now;
+  }
+  return {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.event(c.eventId),
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt`,
+      ConditionExpression: 'ratingRev = :rev AND #status <> :reversed AND (attribute_not_exists(heldBy) OR heldBy = :held)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    },
+  };
+}
+
+/**
+ * Why a READY change set would not be applied if submitted now (undefined: it would). A read for
+ * the preview; the guarantee itself is the conditions of the totals transaction.
+ */
+export async function staleReason(cs: ChangeSet): Promise<string | undefined> {
+  const [sub, close, lines, registers] = await Promise.all([
+    clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.subscription(cs.subscriptionId), ConsistentRead: true })),
+    clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.ledgerClose, ConsistentRead: true })),
+    queryAll(keys.subscription(cs.subscriptionId).PK, keys.billLinePrefix),
+    queryAll(keys.subscription(cs.subscriptionId).PK, keys.registerPrefix),
+  ]);
+  const moved: string[] = [];
+  if (Number(sub.Item?.planVersion ?? 0n) !== cs.planVersion) moved.push('the price plan (a subscription change)');
+  if (((close.Item?.closedThrough as string | undefined) ?? null) !== cs.closedThrough) moved.push('the ledger close');
+  const regVersion = new Map(registers.map((r) => [r.register as string, Number(r.version ?? 0n)]));
+  for (const r of cs.registers) if ((regVersion.get(r.register) ?? 0) !== r.version) moved.push(`register ${r.register} (a grant, transfer or adjustment)`);
+  const lineBy = new Map(lines.map((l) => [l.period as string, l]));
+  for (const l of cs.lines) {
+    const now = lineBy.get(l.period);
+    const same = l.created ? !now : now !== undefined && Number(now.version ?? 0n) === l.version && now.status === l.status;
+    if (!same) moved.push(`bill line ${l.period} (its status, an adjustment or a rating)`);
+  }
+  return moved.length > 0 ? `${moved.join(', ')} changed after lock` : undefined;
+}
