@@ -420,6 +420,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/batches/{batchId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a batch that will not be submitted: it ends CANCELLED and every event it held is released
+         * @description A DRAFT batch is cancelled at once (200, the batch). A LOCKED batch is reverted first, then cancelled (202; poll GET /v1/batches/{batchId} until CANCELLED). Asking again for a cancelled batch answers 200 and releases anything a cancel that stopped midway left held.
+         */
+        post: operations["postBatchCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/batches/{batchId}/submit": {
         parameters: {
             query?: never;
@@ -699,7 +719,7 @@ export interface components {
          * @description A stable error code (GET /v1/lookups lists each with its meaning).
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "APPROVAL_REQUIRED" | "SAME_ACTOR" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "APPROVAL_REQUIRED" | "SAME_ACTOR" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
         Health: {
             /** @constant */
             status: "ok";
@@ -728,133 +748,148 @@ export interface components {
                 meaning: string;
             }[];
             batchTypes: ("RATING" | "RERATE" | "REVERSE_REPLACE")[];
-            batchStatuses: ("DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED")[];
-            batchActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT")[];
+            batchStatuses: ("DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED")[];
+            batchActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL")[];
             /** @description What each type allows in each status; `when` names a further condition. */
             actionsByTypeAndStatus: {
                 RATING: {
                     DRAFT: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     LOCKING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     LOCKED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     REVERTING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     PROCESSING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     COMPLETED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     COMPLETED_WITH_ERRORS: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     FAILED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    CANCELLED: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                 };
                 RERATE: {
                     DRAFT: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     LOCKING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     LOCKED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     REVERTING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     PROCESSING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     COMPLETED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     COMPLETED_WITH_ERRORS: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     FAILED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    CANCELLED: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                 };
                 REVERSE_REPLACE: {
                     DRAFT: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     LOCKING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     LOCKED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     REVERTING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     PROCESSING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     COMPLETED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     COMPLETED_WITH_ERRORS: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                     FAILED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    CANCELLED: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
                         when?: string;
                     }[];
                 };
@@ -1120,7 +1155,7 @@ export interface components {
                     type: "RATING" | "RERATE" | "REVERSE_REPLACE";
                     name?: string;
                     /** @enum {string} */
-                    status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED";
+                    status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED";
                     /**
                      * @description How the batch took the event; REPLACEMENT: the batch inserted it.
                      * @enum {string}
@@ -1147,7 +1182,7 @@ export interface components {
             name?: string;
             description?: string;
             /** @enum {string} */
-            status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED";
+            status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED";
             version: number;
             options: {
                 /** @enum {string} */
@@ -1165,7 +1200,7 @@ export interface components {
                 processed: number;
             };
             /** @description What the batch allows now; anything else is refused. */
-            allowedActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT")[];
+            allowedActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL")[];
             progress: {
                 done: number;
                 total: number;
@@ -1263,7 +1298,7 @@ export interface components {
             /** Format: uuid */
             batchId: string;
             /** @enum {string} */
-            status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED";
+            status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED";
             /** @description Something a subscription's plan read changed after lock: submit would not apply it (PREVIEW_STALE); lock again. */
             stale: boolean;
             subscriptions: {
@@ -1352,7 +1387,7 @@ export interface components {
             /** Format: uuid */
             batchId: string;
             /** @enum {string} */
-            status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED";
+            status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED";
             executionArn: string;
         };
         ImportUpload: {
@@ -2831,7 +2866,7 @@ export interface operations {
     getBatches: {
         parameters: {
             query?: {
-                status?: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED";
+                status?: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED";
                 type?: "RATING" | "RERATE" | "REVERSE_REPLACE";
                 limit?: number;
                 cursor?: string;
@@ -3361,7 +3396,8 @@ export interface operations {
                     /** @constant */
                     mode: "BY_RULE";
                     rule: {
-                        errorCode?: string;
+                        /** @enum {string} */
+                        errorCode?: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "APPROVAL_REQUIRED" | "SAME_ACTOR" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
                         subscriptionIds?: components["schemas"]["Id"][];
                         eventIds?: components["schemas"]["Id"][];
                         from?: components["schemas"]["Instant"];
@@ -3480,7 +3516,7 @@ export interface operations {
         parameters: {
             query?: {
                 state?: "HELD" | "LOCKED" | "ERROR" | "PROCESSED" | "FAILED";
-                errorCode?: string;
+                errorCode?: components["schemas"]["ErrorCode"];
                 limit?: number;
                 cursor?: string;
             };
@@ -3745,6 +3781,8 @@ export interface operations {
              * @description `IDEMPOTENCY_KEY_REUSED`: This Idempotency-Key was used by the same caller for a different request.
              *
              *     `ACTION_NOT_ALLOWED_FOR_TYPE`: The batch's type never allows this action or option.
+             *
+             *     `BATCH_EMPTY`: The batch has no events, so there is nothing to lock or submit; add events or cancel it.
              */
             422: {
                 headers: {
@@ -3753,7 +3791,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "IDEMPOTENCY_KEY_REUSED" | "ACTION_NOT_ALLOWED_FOR_TYPE";
+                        code?: "IDEMPOTENCY_KEY_REUSED" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "BATCH_EMPTY";
                     };
                 };
             };
@@ -3866,6 +3904,108 @@ export interface operations {
             };
         };
     };
+    postBatchCancel: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+                "X-Actor"?: string;
+            };
+            path: {
+                batchId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Present when the answer is a replay of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Batch"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    /** @description Present when the answer is a replay of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionAccepted"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request or a row does not have the documented shape; errors[] names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: The named resource does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /**
+             * @description `CONFLICT`: A concurrent change, an id already used with other content, or a request with this Idempotency-Key still in progress.
+             *
+             *     `INVALID_TRANSITION`: The batch's status does not allow this action now (see allowedActions).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "CONFLICT" | "INVALID_TRANSITION";
+                    };
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: This Idempotency-Key was used by the same caller for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description `INTERNAL`: An unexpected failure (or a workflow step that failed); quote requestId when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "INTERNAL";
+                    };
+                };
+            };
+        };
+    };
     postBatchSubmit: {
         parameters: {
             query?: never;
@@ -3960,6 +4100,8 @@ export interface operations {
              * @description `IDEMPOTENCY_KEY_REUSED`: This Idempotency-Key was used by the same caller for a different request.
              *
              *     `ACTION_NOT_ALLOWED_FOR_TYPE`: The batch's type never allows this action or option.
+             *
+             *     `BATCH_EMPTY`: The batch has no events, so there is nothing to lock or submit; add events or cancel it.
              */
             422: {
                 headers: {
@@ -3968,7 +4110,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "IDEMPOTENCY_KEY_REUSED" | "ACTION_NOT_ALLOWED_FOR_TYPE";
+                        code?: "IDEMPOTENCY_KEY_REUSED" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "BATCH_EMPTY";
                     };
                 };
             };

@@ -43,7 +43,7 @@ export type Batch = Schemas['Batch'];
 export type BatchType = Batch['type'];
 export const BATCH_TYPES = everyValue<BatchType>()(['RATING', 'RERATE', 'REVERSE_REPLACE']);
 export type BatchStatus = Batch['status'];
-export const BATCH_STATUSES = everyValue<BatchStatus>()(['DRAFT', 'LOCKING', 'LOCKED', 'REVERTING', 'PROCESSING', 'COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
+export const BATCH_STATUSES = everyValue<BatchStatus>()(['DRAFT', 'LOCKING', 'LOCKED', 'REVERTING', 'PROCESSING', 'COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED', 'CANCELLED']);
 export type BatchAction = Batch['allowedActions'][number];
 export type NewBatch = RequestBody<'postBatch'>;
 

@@ -9,6 +9,7 @@ import { claimKey, completeKey, releaseKey } from '../../shared/store/idempotenc
 import { logger } from '../../shared/logger';
 import '../../shared/domain/validation-messages';
 import { ActorHeader, IdempotencyKey, type Contract } from './contract';
+import { controlCharacterAt, repeatedKeyPath } from './strict-json';
 
 export interface HttpRequest<P, Q, B> {
   path: P;
@@ -58,6 +59,9 @@ export function httpHandler<
     let body: unknown;
     if (schemas.body) {
       body = validate('body', schemas.body, parseJson(rawBody, headers), issues);
+    } else if (rawBody.trim() !== '') {
+      // A route that reads no body still refuses a malformed one: the sender meant something.
+      parseJson(rawBody, headers);
     }
     if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The request is not valid', issues);
     const actor = actorOf(event, headers);
@@ -75,7 +79,7 @@ export function httpHandler<
       );
     const key = headers['idempotency-key'];
     const method = event.requestContext.http.method;
-    return key !== undefined && (method === 'POST' || method === 'PUT') ? idempotent(key, actor, method, event.rawPath, rawBody, run) : run();
+    return key !== undefined && (method === 'POST' || method === 'PUT') ? idempotent(key, actor, method, event.rawPath, rawBody, remainingMs(context), run) : run();
   };
   const handler = middy(base).onError(async (request) => {
     request.response = problemResponse(request.error, request.context.awsRequestId, request.event);
@@ -94,6 +98,7 @@ async function idempotent(
   method: string,
   path: string,
   rawBody: string,
+  remaining: number,
   run: () => Promise<APIGatewayProxyStructuredResultV2>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   if (!IdempotencyKey.safeParse(key).success) {
@@ -104,7 +109,7 @@ async function idempotent(
   const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
   const recordKey = digest(`${actor}\n${key}`);
   const fingerprint = digest(`${method}\n${path}\n${canonicalJson(rawBody)}`);
-  const claim = await claimKey(recordKey, fingerprint, Date.now());
+  const claim = await claimKey(recordKey, fingerprint, Date.now(), remaining);
   if (claim.outcome === 'reused') {
     throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request');
   }
@@ -124,6 +129,9 @@ async function idempotent(
   await completeKey(recordKey, { status: response.statusCode ?? 200, body: response.body ?? '' });
   return response;
 }
+
+/** The invocation's remaining time: after it, an unfinished claim belongs to no running attempt. */
+const remainingMs = (context: Context): number => context?.getRemainingTimeInMillis?.() ?? 30_000;
 
 /** Key order and spacing do not make a different request. */
 function canonicalJson(raw: string): string {
@@ -169,14 +177,29 @@ function parseJson(raw: string, headers: Record<string, string>): unknown {
   if (raw.trim() === '') throw new DomainError('VALIDATION_FAILED', 'The request needs a JSON body', [
     { path: 'body', code: 'VALIDATION_FAILED', message: 'body is empty' },
   ]);
+  // A BOM is legal at the start of a JSON text sent by some clients; JSON.parse rejects it.
+  const text = raw.replace(/^\uFEFF/, '');
+  let value: unknown;
   try {
-    // A BOM is legal at the start of a JSON text sent by some clients; JSON.parse rejects it.
-    return JSON.parse(raw.replace(/^\uFEFF/, ''));
+    value = JSON.parse(text);
   } catch (err) {
     throw new DomainError('VALIDATION_FAILED', 'The body is not valid JSON', [
       { path: 'body', code: 'VALIDATION_FAILED', message: (err as Error).message },
     ]);
   }
+  const repeated = repeatedKeyPath(text);
+  if (repeated) {
+    throw new DomainError('VALIDATION_FAILED', 'The body gives a key twice in one object', [
+      { path: repeated, code: 'VALIDATION_FAILED', message: 'this key is given twice in its object; send it once' },
+    ]);
+  }
+  const control = controlCharacterAt(value);
+  if (control) {
+    throw new DomainError('VALIDATION_FAILED', 'The body holds a control character', [
+      { path: control.path, code: 'VALIDATION_FAILED', message: `contains the control character ${control.codePoint}; text may hold tab, CR and LF but no other control character` },
+    ]);
+  }
+  return value;
 }
 
 function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined): Record<string, string> {

@@ -63,6 +63,7 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/batches/{batchId}/preview', handler: 'functions/api/batches/get-batch-preview.ts', access: { table: 'read' } },
   { method: 'POST', path: '/v1/batches/{batchId}/lock', handler: 'functions/api/batches/post-batch-lock.ts', access: { table: 'readWrite', workflows: ['lock-for-review'] } },
   { method: 'POST', path: '/v1/batches/{batchId}/revert', handler: 'functions/api/batches/post-batch-revert.ts', access: { table: 'readWrite', workflows: ['revert-for-edit'] } },
+  { method: 'POST', path: '/v1/batches/{batchId}/cancel', handler: 'functions/api/batches/post-batch-cancel.ts', access: { table: 'readWrite', workflows: ['revert-for-edit'] } },
   { method: 'POST', path: '/v1/batches/{batchId}/submit', handler: 'functions/api/batches/post-batch-submit.ts', access: { table: 'readWrite', workflows: ['submit'] } },
 
   // CSV imports through the API: an upload URL into the imports bucket, then the import's report.

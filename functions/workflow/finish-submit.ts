@@ -1,7 +1,7 @@
 import { finishSubmit } from '../../shared/services/submit';
-import { now } from './task-context';
+import { now, task } from './task-context';
 
-export const handler = async (input: { batchId: string; actor: string }) => {
+export const handler = task(async (input: { batchId: string; actor: string }) => {
   await finishSubmit(input.batchId, input.actor, now());
   return { batchId: input.batchId };
-};
+});

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
 import { insertReplacementsStep, type ReplacementStep } from '../../shared/services/submit';
-import { deadlineOf, now } from './task-context';
+import { deadlineOf, now, task } from './task-context';
 
-export const handler = (step: ReplacementStep, context?: Context) => insertReplacementsStep(step, now, deadlineOf(context));
+export const handler = task(async (step: ReplacementStep, context?: Context) => insertReplacementsStep(step, now, deadlineOf(context)));

@@ -1,7 +1,7 @@
 import { lockFailed } from '../../shared/services/lock-for-review';
-import { describeCaught, now, type CaughtError } from './task-context';
+import { type CaughtError, describeCaught, now, task } from './task-context';
 
-export const handler = async (input: { batchId: string; actor: string; error?: CaughtError }) => {
+export const handler = task(async (input: { batchId: string; actor: string; error?: CaughtError }) => {
   await lockFailed(input.batchId, input.actor, describeCaught(input.error), now());
   return { batchId: input.batchId };
-};
+});

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
 import { lockStep, type LockPhase, type WorkflowStep } from '../../shared/services/lock-for-review';
-import { deadlineOf, now } from './task-context';
+import { deadlineOf, now, task } from './task-context';
 
-export const handler = (step: WorkflowStep<LockPhase>, context?: Context) => lockStep(step, now, deadlineOf(context));
+export const handler = task(async (step: WorkflowStep<LockPhase>, context?: Context) => lockStep(step, now, deadlineOf(context)));

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
 import { processShardChunk, type ShardStep } from '../../shared/services/submit';
-import { deadlineOf, now } from './task-context';
+import { deadlineOf, now, task } from './task-context';
 
-export const handler = (step: ShardStep, context?: Context) => processShardChunk(step, now, deadlineOf(context));
+export const handler = task(async (step: ShardStep, context?: Context) => processShardChunk(step, now, deadlineOf(context)));

@@ -1,7 +1,13 @@
 // Local S3 (s3rver) on 127.0.0.1 whose object-created notifications look like real S3's, filtered
 // by the same prefixes the cloud bucket notifies on.
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import S3rver, { type S3rverEventRecord } from 's3rver';
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import S3rver, { type S3rverEventRecord, type S3rverStore } from 's3rver';
 import { DUMMY_ACCOUNT } from 's3rver/lib/models/account.js';
 import { importPrefixes, importSuffix, uploadCors } from '../../shared/domain/import-keys';
 import { localCredentials } from '../../shared/store/clients';
@@ -36,6 +42,7 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
     silent: true,
     configureBuckets: [{ name: options.bucketName, configs: options.uploadOrigins?.length ? [corsXml(options.uploadOrigins)] : [] }],
   });
+  wholeObjects(server.store, `${options.directory}.incoming`);
   const inFlight = new Set<Promise<void>>();
   server.on('event', ({ Records }) => {
     for (const record of Records) {
@@ -58,6 +65,52 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await server.close();
     },
+  };
+}
+
+/**
+ * Real S3 never hands a reader a half-written object: a PUT is seen whole or not at all. s3rver
+ * writes in place (a reader meets the object truncated or half there, with the old metadata), so
+ * its PUTs are written aside and renamed into place with their metadata, and a read opens the
+ * object (a fresh file each time, so a later PUT does not change a read under way) between them.
+ */
+function wholeObjects(store: S3rverStore, incoming: string): void {
+  const tails = new Map<string, Promise<unknown>>();
+  const oneAtATime = <T>(path: string, run: () => Promise<T>): Promise<T> => {
+    const result = (tails.get(path) ?? Promise.resolve()).then(run, run);
+    const tail = result.catch(() => undefined);
+    tails.set(path, tail);
+    void tail.then(() => tails.get(path) === tail && tails.delete(path));
+    return result;
+  };
+  const getObject = store.getObject.bind(store);
+  store.getObject = (bucket, key, options) => oneAtATime(store.getResourcePath(bucket, key, 'object'), () => getObject(bucket, key, options));
+  store.putObject = async (object) => {
+    const target = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(incoming, { recursive: true });
+    const aside = `${incoming}/${randomUUID()}`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : (object.content as NodeJS.ReadableStream);
+    try {
+      await pipeline(source, count, createWriteStream(aside));
+      const digest = md5.digest('hex');
+      await mkdir(dirname(target), { recursive: true });
+      await oneAtATime(target, async () => {
+        await rename(aside, target);
+        await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+      });
+      return { size, md5: digest };
+    } finally {
+      await rm(aside, { force: true });
+    }
   };
 }
 

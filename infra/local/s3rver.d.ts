@@ -17,8 +17,25 @@ declare module 's3rver' {
     [field: string]: unknown;
   }
 
+  /** An object as the store reads and writes it: `content` a Buffer or a stream. */
+  export interface S3rverObject {
+    bucket: string;
+    key: string;
+    content: Buffer | NodeJS.ReadableStream;
+    metadata: Record<string, string>;
+  }
+
+  /** The filesystem store's methods the local stack wraps (writes made whole before they are seen). */
+  export interface S3rverStore {
+    getResourcePath(bucket: string, key: string, resource: string): string;
+    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+    putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+    getObject(bucket: string, key: string, options?: unknown): Promise<unknown>;
+  }
+
   export default class S3rver {
     constructor(options?: S3rverOptions);
+    store: S3rverStore;
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
     on(event: 'event', listener: (event: { Records: S3rverEventRecord[] }) => void): this;

@@ -1,9 +1,10 @@
 // Correction batches: types, the status machine, the one rule table of allowed actions by
 // type × status, eligibility of events per type, and selection criteria. Pure.
 import { z } from 'zod';
-import type { ErrorCode } from './errors';
+import { ERROR_CODES, type ErrorCode } from './errors';
 import { EVENT_STATUSES, type EventStatus, type UsageEvent } from './usage-event';
 import { Id, Instant } from './values';
+import type { WorkflowName } from './workflows';
 
 export const BATCH_TYPES = ['RATING', 'RERATE', 'REVERSE_REPLACE'] as const;
 export type BatchType = (typeof BATCH_TYPES)[number];
@@ -17,13 +18,14 @@ export const BATCH_STATUSES = [
   'COMPLETED',
   'COMPLETED_WITH_ERRORS',
   'FAILED',
+  'CANCELLED',
 ] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /** A batch in one of these no longer holds events. */
-export const FINISHED: ReadonlySet<BatchStatus> = new Set(['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
+export const FINISHED: ReadonlySet<BatchStatus> = new Set(['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED', 'CANCELLED']);
 
-export const BATCH_ACTIONS = ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT'] as const;
+export const BATCH_ACTIONS = ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL'] as const;
 export type BatchAction = (typeof BATCH_ACTIONS)[number];
 
 /** What submit does when a change would alter a bill line already interfaced to receivables. */
@@ -65,6 +67,21 @@ export interface Batch {
   updatedAt: string;
   lastError?: { code: ErrorCode; message: string; at: string };
   executions?: Record<string, string>;
+  /**
+   * A workflow start written with the status change and cleared once the execution is recorded:
+   * while it is there the start is not known to have happened, and asking again repeats it.
+   */
+  pendingStart?: PendingStart;
+  /** Set by cancel on a LOCKED batch: the revert it starts ends CANCELLED instead of DRAFT. */
+  cancelRequested?: boolean;
+}
+
+/** What an action starts: the same name and input always, so starting it twice starts it once. */
+export interface PendingStart {
+  action: BatchAction;
+  workflow: WorkflowName;
+  name: string;
+  input: string;
 }
 
 export const BatchInput = z
@@ -95,33 +112,38 @@ export function optionsRefusal(type: BatchType, options: BatchOptions): { code: 
 // ---- the rule table ---------------------------------------------------------------------------
 
 const byStatus: Record<BatchStatus, readonly BatchAction[]> = {
-  DRAFT: ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK'],
+  // Cancel ends a batch that will not be submitted, releasing every event it holds.
+  DRAFT: ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'CANCEL'],
   LOCKING: [],
   // Lock errors block submit until removed; only members in ERROR may be removed from a locked
   // batch, and the preview leaves them out, so removing them keeps it exact.
-  LOCKED: ['REMOVE_EVENTS', 'REVERT', 'SUBMIT'],
+  LOCKED: ['REMOVE_EVENTS', 'REVERT', 'SUBMIT', 'CANCEL'],
   REVERTING: [],
   PROCESSING: [],
   COMPLETED: [],
   COMPLETED_WITH_ERRORS: [],
   FAILED: [],
+  CANCELLED: [],
 };
 
 const byType: Record<BatchType, ReadonlySet<BatchAction>> = {
-  RATING: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT']),
-  RERATE: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT']),
-  REVERSE_REPLACE: new Set(['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT']),
+  RATING: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
+  RERATE: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
+  REVERSE_REPLACE: new Set(['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
 };
 
 /** The actions a batch allows now. A failed lock may be reverted; submit waits for errors to go. */
-export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'>): BatchAction[] {
+export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'> & Partial<Pick<Batch, 'pendingStart'>>): BatchAction[] {
   const actions = [...byStatus[b.status]];
+  // A start not known to have happened (its request died after the status change) may be asked again.
+  if (b.pendingStart && !actions.includes(b.pendingStart.action)) actions.push(b.pendingStart.action);
   // A lock or revert that stopped with an error may be reverted (again).
   if ((b.status === 'LOCKING' || b.status === 'REVERTING') && b.lastError) actions.push('REVERT');
   return actions.filter((a) => {
     if (!byType[b.type].has(a)) return false;
     if (a === 'ADD_REPLACEMENTS' && b.options.creditOnly) return false;
     if (a === 'SUBMIT' && b.counts.errored > 0) return false;
+    if ((a === 'LOCK' || a === 'SUBMIT') && b.counts.events === 0) return false;
     if (a === 'REMOVE_EVENTS' && b.status === 'LOCKED' && b.counts.errored === 0) return false;
     return true;
   });
@@ -131,10 +153,13 @@ export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'la
  * Why an action is refused: 422 ACTION_NOT_ALLOWED_FOR_TYPE when the type never allows it,
  * 409 INVALID_TRANSITION when the status does not allow it now.
  */
-export function actionRefusal(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'batchId'>, action: BatchAction): { code: ErrorCode; message: string } | undefined {
+export function actionRefusal(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'batchId'> & Partial<Pick<Batch, 'pendingStart'>>, action: BatchAction): { code: ErrorCode; message: string } | undefined {
   if (!byType[b.type].has(action) || (action === 'ADD_REPLACEMENTS' && b.options.creditOnly)) {
     const why = action === 'ADD_REPLACEMENTS' && b.type === 'REVERSE_REPLACE' ? 'a creditOnly batch reverses without replacement' : `a ${b.type} batch does not allow ${action}`;
     return { code: 'ACTION_NOT_ALLOWED_FOR_TYPE', message: why };
+  }
+  if ((action === 'LOCK' || action === 'SUBMIT') && b.counts.events === 0 && byStatus[b.status].includes(action)) {
+    return { code: 'BATCH_EMPTY', message: `batch ${b.batchId} has no events: add events before ${action === 'LOCK' ? 'locking' : 'submitting'}, or cancel it` };
   }
   if (!allowedActions(b).includes(action)) {
     const extra = action === 'SUBMIT' && b.status === 'LOCKED' ? `; ${b.counts.errored} member(s) have errors: remove them (POST .../events/remove with {"mode":"BY_RULE","rule":{"errorCode":...}}) or revert` : '';
@@ -242,7 +267,7 @@ export const RemoveRequest = z.discriminatedUnion('mode', [
     mode: z.literal('BY_RULE'),
     rule: z
       .strictObject({
-        errorCode: z.string().regex(/^[A-Z_]{1,64}$/).optional(),
+        errorCode: z.enum(ERROR_CODES).optional(),
         subscriptionIds: z.array(Id).min(1).max(100).optional(),
         eventIds: z.array(Id).min(1).max(MAX_ADD_PER_CALL).optional(),
         from: Instant.optional(),

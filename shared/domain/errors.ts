@@ -33,6 +33,7 @@ export const errorCodes = {
     status: 422,
     meaning: "A replacements CSV names an original again after other originals' rows (files are read once, in order).",
   },
+  BATCH_EMPTY: { status: 422, meaning: 'The batch has no events, so there is nothing to lock or submit; add events or cancel it.' },
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'The path exists but does not serve this method (Allow lists those it does).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The body is not application/json.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The body is larger than 1 MiB (10 MiB before it reaches the handler).' },
@@ -67,7 +68,9 @@ export class DomainError extends Error {
     readonly issues: Issue[] = [],
   ) {
     super(message);
-    this.name = 'DomainError';
+    // The code is the error's name: Lambda reports it as errorType, so a workflow's Catch and
+    // Retry can match it and the batch's lastError keeps it (an instance check still tells ours).
+    this.name = code;
     this.status = errorStatus[code];
   }
 }

@@ -48,6 +48,11 @@ const conditions: { holds: string; fails: string; apply: (b: Situation) => Situa
     fails: 'the last lock or revert did not stop with an error',
     apply: (b) => ({ ...b, lastError: { code: 'INTERNAL', message: '', at: '' } }),
   },
+  {
+    holds: 'the batch has no events',
+    fails: 'the batch has events',
+    apply: (b) => ({ ...b, counts: { ...b.counts, events: 0 } }),
+  },
   { holds: 'the batch is creditOnly', fails: 'the batch is not creditOnly', apply: (b) => ({ ...b, options: { ...b.options, creditOnly: true } }) },
 ];
 

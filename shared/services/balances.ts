@@ -31,8 +31,9 @@ export async function grantAllowance(
   requireRegisterOf(registersOf(sub), register, subscriptionId);
   const window = grantWindow(request, sub);
   if ('code' in window) throw new DomainError(window.code, window.message, [{ path: 'body.validFrom', ...window }]);
+  // Keys are the caller's own: two callers with the same key make two grants.
   const grantId = idempotencyKey
-    ? createHash('sha256').update(`${subscriptionId}\n${register}\n${idempotencyKey}`).digest('base64url').slice(0, 22)
+    ? createHash('sha256').update(`${subscriptionId}\n${register}\n${actor}\n${idempotencyKey}`).digest('base64url').slice(0, 22)
     : randomUUID();
   return addGrant({ subscriptionId, register, grantId, amount: request.amount, ...window, ...(request.reason ? { reason: request.reason } : {}) }, actor, now);
 }

@@ -1,13 +1,14 @@
 // Lock, revert and submit from the API: a conditional status change, then the workflow's
 // execution, named from the batch, the action and its version (so a repeat starts nothing new).
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { actionRefusal, type Batch, type BatchAction, type BatchStatus } from '../domain/batch';
+import { actionRefusal, type Batch, type BatchAction, type BatchStatus, type PendingStart } from '../domain/batch';
 import { DomainError } from '../domain/errors';
 import { executionName, type WorkflowName } from '../domain/workflows';
 import { config } from '../config';
 import { appendLog } from '../store/batch-log';
 import { recordExecution, requireBatch, transitionBatch } from '../store/batches';
 import { clients } from '../store/clients';
+import { releaseEveryMember } from './batches';
 
 interface ActionSpec {
   action: BatchAction;
@@ -16,6 +17,8 @@ interface ActionSpec {
   to: BatchStatus;
   name: string;
   input: (b: Batch, actor: string) => Record<string, unknown>;
+  /** Cancel runs the revert and ends CANCELLED; any other action clears a cancel left waiting. */
+  cancel?: boolean;
 }
 
 const step = (b: Batch, actor: string, phase: string) => ({ batchId: b.batchId, version: b.version, actor, phase, cursor: null });
@@ -23,33 +26,112 @@ const step = (b: Batch, actor: string, phase: string) => ({ batchId: b.batchId, 
 const specs = {
   lock: { action: 'LOCK', workflow: 'lock-for-review', from: ['DRAFT'], to: 'LOCKING', name: 'lock', input: (b, a) => step(b, a, 'start') },
   revert: { action: 'REVERT', workflow: 'revert-for-edit', from: ['LOCKED', 'LOCKING', 'REVERTING'], to: 'REVERTING', name: 'revert', input: (b, a) => step(b, a, 'related') },
+  cancel: { action: 'CANCEL', workflow: 'revert-for-edit', from: ['LOCKED'], to: 'REVERTING', name: 'cancel', input: (b, a) => step(b, a, 'related'), cancel: true },
   submit: { action: 'SUBMIT', workflow: 'submit', from: ['LOCKED'], to: 'PROCESSING', name: 'submit', input: (b, a) => ({ batchId: b.batchId, actor: a }) },
 } satisfies Record<string, ActionSpec>;
 
 export type WorkflowAction = keyof typeof specs;
 
-/** `expectedVersion`: the version a caller's own check read (approval); the action moves only that one. */
+/**
+ * Asks for a workflow action: the status change records the start it asks for (pendingStart),
+ * then the execution starts and is recorded, which clears it. A request that dies in between
+ * leaves the start pending, never lost: the next action on the batch starts it first (the same
+ * name and input, so an execution already running is not started twice). `expectedVersion`: the
+ * version a caller's own check read (approval at submit); only that version is moved.
+ */
 export async function requestAction(kind: WorkflowAction, batchId: string, actor: string, now: string, expectedVersion?: number) {
   const spec: ActionSpec = specs[kind];
-  const batch = await requireBatch(batchId);
+  let batch = await requireBatch(batchId);
+  // Only a start of this route's own workflow (the one it may start) is repeated here.
+  if (batch.pendingStart && batch.pendingStart.workflow === spec.workflow) {
+    const pending = batch.pendingStart;
+    const executionArn = await startPending(batchId, pending, actor, now);
+    // Asking again for the very action whose start was pending answers as its first request would have.
+    if (pending.action === spec.action && batch.status === spec.to) return { batchId, status: spec.to, executionArn };
+    batch = await requireBatch(batchId);
+  }
   const refusal = actionRefusal(batch, spec.action);
   if (refusal) throw new DomainError(refusal.code, refusal.message);
-  // Who locks is recorded with the lock's own transition, for approval at submit.
-  const patch = { lastError: null, ...(kind === 'lock' ? { lockedBy: actor } : {}) };
-  const moved = await transitionBatch(batchId, spec.from, spec.to, now, patch, expectedVersion ?? batch.version);
+  if (expectedVersion !== undefined && batch.version !== expectedVersion) {
+    throw new DomainError('INVALID_TRANSITION', `batch ${batchId} changed while ${spec.action} was checked (locked again?); read it and ask again`);
+  }
   const arn = config().STATE_MACHINE_ARNS[spec.workflow];
   if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${spec.workflow}`);
-  const name = executionName(batchId, spec.name, moved.version);
+  // The transition is conditional on this version, so the moved batch's version is the next one.
+  const version = batch.version + 1;
+  const pending: PendingStart = {
+    action: spec.action,
+    workflow: spec.workflow,
+    name: executionName(batchId, spec.name, version),
+    input: JSON.stringify(spec.input({ ...batch, version }, actor)),
+  };
+  // Who locks is recorded with the lock's own transition, for approval at submit.
+  const patch = { lastError: null, pendingStart: pending, cancelRequested: spec.cancel === true, ...(kind === 'lock' ? { lockedBy: actor } : {}) };
+  await transitionBatch(batchId, spec.from, spec.to, now, patch, batch.version);
   let executionArn: string;
   try {
-    const res = await clients.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(spec.input(moved, actor)) }));
-    executionArn = res.executionArn!;
+    executionArn = await startExecution(pending);
   } catch (err) {
-    // Nothing runs: put the batch back where it was, with the reason, so the action can be asked again.
-    await transitionBatch(batchId, [spec.to], batch.status, new Date().toISOString(), { lastError: { code: 'INTERNAL', message: `could not start ${spec.workflow}: ${(err as Error).message}`, at: now } });
+    // Nothing runs: put the batch back where it was, with the reason, so the action can be asked
+    // again; unless a repeat of the request started it meanwhile (the start is no longer pending).
+    await transitionBatch(
+      batchId,
+      [spec.to],
+      batch.status,
+      new Date().toISOString(),
+      { lastError: { code: 'INTERNAL', message: `could not start ${spec.workflow}: ${(err as Error).message}`, at: now }, whilePending: true },
+      version,
+    ).catch(() => undefined);
     throw err;
   }
-  await recordExecution(batchId, spec.name, executionArn);
-  await appendLog(batchId, { at: now, actor, action: spec.action, message: `${spec.action.toLowerCase()} requested`, data: { executionArn, version: moved.version } });
+  await recordExecution(batchId, spec.name, executionArn, pending.name);
+  await appendLog(batchId, { at: now, actor, action: spec.action, message: `${spec.action.toLowerCase()} requested`, data: { executionArn, version } });
   return { batchId, status: spec.to, executionArn };
+}
+
+const specByAction = (action: BatchAction): ActionSpec => Object.values(specs as Record<string, ActionSpec>).find((s) => s.action === action)!;
+
+/** Starts a pending execution (idempotent by name and input) and records it. */
+async function startPending(batchId: string, pending: PendingStart, actor: string, now: string): Promise<string> {
+  const spec = specByAction(pending.action);
+  const executionArn = await startExecution(pending);
+  await recordExecution(batchId, spec.name, executionArn, pending.name);
+  await appendLog(batchId, { at: now, actor, action: pending.action, message: `${pending.action.toLowerCase()} started on a repeated request`, data: { executionArn } });
+  return executionArn;
+}
+
+async function startExecution(pending: PendingStart): Promise<string> {
+  const arn = config().STATE_MACHINE_ARNS[pending.workflow];
+  if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${pending.workflow}`);
+  try {
+    const res = await clients.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: pending.name, input: pending.input }));
+    return res.executionArn!;
+  } catch (err) {
+    // It ran already (and ended): starting it is done.
+    if ((err as { name?: string }).name === 'ExecutionAlreadyExists') return `${arn.replace(':stateMachine:', ':execution:')}:${pending.name}`;
+    throw err;
+  }
+}
+
+/**
+ * Cancels a batch that will not be submitted. DRAFT: CANCELLED at once, then every hold is
+ * released (200). LOCKED: the revert runs first and ends CANCELLED instead of DRAFT (202). A
+ * cancelled batch asked again finishes releasing whatever a cancel that died left held.
+ */
+export async function cancelBatch(batchId: string, actor: string, now: string): Promise<{ accepted: true; result: Awaited<ReturnType<typeof requestAction>> } | { accepted: false; batch: Batch }> {
+  const batch = await requireBatch(batchId);
+  if (batch.status === 'LOCKED' || (batch.status === 'REVERTING' && batch.pendingStart?.action === 'CANCEL')) {
+    return { accepted: true, result: await requestAction('cancel', batchId, actor, now) };
+  }
+  let cancelled = batch;
+  if (batch.status !== 'CANCELLED') {
+    const refusal = actionRefusal(batch, 'CANCEL');
+    if (refusal) throw new DomainError(refusal.code, refusal.message);
+    cancelled = await transitionBatch(batchId, ['DRAFT'], 'CANCELLED', now, { lastError: null }, batch.version);
+  }
+  const released = await releaseEveryMember(cancelled, now);
+  if (batch.status !== 'CANCELLED') {
+    await appendLog(batchId, { at: now, actor, action: 'CANCEL', message: `cancelled; ${released} event(s) released`, data: { released } });
+  }
+  return { accepted: false, batch: await requireBatch(batchId) };
 }

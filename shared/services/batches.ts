@@ -16,7 +16,7 @@ import { DomainError } from '../domain/errors';
 import { FUTURE_TOLERANCE_MS } from '../domain/usage-event';
 import { appendLog } from '../store/batch-log';
 import { addReplacements, holdEvents, releaseMembers, selectEvents, type ReplacementRequest } from '../store/batch-members';
-import { addCounts, allMembers, batchFor, createBatch } from '../store/batches';
+import { addCounts, allMembers, batchFor, createBatch, resetCounts } from '../store/batches';
 import type { z } from 'zod';
 
 export async function openBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
@@ -40,7 +40,7 @@ export async function addEventIds(batchId: string, eventIds: readonly string[], 
   const held = await holdEvents(batch, eventIds, now);
   // `already` counts the requested ids the batch held before (children are counted in `added`).
   const requested = new Set(eventIds);
-  await addCounts(batchId, { events: held.added.length }, now);
+  await addCounts(batchId, { events: held.added.length }, now, ['DRAFT']);
   await appendLog(batchId, {
     at: now,
     actor,
@@ -57,7 +57,7 @@ export async function addByCriteria(batchId: string, criteria: SelectionCriteria
   const statuses = criteria.status ? [criteria.status] : eligibleStatuses(batch.type);
   const page = await selectEvents(criteriaOrRefuse(criteria), statuses, MAX_ADD_PER_CALL, cursor);
   const held = await holdEvents(batch, page.events.map((e) => e.eventId), now);
-  await addCounts(batchId, { events: held.added.length }, now);
+  await addCounts(batchId, { events: held.added.length }, now, ['DRAFT']);
   await appendLog(batchId, {
     at: now,
     actor,
@@ -92,7 +92,7 @@ export async function addReplacementsToBatch(batchId: string, requests: readonly
   const batch = await batchFor(batchId, 'ADD_REPLACEMENTS');
   const { newMembers, ...result } = await addReplacements(batch, requests, now);
   // An original the batch already held (added by id) is not counted twice.
-  await addCounts(batchId, { events: newMembers }, now);
+  await addCounts(batchId, { events: newMembers }, now, ['DRAFT']);
   await appendLog(batchId, {
     at: now,
     actor,
@@ -101,6 +101,21 @@ export async function addReplacementsToBatch(batchId: string, requests: readonly
     data: { source, ...result, already: result.already.length, rejected: result.rejected.length, sample: result.rejected.slice(0, LOG_SAMPLE) },
   });
   return result;
+}
+
+/**
+ * Releases every member of a cancelled batch (their events are free for other batches again).
+ * Repeatable: a cancel that died midway releases the rest when asked again.
+ */
+export async function releaseEveryMember(batch: Batch, now: string): Promise<number> {
+  let released = 0;
+  for await (const page of allMembers(batch.batchId)) {
+    const removed = await releaseMembers(batch, page, ['CANCELLED']);
+    released += removed;
+  }
+  // The counts of a cancelled batch say it holds nothing.
+  await resetCounts(batch.batchId, now);
+  return released;
 }
 
 export async function removeEvents(batchId: string, request: z.output<typeof RemoveRequest>, actor: string, now: string) {

@@ -43,6 +43,7 @@ import { metricFields, metricNames } from '../metrics';
 import { batchFor } from '../store/batches';
 import {
   composeErrorReport,
+  currentETag,
   emptyErrorReport,
   errorPartWriter,
   importPartKey,
@@ -135,6 +136,16 @@ const partName = (seq: number, owner: string, kind: 'errors.csv' | 'carry.json')
  * goes on from the last checkpoint at once.
  */
 export async function importOnce(file: ImportFile, importer: Importer, budget?: ImportBudget): Promise<ImportResult | undefined> {
+  // A notification that arrives after a later PUT of the key (S3 does not keep their order) names
+  // a version no longer there: without version ids it cannot be read, and the later PUT's own
+  // notification imports the key, so this one changes nothing (no marker, no report).
+  if (!file.versionId) {
+    const current = await currentETag(file.bucket, file.key);
+    if (current !== undefined && current !== file.version.replace(/"/g, '')) {
+      logger.info('import skipped: a later upload replaced this file version', { ...describe(file), current });
+      return undefined;
+    }
+  }
   const owner = randomUUID();
   const claim = await claimImport(file, owner, Date.now());
   if (!claim.claimed) {

@@ -150,7 +150,7 @@ async function processSubscription(batch: Batch, subscriptionId: string, partiti
       }
       const released = await releasePartition(batch.batchId, p);
       await savePartition(batch.batchId, { ...p, state: 'DONE', processed: p.preview?.changedEvents ?? changed });
-      await addProgress(batch.batchId, changed, now());
+      await addProgress(batch.batchId, changed, batch.progress.total, now());
       logger.info('partition processed', { batchId: batch.batchId, partition: partitionKey(p), changed, released });
     }
   } catch (err) {
@@ -225,7 +225,11 @@ export async function finishSubmit(batchId: string, actor: string, now: string, 
     ? { code: 'PREVIEW_STALE' as const, message: `${stale.length} partition(s) not applied because what the preview read changed after lock (${stale[0]!.errorMessage ?? ''}); put their events in a new batch and lock it to see the new preview`.slice(0, 1000) }
     : undefined;
   const lastError = failure ?? staleError;
-  await transitionBatch(batchId, ['PROCESSING'], status, now, { counts, ...(lastError ? { lastError: { ...lastError, at: now } } : {}) });
+  // Progress as it ended, whatever retries added meanwhile: the events the previews of the applied
+  // partitions change, out of those of every planned partition (a preview is what submit writes).
+  const changes = (p: BatchPartition) => p.preview?.changedEvents ?? 0;
+  const progress = { done: partitions.filter((p) => p.state === 'DONE').reduce((s, p) => s + changes(p), 0), total: partitions.filter((p) => p.preview).reduce((s, p) => s + changes(p), 0) };
+  await transitionBatch(batchId, ['PROCESSING'], status, now, { counts, progress, ...(lastError ? { lastError: { ...lastError, at: now } } : {}) });
   const applied = (await listChangeSets(batchId)).filter((c) => c.state === 'APPLIED');
   const delta = applied.reduce((s, c) => s + c.chargeDelta, 0n);
   const currency = applied[0]?.currency ?? (partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD');

@@ -142,16 +142,27 @@ export async function holdEvents(batch: Batch, eventIds: readonly string[], now:
   // Each event's conditional hold and member item, and one check of a gate per transaction:
   // a gate closed by lock refuses the whole write.
   const groups = Array.from({ length: Math.ceil(toHold.length / HOLD_GROUP) }, (_, g) => toHold.slice(g * HOLD_GROUP, g * HOLD_GROUP + HOLD_GROUP));
+  // A lock may close the gates while the groups are written: the groups written before stay (and
+  // are answered and logged as added), the rest are refused; with none written, nothing changed.
+  let closed = false;
   await mapLimit(groups, CONCURRENCY / 4, async (group) => {
-    const refused = await writeGrouped(
-      group,
-      {
-        itemsOf: (e) => [holdUpdate(batch, e.eventId, now), { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now) } }],
-        shared: (entries) => [gateOpen(batch.batchId, entries[0]!.eventId)],
-        sharedRefused: () => editsClosed(batch),
-      },
-      HOLD_GROUP,
-    );
+    let refused: Map<UsageEvent, CancellationReason>;
+    try {
+      refused = await writeGrouped(
+        group,
+        {
+          itemsOf: (e) => [holdUpdate(batch, e.eventId, now), { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now) } }],
+          shared: (entries) => [gateOpen(batch.batchId, entries[0]!.eventId)],
+          sharedRefused: () => editsClosed(batch),
+        },
+        HOLD_GROUP,
+      );
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === 'INVALID_TRANSITION')) throw err;
+      closed = true;
+      for (const e of group) result.rejected.push({ eventId: e.eventId, code: 'INVALID_TRANSITION', message: 'the batch closed for edits (a lock began) before this event was held' });
+      return;
+    }
     for (const e of group) {
       const reason = refused.get(e);
       const outcome = reason ? refusalOf(batch, reason) : 'added';
@@ -160,6 +171,7 @@ export async function holdEvents(batch: Batch, eventIds: readonly string[], now:
       else result.rejected.push({ eventId: e.eventId, ...outcome });
     }
   });
+  if (closed && result.added.length === 0 && depth === 0) throw editsClosed(batch);
   // A parent brings its children (and theirs): they are corrected together.
   const parents = result.added.filter((id) => (found.get(id)?.childCount ?? 0) > 0);
   if (parents.length > 0 && depth < 3) {

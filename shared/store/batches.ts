@@ -13,6 +13,7 @@ import {
   type BatchType,
   type MemberRole,
   type NewBatch,
+  type PendingStart,
 } from '../domain/batch';
 import { DomainError, storedErrorCode, type ErrorCode } from '../domain/errors';
 import type { TransactItem } from './grouped-transactions';
@@ -52,6 +53,8 @@ export function toBatch(item: Item): Batch {
     updatedAt: item.updatedAt as string,
     ...(item.lastError ? { lastError: toLastError(item.lastError as Item) } : {}),
     ...(item.executions ? { executions: item.executions as Record<string, string> } : {}),
+    ...(item.pendingStart ? { pendingStart: item.pendingStart as PendingStart } : {}),
+    ...(item.cancelRequested ? { cancelRequested: true } : {}),
   };
 }
 
@@ -173,6 +176,12 @@ export interface TransitionPatch {
   counts?: Batch['counts'];
   progress?: Batch['progress'];
   lockedBy?: string;
+  /** The workflow start this change asks for, cleared by recordExecution once it is known to run. */
+  pendingStart?: PendingStart;
+  /** Only while the batch's start is still pending (undoing a start that failed). */
+  whilePending?: boolean;
+  /** Marks (true) or clears (false) a cancel waiting for its revert to finish. */
+  cancelRequested?: boolean;
 }
 
 /**
@@ -214,7 +223,18 @@ export async function transitionBatch(
     names['#action'] = patch.execution.action;
     values[':arn'] = patch.execution.arn;
   }
+  if (patch.cancelRequested === true) sets.push('cancelRequested = :true');
+  if (patch.cancelRequested === true) values[':true'] = true;
+  if (patch.cancelRequested === false) removes.push('cancelRequested');
+  if (patch.pendingStart) {
+    sets.push('pendingStart = :pending');
+    values[':pending'] = patch.pendingStart;
+  }
   let condition = `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`;
+  if (patch.whilePending) {
+    condition += ' AND attribute_exists(pendingStart)';
+    removes.push('pendingStart');
+  }
   if (expectedVersion !== undefined) {
     condition += ' AND #version = :v';
     values[':v'] = expectedVersion;
@@ -241,19 +261,45 @@ export async function transitionBatch(
   }
 }
 
-/** Adds to the batch's counters (negative to subtract). */
-export async function addCounts(batchId: string, delta: Partial<Record<keyof Batch['counts'], number>>, now: string): Promise<void> {
-  const entries = Object.entries(delta).filter(([, n]) => n !== 0);
-  if (entries.length === 0) return;
+/** Sets every counter to zero and progress to none: a cancelled batch holds and did nothing. */
+export async function resetCounts(batchId: string, now: string): Promise<void> {
   await clients.dynamo.send(
     new UpdateCommand({
       TableName: clients.tableName,
       Key: keys.batch(batchId),
-      UpdateExpression: `ADD ${entries.map((_, i) => `counts.#c${i} :n${i}`).join(', ')} SET updatedAt = :now`,
-      ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#c${i}`, k])),
-      ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])), ':now': now },
+      UpdateExpression: 'SET counts = :zero, progress = :none, updatedAt = :now',
+      ConditionExpression: '#status = :cancelled',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':zero': zeroCounts, ':none': { done: 0, total: 0 }, ':now': now, ':cancelled': 'CANCELLED' },
     }),
   );
+}
+
+/** Adds to the batch's counters (negative to subtract). */
+export async function addCounts(
+  batchId: string,
+  delta: Partial<Record<keyof Batch['counts'], number>>,
+  now: string,
+  /** Only while the batch is in one of these; otherwise nothing (the stage that moved it recounts). */
+  onlyIn?: readonly BatchStatus[],
+): Promise<void> {
+  const entries = Object.entries(delta).filter(([, n]) => n !== 0);
+  if (entries.length === 0) return;
+  const statuses = Object.fromEntries((onlyIn ?? []).map((st, i) => [`:s${i}`, st]));
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: `ADD ${entries.map((_, i) => `counts.#c${i} :n${i}`).join(', ')} SET updatedAt = :now`,
+        ...(onlyIn ? { ConditionExpression: `#status IN (${Object.keys(statuses).join(', ')})` } : {}),
+        ExpressionAttributeNames: { ...Object.fromEntries(entries.map(([k], i) => [`#c${i}`, k])), ...(onlyIn ? { '#status': 'status' } : {}) },
+        ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])), ':now': now, ...statuses },
+      }),
+    );
+  } catch (err) {
+    if (!onlyIn || !isConditionFailure(err)) throw err;
+  }
 }
 
 const toLastError = (e: Item): NonNullable<Batch['lastError']> => ({ code: storedErrorCode(e.code), message: String(e.message ?? ''), at: String(e.at ?? '') });
@@ -277,7 +323,7 @@ export function toMember(item: Item): BatchMember {
 
 export interface MemberFilter {
   state?: BatchMember['state'];
-  errorCode?: string;
+  errorCode?: ErrorCode;
 }
 
 /** One page of members, in event id order. */
@@ -364,17 +410,27 @@ export async function setMemberState(batchId: string, eventId: string, state: Ba
   );
 }
 
-/** Advances progress as chunks finish (shown by GET /v1/batches/{id} while it runs). */
-export async function addProgress(batchId: string, done: number, now: string): Promise<void> {
-  if (done === 0) return;
-  await clients.dynamo.send(
-    new UpdateCommand({
-      TableName: clients.tableName,
-      Key: keys.batch(batchId),
-      UpdateExpression: 'ADD progress.done :d SET updatedAt = :now',
-      ExpressionAttributeValues: { ':d': done, ':now': now },
-    }),
-  );
+/**
+ * Advances progress as chunks finish (shown by GET /v1/batches/{id} while it runs): only while the
+ * batch is PROCESSING and never past `total` (a retried chunk may count again; the move that ends
+ * submit writes the exact figure).
+ */
+export async function addProgress(batchId: string, done: number, total: number, now: string): Promise<void> {
+  if (done === 0 || done > total) return;
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: 'ADD progress.done :d SET updatedAt = :now',
+        ConditionExpression: '#status = :processing AND progress.done <= :room',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':d': done, ':now': now, ':processing': 'PROCESSING', ':room': total - done },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
 }
 
 /** Stores how submit split the batch, so every shard works from the same plan. */
@@ -392,7 +448,8 @@ export async function getPlan(batchId: string): Promise<{ shards: number; partit
 }
 
 /** Records the execution an action started (ops find it from the batch). */
-export async function recordExecution(batchId: string, action: string, arn: string): Promise<void> {
+/** Records a started execution; the start it confirms (same execution name) is no longer pending. */
+export async function recordExecution(batchId: string, action: string, arn: string, name?: string): Promise<void> {
   await clients.dynamo.send(
     new UpdateCommand({
       TableName: clients.tableName,
@@ -402,6 +459,22 @@ export async function recordExecution(batchId: string, action: string, arn: stri
       ExpressionAttributeValues: { ':arn': arn },
     }),
   );
+  if (name === undefined) return;
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: 'REMOVE pendingStart',
+        // A later action's pending start is not this one's to clear.
+        ConditionExpression: 'pendingStart.#n = :name',
+        ExpressionAttributeNames: { '#n': 'name' },
+        ExpressionAttributeValues: { ':name': name },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
 }
 
 /** Shows why a workflow stopped without moving the batch (a failed revert may be asked again). */

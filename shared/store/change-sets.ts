@@ -430,7 +430,7 @@ export async function applyEventChunk(
   }
 }
 
-function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string; actor: string }): TransactItem {
+function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string }): TransactItem {
   const values: Record<string, unknown> = {
     ':rating': c.status === 'REVERSED' ? c.rating : { ...c.rating, ratedAt: ctx.now },
     ':status': c.status,

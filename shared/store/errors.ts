@@ -42,15 +42,42 @@ export async function retryOnConflict<T>(op: () => Promise<T>, attempts = 8): Pr
   }
 }
 
-const TRANSIENT = new Set([
+/**
+ * The one list of transient errors: a failure under one of these names is worth repeating as it
+ * is. The workflows' Task Retry blocks list every one (a test checks each Task against it), and
+ * nothing here is ever a batch's or member's failure.
+ */
+export const TRANSIENT_ERRORS = [
+  // DynamoDB throttling and contention.
   'ThrottlingException',
   'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
   'TransactionConflictException',
+  'TransactionInProgressException',
+  // A transaction cancelled only by contention or throttling (see isBusyCancellation): workflow
+  // tasks report it under this name, since TransactionCanceledException also means a guard said no.
+  'TransactionBusy',
+  // The service or the network failing for a while.
   'InternalServerError',
   'ServiceUnavailable',
   'TimeoutError',
-]);
+  // An attempt that ran out of time or whose process died (timeout, out of memory, crash).
+  'States.Timeout',
+  'Sandbox.Timedout',
+  'Runtime.ExitError',
+] as const;
+
+const TRANSIENT: ReadonlySet<string> = new Set(TRANSIENT_ERRORS);
 
 /** Errors worth retrying as they are: the workflow's Retry handles them, not a partition failure. */
 export const isTransient = (err: unknown): boolean => TRANSIENT.has((err as { name?: string })?.name ?? '') || isBusyCancellation(err);
+
+/** The error as a workflow task reports it: a busy cancellation is renamed so a Retry can match it. */
+export function asTaskError(err: unknown): unknown {
+  if (isTransactionCanceled(err) && isBusyCancellation(err)) {
+    const busy = new Error(`transaction cancelled by contention or throttling: ${(err as Error).message}`, { cause: err });
+    busy.name = 'TransactionBusy';
+    return busy;
+  }
+  return err;
+}

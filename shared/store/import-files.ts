@@ -68,6 +68,17 @@ export async function readImportResult(bucket: string, resultKey: string): Promi
   }
 }
 
+/** The object's current ETag (quotes removed), or undefined when there is none. */
+export async function currentETag(bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const res = await clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return (res.ETag ?? '').replace(/"/g, '');
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
 export async function objectExists(bucket: string, key: string): Promise<boolean> {
   try {
     await clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));

@@ -22,7 +22,8 @@ export const LEASE_RENEW_MS = 10_000;
 /** Markers outlive the reports they stand for (results/ expires after 90 days). */
 export const MARKER_TTL_SECONDS = 100 * 86_400;
 
-export type MarkerStatus = 'IN_PROGRESS' | 'COMPLETED';
+/** FAILED: the import ended without importing the file (empty, unreadable, …); the file may be imported again. */
+export type MarkerStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
 
 export interface ImportMarker {
   status: MarkerStatus;
@@ -100,7 +101,9 @@ export async function claimImport(file: ImportFile, owner: string, nowMs: number
         Key: keyOf(file),
         UpdateExpression:
           'SET itemType = :type, #bucket = :bucket, objectKey = :key, objectVersion = :version, #status = :running, #owner = :owner, #leaseUntil = :until, startedAt = if_not_exists(startedAt, :now), expiresAt = :expires ADD attempts :one',
-        ConditionExpression: 'attribute_not_exists(PK) OR (#status = :running AND #leaseUntil < :nowMs)',
+        // A failed import does not block its file: a new notification or upload imports it again
+        // (it starts over: the failure's checkpoint, if any, was removed when it failed).
+        ConditionExpression: 'attribute_not_exists(PK) OR (#status = :running AND #leaseUntil < :nowMs) OR #status = :failed',
         ExpressionAttributeNames: { ...names, '#bucket': 'bucket' },
         ExpressionAttributeValues: {
           ':type': 'IMPORT_MARKER',
@@ -108,6 +111,7 @@ export async function claimImport(file: ImportFile, owner: string, nowMs: number
           ':key': file.key,
           ':version': file.version,
           ':running': 'IN_PROGRESS',
+          ':failed': 'FAILED',
           ':owner': owner,
           ':until': nowMs + LEASE_MS,
           ':nowMs': nowMs,
@@ -160,8 +164,10 @@ export async function completeImport(file: ImportFile, owner: string, result: Im
     rejected: result.rejected,
     ...(result.duplicates !== undefined ? { duplicates: result.duplicates } : {}),
   };
-  return ownerUpdate(file, owner, 'SET #status = :done, finishedAt = :now, #result = :result REMOVE #leaseUntil', {
-    ':done': 'COMPLETED',
+  // A failed import forgets its checkpoint, so that importing the file again reads it from the start.
+  const failed = result.status === 'FAILED';
+  return ownerUpdate(file, owner, `SET #status = :done, finishedAt = :now, #result = :result REMOVE #leaseUntil${failed ? ', checkpoint' : ''}`, {
+    ':done': failed ? 'FAILED' : 'COMPLETED',
     ':now': new Date(nowMs).toISOString(),
     ':result': summary,
   }, { '#result': 'result' });

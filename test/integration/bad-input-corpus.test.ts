@@ -98,6 +98,12 @@ const cases: Case[] = [
   ['list events: status unknown', 'GET', () => `/v1/usage-events?subscriptionId=${sub}&status=DELETED`, undefined, 400, 'VALIDATION_FAILED'],
   ['list batches: status unknown', 'GET', () => '/v1/batches?status=DONE', undefined, 400, 'VALIDATION_FAILED'],
   // idempotency
+  // A body JSON.parse would read last-wins, or text holding control characters; a malformed body where none is read.
+  ['event: a key given twice', 'POST', () => '/v1/usage-events', `{"events":[${JSON.stringify(anEvent({ subscriptionId: sub })).replace('{', '{"quantity":"1",')}]}`, 400, 'VALIDATION_FAILED'],
+  ['event: NUL in the event id', 'POST', () => '/v1/usage-events', ev({ eventId: `evt\u0000${uniqueId('x')}` }), 400, 'VALIDATION_FAILED'],
+  ['batch: escape character in the name', 'POST', () => '/v1/batches', { type: 'RATING', name: 'a\u001b[31mred' }, 400, 'VALIDATION_FAILED'],
+  ['subscription: NUL in a product name', 'PUT', () => `/v1/subscriptions/${uniqueId('s')}`, aSubscription({ accountId: 'acct\u0000' }), 400, 'VALIDATION_FAILED'],
+  ['lock: malformed JSON body', 'POST', () => `/v1/batches/${batchId}/lock`, '{"x":', 400, 'VALIDATION_FAILED'],
   ['idempotency: key with a newline', 'POST', () => '/v1/usage-events', ev({}), 400, 'VALIDATION_FAILED', { 'idempotency-key': 'a\nb' }],
 ];
 

@@ -56,7 +56,7 @@ describe('POST /v1/batches and GET', () => {
       type: 'REVERSE_REPLACE',
       options: { arPolicy: 'REJECT', creditOnly: true },
       counts: { events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 },
-      allowedActions: ['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK'],
+      allowedActions: ['ADD_EVENTS', 'REMOVE_EVENTS', 'CANCEL'],
       createdBy: 'test-user',
     });
     const log = await call('GET', `/v1/batches/${id}/log`);

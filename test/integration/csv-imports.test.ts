@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { errorsKeyOf } from '../../shared/domain/import-keys';
+import { Readable } from 'node:stream';
 import { getImportMarker } from '../../shared/store/import-markers';
+import { clients } from '../../shared/store/clients';
 import { ratePartitionFrom } from '../../shared/store/partition-rating';
 import { call } from '../support/api';
 import { aSubscription, uniqueId } from '../support/builders';
@@ -135,6 +137,57 @@ describe('usage-events/<name>.csv', () => {
     expect(await bucket.result(key)).toEqual(first);
     expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'COMPLETED', attempts: 1 });
     expect(await eventIdsOf(sub)).toHaveLength(1_200);
+  });
+
+  it('imports a file version again after an import that failed: a read that found it empty does not block it', async () => {
+    const sub = await newSubscription();
+    const rows = Array.from({ length: 30 }, (_, i) => `again-${sub}-${i},${sub},voice,2,${at(i)},`);
+    const key = `usage-events/${uniqueId('again')}.csv`;
+    // The first read of the file finds nothing, as a read of an object being rewritten did.
+    let emptied = false;
+    clients.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string; Range?: string };
+        if (!emptied && context.commandName === 'GetObjectCommand' && input.Key === key) {
+          emptied = true;
+          return { output: { Body: Readable.from([]), $metadata: {} }, response: {} } as never;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'emptyFirstRead' },
+    );
+    try {
+      const { eTag } = await bucket.put(key, [HEADER, ...rows].join('\n'));
+      expect(await bucket.result(key)).toMatchObject({ status: 'FAILED' });
+      expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'FAILED' });
+      // S3 notifies again (or the same bytes are put again): the file is imported this time.
+      await deliver(objectCreated(stack.bucketName, key, eTag));
+      expect(await bucket.result(key)).toMatchObject({ status: 'COMPLETED', rows: 30, accepted: 30 });
+      expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+      expect(await eventIdsOf(sub)).toHaveLength(30);
+    } finally {
+      clients.s3.middlewareStack.remove('emptyFirstRead');
+    }
+  });
+
+  it('changes nothing on a notification that arrives after a later upload of the key (out of order)', async () => {
+    const sub = await newSubscription();
+    const key = `usage-events/${uniqueId('order')}.csv`;
+    await bucket.put(key, [HEADER, `order-${sub}-0,${sub},voice,2,${at(0)},`].join('\n'));
+    const firstReport = await bucket.result(key);
+    const { eTag } = await bucket.put(key, [HEADER, ...[1, 2].map((i) => `order-${sub}-${i},${sub},voice,2,${at(i)},`)].join('\n'));
+    const latest = await eventually('the second upload to be imported', async () => {
+      const r = await bucket.result(key);
+      return r.rows === 2 ? r : undefined;
+    });
+    expect(firstReport).toMatchObject({ rows: 1, accepted: 1 });
+    // The first upload's notification, delayed: it names a version that is no longer there.
+    const stale = '0123456789abcdef0123456789abcdef';
+    await deliver(objectCreated(stack.bucketName, key, stale));
+    expect(await getImportMarker({ bucket: stack.bucketName, key, version: stale })).toBeUndefined();
+    expect(await bucket.result(key)).toEqual(latest);
+    expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    expect(await eventIdsOf(sub)).toHaveLength(3);
   });
 
   it('imports a file once when deliveries race from the start', async () => {

@@ -156,6 +156,11 @@ export interface HeldWrite {
   held: Promise<void>;
   /** Sends the held write (and lets its attempt run on). */
   release(): void;
+  /**
+   * Ends the held attempt as a killed process ends: its write never lands and nothing after it
+   * runs (its invocation settles with an error the runner, having timed it out, ignores).
+   */
+  kill(): void;
 }
 
 /**
@@ -168,7 +173,12 @@ export function holdFirstWrite(match: (command: string, inputJson: string, task:
   let onHeld!: () => void;
   const held = new Promise<void>((resolve) => (onHeld = resolve));
   let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
+  let kill!: () => void;
+  const released = new Promise<void>((resolve, reject) => {
+    release = resolve;
+    kill = () => reject(Object.assign(new Error('the process was killed'), { name: 'Runtime.ExitError', killed: true }));
+  });
+  released.catch(() => undefined);
   clients.dynamo.middlewareStack.add(
     (next, context) => async (args) => {
       const task = currentInvocation.getStore()?.functionName ?? '';
@@ -182,5 +192,5 @@ export function holdFirstWrite(match: (command: string, inputJson: string, task:
     },
     { step: 'initialize', name: 'holdFirstWrite', override: true },
   );
-  return { held, release };
+  return { held, release, kill };
 }

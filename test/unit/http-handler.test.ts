@@ -46,6 +46,29 @@ describe('httpHandler', () => {
     expect(res.json).toMatchObject({ status, code, type: `urn:usage-corrections:problem:${code}` });
   });
 
+  it.each([
+    ['a key given twice', '{"amount":"5","amount":"6"}', 'body.amount'],
+    ['a nested key given twice', '{"amount":"5","x":[{"a":1},{"a":1,"b":{"c":1,"c":2}}]}', 'body.x.1.b.c'],
+    ['an escaped NUL in a value', '{"amount":"5\\u0000"}', 'body.amount'],
+    ['a control character in a nested text', '{"amount":"5","note":{"t":["ok","a\\u001Bb"]}}', 'body.note.t.1'],
+  ])('refuses %s with VALIDATION_FAILED naming where', async (_name, body, path) => {
+    const res = await send(body);
+    expect([res.statusCode, res.json.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(res.json.errors[0].path).toBe(path);
+  });
+
+  it('keeps tab, CR and LF in text and a key repeated in different objects', async () => {
+    expect((await send('{"amount":"5","n":"a\\tb\\r\\nc","o":[{"k":1},{"k":2}]}')).statusCode).toBe(201);
+  });
+
+  it('refuses a malformed body on a route that reads none', async () => {
+    const bodyless = httpHandler({ summary: 'no body', responses: { 202: z.object({}) } }, async () => ({ status: 202, body: {} }));
+    const event = (body: string) => apiGatewayEvent({ method: 'POST', routePath: '/y', rawPath: '/y', body, headers: { 'content-type': 'application/json' } });
+    const bad = await bodyless(event('{"oops":'), lambdaContext('t'));
+    expect([bad.statusCode, JSON.parse(bad.body ?? '{}').code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect((await bodyless(event('{}'), lambdaContext('t'))).statusCode).toBe(202);
+  });
+
   it('names the failing field in errors[]', async () => {
     const res = await send('{"amount":"x1"}');
     expect(res.json.errors).toEqual([expect.objectContaining({ path: 'body.amount', code: 'VALIDATION_FAILED' })]);

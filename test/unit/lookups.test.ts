@@ -63,12 +63,12 @@ describe('GET /v1/lookups', () => {
     for (const type of BATCH_TYPES) {
       for (const status of BATCH_STATUSES) {
         const batch = { type, status, counts: { events: 1, related: 0, errored: 0, inProcess: 0, processed: 0 }, options: { arPolicy: 'REJECT' as const, creditOnly: false } };
-        const unconditional = table[type][status].filter((r) => !r.when || r.when.startsWith('no member') || r.when.startsWith('the batch is not')).map((r) => r.action);
+        const unconditional = table[type][status].filter((r) => !r.when || r.when.startsWith('no member') || r.when.startsWith('the batch is not') || r.when.startsWith('the batch has events')).map((r) => r.action);
         expect(unconditional.sort(), `${type} ${status}`).toEqual(allowedActions(batch).sort());
       }
     }
     expect(table.RATING.DRAFT.map((r) => r.action)).not.toContain('ADD_REPLACEMENTS');
-    expect(table.RERATE.LOCKED).toContainEqual({ action: 'SUBMIT', when: 'no member is in ERROR' });
+    expect(table.RERATE.LOCKED).toContainEqual({ action: 'SUBMIT', when: 'no member is in ERROR and the batch has events' });
     expect(table.REVERSE_REPLACE.LOCKING).toEqual([{ action: 'REVERT', when: 'the last lock or revert stopped with lastError' }]);
   });
 });

@@ -52,7 +52,7 @@ describe('an interfaced bill line', () => {
     const batchId = await newBatch('RERATE', { eventIds: ids });
     const locked = await act(batchId, 'lock', ['LOCKED']);
     expect(locked.counts).toMatchObject({ events: 2, errored: 2 });
-    expect(locked.allowedActions).toEqual(['REMOVE_EVENTS', 'REVERT']);
+    expect(locked.allowedActions).toEqual(['REMOVE_EVENTS', 'REVERT', 'CANCEL']);
     const errored = (await call('GET', `/v1/batches/${batchId}/members?errorCode=AR_INTERFACED`)).body.items;
     expect(errored.map((m: { eventId: string }) => m.eventId).sort()).toEqual([...ids].sort());
     const submit = await call('POST', `/v1/batches/${batchId}/submit`);
@@ -146,7 +146,7 @@ describe('revert for edit', () => {
     expect((await act(batchId, 'lock', ['LOCKED'])).counts.related).toBe(2);
     expect((await getEvents(ids)).map((e) => e.heldBy)).toEqual([batchId, batchId, batchId]);
     const reverted = await act(batchId, 'revert', ['DRAFT']);
-    expect(reverted).toMatchObject({ counts: { events: 1, related: 0, errored: 0 }, allowedActions: ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK'] });
+    expect(reverted).toMatchObject({ counts: { events: 1, related: 0, errored: 0 }, allowedActions: ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'CANCEL'] });
     const held = new Map((await getEvents(ids)).map((e) => [e.eventId, e.heldBy]));
     expect([held.get(ids[0]!), held.get(ids[1]!), held.get(ids[2]!)]).toEqual([batchId, undefined, undefined]);
     expect((await call('GET', `/v1/batches/${batchId}/preview`)).body.code).toBe('INVALID_TRANSITION');

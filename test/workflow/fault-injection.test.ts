@@ -145,6 +145,28 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     expect((await getEvents(ids)).map((e) => e.status)).toEqual(ids.map(() => 'RATED'));
   });
 
+  it('a submit whose task process is killed mid-chunk (its write never lands) is finished by the retry: every event rated once', async () => {
+    const { subs, events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
+    const ids = events.map((e) => e.eventId);
+    const rating = await newBatch('RATING');
+    await addEvents(rating, ids);
+    await drive(rating, 'lock', ['LOCKED']);
+    const killed = holdFirstWrite((command, _input, task) => task === 'ProcessShardChunk' && command === 'TransactWriteItemsCommand');
+
+    const submit = call('POST', `/v1/batches/${rating}/submit`);
+    await killed.held;
+    expect((await submit).status).toBe(202);
+    expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
+    killed.kill();
+    await stack.idle();
+    // Progress says what happened, exactly, whatever the retries counted meanwhile.
+    expect((await call('GET', `/v1/batches/${rating}`)).body.progress).toEqual({ done: 8, total: 8 });
+
+    expect((await getEvents(ids)).map((e) => [e.status, e.ratingRev])).toEqual(ids.map(() => ['RATED', 1]));
+    expect(await checkSubscription(await requireSubscription(subs[0]!))).toEqual([]);
+    expect(await checkHolds()).toEqual([]);
+  });
+
   it('a lock undo that arrives once the batch is LOCKED leaves its preview and closed edits alone', async () => {
     const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
     const rating = await newBatch('RATING');

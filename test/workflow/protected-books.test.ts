@@ -10,7 +10,7 @@ import { getOutboxEntry } from '../../shared/store/outbox';
 import { requireSubscription } from '../../shared/store/subscriptions';
 import { anAccountWith, products } from '../support/accounts';
 import { call } from '../support/api';
-import { anEvent, aSubscription } from '../support/builders';
+import { anEvent, aSubscription, uniqueId } from '../support/builders';
 import { actualTotals, billLines, FINISHED, newBatch, preview, previewTotals, rateThroughBatch } from '../support/corrections';
 import { act, useLocalWorkflows } from '../support/workflows';
 
@@ -113,6 +113,22 @@ describe('a BILLED line', () => {
       ['2026-09', 'OPEN', '-1.00'],
     ]);
     await invariantsHold(sub);
+  });
+});
+
+describe('a plan too large for one transaction', () => {
+  it('is refused PLAN_TOO_LARGE at lock, per member, rather than half-applied at submit', async () => {
+    const { accountId } = await anAccountWith(0);
+    const sub = uniqueId('sub');
+    // 50 products on 50 registers: the totals would need more than DynamoDB's 100 items.
+    const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`p${i}`, { register: `R${i}`, unitPrice: '0.01' }]));
+    expect((await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription({ accountId, products: many }) })).status).toBe(201);
+    const events = Array.from({ length: 50 }, (_, i) => anEvent({ subscriptionId: sub, productId: `p${i}`, quantity: '1', occurredAt: '2026-06-01T10:00:00Z' }));
+    expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(50);
+    const batchId = await newBatch('RATING', { eventIds: events.map((e) => e.eventId) });
+    expect((await act(batchId, 'lock', ['LOCKED'])).counts).toMatchObject({ events: 50, errored: 50 });
+    expect(new Set((await memberCodes(batchId)).map(([, code]: [string, string]) => code))).toEqual(new Set(['PLAN_TOO_LARGE']));
+    expect(await billLines(sub)).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadStateMachines } from '../../infra/local/state-machines';
+import { describeCaught } from '../../functions/workflow/task-context';
 
 const taskFunctions = {
   ListItems: { handler: 'test/fixtures/workflow/list-items.ts' },
@@ -28,6 +29,15 @@ describe('loadStateMachines', () => {
     const machine = [...loadStateMachines({ items }, taskFunctions, 'us-east-1').byArn.values()][0]!;
     const run = machine.runner.run({ count: 30_000 }, { overrides: { taskResourceLocalHandlers: machine.taskHandlers } });
     await expect(run.result).rejects.toMatchObject({ cause: { name: 'States.DataLimitExceeded' } });
+  });
+
+  it('lets a Catch match a domain error by its code, which reaches the batch as lastError.code', async () => {
+    const refuse = { definition: 'test/fixtures/workflow/refuse.asl.json', tasks: ['Refuse'] };
+    const machine = [...loadStateMachines({ refuse }, { Refuse: { handler: 'test/fixtures/workflow/refuse.ts' } }, 'us-east-1').byArn.values()][0]!;
+    const run = machine.runner.run({}, { overrides: { taskResourceLocalHandlers: machine.taskHandlers } });
+    const out = (await run.result) as { error: { Error: string; Cause: string } };
+    expect(out.error.Error).toBe('EVENT_HELD_BY_OTHER_BATCH');
+    expect(describeCaught(out.error)).toEqual({ code: 'EVENT_HELD_BY_OTHER_BATCH', message: 'held by another batch' });
   });
 
   it('refuses an ASL that names a function the workflow does not list', () => {

@@ -43,7 +43,7 @@ describe('the worked example through batches and workflows', () => {
     expect((await call('POST', '/v1/usage-events', { body: { events: [e1, e2, e3] } })).body.accepted).toBe(3);
     const batchId = await batchWith('RATING', { eventIds: ids });
     const locked = await act(batchId, 'lock', ['LOCKED', 'DRAFT']);
-    expect(locked).toMatchObject({ status: 'LOCKED', counts: { events: 3, errored: 0 }, allowedActions: ['REVERT', 'SUBMIT'] });
+    expect(locked).toMatchObject({ status: 'LOCKED', counts: { events: 3, errored: 0 }, allowedActions: ['REVERT', 'SUBMIT', 'CANCEL'] });
     const preview = (await call('GET', `/v1/batches/${batchId}/preview`)).body;
     expect(preview.partitions).toEqual([expect.objectContaining({ subscriptionId: sub, register: 'MINUTES', before: '100', after: '0' })]);
     expect(preview.subscriptions).toEqual([

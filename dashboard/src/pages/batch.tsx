@@ -325,7 +325,7 @@ function RemovePanel({ b, onChanged }: { b: Batch; onChanged(): Promise<void> })
     void remove.go({
       mode: 'BY_RULE',
       rule: {
-        ...(text('errorCode') ? { errorCode: text('errorCode') } : {}),
+        ...(text('errorCode') ? { errorCode: text('errorCode') as NonNullable<Extract<RemoveRequest, { mode: 'BY_RULE' }>['rule']['errorCode']> } : {}),
         ...(subscriptionIds.length ? { subscriptionIds } : {}),
         ...(eventIds.length ? { eventIds } : {}),
         ...(utcInstant(text('from')) ? { from: utcInstant(text('from')) } : {}),

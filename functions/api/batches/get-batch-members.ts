@@ -2,12 +2,12 @@ import { z } from 'zod';
 import { MEMBER_STATES } from '../../../shared/domain/batch';
 import { listMembers, requireBatch } from '../../../shared/store/batches';
 import { httpHandler, ok } from '../http-handler';
-import { MemberView, Page, memberView } from '../views';
+import { ErrorCodeValue, MemberView, Page, memberView } from '../views';
 import { Paging } from '../list-query';
 
 const Query = z.object({
   state: z.enum(MEMBER_STATES).optional(),
-  errorCode: z.string().regex(/^[A-Z_]{1,64}$/).optional(),
+  errorCode: ErrorCodeValue.optional(),
   ...Paging,
 });
 

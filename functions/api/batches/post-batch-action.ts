@@ -7,19 +7,23 @@ import { requireCurrentPreview } from '../../../shared/services/preview';
 import { accepted, httpHandler } from '../http-handler';
 import { ActionAcceptedView } from '../views';
 
-const summaries: Record<WorkflowAction, string> = {
+const summaries: Record<Exclude<WorkflowAction, 'cancel'>, string> = {
   lock: 'Lock a DRAFT batch for review: checks every member, holds related events and builds the exact preview',
   revert: 'Revert a locked batch (or a lock or revert that failed) to DRAFT for editing',
   submit: 'Submit a LOCKED batch: apply exactly what the preview shows',
 };
 
-const errors: readonly ErrorCode[] = ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE'];
+const errors: Record<Exclude<WorkflowAction, 'cancel'>, readonly ErrorCode[]> = {
+  lock: ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE', 'BATCH_EMPTY'],
+  revert: ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE'],
+  submit: ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE', 'BATCH_EMPTY'],
+};
 
 const IfMatch = z.string().max(2000).meta({
   description: "The preview's `ETag` (GET /v1/batches/{batchId}/preview): submit only if the preview is still exactly that one, else 412 PREVIEW_STALE. Required when the batch needs approval (428 APPROVAL_REQUIRED without it).",
 });
 
-export const actionHandler = (action: WorkflowAction) =>
+export const actionHandler = (action: Exclude<WorkflowAction, 'cancel'>) =>
   action === 'submit'
     ? httpHandler(
         {
@@ -29,7 +33,7 @@ export const actionHandler = (action: WorkflowAction) =>
           path: z.object({ batchId: z.uuid() }),
           headers: z.object({ 'if-match': IfMatch.optional() }),
           responses: { 202: ActionAcceptedView },
-          errors: [...errors, 'PREVIEW_STALE', 'APPROVAL_REQUIRED', 'SAME_ACTOR'],
+          errors: [...errors[action], 'PREVIEW_STALE', 'APPROVAL_REQUIRED', 'SAME_ACTOR'],
         },
         async ({ path, actor, headers }) => {
           const now = new Date().toISOString();
@@ -48,7 +52,7 @@ export const actionHandler = (action: WorkflowAction) =>
           description: 'Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles.',
           path: z.object({ batchId: z.uuid() }),
           responses: { 202: ActionAcceptedView },
-          errors,
+          errors: errors[action],
         },
         async ({ path, actor }) => accepted(await requestAction(action, path.batchId, actor, new Date().toISOString())),
       );

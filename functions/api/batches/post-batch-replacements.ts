@@ -12,7 +12,25 @@ const Body = z.strictObject({
   replacements: z
     .array(z.strictObject({ originalEventId: Id, events: z.array(validatedOneByOne(UsageEventInput, 'A replacement event')).max(MAX_REPLACEMENTS_PER_ORIGINAL) }))
     .min(1)
-    .max(500),
+    .max(500)
+    // One original once per request, and one replacement event id once: a transaction may not
+    // touch one item twice, and the request would be ambiguous anyway.
+    .superRefine((rows, ctx) => {
+      const originals = new Map<string, number>();
+      const events = new Map<string, string>();
+      rows.forEach((row, i) => {
+        const first = originals.get(row.originalEventId);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'originalEventId'], message: `names original ${row.originalEventId} again (first at replacements.${first})` });
+        else originals.set(row.originalEventId, i);
+        row.events.forEach((e, j) => {
+          const eventId = (e as { eventId?: unknown } | undefined)?.eventId;
+          if (typeof eventId !== 'string') return;
+          const seen = events.get(eventId);
+          if (seen !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'events', j, 'eventId'], message: `repeats replacement event ${eventId} (first at ${seen})` });
+          else events.set(eventId, `replacements.${i}.events.${j}`);
+        });
+      });
+    }),
 });
 
 export const handler = httpHandler(
