@@ -1199,7 +1199,7 @@ export interface components {
                 inProcess: number;
                 processed: number;
             };
-            /** @description What the batch allows now; anything else is refused. */
+            /** @description What the batch allows now; anything else is refused. GET /v1/batches/{batchId} answers for the asking caller: SUBMIT is absent for the one who locked a batch that needs approval. */
             allowedActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL")[];
             progress: {
                 done: number;

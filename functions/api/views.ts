@@ -282,7 +282,7 @@ export const BatchView = z
       requireApproval: z.boolean().meta({ description: 'Four-eyes approval for this batch whatever the deployment setting (it can only add to it).' }),
     }),
     counts: z.object({ events: z.number().int(), related: z.number().int(), errored: z.number().int(), inProcess: z.number().int(), processed: z.number().int() }),
-    allowedActions: z.array(z.enum(BATCH_ACTIONS)).meta({ description: 'What the batch allows now; anything else is refused.' }),
+    allowedActions: z.array(z.enum(BATCH_ACTIONS)).meta({ description: 'What the batch allows now; anything else is refused. GET /v1/batches/{batchId} answers for the asking caller: SUBMIT is absent for the one who locked a batch that needs approval.' }),
     progress: z.object({ done: z.number().int(), total: z.number().int() }),
     createdBy: z.string(),
     lockedBy: z.string().optional().meta({ description: 'Who asked for the last lock.' }),
