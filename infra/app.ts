@@ -14,6 +14,14 @@ new UsageCorrectionsStack(app, 'UsageCorrections', {
   alarmEmail: text('alarmEmail'),
   signInDomainPrefix: text('signInDomainPrefix'),
   dashboardWebAclArn: text('dashboardWebAclArn'),
+  // -c approval=on [-c approvalMinEvents=100] [-c approvalMinChargeChange=500.00]; off by default.
+  approval:
+    text('approval') === 'on'
+      ? {
+          ...(text('approvalMinEvents') ? { minEvents: Number(text('approvalMinEvents')) } : {}),
+          ...(text('approvalMinChargeChange') ? { minChargeChange: text('approvalMinChargeChange') } : {}),
+        }
+      : undefined,
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

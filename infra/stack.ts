@@ -3,6 +3,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { approvalSettings, type ApprovalProps } from './approval';
 import { Api, type RouteSpec } from './constructs/api';
 import { Dashboard } from './constructs/dashboard';
 import { Data } from './constructs/data';
@@ -25,6 +26,8 @@ export interface UsageCorrectionsStackProps extends StackProps {
   signInDomainPrefix?: string;
   /** A CloudFront web ACL (us-east-1) for the dashboard. */
   dashboardWebAclArn?: string;
+  /** Four-eyes approval of submit (docs/workflows.md); absent: off. */
+  approval?: ApprovalProps;
 }
 
 export class UsageCorrectionsStack extends Stack {
@@ -48,6 +51,7 @@ export class UsageCorrectionsStack extends Stack {
       eventBus: this.events.bus,
       logRetention,
       projectRoot: props.projectRoot,
+      settings: approvalSettings(props.approval),
     });
     const importFn = this.imports.addImportFunction(functions, props.importFunction ?? importFunction);
     this.events.addOutboxRelay(functions);

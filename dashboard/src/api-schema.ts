@@ -256,7 +256,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a batch: status, counts, progress and the actions it allows now */
+        /**
+         * Read a batch: status, counts, progress and the actions it allows now
+         * @description `allowedActions` is the caller's: when a LOCKED batch needs four-eyes approval, SUBMIT is absent for the one who locked it (`approval` says so).
+         */
         get: operations["getBatch"];
         put?: never;
         post?: never;
@@ -448,7 +451,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a LOCKED batch: apply exactly what the preview shows
-         * @description Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles. With `If-Match`, only the preview of that tag is submitted: a preview that changed or went stale answers 412 PREVIEW_STALE and nothing starts. Without it, submit still writes nothing that differs from the preview: a subscription whose inputs moved after lock is not applied, and its members end FAILED with PREVIEW_STALE.
+         * @description Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles. With `If-Match`, only the preview of that tag is submitted: a preview that changed or went stale answers 412 PREVIEW_STALE and nothing starts. Without it, submit still writes nothing that differs from the preview: a subscription whose inputs moved after lock is not applied, and its members end FAILED with PREVIEW_STALE. When the batch needs four-eyes approval (its view says `approval.required`), the one who locked it is refused 403 SAME_ACTOR, and anyone else must send `If-Match` (428 APPROVAL_REQUIRED without it); approvals and refusals are in the batch log with their actor.
          */
         post: operations["postBatchSubmit"];
         delete?: never;
@@ -716,7 +719,7 @@ export interface components {
          * @description A stable error code (GET /v1/lookups lists each with its meaning).
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "APPROVAL_REQUIRED" | "SAME_ACTOR" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
         Health: {
             /** @constant */
             status: "ok";
@@ -1186,6 +1189,8 @@ export interface components {
                 arPolicy: "REJECT" | "CREDIT_REBILL";
                 creditOnly: boolean;
                 effectiveAt?: components["schemas"]["Timestamp"];
+                /** @description Four-eyes approval for this batch whatever the deployment setting (it can only add to it). */
+                requireApproval: boolean;
             };
             counts: {
                 events: number;
@@ -1194,13 +1199,20 @@ export interface components {
                 inProcess: number;
                 processed: number;
             };
-            /** @description What the batch allows now; anything else is refused. */
+            /** @description What the batch allows now; anything else is refused. GET /v1/batches/{batchId} answers for the asking caller: SUBMIT is absent for the one who locked a batch that needs approval. */
             allowedActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL")[];
             progress: {
                 done: number;
                 total: number;
             };
             createdBy: string;
+            /** @description Who asked for the last lock. */
+            lockedBy?: string;
+            /** @description A LOCKED batch read by one caller (GET /v1/batches/{batchId}): whether someone other than lockedBy must submit it (four-eyes approval), and why. */
+            approval?: {
+                required: boolean;
+                reason: string;
+            };
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
             lastError?: {
@@ -2928,6 +2940,8 @@ export interface operations {
                         /** @default false */
                         creditOnly?: boolean;
                         effectiveAt?: components["schemas"]["Instant"];
+                        /** @default false */
+                        requireApproval?: boolean;
                     };
                 };
             };
@@ -3383,7 +3397,7 @@ export interface operations {
                     mode: "BY_RULE";
                     rule: {
                         /** @enum {string} */
-                        errorCode?: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
+                        errorCode?: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "APPROVAL_REQUIRED" | "SAME_ACTOR" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
                         subscriptionIds?: components["schemas"]["Id"][];
                         eventIds?: components["schemas"]["Id"][];
                         from?: components["schemas"]["Instant"];
@@ -4030,6 +4044,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description `SAME_ACTOR`: The batch needs approval and the caller is the one who locked it; someone else must submit it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "SAME_ACTOR";
+                    };
+                };
+            };
             /** @description `NOT_FOUND`: The named resource does not exist. */
             404: {
                 headers: {
@@ -4085,6 +4111,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "IDEMPOTENCY_KEY_REUSED" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "BATCH_EMPTY";
+                    };
+                };
+            };
+            /** @description `APPROVAL_REQUIRED`: The batch needs approval: someone other than its locker submits it, with If-Match set to the preview ETag they approve. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "APPROVAL_REQUIRED";
                     };
                 };
             };

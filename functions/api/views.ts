@@ -1,5 +1,6 @@
 // Response shapes of the API, each a zod schema (the OpenAPI document and the contract test read
 // them) beside the function that builds it: quantities and money as decimal strings, never numbers.
+import { mayOfferSubmit, type ApprovalNeed } from '../../shared/domain/approval';
 import { z } from 'zod';
 import {
   ACCOUNTING_METHODS,
@@ -274,11 +275,21 @@ export const BatchView = z
     description: z.string().optional(),
     status: z.enum(BATCH_STATUSES),
     version: z.number().int(),
-    options: z.object({ arPolicy: z.enum(AR_POLICIES), creditOnly: z.boolean(), effectiveAt: Timestamp.optional() }),
+    options: z.object({
+      arPolicy: z.enum(AR_POLICIES),
+      creditOnly: z.boolean(),
+      effectiveAt: Timestamp.optional(),
+      requireApproval: z.boolean().meta({ description: 'Four-eyes approval for this batch whatever the deployment setting (it can only add to it).' }),
+    }),
     counts: z.object({ events: z.number().int(), related: z.number().int(), errored: z.number().int(), inProcess: z.number().int(), processed: z.number().int() }),
-    allowedActions: z.array(z.enum(BATCH_ACTIONS)).meta({ description: 'What the batch allows now; anything else is refused.' }),
+    allowedActions: z.array(z.enum(BATCH_ACTIONS)).meta({ description: 'What the batch allows now; anything else is refused. GET /v1/batches/{batchId} answers for the asking caller: SUBMIT is absent for the one who locked a batch that needs approval.' }),
     progress: z.object({ done: z.number().int(), total: z.number().int() }),
     createdBy: z.string(),
+    lockedBy: z.string().optional().meta({ description: 'Who asked for the last lock.' }),
+    approval: z
+      .object({ required: z.boolean(), reason: z.string() })
+      .optional()
+      .meta({ description: 'A LOCKED batch read by one caller (GET /v1/batches/{batchId}): whether someone other than lockedBy must submit it (four-eyes approval), and why.' }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     lastError: z.object({ code: ErrorCodeValue, message: z.string(), at: Timestamp }).optional(),
@@ -660,18 +671,21 @@ export function eventView(e: UsageEvent, currency: string, childEventIds?: strin
   };
 }
 
-export const batchView = (b: Batch): z.output<typeof BatchView> => ({
+/** `viewer`: the caller and the batch's approval need, when one caller asks (allowedActions is then theirs). */
+export const batchView = (b: Batch, viewer?: { actor: string; approval?: ApprovalNeed }): z.output<typeof BatchView> => ({
   batchId: b.batchId,
   type: b.type,
   ...(b.name ? { name: b.name } : {}),
   ...(b.description ? { description: b.description } : {}),
   status: b.status,
   version: b.version,
-  options: b.options,
+  options: { ...b.options, requireApproval: b.options.requireApproval === true },
   counts: b.counts,
-  allowedActions: allowedActions(b),
+  allowedActions: allowedActions(b).filter((a) => a !== 'SUBMIT' || !viewer?.approval || mayOfferSubmit(viewer.approval, viewer.actor, b.lockedBy)),
   progress: b.progress,
   createdBy: b.createdBy,
+  ...(b.lockedBy ? { lockedBy: b.lockedBy } : {}),
+  ...(viewer?.approval ? { approval: viewer.approval } : {}),
   createdAt: b.createdAt,
   updatedAt: b.updatedAt,
   ...(b.lastError ? { lastError: b.lastError } : {}),

@@ -67,6 +67,8 @@ export interface FunctionFactoryProps {
   logRetention?: RetentionDays;
   /** Root that handler module paths are relative to. */
   projectRoot?: string;
+  /** Settings every function reads from its environment (validated by shared/config at cold start). */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** A Lambda function with its own role and log group, granted exactly its `access`. */
@@ -120,6 +122,7 @@ export class ServiceFunction extends Construct {
         ...(stateMachines.size > 0
           ? { STATE_MACHINE_ARNS: Stack.of(this).toJsonString(Object.fromEntries([...stateMachines].map(([name, sm]) => [name, sm.stateMachineArn]))) }
           : {}),
+        ...factory.settings,
         NODE_OPTIONS: '--enable-source-maps',
         LOG_LEVEL: 'INFO',
       },

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { taskFunctions as listedTaskFunctions, workflows as listedWorkflows } from '../../functions/workflow/workflows';
 import { resetConfig } from '../../shared/config';
+import { approvalSettings, type ApprovalProps } from '../approval';
 import { localCredentials, resetClients } from '../../shared/store/clients';
 import { defaultTableName } from '../../shared/store/table';
 import { createTable } from './create-table';
@@ -49,6 +50,8 @@ export interface LocalStackOptions {
   taskTimeoutSeconds?: number;
   /** Rows one invocation of the import reads at most (IMPORT_ROWS_PER_INVOCATION): a file is then imported in several. */
   importRowsPerInvocation?: number;
+  /** Four-eyes approval of submit, as the cloud stack's `approval` prop; absent: off. */
+  approval?: ApprovalProps;
   /**
    * How an invocation of a function the stack invokes asynchronously (the import, from S3 or from
    * itself) runs: by default in this process (invokeHandler); the csv-import benchmark runs it in a
@@ -201,6 +204,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     delete process.env.AWS_PROFILE;
     if (options.importRowsPerInvocation) process.env.IMPORT_ROWS_PER_INVOCATION = String(options.importRowsPerInvocation);
     else delete process.env.IMPORT_ROWS_PER_INVOCATION;
+    for (const name of ['APPROVAL', 'APPROVAL_MIN_EVENTS', 'APPROVAL_MIN_CHARGE_CHANGE']) delete process.env[name];
+    Object.assign(process.env, approvalSettings(options.approval));
     resetConfig();
     resetClients();
 

@@ -51,6 +51,15 @@ const stack = await startLocalStack({
   inMemory,
   dataDir,
   importRowsPerInvocation: positive('IMPORT_ROWS_PER_INVOCATION'),
+  // APPROVAL=on [APPROVAL_MIN_EVENTS=…] [APPROVAL_MIN_CHARGE_CHANGE=…]: four-eyes approval, off by default.
+  ...(process.env.APPROVAL === 'on'
+    ? {
+        approval: {
+          ...(positive('APPROVAL_MIN_EVENTS') ? { minEvents: positive('APPROVAL_MIN_EVENTS') } : {}),
+          ...(process.env.APPROVAL_MIN_CHARGE_CHANGE ? { minChargeChange: process.env.APPROVAL_MIN_CHARGE_CHANGE } : {}),
+        },
+      }
+    : {}),
   progress: (step) => console.log(step),
 }).catch((error: unknown) => exit(`The local stack did not start: ${(error as Error).message}`));
 

@@ -35,6 +35,8 @@ export interface BatchOptions {
   arPolicy: (typeof AR_POLICIES)[number];
   creditOnly: boolean;
   effectiveAt?: string;
+  /** Four-eyes approval for this batch whatever the deployment setting says (it can only add to it). */
+  requireApproval?: boolean;
 }
 
 export interface BatchCounts {
@@ -59,6 +61,8 @@ export interface Batch {
   counts: BatchCounts;
   progress: { done: number; total: number };
   createdBy: string;
+  /** Who asked for the last lock: under approval, someone else submits. */
+  lockedBy?: string;
   createdAt: string;
   updatedAt: string;
   lastError?: { code: ErrorCode; message: string; at: string };
@@ -90,8 +94,9 @@ export const BatchInput = z
         arPolicy: z.enum(AR_POLICIES).default('REJECT'),
         creditOnly: z.boolean().default(false),
         effectiveAt: Instant.optional(),
+        requireApproval: z.boolean().default(false),
       })
-      .default({ arPolicy: 'REJECT', creditOnly: false }),
+      .default({ arPolicy: 'REJECT', creditOnly: false, requireApproval: false }),
   });
 
 export type NewBatch = z.output<typeof BatchInput>;

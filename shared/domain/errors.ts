@@ -20,6 +20,8 @@ export const errorCodes = {
   PLAN_TOO_LARGE: { status: 422, meaning: "A subscription's totals (grants, registers, bill lines) do not fit in one transaction; split the batch." },
   FUTURE_DATED: { status: 422, meaning: 'The instant is in the future.' },
   CRITERIA_TOO_BROAD: { status: 422, meaning: 'A selection needs subscriptionIds, or from and to at most 31 days apart.' },
+  APPROVAL_REQUIRED: { status: 428, meaning: 'The batch needs approval: someone other than its locker submits it, with If-Match set to the preview ETag they approve.' },
+  SAME_ACTOR: { status: 403, meaning: 'The batch needs approval and the caller is the one who locked it; someone else must submit it.' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, meaning: 'This Idempotency-Key was used by the same caller for a different request.' },
   // Balance management (docs/balance-management.md).
   INSUFFICIENT_BALANCE: { status: 409, meaning: 'The register has less available than the debit or transfer needs.' },

@@ -36,9 +36,10 @@ export type WorkflowAction = keyof typeof specs;
  * Asks for a workflow action: the status change records the start it asks for (pendingStart),
  * then the execution starts and is recorded, which clears it. A request that dies in between
  * leaves the start pending, never lost: the next action on the batch starts it first (the same
- * name and input, so an execution already running is not started twice).
+ * name and input, so an execution already running is not started twice). `expectedVersion`: the
+ * version a caller's own check read (approval at submit); only that version is moved.
  */
-export async function requestAction(kind: WorkflowAction, batchId: string, actor: string, now: string) {
+export async function requestAction(kind: WorkflowAction, batchId: string, actor: string, now: string, expectedVersion?: number) {
   const spec: ActionSpec = specs[kind];
   let batch = await requireBatch(batchId);
   // Only a start of this route's own workflow (the one it may start) is repeated here.
@@ -51,6 +52,9 @@ export async function requestAction(kind: WorkflowAction, batchId: string, actor
   }
   const refusal = actionRefusal(batch, spec.action);
   if (refusal) throw new DomainError(refusal.code, refusal.message);
+  if (expectedVersion !== undefined && batch.version !== expectedVersion) {
+    throw new DomainError('INVALID_TRANSITION', `batch ${batchId} changed while ${spec.action} was checked (locked again?); read it and ask again`);
+  }
   const arn = config().STATE_MACHINE_ARNS[spec.workflow];
   if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${spec.workflow}`);
   // The transition is conditional on this version, so the moved batch's version is the next one.
@@ -61,7 +65,9 @@ export async function requestAction(kind: WorkflowAction, batchId: string, actor
     name: executionName(batchId, spec.name, version),
     input: JSON.stringify(spec.input({ ...batch, version }, actor)),
   };
-  await transitionBatch(batchId, spec.from, spec.to, now, { lastError: null, pendingStart: pending, cancelRequested: spec.cancel === true }, batch.version);
+  // Who locks is recorded with the lock's own transition, for approval at submit.
+  const patch = { lastError: null, pendingStart: pending, cancelRequested: spec.cancel === true, ...(kind === 'lock' ? { lockedBy: actor } : {}) };
+  await transitionBatch(batchId, spec.from, spec.to, now, patch, batch.version);
   let executionArn: string;
   try {
     executionArn = await startExecution(pending);

@@ -43,10 +43,12 @@ export function toBatch(item: Item): Batch {
       arPolicy: options.arPolicy as Batch['options']['arPolicy'],
       creditOnly: options.creditOnly as boolean,
       ...(options.effectiveAt ? { effectiveAt: options.effectiveAt as string } : {}),
+      requireApproval: options.requireApproval === true,
     },
     counts: Object.fromEntries(Object.keys(zeroCounts).map((k) => [k, Number(counts[k] ?? 0n)])) as unknown as Batch['counts'],
     progress: { done: Number(progress.done ?? 0n), total: Number(progress.total ?? 0n) },
     createdBy: item.createdBy as string,
+    ...(item.lockedBy ? { lockedBy: item.lockedBy as string } : {}),
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
     ...(item.lastError ? { lastError: toLastError(item.lastError as Item) } : {}),
@@ -173,6 +175,7 @@ export interface TransitionPatch {
   /** A workflow's recount, written by the transition that ends its stage so a late attempt cannot overwrite it. */
   counts?: Batch['counts'];
   progress?: Batch['progress'];
+  lockedBy?: string;
   /** The workflow start this change asks for, cleared by recordExecution once it is known to run. */
   pendingStart?: PendingStart;
   /** Only while the batch's start is still pending (undoing a start that failed). */
@@ -210,6 +213,10 @@ export async function transitionBatch(
   if (patch.progress) {
     sets.push('progress = :progress');
     values[':progress'] = patch.progress;
+  }
+  if (patch.lockedBy !== undefined) {
+    sets.push('lockedBy = :lockedBy');
+    values[':lockedBy'] = patch.lockedBy;
   }
   if (patch.execution) {
     sets.push('executions.#action = :arn');

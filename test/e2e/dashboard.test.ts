@@ -229,4 +229,28 @@ describe('the Usage Events Dashboard in Chromium', () => {
     expect(await text(row(fix))).toMatch(/^\+1\s/);
     expect(await page.getByTestId('lineage-truncated').count()).toBe(0);
   }, 120_000);
+
+  it('tells the one who locked a batch needing approval that someone else submits it, and offers them no Submit', async () => {
+    // A batch that asks for approval (the deployment setting is off here): locked by another operator.
+    const { batchId } = await api('POST', '/v1/batches', { type: 'RERATE', name: `approve ${run}`, options: { requireApproval: true } });
+    expect((await api('POST', `/v1/batches/${batchId}/events`, { eventIds: [`${sub}-call-2`] })).rejected).toEqual([]);
+    await api('POST', `/v1/batches/${batchId}/lock`);
+    await eventually(`batch ${batchId} LOCKED`, async () => ((await api('GET', `/v1/batches/${batchId}`)).status === 'LOCKED' ? true : undefined), DEADLINE_MS);
+
+    // To this operator, submitting approves it.
+    await open(`#/batches/${batchId}`);
+    await statusIs('Locked');
+    expect(await text(page.getByTestId('batch-approval'))).toMatch(/^Needs approval\. another-operator locked this batch/);
+    expect(await page.getByRole('link', { name: 'Review and submit' }).count()).toBe(1);
+
+    // To the one who locked it: someone else submits it.
+    await page.getByLabel('Acting as').fill('another-operator');
+    await page.getByLabel('Acting as').press('Tab');
+    await open('#/events');
+    await open(`#/batches/${batchId}`);
+    await page.getByTestId('batch-approval').getByText('Needs approval by someone else.').waitFor();
+    expect(await text(page.getByTestId('batch-locked-by'))).toBe('another-operator');
+    expect(await page.getByRole('link', { name: 'Review and submit' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Review summary' }).count()).toBe(1);
+  }, 120_000);
 });

@@ -53,6 +53,8 @@ describe('every function', () => {
     for (const fn of all) {
       const env = props(fn).Environment.Variables;
       expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+      // Four-eyes approval is off unless the stack is told otherwise.
+      expect(env.APPROVAL).toBeUndefined();
       expect(env.TABLE_NAME).toEqual({ Ref: logicalId(fixture.stack.data.table) });
       expect(env.BUCKET_NAME, fn.spec.handler).toEqual(fn.spec.access.bucket ? { Ref: logicalId(fixture.stack.imports.bucket) } : undefined);
       const expected = Object.fromEntries(
@@ -60,6 +62,19 @@ describe('every function', () => {
       );
       expect(stateMachineArns(env.STATE_MACHINE_ARNS), fn.spec.handler).toEqual(expected);
     }
+  });
+
+  it('is told the approval setting when the stack has one, and a bad one fails the synth', () => {
+    const approving = synth('functions-approval', { ...fixtureProps, approval: { minEvents: 50, minChargeChange: '100.00' } });
+    const fns = [...approving.stack.api.functions.values()];
+    for (const fn of fns) {
+      expect(resourcesOf(approving.template, 'AWS::Lambda::Function')[logicalId(fn.function)]!.Properties.Environment.Variables).toMatchObject({
+        APPROVAL: 'on',
+        APPROVAL_MIN_EVENTS: '50',
+        APPROVAL_MIN_CHARGE_CHANGE: '100.00',
+      });
+    }
+    expect(() => synth('functions-approval-bad', { ...fixtureProps, approval: { minChargeChange: '-5' } })).toThrow(/APPROVAL_MIN_CHARGE_CHANGE/);
   });
 
   it('times out within API Gateway\'s 30 s when it serves a route, and gets minutes for tasks and imports', () => {

@@ -90,6 +90,12 @@ function BatchFacts({ b }: { b: Batch }) {
         <dd>
           {when(b.createdAt)} by {b.createdBy}
         </dd>
+        {b.lockedBy ? (
+          <>
+            <dt>Locked by</dt>
+            <dd data-testid="batch-locked-by">{b.lockedBy}</dd>
+          </>
+        ) : null}
         {b.description ? (
           <>
             <dt>Description</dt>
@@ -118,6 +124,7 @@ function BatchFacts({ b }: { b: Batch }) {
           </tr>
         </tbody>
       </table>
+      <ApprovalNote b={b} />
       {b.lastError ? (
         <div class="problem" role="alert">
           <p>
@@ -126,6 +133,25 @@ function BatchFacts({ b }: { b: Batch }) {
         </div>
       ) : null}
     </>
+  );
+}
+
+/** Four-eyes approval: the locker is told someone else submits; anyone else, that submitting approves. */
+function ApprovalNote({ b }: { b: Batch }) {
+  if (!b.approval?.required || b.status !== 'LOCKED') return null;
+  const mine = !b.allowedActions.includes('SUBMIT');
+  return (
+    <p class="notice" role="note" data-testid="batch-approval">
+      {mine ? (
+        <>
+          <strong>Needs approval by someone else.</strong> You locked this batch ({b.approval.reason}), so another operator reviews and submits it.
+        </>
+      ) : (
+        <>
+          <strong>Needs approval.</strong> {b.lockedBy} locked this batch ({b.approval.reason}): submitting its preview approves it.
+        </>
+      )}
+    </p>
   );
 }
 

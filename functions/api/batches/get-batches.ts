@@ -10,5 +10,5 @@ const Query = z.object({ status: z.enum(BATCH_STATUSES).optional(), type: z.enum
 export const handler = httpHandler({ summary: 'List batches, newest first, by status or type', query: Query, responses: { 200: Page(BatchView, 'BatchPage') } }, async ({ query }) => {
   const { limit, cursor, ...filter } = query;
   const page = await listBatches(filter, limit, cursor);
-  return ok({ items: page.items.map(batchView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+  return ok({ items: page.items.map((b) => batchView(b)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
 });

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../../../shared/domain/errors';
 import { requestAction, type WorkflowAction } from '../../../shared/services/batch-actions';
+import { checkApproval, logApproval } from '../../../shared/services/approval';
 import { requireCurrentPreview } from '../../../shared/services/preview';
 import { accepted, httpHandler } from '../http-handler';
 import { ActionAcceptedView } from '../views';
@@ -18,7 +19,9 @@ const errors: Record<Exclude<WorkflowAction, 'cancel'>, readonly ErrorCode[]> = 
   submit: ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE', 'BATCH_EMPTY'],
 };
 
-const IfMatch = z.string().max(2000).meta({ description: "The preview's `ETag` (GET /v1/batches/{batchId}/preview): submit only if the preview is still exactly that one, else 412 PREVIEW_STALE." });
+const IfMatch = z.string().max(2000).meta({
+  description: "The preview's `ETag` (GET /v1/batches/{batchId}/preview): submit only if the preview is still exactly that one, else 412 PREVIEW_STALE. Required when the batch needs approval (428 APPROVAL_REQUIRED without it).",
+});
 
 export const actionHandler = (action: Exclude<WorkflowAction, 'cancel'>) =>
   action === 'submit'
@@ -26,15 +29,21 @@ export const actionHandler = (action: Exclude<WorkflowAction, 'cancel'>) =>
         {
           summary: summaries[action],
           description:
-            'Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles. With `If-Match`, only the preview of that tag is submitted: a preview that changed or went stale answers 412 PREVIEW_STALE and nothing starts. Without it, submit still writes nothing that differs from the preview: a subscription whose inputs moved after lock is not applied, and its members end FAILED with PREVIEW_STALE.',
+            'Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles. With `If-Match`, only the preview of that tag is submitted: a preview that changed or went stale answers 412 PREVIEW_STALE and nothing starts. Without it, submit still writes nothing that differs from the preview: a subscription whose inputs moved after lock is not applied, and its members end FAILED with PREVIEW_STALE. When the batch needs four-eyes approval (its view says `approval.required`), the one who locked it is refused 403 SAME_ACTOR, and anyone else must send `If-Match` (428 APPROVAL_REQUIRED without it); approvals and refusals are in the batch log with their actor.',
           path: z.object({ batchId: z.uuid() }),
           headers: z.object({ 'if-match': IfMatch.optional() }),
           responses: { 202: ActionAcceptedView },
-          errors: [...errors[action], 'PREVIEW_STALE'],
+          errors: [...errors[action], 'PREVIEW_STALE', 'APPROVAL_REQUIRED', 'SAME_ACTOR'],
         },
         async ({ path, actor, headers }) => {
-          await requireCurrentPreview(path.batchId, headers['if-match']);
-          return accepted(await requestAction(action, path.batchId, actor, new Date().toISOString()));
+          const now = new Date().toISOString();
+          const ifMatch = headers['if-match'];
+          const approval = await checkApproval(path.batchId, actor, ifMatch, now);
+          await requireCurrentPreview(path.batchId, ifMatch);
+          // Only the version approval read is submitted: a re-lock in between refuses it.
+          const started = await requestAction(action, path.batchId, actor, now, approval.version);
+          if (approval.approved) await logApproval(path.batchId, actor, approval.lockedBy, ifMatch ?? '', now);
+          return accepted(started);
         },
       )
     : httpHandler(
