@@ -2,7 +2,7 @@
 // type × status, eligibility of events per type, and selection criteria. Pure.
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors';
-import { EVENT_STATUSES, type EventStatus, type UsageEvent } from './usage-event';
+import { EVENT_STATUSES, type EventStatus, type NewUsageEvent, type UsageEvent } from './usage-event';
 import { Id, Instant } from './values';
 import type { WorkflowName } from './workflows';
 
@@ -244,6 +244,9 @@ export const RELATED_REASONS = {
 export type RelatedReason = keyof typeof RELATED_REASONS;
 export const isRelatedReason = (r: unknown): r is RelatedReason => typeof r === 'string' && Object.hasOwn(RELATED_REASONS, r);
 
+/** A replacement event waiting in its batch until submit inserts it. */
+export type PendingReplacement = NewUsageEvent & { replaces: string; register: string };
+
 export interface BatchMember {
   eventId: string;
   role: MemberRole;
@@ -256,8 +259,10 @@ export interface BatchMember {
   relatedReason?: RelatedReason;
   /** REVERSE_REPLACE: the events that replace this original (none: reversed only). */
   replacements?: string[];
-  /** Where those replacement events wait in the batch (sort keys). */
+  /** Where those replacement events of another partition than the original's wait in the batch (sort keys). */
   replacementKeys?: string[];
+  /** Those of the original's own partition, kept on the member item itself (no item of their own). */
+  replacementEvents?: PendingReplacement[];
   addedAt: string;
 }
 

@@ -1,7 +1,7 @@
 // What a batch does to one partition: the events lock plans from, and the replacements submit
 // inserts before it writes the change set lock stored.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Batch } from '../domain/batch';
+import type { Batch, PendingReplacement } from '../domain/batch';
 import type { PartitionPlan } from '../domain/partition-plan';
 import type { UsageEvent } from '../domain/usage-event';
 import { pendingReplacements } from '../store/batch-members';
@@ -31,13 +31,14 @@ export async function partitionWork(batch: Batch, p: BatchPartition, actor: stri
   const from = parseEarliest(p.earliest);
   const events = await eventsFrom(p.subscriptionId, p.register, from);
   const held = events.filter((e) => e.heldBy === batch.batchId);
-  const members = new Map((await getMembers(batch.batchId, held.map((e) => e.eventId))).map((m) => [m.eventId, m.role]));
+  const heldMembers = await getMembers(batch.batchId, held.map((e) => e.eventId));
+  const members = new Map(heldMembers.map((m) => [m.eventId, m.role]));
   // The batch's own events are its members; a held event without a member item is a replacement
   // this batch inserted (an earlier attempt got that far), to be rated, never reversed.
   const own = held.filter((e) => members.get(e.eventId) === 'MEMBER' || members.get(e.eventId) === 'CHILD');
   const pending =
     batch.type === 'REVERSE_REPLACE'
-      ? (await pendingReplacements(batch.batchId, p.subscriptionId, p.register)).map(
+      ? (await pendingReplacements(batch.batchId, p.subscriptionId, p.register, heldMembers.filter((m) => m.role === 'MEMBER'))).map(
           (r): UsageEvent & { replaces: string } => ({
             ...r,
             attributes: r.attributes ?? {},
@@ -116,4 +117,4 @@ export async function insertReplacementPage(batch: Batch, pending: readonly Pend
 
 const INSERTS_AT_ONCE = 16;
 
-export type PendingReplacement = Awaited<ReturnType<typeof pendingReplacements>>[number];
+export type { PendingReplacement };

@@ -13,13 +13,14 @@ import {
   type BatchMember,
   type BatchStatus,
   type MemberRole,
+  type PendingReplacement,
   type SelectionCriteria,
 } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { registersOf, type Subscription } from '../domain/subscription';
 import { contentFingerprint, eventRefusal, UsageEventInput, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
 import { batchGet } from './batch-get';
-import { batchStageCheck } from './batches';
+import { batchStageCheck, toPendingReplacement } from './batches';
 import { clients } from './clients';
 import { queryAll } from './query-all';
 import { mapLimit } from './concurrency';
@@ -443,12 +444,21 @@ async function recordReplacements(batch: Batch, original: UsageEvent, parsed: Ar
   return { code: 'CONFLICT', message: 'the member changed concurrently; try again' };
 }
 
-/** The items that record an original's replacements: its hold, its member item (new or attached to), the replacements filed. */
+/**
+ * The items that record an original's replacements: its hold, its member item (new or attached to),
+ * and an item of its own for each replacement of another partition than the original's. Those of
+ * the original's partition (the common case) ride on the member item: lock finds them beside the
+ * original it reverses, and they cost no write of their own.
+ */
 function replacementWrite(batch: Batch, original: UsageEvent, parsed: Array<NewUsageEvent & { register: string }>, now: string) {
   const fingerprint = replacementsFingerprint(parsed);
+  const local = (p: NewUsageEvent & { register: string }) => p.subscriptionId === original.subscriptionId && p.register === original.register;
+  const pending = (p: NewUsageEvent & { register: string }): PendingReplacement => ({ ...p, replaces: original.eventId });
+  const elsewhere = parsed.filter((p) => !local(p));
   const recorded = {
     replacements: parsed.map((p) => p.eventId),
-    replacementKeys: parsed.map((p) => keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId).SK),
+    replacementKeys: elsewhere.map((p) => keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId).SK),
+    replacementEvents: parsed.filter(local).map(pending),
     replacementsFingerprint: fingerprint,
   };
   const hold = holdUpdate(batch, original.eventId, now);
@@ -466,61 +476,62 @@ function replacementWrite(batch: Batch, original: UsageEvent, parsed: Array<NewU
     Update: {
       TableName: clients.tableName,
       Key: keys.batchMember(batch.batchId, original.eventId),
-      UpdateExpression: 'SET replacements = :r, replacementKeys = :k, replacementsFingerprint = :f',
+      UpdateExpression: 'SET replacements = :r, replacementKeys = :k, replacementEvents = :e, replacementsFingerprint = :f',
       ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(replacements)',
-      ExpressionAttributeValues: { ':r': recorded.replacements, ':k': recorded.replacementKeys, ':f': fingerprint },
+      ExpressionAttributeValues: { ':r': recorded.replacements, ':k': recorded.replacementKeys, ':e': recorded.replacementEvents, ':f': fingerprint },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
-  const filed: TransactItem[] = parsed.map((p) => ({
+  const filed: TransactItem[] = elsewhere.map((p) => ({
     Put: {
       TableName: clients.tableName,
-      Item: { ...keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId), itemType: 'BATCH_REPLACEMENT', ...p, replaces: original.eventId },
+      Item: { ...keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId), itemType: 'BATCH_REPLACEMENT', ...pending(p) },
       ConditionExpression: 'attribute_not_exists(PK)',
     },
   }));
   return { fingerprint, hold, newMember, attach, filed };
 }
 
-/** The replacement events waiting in a batch for one partition. */
-export async function pendingReplacements(batchId: string, subscriptionId: string, register: string): Promise<Array<NewUsageEvent & { replaces: string; register: string }>> {
-  const out = await queryAll(keys.batchPartition(batchId), keys.batchReplacementPrefix(subscriptionId, register));
-  return out.map(toPending);
+/**
+ * The replacement events waiting in a batch for one partition: those on the member items of the
+ * originals there (`members`, the partition's held events' members) and those filed under it from
+ * originals elsewhere.
+ */
+export async function pendingReplacements(batchId: string, subscriptionId: string, register: string, members: readonly BatchMember[]): Promise<PendingReplacement[]> {
+  const onMembers = members.filter((m) => m.subscriptionId === subscriptionId && m.register === register).flatMap((m) => m.replacementEvents ?? []);
+  const filed = await queryAll(keys.batchPartition(batchId), keys.batchReplacementPrefix(subscriptionId, register));
+  return [...onMembers, ...filed.map(toPendingReplacement)];
 }
 
-/** Replacement events of the given members (their items are filed under their partitions). */
-export async function replacementsOf(batchId: string, members: readonly BatchMember[]): Promise<Array<NewUsageEvent & { replaces: string; register: string }>> {
+/** Replacement events of the given members. */
+export async function replacementsOf(batchId: string, members: readonly BatchMember[]): Promise<PendingReplacement[]> {
   const sks = members.flatMap((m) => m.replacementKeys ?? []);
   const items = await batchGet(sks.map((SK) => ({ PK: keys.batchPartition(batchId), SK })));
-  return items.map(toPending);
+  return [...members.flatMap((m) => m.replacementEvents ?? []), ...items.map(toPendingReplacement)];
 }
 
-function toPending(it: Item): NewUsageEvent & { replaces: string; register: string } {
-  return {
-    eventId: it.eventId as string,
-    subscriptionId: it.subscriptionId as string,
-    productId: it.productId as string,
-    quantity: it.quantity as bigint,
-    occurredAt: it.occurredAt as string,
-    ...(it.parentEventId ? { parentEventId: it.parentEventId as string } : {}),
-    ...(it.attributes ? { attributes: it.attributes as Record<string, string> } : {}),
-    replaces: it.replaces as string,
-    register: it.register as string,
-  };
-}
-
-/** A page of every replacement waiting in a batch, across its partitions. */
-export async function pendingReplacementPage(batchId: string, limit: number, cursor?: string): Promise<{ items: Array<NewUsageEvent & { replaces: string; register: string }>; nextCursor?: string }> {
+/**
+ * A page of every replacement waiting in a batch: first those on member items, then those filed
+ * on their own. The cursor names the source and the key to go on from.
+ */
+export async function pendingReplacementPage(batchId: string, limit: number, cursor?: string): Promise<{ items: PendingReplacement[]; nextCursor?: string }> {
+  const at = decodeCursor(cursor, isPageCursor) ?? { s: 0 };
+  const prefix = at.s === 0 ? keys.batchMemberPrefix : keys.batchReplacementsPrefix;
   const res = await clients.dynamo.send(
     new QueryCommand({
       TableName: clients.tableName,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchReplacementsPrefix },
+      ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': prefix },
       ConsistentRead: true,
       Limit: limit,
-      ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
+      ...(at.k ? { ExclusiveStartKey: at.k } : {}),
     }),
   );
-  const items = (res.Items ?? []).map(toPending);
-  return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
+  const found = res.Items ?? [];
+  const items = at.s === 0 ? found.flatMap((it) => (Array.isArray(it.replacementEvents) ? (it.replacementEvents as Item[]).map(toPendingReplacement) : [])) : found.map(toPendingReplacement);
+  if (res.LastEvaluatedKey) return { items, nextCursor: encodeCursor({ s: at.s, k: res.LastEvaluatedKey }) };
+  return at.s === 0 ? { items, nextCursor: encodeCursor({ s: 1 }) } : { items };
 }
+
+const isPageCursor = (v: unknown): v is { s: 0 | 1; k?: Record<string, string> } =>
+  typeof v === 'object' && v !== null && ((v as { s?: unknown }).s === 0 || (v as { s?: unknown }).s === 1) && ((v as { k?: unknown }).k === undefined || isStringRecord((v as { k?: unknown }).k));

@@ -14,6 +14,7 @@ import {
   type MemberRole,
   type NewBatch,
   type PendingStart,
+  type PendingReplacement,
 } from '../domain/batch';
 import { DomainError, storedErrorCode, type ErrorCode } from '../domain/errors';
 import type { TransactItem } from './grouped-transactions';
@@ -304,6 +305,21 @@ export async function addCounts(
 
 const toLastError = (e: Item): NonNullable<Batch['lastError']> => ({ code: storedErrorCode(e.code), message: String(e.message ?? ''), at: String(e.at ?? '') });
 
+/** A replacement event as stored, on its original's member item or an item of its own. */
+export function toPendingReplacement(it: Item): PendingReplacement {
+  return {
+    eventId: it.eventId as string,
+    subscriptionId: it.subscriptionId as string,
+    productId: it.productId as string,
+    quantity: it.quantity as bigint,
+    occurredAt: it.occurredAt as string,
+    ...(it.parentEventId ? { parentEventId: it.parentEventId as string } : {}),
+    ...(it.attributes ? { attributes: it.attributes as Record<string, string> } : {}),
+    replaces: it.replaces as string,
+    register: it.register as string,
+  };
+}
+
 export function toMember(item: Item): BatchMember {
   return {
     eventId: item.eventId as string,
@@ -317,6 +333,7 @@ export function toMember(item: Item): BatchMember {
     ...(isRelatedReason(item.relatedReason) ? { relatedReason: item.relatedReason } : {}),
     ...(item.replacements ? { replacements: item.replacements as string[] } : {}),
     ...(item.replacementKeys ? { replacementKeys: item.replacementKeys as string[] } : {}),
+    ...(Array.isArray(item.replacementEvents) ? { replacementEvents: (item.replacementEvents as Item[]).map(toPendingReplacement) } : {}),
     addedAt: item.addedAt as string,
   };
 }
