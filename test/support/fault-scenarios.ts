@@ -128,7 +128,8 @@ export async function correctionRun(stack: LocalStack, options: RunOptions): Pro
 /**
  * Races over overlapping events, with faults on throughout: three RATING batches each ask for a
  * seeded ~60 % of the events, every add sent twice at once with one Idempotency-Key; the batches
- * are locked at once and submitted at once, each action asked twice at once; then one more batch
+ * are locked at once and submitted at once, each action asked twice at once (a racer that won no
+ * event is refused its lock and cancelled); then one more batch
  * rates what none of them got (or a failed partition gave back). Each event must end held by no
  * batch and rated once in money, every partition's ratings what a chronological re-rating gives.
  */
@@ -160,20 +161,39 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
     }
     violations.push(...(await heldOnce(racers, [...asked])));
 
-    // Two calls at once: one starts the workflow, the other is refused (409), never a second execution.
+    // Two calls at once, never a second execution: the first moves the batch and starts the
+    // workflow; its twin is refused (409) or, asked while that start is still pending, answered as
+    // the first request is (202 naming the same execution).
     const twice = async (batchId: string, action: 'lock' | 'submit') => {
       const answers = await Promise.all([call('POST', `/v1/batches/${batchId}/${action}`), call('POST', `/v1/batches/${batchId}/${action}`)]);
-      const statuses = answers.map((a) => a.status).sort();
-      if (statuses.join() !== '202,409') violations.push({ rule: 'one-execution-per-action', detail: `${action} ${batchId}: ${statuses.join(', ')}` });
+      const started = answers.filter((a) => a.status === 202);
+      const executions = new Set(started.map((a) => a.body.executionArn));
+      const answered = answers.every((a) => a.status === 202 || a.status === 409);
+      if (!answered || executions.size !== 1) {
+        violations.push({ rule: 'one-execution-per-action', detail: `${action} ${batchId}: ${answers.map((a) => `${a.status} ${a.body.code ?? a.body.executionArn}`).join(', ')}` });
+      }
     };
+    // A racer that won no event cannot be locked (422 BATCH_EMPTY, both times): it is cancelled.
+    const empty = new Set<string>();
+    for (const b of racers) {
+      const first = await allMembers(b).next();
+      if (first.done || first.value.length === 0) empty.add(b);
+    }
+    const full = racers.filter((b) => !empty.has(b));
+    for (const b of empty) {
+      const answers = await Promise.all([call('POST', `/v1/batches/${b}/lock`), call('POST', `/v1/batches/${b}/lock`)]);
+      if (answers.some((a) => a.status !== 422 || a.body.code !== 'BATCH_EMPTY')) violations.push({ rule: 'empty-batch-refused', detail: `lock ${b}: ${answers.map((a) => a.status).join(', ')}` });
+      const cancel = await call('POST', `/v1/batches/${b}/cancel`);
+      if (cancel.status !== 200 || cancel.body.status !== 'CANCELLED') violations.push({ rule: 'empty-batch-cancelled', detail: `cancel ${b}: ${cancel.status} ${JSON.stringify(cancel.body)}` });
+    }
     await Promise.all(
-      racers.map(async (b) => {
+      full.map(async (b) => {
         await twice(b, 'lock');
         await drive(b, 'lock', ['LOCKED'], ['DRAFT']);
       }),
     );
     await Promise.all(
-      racers.map(async (b) => {
+      full.map(async (b) => {
         await twice(b, 'submit');
         outcomes.push((await drive(b, 'submit', FINISHED)).status);
       }),
