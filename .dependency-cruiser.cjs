@@ -10,7 +10,8 @@ module.exports = {
   forbidden: [
     {
       name: 'domain-imports-only-domain',
-      comment: 'shared/domain is pure: it imports no other part of the project (store, services, config, logger, functions, infra).',
+      comment:
+        'shared/domain is pure: it imports no other part of the project (store, services, config, logger, functions, infra).',
       severity: 'error',
       from: { path: '^shared/domain/' },
       to: { dependencyTypes: ['local'], pathNot: '^shared/domain/' },
@@ -24,7 +25,8 @@ module.exports = {
     },
     {
       name: 'domain-no-aws',
-      comment: 'shared/domain never talks to AWS: no AWS SDK, Powertools, CDK or middy (aws-lambda event types are types only).',
+      comment:
+        'shared/domain never talks to AWS: no AWS SDK, Powertools, CDK or middy (aws-lambda event types are types only).',
       severity: 'error',
       from: { path: '^shared/domain/' },
       to: { path: '^node_modules/(@aws-sdk|@smithy|@aws-lambda-powertools|aws-cdk-lib|@middy)/' },
@@ -45,7 +47,8 @@ module.exports = {
     },
     {
       name: 'dashboard-only-dashboard',
-      comment: 'The dashboard is a browser bundle that talks to the API over HTTP: it imports nothing of shared/, functions/ or infra/.',
+      comment:
+        'The dashboard is a browser bundle that talks to the API over HTTP: it imports nothing of shared/, functions/ or infra/.',
       severity: 'error',
       from: { path: '^dashboard/' },
       to: { dependencyTypes: ['local'], pathNot: '^dashboard/' },

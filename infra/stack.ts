@@ -85,16 +85,31 @@ export class UsageCorrectionsStack extends Stack {
       alarmEmail: props.alarmEmail,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL (SigV4, service execute-api)' });
-    new CfnOutput(this, 'DashboardUrl', { value: this.dashboard.url, description: 'The Usage Events Dashboard (sign in with a user of OperatorsUserPoolId)' });
-    new CfnOutput(this, 'OperatorsUserPoolId', { value: this.dashboard.userPool.userPoolId, description: 'Dashboard operators: add users here (docs/deploy.md)' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.url,
+      description: 'HTTP API base URL (SigV4, service execute-api)',
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: this.dashboard.url,
+      description: 'The Usage Events Dashboard (sign in with a user of OperatorsUserPoolId)',
+    });
+    new CfnOutput(this, 'OperatorsUserPoolId', {
+      value: this.dashboard.userPool.userPoolId,
+      description: 'Dashboard operators: add users here (docs/deploy.md)',
+    });
     new CfnOutput(this, 'BucketName', { value: this.imports.bucket.bucketName, description: 'CSV imports bucket' });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
-    new CfnOutput(this, 'ImportFunctionName', { value: importFn.function.functionName, description: 'Re-deliver a dead letter to it' });
+    new CfnOutput(this, 'ImportFunctionName', {
+      value: importFn.function.functionName,
+      description: 'Re-deliver a dead letter to it',
+    });
     new CfnOutput(this, 'ImportDeadLetterQueueUrl', { value: this.imports.deadLetterQueue.queueUrl });
     for (const [name, sm] of this.workflows.stateMachines) {
-      new CfnOutput(this, `${moduleId(name)}StateMachineArn`, { value: sm.stateMachineArn, description: `${name} state machine` });
+      new CfnOutput(this, `${moduleId(name)}StateMachineArn`, {
+        value: sm.stateMachineArn,
+        description: `${name} state machine`,
+      });
     }
   }
 }

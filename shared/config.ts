@@ -22,7 +22,10 @@ const schema = z.object({
   /** With APPROVAL on: applies only to batches with at least this many members (or above the charge threshold). */
   APPROVAL_MIN_EVENTS: z.coerce.number().int().positive().optional(),
   /** With APPROVAL on: applies only when the preview changes charges in one currency by at least this amount (currency units, summed absolute change). */
-  APPROVAL_MIN_CHARGE_CHANGE: z.string().regex(/^\d{1,15}(\.\d{1,6})?$/, 'a non-negative decimal amount, e.g. 100.00').optional(),
+  APPROVAL_MIN_CHARGE_CHANGE: z
+    .string()
+    .regex(/^\d{1,15}(\.\d{1,6})?$/, 'a non-negative decimal amount, e.g. 100.00')
+    .optional(),
   /** JSON map of workflow name to state machine ARN, e.g. {"lock-for-review":"arn:..."}. */
   STATE_MACHINE_ARNS: z
     .string()

@@ -22,7 +22,13 @@ export function metricFields(values: Partial<Record<MetricName, number>>, atMs: 
   return {
     _aws: {
       Timestamp: atMs,
-      CloudWatchMetrics: [{ Namespace: metricNamespace, Dimensions: [[]], Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })) }],
+      CloudWatchMetrics: [
+        {
+          Namespace: metricNamespace,
+          Dimensions: [[]],
+          Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })),
+        },
+      ],
     },
     ...values,
   };

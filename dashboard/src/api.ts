@@ -7,7 +7,11 @@ import type { components, operations } from './api-schema';
 
 type Schemas = components['schemas'];
 /** The JSON body an operation takes. */
-type RequestBody<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
+type RequestBody<Op extends keyof operations> = operations[Op] extends {
+  requestBody: { content: { 'application/json': infer B } };
+}
+  ? B
+  : never;
 /** The query an operation takes. */
 type Query<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
 
@@ -17,7 +21,9 @@ type Query<Op extends keyof operations> = NonNullable<operations[Op]['parameters
  */
 const everyValue =
   <T extends string>() =>
-  <const A extends readonly T[]>(values: A & ([T] extends [A[number]] ? unknown : { missing: Exclude<T, A[number]> })): A =>
+  <const A extends readonly T[]>(
+    values: A & ([T] extends [A[number]] ? unknown : { missing: Exclude<T, A[number]> }),
+  ): A =>
     values;
 
 /** Quantities and money are decimal strings in every answer: never parsed into floats. */
@@ -43,7 +49,17 @@ export type Batch = Schemas['Batch'];
 export type BatchType = Batch['type'];
 export const BATCH_TYPES = everyValue<BatchType>()(['RATING', 'RERATE', 'REVERSE_REPLACE']);
 export type BatchStatus = Batch['status'];
-export const BATCH_STATUSES = everyValue<BatchStatus>()(['DRAFT', 'LOCKING', 'LOCKED', 'REVERTING', 'PROCESSING', 'COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED', 'CANCELLED']);
+export const BATCH_STATUSES = everyValue<BatchStatus>()([
+  'DRAFT',
+  'LOCKING',
+  'LOCKED',
+  'REVERTING',
+  'PROCESSING',
+  'COMPLETED',
+  'COMPLETED_WITH_ERRORS',
+  'FAILED',
+  'CANCELLED',
+]);
 export type BatchAction = Batch['allowedActions'][number];
 export type NewBatch = RequestBody<'postBatch'>;
 
@@ -68,7 +84,10 @@ export type ImportStatus = Schemas['ImportStatus'];
 // ---- transport ----------------------------------------------------------------------------------
 
 /** Sends one request: locally with the X-Actor header, in AWS signed with SigV4 (aws-auth.ts). */
-export type Send = (url: URL, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<Response>;
+export type Send = (
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: string },
+) => Promise<Response>;
 
 /** An answer the API refused, with its problem+json. */
 export class ApiError extends Error {
@@ -94,7 +113,12 @@ const query = (params: Record<string, string | number | undefined>) => {
 const seg = encodeURIComponent;
 
 export function createApi(baseUrl: string, send: Send) {
-  async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+  async function request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer<T>> {
     const init = {
       method,
       headers: {
@@ -118,29 +142,41 @@ export function createApi(baseUrl: string, send: Send) {
     if (!res.ok) {
       const problem = (json as Problem | undefined)?.code
         ? (json as Problem)
-        : { type: 'about:blank', title: res.statusText, status: res.status, code: `HTTP_${res.status}`, detail: (json as { message?: string } | undefined)?.message ?? (text || res.statusText) };
+        : {
+            type: 'about:blank',
+            title: res.statusText,
+            status: res.status,
+            code: `HTTP_${res.status}`,
+            detail: (json as { message?: string } | undefined)?.message ?? (text || res.statusText),
+          };
       throw new ApiError(res.status, problem);
     }
     return { body: json as T, headers: res.headers };
   }
   const get = async <T>(path: string) => (await request<T>('GET', path)).body;
-  const post = async <T>(path: string, body?: unknown, headers?: Record<string, string>) => (await request<T>('POST', path, body, headers)).body;
+  const post = async <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
+    (await request<T>('POST', path, body, headers)).body;
 
   return {
-    listUsageEvents: (filter: EventFilter, cursor?: string, limit = 50) => get<Schemas['UsageEventPage']>(`/v1/usage-events${query({ ...filter, cursor, limit })}`),
+    listUsageEvents: (filter: EventFilter, cursor?: string, limit = 50) =>
+      get<Schemas['UsageEventPage']>(`/v1/usage-events${query({ ...filter, cursor, limit })}`),
     getUsageEvent: (eventId: string) => get<UsageEvent>(`/v1/usage-events/${seg(eventId)}`),
     getLineage: (eventId: string) => get<EventLineage>(`/v1/usage-events/${seg(eventId)}/lineage`),
 
-    listBatches: (filter: { status?: string; type?: string }, cursor?: string, limit = 50) => get<Schemas['BatchPage']>(`/v1/batches${query({ ...filter, cursor, limit })}`),
+    listBatches: (filter: { status?: string; type?: string }, cursor?: string, limit = 50) =>
+      get<Schemas['BatchPage']>(`/v1/batches${query({ ...filter, cursor, limit })}`),
     createBatch: (batch: NewBatch) => post<Batch>('/v1/batches', batch),
     getBatch: (batchId: string) => get<Batch>(`/v1/batches/${seg(batchId)}`),
-    addEventIds: (batchId: string, eventIds: string[]) => post<AddResult>(`/v1/batches/${seg(batchId)}/events`, { eventIds }),
+    addEventIds: (batchId: string, eventIds: string[]) =>
+      post<AddResult>(`/v1/batches/${seg(batchId)}/events`, { eventIds }),
     addByCriteria: (batchId: string, criteria: Criteria, options: { dryRun?: boolean; cursor?: string } = {}) =>
       post<AddResult>(`/v1/batches/${seg(batchId)}/events`, { criteria, ...options }),
-    removeEvents: (batchId: string, request: RemoveRequest) => post<Schemas['RemoveResult']>(`/v1/batches/${seg(batchId)}/events/remove`, request),
+    removeEvents: (batchId: string, request: RemoveRequest) =>
+      post<Schemas['RemoveResult']>(`/v1/batches/${seg(batchId)}/events/remove`, request),
     listMembers: (batchId: string, filter: { state?: string; errorCode?: string }, cursor?: string, limit = 100) =>
       get<Schemas['BatchMemberPage']>(`/v1/batches/${seg(batchId)}/members${query({ ...filter, cursor, limit })}`),
-    listLog: (batchId: string, cursor?: string, limit = 100) => get<Schemas['BatchLogPage']>(`/v1/batches/${seg(batchId)}/log${query({ cursor, limit })}`),
+    listLog: (batchId: string, cursor?: string, limit = 100) =>
+      get<Schemas['BatchLogPage']>(`/v1/batches/${seg(batchId)}/log${query({ cursor, limit })}`),
     /** The preview and its tag (the ETag header, when the API sends one): submit sends the tag back. */
     getPreview: async (batchId: string) => {
       const answer = await request<Preview>('GET', `/v1/batches/${seg(batchId)}/preview`);
@@ -157,14 +193,23 @@ export function createApi(baseUrl: string, send: Send) {
         previewTag ? { 'if-match': previewTag } : {},
       ),
 
-    billLines: (subscriptionId: string) => get<Schemas['BillLineList']>(`/v1/subscriptions/${seg(subscriptionId)}/bill-lines`),
+    billLines: (subscriptionId: string) =>
+      get<Schemas['BillLineList']>(`/v1/subscriptions/${seg(subscriptionId)}/bill-lines`),
 
-    requestImport: (target: ImportTarget, fileName: string) => post<ImportUpload>('/v1/imports', { ...target, fileName }),
+    requestImport: (target: ImportTarget, fileName: string) =>
+      post<ImportUpload>('/v1/imports', { ...target, fileName }),
     getImport: (importId: string) => get<ImportStatus>(`/v1/imports/${seg(importId)}`),
     /** The file itself goes straight to the imports bucket, on the URL the API signed. */
     upload: async (upload: ImportUpload['upload'], file: Blob) => {
       const res = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: file });
-      if (!res.ok) throw new ApiError(res.status, { type: 'about:blank', title: 'upload failed', status: res.status, code: `UPLOAD_${res.status}`, detail: await res.text() });
+      if (!res.ok)
+        throw new ApiError(res.status, {
+          type: 'about:blank',
+          title: 'upload failed',
+          status: res.status,
+          code: `UPLOAD_${res.status}`,
+          detail: await res.text(),
+        });
     },
   };
 }

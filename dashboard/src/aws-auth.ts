@@ -38,7 +38,11 @@ const MARGIN_MS = 5 * 60_000;
 
 const redirectUri = () => new URL('./', location.href).href.split('?')[0]!.split('#')[0]!;
 
-const base64url = (data: Uint8Array) => btoa(String.fromCharCode(...data)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const base64url = (data: Uint8Array) =>
+  btoa(String.fromCharCode(...data))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 
 function claims(jwt: string): Record<string, unknown> {
   const payload = jwt.split('.')[1] ?? '';
@@ -48,7 +52,9 @@ function claims(jwt: string): Record<string, unknown> {
 async function signIn(aws: Aws): Promise<never> {
   const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
   const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
-  const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+  const challenge = base64url(
+    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))),
+  );
   sessionStorage.setItem(VERIFIER, JSON.stringify({ verifier, state }));
   sessionStorage.setItem(RETURN_TO, location.hash);
   const url = new URL('/oauth2/authorize', aws.signInUrl);
@@ -73,7 +79,11 @@ async function tokenRequest(aws: Aws, params: Record<string, string>): Promise<T
   });
   if (!res.ok) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { id_token: string; refresh_token?: string; expires_in: number };
-  const tokens = { idToken: body.id_token, refreshToken: body.refresh_token ?? params.refresh_token, expiresAt: Date.now() + body.expires_in * 1000 };
+  const tokens = {
+    idToken: body.id_token,
+    refreshToken: body.refresh_token ?? params.refresh_token,
+    expiresAt: Date.now() + body.expires_in * 1000,
+  };
   sessionStorage.setItem(TOKENS, JSON.stringify(tokens));
   return tokens;
 }
@@ -88,13 +98,20 @@ async function currentTokens(aws: Aws): Promise<Tokens | undefined> {
     const hash = sessionStorage.getItem(RETURN_TO) ?? '';
     history.replaceState(null, '', `${redirectUri()}${hash}`);
     if (!pending.verifier || pending.state !== params.get('state')) return undefined;
-    return tokenRequest(aws, { grant_type: 'authorization_code', code, redirect_uri: redirectUri(), code_verifier: pending.verifier });
+    return tokenRequest(aws, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri(),
+      code_verifier: pending.verifier,
+    });
   }
   const stored = sessionStorage.getItem(TOKENS);
   if (!stored) return undefined;
   const tokens = JSON.parse(stored) as Tokens;
   if (tokens.expiresAt - MARGIN_MS > Date.now()) return tokens;
-  return tokens.refreshToken ? tokenRequest(aws, { grant_type: 'refresh_token', refresh_token: tokens.refreshToken }).catch(() => undefined) : undefined;
+  return tokens.refreshToken
+    ? tokenRequest(aws, { grant_type: 'refresh_token', refresh_token: tokens.refreshToken }).catch(() => undefined)
+    : undefined;
 }
 
 /** One call to the identity pool's JSON API (GetId, GetCredentialsForIdentity: no signing needed). */
@@ -110,13 +127,19 @@ async function identityCall<T>(aws: Aws, action: string, body: unknown): Promise
 
 async function credentialsFor(aws: Aws, idToken: string): Promise<Credentials> {
   const logins = { [`cognito-idp.${aws.region}.amazonaws.com/${aws.userPoolId}`]: idToken };
-  const { IdentityId } = await identityCall<{ IdentityId: string }>(aws, 'GetId', { IdentityPoolId: aws.identityPoolId, Logins: logins });
-  const { Credentials: c } = await identityCall<{ Credentials: { AccessKeyId: string; SecretKey: string; SessionToken: string; Expiration: number } }>(
-    aws,
-    'GetCredentialsForIdentity',
-    { IdentityId, Logins: logins },
-  );
-  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretKey, sessionToken: c.SessionToken, expiration: new Date(c.Expiration * 1000) };
+  const { IdentityId } = await identityCall<{ IdentityId: string }>(aws, 'GetId', {
+    IdentityPoolId: aws.identityPoolId,
+    Logins: logins,
+  });
+  const { Credentials: c } = await identityCall<{
+    Credentials: { AccessKeyId: string; SecretKey: string; SessionToken: string; Expiration: number };
+  }>(aws, 'GetCredentialsForIdentity', { IdentityId, Logins: logins });
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretKey,
+    sessionToken: c.SessionToken,
+    expiration: new Date(c.Expiration * 1000),
+  };
 }
 
 /** The signed-in session, or a redirect to the sign-in page (the promise then never settles). */
@@ -132,7 +155,12 @@ export async function awsSession(aws: Aws): Promise<AwsSession> {
     credentials = await credentialsFor(aws, tokens.idToken);
     return credentials;
   };
-  const signer = new SignatureV4({ service: 'execute-api', region: aws.region, credentials: fresh, sha256: WebCryptoSha256 });
+  const signer = new SignatureV4({
+    service: 'execute-api',
+    region: aws.region,
+    credentials: fresh,
+    sha256: WebCryptoSha256,
+  });
   const send: Send = async (url, init) => {
     const signed = await signer.sign({
       method: init.method,

@@ -119,4 +119,6 @@ async function boot(root: HTMLElement): Promise<void> {
 }
 
 const root = document.getElementById('app')!;
-boot(root).catch((error: unknown) => render(<ProblemAlert error={error} title="The dashboard could not start" />, root));
+boot(root).catch((error: unknown) =>
+  render(<ProblemAlert error={error} title="The dashboard could not start" />, root),
+);

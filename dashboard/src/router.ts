@@ -12,7 +12,10 @@ export function parseHash(hash: string): Route {
   const raw = hash.replace(/^#/, '');
   const at = raw.indexOf('?');
   const path = at < 0 ? raw : raw.slice(0, at);
-  return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(at < 0 ? '' : raw.slice(at + 1)) };
+  return {
+    parts: path.split('/').filter(Boolean).map(decodeURIComponent),
+    query: new URLSearchParams(at < 0 ? '' : raw.slice(at + 1)),
+  };
 }
 
 /** `href(['batches', id], { tab: 'log' })` → `#/batches/<id>?tab=log`; empty values are left out. */

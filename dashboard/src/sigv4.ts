@@ -6,7 +6,9 @@ type SourceData = string | ArrayBuffer | ArrayBufferView;
 const bytes = (data: SourceData): Uint8Array<ArrayBuffer> =>
   typeof data === 'string'
     ? new TextEncoder().encode(data)
-    : new Uint8Array(ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
+    : new Uint8Array(
+        ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data),
+      );
 
 export class WebCryptoSha256 {
   private chunks: Uint8Array<ArrayBuffer>[] = [];
@@ -24,7 +26,9 @@ export class WebCryptoSha256 {
       at += c.length;
     }
     if (this.secret === undefined) return new Uint8Array(await crypto.subtle.digest('SHA-256', data));
-    const key = await crypto.subtle.importKey('raw', bytes(this.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const key = await crypto.subtle.importKey('raw', bytes(this.secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+    ]);
     return new Uint8Array(await crypto.subtle.sign('HMAC', key, data));
   }
 

@@ -143,7 +143,12 @@ export function BatchProgress({ status, progress }: { status: string; progress: 
   return (
     <div class="progress" data-status={status}>
       <label for="batch-progress">{running ? `${humanize(status)}: ` : 'Processed: '}</label>
-      <progress id="batch-progress" max={Math.max(total, 1)} value={total > 0 ? shown : running ? undefined : 0} aria-valuetext={`${done} of ${total}`} />
+      <progress
+        id="batch-progress"
+        max={Math.max(total, 1)}
+        value={total > 0 ? shown : running ? undefined : 0}
+        aria-valuetext={`${done} of ${total}`}
+      />
       <span role="status" aria-live="polite" class="progress-text">
         {done} of {total} {running ? '' : `(${humanize(status)})`}
       </span>
@@ -171,7 +176,17 @@ export function Section({ title, children, id }: { title: string; children: Comp
   );
 }
 
-export function Pager({ cursor, nextCursor, onPage, label }: { cursor?: string; nextCursor?: string; onPage(cursor?: string): void; label: string }) {
+export function Pager({
+  cursor,
+  nextCursor,
+  onPage,
+  label,
+}: {
+  cursor?: string;
+  nextCursor?: string;
+  onPage(cursor?: string): void;
+  label: string;
+}) {
   if (!cursor && !nextCursor) return null;
   return (
     <nav class="pager" aria-label={`${label} pages`}>
@@ -188,7 +203,12 @@ export function Pager({ cursor, nextCursor, onPage, label }: { cursor?: string; 
 export const when = (iso?: string) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') : '');
 
 /** Splits a list typed by a person (commas, spaces or lines) into ids. */
-export const idList = (text: string): string[] => text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+export const idList = (text: string): string[] =>
+  text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** `2026-03-01T10:00` from a datetime-local input, read as UTC → `2026-03-01T10:00:00Z`. */
-export const utcInstant = (local: string): string | undefined => (local ? `${local.length === 16 ? `${local}:00` : local}Z` : undefined);
+export const utcInstant = (local: string): string | undefined =>
+  local ? `${local.length === 16 ? `${local}:00` : local}Z` : undefined;

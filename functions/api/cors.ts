@@ -10,7 +10,16 @@ export interface CorsSpec {
 
 export const apiCors: CorsSpec = {
   // SigV4 headers (AWS), Idempotency-Key on every POST, If-Match on submit, X-Actor (the local stack's caller).
-  allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match', 'x-actor', 'x-amz-content-sha256', 'x-amz-date', 'x-amz-security-token'],
+  allowHeaders: [
+    'authorization',
+    'content-type',
+    'idempotency-key',
+    'if-match',
+    'x-actor',
+    'x-amz-content-sha256',
+    'x-amz-date',
+    'x-amz-security-token',
+  ],
   allowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
   // The preview's ETag is what submit sends back in If-Match.
   exposeHeaders: ['etag', 'idempotent-replayed'],

@@ -4,6 +4,6 @@ import { httpHandler, ok } from './http-handler';
 import { OpenApiDocumentView } from './views';
 
 export const handler = httpHandler(
-  { summary: 'Read this API\'s OpenAPI 3.1 document', responses: { 200: OpenApiDocumentView } },
+  { summary: "Read this API's OpenAPI 3.1 document", responses: { 200: OpenApiDocumentView } },
   async () => ok(document),
 );

@@ -79,7 +79,9 @@ export function httpHandler<
       );
     const key = headers['idempotency-key'];
     const method = event.requestContext.http.method;
-    return key !== undefined && (method === 'POST' || method === 'PUT') ? idempotent(key, actor, method, event.rawPath, rawBody, remainingMs(context), run) : run();
+    return key !== undefined && (method === 'POST' || method === 'PUT')
+      ? idempotent(key, actor, method, event.rawPath, rawBody, remainingMs(context), run)
+      : run();
   };
   const handler = middy(base).onError(async (request) => {
     request.response = problemResponse(request.error, request.context.awsRequestId, request.event);
@@ -117,7 +119,11 @@ async function idempotent(
     throw new DomainError('CONFLICT', 'A request with this Idempotency-Key is still in progress; retry shortly');
   }
   if (claim.outcome === 'replay') {
-    return { statusCode: claim.response.status, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' }, body: claim.response.body };
+    return {
+      statusCode: claim.response.status,
+      headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' },
+      body: claim.response.body,
+    };
   }
   let response: APIGatewayProxyStructuredResultV2;
   try {
@@ -145,7 +151,11 @@ function canonicalJson(raw: string): string {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }
@@ -155,7 +165,11 @@ function validate(where: string, schema: z.ZodType | undefined, input: unknown, 
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) {
-    issues.push({ path: [where, ...issue.path.map(String)].join('.'), code: 'VALIDATION_FAILED', message: issue.message });
+    issues.push({
+      path: [where, ...issue.path.map(String)].join('.'),
+      code: 'VALIDATION_FAILED',
+      message: issue.message,
+    });
   }
   return undefined;
 }
@@ -174,9 +188,10 @@ function parseJson(raw: string, headers: Record<string, string>): unknown {
   if (type && !/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
     throw new DomainError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, not ${type}`);
   }
-  if (raw.trim() === '') throw new DomainError('VALIDATION_FAILED', 'The request needs a JSON body', [
-    { path: 'body', code: 'VALIDATION_FAILED', message: 'body is empty' },
-  ]);
+  if (raw.trim() === '')
+    throw new DomainError('VALIDATION_FAILED', 'The request needs a JSON body', [
+      { path: 'body', code: 'VALIDATION_FAILED', message: 'body is empty' },
+    ]);
   // A BOM is legal at the start of a JSON text sent by some clients; JSON.parse rejects it.
   const text = raw.replace(/^\uFEFF/, '');
   let value: unknown;
@@ -196,7 +211,11 @@ function parseJson(raw: string, headers: Record<string, string>): unknown {
   const control = controlCharacterAt(value);
   if (control) {
     throw new DomainError('VALIDATION_FAILED', 'The body holds a control character', [
-      { path: control.path, code: 'VALIDATION_FAILED', message: `contains the control character ${control.codePoint}; text may hold tab, CR and LF but no other control character` },
+      {
+        path: control.path,
+        code: 'VALIDATION_FAILED',
+        message: `contains the control character ${control.codePoint}; text may hold tab, CR and LF but no other control character`,
+      },
     ]);
   }
   return value;
@@ -214,8 +233,12 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined
  * that API Gateway reports for the Cognito identity (`…:CognitoSignIn:<sub>`) is added to it.
  */
 function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string>): string {
-  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string; cognitoIdentity?: { amr?: string[] } } } }).authorizer?.iam;
-  const signIn = iam?.cognitoIdentity?.amr?.map((a) => /^cognito-idp\.[^/]+\/([^:]+):CognitoSignIn:([\w-]+)$/.exec(a)).find((m) => m);
+  const iam = (
+    event.requestContext as { authorizer?: { iam?: { userArn?: string; cognitoIdentity?: { amr?: string[] } } } }
+  ).authorizer?.iam;
+  const signIn = iam?.cognitoIdentity?.amr
+    ?.map((a) => /^cognito-idp\.[^/]+\/([^:]+):CognitoSignIn:([\w-]+)$/.exec(a))
+    .find((m) => m);
   if (iam?.userArn && signIn) return `${iam.userArn} (user ${signIn[2]} of ${signIn[1]})`;
   if (iam?.userArn) return iam.userArn;
   const actor = headers['x-actor'];
@@ -223,7 +246,9 @@ function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string>)
   const parsed = ActorHeader.safeParse(actor);
   if (!parsed.success) {
     const message = `X-Actor is ${actor.length} characters; at most ${ActorHeader.maxLength} are allowed (it is recorded as sent, never cut)`;
-    throw new DomainError('VALIDATION_FAILED', message, [{ path: 'headers.x-actor', code: 'VALIDATION_FAILED', message }]);
+    throw new DomainError('VALIDATION_FAILED', message, [
+      { path: 'headers.x-actor', code: 'VALIDATION_FAILED', message },
+    ]);
   }
   return actor;
 }
@@ -258,7 +283,11 @@ export function problem(code: ErrorCode, detail: string, issues: Issue[] = [], r
   };
 }
 
-function problemResponse(error: unknown, requestId: string, event: APIGatewayProxyEventV2): APIGatewayProxyStructuredResultV2 {
+function problemResponse(
+  error: unknown,
+  requestId: string,
+  event: APIGatewayProxyEventV2,
+): APIGatewayProxyStructuredResultV2 {
   let body: Problem;
   if (error instanceof DomainError) {
     body = problem(error.code, error.message, error.issues, requestId);

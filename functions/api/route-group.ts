@@ -3,7 +3,10 @@
 // the entry CDK writes for the group (infra/constructs/api.ts); the local HTTP API runs it too.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 
-export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type ApiHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** Imports a route's handler module on its first request, as a function of its own would at cold start. */
 export type HandlerModuleLoader = () => Promise<{ handler: ApiHandler }>;

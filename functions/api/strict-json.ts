@@ -4,9 +4,12 @@
 
 /** The path (`body.a.b`) of the first key repeated in one object of a valid JSON text, if any. */
 export function repeatedKeyPath(text: string): string | undefined {
-  type Frame = { keys: Set<string>; expectKey: boolean; path: string[]; last?: string } | { index: number; path: string[] };
+  type Frame =
+    | { keys: Set<string>; expectKey: boolean; path: string[]; last?: string }
+    | { index: number; path: string[] };
   const stack: Frame[] = [];
-  const pathOf = (f: Frame | undefined) => (f ? ('keys' in f ? [...f.path, f.last ?? ''] : [...f.path, String(f.index)]) : []);
+  const pathOf = (f: Frame | undefined) =>
+    f ? ('keys' in f ? [...f.path, f.last ?? ''] : [...f.path, String(f.index)]) : [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     const top = stack.at(-1);

@@ -14,7 +14,12 @@ import {
   type BillUnit,
   type OpenItem,
 } from '../../shared/domain/account';
-import { ADJUSTMENT_DIRECTIONS, ADJUSTMENT_TARGETS, ADJUSTMENT_TREATMENTS, type Adjustment } from '../../shared/domain/adjustment';
+import {
+  ADJUSTMENT_DIRECTIONS,
+  ADJUSTMENT_TARGETS,
+  ADJUSTMENT_TREATMENTS,
+  type Adjustment,
+} from '../../shared/domain/adjustment';
 import {
   allowedActions,
   AR_POLICIES,
@@ -43,18 +48,33 @@ import type { BillAdjustment } from '../../shared/store/bill-lines';
 // ---- values every answer shares ------------------------------------------------------------------
 
 /** A non-negative decimal string: quantities, prices, money in the currency's digits. */
-export const Decimal = z.string().regex(/^\d+(\.\d+)?$/).meta({ id: 'Decimal', description: 'A non-negative decimal as a string (never a JSON number).', example: '12.50' });
+export const Decimal = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/)
+  .meta({ id: 'Decimal', description: 'A non-negative decimal as a string (never a JSON number).', example: '12.50' });
 /** A decimal string that may be negative: changes, deltas. */
 export const SignedDecimal = z
   .string()
   .regex(/^-?\d+(\.\d+)?$/)
   .meta({ id: 'SignedDecimal', description: 'A decimal as a string, negative for a decrease.', example: '-3.5' });
-export const Timestamp = z.string().meta({ id: 'Timestamp', description: 'An ISO-8601 instant in UTC.', example: '2026-03-01T10:00:00.000Z' });
-export const ErrorCodeValue = z.enum(ERROR_CODES).meta({ id: 'ErrorCode', description: 'A stable error code (GET /v1/lookups lists each with its meaning).' });
+export const Timestamp = z
+  .string()
+  .meta({ id: 'Timestamp', description: 'An ISO-8601 instant in UTC.', example: '2026-03-01T10:00:00.000Z' });
+export const ErrorCodeValue = z
+  .enum(ERROR_CODES)
+  .meta({ id: 'ErrorCode', description: 'A stable error code (GET /v1/lookups lists each with its meaning).' });
 
 /** A page of a list: `nextCursor` is there while more follow; pass it back as `?cursor=`. */
 export const Page = <T extends z.ZodType>(item: T, id: string) =>
-  z.object({ items: z.array(item), nextCursor: z.string().optional().meta({ description: 'Pass as ?cursor= for the next page; absent on the last.' }) }).meta({ id });
+  z
+    .object({
+      items: z.array(item),
+      nextCursor: z
+        .string()
+        .optional()
+        .meta({ description: 'Pass as ?cursor= for the next page; absent on the last.' }),
+    })
+    .meta({ id });
 /** A whole list in one answer (never paged). */
 export const List = <T extends z.ZodType>(item: T, id: string) => z.object({ items: z.array(item) }).meta({ id });
 
@@ -98,11 +118,24 @@ export const LedgerEntryView = z
   })
   .meta({ id: 'LedgerEntry' });
 
-export const GrantResultView = z.object({ entry: LedgerEntryView, balance: BalanceViewSchema }).meta({ id: 'GrantResult' });
+export const GrantResultView = z
+  .object({ entry: LedgerEntryView, balance: BalanceViewSchema })
+  .meta({ id: 'GrantResult' });
 
-const TransferSide = z.object({ subscriptionId: z.string(), register: z.string(), entry: LedgerEntryView, balance: BalanceViewSchema });
+const TransferSide = z.object({
+  subscriptionId: z.string(),
+  register: z.string(),
+  entry: LedgerEntryView,
+  balance: BalanceViewSchema,
+});
 export const TransferView = z
-  .object({ transferId: z.string(), amount: SignedDecimal, effectiveAt: Timestamp.optional(), from: TransferSide, to: TransferSide })
+  .object({
+    transferId: z.string(),
+    amount: SignedDecimal,
+    effectiveAt: Timestamp.optional(),
+    from: TransferSide,
+    to: TransferSide,
+  })
   .meta({ id: 'BalanceTransfer' });
 
 export const CreditRebillView = z
@@ -110,14 +143,24 @@ export const CreditRebillView = z
     id: z.string(),
     kind: z.enum(['CREDIT', 'REBILL']),
     amount: SignedDecimal.describe('A credit is negative.'),
-    originalPeriod: z.string().describe('The period it corrects (interfaced, closed, or billed under credit-only): that line is never changed.'),
+    originalPeriod: z
+      .string()
+      .describe(
+        'The period it corrects (interfaced, closed, or billed under credit-only): that line is never changed.',
+      ),
     period: z.string().describe('The open period it is posted to.'),
     usageBefore: SignedDecimal.optional().describe("What the original period's events rated to before the correction."),
-    usageAfter: SignedDecimal.optional().describe('And after it: the rebill is this plus the true-up to the period minimum.'),
+    usageAfter: SignedDecimal.optional().describe(
+      'And after it: the rebill is this plus the true-up to the period minimum.',
+    ),
     batchId: z.string().optional().describe('The batch that made it; its members are the events.'),
     at: Timestamp,
   })
-  .meta({ id: 'CreditRebill', description: "A credit of what a frozen period's line billed and a rebill of what it comes to now (minimum true-up included), posted as adjustments to an open period." });
+  .meta({
+    id: 'CreditRebill',
+    description:
+      "A credit of what a frozen period's line billed and a rebill of what it comes to now (minimum true-up included), posted as adjustments to an open period.",
+  });
 
 export const BillLineView = z
   .object({
@@ -132,7 +175,10 @@ export const BillLineView = z
     status: z.enum(BILL_STATUSES),
     billUnitId: z.string().optional(),
     updatedAt: Timestamp,
-    creditRebill: z.array(CreditRebillView).optional().describe('Credits and rebills posted to this line, or correcting this period.'),
+    creditRebill: z
+      .array(CreditRebillView)
+      .optional()
+      .describe('Credits and rebills posted to this line, or correcting this period.'),
   })
   .meta({ id: 'BillLine' });
 
@@ -163,13 +209,15 @@ export const UsageEventView = z
       .optional(),
     heldBy: z.string().optional().meta({ description: 'The open batch holding the event.' }),
     lockedBy: z.string().optional(),
-    lineage: z.object({
-      parentEventId: z.string().optional(),
-      childEventIds: z.array(z.string()).optional(),
-      replaces: z.string().optional(),
-      replacedBy: z.array(z.string()).optional(),
-      reversedBy: z.string().optional().meta({ description: 'The batch that reversed the event.' }),
-    }).meta({ description: 'Direct links only; GET /v1/usage-events/{eventId}/lineage returns the whole chain.' }),
+    lineage: z
+      .object({
+        parentEventId: z.string().optional(),
+        childEventIds: z.array(z.string()).optional(),
+        replaces: z.string().optional(),
+        replacedBy: z.array(z.string()).optional(),
+        reversedBy: z.string().optional().meta({ description: 'The batch that reversed the event.' }),
+      })
+      .meta({ description: 'Direct links only; GET /v1/usage-events/{eventId}/lineage returns the whole chain.' }),
     createdAt: Timestamp,
   })
   .meta({ id: 'UsageEvent' });
@@ -186,12 +234,14 @@ export const LineageView = z
           quantity: Decimal,
           occurredAt: Timestamp,
           status: z.enum(EVENT_STATUSES),
-          amount: Decimal.optional().meta({ description: 'What the rating charges, in `currency`; absent while not rated.' }),
+          amount: Decimal.optional().meta({
+            description: 'What the rating charges, in `currency`; absent while not rated.',
+          }),
           currency: z.string(),
-          generation: z
-            .number()
-            .int()
-            .meta({ description: 'Replacement generations from the asked event (0): -1 is what it replaced, +1 what replaced it; a parent and its children share one.' }),
+          generation: z.number().int().meta({
+            description:
+              'Replacement generations from the asked event (0): -1 is what it replaced, +1 what replaced it; a parent and its children share one.',
+          }),
           parentEventId: z.string().optional(),
           childEventIds: z.array(z.string()),
           replaces: z.string().optional(),
@@ -206,7 +256,9 @@ export const LineageView = z
                 type: z.enum(BATCH_TYPES),
                 name: z.string().optional(),
                 status: z.enum(BATCH_STATUSES),
-                role: z.enum(MEMBER_ROLES).meta({ description: 'How the batch took the event; REPLACEMENT: the batch inserted it.' }),
+                role: z
+                  .enum(MEMBER_ROLES)
+                  .meta({ description: 'How the batch took the event; REPLACEMENT: the batch inserted it.' }),
                 at: Timestamp.meta({ description: 'When the batch took (or inserted) the event.' }),
                 updatedAt: Timestamp.meta({ description: "The batch's last change (its completion, once finished)." }),
               }),
@@ -216,9 +268,10 @@ export const LineageView = z
       )
       .meta({ description: 'The chain, oldest generation first; nearest events first when it is cut at the bound.' }),
     limits: z.object({ events: z.number().int(), batchesPerEvent: z.number().int() }),
-    truncated: z
-      .boolean()
-      .meta({ description: 'The chain goes on past the limits: a link names an event not in `events` (ask its lineage to go on), or an event has more batches than listed.' }),
+    truncated: z.boolean().meta({
+      description:
+        'The chain goes on past the limits: a link names an event not in `events` (ask its lineage to go on), or an event has more batches than listed.',
+    }),
   })
   .meta({ id: 'EventLineage' });
 
@@ -260,8 +313,13 @@ export function lineageView(l: Lineage): z.output<typeof LineageView> {
 export const IngestResultView = z
   .object({
     accepted: z.number().int(),
-    duplicates: z.number().int().meta({ description: 'Events already stored with the same content (a retry): not counted again.' }),
-    rejected: z.array(z.object({ index: z.number().int(), eventId: z.string().optional(), code: ErrorCodeValue, message: z.string() })),
+    duplicates: z
+      .number()
+      .int()
+      .meta({ description: 'Events already stored with the same content (a retry): not counted again.' }),
+    rejected: z.array(
+      z.object({ index: z.number().int(), eventId: z.string().optional(), code: ErrorCodeValue, message: z.string() }),
+    ),
   })
   .meta({ id: 'IngestResult' });
 
@@ -279,21 +337,35 @@ export const BatchView = z
       arPolicy: z.enum(AR_POLICIES),
       creditOnly: z.boolean(),
       effectiveAt: Timestamp.optional(),
-      requireApproval: z.boolean().meta({ description: 'Four-eyes approval for this batch whatever the deployment setting (it can only add to it).' }),
+      requireApproval: z.boolean().meta({
+        description: 'Four-eyes approval for this batch whatever the deployment setting (it can only add to it).',
+      }),
     }),
-    counts: z.object({ events: z.number().int(), related: z.number().int(), errored: z.number().int(), inProcess: z.number().int(), processed: z.number().int() }),
-    allowedActions: z.array(z.enum(BATCH_ACTIONS)).meta({ description: 'What the batch allows now; anything else is refused. GET /v1/batches/{batchId} answers for the asking caller: SUBMIT is absent for the one who locked a batch that needs approval.' }),
+    counts: z.object({
+      events: z.number().int(),
+      related: z.number().int(),
+      errored: z.number().int(),
+      inProcess: z.number().int(),
+      processed: z.number().int(),
+    }),
+    allowedActions: z.array(z.enum(BATCH_ACTIONS)).meta({
+      description:
+        'What the batch allows now; anything else is refused. GET /v1/batches/{batchId} answers for the asking caller: SUBMIT is absent for the one who locked a batch that needs approval.',
+    }),
     progress: z.object({ done: z.number().int(), total: z.number().int() }),
     createdBy: z.string(),
     lockedBy: z.string().optional().meta({ description: 'Who asked for the last lock.' }),
-    approval: z
-      .object({ required: z.boolean(), reason: z.string() })
-      .optional()
-      .meta({ description: 'A LOCKED batch read by one caller (GET /v1/batches/{batchId}): whether someone other than lockedBy must submit it (four-eyes approval), and why.' }),
+    approval: z.object({ required: z.boolean(), reason: z.string() }).optional().meta({
+      description:
+        'A LOCKED batch read by one caller (GET /v1/batches/{batchId}): whether someone other than lockedBy must submit it (four-eyes approval), and why.',
+    }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     lastError: z.object({ code: ErrorCodeValue, message: z.string(), at: Timestamp }).optional(),
-    executions: z.record(z.string(), z.string()).optional().meta({ description: 'The workflow executions started for the batch, by action.' }),
+    executions: z
+      .record(z.string(), z.string())
+      .optional()
+      .meta({ description: 'The workflow executions started for the batch, by action.' }),
   })
   .meta({ id: 'Batch' });
 
@@ -313,7 +385,13 @@ export const MemberView = z
   .meta({ id: 'BatchMember' });
 
 export const BatchLogEntryView = z
-  .object({ at: Timestamp, actor: z.string(), action: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() })
+  .object({
+    at: Timestamp,
+    actor: z.string(),
+    action: z.string(),
+    message: z.string(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
   .meta({ id: 'BatchLogEntry' });
 
 const HoldRejection = z.object({ eventId: z.string(), code: ErrorCodeValue, message: z.string().optional() });
@@ -324,7 +402,10 @@ export const AddEventsResultView = z
     already: z.number().int().optional().meta({ description: 'Requested ids the batch held before.' }),
     dryRun: z.boolean().optional(),
     rejected: z.array(HoldRejection),
-    nextCursor: z.string().optional().meta({ description: 'The selection matched more: send the same criteria with this cursor.' }),
+    nextCursor: z
+      .string()
+      .optional()
+      .meta({ description: 'The selection matched more: send the same criteria with this cursor.' }),
   })
   .meta({ id: 'AddEventsResult' });
 
@@ -334,7 +415,15 @@ export const AddReplacementsResultView = z
     already: z.number().int(),
     replacements: z.number().int(),
     newMembers: z.number().int().optional(),
-    rejected: z.array(z.object({ originalEventId: z.string(), index: z.number().int().optional(), eventId: z.string().optional(), code: ErrorCodeValue, message: z.string() })),
+    rejected: z.array(
+      z.object({
+        originalEventId: z.string(),
+        index: z.number().int().optional(),
+        eventId: z.string().optional(),
+        code: ErrorCodeValue,
+        message: z.string(),
+      }),
+    ),
   })
   .meta({ id: 'AddReplacementsResult' });
 
@@ -342,11 +431,14 @@ export const RemoveResultView = z.object({ removed: z.number().int() }).meta({ i
 
 export const ActionAcceptedView = z
   .object({ batchId: z.uuid(), status: z.enum(BATCH_STATUSES), executionArn: z.string() })
-  .meta({ id: 'ActionAccepted', description: 'The workflow started; poll GET /v1/batches/{batchId} until the status settles.' });
+  .meta({
+    id: 'ActionAccepted',
+    description: 'The workflow started; poll GET /v1/batches/{batchId} until the status settles.',
+  });
 
 const PartitionError = z.object({ code: ErrorCodeValue, message: z.string() });
 const LineAmountsView = z.object({
-  usage: SignedDecimal.describe('Sum of the period\'s rated usage.'),
+  usage: SignedDecimal.describe("Sum of the period's rated usage."),
   trueUp: SignedDecimal.describe('Minimum true-up: max(0, periodMinimum − usage).'),
   adjustments: SignedDecimal.describe('Adjustments posted to the line (credit/rebill included).'),
   total: SignedDecimal.describe('usage + trueUp + adjustments.'),
@@ -355,7 +447,11 @@ export const PreviewView = z
   .object({
     batchId: z.uuid(),
     status: z.enum(BATCH_STATUSES),
-    stale: z.boolean().describe('Something a subscription\'s plan read changed after lock: submit would not apply it (PREVIEW_STALE); lock again.'),
+    stale: z
+      .boolean()
+      .describe(
+        "Something a subscription's plan read changed after lock: submit would not apply it (PREVIEW_STALE); lock again.",
+      ),
     subscriptions: z.array(
       z.object({
         subscriptionId: z.string(),
@@ -371,13 +467,25 @@ export const PreviewView = z
             created: z.boolean().describe('The batch creates the line.'),
             before: LineAmountsView,
             after: LineAmountsView,
-            reinvoiceRequired: z.boolean().describe('A BILLED line changes: the bill must be re-issued (event BILL_REINVOICE_REQUIRED).'),
-            frozenBecause: z.enum(['INTERFACED', 'PERIOD_CLOSED', 'BEFORE_ACCOUNT', 'BILLED']).optional().describe('The line is not changed in place; its correction is posted as credit/rebill.'),
+            reinvoiceRequired: z
+              .boolean()
+              .describe('A BILLED line changes: the bill must be re-issued (event BILL_REINVOICE_REQUIRED).'),
+            frozenBecause: z
+              .enum(['INTERFACED', 'PERIOD_CLOSED', 'BEFORE_ACCOUNT', 'BILLED'])
+              .optional()
+              .describe('The line is not changed in place; its correction is posted as credit/rebill.'),
             creditRebillPeriod: z.string().optional(),
             correctedTotal: SignedDecimal.optional().describe('What the frozen period comes to now, true-up included.'),
           }),
         ),
-        creditRebill: z.array(z.object({ kind: z.enum(['CREDIT', 'REBILL']), amount: SignedDecimal, originalPeriod: z.string(), period: z.string() })),
+        creditRebill: z.array(
+          z.object({
+            kind: z.enum(['CREDIT', 'REBILL']),
+            amount: SignedDecimal,
+            originalPeriod: z.string(),
+            period: z.string(),
+          }),
+        ),
       }),
     ),
     partitions: z.array(
@@ -395,7 +503,12 @@ export const PreviewView = z
         errors: z.array(PartitionError),
       }),
     ),
-    totals: z.object({ partitions: z.number().int(), withErrors: z.number().int(), stale: z.number().int(), chargeDelta: z.record(z.string(), SignedDecimal) }),
+    totals: z.object({
+      partitions: z.number().int(),
+      withErrors: z.number().int(),
+      stale: z.number().int(),
+      chargeDelta: z.record(z.string(), SignedDecimal),
+    }),
   })
   .meta({ id: 'Preview' });
 
@@ -443,7 +556,13 @@ export const OpenItemView = z
   .meta({ id: 'OpenItem' });
 
 export const AccountLogEntryView = z
-  .object({ at: Timestamp, actor: z.string(), action: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() })
+  .object({
+    at: Timestamp,
+    actor: z.string(),
+    action: z.string(),
+    message: z.string(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
   .meta({ id: 'AccountLogEntry' });
 
 export const LedgerCloseView = z
@@ -456,7 +575,9 @@ export const BalanceGroupView = z
     kind: z.enum(BALANCE_GROUP_KINDS),
     subscriptionId: z.string().optional(),
     billUnitId: z.string(),
-    history: z.array(z.object({ billUnitId: z.string(), from: Timestamp, by: z.string(), moveId: z.string().optional() })),
+    history: z.array(
+      z.object({ billUnitId: z.string(), from: Timestamp, by: z.string(), moveId: z.string().optional() }),
+    ),
   })
   .meta({ id: 'BalanceGroup' });
 
@@ -493,12 +614,19 @@ export const AdjustmentView = z
 export const AdjustmentListView = z
   .object({
     items: z.array(AdjustmentView),
-    creditRebill: z.array(CreditRebillView).describe("Credits and rebills batches posted for the subscription's frozen periods, oldest first."),
+    creditRebill: z
+      .array(CreditRebillView)
+      .describe("Credits and rebills batches posted for the subscription's frozen periods, oldest first."),
   })
   .meta({ id: 'AdjustmentList' });
 
 export const AdjustmentResultView = z
-  .object({ adjustment: AdjustmentView, entry: LedgerEntryView.optional(), balance: BalanceViewSchema.optional(), billLine: BillLineView.optional() })
+  .object({
+    adjustment: AdjustmentView,
+    entry: LedgerEntryView.optional(),
+    balance: BalanceViewSchema.optional(),
+    billLine: BillLineView.optional(),
+  })
   .meta({ id: 'AdjustmentResult' });
 
 export const HealthView = z
@@ -506,8 +634,10 @@ export const HealthView = z
   .meta({ id: 'Health' });
 
 const ActionRuleView = z.object({ action: z.enum(BATCH_ACTIONS), when: z.string().optional() });
-const byType = <T extends z.ZodType>(v: T) => z.object(Object.fromEntries(BATCH_TYPES.map((t) => [t, v])) as Record<(typeof BATCH_TYPES)[number], T>);
-const byStatus = <T extends z.ZodType>(v: T) => z.object(Object.fromEntries(BATCH_STATUSES.map((s) => [s, v])) as Record<(typeof BATCH_STATUSES)[number], T>);
+const byType = <T extends z.ZodType>(v: T) =>
+  z.object(Object.fromEntries(BATCH_TYPES.map((t) => [t, v])) as Record<(typeof BATCH_TYPES)[number], T>);
+const byStatus = <T extends z.ZodType>(v: T) =>
+  z.object(Object.fromEntries(BATCH_STATUSES.map((s) => [s, v])) as Record<(typeof BATCH_STATUSES)[number], T>);
 
 export const LookupsView = z
   .object({
@@ -515,7 +645,9 @@ export const LookupsView = z
     batchTypes: z.array(z.enum(BATCH_TYPES)),
     batchStatuses: z.array(z.enum(BATCH_STATUSES)),
     batchActions: z.array(z.enum(BATCH_ACTIONS)),
-    actionsByTypeAndStatus: byType(byStatus(z.array(ActionRuleView))).meta({ description: 'What each type allows in each status; `when` names a further condition.' }),
+    actionsByTypeAndStatus: byType(byStatus(z.array(ActionRuleView))).meta({
+      description: 'What each type allows in each status; `when` names a further condition.',
+    }),
     eligibleEventStatusesByType: byType(z.array(z.enum(EVENT_STATUSES))),
     eventStatuses: z.array(z.enum(EVENT_STATUSES)),
     memberRoles: z.array(z.enum(MEMBER_ROLES)),
@@ -542,7 +674,13 @@ export const LookupsView = z
   .meta({ id: 'Lookups' });
 
 /** The OpenAPI document itself (GET /v1/openapi.json). */
-export const OpenApiDocumentView = z.looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) }).meta({ id: 'OpenApiDocument' });
+export const OpenApiDocumentView = z
+  .looseObject({
+    openapi: z.string(),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'OpenApiDocument' });
 
 /** Every refusal: RFC 9457 problem details with the stable `code`. */
 export const ProblemView = z
@@ -552,8 +690,15 @@ export const ProblemView = z
     status: z.number().int(),
     code: ErrorCodeValue,
     detail: z.string().meta({ description: 'What went wrong, in words; names the limit or the value refused.' }),
-    errors: z.array(z.object({ path: z.string().meta({ example: 'body.eventIds' }), code: ErrorCodeValue, message: z.string() })).optional(),
-    requestId: z.string().optional().meta({ description: 'Quote it when reporting a failure: it finds the request in the logs.' }),
+    errors: z
+      .array(
+        z.object({ path: z.string().meta({ example: 'body.eventIds' }), code: ErrorCodeValue, message: z.string() }),
+      )
+      .optional(),
+    requestId: z
+      .string()
+      .optional()
+      .meta({ description: 'Quote it when reporting a failure: it finds the request in the logs.' }),
   })
   .meta({ id: 'Problem' });
 
@@ -564,7 +709,9 @@ export const subscriptionView = (s: Subscription): z.output<typeof SubscriptionV
   accountId: s.accountId,
   startDate: s.startDate,
   currency: s.currency,
-  products: Object.fromEntries(Object.entries(s.products).map(([id, p]) => [id, { register: p.register, unitPrice: formatPrice(p.unitPrice) }])),
+  products: Object.fromEntries(
+    Object.entries(s.products).map(([id, p]) => [id, { register: p.register, unitPrice: formatPrice(p.unitPrice) }]),
+  ),
   ...(s.periodMinimum !== undefined ? { periodMinimum: formatMoney(s.periodMinimum, s.currency) } : {}),
   planVersion: s.planVersion,
   createdAt: s.createdAt,
@@ -593,15 +740,33 @@ export const ledgerEntryView = (e: LedgerEntry): z.output<typeof LedgerEntryView
   ...(e.transferId ? { transferId: e.transferId } : {}),
   ...(e.adjustmentId ? { adjustmentId: e.adjustmentId } : {}),
   ...(e.counterpart ? { counterpart: e.counterpart } : {}),
-  ...(e.grantChanges ? { grantChanges: e.grantChanges.map((c) => ({ grantId: c.grantId, amount: formatQuantity(c.amount) })) } : {}),
+  ...(e.grantChanges
+    ? { grantChanges: e.grantChanges.map((c) => ({ grantId: c.grantId, amount: formatQuantity(c.amount) })) }
+    : {}),
 });
 
-export const transferView = (t: { transferId: string; out: LedgerEntry; in: LedgerEntry; fromBalance: BalanceView; toBalance: BalanceView }): z.output<typeof TransferView> => ({
+export const transferView = (t: {
+  transferId: string;
+  out: LedgerEntry;
+  in: LedgerEntry;
+  fromBalance: BalanceView;
+  toBalance: BalanceView;
+}): z.output<typeof TransferView> => ({
   transferId: t.transferId,
   amount: formatQuantity(t.in.granted),
   effectiveAt: t.in.effectiveAt,
-  from: { subscriptionId: t.out.subscriptionId, register: t.out.register, entry: ledgerEntryView(t.out), balance: balanceView(t.fromBalance) },
-  to: { subscriptionId: t.in.subscriptionId, register: t.in.register, entry: ledgerEntryView(t.in), balance: balanceView(t.toBalance) },
+  from: {
+    subscriptionId: t.out.subscriptionId,
+    register: t.out.register,
+    entry: ledgerEntryView(t.out),
+    balance: balanceView(t.fromBalance),
+  },
+  to: {
+    subscriptionId: t.in.subscriptionId,
+    register: t.in.register,
+    entry: ledgerEntryView(t.in),
+    balance: balanceView(t.toBalance),
+  },
 });
 
 export const creditRebillView = (d: BillAdjustment, currency: string): z.output<typeof CreditRebillView> => ({
@@ -629,7 +794,11 @@ export const billLineView = (l: BillLine, documents?: readonly BillAdjustment[])
   ...(l.billUnitId ? { billUnitId: l.billUnitId } : {}),
   updatedAt: l.updatedAt,
   ...(documents?.some((d) => d.period === l.period || d.originalPeriod === l.period)
-    ? { creditRebill: documents.filter((d) => d.period === l.period || d.originalPeriod === l.period).map((d) => creditRebillView(d, l.currency)) }
+    ? {
+        creditRebill: documents
+          .filter((d) => d.period === l.period || d.originalPeriod === l.period)
+          .map((d) => creditRebillView(d, l.currency)),
+      }
     : {}),
 });
 
@@ -672,7 +841,10 @@ export function eventView(e: UsageEvent, currency: string, childEventIds?: strin
 }
 
 /** `viewer`: the caller and the batch's approval need, when one caller asks (allowedActions is then theirs). */
-export const batchView = (b: Batch, viewer?: { actor: string; approval?: ApprovalNeed }): z.output<typeof BatchView> => ({
+export const batchView = (
+  b: Batch,
+  viewer?: { actor: string; approval?: ApprovalNeed },
+): z.output<typeof BatchView> => ({
   batchId: b.batchId,
   type: b.type,
   ...(b.name ? { name: b.name } : {}),
@@ -681,7 +853,9 @@ export const batchView = (b: Batch, viewer?: { actor: string; approval?: Approva
   version: b.version,
   options: { ...b.options, requireApproval: b.options.requireApproval === true },
   counts: b.counts,
-  allowedActions: allowedActions(b).filter((a) => a !== 'SUBMIT' || !viewer?.approval || mayOfferSubmit(viewer.approval, viewer.actor, b.lockedBy)),
+  allowedActions: allowedActions(b).filter(
+    (a) => a !== 'SUBMIT' || !viewer?.approval || mayOfferSubmit(viewer.approval, viewer.actor, b.lockedBy),
+  ),
   progress: b.progress,
   createdBy: b.createdBy,
   ...(b.lockedBy ? { lockedBy: b.lockedBy } : {}),
@@ -742,7 +916,13 @@ export const openItemView = (o: OpenItem, currency: string): z.output<typeof Ope
   ...(o.resolution ? { resolution: o.resolution } : {}),
 });
 
-export const accountLogView = (e: AccountLogEntry): z.output<typeof AccountLogEntryView> => ({ at: e.at, actor: e.actor, action: e.action, message: e.message, data: e.data });
+export const accountLogView = (e: AccountLogEntry): z.output<typeof AccountLogEntryView> => ({
+  at: e.at,
+  actor: e.actor,
+  action: e.action,
+  message: e.message,
+  data: e.data,
+});
 
 export const ledgerCloseView = (c: LedgerClose): z.output<typeof LedgerCloseView> => ({
   closedThrough: c.closedThrough ?? null,
@@ -787,7 +967,9 @@ const ImportTargetView = z
 export const ImportUploadView = z
   .object({
     importId: z.string(),
-    key: z.string().meta({ description: 'The object key the file is uploaded to: the S3 drop imports it as any partner file.' }),
+    key: z
+      .string()
+      .meta({ description: 'The object key the file is uploaded to: the S3 drop imports it as any partner file.' }),
     upload: z.object({
       method: z.literal('PUT'),
       url: z.string().meta({ description: 'A presigned S3 URL, valid until expiresAt.' }),
@@ -817,6 +999,9 @@ export const ImportStatusView = z
       .passthrough()
       .optional()
       .meta({ description: 'The import report, once the file has been imported.' }),
-    errorsUrl: z.string().optional().meta({ description: 'A presigned download URL of the errors CSV, when rows were rejected.' }),
+    errorsUrl: z
+      .string()
+      .optional()
+      .meta({ description: 'A presigned download URL of the errors CSV, when rows were rejected.' }),
   })
   .meta({ id: 'ImportStatus' });

@@ -17,7 +17,14 @@ import {
 } from '../../shared/domain/import-keys';
 import { config } from '../../shared/config';
 import { logger } from '../../shared/logger';
-import { batchEventsImporter, batchReplacementsImporter, importOnce, usageEventsImporter, type ImportBudget, type Importer } from '../../shared/services/csv-imports';
+import {
+  batchEventsImporter,
+  batchReplacementsImporter,
+  importOnce,
+  usageEventsImporter,
+  type ImportBudget,
+  type Importer,
+} from '../../shared/services/csv-imports';
 import { writeImportResult } from '../../shared/store/import-files';
 import { sendImportContinuation } from '../../shared/store/import-continuations';
 
@@ -34,7 +41,8 @@ const noImporter: ImportResult = {
   rejected: 0,
   error: {
     code: 'VALIDATION_FAILED',
-    message: 'no importer for this key; expected usage-events/… or batches/<id>/events/… or batches/<id>/replacements/…',
+    message:
+      'no importer for this key; expected usage-events/… or batches/<id>/events/… or batches/<id>/replacements/…',
   },
 };
 
@@ -58,7 +66,8 @@ export async function handler(event: S3Event | ImportContinuation, context?: Imp
   const continuation = ImportContinuation.safeParse(event);
   if (continuation.success) {
     const file = importFileOfContinuation(continuation.data);
-    if (!file) throw new Error(`a continuation names ${continuation.data.importContinuation.key}, which no importer serves`);
+    if (!file)
+      throw new Error(`a continuation names ${continuation.data.importContinuation.key}, which no importer serves`);
     await importOnce(file, importers[file.target.kind], budget);
     return;
   }

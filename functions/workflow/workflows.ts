@@ -34,7 +34,10 @@ export interface Workflow {
 export const workflows = {
   'lock-for-review': { definition: 'statemachines/lock-for-review.asl.json', tasks: ['LockForReview', 'LockFailed'] },
   'revert-for-edit': { definition: 'statemachines/revert-for-edit.asl.json', tasks: ['RevertForEdit', 'RevertFailed'] },
-  submit: { definition: 'statemachines/submit.asl.json', tasks: ['PlanSubmit', 'InsertReplacements', 'ProcessShardChunk', 'FinishSubmit', 'SubmitFailed'] },
+  submit: {
+    definition: 'statemachines/submit.asl.json',
+    tasks: ['PlanSubmit', 'InsertReplacements', 'ProcessShardChunk', 'FinishSubmit', 'SubmitFailed'],
+  },
 } satisfies Record<WorkflowName, Workflow>;
 
 /** The `definitionSubstitutions` key of a task: `${LockForReviewFunctionArn}` in the ASL. */

@@ -5,13 +5,24 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { RemovalPolicy, Stage } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  type ThrottleSettings,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { routes as realRoutes, routeGroups, routeKey, type HttpMethod as RouteMethod } from '../../functions/api/routes';
+import {
+  routes as realRoutes,
+  routeGroups,
+  routeKey,
+  type HttpMethod as RouteMethod,
+} from '../../functions/api/routes';
 import { moduleId, projectRoot, type AccessSpec, type FunctionFactory, type ServiceFunction } from './functions';
 
 export interface RouteSpec {
@@ -89,7 +100,8 @@ export class Api extends Construct {
     });
 
     const stage = Stage.of(this);
-    if (!stage) throw new Error('the HTTP API must be built inside an App, whose cloud assembly holds the group entries');
+    if (!stage)
+      throw new Error('the HTTP API must be built inside an App, whose cloud assembly holds the group entries');
     const entries = join(stage.outdir, 'api-group-entries');
     for (const [group, served] of routeGroups(routes)) {
       const fn = props.functions.create(

@@ -106,7 +106,14 @@ export class Dashboard extends Construct {
       signInAliases: { email: true },
       mfa: Mfa.REQUIRED,
       mfaSecondFactor: { otp: true, sms: false },
-      passwordPolicy: { minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true, tempPasswordValidity: Duration.days(3) },
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
       accountRecovery: AccountRecovery.EMAIL_ONLY,
       // Accounts that can change customers' bills: threat protection blocks risky sign-ins.
       featurePlan: FeaturePlan.PLUS,
@@ -143,8 +150,13 @@ export class Dashboard extends Construct {
     // Vite names every built file by its content: a name never changes its bytes.
     const assetHeaders = new ResponseHeadersPolicy(this, 'AssetHeaders', {
       comment: 'Usage Events Dashboard: content-hashed files, cached for a year',
-      securityHeadersBehavior: { contentTypeOptions: { override: true }, strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: true, override: true } },
-      customHeadersBehavior: { customHeaders: [{ header: 'Cache-Control', value: 'public, max-age=31536000, immutable', override: true }] },
+      securityHeadersBehavior: {
+        contentTypeOptions: { override: true },
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: true, override: true },
+      },
+      customHeadersBehavior: {
+        customHeaders: [{ header: 'Cache-Control', value: 'public, max-age=31536000, immutable', override: true }],
+      },
     });
     const origin = S3BucketOrigin.withOriginAccessControl(this.site);
     this.distribution = new Distribution(this, 'Distribution', {
@@ -194,7 +206,13 @@ export class Dashboard extends Construct {
     this.identityPool = new CfnIdentityPool(this, 'Identities', {
       identityPoolName: `${stack.stackName}-operators`,
       allowUnauthenticatedIdentities: false,
-      cognitoIdentityProviders: [{ clientId: this.userPoolClient.userPoolClientId, providerName: this.userPool.userPoolProviderName, serverSideTokenCheck: true }],
+      cognitoIdentityProviders: [
+        {
+          clientId: this.userPoolClient.userPoolClientId,
+          providerName: this.userPool.userPoolProviderName,
+          serverSideTokenCheck: true,
+        },
+      ],
     });
     this.operatorRole = new Role(this, 'OperatorRole', {
       description: 'Signed-in dashboard operators: may call the usage-corrections HTTP API, nothing else',
@@ -212,13 +230,18 @@ export class Dashboard extends Construct {
           statements: [
             new PolicyStatement({
               actions: ['execute-api:Invoke'],
-              resources: [stack.formatArn({ service: 'execute-api', resource: props.httpApi.apiId, resourceName: '*' })],
+              resources: [
+                stack.formatArn({ service: 'execute-api', resource: props.httpApi.apiId, resourceName: '*' }),
+              ],
             }),
           ],
         }),
       },
     });
-    new CfnIdentityPoolRoleAttachment(this, 'IdentityRoles', { identityPoolId: this.identityPool.ref, roles: { authenticated: this.operatorRole.roleArn } });
+    new CfnIdentityPoolRoleAttachment(this, 'IdentityRoles', {
+      identityPoolId: this.identityPool.ref,
+      roles: { authenticated: this.operatorRole.roleArn },
+    });
 
     // The browser calls the API and PUTs uploads from the dashboard's origin only.
     const api = props.httpApi.node.defaultChild as CfnApi;
@@ -271,7 +294,10 @@ export class Dashboard extends Construct {
         },
       },
     });
-    const logs = new LogGroup(this, 'DeploymentLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
+    const logs = new LogGroup(this, 'DeploymentLogs', {
+      retention: RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     const role = (this.deploymentRole = new Role(this, 'DeploymentRole', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: 'Copies the dashboard into its site bucket at deploy time',
@@ -284,7 +310,14 @@ export class Dashboard extends Construct {
             new PolicyStatement({ actions: ['s3:PutObject'], resources: [this.site.arnForObjects('*')] }),
             new PolicyStatement({
               actions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'],
-              resources: [stack.formatArn({ service: 'cloudfront', region: '', resource: 'distribution', resourceName: this.distribution.distributionId })],
+              resources: [
+                stack.formatArn({
+                  service: 'cloudfront',
+                  region: '',
+                  resource: 'distribution',
+                  resourceName: this.distribution.distributionId,
+                }),
+              ],
             }),
           ],
         }),
@@ -309,23 +342,31 @@ export class Dashboard extends Construct {
     const api = stack.resolve((props.httpApi.node.defaultChild as CfnApi).logicalId) as string;
     // With an env (the CLI's default account and region), ARNs carry concrete values, not pseudo parameters.
     const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
-    const [partition, region, account] = [shown(stack.partition, 'Partition'), shown(stack.region, 'Region'), shown(stack.account, 'AccountId')];
+    const [partition, region, account] = [
+      shown(stack.partition, 'Partition'),
+      shown(stack.region, 'Region'),
+      shown(stack.account, 'AccountId'),
+    ];
     Validations.of(this.operatorRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:${partition}:execute-api:${region}:${account}:<${api}>/*]`,
-      reason: 'execute-api:Invoke on every route of this one HTTP API (any stage, method and path): the dashboard offers operators every route; no other API or service.',
+      reason:
+        'execute-api:Invoke on every route of this one HTTP API (any stage, method and path): the dashboard offers operators every route; no other API or service.',
     });
     acknowledgeDeploymentHandler(stack);
     const site = stack.resolve((this.site.node.defaultChild as CfnResource).logicalId) as string;
     Validations.of(this.deploymentRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}/*]`,
-      reason: "s3:GetObject in CDK's assets bucket, where the deploy stages the built files and config.json under names known only then.",
+      reason:
+        "s3:GetObject in CDK's assets bucket, where the deploy stages the built files and config.json under names known only then.",
     });
     Validations.of(this.deploymentRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${site}.Arn>/*]`,
-      reason: "s3:PutObject on the site bucket's objects only (the dashboard's built files and config.json); no delete: old bundles stay for browsers mid-deploy.",
+      reason:
+        "s3:PutObject on the site bucket's objects only (the dashboard's built files and config.json); no delete: old bundles stay for browsers mid-deploy.",
     });
     const reasons = {
-      'AwsSolutions-CFR1': 'Operators work from anywhere; every call needs a Cognito sign-in with MFA and a SigV4-signed request, so a geographic restriction would add no protection.',
+      'AwsSolutions-CFR1':
+        'Operators work from anywhere; every call needs a Cognito sign-in with MFA and a SigV4-signed request, so a geographic restriction would add no protection.',
       'AwsSolutions-CFR4':
         'The default *.cloudfront.net certificate cannot pin a TLS policy (only a custom domain with its own ACM certificate can, not set up here). The site serves static files; the API has its own TLS 1.2 endpoint.',
       ...(props.webAclArn
@@ -345,7 +386,8 @@ function acknowledgeDeploymentHandler(stack: Stack): void {
   if (!handler) return;
   Validations.of(handler).acknowledge({
     id: 'AwsSolutions-L1',
-    reason: "CDK's BucketDeployment function (runs at deploy time only) copies the dashboard's files; its Python runtime is CDK's choice and moves with aws-cdk-lib.",
+    reason:
+      "CDK's BucketDeployment function (runs at deploy time only) copies the dashboard's files; its Python runtime is CDK's choice and moves with aws-cdk-lib.",
   });
 }
 
@@ -355,10 +397,23 @@ let build: string | undefined;
 function copyBuiltDashboard(outputDir: string): void {
   if (!build || !existsSync(join(build, 'index.html'))) {
     const dir = mkdtempSync(join(tmpdir(), 'usage-dashboard-build-'));
-    execFileSync(process.execPath, [join(projectRoot, 'node_modules/vite/bin/vite.js'), 'build', join(projectRoot, 'dashboard'), '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'], {
-      cwd: projectRoot,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    execFileSync(
+      process.execPath,
+      [
+        join(projectRoot, 'node_modules/vite/bin/vite.js'),
+        'build',
+        join(projectRoot, 'dashboard'),
+        '--outDir',
+        dir,
+        '--emptyOutDir',
+        '--logLevel',
+        'warn',
+      ],
+      {
+        cwd: projectRoot,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     build = dir;
   }
   cpSync(build, outputDir, { recursive: true });

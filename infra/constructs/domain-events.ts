@@ -16,7 +16,9 @@ export class DomainEvents extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.bus = new EventBus(this, 'Bus', { description: 'usage-corrections domain events (at-least-once; consumers deduplicate on eventId)' });
+    this.bus = new EventBus(this, 'Bus', {
+      description: 'usage-corrections domain events (at-least-once; consumers deduplicate on eventId)',
+    });
   }
 
   /** The relay runs after the factory knows the bus; it is one more least-privilege function. */

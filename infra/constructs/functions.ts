@@ -80,7 +80,13 @@ export class ServiceFunction extends Construct {
   readonly spec: FunctionSpec;
   readonly description: string;
 
-  constructor(scope: Construct, id: string, factory: FunctionFactoryProps, spec: FunctionSpec, options: CreateFunctionOptions) {
+  constructor(
+    scope: Construct,
+    id: string,
+    factory: FunctionFactoryProps,
+    spec: FunctionSpec,
+    options: CreateFunctionOptions,
+  ) {
     super(scope, id);
     this.kind = options.kind;
     this.spec = spec;
@@ -120,7 +126,11 @@ export class ServiceFunction extends Construct {
         ...(access.bucket ? { BUCKET_NAME: factory.bucket.bucketName } : {}),
         ...(access.events ? { EVENT_BUS_NAME: factory.eventBus.eventBusName } : {}),
         ...(stateMachines.size > 0
-          ? { STATE_MACHINE_ARNS: Stack.of(this).toJsonString(Object.fromEntries([...stateMachines].map(([name, sm]) => [name, sm.stateMachineArn]))) }
+          ? {
+              STATE_MACHINE_ARNS: Stack.of(this).toJsonString(
+                Object.fromEntries([...stateMachines].map(([name, sm]) => [name, sm.stateMachineArn])),
+              ),
+            }
           : {}),
         ...factory.settings,
         NODE_OPTIONS: '--enable-source-maps',
@@ -132,7 +142,8 @@ export class ServiceFunction extends Construct {
         // Prefer packages' ESM builds: they tree-shake.
         mainFields: ['module', 'main'],
         // Bundled CommonJS dependencies call `require`, which ESM lacks; aliased to avoid clashing with bundled names.
-        banner: "import { createRequire as __cjsCreateRequire } from 'node:module'; const require = __cjsCreateRequire(import.meta.url);",
+        banner:
+          "import { createRequire as __cjsCreateRequire } from 'node:module'; const require = __cjsCreateRequire(import.meta.url);",
         minify: true,
         keepNames: true,
         sourceMap: true,
@@ -153,9 +164,14 @@ export class ServiceFunction extends Construct {
     }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'Node.js 22 is the runtime the project pins and tests on (DESIGN §5, TOOLCHAIN); moving to 24 is its own change.',
+      reason:
+        'Node.js 22 is the runtime the project pins and tests on (DESIGN §5, TOOLCHAIN); moving to 24 is its own change.',
     });
-    acknowledgeWildcardResources(this.role, { table: factory.table, bucket: access.bucket ? factory.bucket : undefined, stateMachines: [...stateMachines.values()] });
+    acknowledgeWildcardResources(this.role, {
+      table: factory.table,
+      bucket: access.bucket ? factory.bucket : undefined,
+      stateMachines: [...stateMachines.values()],
+    });
   }
 }
 
@@ -176,7 +192,10 @@ function grantBucket(bucket: IBucket, role: Role, level: 'read' | 'readWrite'): 
   Grant.addToPrincipal({ grantee: role, actions: [...actions.bucket], resourceArns: [bucket.bucketArn] });
 }
 
-function workflowsOf(spec: FunctionSpec, stateMachines: ReadonlyMap<string, IStateMachine> = new Map()): Map<string, IStateMachine> {
+function workflowsOf(
+  spec: FunctionSpec,
+  stateMachines: ReadonlyMap<string, IStateMachine> = new Map(),
+): Map<string, IStateMachine> {
   const found = new Map<string, IStateMachine>();
   for (const name of [...new Set(spec.access.workflows ?? [])].sort()) {
     const sm = stateMachines.get(name);

@@ -63,7 +63,11 @@ export class Imports extends Construct {
       lifecycleRules: [
         { id: 'ExpireResults', prefix: resultsPrefix, expiration: props.resultsExpiration ?? Duration.days(90) },
         // Longer than the dead-letter queue keeps a failed invocation, so a redelivered import still finds its parts.
-        { id: 'ExpireImportParts', prefix: importPartsPrefix, expiration: props.importPartsExpiration ?? Duration.days(30) },
+        {
+          id: 'ExpireImportParts',
+          prefix: importPartsPrefix,
+          expiration: props.importPartsExpiration ?? Duration.days(30),
+        },
         {
           id: 'ExpireNoncurrentVersions',
           noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(30),
@@ -85,14 +89,21 @@ export class Imports extends Construct {
     // A file too long for one invocation is continued by an invocation the function sends itself, only
     // after a checkpoint that moved the file on: the chain ends with the file. Its own writes (results/,
     // import-parts/) never notify it (the filters below).
-    const fn = functions.create(this, 'Function', spec, { kind: 'import', deadLetterQueue: this.deadLetterQueue, invokesItself: true });
+    const fn = functions.create(this, 'Function', spec, {
+      kind: 'import',
+      deadLetterQueue: this.deadLetterQueue,
+      invokesItself: true,
+    });
     // A policy of its own: the function depends on its role's default policy, and this one names the function.
     new Policy(this, 'ContinuePolicy', {
       roles: [fn.role],
       statements: [new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.function.functionArn] })],
     });
     for (const prefix of importPrefixes) {
-      this.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(fn.function), { prefix, suffix: importSuffix });
+      this.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(fn.function), {
+        prefix,
+        suffix: importSuffix,
+      });
     }
     acknowledgeNotificationsHandler(Stack.of(this));
     return fn;
@@ -105,6 +116,7 @@ function acknowledgeNotificationsHandler(stack: Stack): void {
   if (!handler) return;
   Validations.of(handler).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason: "CDK's bucket-notifications custom resource (runs at deploy time only) creates its role with the basic execution policy; CDK offers no way to replace it.",
+    reason:
+      "CDK's bucket-notifications custom resource (runs at deploy time only) creates its role with the basic execution policy; CDK offers no way to replace it.",
   });
 }

@@ -17,12 +17,14 @@ export function acknowledgeWildcardResources(role: IConstruct, granted: GrantedR
   const stack = Stack.of(role);
   Validations.of(role).acknowledge({
     id: `AwsSolutions-IAM5[Resource::<${logicalId(stack, granted.table)}.Arn>/index/*]`,
-    reason: "grantReadData/grantReadWriteData add this table's own global secondary indexes as index/*; the data-access layer queries them (events of a partition, batches by time, children of an event).",
+    reason:
+      "grantReadData/grantReadWriteData add this table's own global secondary indexes as index/*; the data-access layer queries them (events of a partition, batches by time, children of an event).",
   });
   if (granted.bucket) {
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalId(stack, granted.bucket)}.Arn>/*]`,
-      reason: 'Objects of the imports bucket only (CSV drops and results/ reports); object keys are chosen by partners, so no narrower pattern holds.',
+      reason:
+        'Objects of the imports bucket only (CSV drops and results/ reports); object keys are chosen by partners, so no narrower pattern holds.',
     });
   }
   for (const sm of granted.stateMachines) {
@@ -33,7 +35,8 @@ export function acknowledgeWildcardResources(role: IConstruct, granted: GrantedR
     const arn = `arn:${shown(stack.partition, 'Partition')}:states:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}`;
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${arn}:execution:${name}:*]`,
-      reason: 'states:DescribeExecution on the executions of this one state machine; execution names are per batch and action.',
+      reason:
+        'states:DescribeExecution on the executions of this one state machine; execution names are per batch and action.',
     });
   }
 }

@@ -48,7 +48,10 @@ export class Observability extends Construct {
     const cloudwatch = new ServicePrincipal('cloudwatch.amazonaws.com');
 
     // A customer-managed key: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key.
-    const key = new Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'Encrypts usage-corrections alarm notifications' });
+    const key = new Key(this, 'AlarmTopicKey', {
+      enableKeyRotation: true,
+      description: 'Encrypts usage-corrections alarm notifications',
+    });
     key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',
@@ -58,7 +61,11 @@ export class Observability extends Construct {
         resources: ['*'],
       }),
     );
-    this.topic = new Topic(this, 'AlarmTopic', { displayName: 'usage-corrections alarms', masterKey: key, enforceSSL: true });
+    this.topic = new Topic(this, 'AlarmTopic', {
+      displayName: 'usage-corrections alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
     this.topic.addToResourcePolicy(
       new PolicyStatement({
         sid: 'AllowCloudWatchAlarmsOfThisAccount',
@@ -89,8 +96,16 @@ export class Observability extends Construct {
     };
 
     for (const [name, sm] of props.stateMachines) {
-      alarm(`${moduleId(name)}ExecutionsFailed`, sm.metricFailed({ period, statistic: 'Sum' }), `A ${name} execution failed.`);
-      alarm(`${moduleId(name)}ExecutionsTimedOut`, sm.metricTimedOut({ period, statistic: 'Sum' }), `A ${name} execution timed out.`);
+      alarm(
+        `${moduleId(name)}ExecutionsFailed`,
+        sm.metricFailed({ period, statistic: 'Sum' }),
+        `A ${name} execution failed.`,
+      );
+      alarm(
+        `${moduleId(name)}ExecutionsTimedOut`,
+        sm.metricTimedOut({ period, statistic: 'Sum' }),
+        `A ${name} execution timed out.`,
+      );
     }
     // Shared alarms, not two per function: a function's own pair would cost more CloudFormation
     // resources than the function itself. Each watches the sum over up to ten functions of one kind
@@ -98,11 +113,23 @@ export class Observability extends Construct {
     for (const [kind, chunk, index] of functionChunks(props.functions)) {
       const labels = chunk.map(functionLabel).join(', ');
       const id = `${kindLabels[kind]}Functions${index > 1 ? index : ''}`;
-      alarm(`${id}Errors`, summed(chunk, (fn) => fn.function.metricErrors({ period, statistic: 'Sum' })), `A function threw or timed out (one of ${labels}).`);
-      alarm(`${id}Throttles`, summed(chunk, (fn) => fn.function.metricThrottles({ period, statistic: 'Sum' })), `A function was throttled (one of ${labels}).`);
+      alarm(
+        `${id}Errors`,
+        summed(chunk, (fn) => fn.function.metricErrors({ period, statistic: 'Sum' })),
+        `A function threw or timed out (one of ${labels}).`,
+      );
+      alarm(
+        `${id}Throttles`,
+        summed(chunk, (fn) => fn.function.metricThrottles({ period, statistic: 'Sum' })),
+        `A function was throttled (one of ${labels}).`,
+      );
     }
     const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' });
-    alarm('ImportDeadLetters', dlqDepth, 'An S3 notification failed every import attempt; the message is in the dead-letter queue.');
+    alarm(
+      'ImportDeadLetters',
+      dlqDepth,
+      'An S3 notification failed every import attempt; the message is in the dead-letter queue.',
+    );
 
     // Every ERROR line of the import (Powertools and the runtime both log `"level":"ERROR"` in JSON format),
     // including unreadable files that the import reports rather than throws on.
@@ -113,7 +140,12 @@ export class Observability extends Construct {
       metricName: metricNames.importFailures,
       metricValue: '1',
     });
-    const importFailures = new Metric({ namespace: metricNamespace, metricName: metricNames.importFailures, period, statistic: 'Sum' });
+    const importFailures = new Metric({
+      namespace: metricNamespace,
+      metricName: metricNames.importFailures,
+      period,
+      statistic: 'Sum',
+    });
     alarm('ImportFailures', importFailures, 'The import logged an error (a file could not be read or imported).');
     const api5xx = props.httpApi.metricServerError({ period, statistic: 'Sum' });
     alarm('Api5xx', api5xx, 'The API answered 5xx repeatedly.', 5);
@@ -136,28 +168,37 @@ export class Observability extends Construct {
           ],
         }),
     );
-    const custom = (metricName: string, label: string) => new Metric({ namespace: metricNamespace, metricName, period, statistic: 'Sum', label });
+    const custom = (metricName: string, label: string) =>
+      new Metric({ namespace: metricNamespace, metricName, period, statistic: 'Sum', label });
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: '# usage-corrections\nFind a batch\'s execution by its name `<batchId>-<action>-v<version>`; see docs/deploy.md.',
+        markdown:
+          "# usage-corrections\nFind a batch's execution by its name `<batchId>-<action>-v<version>`; see docs/deploy.md.",
         width: 24,
         height: 2,
       }),
     );
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
     this.dashboard.addWidgets(
-      ...(executionWidgets.length ? executionWidgets : [new TextWidget({ markdown: 'No workflows deployed yet.', width: 24, height: 2 })]),
+      ...(executionWidgets.length
+        ? executionWidgets
+        : [new TextWidget({ markdown: 'No workflows deployed yet.', width: 24, height: 2 })]),
     );
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Batch throughput',
         left: [custom(metricNames.eventsProcessed, 'events processed')],
-        right: [...props.stateMachines].map(([name, sm]) => sm.metricSucceeded({ period, statistic: 'Sum', label: `${name} succeeded` })),
+        right: [...props.stateMachines].map(([name, sm]) =>
+          sm.metricSucceeded({ period, statistic: 'Sum', label: `${name} succeeded` }),
+        ),
         width: 12,
       }),
       new GraphWidget({
         title: 'Imports',
-        left: [custom(metricNames.importRowsAccepted, 'rows accepted'), custom(metricNames.importRowsRejected, 'rows rejected')],
+        left: [
+          custom(metricNames.importRowsAccepted, 'rows accepted'),
+          custom(metricNames.importRowsRejected, 'rows rejected'),
+        ],
         right: [
           props.importFunction.function.metricInvocations({ period, statistic: 'Sum', label: 'files' }),
           importFailures.with({ label: 'failures' }),
@@ -169,12 +210,16 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Function errors',
-        left: props.functions.map((fn) => fn.function.metricErrors({ period, statistic: 'Sum', label: functionLabel(fn) })),
+        left: props.functions.map((fn) =>
+          fn.function.metricErrors({ period, statistic: 'Sum', label: functionLabel(fn) }),
+        ),
         width: 8,
       }),
       new GraphWidget({
         title: 'Function throttles',
-        left: props.functions.map((fn) => fn.function.metricThrottles({ period, statistic: 'Sum', label: functionLabel(fn) })),
+        left: props.functions.map((fn) =>
+          fn.function.metricThrottles({ period, statistic: 'Sum', label: functionLabel(fn) }),
+        ),
         width: 8,
       }),
       new GraphWidget({
@@ -206,7 +251,8 @@ function functionChunks(functions: readonly ServiceFunction[]): [FunctionKind, S
   const chunks: [FunctionKind, ServiceFunction[], number][] = [];
   for (const kind of Object.keys(kindLabels) as FunctionKind[]) {
     const ofKind = functions.filter((fn) => fn.kind === kind);
-    for (let i = 0; i < ofKind.length; i += metricsPerAlarm) chunks.push([kind, ofKind.slice(i, i + metricsPerAlarm), i / metricsPerAlarm + 1]);
+    for (let i = 0; i < ofKind.length; i += metricsPerAlarm)
+      chunks.push([kind, ofKind.slice(i, i + metricsPerAlarm), i / metricsPerAlarm + 1]);
   }
   return chunks;
 }

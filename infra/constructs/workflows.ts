@@ -5,7 +5,11 @@ import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { substitutionKey, taskFunctions as realTaskFunctions, workflows as realWorkflows } from '../../functions/workflow/workflows';
+import {
+  substitutionKey,
+  taskFunctions as realTaskFunctions,
+  workflows as realWorkflows,
+} from '../../functions/workflow/workflows';
 import { placeholdersOutsideTasks, readAsl, taskPlaceholders } from '../asl-placeholders';
 import { moduleId, projectRoot, type FunctionFactory, type FunctionSpec, type ServiceFunction } from './functions';
 
@@ -36,7 +40,9 @@ export class Workflows extends Construct {
     const root = props.projectRoot ?? projectRoot;
     const tasks: Readonly<Record<string, FunctionSpec>> = props.taskFunctions ?? realTaskFunctions;
     const workflows: Readonly<Record<string, WorkflowSpec>> = props.workflows ?? realWorkflows;
-    const definitions = new Map(Object.entries(workflows).map(([name, wf]) => [name, checkWiring(name, wf, tasks, root)]));
+    const definitions = new Map(
+      Object.entries(workflows).map(([name, wf]) => [name, checkWiring(name, wf, tasks, root)]),
+    );
 
     const used = new Set(Object.values(workflows).flatMap((wf) => wf.tasks));
     for (const [task, spec] of Object.entries(tasks)) {
@@ -68,13 +74,11 @@ export class Workflows extends Construct {
       });
       // The ASL names the unqualified ARN: no `:*` version wildcard needed.
       for (const task of wf.tasks) this.taskFunctions.get(task)!.function.grantInvokeLatestVersion(sm);
-      Validations.of(sm.role).acknowledge(
-        {
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason:
-            'Step Functions adds X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs vended delivery (CreateLogDelivery, …) actions for tracing and logging; these actions support no resource-level scoping.',
-        },
-      );
+      Validations.of(sm.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Step Functions adds X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs vended delivery (CreateLogDelivery, …) actions for tracing and logging; these actions support no resource-level scoping.',
+      });
       this.stateMachines.set(name, sm);
     }
   }
@@ -85,7 +89,12 @@ export class Workflows extends Construct {
  * and name a listed task, and every listed task must be used (its invoke grant would be unused).
  * Returns the ASL file's absolute path.
  */
-function checkWiring(name: string, wf: WorkflowSpec, tasks: Readonly<Record<string, FunctionSpec>>, root: string): string {
+function checkWiring(
+  name: string,
+  wf: WorkflowSpec,
+  tasks: Readonly<Record<string, FunctionSpec>>,
+  root: string,
+): string {
   const file = join(root, wf.definition);
   const asl = readAsl(file);
   const inTasks = new Set(taskPlaceholders(asl).map((p) => p.key));
@@ -96,8 +105,12 @@ function checkWiring(name: string, wf: WorkflowSpec, tasks: Readonly<Record<stri
   }
   const listed = new Set(wf.tasks.map(substitutionKey));
   const unknown = [...inTasks].filter((key) => !listed.has(key));
-  if (unknown.length) throw new Error(`workflow '${name}': ${wf.definition} uses ${unknown.map((k) => `\${${k}}`).join(', ')}, not among its tasks`);
+  if (unknown.length)
+    throw new Error(
+      `workflow '${name}': ${wf.definition} uses ${unknown.map((k) => `\${${k}}`).join(', ')}, not among its tasks`,
+    );
   const unused = wf.tasks.filter((task) => !inTasks.has(substitutionKey(task)));
-  if (unused.length) throw new Error(`workflow '${name}': tasks ${unused.join(', ')} appear in no Task of ${wf.definition}`);
+  if (unused.length)
+    throw new Error(`workflow '${name}': tasks ${unused.join(', ')} appear in no Task of ${wf.definition}`);
   return file;
 }

@@ -8,7 +8,9 @@ import { invokeFunction, loadHandlerModule, type Handler } from './lambda';
 const functions = new Map<string, ApiHandler>(
   [...routeGroups(routes)].map(([group, served]) => [
     group,
-    routeGroupHandler(Object.fromEntries(served.map((r) => [routeKey(r), (() => loadHandlerModule(r.handler)) as HandlerModuleLoader]))),
+    routeGroupHandler(
+      Object.fromEntries(served.map((r) => [routeKey(r), (() => loadHandlerModule(r.handler)) as HandlerModuleLoader])),
+    ),
   ]),
 );
 
@@ -16,7 +18,10 @@ const functions = new Map<string, ApiHandler>(
 export const apiFunctionName = (group: string) => `api-${group}`;
 
 /** Invokes the function of the route's group with an API Gateway event for that route. */
-export async function invokeRoute(route: Route, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+export async function invokeRoute(
+  route: Route,
+  event: APIGatewayProxyEventV2,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const group = routeGroup(route);
   const fn = functions.get(group);
   if (!fn) throw new Error(`${routeKey(route)} is not in the route table`);

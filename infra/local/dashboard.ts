@@ -13,7 +13,12 @@ export const dashboardBuild = join(localDir, 'dashboard');
 /** Builds the dashboard into `outDir` (about a second): `npm start`, the browser test and the screenshots serve what it writes. */
 export async function buildDashboard(outDir: string = dashboardBuild): Promise<string> {
   const { build } = await import('vite');
-  await build({ configFile: join(dashboardSource, 'vite.config.ts'), root: dashboardSource, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  await build({
+    configFile: join(dashboardSource, 'vite.config.ts'),
+    root: dashboardSource,
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  });
   return outDir;
 }
 
@@ -69,7 +74,11 @@ export function serveDashboard(options: DashboardServerOptions): Promise<Loopbac
     }
     // Vite names assets by content hash: they never change under their name.
     const cache = path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
-    res.writeHead(200, { ...headers, 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream', 'cache-control': cache });
+    res.writeHead(200, {
+      ...headers,
+      'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
+      'cache-control': cache,
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
 }

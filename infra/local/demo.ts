@@ -15,7 +15,11 @@ async function request<T = any>(method: string, path: string, body?: unknown): P
   // Every POST carries an Idempotency-Key, as a careful client's would: a retry cannot apply twice.
   const res = await fetch(`${api}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', 'x-actor': actor, ...(method === 'POST' ? { 'idempotency-key': `demo-${run}-${++calls}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      'x-actor': actor,
+      ...(method === 'POST' ? { 'idempotency-key': `demo-${run}-${++calls}` } : {}),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -43,7 +47,9 @@ async function batch(type: string, eventIds: string[]): Promise<void> {
   if (locked.status !== 'LOCKED') throw new Error(`lock failed: ${JSON.stringify(locked.lastError)}`);
   const preview = await request('GET', `/v1/batches/${batchId}/preview`);
   for (const p of preview.partitions) {
-    console.log(`  preview ${p.register}: balance ${p.before} → ${p.after}, charge delta ${p.chargeDelta} ${p.currency}`);
+    console.log(
+      `  preview ${p.register}: balance ${p.before} → ${p.after}, charge delta ${p.chargeDelta} ${p.currency}`,
+    );
     for (const b of p.bills) console.log(`    bill ${b.period}: ${b.before} → ${b.after}`);
   }
   await request('POST', `/v1/batches/${batchId}/submit`);
@@ -55,8 +61,12 @@ async function show(label: string): Promise<void> {
   const balances = await request('GET', `/v1/subscriptions/${sub}/balances`);
   const bills = await request('GET', `/v1/subscriptions/${sub}/bill-lines`);
   console.log(`\n${label}`);
-  for (const b of balances.items) console.log(`  balance ${b.register}: granted ${b.granted}, consumed ${b.consumed}, available ${b.available}`);
-  for (const l of bills.items) console.log(`  bill line ${l.period}: usage ${l.usageAmount}, true-up ${l.minimumTrueUp}, total ${l.total} ${l.currency} (${l.status})`);
+  for (const b of balances.items)
+    console.log(`  balance ${b.register}: granted ${b.granted}, consumed ${b.consumed}, available ${b.available}`);
+  for (const l of bills.items)
+    console.log(
+      `  bill line ${l.period}: usage ${l.usageAmount}, true-up ${l.minimumTrueUp}, total ${l.total} ${l.currency} (${l.status})`,
+    );
   if (bills.items.length === 0) console.log('  no bill lines yet');
 }
 
@@ -69,8 +79,17 @@ async function main(): Promise<void> {
     currency: 'USD',
     products: { voice: { register: 'MINUTES', unitPrice: '0.05' } },
   });
-  await request('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { amount: '100', reason: 'plan allowance' });
-  const events = [30, 50, 40].map((q, i) => ({ eventId: `${sub}-call-${i + 1}`, subscriptionId: sub, productId: 'voice', quantity: q, occurredAt: `2026-03-0${i + 1}T10:00:00Z` }));
+  await request('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, {
+    amount: '100',
+    reason: 'plan allowance',
+  });
+  const events = [30, 50, 40].map((q, i) => ({
+    eventId: `${sub}-call-${i + 1}`,
+    subscriptionId: sub,
+    productId: 'voice',
+    quantity: q,
+    occurredAt: `2026-03-0${i + 1}T10:00:00Z`,
+  }));
   const ingest = await request('POST', '/v1/usage-events', { events });
   console.log(`ingested ${ingest.accepted} events (30, 50, 40 minutes)`);
   const ids = events.map((e) => e.eventId);
@@ -89,6 +108,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(`demo failed: ${(err as Error).message}`);
-  if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') console.error(`is the local stack running? start it with: npm start`);
+  if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED')
+    console.error(`is the local stack running? start it with: npm start`);
   process.exit(1);
 });

@@ -53,7 +53,9 @@ export async function freePort(): Promise<number> {
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -67,7 +69,9 @@ function canLaunchJavaSource(): boolean {
     const modules = execFileSync('java', ['--list-modules'], { encoding: 'utf8' });
     sourceLaunch = modules.includes('jdk.compiler');
     if (!sourceLaunch) {
-      console.warn('warning: this Java has no jdk.compiler module, so DynamoDB Local listens on all interfaces; install a JDK to keep it on loopback');
+      console.warn(
+        'warning: this Java has no jdk.compiler module, so DynamoDB Local listens on all interfaces; install a JDK to keep it on loopback',
+      );
     }
   }
   return sourceLaunch;

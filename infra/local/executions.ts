@@ -73,7 +73,10 @@ export class Executions {
     try {
       parsedInput = JSON.parse(input);
     } catch {
-      throw new ServiceError('InvalidExecutionInput', 'Invalid State Machine Execution Input: the input is not valid JSON');
+      throw new ServiceError(
+        'InvalidExecutionInput',
+        'Invalid State Machine Execution Input: the input is not valid JSON',
+      );
     }
     const executionArn = `${machine.arn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = this.executions.get(executionArn);
@@ -100,7 +103,11 @@ export class Executions {
       overrides: {
         taskResourceLocalHandlers: taskHandlers,
         ...(this.options.retryIntervalMs !== undefined
-          ? { retryIntervalOverrides: Object.fromEntries(Object.keys(machine.taskHandlers).map((state) => [state, this.options.retryIntervalMs!])) }
+          ? {
+              retryIntervalOverrides: Object.fromEntries(
+                Object.keys(machine.taskHandlers).map((state) => [state, this.options.retryIntervalMs!]),
+              ),
+            }
           : {}),
       },
       // The context object ($$) a state may read; AWS fills it, the runner leaves it to us.
@@ -136,23 +143,35 @@ export class Executions {
     return { ...this.executionOf(req.executionArn).description };
   }
 
-  list(req: { stateMachineArn: string; statusFilter?: ExecutionStatus; maxResults?: number; nextToken?: string }): ListExecutionsOutput {
+  list(req: {
+    stateMachineArn: string;
+    statusFilter?: ExecutionStatus;
+    maxResults?: number;
+    nextToken?: string;
+  }): ListExecutionsOutput {
     const machine = this.machineOf(req.stateMachineArn);
     const oldestFirst = [...this.executions.values()]
       .filter((e) => e.machine === machine && (!req.statusFilter || e.description.status === req.statusFilter))
-      .map(({ description: d }): ExecutionListItem => ({
-        executionArn: d.executionArn,
-        stateMachineArn: d.stateMachineArn,
-        name: d.name,
-        status: d.status,
-        startDate: d.startDate,
-        ...(d.stopDate ? { stopDate: d.stopDate } : {}),
-      }));
+      .map(
+        ({ description: d }): ExecutionListItem => ({
+          executionArn: d.executionArn,
+          stateMachineArn: d.stateMachineArn,
+          name: d.name,
+          status: d.status,
+          startDate: d.startDate,
+          ...(d.stopDate ? { stopDate: d.stopDate } : {}),
+        }),
+      );
     const { items, nextToken } = page(oldestFirst, { ...req, newestFirst: true });
     return { executions: items, ...(nextToken ? { nextToken } : {}) };
   }
 
-  history(req: { executionArn: string; maxResults?: number; reverseOrder?: boolean; nextToken?: string }): GetExecutionHistoryOutput {
+  history(req: {
+    executionArn: string;
+    maxResults?: number;
+    reverseOrder?: boolean;
+    nextToken?: string;
+  }): GetExecutionHistoryOutput {
     const { history } = this.executionOf(req.executionArn);
     const { items, nextToken } = page(history, { ...req, newestFirst: req.reverseOrder ?? false });
     return { events: items, ...(nextToken ? { nextToken } : {}) };
@@ -220,14 +239,16 @@ export class Executions {
   }
 
   private machineOf(arn: string): LocalStateMachine {
-    if (!/^arn:aws:states:[^:]+:\d{12}:stateMachine:[^:]+$/.test(arn)) throw new ServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
+    if (!/^arn:aws:states:[^:]+:\d{12}:stateMachine:[^:]+$/.test(arn))
+      throw new ServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
     const machine = this.machines.byArn.get(arn);
     if (!machine) throw new ServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     return machine;
   }
 
   private executionOf(arn: string): Execution {
-    if (!/^arn:aws:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$/.test(arn)) throw new ServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
+    if (!/^arn:aws:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$/.test(arn))
+      throw new ServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
     const execution = this.executions.get(arn);
     if (!execution) throw new ServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
     return execution;
@@ -267,9 +288,19 @@ const dataDetails = { truncated: false };
 function historyEntries(log: EventLog, execution: Execution): HistoryEntry[] {
   switch (log.type) {
     case 'ExecutionStarted':
-      return [{ type: 'ExecutionStarted', executionStartedEventDetails: { input: json(log.input), inputDetails: dataDetails } }];
+      return [
+        {
+          type: 'ExecutionStarted',
+          executionStartedEventDetails: { input: json(log.input), inputDetails: dataDetails },
+        },
+      ];
     case 'ExecutionSucceeded':
-      return [{ type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: json(log.output), outputDetails: dataDetails } }];
+      return [
+        {
+          type: 'ExecutionSucceeded',
+          executionSucceededEventDetails: { output: json(log.output), outputDetails: dataDetails },
+        },
+      ];
     case 'ExecutionFailed':
       return [{ type: 'ExecutionFailed', executionFailedEventDetails: { error: log.Error, cause: text(log.Cause) } }];
     case 'ExecutionAborted':
@@ -324,7 +355,10 @@ function historyEntries(log: EventLog, execution: Execution): HistoryEntry[] {
 function lambdaScheduled(stateName: string, input: unknown, execution: Execution): HistoryEntry[] {
   const resource = execution.machine.taskResources.get(stateName);
   return [
-    { type: 'LambdaFunctionScheduled', lambdaFunctionScheduledEventDetails: { resource, input: json(input), inputDetails: dataDetails } },
+    {
+      type: 'LambdaFunctionScheduled',
+      lambdaFunctionScheduledEventDetails: { resource, input: json(input), inputDetails: dataDetails },
+    },
     { type: 'LambdaFunctionStarted' },
   ];
 }

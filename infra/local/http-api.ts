@@ -48,7 +48,9 @@ export function startHttpApi(port: number, options: HttpApiOptions = {}): Promis
     if (!match) {
       const allowed = allowedMethods(rawPath);
       if (allowed.length === 0) return sendProblem(res, problem('NOT_FOUND', `No route serves ${rawPath}`));
-      return sendProblem(res, problem('METHOD_NOT_ALLOWED', `${method} is not allowed on ${rawPath}`), { allow: allowed.join(', ') });
+      return sendProblem(res, problem('METHOD_NOT_ALLOWED', `${method} is not allowed on ${rawPath}`), {
+        allow: allowed.join(', '),
+      });
     }
 
     let body: string;

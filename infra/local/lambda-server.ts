@@ -19,18 +19,29 @@ const nameOf = (raw: string): string => {
 };
 
 /** `run` is expected to track the invocations it starts (the local stack waits for them when it stops). */
-export function startLambdaServer(port: number, functions: ReadonlySet<string>, run: RunFunction): Promise<LoopbackServer> {
+export function startLambdaServer(
+  port: number,
+  functions: ReadonlySet<string>,
+  run: RunFunction,
+): Promise<LoopbackServer> {
   return serveOnLoopback(port, async (req, res) => {
     const reply = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers });
       res.end(body === undefined ? '' : JSON.stringify(body));
     };
-    const refuse = (status: number, type: string, message: string) => reply(status, { Type: 'User', message }, { 'x-amzn-errortype': type });
+    const refuse = (status: number, type: string, message: string) =>
+      reply(status, { Type: 'User', message }, { 'x-amzn-errortype': type });
 
     const match = INVOKE_PATH.exec((req.url ?? '').split('?')[0]!);
-    if (req.method !== 'POST' || !match) return refuse(404, 'UnknownOperationException', `the local Lambda endpoint serves Invoke only, not ${req.method} ${req.url}`);
+    if (req.method !== 'POST' || !match)
+      return refuse(
+        404,
+        'UnknownOperationException',
+        `the local Lambda endpoint serves Invoke only, not ${req.method} ${req.url}`,
+      );
     const functionName = nameOf(match[1]!);
-    if (!functions.has(functionName)) return refuse(404, 'ResourceNotFoundException', `Function not found: ${functionName}`);
+    if (!functions.has(functionName))
+      return refuse(404, 'ResourceNotFoundException', `Function not found: ${functionName}`);
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
     let event: unknown;
     try {
@@ -43,13 +54,19 @@ export function startLambdaServer(port: number, functions: ReadonlySet<string>, 
     if (type === 'DryRun') return reply(204);
     if (type === 'Event') {
       // As the local S3 does for its notifications: a failed invocation is logged (Lambda would retry it).
-      run(functionName, event).catch((error: unknown) => console.error(`local Lambda: asynchronous invocation of ${functionName} failed:`, error));
+      run(functionName, event).catch((error: unknown) =>
+        console.error(`local Lambda: asynchronous invocation of ${functionName} failed:`, error),
+      );
       return reply(202);
     }
     try {
       reply(200, (await run(functionName, event)) ?? null, { 'x-amz-executed-version': '$LATEST' });
     } catch (error) {
-      reply(200, { errorType: (error as Error).name ?? 'Error', errorMessage: (error as Error).message ?? String(error) }, { 'x-amz-function-error': 'Unhandled' });
+      reply(
+        200,
+        { errorType: (error as Error).name ?? 'Error', errorMessage: (error as Error).message ?? String(error) },
+        { 'x-amz-function-error': 'Unhandled' },
+      );
     }
   });
 }

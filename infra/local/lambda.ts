@@ -34,6 +34,9 @@ export async function invokeFunction(functionName: string, handler: Handler, eve
     return await currentInvocation.run({ functionName }, () => handler(event, lambdaContext(functionName)));
   } finally {
     const tally = invocationTally.get(functionName) ?? { count: 0, seconds: 0 };
-    invocationTally.set(functionName, { count: tally.count + 1, seconds: tally.seconds + (performance.now() - start) / 1000 });
+    invocationTally.set(functionName, {
+      count: tally.count + 1,
+      seconds: tally.seconds + (performance.now() - start) / 1000,
+    });
   }
 }

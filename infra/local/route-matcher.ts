@@ -19,7 +19,9 @@ export const matchRoute = (method: string, rawPath: string): RouteMatch | undefi
 /** The methods that serve the path: when some do, the local server answers 405 (with Allow), not 404. */
 export function allowedMethods(rawPath: string): HttpMethod[] {
   const parts = split(rawPath);
-  return [...new Set(compiled.filter((c) => matchSegments(c.segments, parts) !== undefined).map((c) => c.route.method))];
+  return [
+    ...new Set(compiled.filter((c) => matchSegments(c.segments, parts) !== undefined).map((c) => c.route.method)),
+  ];
 }
 
 function findRoute(method: string, rawPath: string): RouteMatch | undefined {

@@ -40,7 +40,9 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
     port: options.port,
     directory: options.directory,
     silent: true,
-    configureBuckets: [{ name: options.bucketName, configs: options.uploadOrigins?.length ? [corsXml(options.uploadOrigins)] : [] }],
+    configureBuckets: [
+      { name: options.bucketName, configs: options.uploadOrigins?.length ? [corsXml(options.uploadOrigins)] : [] },
+    ],
   });
   wholeObjects(server.store, `${options.directory}.incoming`);
   const inFlight = new Set<Promise<void>>();
@@ -84,7 +86,8 @@ function wholeObjects(store: S3rverStore, incoming: string): void {
     return result;
   };
   const getObject = store.getObject.bind(store);
-  store.getObject = (bucket, key, options) => oneAtATime(store.getResourcePath(bucket, key, 'object'), () => getObject(bucket, key, options));
+  store.getObject = (bucket, key, options) =>
+    oneAtATime(store.getResourcePath(bucket, key, 'object'), () => getObject(bucket, key, options));
   store.putObject = async (object) => {
     const target = store.getResourcePath(object.bucket, object.key, 'object');
     await mkdir(incoming, { recursive: true });
@@ -98,7 +101,9 @@ function wholeObjects(store: S3rverStore, incoming: string): void {
         done(null, chunk);
       },
     });
-    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : (object.content as NodeJS.ReadableStream);
+    const source = Buffer.isBuffer(object.content)
+      ? Readable.from([object.content])
+      : (object.content as NodeJS.ReadableStream);
     try {
       await pipeline(source, count, createWriteStream(aside));
       const digest = md5.digest('hex');
@@ -142,7 +147,12 @@ function asS3Record(record: S3rverEventRecord, region: string): S3EventRecord {
       s3SchemaVersion: '1.0',
       configurationId: 'local-import',
       bucket: { name: bucket.name, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${bucket.name}` },
-      object: { key: encodeS3EventKey(object.key), size: object.size ?? 0, eTag: object.eTag ?? '', sequencer: object.sequencer },
+      object: {
+        key: encodeS3EventKey(object.key),
+        size: object.size ?? 0,
+        eTag: object.eTag ?? '',
+        sequencer: object.sequencer,
+      },
     },
   };
 }

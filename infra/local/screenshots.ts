@@ -14,12 +14,19 @@ const out = (name: string) => join(projectRoot, 'docs', name);
 const run = randomUUID().slice(0, 6);
 
 async function main(): Promise<void> {
-  const [directory, browser] = await Promise.all([buildDashboard(join(localDir, 'dashboard-screenshots')), launchChromium({ width: 1440, height: 860 })]);
+  const [directory, browser] = await Promise.all([
+    buildDashboard(join(localDir, 'dashboard-screenshots')),
+    launchChromium({ width: 1440, height: 860 }),
+  ]);
   let stack: LocalStack | undefined;
   try {
     stack = await startLocalStack({ inMemory: true, dashboard: { directory } });
     const s = stack;
-    const api = async <T = { batchId: string; status: string; nextCursor?: string }>(method: string, path: string, body?: unknown): Promise<T> => {
+    const api = async <T = { batchId: string; status: string; nextCursor?: string }>(
+      method: string,
+      path: string,
+      body?: unknown,
+    ): Promise<T> => {
       const res = await fetch(`${s.apiUrl}${path}`, {
         method,
         headers: { 'content-type': 'application/json', 'x-actor': 'ops-anna' },
@@ -39,13 +46,24 @@ async function main(): Promise<void> {
       }
     };
     const subscription = (id: string) =>
-      api('PUT', `/v1/subscriptions/${id}`, { accountId: `acct-${run}`, startDate: '2026-01-01', currency: 'USD', products: { voice: { register: 'MINUTES', unitPrice: '0.05' } } });
+      api('PUT', `/v1/subscriptions/${id}`, {
+        accountId: `acct-${run}`,
+        startDate: '2026-01-01',
+        currency: 'USD',
+        products: { voice: { register: 'MINUTES', unitPrice: '0.05' } },
+      });
 
     // The worked example, rated; then the first call replaced by a 10-minute one, locked for review.
     const sub = `acme-${run}`;
     await subscription(sub);
     await api('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { amount: '100', reason: 'plan allowance' });
-    const calls = [30, 50, 40].map((q, i) => ({ eventId: `${sub}-call-${i + 1}`, subscriptionId: sub, productId: 'voice', quantity: q, occurredAt: `2026-03-0${i + 1}T10:00:00Z` }));
+    const calls = [30, 50, 40].map((q, i) => ({
+      eventId: `${sub}-call-${i + 1}`,
+      subscriptionId: sub,
+      productId: 'voice',
+      quantity: q,
+      occurredAt: `2026-03-0${i + 1}T10:00:00Z`,
+    }));
     await api('POST', '/v1/usage-events', { events: calls });
     const rating = await api('POST', '/v1/batches', { type: 'RATING', name: 'March usage' });
     await api('POST', `/v1/batches/${rating.batchId}/events`, { eventIds: calls.map((c) => c.eventId) });
@@ -55,7 +73,9 @@ async function main(): Promise<void> {
     await until(rating.batchId, ['COMPLETED']);
     const fix = await api('POST', '/v1/batches', { type: 'REVERSE_REPLACE', name: 'Call 1 was 10 minutes, not 30' });
     await api('POST', `/v1/batches/${fix.batchId}/replacements`, {
-      replacements: [{ originalEventId: calls[0]!.eventId, events: [{ ...calls[0]!, eventId: `${sub}-call-1-fix`, quantity: 10 }] }],
+      replacements: [
+        { originalEventId: calls[0]!.eventId, events: [{ ...calls[0]!, eventId: `${sub}-call-1-fix`, quantity: 10 }] },
+      ],
     });
     await api('POST', `/v1/batches/${fix.batchId}/lock`);
     await until(fix.batchId, ['LOCKED']);
@@ -70,13 +90,25 @@ async function main(): Promise<void> {
 
     // Many partitions, so that submit takes long enough to be seen running.
     const subs = Array.from({ length: 80 }, (_, i) => `bulk-${run}-${String(i + 1).padStart(2, '0')}`);
-    const events = subs.flatMap((id) => Array.from({ length: 50 }, (_, j) => ({ eventId: `${id}-${j}`, subscriptionId: id, productId: 'voice', quantity: 3, occurredAt: new Date(Date.UTC(2026, 3, 1) + j * 3_600_000).toISOString() })));
+    const events = subs.flatMap((id) =>
+      Array.from({ length: 50 }, (_, j) => ({
+        eventId: `${id}-${j}`,
+        subscriptionId: id,
+        productId: 'voice',
+        quantity: 3,
+        occurredAt: new Date(Date.UTC(2026, 3, 1) + j * 3_600_000).toISOString(),
+      })),
+    );
     for (const id of subs) await subscription(id);
-    for (let i = 0; i < events.length; i += 500) await api('POST', '/v1/usage-events', { events: events.slice(i, i + 500) });
+    for (let i = 0; i < events.length; i += 500)
+      await api('POST', '/v1/usage-events', { events: events.slice(i, i + 500) });
     const bulk = await api('POST', '/v1/batches', { type: 'RATING', name: 'April usage, 80 subscriptions' });
     let cursor: string | undefined;
     do {
-      const added = await api('POST', `/v1/batches/${bulk.batchId}/events`, { criteria: { subscriptionIds: subs }, ...(cursor ? { cursor } : {}) });
+      const added = await api('POST', `/v1/batches/${bulk.batchId}/events`, {
+        criteria: { subscriptionIds: subs },
+        ...(cursor ? { cursor } : {}),
+      });
       cursor = added.nextCursor;
     } while (cursor);
     await api('POST', `/v1/batches/${bulk.batchId}/lock`);
@@ -87,7 +119,9 @@ async function main(): Promise<void> {
     await page.getByTestId('batch-status').getByText('Processing').waitFor();
     await page.goto(`${s.dashboardUrl}/#/batches/${bulk.batchId}`);
     const partWay = () => {
-      const page = globalThis as unknown as { document: { querySelector(selector: string): { value: number; max: number } | null } };
+      const page = globalThis as unknown as {
+        document: { querySelector(selector: string): { value: number; max: number } | null };
+      };
       const bar = page.document.querySelector('#batch-progress');
       return !!bar && bar.value > 0 && bar.value < bar.max;
     };

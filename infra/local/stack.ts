@@ -86,7 +86,8 @@ export interface LocalStack {
 export const asyncFunctions: Readonly<Record<string, string>> = { import: 'functions/import/handler.ts' };
 export const defaultBucketName = 'usage-corrections-local';
 
-const runInProcess: RunFunction = (functionName, event) => invokeHandler(asyncFunctions[functionName]!, functionName, event);
+const runInProcess: RunFunction = (functionName, event) =>
+  invokeHandler(asyncFunctions[functionName]!, functionName, event);
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const region = options.region ?? 'us-east-1';
@@ -97,9 +98,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const progress = options.progress ?? (() => undefined);
   progress('loading the workflows (ASL files)…');
   // Load the ASL first: a broken definition fails before anything starts.
-  const machines = loadStateMachines(options.workflows ?? listedWorkflows, options.taskFunctions ?? listedTaskFunctions, region, {
-    taskTimeoutSeconds: options.taskTimeoutSeconds,
-  });
+  const machines = loadStateMachines(
+    options.workflows ?? listedWorkflows,
+    options.taskFunctions ?? listedTaskFunctions,
+    region,
+    {
+      taskTimeoutSeconds: options.taskTimeoutSeconds,
+    },
+  );
 
   // Each started part registers how to stop it; stop() and a failed start run them in reverse.
   const closers: (() => Promise<void>)[] = [];
@@ -202,7 +208,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
-    if (options.importRowsPerInvocation) process.env.IMPORT_ROWS_PER_INVOCATION = String(options.importRowsPerInvocation);
+    if (options.importRowsPerInvocation)
+      process.env.IMPORT_ROWS_PER_INVOCATION = String(options.importRowsPerInvocation);
     else delete process.env.IMPORT_ROWS_PER_INVOCATION;
     for (const name of ['APPROVAL', 'APPROVAL_MIN_EVENTS', 'APPROVAL_MIN_CHARGE_CHANGE']) delete process.env[name];
     Object.assign(process.env, approvalSettings(options.approval));

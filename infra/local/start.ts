@@ -16,7 +16,8 @@ function port(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) exit(`${name} must be a port number (0 for any free port), not "${raw}"`);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    exit(`${name} must be a port number (0 for any free port), not "${raw}"`);
   return value;
 }
 
@@ -44,7 +45,9 @@ const ports = {
   lambda: port('LAMBDA_PORT', 3001),
   dashboard: port('DASHBOARD_PORT', 3002),
 };
-const dashboard = await buildDashboard().catch((error: unknown) => exit(`The dashboard did not build: ${(error as Error).message}`));
+const dashboard = await buildDashboard().catch((error: unknown) =>
+  exit(`The dashboard did not build: ${(error as Error).message}`),
+);
 const stack = await startLocalStack({
   ports,
   dashboard: { directory: dashboard },
@@ -56,7 +59,9 @@ const stack = await startLocalStack({
     ? {
         approval: {
           ...(positive('APPROVAL_MIN_EVENTS') ? { minEvents: positive('APPROVAL_MIN_EVENTS') } : {}),
-          ...(process.env.APPROVAL_MIN_CHARGE_CHANGE ? { minChargeChange: process.env.APPROVAL_MIN_CHARGE_CHANGE } : {}),
+          ...(process.env.APPROVAL_MIN_CHARGE_CHANGE
+            ? { minChargeChange: process.env.APPROVAL_MIN_CHARGE_CHANGE }
+            : {}),
         },
       }
     : {}),

@@ -29,7 +29,8 @@ type JsonValue = ReturnType<TaskHandlers[string]> extends infer R ? Awaited<R> :
 
 const localAccountId = '000000000000';
 const functionArn = (region: string, task: string) => `arn:aws:lambda:${region}:${localAccountId}:function:${task}`;
-const stateMachineArn = (region: string, name: string) => `arn:aws:states:${region}:${localAccountId}:stateMachine:${name}`;
+const stateMachineArn = (region: string, name: string) =>
+  `arn:aws:states:${region}:${localAccountId}:stateMachine:${name}`;
 
 /** Step Functions refuses a state's data beyond 256 KiB; failing the same way here catches it before AWS does. */
 const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -102,12 +103,15 @@ function loadStateMachine(
 ): LocalStateMachine {
   const fail = (message: string) => new Error(`workflow ${name} (${spec.definition}): ${message}`);
   const substitutions = new Map(spec.tasks.map((task) => [substitutionKey(task), functionArn(region, task)]));
-  const text = readFileSync(join(projectRoot, spec.definition), 'utf8').replace(/\$\{([^}]*)\}/g, (_whole, key: string) => {
-    const arn = substitutions.get(key);
-    // CDK would leave it in place and AWS would refuse the definition; say so now.
-    if (!arn) throw fail(`\${${key}} names no task of this workflow (tasks: ${spec.tasks.join(', ') || 'none'})`);
-    return arn;
-  });
+  const text = readFileSync(join(projectRoot, spec.definition), 'utf8').replace(
+    /\$\{([^}]*)\}/g,
+    (_whole, key: string) => {
+      const arn = substitutions.get(key);
+      // CDK would leave it in place and AWS would refuse the definition; say so now.
+      if (!arn) throw fail(`\${${key}} names no task of this workflow (tasks: ${spec.tasks.join(', ') || 'none'})`);
+      return arn;
+    },
+  );
   const definition = JSON.parse(text) as StateMachineDefinition;
 
   const taskOfArn = new Map(spec.tasks.map((task) => [functionArn(region, task), task]));
@@ -126,7 +130,9 @@ function loadStateMachine(
   // ASL schema allows no timeout under one second.
   let runner = new StateMachine(definition);
   if (taskTimeoutSeconds !== undefined) {
-    runner = new StateMachine(withTaskTimeouts(definition, taskTimeoutSeconds), { validationOptions: { noValidate: true } });
+    runner = new StateMachine(withTaskTimeouts(definition, taskTimeoutSeconds), {
+      validationOptions: { noValidate: true },
+    });
   }
   return {
     name,
@@ -159,7 +165,11 @@ function withTaskTimeouts(definition: StateMachineDefinition, seconds: number): 
 }
 
 /** The library routes Tasks by state name; state names are unique across a whole state machine. */
-function collectTaskResources(states: StateMachineDefinition['States'], into: Map<string, string>, fail: (m: string) => Error): void {
+function collectTaskResources(
+  states: StateMachineDefinition['States'],
+  into: Map<string, string>,
+  fail: (m: string) => Error,
+): void {
   for (const [stateName, state] of Object.entries(states)) {
     if (state.Type === 'Task') {
       if (into.has(stateName)) throw fail(`state name ${stateName} is used twice`);
@@ -189,7 +199,9 @@ async function runTask(task: string, modulePath: string, input: unknown): Promis
 /** Retry/Catch match the error's name, as with a Lambda's errorType; the Cause is the Lambda's error payload. */
 function lambdaFailure(error: unknown): Error {
   const e = error instanceof Error ? error : new Error(String(error));
-  const failure = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: e.stack?.split('\n') ?? [] }));
+  const failure = new Error(
+    JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: e.stack?.split('\n') ?? [] }),
+  );
   failure.name = e.name;
   return failure;
 }

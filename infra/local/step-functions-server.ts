@@ -19,7 +19,12 @@ const operations = {
     maxResults: pageSize,
     nextToken: token,
   }),
-  GetExecutionHistory: z.object({ executionArn: arn, maxResults: pageSize, reverseOrder: z.boolean().optional(), nextToken: token }),
+  GetExecutionHistory: z.object({
+    executionArn: arn,
+    maxResults: pageSize,
+    reverseOrder: z.boolean().optional(),
+    nextToken: token,
+  }),
   StopExecution: z.object({ executionArn: arn, error: z.string().optional(), cause: z.string().optional() }),
   ListStateMachines: z.object({}),
 };
@@ -47,7 +52,10 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => `'${i.path.join('.')}': ${i.message}`);
-  throw new ServiceError('ValidationException', `${problems.length} validation error(s) detected: ${problems.join('; ')}`);
+  throw new ServiceError(
+    'ValidationException',
+    `${problems.length} validation error(s) detected: ${problems.join('; ')}`,
+  );
 }
 
 /** The SDK reads timestamps of this protocol as epoch seconds. */

@@ -4,7 +4,12 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import {
+  createDocument,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiPathsObject,
+  type ZodOpenApiResponsesObject,
+} from 'zod-openapi';
 import { commonErrors, type Contract } from '../../functions/api/contract';
 import { routes as realRoutes, type Route } from '../../functions/api/routes';
 import { ProblemView } from '../../functions/api/views';
@@ -16,9 +21,12 @@ const tagDescriptions: Record<string, string> = {
   health: 'Is the API up, and does its table answer.',
   'openapi.json': 'This document.',
   lookups: 'Codes, types, statuses and actions a client must handle.',
-  subscriptions: 'Subscriptions with their products, registers and prices; balances, grants and ledgers; bill lines; adjustments.',
-  'usage-events': 'Usage events: ingested once per eventId, rated by RATING batches, corrected by RERATE and REVERSE_REPLACE batches.',
-  batches: 'Correction batches: DRAFT → lock (exact preview) → submit. GET /v1/lookups lists the actions each type allows in each status.',
+  subscriptions:
+    'Subscriptions with their products, registers and prices; balances, grants and ledgers; bill lines; adjustments.',
+  'usage-events':
+    'Usage events: ingested once per eventId, rated by RATING batches, corrected by RERATE and REVERSE_REPLACE batches.',
+  batches:
+    'Correction batches: DRAFT → lock (exact preview) → submit. GET /v1/lookups lists the actions each type allows in each status.',
   accounts: 'Accounts, bill units, open items and balance groups (docs/balance-management.md).',
   'balance-transfers': 'Allowance moved between subscriptions of one account.',
   settings: 'Ledger close: the period through which nothing may be backdated.',
@@ -57,23 +65,34 @@ const statusText: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Ac
 
 /** The contract a route's handler keeps: generation fails, naming the route, when there is none. */
 export async function contractOf(route: Route): Promise<Contract> {
-  const mod = (await import(pathToFileURL(join(projectRoot, route.handler)).href)) as { handler?: { contract?: Contract } };
+  const mod = (await import(pathToFileURL(join(projectRoot, route.handler)).href)) as {
+    handler?: { contract?: Contract };
+  };
   const contract = mod.handler?.contract;
-  if (!contract) throw new Error(`${route.method} ${route.path}: ${route.handler} has no handler made by httpHandler, so nothing documents it`);
+  if (!contract)
+    throw new Error(
+      `${route.method} ${route.path}: ${route.handler} has no handler made by httpHandler, so nothing documents it`,
+    );
   return contract;
 }
 
 function errorResponses(route: Route, contract: Contract): ZodOpenApiResponsesObject {
-  const codes = new Set<ErrorCode>([...commonErrors(route.method, contract.body !== undefined), ...(contract.errors ?? [])]);
+  const codes = new Set<ErrorCode>([
+    ...commonErrors(route.method, contract.body !== undefined),
+    ...(contract.errors ?? []),
+  ]);
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) byStatus.set(errorCodes[code].status, [...(byStatus.get(errorCodes[code].status) ?? []), code]);
+  for (const code of codes)
+    byStatus.set(errorCodes[code].status, [...(byStatus.get(errorCodes[code].status) ?? []), code]);
   const responses: ZodOpenApiResponsesObject = {};
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[String(status) as `${1 | 2 | 3 | 4 | 5}${string}`] = {
       description: list.map((c) => `\`${c}\`: ${errorCodes[c].meaning}`).join('\n\n'),
       content: {
         'application/problem+json': {
-          schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', properties: { code: { enum: list } } }] },
+          schema: {
+            allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', properties: { code: { enum: list } } }],
+          },
         },
       },
     };
@@ -93,7 +112,13 @@ function operationOf(route: Route, contract: Contract): ZodOpenApiOperationObjec
     success[status as `2${string}`] = {
       description: statusText[Number(status)] ?? status,
       ...(writes
-        ? { headers: z.object({ 'Idempotent-Replayed': z.literal('true').optional().meta({ description: 'Present when the answer is a replay of an earlier request with the same Idempotency-Key.' }) }) }
+        ? {
+            headers: z.object({
+              'Idempotent-Replayed': z.literal('true').optional().meta({
+                description: 'Present when the answer is a replay of an earlier request with the same Idempotency-Key.',
+              }),
+            }),
+          }
         : {}),
       content: { 'application/json': { schema: schema! } },
     };
@@ -108,7 +133,9 @@ function operationOf(route: Route, contract: Contract): ZodOpenApiOperationObjec
       ...(contract.query ? { query: contract.query as z.ZodObject } : {}),
       header: headers,
     },
-    ...(contract.body ? { requestBody: { required: true, content: { 'application/json': { schema: contract.body } } } } : {}),
+    ...(contract.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: contract.body } } } }
+      : {}),
     responses: { ...success, ...errorResponses(route, contract) },
   };
 }
@@ -119,7 +146,10 @@ export async function buildDocument(routes: readonly Route[] = realRoutes, versi
     const item = (paths[route.path] ??= {});
     item[route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'] = operationOf(route, await contractOf(route));
   }
-  const tags = [...new Set(routes.map(tagOf))].map((name) => ({ name, description: tagDescriptions[name] ?? `Routes under /v1/${name}.` }));
+  const tags = [...new Set(routes.map(tagOf))].map((name) => ({
+    name,
+    description: tagDescriptions[name] ?? `Routes under /v1/${name}.`,
+  }));
   return createDocument({
     openapi: '3.1.0',
     info: { title: 'usage-corrections API', version, description: overview },

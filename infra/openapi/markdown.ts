@@ -29,10 +29,12 @@ function typeOf(s: Schema | undefined): string {
 function rulesOf(s: Schema): string {
   const rules: string[] = [];
   if (s.description) rules.push(s.description);
-  if (s.minLength !== undefined && s.maxLength !== undefined) rules.push(`${fmt(s.minLength)}-${fmt(s.maxLength)} characters`);
+  if (s.minLength !== undefined && s.maxLength !== undefined)
+    rules.push(`${fmt(s.minLength)}-${fmt(s.maxLength)} characters`);
   else if (s.maxLength !== undefined) rules.push(`at most ${fmt(s.maxLength)} characters`);
   else if (s.minLength !== undefined && s.minLength > 0) rules.push(`at least ${fmt(s.minLength)} characters`);
-  if (s.minItems !== undefined && s.minItems > 0) rules.push(`at least ${fmt(s.minItems)} item${s.minItems === 1 ? '' : 's'}`);
+  if (s.minItems !== undefined && s.minItems > 0)
+    rules.push(`at least ${fmt(s.minItems)} item${s.minItems === 1 ? '' : 's'}`);
   if (s.maxItems !== undefined) rules.push(`at most ${fmt(s.maxItems)} items`);
   if (s.minimum !== undefined) rules.push(`≥ ${fmt(s.minimum)}`);
   if (s.maximum !== undefined) rules.push(`≤ ${fmt(s.maximum)}`);
@@ -42,7 +44,8 @@ function rulesOf(s: Schema): string {
   if (s.default !== undefined) rules.push(`default \`${JSON.stringify(s.default)}\``);
   if (s.example !== undefined) rules.push(`e.g. \`${JSON.stringify(s.example)}\``);
   const [first, ...rest] = rules;
-  if (first !== undefined && s.description && /[.!?]$/.test(first)) return [first, rest.join('; ')].filter(Boolean).join(' ');
+  if (first !== undefined && s.description && /[.!?]$/.test(first))
+    return [first, rest.join('; ')].filter(Boolean).join(' ');
   return rules.join('; ');
 }
 
@@ -54,7 +57,8 @@ function fieldRows(s: Schema, prefix = ''): string[] {
     const field = `${prefix}${name}`;
     rows.push(`| \`${field}\` | ${cell(typeOf(raw))} | ${required.has(name) ? 'yes' : ''} | ${cell(rulesOf(raw))} |`);
     if (raw.type === 'object' && raw.properties) rows.push(...fieldRows(raw, `${field}.`));
-    if (raw.type === 'array' && raw.items?.type === 'object' && raw.items.properties) rows.push(...fieldRows(raw.items, `${field}[].`));
+    if (raw.type === 'array' && raw.items?.type === 'object' && raw.items.properties)
+      rows.push(...fieldRows(raw.items, `${field}[].`));
   }
   if (prefix === '' && s.additionalProperties === false && rows.length > 0) rows.push('| *(no other fields)* | | | |');
   return rows;
@@ -72,7 +76,8 @@ function schemaBlock(s: Schema | undefined): string[] {
     });
     return out;
   }
-  if (s.type === 'object' && s.properties) return ['| field | type | required | rules |', '| --- | --- | --- | --- |', ...fieldRows(s), ''];
+  if (s.type === 'object' && s.properties)
+    return ['| field | type | required | rules |', '| --- | --- | --- | --- |', ...fieldRows(s), ''];
   return [`${typeOf(s)}${rulesOf(s) ? ` (${rulesOf(s)})` : ''}`, ''];
 }
 
@@ -97,18 +102,29 @@ export function renderMarkdown(doc: Doc): string {
     }
   }
   for (const tag of doc.tags) {
-    for (const { method, path, op } of byTag.get(tag.name) ?? []) out.push(`- [\`${method} ${path}\`](#${op.operationId.toLowerCase()}): ${op.summary}`);
+    for (const { method, path, op } of byTag.get(tag.name) ?? [])
+      out.push(`- [\`${method} ${path}\`](#${op.operationId.toLowerCase()}): ${op.summary}`);
   }
   out.push('');
   for (const tag of doc.tags) {
     out.push(`## ${tag.name}`, '', tag.description, '');
     for (const { method, path, op } of byTag.get(tag.name) ?? []) {
-      out.push(`<a id="${op.operationId.toLowerCase()}"></a>`, '', `### \`${method} ${path}\``, '', `${op.summary}.`, '');
+      out.push(
+        `<a id="${op.operationId.toLowerCase()}"></a>`,
+        '',
+        `### \`${method} ${path}\``,
+        '',
+        `${op.summary}.`,
+        '',
+      );
       if (op.description) out.push(op.description, '');
       const params: Schema[] = op.parameters ?? [];
       if (params.length > 0) {
         out.push('| parameter | in | type | required | rules |', '| --- | --- | --- | --- | --- |');
-        for (const p of params) out.push(`| \`${p.name}\` | ${p.in} | ${cell(typeOf(p.schema))} | ${p.required ? 'yes' : ''} | ${cell(rulesOf({ ...p.schema, description: p.description ?? p.schema?.description }))} |`);
+        for (const p of params)
+          out.push(
+            `| \`${p.name}\` | ${p.in} | ${cell(typeOf(p.schema))} | ${p.required ? 'yes' : ''} | ${cell(rulesOf({ ...p.schema, description: p.description ?? p.schema?.description }))} |`,
+          );
         out.push('');
       }
       const body = op.requestBody?.content?.['application/json']?.schema;
@@ -118,7 +134,12 @@ export function renderMarkdown(doc: Doc): string {
         if (json) out.push(`**${status} ${res.description}**:`, '', ...schemaBlock(json));
       }
       const refusals = Object.entries<Doc>(op.responses).filter(([, res]) => res.content?.['application/problem+json']);
-      out.push('**Refusals** (`application/problem+json`, see [Problem](#schema-problem)):', '', '| status | codes |', '| --- | --- |');
+      out.push(
+        '**Refusals** (`application/problem+json`, see [Problem](#schema-problem)):',
+        '',
+        '| status | codes |',
+        '| --- | --- |',
+      );
       for (const [status, res] of refusals) {
         const codes: string[] = res.content['application/problem+json'].schema.allOf[1].properties.code.enum;
         out.push(`| ${status} | ${codes.map((c) => `\`${c}\``).join(', ')} |`);
@@ -132,5 +153,8 @@ export function renderMarkdown(doc: Doc): string {
     if (s.description) out.push(s.description, '');
     out.push(...schemaBlock({ ...s, description: undefined }));
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

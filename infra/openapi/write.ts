@@ -30,5 +30,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   writeFileSync(documentPath, json);
   writeFileSync(referencePath, markdown);
   writeFileSync(dashboardTypesPath, dashboardTypes);
-  console.log(`wrote docs/openapi.json, docs/api.md (${Object.keys(JSON.parse(json).paths).length} paths) and dashboard/src/api-schema.ts`);
+  console.log(
+    `wrote docs/openapi.json, docs/api.md (${Object.keys(JSON.parse(json).paths).length} paths) and dashboard/src/api-schema.ts`,
+  );
 }

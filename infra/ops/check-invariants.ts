@@ -6,10 +6,13 @@ import { checkTable } from '../../shared/store/invariants';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.TABLE_NAME ??= 'usage-corrections';
-if (process.env.DYNAMODB_ENDPOINT === undefined) process.env.DYNAMODB_ENDPOINT = `http://127.0.0.1:${process.env.DYNAMODB_PORT ?? 8000}`;
+if (process.env.DYNAMODB_ENDPOINT === undefined)
+  process.env.DYNAMODB_ENDPOINT = `http://127.0.0.1:${process.env.DYNAMODB_PORT ?? 8000}`;
 if (process.env.DYNAMODB_ENDPOINT === '') delete process.env.DYNAMODB_ENDPOINT;
 
-console.error(`checking table ${process.env.TABLE_NAME} at ${process.env.DYNAMODB_ENDPOINT ?? `AWS (${process.env.AWS_REGION ?? 'default region'})`}`);
+console.error(
+  `checking table ${process.env.TABLE_NAME} at ${process.env.DYNAMODB_ENDPOINT ?? `AWS (${process.env.AWS_REGION ?? 'default region'})`}`,
+);
 const violations = await checkTable((what) => console.error(`checked: ${what}`));
 for (const v of violations) console.log(`${v.rule}\t${v.subscriptionId ?? v.accountId ?? ''}\t${v.detail}`);
 console.log(violations.length === 0 ? 'no violations' : `${violations.length} violation(s)`);

@@ -33,7 +33,12 @@ export type AccountRequest = z.output<typeof AccountInput>;
 export function accountChangeIssues(existing: Account, next: AccountRequest): Issue[] {
   const issues: Issue[] = [];
   const fixed = (field: string, was: string, now: string | undefined) => {
-    if (now !== undefined && now !== was) issues.push({ path: `body.${field}`, code: 'VALIDATION_FAILED', message: `${field} is ${was} and cannot change` });
+    if (now !== undefined && now !== was)
+      issues.push({
+        path: `body.${field}`,
+        code: 'VALIDATION_FAILED',
+        message: `${field} is ${was} and cannot change`,
+      });
   };
   fixed('currency', existing.currency, next.currency);
   fixed('accountingMethod', existing.accountingMethod, next.accountingMethod);
@@ -44,10 +49,20 @@ export function accountChangeIssues(existing: Account, next: AccountRequest): Is
 
 // ---- bill units and open items ------------------------------------------------------------
 
-export const OPEN_ITEM_KINDS = ['UNALLOCATED_PAYMENT', 'UNALLOCATED_ADJUSTMENT', 'OPEN_REFUND', 'UNRESOLVED_DISPUTE'] as const;
+export const OPEN_ITEM_KINDS = [
+  'UNALLOCATED_PAYMENT',
+  'UNALLOCATED_ADJUSTMENT',
+  'OPEN_REFUND',
+  'UNRESOLVED_DISPUTE',
+] as const;
 export type OpenItemKind = (typeof OPEN_ITEM_KINDS)[number];
 export type OpenItemCounts = Record<OpenItemKind, number>;
-export const noOpenItems = (): OpenItemCounts => ({ UNALLOCATED_PAYMENT: 0, UNALLOCATED_ADJUSTMENT: 0, OPEN_REFUND: 0, UNRESOLVED_DISPUTE: 0 });
+export const noOpenItems = (): OpenItemCounts => ({
+  UNALLOCATED_PAYMENT: 0,
+  UNALLOCATED_ADJUSTMENT: 0,
+  OPEN_REFUND: 0,
+  UNRESOLVED_DISPUTE: 0,
+});
 
 export interface BillUnit {
   billUnitId: string;
@@ -111,11 +126,18 @@ export const BALANCE_GROUP_KINDS = ['ACCOUNT', 'SUBSCRIPTION', 'EMPTY'] as const
 export type BalanceGroupKind = (typeof BALANCE_GROUP_KINDS)[number];
 
 export const balanceGroupKind = (balanceGroupId: string): BalanceGroupKind =>
-  balanceGroupId === DEFAULT_BALANCE_GROUP_ID ? 'ACCOUNT' : balanceGroupId.startsWith('_empty.') ? 'EMPTY' : 'SUBSCRIPTION';
+  balanceGroupId === DEFAULT_BALANCE_GROUP_ID
+    ? 'ACCOUNT'
+    : balanceGroupId.startsWith('_empty.')
+      ? 'EMPTY'
+      : 'SUBSCRIPTION';
 
-export const BalanceGroupId = z.union([Id, z.literal(DEFAULT_BALANCE_GROUP_ID), z.string().regex(/^_empty\.[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)], {
-  error: 'must be a subscription id, _default or _empty.<billUnitId>',
-});
+export const BalanceGroupId = z.union(
+  [Id, z.literal(DEFAULT_BALANCE_GROUP_ID), z.string().regex(/^_empty\.[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)],
+  {
+    error: 'must be a subscription id, _default or _empty.<billUnitId>',
+  },
+);
 
 export interface Assignment {
   billUnitId: string;

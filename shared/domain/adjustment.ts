@@ -24,7 +24,10 @@ export const AdjustmentInput = z.discriminatedUnion('target', [
   z.strictObject({
     target: z.literal('REGISTER'),
     register: RegisterName,
-    amount: Quantity.refine((q) => q > 0n, 'must be greater than zero').refine((q) => q <= MAX_QUANTITY, 'is implausibly large'),
+    amount: Quantity.refine((q) => q > 0n, 'must be greater than zero').refine(
+      (q) => q <= MAX_QUANTITY,
+      'is implausibly large',
+    ),
     /** When a credit's allowance expires; open-ended by default. */
     validTo: Instant.optional(),
     ...common,
@@ -94,9 +97,14 @@ const unbilled = (line: Pick<BillLine, 'status'> | undefined) => line === undefi
  * the adjustment into the next unbilled line's previous balance; open-item settles it against the
  * billed item and keeps it off the current bill.
  */
-export function billPosting(effectivePeriod: string, method: AccountingMethod, lines: ReadonlyArray<Pick<BillLine, 'period' | 'status'>>): BillPosting {
+export function billPosting(
+  effectivePeriod: string,
+  method: AccountingMethod,
+  lines: ReadonlyArray<Pick<BillLine, 'period' | 'status'>>,
+): BillPosting {
   const byPeriod = new Map(lines.map((l) => [l.period, l]));
-  if (unbilled(byPeriod.get(effectivePeriod))) return { treatment: 'ON_BILL', period: effectivePeriod, field: 'adjustments' };
+  if (unbilled(byPeriod.get(effectivePeriod)))
+    return { treatment: 'ON_BILL', period: effectivePeriod, field: 'adjustments' };
   if (method === 'OPEN_ITEM') return { treatment: 'AGAINST_BILLED_ITEM', period: effectivePeriod };
   let period = nextPeriod(effectivePeriod);
   while (!unbilled(byPeriod.get(period))) period = nextPeriod(period);

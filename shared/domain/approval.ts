@@ -30,11 +30,14 @@ export function approvalNeed(setting: ApprovalSetting, facts: ApprovalFacts): Ap
   if (facts.requested) return { required: true, reason: 'the batch asks for approval (requireApproval)' };
   if (!setting.enabled) return { required: false, reason: 'approval is off for this deployment' };
   const { minEvents, minChargeChange } = setting;
-  if (minEvents === undefined && minChargeChange === undefined) return { required: true, reason: 'approval is on for every batch' };
-  if (minEvents !== undefined && facts.events >= minEvents) return { required: true, reason: `the batch has ${facts.events} member(s), at least ${minEvents}` };
+  if (minEvents === undefined && minChargeChange === undefined)
+    return { required: true, reason: 'approval is on for every batch' };
+  if (minEvents !== undefined && facts.events >= minEvents)
+    return { required: true, reason: `the batch has ${facts.events} member(s), at least ${minEvents}` };
   if (minChargeChange !== undefined) {
     for (const [currency, change] of facts.chargeChange ?? new Map()) {
-      if (change >= thresholdInMinor(minChargeChange, currency)) return { required: true, reason: `the preview changes charges in ${currency} by at least the threshold` };
+      if (change >= thresholdInMinor(minChargeChange, currency))
+        return { required: true, reason: `the preview changes charges in ${currency} by at least the threshold` };
     }
   }
   return { required: false, reason: 'the batch is below the approval threshold' };
@@ -60,12 +63,26 @@ export interface SubmitAttempt {
  * Why a submit is refused under approval: the locker may not submit (SAME_ACTOR), and the approver
  * must name the preview approved (If-Match with its tag, else APPROVAL_REQUIRED).
  */
-export function approvalRefusal(need: ApprovalNeed, a: SubmitAttempt): { code: ErrorCode; message: string } | undefined {
+export function approvalRefusal(
+  need: ApprovalNeed,
+  a: SubmitAttempt,
+): { code: ErrorCode; message: string } | undefined {
   if (!need.required) return undefined;
-  if (a.lockedBy === undefined) return { code: 'APPROVAL_REQUIRED', message: `approval applies (${need.reason}) but who locked the batch is not known; revert and lock it again` };
-  if (a.actor === a.lockedBy) return { code: 'SAME_ACTOR', message: `approval applies (${need.reason}): the batch was locked by ${a.lockedBy}, so someone else must submit it` };
+  if (a.lockedBy === undefined)
+    return {
+      code: 'APPROVAL_REQUIRED',
+      message: `approval applies (${need.reason}) but who locked the batch is not known; revert and lock it again`,
+    };
+  if (a.actor === a.lockedBy)
+    return {
+      code: 'SAME_ACTOR',
+      message: `approval applies (${need.reason}): the batch was locked by ${a.lockedBy}, so someone else must submit it`,
+    };
   if (a.ifMatch === undefined || a.ifMatch.trim() === '' || a.ifMatch.trim() === '*') {
-    return { code: 'APPROVAL_REQUIRED', message: `approval applies (${need.reason}): submit with If-Match set to the ETag of GET .../preview, the preview you approve` };
+    return {
+      code: 'APPROVAL_REQUIRED',
+      message: `approval applies (${need.reason}): submit with If-Match set to the ETag of GET .../preview, the preview you approve`,
+    };
   }
   return undefined;
 }

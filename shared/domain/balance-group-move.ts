@@ -25,15 +25,30 @@ export interface MoveContext {
 
 export function moveRefusal(m: MoveContext): Refusal | undefined {
   const kind = balanceGroupKind(m.balanceGroupId);
-  if (kind === 'ACCOUNT') return { code: 'DEFAULT_BALANCE_GROUP', message: `the account's default balance group stays in its default bill unit` };
-  if (kind === 'EMPTY') return { code: 'VALIDATION_FAILED', message: `${m.balanceGroupId} is an empty group kept for its bill unit; only a subscription's balance group moves` };
+  if (kind === 'ACCOUNT')
+    return {
+      code: 'DEFAULT_BALANCE_GROUP',
+      message: `the account's default balance group stays in its default bill unit`,
+    };
+  if (kind === 'EMPTY')
+    return {
+      code: 'VALIDATION_FAILED',
+      message: `${m.balanceGroupId} is an empty group kept for its bill unit; only a subscription's balance group moves`,
+    };
   if (m.subscription && m.subscription.accountId !== m.accountId) {
-    return { code: 'CROSS_ACCOUNT', message: `subscription ${m.balanceGroupId} belongs to account ${m.subscription.accountId}, not ${m.accountId}` };
+    return {
+      code: 'CROSS_ACCOUNT',
+      message: `subscription ${m.balanceGroupId} belongs to account ${m.subscription.accountId}, not ${m.accountId}`,
+    };
   }
   if (m.target.accountId !== m.accountId) {
     return { code: 'CROSS_ACCOUNT', message: `bill unit ${m.target.billUnitId} belongs to another account` };
   }
-  if (m.target.billUnitId === m.currentBillUnitId) return { code: 'CONFLICT', message: `balance group ${m.balanceGroupId} is already in bill unit ${m.target.billUnitId}` };
+  if (m.target.billUnitId === m.currentBillUnitId)
+    return {
+      code: 'CONFLICT',
+      message: `balance group ${m.balanceGroupId} is already in bill unit ${m.target.billUnitId}`,
+    };
   return undefined;
 }
 

@@ -15,7 +15,10 @@ const RegisterRefInput = z.strictObject({ subscriptionId: Id, register: Register
 export const TransferInput = z.strictObject({
   from: RegisterRefInput,
   to: RegisterRefInput,
-  amount: Quantity.refine((q) => q > 0n, 'must be greater than zero').refine((q) => q <= MAX_TRANSFER, 'is implausibly large'),
+  amount: Quantity.refine((q) => q > 0n, 'must be greater than zero').refine(
+    (q) => q <= MAX_TRANSFER,
+    'is implausibly large',
+  ),
   reason: z.string().min(1).max(200).optional(),
   /** When the moved allowance counts from on the target; defaults to now. */
   effectiveAt: Instant.optional(),
@@ -26,12 +29,19 @@ export type TransferRequest = z.output<typeof TransferInput>;
 /** Refusals that need only the two subscriptions; balance and dates are checked elsewhere. */
 export function transferRefusal(from: Subscription, to: Subscription, req: TransferRequest): Refusal | undefined {
   if (from.accountId !== to.accountId) {
-    return { code: 'CROSS_ACCOUNT', message: `subscription ${from.subscriptionId} is in account ${from.accountId} and ${to.subscriptionId} in ${to.accountId}` };
+    return {
+      code: 'CROSS_ACCOUNT',
+      message: `subscription ${from.subscriptionId} is in account ${from.accountId} and ${to.subscriptionId} in ${to.accountId}`,
+    };
   }
   if (req.from.register !== req.to.register) {
-    return { code: 'RESOURCE_MISMATCH', message: `cannot transfer ${req.from.register} into ${req.to.register}: a transfer stays within one resource` };
+    return {
+      code: 'RESOURCE_MISMATCH',
+      message: `cannot transfer ${req.from.register} into ${req.to.register}: a transfer stays within one resource`,
+    };
   }
-  if (from.subscriptionId === to.subscriptionId) return { code: 'VALIDATION_FAILED', message: 'a transfer needs two different registers' };
+  if (from.subscriptionId === to.subscriptionId)
+    return { code: 'VALIDATION_FAILED', message: 'a transfer needs two different registers' };
   return undefined;
 }
 
@@ -72,8 +82,16 @@ export function transferEntries(
   takes: readonly GrantTake[],
   context: { effectiveAt: string; now: string; actor: string },
 ): TransferEntries {
-  const outRef: Counterpart = { subscriptionId: req.from.subscriptionId, register: req.from.register, entryId: `transfer:${transferId}:out` };
-  const inRef: Counterpart = { subscriptionId: req.to.subscriptionId, register: req.to.register, entryId: `transfer:${transferId}:in` };
+  const outRef: Counterpart = {
+    subscriptionId: req.from.subscriptionId,
+    register: req.from.register,
+    entryId: `transfer:${transferId}:out`,
+  };
+  const inRef: Counterpart = {
+    subscriptionId: req.to.subscriptionId,
+    register: req.to.register,
+    entryId: `transfer:${transferId}:in`,
+  };
   const credits = creditGrants(takes, transferId, context.effectiveAt);
   const common = {
     consumed: 0n,

@@ -77,7 +77,10 @@ export interface Grant {
 const MAX_GRANT = 10n ** 12n * 10n ** 6n;
 
 export const GrantInput = z.strictObject({
-  amount: Quantity.refine((q) => q > 0n, 'must be greater than zero').refine((q) => q <= MAX_GRANT, 'is implausibly large'),
+  amount: Quantity.refine((q) => q > 0n, 'must be greater than zero').refine(
+    (q) => q <= MAX_GRANT,
+    'is implausibly large',
+  ),
   validFrom: Instant.optional(),
   validTo: Instant.optional(),
   reason: z.string().max(200).optional(),
@@ -100,7 +103,8 @@ export function grantWindow(req: GrantRequest, sub: Subscription): { validFrom: 
   return req.validTo !== undefined ? { validFrom, validTo: req.validTo } : { validFrom };
 }
 
-export const isValidAt = (g: Pick<Grant, 'validFrom' | 'validTo'>, at: string) => g.validFrom <= at && (g.validTo === undefined || at < g.validTo);
+export const isValidAt = (g: Pick<Grant, 'validFrom' | 'validTo'>, at: string) =>
+  g.validFrom <= at && (g.validTo === undefined || at < g.validTo);
 
 export interface BalanceView {
   register: string;
@@ -128,7 +132,9 @@ export interface GrantTake {
   validTo?: string;
 }
 
-export type DebitPlan = { ok: true; takes: GrantTake[] } | { ok: false; code: 'INSUFFICIENT_BALANCE' | 'VALIDATION_FAILED'; message: string };
+export type DebitPlan =
+  | { ok: true; takes: GrantTake[] }
+  | { ok: false; code: 'INSUFFICIENT_BALANCE' | 'VALIDATION_FAILED'; message: string };
 
 /**
  * Which grants a debit of `amount` takes from: only allowance still undrawn in grants valid at
@@ -136,7 +142,9 @@ export type DebitPlan = { ok: true; takes: GrantTake[] } | { ok: false; code: 'I
  * Expired leftovers are forfeited and cannot be given away.
  */
 export function planDebit(grants: readonly Grant[], register: string, amount: bigint, at: string): DebitPlan {
-  const usable = grants.filter((g) => g.register === register && isValidAt(g, at) && g.amount > g.drawn).sort(compareGrants);
+  const usable = grants
+    .filter((g) => g.register === register && isValidAt(g, at) && g.amount > g.drawn)
+    .sort(compareGrants);
   const takes: GrantTake[] = [];
   let need = amount;
   for (const g of usable) {
@@ -147,10 +155,18 @@ export function planDebit(grants: readonly Grant[], register: string, amount: bi
     need -= take;
   }
   if (need > 0n) {
-    return { ok: false, code: 'INSUFFICIENT_BALANCE', message: `${register} holds ${formatQuantity(amount - need)} available at ${at}, less than ${formatQuantity(amount)}` };
+    return {
+      ok: false,
+      code: 'INSUFFICIENT_BALANCE',
+      message: `${register} holds ${formatQuantity(amount - need)} available at ${at}, less than ${formatQuantity(amount)}`,
+    };
   }
   if (takes.length > MAX_GRANTS_PER_DEBIT) {
-    return { ok: false, code: 'VALIDATION_FAILED', message: `the amount is spread over ${takes.length} grants (at most ${MAX_GRANTS_PER_DEBIT} a transaction); move it in smaller amounts` };
+    return {
+      ok: false,
+      code: 'VALIDATION_FAILED',
+      message: `the amount is spread over ${takes.length} grants (at most ${MAX_GRANTS_PER_DEBIT} a transaction); move it in smaller amounts`,
+    };
   }
   return { ok: true, takes };
 }

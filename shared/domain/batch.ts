@@ -23,9 +23,22 @@ export const BATCH_STATUSES = [
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /** A batch in one of these no longer holds events. */
-export const FINISHED: ReadonlySet<BatchStatus> = new Set(['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED', 'CANCELLED']);
+export const FINISHED: ReadonlySet<BatchStatus> = new Set([
+  'COMPLETED',
+  'COMPLETED_WITH_ERRORS',
+  'FAILED',
+  'CANCELLED',
+]);
 
-export const BATCH_ACTIONS = ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL'] as const;
+export const BATCH_ACTIONS = [
+  'ADD_EVENTS',
+  'ADD_REPLACEMENTS',
+  'REMOVE_EVENTS',
+  'LOCK',
+  'REVERT',
+  'SUBMIT',
+  'CANCEL',
+] as const;
 export type BatchAction = (typeof BATCH_ACTIONS)[number];
 
 /** What submit does when a change would alter a bill line already interfaced to receivables. */
@@ -84,25 +97,27 @@ export interface PendingStart {
   input: string;
 }
 
-export const BatchInput = z
-  .strictObject({
-    type: z.enum(BATCH_TYPES),
-    name: z.string().trim().min(1).max(200).optional(),
-    description: z.string().max(2000).optional(),
-    options: z
-      .strictObject({
-        arPolicy: z.enum(AR_POLICIES).default('REJECT'),
-        creditOnly: z.boolean().default(false),
-        effectiveAt: Instant.optional(),
-        requireApproval: z.boolean().default(false),
-      })
-      .default({ arPolicy: 'REJECT', creditOnly: false, requireApproval: false }),
-  });
+export const BatchInput = z.strictObject({
+  type: z.enum(BATCH_TYPES),
+  name: z.string().trim().min(1).max(200).optional(),
+  description: z.string().max(2000).optional(),
+  options: z
+    .strictObject({
+      arPolicy: z.enum(AR_POLICIES).default('REJECT'),
+      creditOnly: z.boolean().default(false),
+      effectiveAt: Instant.optional(),
+      requireApproval: z.boolean().default(false),
+    })
+    .default({ arPolicy: 'REJECT', creditOnly: false, requireApproval: false }),
+});
 
 export type NewBatch = z.output<typeof BatchInput>;
 
 /** Options that make no sense for a type are refused when the batch is created. */
-export function optionsRefusal(type: BatchType, options: BatchOptions): { code: ErrorCode; message: string } | undefined {
+export function optionsRefusal(
+  type: BatchType,
+  options: BatchOptions,
+): { code: ErrorCode; message: string } | undefined {
   if (options.creditOnly && type !== 'REVERSE_REPLACE') {
     return { code: 'ACTION_NOT_ALLOWED_FOR_TYPE', message: 'creditOnly applies to REVERSE_REPLACE batches only' };
   }
@@ -133,7 +148,9 @@ const byType: Record<BatchType, ReadonlySet<BatchAction>> = {
 };
 
 /** The actions a batch allows now. A failed lock may be reverted; submit waits for errors to go. */
-export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'> & Partial<Pick<Batch, 'pendingStart'>>): BatchAction[] {
+export function allowedActions(
+  b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'> & Partial<Pick<Batch, 'pendingStart'>>,
+): BatchAction[] {
   const actions = [...byStatus[b.status]];
   // A start not known to have happened (its request died after the status change) may be asked again.
   if (b.pendingStart && !actions.includes(b.pendingStart.action)) actions.push(b.pendingStart.action);
@@ -153,17 +170,33 @@ export function allowedActions(b: Pick<Batch, 'type' | 'status' | 'counts' | 'la
  * Why an action is refused: 422 ACTION_NOT_ALLOWED_FOR_TYPE when the type never allows it,
  * 409 INVALID_TRANSITION when the status does not allow it now.
  */
-export function actionRefusal(b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'batchId'> & Partial<Pick<Batch, 'pendingStart'>>, action: BatchAction): { code: ErrorCode; message: string } | undefined {
+export function actionRefusal(
+  b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'batchId'> &
+    Partial<Pick<Batch, 'pendingStart'>>,
+  action: BatchAction,
+): { code: ErrorCode; message: string } | undefined {
   if (!byType[b.type].has(action) || (action === 'ADD_REPLACEMENTS' && b.options.creditOnly)) {
-    const why = action === 'ADD_REPLACEMENTS' && b.type === 'REVERSE_REPLACE' ? 'a creditOnly batch reverses without replacement' : `a ${b.type} batch does not allow ${action}`;
+    const why =
+      action === 'ADD_REPLACEMENTS' && b.type === 'REVERSE_REPLACE'
+        ? 'a creditOnly batch reverses without replacement'
+        : `a ${b.type} batch does not allow ${action}`;
     return { code: 'ACTION_NOT_ALLOWED_FOR_TYPE', message: why };
   }
   if ((action === 'LOCK' || action === 'SUBMIT') && b.counts.events === 0 && byStatus[b.status].includes(action)) {
-    return { code: 'BATCH_EMPTY', message: `batch ${b.batchId} has no events: add events before ${action === 'LOCK' ? 'locking' : 'submitting'}, or cancel it` };
+    return {
+      code: 'BATCH_EMPTY',
+      message: `batch ${b.batchId} has no events: add events before ${action === 'LOCK' ? 'locking' : 'submitting'}, or cancel it`,
+    };
   }
   if (!allowedActions(b).includes(action)) {
-    const extra = action === 'SUBMIT' && b.status === 'LOCKED' ? `; ${b.counts.errored} member(s) have errors: remove them (POST .../events/remove with {"mode":"BY_RULE","rule":{"errorCode":...}}) or revert` : '';
-    return { code: 'INVALID_TRANSITION', message: `batch ${b.batchId} is ${b.status}: ${action} is not allowed${extra}` };
+    const extra =
+      action === 'SUBMIT' && b.status === 'LOCKED'
+        ? `; ${b.counts.errored} member(s) have errors: remove them (POST .../events/remove with {"mode":"BY_RULE","rule":{"errorCode":...}}) or revert`
+        : '';
+    return {
+      code: 'INVALID_TRANSITION',
+      message: `batch ${b.batchId} is ${b.status}: ${action} is not allowed${extra}`,
+    };
   }
   return undefined;
 }
@@ -180,7 +213,11 @@ const eligible: Record<BatchType, readonly EventStatus[]> = {
 
 export const eligibleStatuses = (type: BatchType): readonly EventStatus[] => eligible[type];
 
-export function eligibilityRefusal(type: BatchType, e: Pick<UsageEvent, 'status' | 'heldBy'>, batchId: string): ErrorCode | undefined {
+export function eligibilityRefusal(
+  type: BatchType,
+  e: Pick<UsageEvent, 'status' | 'heldBy'>,
+  batchId: string,
+): ErrorCode | undefined {
   if (e.heldBy !== undefined && e.heldBy !== batchId) return 'EVENT_HELD_BY_OTHER_BATCH';
   if (eligible[type].includes(e.status)) return undefined;
   if (e.status === 'REVERSED') return 'EVENT_ALREADY_REVERSED';
@@ -213,10 +250,16 @@ export function criteriaRefusal(c: SelectionCriteria): { code: ErrorCode; messag
   if (c.from && c.to && c.to <= c.from) return { code: 'VALIDATION_FAILED', message: 'to must be after from' };
   if (c.subscriptionIds && c.subscriptionIds.length > 0) return undefined;
   if (!c.from || !c.to) {
-    return { code: 'CRITERIA_TOO_BROAD', message: 'name subscriptionIds, or both from and to (a window of at most 31 days)' };
+    return {
+      code: 'CRITERIA_TOO_BROAD',
+      message: 'name subscriptionIds, or both from and to (a window of at most 31 days)',
+    };
   }
   if (Date.parse(c.to) - Date.parse(c.from) > MAX_WINDOW_DAYS * 86_400_000) {
-    return { code: 'CRITERIA_TOO_BROAD', message: `a window without subscriptionIds may span at most ${MAX_WINDOW_DAYS} days` };
+    return {
+      code: 'CRITERIA_TOO_BROAD',
+      message: `a window without subscriptionIds may span at most ${MAX_WINDOW_DAYS} days`,
+    };
   }
   return undefined;
 }
@@ -224,7 +267,8 @@ export function criteriaRefusal(c: SelectionCriteria): { code: ErrorCode; messag
 /** Days (UTC, YYYY-MM-DD) a window touches, for the day index. */
 export function daysOf(from: string, to: string): string[] {
   const days: string[] = [];
-  for (let t = Date.parse(from.slice(0, 10)); t < Date.parse(to); t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(from.slice(0, 10)); t < Date.parse(to); t += 86_400_000)
+    days.push(new Date(t).toISOString().slice(0, 10));
   return days;
 }
 
@@ -238,11 +282,13 @@ export type MemberState = (typeof MEMBER_STATES)[number];
 
 /** Why lock held an event the user did not add. */
 export const RELATED_REASONS = {
-  LATER_IN_PARTITION: 'Rated after a member in the same subscription and register, so re-rating the member changes it too.',
+  LATER_IN_PARTITION:
+    'Rated after a member in the same subscription and register, so re-rating the member changes it too.',
   CHILD_OF_REVERSED: 'A child of a member being reversed; it is reversed with its parent.',
 } as const;
 export type RelatedReason = keyof typeof RELATED_REASONS;
-export const isRelatedReason = (r: unknown): r is RelatedReason => typeof r === 'string' && Object.hasOwn(RELATED_REASONS, r);
+export const isRelatedReason = (r: unknown): r is RelatedReason =>
+  typeof r === 'string' && Object.hasOwn(RELATED_REASONS, r);
 
 /** A replacement event waiting in its batch until submit inserts it. */
 export type PendingReplacement = NewUsageEvent & { replaces: string; register: string };

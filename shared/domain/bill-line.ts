@@ -32,13 +32,19 @@ export interface BillLine {
 }
 
 export const minimumTrueUp = (line: Pick<BillLine, 'usageAmount' | 'periodMinimum'>): bigint =>
-  line.periodMinimum !== undefined && line.usageAmount < line.periodMinimum ? line.periodMinimum - line.usageAmount : 0n;
+  line.periodMinimum !== undefined && line.usageAmount < line.periodMinimum
+    ? line.periodMinimum - line.usageAmount
+    : 0n;
 
 export const billTotal = (line: Pick<BillLine, 'usageAmount' | 'periodMinimum' | 'adjustments'>): bigint =>
   line.usageAmount + minimumTrueUp(line) + line.adjustments;
 
 /** Bill lines only move forward: billing sets BILLED, accounts receivable sets INTERFACED. */
-const next: Record<BillStatus, BillStatus | undefined> = { OPEN: 'BILLED', BILLED: 'INTERFACED', INTERFACED: undefined };
+const next: Record<BillStatus, BillStatus | undefined> = {
+  OPEN: 'BILLED',
+  BILLED: 'INTERFACED',
+  INTERFACED: undefined,
+};
 
 export function previousStatus(to: BillStatus): BillStatus | undefined {
   return (Object.keys(next) as BillStatus[]).find((s) => next[s] === to);

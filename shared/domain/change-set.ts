@@ -162,7 +162,10 @@ export function subscriptionChange(input: SubscriptionChangeInput): Subscription
 
   const documents: CreditRebillDocument[] = [];
   if (frozen.length > 0) {
-    const target = firstOpenPeriod(frozen.at(-1)!, (p) => frozenBecause(p) !== undefined || (lines.get(p)?.status ?? 'OPEN') !== 'OPEN');
+    const target = firstOpenPeriod(
+      frozen.at(-1)!,
+      (p) => frozenBecause(p) !== undefined || (lines.get(p)?.status ?? 'OPEN') !== 'OPEN',
+    );
     for (const p of frozen) {
       const line = lines.get(p);
       const u = usage.get(p)!;
@@ -202,8 +205,16 @@ export function subscriptionChange(input: SubscriptionChangeInput): Subscription
     // A line created only to carry a credit/rebill has no usage: no minimum until usage arrives.
     const minimum = c.created && c.eventCountDelta === 0 ? undefined : input.periodMinimum;
     if (minimum !== undefined) c.periodMinimum = minimum;
-    c.after = amounts((line?.usageAmount ?? 0n) + c.usageDelta, minimum, (line?.adjustments ?? 0n) + c.adjustmentsDelta);
-    c.reinvoiceRequired = c.status === 'BILLED' && (c.after.total !== c.before.total || c.after.usage !== c.before.usage || c.after.adjustments !== c.before.adjustments);
+    c.after = amounts(
+      (line?.usageAmount ?? 0n) + c.usageDelta,
+      minimum,
+      (line?.adjustments ?? 0n) + c.adjustmentsDelta,
+    );
+    c.reinvoiceRequired =
+      c.status === 'BILLED' &&
+      (c.after.total !== c.before.total ||
+        c.after.usage !== c.before.usage ||
+        c.after.adjustments !== c.before.adjustments);
   }
   const result = [...out.values()].sort((a, b) => (a.period < b.period ? -1 : 1));
   return { lines: result, documents, chargeDelta: result.reduce((s, l) => s + (l.after.total - l.before.total), 0n) };

@@ -52,7 +52,10 @@ export interface CsvReadOptions {
  * further (see parseFailure), after every record before that point; a failing source throws its
  * own error.
  */
-export async function* csvRecords(source: Readable | AsyncIterable<Uint8Array | string>, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord> {
+export async function* csvRecords(
+  source: Readable | AsyncIterable<Uint8Array | string>,
+  options: CsvReadOptions = {},
+): AsyncGenerator<CsvRecord> {
   const input = source instanceof Readable ? source : Readable.from(source);
   const parser = parse({ ...csvParseOptions, ...(options.encoding ? { encoding: options.encoding } : {}), info: true });
   const queue: CsvRecord[] = [];
@@ -66,7 +69,12 @@ export async function* csvRecords(source: Readable | AsyncIterable<Uint8Array | 
   // 'data' listeners, not async iteration: when the parser fails, the records it parsed before
   // the failure have been delivered here, where an iterator would drop them with its buffer.
   parser.on('data', ({ record, info }: { record: string[]; info: { bytes: number; lines: number } }) => {
-    queue.push({ cells: record, end: info.bytes, line: info.lines, encoding: parser.options.encoding as BufferEncoding });
+    queue.push({
+      cells: record,
+      end: info.bytes,
+      line: info.lines,
+      encoding: parser.options.encoding as BufferEncoding,
+    });
     notify();
   });
   parser.on('error', (error: unknown) => {
@@ -122,7 +130,10 @@ export interface RowError extends Problem {
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: Problem };
 
-const invalid = (message: string): { ok: false; problem: Problem } => ({ ok: false, problem: { code: 'VALIDATION_FAILED', message } });
+const invalid = (message: string): { ok: false; problem: Problem } => ({
+  ok: false,
+  problem: { code: 'VALIDATION_FAILED', message },
+});
 
 // ---- columns and the header -------------------------------------------------------------------
 
@@ -140,7 +151,11 @@ export const columnSpecs: Readonly<Record<ImportKind, ColumnSpec>> = {
   'usage-events': { required: EVENT_COLUMNS, optional: ['parent_event_id'], attributes: true },
   'batch-events': { required: ['event_id'], optional: [], attributes: false },
   // A file of reverse-only rows may carry original_event_id alone; otherwise all event columns.
-  'batch-replacements': { required: ['original_event_id'], optional: [...EVENT_COLUMNS, 'parent_event_id'], attributes: true },
+  'batch-replacements': {
+    required: ['original_event_id'],
+    optional: [...EVENT_COLUMNS, 'parent_event_id'],
+    attributes: true,
+  },
 };
 
 export interface Header {
@@ -154,7 +169,11 @@ export interface Header {
 /** The header a kind of file expects, for messages: `event_id,...,[parent_event_id],[attr_<name>...]`. */
 export function expectedHeader(kind: ImportKind): string {
   const spec = columnSpecs[kind];
-  return [...spec.required, ...spec.optional.map((c) => `[${c}]`), ...(spec.attributes ? ['[attr_<name>...]'] : [])].join(',');
+  return [
+    ...spec.required,
+    ...spec.optional.map((c) => `[${c}]`),
+    ...(spec.attributes ? ['[attr_<name>...]'] : []),
+  ].join(',');
 }
 
 /** The first record of a file: every required column present, none unknown, none twice. */
@@ -170,7 +189,8 @@ export function readHeader(kind: ImportKind, record: readonly string[]): Checked
     if (position.has(name)) problems.push(`column ${name || `#${i + 1}`} appears twice`);
     position.set(name, i);
     if (known.has(name)) return;
-    const attribute = spec.attributes && name.startsWith(ATTRIBUTE_PREFIX) ? name.slice(ATTRIBUTE_PREFIX.length) : undefined;
+    const attribute =
+      spec.attributes && name.startsWith(ATTRIBUTE_PREFIX) ? name.slice(ATTRIBUTE_PREFIX.length) : undefined;
     if (attribute !== undefined && ATTRIBUTE_NAME.test(attribute)) attributes.push([attribute, i]);
     else unknown.push(name === '' ? `#${i + 1} (no name)` : name);
   });
@@ -183,7 +203,8 @@ export function readHeader(kind: ImportKind, record: readonly string[]): Checked
   }
   if (problems.length === 0) return { ok: true, value: { kind, names, position, attributes } };
   // A spreadsheet saved with another separator arrives as one long column name.
-  const hint = names.length === 1 && /[;\t|]/.test(names[0]!) ? ' (the file looks separated by something other than commas)' : '';
+  const hint =
+    names.length === 1 && /[;\t|]/.test(names[0]!) ? ' (the file looks separated by something other than commas)' : '';
   return invalid(`header: ${problems.join('; ')}${hint}; expected ${expectedHeader(kind)}`);
 }
 
@@ -192,7 +213,10 @@ export function readHeader(kind: ImportKind, record: readonly string[]): Checked
 /** Problems of a row as a whole: it must have the header's columns and be readable text. */
 export function shapeProblem(header: Header, record: readonly string[]): Problem | undefined {
   if (record.length !== header.names.length) {
-    return { code: 'VALIDATION_FAILED', message: `expected ${header.names.length} column(s) as in the header, found ${record.length}` };
+    return {
+      code: 'VALIDATION_FAILED',
+      message: `expected ${header.names.length} column(s) as in the header, found ${record.length}`,
+    };
   }
   // csv-parse decodes bytes that are not UTF-8 as U+FFFD; such a row would store garbled text.
   if (record.some((cell) => cell.includes('\uFFFD'))) {
@@ -239,7 +263,12 @@ export function usageEventRow(header: Header, record: readonly string[]): Checke
   if (parsed.success) return { ok: true, value: input };
   const issue = parsed.error.issues[0]!;
   const [field, attribute] = issue.path.map(String);
-  const column = field === 'attributes' ? (attribute ? `${ATTRIBUTE_PREFIX}${attribute}` : 'attr_*') : (fieldColumns[field ?? ''] ?? field ?? 'row');
+  const column =
+    field === 'attributes'
+      ? attribute
+        ? `${ATTRIBUTE_PREFIX}${attribute}`
+        : 'attr_*'
+      : (fieldColumns[field ?? ''] ?? field ?? 'row');
   return invalid(`${column}: ${issue.message}`);
 }
 
@@ -267,7 +296,13 @@ export function replacementRow(header: Header, record: readonly string[]): Repla
   const others = header.names.filter((n) => n !== 'original_event_id');
   if (others.every((n) => cellOf(header, record, n) === '')) return { originalEventId };
   if (cellOf(header, record, 'event_id') === '') {
-    return { originalEventId, problem: { code: 'VALIDATION_FAILED', message: 'event_id: required for a replacement (leave every other cell empty to reverse only)' } };
+    return {
+      originalEventId,
+      problem: {
+        code: 'VALIDATION_FAILED',
+        message: 'event_id: required for a replacement (leave every other cell empty to reverse only)',
+      },
+    };
   }
   const event = usageEventRow(header, record);
   return event.ok ? { originalEventId, event: event.value } : { originalEventId, problem: event.problem };
@@ -325,7 +360,10 @@ export class ReplacementGrouper {
         return {};
       }
       // Too many rows: the original is refused whole, at once, so that its rows are not kept.
-      const rejected = [...rejectGroup(current.rows, tooMany(current)), { row: row.row, record: row.record, ...tooMany(current) }];
+      const rejected = [
+        ...rejectGroup(current.rows, tooMany(current)),
+        { row: row.row, record: row.record, ...tooMany(current) },
+      ];
       current.rows = [];
       current.overflow++;
       return { rejected };
@@ -386,13 +424,26 @@ export function planGroup(g: ReplacementGroup): GroupPlan {
   const replacing = g.rows.filter((r) => r.event);
   const reversing = g.rows.filter((r) => !r.event);
   if (replacing.length > 0 && reversing.length > 0) {
-    const problem: Problem = { code: 'VALIDATION_FAILED', message: `original ${g.originalEventId} has both a reverse-only row and replacement rows` };
+    const problem: Problem = {
+      code: 'VALIDATION_FAILED',
+      message: `original ${g.originalEventId} has both a reverse-only row and replacement rows`,
+    };
     return { ok: false, rejections: rejectGroup(g.rows, problem) };
   }
   if (replacing.length === 0) {
-    return { ok: true, request: { originalEventId: g.originalEventId, events: [] }, rows: reversing.slice(0, 1), duplicates: reversing.slice(1) };
+    return {
+      ok: true,
+      request: { originalEventId: g.originalEventId, events: [] },
+      rows: reversing.slice(0, 1),
+      duplicates: reversing.slice(1),
+    };
   }
-  return { ok: true, request: { originalEventId: g.originalEventId, events: replacing.map((r) => r.event!) }, rows: replacing, duplicates: [] };
+  return {
+    ok: true,
+    request: { originalEventId: g.originalEventId, events: replacing.map((r) => r.event!) },
+    rows: replacing,
+    duplicates: [],
+  };
 }
 
 /** Every row of a group rejected: the culprit row with its own message, the others pointing at it. */
@@ -401,7 +452,10 @@ export function rejectGroup(rows: readonly GroupRow[], problem: Problem, culprit
     row: r.row,
     record: r.record,
     code: problem.code,
-    message: culpritRow === undefined || r.row === culpritRow ? problem.message : `row ${culpritRow} of the same original was rejected: ${problem.message}`,
+    message:
+      culpritRow === undefined || r.row === culpritRow
+        ? problem.message
+        : `row ${culpritRow} of the same original was rejected: ${problem.message}`,
   }));
 }
 
@@ -432,7 +486,12 @@ export interface Tally {
   children: { added: number; rejected: number };
 }
 
-export const emptyTally = (): Tally => ({ accepted: 0, duplicates: 0, rejected: 0, children: { added: 0, rejected: 0 } });
+export const emptyTally = (): Tally => ({
+  accepted: 0,
+  duplicates: 0,
+  rejected: 0,
+  children: { added: 0, rejected: 0 },
+});
 
 /**
  * Where an import stands, saved in its marker so that the next invocation (a continuation, a
@@ -480,10 +539,16 @@ export function importResultOf(cp: ImportCheckpoint): ImportResult {
 export function parseFailure(error: { code?: string; message: string }, rowsRead: number, line: number): Problem {
   const at = `after row ${rowsRead} (line ${line})`;
   if (error.code === 'CSV_MAX_RECORD_SIZE') {
-    return { code: 'VALIDATION_FAILED', message: `a row ${at} is longer than ${MAX_RECORD_CHARS} characters (an unclosed quote?); the file was read up to there` };
+    return {
+      code: 'VALIDATION_FAILED',
+      message: `a row ${at} is longer than ${MAX_RECORD_CHARS} characters (an unclosed quote?); the file was read up to there`,
+    };
   }
   if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
-    return { code: 'VALIDATION_FAILED', message: `a quote opened ${at} is never closed; the file was read up to there` };
+    return {
+      code: 'VALIDATION_FAILED',
+      message: `a quote opened ${at} is never closed; the file was read up to there`,
+    };
   }
   return { code: 'VALIDATION_FAILED', message: `the file could not be read ${at}: ${error.message}` };
 }
@@ -497,7 +562,17 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 export const neutralise = (cell: string): string => (FORMULA_START.test(cell) ? `'${cell}` : cell);
 
 /** `row,code,message` and the file's own columns. */
-export const errorReportHeader = (names: readonly string[]): string[] => ['row', 'code', 'message', ...names.map(neutralise)];
+export const errorReportHeader = (names: readonly string[]): string[] => [
+  'row',
+  'code',
+  'message',
+  ...names.map(neutralise),
+];
 
 /** The error report line of a row: its number, code and message, then its cells as they were (neutralised). */
-export const errorReportLine = (e: RowError): string[] => [String(e.row), e.code, neutralise(e.message), ...e.record.map(neutralise)];
+export const errorReportLine = (e: RowError): string[] => [
+  String(e.row),
+  e.code,
+  neutralise(e.message),
+  ...e.record.map(neutralise),
+];

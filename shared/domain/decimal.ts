@@ -28,7 +28,11 @@ export function parseDecimal(input: DecimalInput, scale: number): ParseResult {
   let text: string;
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) return { ok: false, message: 'too large: not a finite number' };
-    if (Math.abs(input) >= MAX_WHOLE) return { ok: false, message: `too large: ${String(input)}; at most ${MAX_WHOLE_DIGITS} digits before the decimal point` };
+    if (Math.abs(input) >= MAX_WHOLE)
+      return {
+        ok: false,
+        message: `too large: ${String(input)}; at most ${MAX_WHOLE_DIGITS} digits before the decimal point`,
+      };
     text = String(input);
     if (/e-/i.test(text)) return { ok: false, message: `has more than ${scale} decimals` };
   } else if (typeof input === 'string') {
@@ -40,9 +44,16 @@ export function parseDecimal(input: DecimalInput, scale: number): ParseResult {
   const m = DECIMAL.exec(text);
   const tooLong = /^(\d+)(\.\d+)?$/.exec(text);
   if (!m && tooLong && tooLong[1]!.length > MAX_WHOLE_DIGITS) {
-    return { ok: false, message: `too large: ${tooLong[1]!.length} digits before the decimal point; at most ${MAX_WHOLE_DIGITS}` };
+    return {
+      ok: false,
+      message: `too large: ${tooLong[1]!.length} digits before the decimal point; at most ${MAX_WHOLE_DIGITS}`,
+    };
   }
-  if (!m) return { ok: false, message: `"${text.slice(0, 40)}" is not a plain decimal (digits, optional point and decimals)` };
+  if (!m)
+    return {
+      ok: false,
+      message: `"${text.slice(0, 40)}" is not a plain decimal (digits, optional point and decimals)`,
+    };
   const whole = m[1]!;
   const frac = m[2] ?? '';
   if (frac.length > scale) return { ok: false, message: `has more than ${scale} decimals` };

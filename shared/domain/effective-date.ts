@@ -38,13 +38,22 @@ export function effectiveDateRefusal(effectiveAt: string, limits: EffectiveDateL
     return { code: 'FUTURE_DATED', message: `effective date ${effectiveAt} is in the future` };
   }
   if (limits.closedThrough !== undefined && effectiveAt < firstOpenInstant(limits.closedThrough)) {
-    return { code: 'BACKDATE_OUT_OF_RANGE', message: `effective date ${effectiveAt} is in a closed ledger period (closed through ${limits.closedThrough})` };
+    return {
+      code: 'BACKDATE_OUT_OF_RANGE',
+      message: `effective date ${effectiveAt} is in a closed ledger period (closed through ${limits.closedThrough})`,
+    };
   }
   if (limits.accountCreatedAt !== undefined && effectiveAt < limits.accountCreatedAt) {
-    return { code: 'BACKDATE_OUT_OF_RANGE', message: `effective date ${effectiveAt} is before the account's creation ${limits.accountCreatedAt}` };
+    return {
+      code: 'BACKDATE_OUT_OF_RANGE',
+      message: `effective date ${effectiveAt} is before the account's creation ${limits.accountCreatedAt}`,
+    };
   }
   if (limits.subscriptionStart !== undefined && effectiveAt < limits.subscriptionStart) {
-    return { code: 'BACKDATE_OUT_OF_RANGE', message: `effective date ${effectiveAt} is before the subscription's start ${limits.subscriptionStart}` };
+    return {
+      code: 'BACKDATE_OUT_OF_RANGE',
+      message: `effective date ${effectiveAt} is before the subscription's start ${limits.subscriptionStart}`,
+    };
   }
   return undefined;
 }
@@ -55,9 +64,16 @@ export function effectiveDateRefusal(effectiveAt: string, limits: EffectiveDateL
  * Asking for the period already closed is allowed (a no-op).
  */
 export function ledgerCloseRefusal(next: string, current: string | undefined, now: string): Refusal | undefined {
-  if (next >= periodOf(now)) return { code: 'FUTURE_DATED', message: `period ${next} has not ended yet; the latest period that can be closed is the one before ${periodOf(now)}` };
+  if (next >= periodOf(now))
+    return {
+      code: 'FUTURE_DATED',
+      message: `period ${next} has not ended yet; the latest period that can be closed is the one before ${periodOf(now)}`,
+    };
   if (current !== undefined && next < current) {
-    return { code: 'INVALID_TRANSITION', message: `the ledger is closed through ${current}; the close only moves forward` };
+    return {
+      code: 'INVALID_TRANSITION',
+      message: `the ledger is closed through ${current}; the close only moves forward`,
+    };
   }
   return undefined;
 }

@@ -101,7 +101,16 @@ export function continuationOf(file: ImportFile, seq: number): ImportContinuatio
 /** The file a continuation names, or undefined when its key is not one an importer serves. */
 export function importFileOfContinuation({ importContinuation: c }: ImportContinuation): ImportFile | undefined {
   const target = importTargetOf(c.key);
-  return target ? { bucket: c.bucket, key: c.key, version: c.version, ...(c.versionId ? { versionId: c.versionId } : {}), target, actor: c.actor } : undefined;
+  return target
+    ? {
+        bucket: c.bucket,
+        key: c.key,
+        version: c.version,
+        ...(c.versionId ? { versionId: c.versionId } : {}),
+        target,
+        actor: c.actor,
+      }
+    : undefined;
 }
 
 /** Every imported file gets `results/<same key>.json`. */
@@ -149,7 +158,10 @@ export function uploadFileName(name: string): string {
 
 /** The key an upload lands on: under the target's prefix, a fresh id first so two uploads of one name never meet. */
 export function uploadKeyOf(target: ImportTarget, uploadId: string, fileName: string): string {
-  const folder = target.kind === 'usage-events' ? 'usage-events/' : `batches/${target.batchId}/${target.kind === 'batch-events' ? 'events' : 'replacements'}/`;
+  const folder =
+    target.kind === 'usage-events'
+      ? 'usage-events/'
+      : `batches/${target.batchId}/${target.kind === 'batch-events' ? 'events' : 'replacements'}/`;
   return `${folder}${uploadId}-${uploadFileName(fileName)}`;
 }
 
@@ -160,5 +172,7 @@ export const importIdOf = (key: string): string => Buffer.from(key, 'utf8').toSt
 export function keyOfImportId(importId: string): string | undefined {
   if (!/^[A-Za-z0-9_-]{1,1400}$/.test(importId)) return undefined;
   const key = Buffer.from(importId, 'base64url').toString('utf8');
-  return importIdOf(key) === importId && importTargetOf(key) && !isIgnoredKey(key) && key.endsWith(importSuffix) ? key : undefined;
+  return importIdOf(key) === importId && importTargetOf(key) && !isIgnoredKey(key) && key.endsWith(importSuffix)
+    ? key
+    : undefined;
 }

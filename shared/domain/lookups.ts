@@ -53,7 +53,11 @@ const conditions: { holds: string; fails: string; apply: (b: Situation) => Situa
     fails: 'the batch has events',
     apply: (b) => ({ ...b, counts: { ...b.counts, events: 0 } }),
   },
-  { holds: 'the batch is creditOnly', fails: 'the batch is not creditOnly', apply: (b) => ({ ...b, options: { ...b.options, creditOnly: true } }) },
+  {
+    holds: 'the batch is creditOnly',
+    fails: 'the batch is not creditOnly',
+    apply: (b) => ({ ...b, options: { ...b.options, creditOnly: true } }),
+  },
 ];
 
 /** Every action a type allows in a status, each with the condition it needs, derived from the one rule table. */
@@ -80,19 +84,25 @@ export function actionRules(type: BatchType, status: BatchStatus): ActionRule[] 
 }
 
 const byTypeAndStatus = () =>
-  Object.fromEntries(BATCH_TYPES.map((t) => [t, Object.fromEntries(BATCH_STATUSES.map((s) => [s, actionRules(t, s)]))])) as Record<
-    BatchType,
-    Record<BatchStatus, ActionRule[]>
-  >;
+  Object.fromEntries(
+    BATCH_TYPES.map((t) => [t, Object.fromEntries(BATCH_STATUSES.map((s) => [s, actionRules(t, s)]))]),
+  ) as Record<BatchType, Record<BatchStatus, ActionRule[]>>;
 
 export function lookups() {
   return {
-    errorCodes: ERROR_CODES.map((code) => ({ code, status: errorCodes[code].status, meaning: errorCodes[code].meaning })),
+    errorCodes: ERROR_CODES.map((code) => ({
+      code,
+      status: errorCodes[code].status,
+      meaning: errorCodes[code].meaning,
+    })),
     batchTypes: [...BATCH_TYPES],
     batchStatuses: [...BATCH_STATUSES],
     batchActions: [...BATCH_ACTIONS],
     actionsByTypeAndStatus: byTypeAndStatus(),
-    eligibleEventStatusesByType: Object.fromEntries(BATCH_TYPES.map((t) => [t, [...eligibleStatuses(t)]])) as Record<BatchType, string[]>,
+    eligibleEventStatusesByType: Object.fromEntries(BATCH_TYPES.map((t) => [t, [...eligibleStatuses(t)]])) as Record<
+      BatchType,
+      string[]
+    >,
     eventStatuses: [...EVENT_STATUSES],
     memberRoles: [...MEMBER_ROLES],
     memberStates: [...MEMBER_STATES],

@@ -53,13 +53,16 @@ const isRated = (e: UsageEvent) => (e.status === 'RATED' || e.status === 'EXCLUD
 
 export function planPartition(s: PartitionSnapshot, now: string): PartitionPlan {
   const { subscription: sub, register } = s;
-  const remaining = new Map(s.grants.filter((g) => g.register === register).map((g) => [g.grantId, g.amount - g.drawn]));
+  const remaining = new Map(
+    s.grants.filter((g) => g.register === register).map((g) => [g.grantId, g.amount - g.drawn]),
+  );
   for (const e of s.events) {
     if (!isRated(e)) continue;
     for (const d of e.rating!.draws) remaining.set(d.grantId, (remaining.get(d.grantId) ?? 0n) + d.quantity);
   }
   const unitPrices: Record<string, bigint> = {};
-  for (const [productId, plan] of Object.entries(sub.products)) if (plan.register === register) unitPrices[productId] = plan.unitPrice;
+  for (const [productId, plan] of Object.entries(sub.products))
+    if (plan.register === register) unitPrices[productId] = plan.unitPrice;
 
   const byId = new Map(s.events.map((e) => [e.eventId, e]));
   const reverse = s.reverse ?? new Set<string>();
@@ -124,7 +127,16 @@ export function planPartition(s: PartitionSnapshot, now: string): PartitionPlan 
 }
 
 function emptyRating(e: UsageEvent, planVersion: number, now: string): StoredRating {
-  return { allowanceUsed: 0n, draws: [], overageQuantity: 0n, unitPrice: 0n, amount: 0n, billPeriod: e.occurredAt.slice(0, 7), planVersion, ratedAt: now };
+  return {
+    allowanceUsed: 0n,
+    draws: [],
+    overageQuantity: 0n,
+    unitPrice: 0n,
+    amount: 0n,
+    billPeriod: e.occurredAt.slice(0, 7),
+    planVersion,
+    ratedAt: now,
+  };
 }
 
 function sameRating(a: StoredRating, b: EventRating): boolean {

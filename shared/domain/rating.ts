@@ -162,11 +162,15 @@ export function rateFrom(input: PartitionInput, prior: EventRating[], from: Rata
     for (const d of r.draws) {
       const g = byId.get(d.grantId);
       if (g === undefined) {
-        throw new RatingInputError(`prior rating of event ${r.eventId} draws on grant ${d.grantId}, which is not among the grants`);
+        throw new RatingInputError(
+          `prior rating of event ${r.eventId} draws on grant ${d.grantId}, which is not among the grants`,
+        );
       }
       g.remaining -= d.quantity;
       if (g.remaining < 0n) {
-        throw new RatingInputError(`prior ratings draw more than grant ${d.grantId} holds; re-rate from an earlier point`);
+        throw new RatingInputError(
+          `prior ratings draw more than grant ${d.grantId} holds; re-rate from an earlier point`,
+        );
       }
     }
     allowanceUsed += r.allowanceUsed;
@@ -199,7 +203,9 @@ export function rateFrom(input: PartitionInput, prior: EventRating[], from: Rata
       const price = input.unitPrices[e.productId];
       // typeof also refuses inherited members such as "constructor".
       if (typeof price !== 'bigint') {
-        throw new RatingInputError(`no unit price for product "${e.productId}" (event ${e.eventId}); validate products before rating`);
+        throw new RatingInputError(
+          `no unit price for product "${e.productId}" (event ${e.eventId}); validate products before rating`,
+        );
       }
       lastProduct = e.productId;
       unitPrice = price;
@@ -267,8 +273,12 @@ export function rateFrom(input: PartitionInput, prior: EventRating[], from: Rata
  * Only periods present in `usageByPeriod` are charged: to bill a minimum for a period without
  * usage, pass that period with 0n. Sorted by period.
  */
-export function periodCharges(periodMinimum: bigint | undefined, usageByPeriod: Record<string, bigint>): PeriodCharges[] {
-  if (periodMinimum !== undefined && periodMinimum < 0n) throw new RatingInputError('period minimum must not be negative');
+export function periodCharges(
+  periodMinimum: bigint | undefined,
+  usageByPeriod: Record<string, bigint>,
+): PeriodCharges[] {
+  if (periodMinimum !== undefined && periodMinimum < 0n)
+    throw new RatingInputError('period minimum must not be negative');
   return Object.keys(usageByPeriod)
     .sort()
     .map((period) => {
@@ -320,10 +330,18 @@ function prepareGrants(grants: Grant[]): GrantState[] {
   const states = grants.map((g): GrantState => {
     if (seen.has(g.grantId)) throw new RatingInputError(`grant ${g.grantId} is given twice`);
     seen.add(g.grantId);
-    if (typeof g.amount !== 'bigint' || g.amount < 0n) throw new RatingInputError(`amount of grant ${g.grantId} must be a non-negative bigint`);
+    if (typeof g.amount !== 'bigint' || g.amount < 0n)
+      throw new RatingInputError(`amount of grant ${g.grantId} must be a non-negative bigint`);
     if (!isRatingInstant(g.validFrom)) throw notCanonical(`validFrom of grant ${g.grantId}`, g.validFrom);
-    if (g.validTo !== undefined && !isRatingInstant(g.validTo)) throw notCanonical(`validTo of grant ${g.grantId}`, g.validTo);
-    return { grantId: g.grantId, validFrom: g.validFrom, validTo: g.validTo, createdAt: g.createdAt ?? '', remaining: g.amount };
+    if (g.validTo !== undefined && !isRatingInstant(g.validTo))
+      throw notCanonical(`validTo of grant ${g.grantId}`, g.validTo);
+    return {
+      grantId: g.grantId,
+      validFrom: g.validFrom,
+      validTo: g.validTo,
+      createdAt: g.createdAt ?? '',
+      remaining: g.amount,
+    };
   });
   return states.sort(compareGrants);
 }

@@ -60,15 +60,27 @@ export type SubscriptionPlan = z.output<typeof SubscriptionInput>;
 export function planChangeIssues(existing: Subscription, next: SubscriptionPlan): Issue[] {
   const issues: Issue[] = [];
   if (existing.currency !== next.currency) {
-    issues.push({ path: 'body.currency', code: 'VALIDATION_FAILED', message: `currency is ${existing.currency} and cannot change` });
+    issues.push({
+      path: 'body.currency',
+      code: 'VALIDATION_FAILED',
+      message: `currency is ${existing.currency} and cannot change`,
+    });
   }
   if (existing.accountId !== next.accountId) {
-    issues.push({ path: 'body.accountId', code: 'VALIDATION_FAILED', message: `accountId is ${existing.accountId} and cannot change` });
+    issues.push({
+      path: 'body.accountId',
+      code: 'VALIDATION_FAILED',
+      message: `accountId is ${existing.accountId} and cannot change`,
+    });
   }
   for (const [productId, plan] of Object.entries(existing.products)) {
     const nextPlan = next.products[productId];
     if (!nextPlan) {
-      issues.push({ path: `body.products.${productId}`, code: 'VALIDATION_FAILED', message: 'an existing product cannot be removed' });
+      issues.push({
+        path: `body.products.${productId}`,
+        code: 'VALIDATION_FAILED',
+        message: 'an existing product cannot be removed',
+      });
     } else if (nextPlan.register !== plan.register) {
       issues.push({
         path: `body.products.${productId}.register`,

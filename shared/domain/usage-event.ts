@@ -76,7 +76,10 @@ export interface Refusal {
 export function eventRefusal(event: NewUsageEvent, sub: Subscription | undefined, now: string): Refusal | undefined {
   if (!sub) return { code: 'NOT_FOUND', message: `subscription ${event.subscriptionId} does not exist` };
   if (!sub.products[event.productId]) {
-    return { code: 'VALIDATION_FAILED', message: `product ${event.productId} is not in subscription ${sub.subscriptionId}'s plan` };
+    return {
+      code: 'VALIDATION_FAILED',
+      message: `product ${event.productId} is not in subscription ${sub.subscriptionId}'s plan`,
+    };
   }
   if (event.occurredAt < subscriptionStart(sub)) {
     return { code: 'BACKDATE_OUT_OF_RANGE', message: `occurredAt is before the subscription's start ${sub.startDate}` };
@@ -84,14 +87,25 @@ export function eventRefusal(event: NewUsageEvent, sub: Subscription | undefined
   if (Date.parse(event.occurredAt) > Date.parse(now) + FUTURE_TOLERANCE_MS) {
     return { code: 'FUTURE_DATED', message: 'occurredAt is in the future' };
   }
-  if (event.parentEventId === event.eventId) return { code: 'VALIDATION_FAILED', message: 'an event cannot be its own parent' };
+  if (event.parentEventId === event.eventId)
+    return { code: 'VALIDATION_FAILED', message: 'an event cannot be its own parent' };
   return undefined;
 }
 
 /** The caller-supplied content of an event: two deliveries are duplicates when these are equal. */
 export function contentFingerprint(
-  e: Pick<UsageEvent, 'eventId' | 'subscriptionId' | 'productId' | 'quantity' | 'occurredAt' | 'parentEventId'> & { attributes?: Record<string, string> },
+  e: Pick<UsageEvent, 'eventId' | 'subscriptionId' | 'productId' | 'quantity' | 'occurredAt' | 'parentEventId'> & {
+    attributes?: Record<string, string>;
+  },
 ): string {
   const attributes = Object.entries(e.attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([e.eventId, e.subscriptionId, e.productId, e.quantity.toString(), e.occurredAt, e.parentEventId ?? null, attributes]);
+  return JSON.stringify([
+    e.eventId,
+    e.subscriptionId,
+    e.productId,
+    e.quantity.toString(),
+    e.occurredAt,
+    e.parentEventId ?? null,
+    attributes,
+  ]);
 }

@@ -7,12 +7,23 @@ import './validation-messages';
 /** Ids are used inside keys, CSV files and URLs: a conservative alphabet, no separators or spaces. */
 export const Id = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 . _ : - (starting with a letter or digit)')
-  .meta({ id: 'Id', description: '1-128 of A-Z a-z 0-9 . _ : -, starting with a letter or digit.', example: 'sub-1001' });
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
+    'must be 1-128 of A-Z a-z 0-9 . _ : - (starting with a letter or digit)',
+  )
+  .meta({
+    id: 'Id',
+    description: '1-128 of A-Z a-z 0-9 . _ : -, starting with a letter or digit.',
+    example: 'sub-1001',
+  });
 export const RegisterName = z
   .string()
   .regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'must be 1-32 of A-Z 0-9 _ starting with a letter (e.g. MINUTES, DATA_MB)')
-  .meta({ id: 'RegisterName', description: 'A balance register: 1-32 of A-Z 0-9 _, starting with a letter.', example: 'MINUTES' });
+  .meta({
+    id: 'RegisterName',
+    description: 'A balance register: 1-32 of A-Z 0-9 _, starting with a letter.',
+    example: 'MINUTES',
+  });
 export const Currency = z
   .string()
   .refine(isCurrency, 'must be an ISO 4217 currency code (e.g. USD)')
@@ -49,25 +60,41 @@ export function normalizeInstant(text: string): string | undefined {
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
-export const Instant = z.string().transform((s, ctx) => {
-  const n = normalizeInstant(s.trim());
-  if (!n) {
-    ctx.addIssue({ code: 'custom', message: `must be an ISO-8601 instant with a zone, years ${EARLIEST_YEAR}-${LATEST_YEAR} (e.g. 2026-01-05T10:00:00Z)` });
-    return z.NEVER;
-  }
-  return n;
-}).meta({ id: 'Instant', description: `An ISO-8601 instant with a zone (Z or ±hh:mm), years ${EARLIEST_YEAR}-${LATEST_YEAR}; stored in UTC.`, example: '2026-03-01T10:00:00Z' });
+export const Instant = z
+  .string()
+  .transform((s, ctx) => {
+    const n = normalizeInstant(s.trim());
+    if (!n) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an ISO-8601 instant with a zone, years ${EARLIEST_YEAR}-${LATEST_YEAR} (e.g. 2026-01-05T10:00:00Z)`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  })
+  .meta({
+    id: 'Instant',
+    description: `An ISO-8601 instant with a zone (Z or ±hh:mm), years ${EARLIEST_YEAR}-${LATEST_YEAR}; stored in UTC.`,
+    example: '2026-03-01T10:00:00Z',
+  });
 
-export const CalendarDate = z.string().refine((s) => {
-  const m = DATE.exec(s);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return y >= EARLIEST_YEAR && y <= LATEST_YEAR && realDate(y, mo, d);
-}, 'must be a calendar date YYYY-MM-DD').meta({ id: 'CalendarDate', description: 'A calendar date YYYY-MM-DD.', example: '2026-01-01' });
+export const CalendarDate = z
+  .string()
+  .refine((s) => {
+    const m = DATE.exec(s);
+    if (!m) return false;
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    return y >= EARLIEST_YEAR && y <= LATEST_YEAR && realDate(y, mo, d);
+  }, 'must be a calendar date YYYY-MM-DD')
+  .meta({ id: 'CalendarDate', description: 'A calendar date YYYY-MM-DD.', example: '2026-01-01' });
 
-const decimalInput = z
-  .union([z.string().max(40), z.number()])
-  .meta({ id: 'DecimalInput', description: 'A non-negative decimal: a string ("12.5") or a plain JSON number (no exponent); at most 15 digits before the point.', example: '12.5' });
+const decimalInput = z.union([z.string().max(40), z.number()]).meta({
+  id: 'DecimalInput',
+  description:
+    'A non-negative decimal: a string ("12.5") or a plain JSON number (no exponent); at most 15 digits before the point.',
+  example: '12.5',
+});
 
 function scaled(parse: (i: DecimalInput) => ReturnType<typeof parseQuantity>) {
   return decimalInput.transform((v, ctx) => {

@@ -15,11 +15,19 @@ export function eventBridgePublisher(busName: string, region: string): EventPubl
         const slice = events.slice(i, i + MAX_ENTRIES);
         const res = await client.send(
           new PutEventsCommand({
-            Entries: slice.map((e) => ({ EventBusName: busName, Source: e.source, DetailType: e.type, Time: new Date(e.occurredAt), Detail: JSON.stringify(e) })),
+            Entries: slice.map((e) => ({
+              EventBusName: busName,
+              Source: e.source,
+              DetailType: e.type,
+              Time: new Date(e.occurredAt),
+              Detail: JSON.stringify(e),
+            })),
           }),
         );
         if ((res.FailedEntryCount ?? 0) > 0) {
-          const failed = (res.Entries ?? []).map((r, j) => (r.ErrorCode ? `${slice[j]?.eventId}: ${r.ErrorCode}` : undefined)).filter(Boolean);
+          const failed = (res.Entries ?? [])
+            .map((r, j) => (r.ErrorCode ? `${slice[j]?.eventId}: ${r.ErrorCode}` : undefined))
+            .filter(Boolean);
           throw new Error(`EventBridge refused ${res.FailedEntryCount} event(s): ${failed.join('; ')}`);
         }
       }

@@ -6,7 +6,8 @@ import { eventBridgePublisher } from './eventbridge-publisher';
 
 export const logPublisher: EventPublisher = {
   async publish(events: readonly DomainEvent[]) {
-    for (const e of events) logger.info('domain event', { eventId: e.eventId, type: e.type, accountId: e.accountId, event: e });
+    for (const e of events)
+      logger.info('domain event', { eventId: e.eventId, type: e.type, accountId: e.accountId, event: e });
   },
 };
 

@@ -5,7 +5,16 @@ import { parseMoney } from '../domain/decimal';
 import { effectiveDateRefusal } from '../domain/effective-date';
 import { DomainError } from '../domain/errors';
 import { listAccountLog } from '../store/account-log';
-import { addBillUnit, listBillUnits, listOpenItems, putAccount, recordOpenItem, requireAccount, requireBillUnitOf, resolveOpenItem } from '../store/accounts';
+import {
+  addBillUnit,
+  listBillUnits,
+  listOpenItems,
+  putAccount,
+  recordOpenItem,
+  requireAccount,
+  requireBillUnitOf,
+  resolveOpenItem,
+} from '../store/accounts';
 import { operationId } from './operation-id';
 
 export async function createAccount(accountId: string, req: AccountRequest, actor: string, now: string) {
@@ -27,7 +36,13 @@ export async function billUnitDetail(accountId: string, billUnitId: string) {
   return { account, billUnit };
 }
 
-export async function openItemsOf(accountId: string, billUnitId: string, status: OpenItemStatus | undefined, limit: number, cursor?: string) {
+export async function openItemsOf(
+  accountId: string,
+  billUnitId: string,
+  status: OpenItemStatus | undefined,
+  limit: number,
+  cursor?: string,
+) {
   const { account } = await billUnitDetail(accountId, billUnitId);
   return { ...(await listOpenItems(billUnitId, status, limit, cursor)), currency: account.currency };
 }
@@ -44,14 +59,23 @@ export async function recordBillUnitOpenItem(
   let amount: bigint | undefined;
   if (req.amount !== undefined) {
     const r = parseMoney(req.amount, account.currency);
-    if (!r.ok) throw new DomainError('VALIDATION_FAILED', 'The request is not valid', [{ path: 'body.amount', code: 'VALIDATION_FAILED', message: `${r.message} for ${account.currency}` }]);
+    if (!r.ok)
+      throw new DomainError('VALIDATION_FAILED', 'The request is not valid', [
+        { path: 'body.amount', code: 'VALIDATION_FAILED', message: `${r.message} for ${account.currency}` },
+      ]);
     amount = r.value;
   }
   const openItemId = req.openItemId ?? operationId(['open-item', billUnitId], actor, idempotencyKey);
   const result = await recordOpenItem(
     account,
     billUnitId,
-    { openItemId, kind: req.kind, ...(amount !== undefined ? { amount } : {}), ...(req.reference ? { reference: req.reference } : {}), ...(req.note ? { note: req.note } : {}) },
+    {
+      openItemId,
+      kind: req.kind,
+      ...(amount !== undefined ? { amount } : {}),
+      ...(req.reference ? { reference: req.reference } : {}),
+      ...(req.note ? { note: req.note } : {}),
+    },
     actor,
     now,
   );
@@ -67,7 +91,10 @@ export async function resolveBillUnitOpenItem(
   now: string,
 ) {
   const account = await requireAccount(accountId);
-  return { openItem: await resolveOpenItem(accountId, billUnitId, openItemId, req.resolution, actor, now), currency: account.currency };
+  return {
+    openItem: await resolveOpenItem(accountId, billUnitId, openItemId, req.resolution, actor, now),
+    currency: account.currency,
+  };
 }
 
 export async function accountLog(accountId: string, limit: number, cursor?: string) {

@@ -15,16 +15,24 @@ import { billLinesOf } from './bill-lines';
 import { operationId } from './operation-id';
 import { publishCommitted } from './publish-events';
 
-const invalid = (path: string, message: string) => new DomainError('VALIDATION_FAILED', 'The request is not valid', [{ path, code: 'VALIDATION_FAILED', message }]);
+const invalid = (path: string, message: string) =>
+  new DomainError('VALIDATION_FAILED', 'The request is not valid', [{ path, code: 'VALIDATION_FAILED', message }]);
 
 /** Money for a bill adjustment, a quantity for a register adjustment. */
-export const formatAdjustmentAmount = (a: Pick<Adjustment, 'amount' | 'currency'>) => (a.currency ? formatMoney(a.amount, a.currency) : formatQuantity(a.amount));
+export const formatAdjustmentAmount = (a: Pick<Adjustment, 'amount' | 'currency'>) =>
+  a.currency ? formatMoney(a.amount, a.currency) : formatQuantity(a.amount);
 
 /**
  * Records an adjustment. With an Idempotency-Key its id derives from the key and the request, so a
  * retry finds the adjustment it made instead of adjusting twice.
  */
-export async function adjust(subscriptionId: string, req: AdjustmentRequest, actor: string, now: string, idempotencyKey?: string) {
+export async function adjust(
+  subscriptionId: string,
+  req: AdjustmentRequest,
+  actor: string,
+  now: string,
+  idempotencyKey?: string,
+) {
   const sub = await requireSubscription(subscriptionId);
   const [account, close] = await Promise.all([requireAccount(sub.accountId), getLedgerClose()]);
   const effectiveAt = req.effectiveAt ?? now;
@@ -39,8 +47,10 @@ export async function adjust(subscriptionId: string, req: AdjustmentRequest, act
   let amount: bigint;
   if (req.target === 'REGISTER') {
     requireRegisterOf(registersOf(sub), req.register, subscriptionId);
-    if (req.validTo !== undefined && req.validTo <= effectiveAt) throw invalid('body.validTo', 'validTo must be after the effective date');
-    if (req.validTo !== undefined && req.direction === 'DEBIT') throw invalid('body.validTo', 'only a credit creates allowance that can expire');
+    if (req.validTo !== undefined && req.validTo <= effectiveAt)
+      throw invalid('body.validTo', 'validTo must be after the effective date');
+    if (req.validTo !== undefined && req.direction === 'DEBIT')
+      throw invalid('body.validTo', 'only a credit creates allowance that can expire');
     amount = req.amount;
   } else {
     const r = parseMoney(req.amount, sub.currency);
@@ -50,7 +60,15 @@ export async function adjust(subscriptionId: string, req: AdjustmentRequest, act
   }
   const currency = req.target === 'BILL' ? { currency: sub.currency } : {};
   const adjustmentId = operationId(
-    ['adjustment', subscriptionId, req.target, req.target === 'REGISTER' ? req.register : '', req.direction, formatAdjustmentAmount({ amount, ...currency }), effectiveAt],
+    [
+      'adjustment',
+      subscriptionId,
+      req.target,
+      req.target === 'REGISTER' ? req.register : '',
+      req.direction,
+      formatAdjustmentAmount({ amount, ...currency }),
+      effectiveAt,
+    ],
     actor,
     idempotencyKey,
   );
@@ -61,7 +79,9 @@ export async function adjust(subscriptionId: string, req: AdjustmentRequest, act
     target: req.target,
     direction: req.direction,
     amount,
-    ...(req.target === 'REGISTER' ? { register: req.register, ...(req.validTo ? { validTo: req.validTo } : {}) } : currency),
+    ...(req.target === 'REGISTER'
+      ? { register: req.register, ...(req.validTo ? { validTo: req.validTo } : {}) }
+      : currency),
     effectiveAt,
     at: now,
     actor,
@@ -94,10 +114,26 @@ export async function adjust(subscriptionId: string, req: AdjustmentRequest, act
           };
           // The audit log shows the event's details, naming the posted period as the log always has.
           const { postedPeriod, ...logged } = detail;
-          const data: Record<string, string> = { ...(logged as Record<string, string>), ...(postedPeriod ? { period: postedPeriod } : {}) };
+          const data: Record<string, string> = {
+            ...(logged as Record<string, string>),
+            ...(postedPeriod ? { period: postedPeriod } : {}),
+          };
           return {
-            log: { accountId: account.accountId, operationId: `adjustment:${a.adjustmentId}`, at: now, actor, action: 'BALANCE_ADJUSTED', message: `${a.direction} ${shown} on ${subscriptionId} (${where})`, data },
-            event: domainEvent('BALANCE_ADJUSTED', a.adjustmentId, { accountId: account.accountId, occurredAt: now, actor }, detail),
+            log: {
+              accountId: account.accountId,
+              operationId: `adjustment:${a.adjustmentId}`,
+              at: now,
+              actor,
+              action: 'BALANCE_ADJUSTED',
+              message: `${a.direction} ${shown} on ${subscriptionId} (${where})`,
+              data,
+            },
+            event: domainEvent(
+              'BALANCE_ADJUSTED',
+              a.adjustmentId,
+              { accountId: account.accountId, occurredAt: now, actor },
+              detail,
+            ),
           };
         },
       });
@@ -110,7 +146,9 @@ export async function adjust(subscriptionId: string, req: AdjustmentRequest, act
     ]);
     return { adjustment, entry, balance };
   }
-  const line = adjustment.period ? (await billLinesOf(subscriptionId)).find((l) => l.period === adjustment.period) : undefined;
+  const line = adjustment.period
+    ? (await billLinesOf(subscriptionId)).find((l) => l.period === adjustment.period)
+    : undefined;
   return { adjustment, ...(line && adjustment.treatment !== 'AGAINST_BILLED_ITEM' ? { billLine: line } : {}) };
 }
 
@@ -118,4 +156,3 @@ export async function adjustmentsOf(subscriptionId: string) {
   await requireSubscription(subscriptionId);
   return listAdjustments(subscriptionId);
 }
-

@@ -38,19 +38,42 @@ export async function approvalFor(batch: Batch): Promise<ApprovalNeed | undefine
  * Checks a submit under approval and logs the outcome with its actor. Returns the batch version
  * the check read: submit moves only that version, so a re-lock in between refuses it.
  */
-export async function checkApproval(batchId: string, actor: string, ifMatch: string | undefined, now: string): Promise<{ version: number; approved: boolean; lockedBy?: string }> {
+export async function checkApproval(
+  batchId: string,
+  actor: string,
+  ifMatch: string | undefined,
+  now: string,
+): Promise<{ version: number; approved: boolean; lockedBy?: string }> {
   const batch = await requireBatch(batchId);
   const need = await approvalFor(batch);
   if (!need?.required) return { version: batch.version, approved: false };
   const refusal = approvalRefusal(need, { actor, lockedBy: batch.lockedBy, ifMatch });
   if (refusal) {
-    await appendLog(batchId, { at: now, actor, action: 'APPROVAL_REFUSED', message: refusal.message, data: { code: refusal.code, ...(batch.lockedBy ? { lockedBy: batch.lockedBy } : {}), version: batch.version } });
+    await appendLog(batchId, {
+      at: now,
+      actor,
+      action: 'APPROVAL_REFUSED',
+      message: refusal.message,
+      data: { code: refusal.code, ...(batch.lockedBy ? { lockedBy: batch.lockedBy } : {}), version: batch.version },
+    });
     throw new DomainError(refusal.code, refusal.message);
   }
   return { version: batch.version, approved: true, ...(batch.lockedBy ? { lockedBy: batch.lockedBy } : {}) };
 }
 
 /** After the approved submit started: the approval, with the preview tag approved. */
-export async function logApproval(batchId: string, actor: string, lockedBy: string | undefined, ifMatch: string, now: string): Promise<void> {
-  await appendLog(batchId, { at: now, actor, action: 'APPROVED', message: `approved and submitted the preview ${ifMatch.trim()} (locked by ${lockedBy})`, data: { lockedBy, previewTag: ifMatch.trim() } });
+export async function logApproval(
+  batchId: string,
+  actor: string,
+  lockedBy: string | undefined,
+  ifMatch: string,
+  now: string,
+): Promise<void> {
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: 'APPROVED',
+    message: `approved and submitted the preview ${ifMatch.trim()} (locked by ${lockedBy})`,
+    data: { lockedBy, previewTag: ifMatch.trim() },
+  });
 }

@@ -12,9 +12,16 @@ export async function balanceGroupsOf(accountId: string, limit: number, cursor?:
 }
 
 /** Moves a balance group; new bill lines of its subscription go to the new bill unit from now on. */
-export async function moveGroup(accountId: string, balanceGroupId: string, req: MoveRequest, actor: string, now: string) {
+export async function moveGroup(
+  accountId: string,
+  balanceGroupId: string,
+  req: MoveRequest,
+  actor: string,
+  now: string,
+) {
   const account = await requireAccount(accountId);
-  const subscription = balanceGroupKind(balanceGroupId) === 'SUBSCRIPTION' ? await requireSubscription(balanceGroupId) : undefined;
+  const subscription =
+    balanceGroupKind(balanceGroupId) === 'SUBSCRIPTION' ? await requireSubscription(balanceGroupId) : undefined;
   const result = await moveBalanceGroup({
     account,
     balanceGroupId,
@@ -35,7 +42,12 @@ export async function moveGroup(accountId: string, balanceGroupId: string, req: 
           message: `balance group ${balanceGroupId} moved from bill unit ${move.fromBillUnitId} to ${move.toBillUnitId}${move.emptyBalanceGroupId ? `; ${move.emptyBalanceGroupId} created to keep ${move.fromBillUnitId} a group` : ''}`,
           data,
         },
-        event: domainEvent('BALANCE_GROUP_MOVED', move.moveId, { accountId, occurredAt: now, actor }, { ...move, ...reason }),
+        event: domainEvent(
+          'BALANCE_GROUP_MOVED',
+          move.moveId,
+          { accountId, occurredAt: now, actor },
+          { ...move, ...reason },
+        ),
       };
     },
   });

@@ -33,9 +33,23 @@ export async function grantAllowance(
   if ('code' in window) throw new DomainError(window.code, window.message, [{ path: 'body.validFrom', ...window }]);
   // Keys are the caller's own: two callers with the same key make two grants.
   const grantId = idempotencyKey
-    ? createHash('sha256').update(`${subscriptionId}\n${register}\n${actor}\n${idempotencyKey}`).digest('base64url').slice(0, 22)
+    ? createHash('sha256')
+        .update(`${subscriptionId}\n${register}\n${actor}\n${idempotencyKey}`)
+        .digest('base64url')
+        .slice(0, 22)
     : randomUUID();
-  return addGrant({ subscriptionId, register, grantId, amount: request.amount, ...window, ...(request.reason ? { reason: request.reason } : {}) }, actor, now);
+  return addGrant(
+    {
+      subscriptionId,
+      register,
+      grantId,
+      amount: request.amount,
+      ...window,
+      ...(request.reason ? { reason: request.reason } : {}),
+    },
+    actor,
+    now,
+  );
 }
 
 export async function balancesOf(subscriptionId: string, now: string) {
@@ -55,7 +69,10 @@ export async function ledgerOf(subscriptionId: string, register: string, limit: 
  * request, so a retry finds the transfer it made instead of transferring twice.
  */
 export async function transferBalance(req: TransferRequest, actor: string, now: string, idempotencyKey?: string) {
-  const [from, to] = await Promise.all([requireSubscription(req.from.subscriptionId), requireSubscription(req.to.subscriptionId)]);
+  const [from, to] = await Promise.all([
+    requireSubscription(req.from.subscriptionId),
+    requireSubscription(req.to.subscriptionId),
+  ]);
   const refusal = transferRefusal(from, to, req);
   if (refusal) throw new DomainError(refusal.code, refusal.message);
   requireRegisterOf(registersOf(from), req.from.register, from.subscriptionId);
@@ -63,19 +80,34 @@ export async function transferBalance(req: TransferRequest, actor: string, now: 
   const [account, close] = await Promise.all([requireAccount(from.accountId), getLedgerClose()]);
   const effectiveAt = req.effectiveAt ?? now;
   const starts = [subscriptionStart(from), subscriptionStart(to)].sort();
-  const dateRefusal = effectiveDateRefusal(effectiveAt, { now, accountCreatedAt: account.createdAt, subscriptionStart: starts[1]!, ...(close.closedThrough ? { closedThrough: close.closedThrough } : {}) });
-  if (dateRefusal) throw new DomainError(dateRefusal.code, dateRefusal.message, [{ path: 'body.effectiveAt', ...dateRefusal }]);
+  const dateRefusal = effectiveDateRefusal(effectiveAt, {
+    now,
+    accountCreatedAt: account.createdAt,
+    subscriptionStart: starts[1]!,
+    ...(close.closedThrough ? { closedThrough: close.closedThrough } : {}),
+  });
+  if (dateRefusal)
+    throw new DomainError(dateRefusal.code, dateRefusal.message, [{ path: 'body.effectiveAt', ...dateRefusal }]);
 
   const amount = formatQuantity(req.amount);
-  const transferId = operationId(['transfer', req.from.subscriptionId, req.from.register, req.to.subscriptionId, req.to.register, amount], actor, idempotencyKey);
-  const event = domainEvent('BALANCE_TRANSFERRED', transferId, { accountId: account.accountId, occurredAt: now, actor }, {
+  const transferId = operationId(
+    ['transfer', req.from.subscriptionId, req.from.register, req.to.subscriptionId, req.to.register, amount],
+    actor,
+    idempotencyKey,
+  );
+  const event = domainEvent(
+    'BALANCE_TRANSFERRED',
     transferId,
-    from: req.from,
-    to: req.to,
-    amount,
-    effectiveAt,
-    ...(req.reason ? { reason: req.reason } : {}),
-  });
+    { accountId: account.accountId, occurredAt: now, actor },
+    {
+      transferId,
+      from: req.from,
+      to: req.to,
+      amount,
+      effectiveAt,
+      ...(req.reason ? { reason: req.reason } : {}),
+    },
+  );
   const result =
     (await findTransfer(req, transferId)) ??
     (await applyTransfer({
@@ -94,10 +126,21 @@ export async function transferBalance(req: TransferRequest, actor: string, now: 
         actor,
         action: 'BALANCE_TRANSFERRED',
         message: `${amount} ${req.from.register} transferred from ${req.from.subscriptionId} to ${req.to.subscriptionId}`,
-        data: { transferId, from: req.from.subscriptionId, to: req.to.subscriptionId, register: req.from.register, amount, effectiveAt, ...(req.reason ? { reason: req.reason } : {}) },
+        data: {
+          transferId,
+          from: req.from.subscriptionId,
+          to: req.to.subscriptionId,
+          register: req.from.register,
+          amount,
+          effectiveAt,
+          ...(req.reason ? { reason: req.reason } : {}),
+        },
       },
     }));
   if (!result.replayed) await publishCommitted([event], now);
-  const [fromBalance, toBalance] = await Promise.all([getBalance(from.subscriptionId, req.from.register, now), getBalance(to.subscriptionId, req.to.register, now)]);
+  const [fromBalance, toBalance] = await Promise.all([
+    getBalance(from.subscriptionId, req.from.register, now),
+    getBalance(to.subscriptionId, req.to.register, now),
+  ]);
   return { transferId, out: result.out, in: result.in, fromBalance, toBalance };
 }

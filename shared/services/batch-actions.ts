@@ -21,13 +21,48 @@ interface ActionSpec {
   cancel?: boolean;
 }
 
-const step = (b: Batch, actor: string, phase: string) => ({ batchId: b.batchId, version: b.version, actor, phase, cursor: null });
+const step = (b: Batch, actor: string, phase: string) => ({
+  batchId: b.batchId,
+  version: b.version,
+  actor,
+  phase,
+  cursor: null,
+});
 
 const specs = {
-  lock: { action: 'LOCK', workflow: 'lock-for-review', from: ['DRAFT'], to: 'LOCKING', name: 'lock', input: (b, a) => step(b, a, 'start') },
-  revert: { action: 'REVERT', workflow: 'revert-for-edit', from: ['LOCKED', 'LOCKING', 'REVERTING'], to: 'REVERTING', name: 'revert', input: (b, a) => step(b, a, 'related') },
-  cancel: { action: 'CANCEL', workflow: 'revert-for-edit', from: ['LOCKED'], to: 'REVERTING', name: 'cancel', input: (b, a) => step(b, a, 'related'), cancel: true },
-  submit: { action: 'SUBMIT', workflow: 'submit', from: ['LOCKED'], to: 'PROCESSING', name: 'submit', input: (b, a) => ({ batchId: b.batchId, actor: a }) },
+  lock: {
+    action: 'LOCK',
+    workflow: 'lock-for-review',
+    from: ['DRAFT'],
+    to: 'LOCKING',
+    name: 'lock',
+    input: (b, a) => step(b, a, 'start'),
+  },
+  revert: {
+    action: 'REVERT',
+    workflow: 'revert-for-edit',
+    from: ['LOCKED', 'LOCKING', 'REVERTING'],
+    to: 'REVERTING',
+    name: 'revert',
+    input: (b, a) => step(b, a, 'related'),
+  },
+  cancel: {
+    action: 'CANCEL',
+    workflow: 'revert-for-edit',
+    from: ['LOCKED'],
+    to: 'REVERTING',
+    name: 'cancel',
+    input: (b, a) => step(b, a, 'related'),
+    cancel: true,
+  },
+  submit: {
+    action: 'SUBMIT',
+    workflow: 'submit',
+    from: ['LOCKED'],
+    to: 'PROCESSING',
+    name: 'submit',
+    input: (b, a) => ({ batchId: b.batchId, actor: a }),
+  },
 } satisfies Record<string, ActionSpec>;
 
 export type WorkflowAction = keyof typeof specs;
@@ -39,7 +74,13 @@ export type WorkflowAction = keyof typeof specs;
  * name and input, so an execution already running is not started twice). `expectedVersion`: the
  * version a caller's own check read (approval at submit); only that version is moved.
  */
-export async function requestAction(kind: WorkflowAction, batchId: string, actor: string, now: string, expectedVersion?: number) {
+export async function requestAction(
+  kind: WorkflowAction,
+  batchId: string,
+  actor: string,
+  now: string,
+  expectedVersion?: number,
+) {
   const spec: ActionSpec = specs[kind];
   let batch = await requireBatch(batchId);
   // Only a start of this route's own workflow (the one it may start) is repeated here.
@@ -53,7 +94,10 @@ export async function requestAction(kind: WorkflowAction, batchId: string, actor
   const refusal = actionRefusal(batch, spec.action);
   if (refusal) throw new DomainError(refusal.code, refusal.message);
   if (expectedVersion !== undefined && batch.version !== expectedVersion) {
-    throw new DomainError('INVALID_TRANSITION', `batch ${batchId} changed while ${spec.action} was checked (locked again?); read it and ask again`);
+    throw new DomainError(
+      'INVALID_TRANSITION',
+      `batch ${batchId} changed while ${spec.action} was checked (locked again?); read it and ask again`,
+    );
   }
   const arn = config().STATE_MACHINE_ARNS[spec.workflow];
   if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${spec.workflow}`);
@@ -66,7 +110,12 @@ export async function requestAction(kind: WorkflowAction, batchId: string, actor
     input: JSON.stringify(spec.input({ ...batch, version }, actor)),
   };
   // Who locks is recorded with the lock's own transition, for approval at submit.
-  const patch = { lastError: null, pendingStart: pending, cancelRequested: spec.cancel === true, ...(kind === 'lock' ? { lockedBy: actor } : {}) };
+  const patch = {
+    lastError: null,
+    pendingStart: pending,
+    cancelRequested: spec.cancel === true,
+    ...(kind === 'lock' ? { lockedBy: actor } : {}),
+  };
   await transitionBatch(batchId, spec.from, spec.to, now, patch, batch.version);
   let executionArn: string;
   try {
@@ -79,24 +128,44 @@ export async function requestAction(kind: WorkflowAction, batchId: string, actor
       [spec.to],
       batch.status,
       new Date().toISOString(),
-      { lastError: { code: 'INTERNAL', message: `could not start ${spec.workflow}: ${(err as Error).message}`, at: now }, whilePending: true },
+      {
+        lastError: {
+          code: 'INTERNAL',
+          message: `could not start ${spec.workflow}: ${(err as Error).message}`,
+          at: now,
+        },
+        whilePending: true,
+      },
       version,
     ).catch(() => undefined);
     throw err;
   }
   await recordExecution(batchId, spec.name, executionArn, pending.name);
-  await appendLog(batchId, { at: now, actor, action: spec.action, message: `${spec.action.toLowerCase()} requested`, data: { executionArn, version } });
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: spec.action,
+    message: `${spec.action.toLowerCase()} requested`,
+    data: { executionArn, version },
+  });
   return { batchId, status: spec.to, executionArn };
 }
 
-const specByAction = (action: BatchAction): ActionSpec => Object.values(specs as Record<string, ActionSpec>).find((s) => s.action === action)!;
+const specByAction = (action: BatchAction): ActionSpec =>
+  Object.values(specs as Record<string, ActionSpec>).find((s) => s.action === action)!;
 
 /** Starts a pending execution (idempotent by name and input) and records it. */
 async function startPending(batchId: string, pending: PendingStart, actor: string, now: string): Promise<string> {
   const spec = specByAction(pending.action);
   const executionArn = await startExecution(pending);
   await recordExecution(batchId, spec.name, executionArn, pending.name);
-  await appendLog(batchId, { at: now, actor, action: pending.action, message: `${pending.action.toLowerCase()} started on a repeated request`, data: { executionArn } });
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: pending.action,
+    message: `${pending.action.toLowerCase()} started on a repeated request`,
+    data: { executionArn },
+  });
   return executionArn;
 }
 
@@ -104,11 +173,14 @@ async function startExecution(pending: PendingStart): Promise<string> {
   const arn = config().STATE_MACHINE_ARNS[pending.workflow];
   if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${pending.workflow}`);
   try {
-    const res = await clients.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: pending.name, input: pending.input }));
+    const res = await clients.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: arn, name: pending.name, input: pending.input }),
+    );
     return res.executionArn!;
   } catch (err) {
     // It ran already (and ended): starting it is done.
-    if ((err as { name?: string }).name === 'ExecutionAlreadyExists') return `${arn.replace(':stateMachine:', ':execution:')}:${pending.name}`;
+    if ((err as { name?: string }).name === 'ExecutionAlreadyExists')
+      return `${arn.replace(':stateMachine:', ':execution:')}:${pending.name}`;
     throw err;
   }
 }
@@ -118,7 +190,11 @@ async function startExecution(pending: PendingStart): Promise<string> {
  * released (200). LOCKED: the revert runs first and ends CANCELLED instead of DRAFT (202). A
  * cancelled batch asked again finishes releasing whatever a cancel that died left held.
  */
-export async function cancelBatch(batchId: string, actor: string, now: string): Promise<{ accepted: true; result: Awaited<ReturnType<typeof requestAction>> } | { accepted: false; batch: Batch }> {
+export async function cancelBatch(
+  batchId: string,
+  actor: string,
+  now: string,
+): Promise<{ accepted: true; result: Awaited<ReturnType<typeof requestAction>> } | { accepted: false; batch: Batch }> {
   const batch = await requireBatch(batchId);
   if (batch.status === 'LOCKED' || (batch.status === 'REVERTING' && batch.pendingStart?.action === 'CANCEL')) {
     return { accepted: true, result: await requestAction('cancel', batchId, actor, now) };
@@ -131,7 +207,13 @@ export async function cancelBatch(batchId: string, actor: string, now: string): 
   }
   const released = await releaseEveryMember(cancelled, now);
   if (batch.status !== 'CANCELLED') {
-    await appendLog(batchId, { at: now, actor, action: 'CANCEL', message: `cancelled; ${released} event(s) released`, data: { released } });
+    await appendLog(batchId, {
+      at: now,
+      actor,
+      action: 'CANCEL',
+      message: `cancelled; ${released} event(s) released`,
+      data: { released },
+    });
   }
   return { accepted: false, batch: await requireBatch(batchId) };
 }

@@ -15,7 +15,13 @@ import {
 import { DomainError } from '../domain/errors';
 import { FUTURE_TOLERANCE_MS } from '../domain/usage-event';
 import { appendLog } from '../store/batch-log';
-import { addReplacements, holdEvents, releaseMembers, selectEvents, type ReplacementRequest } from '../store/batch-members';
+import {
+  addReplacements,
+  holdEvents,
+  releaseMembers,
+  selectEvents,
+  type ReplacementRequest,
+} from '../store/batch-members';
 import { addCounts, allMembers, batchFor, createBatch, resetCounts } from '../store/batches';
 import type { z } from 'zod';
 
@@ -28,14 +34,26 @@ export async function openBatch(input: NewBatch, actor: string, now: string): Pr
     ]);
   }
   const batch = await createBatch(input, actor, now);
-  await appendLog(batch.batchId, { at: now, actor, action: 'CREATE', message: `created ${batch.type} batch`, data: { options: batch.options } });
+  await appendLog(batch.batchId, {
+    at: now,
+    actor,
+    action: 'CREATE',
+    message: `created ${batch.type} batch`,
+    data: { options: batch.options },
+  });
   return batch;
 }
 
 /** How many rejections a log entry lists; the API answer lists them all. */
 const LOG_SAMPLE = 20;
 
-export async function addEventIds(batchId: string, eventIds: readonly string[], actor: string, now: string, source = 'ids') {
+export async function addEventIds(
+  batchId: string,
+  eventIds: readonly string[],
+  actor: string,
+  now: string,
+  source = 'ids',
+) {
   const batch = await batchFor(batchId, 'ADD_EVENTS');
   const held = await holdEvents(batch, eventIds, now);
   // `already` counts the requested ids the batch held before (children are counted in `added`).
@@ -46,26 +64,59 @@ export async function addEventIds(batchId: string, eventIds: readonly string[], 
     actor,
     action: 'ADD_EVENTS',
     message: `added ${held.added.length} event(s) by ${source}, ${held.rejected.length} rejected`,
-    data: { source, added: held.added.length, already: held.already.length, rejected: held.rejected.length, sample: held.rejected.slice(0, LOG_SAMPLE) },
+    data: {
+      source,
+      added: held.added.length,
+      already: held.already.length,
+      rejected: held.rejected.length,
+      sample: held.rejected.slice(0, LOG_SAMPLE),
+    },
   });
-  return { added: held.added.length, matched: eventIds.length, already: held.already.filter((id) => requested.has(id)).length, rejected: held.rejected };
+  return {
+    added: held.added.length,
+    matched: eventIds.length,
+    already: held.already.filter((id) => requested.has(id)).length,
+    rejected: held.rejected,
+  };
 }
 
 /** Adds up to MAX_ADD_PER_CALL events a selection matches; `nextCursor` continues the selection. */
-export async function addByCriteria(batchId: string, criteria: SelectionCriteria, actor: string, now: string, cursor?: string) {
+export async function addByCriteria(
+  batchId: string,
+  criteria: SelectionCriteria,
+  actor: string,
+  now: string,
+  cursor?: string,
+) {
   const batch = await batchFor(batchId, 'ADD_EVENTS');
   const statuses = criteria.status ? [criteria.status] : eligibleStatuses(batch.type);
   const page = await selectEvents(criteriaOrRefuse(criteria), statuses, MAX_ADD_PER_CALL, cursor);
-  const held = await holdEvents(batch, page.events.map((e) => e.eventId), now);
+  const held = await holdEvents(
+    batch,
+    page.events.map((e) => e.eventId),
+    now,
+  );
   await addCounts(batchId, { events: held.added.length }, now, ['DRAFT']);
   await appendLog(batchId, {
     at: now,
     actor,
     action: 'ADD_EVENTS',
     message: `added ${held.added.length} of ${page.events.length} matched event(s) by criteria`,
-    data: { source: 'criteria', criteria, added: held.added.length, rejected: held.rejected.length, sample: held.rejected.slice(0, LOG_SAMPLE), more: !!page.nextCursor },
+    data: {
+      source: 'criteria',
+      criteria,
+      added: held.added.length,
+      rejected: held.rejected.length,
+      sample: held.rejected.slice(0, LOG_SAMPLE),
+      more: !!page.nextCursor,
+    },
   });
-  return { added: held.added.length, matched: page.events.length, rejected: held.rejected, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+  return {
+    added: held.added.length,
+    matched: page.events.length,
+    rejected: held.rejected,
+    ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+  };
 }
 
 /** Counts what a selection matches, without holding anything. */
@@ -88,7 +139,13 @@ function criteriaOrRefuse(c: SelectionCriteria): SelectionCriteria {
   return c;
 }
 
-export async function addReplacementsToBatch(batchId: string, requests: readonly ReplacementRequest[], actor: string, now: string, source = 'api') {
+export async function addReplacementsToBatch(
+  batchId: string,
+  requests: readonly ReplacementRequest[],
+  actor: string,
+  now: string,
+  source = 'api',
+) {
   const batch = await batchFor(batchId, 'ADD_REPLACEMENTS');
   const { newMembers, ...result } = await addReplacements(batch, requests, now);
   // An original the batch already held (added by id) is not counted twice.
@@ -98,7 +155,13 @@ export async function addReplacementsToBatch(batchId: string, requests: readonly
     actor,
     action: 'ADD_REPLACEMENTS',
     message: `holding ${result.added} original(s) with ${result.replacements} replacement event(s), ${result.already.length} already recorded, ${result.rejected.length} rejected`,
-    data: { source, ...result, already: result.already.length, rejected: result.rejected.length, sample: result.rejected.slice(0, LOG_SAMPLE) },
+    data: {
+      source,
+      ...result,
+      already: result.already.length,
+      rejected: result.rejected.length,
+      sample: result.rejected.slice(0, LOG_SAMPLE),
+    },
   });
   return result;
 }
@@ -118,7 +181,12 @@ export async function releaseEveryMember(batch: Batch, now: string): Promise<num
   return released;
 }
 
-export async function removeEvents(batchId: string, request: z.output<typeof RemoveRequest>, actor: string, now: string) {
+export async function removeEvents(
+  batchId: string,
+  request: z.output<typeof RemoveRequest>,
+  actor: string,
+  now: string,
+) {
   const batch = await batchFor(batchId, 'REMOVE_EVENTS');
   // A locked batch gives up only members that failed validation; its preview leaves them out.
   const removable = (m: BatchMember) =>
@@ -133,6 +201,12 @@ export async function removeEvents(batchId: string, request: z.output<typeof Rem
     if (m.state === 'ERROR') delta.errored--;
   }
   await addCounts(batchId, delta, now);
-  await appendLog(batchId, { at: now, actor, action: 'REMOVE_EVENTS', message: `removed ${removed} member(s)`, data: { request, removed } });
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: 'REMOVE_EVENTS',
+    message: `removed ${removed} member(s)`,
+    data: { request, removed },
+  });
   return { removed };
 }

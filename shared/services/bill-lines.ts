@@ -7,11 +7,15 @@ import { requireSubscription } from '../store/subscriptions';
 export async function billLinesOf(subscriptionId: string) {
   const sub = await requireSubscription(subscriptionId);
   const [lines, account] = await Promise.all([listBillLines(subscriptionId), getAccount(sub.accountId)]);
-  return lines.map((l) => (l.billUnitId === undefined && account ? { ...l, billUnitId: account.defaultBillUnitId } : l));
+  return lines.map((l) =>
+    l.billUnitId === undefined && account ? { ...l, billUnitId: account.defaultBillUnitId } : l,
+  );
 }
 
 /** The credit and rebill documents of a subscription, oldest first. */
 export async function creditRebillOf(subscriptionId: string) {
   await requireSubscription(subscriptionId);
-  return (await listBillAdjustments(subscriptionId)).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
+  return (await listBillAdjustments(subscriptionId)).sort((a, b) =>
+    a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1,
+  );
 }

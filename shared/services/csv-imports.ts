@@ -53,7 +53,14 @@ import {
   writeImportResult,
   type ErrorReportWriter,
 } from '../store/import-files';
-import { claimImport, completeImport, LEASE_RENEW_MS, releaseLease, renewLease, saveCheckpoint } from '../store/import-markers';
+import {
+  claimImport,
+  completeImport,
+  LEASE_RENEW_MS,
+  releaseLease,
+  renewLease,
+  saveCheckpoint,
+} from '../store/import-markers';
 import { ingestEvents } from '../store/usage-events';
 import { addEventIds, addReplacementsToBatch } from './batches';
 
@@ -94,7 +101,10 @@ export interface ImportRun {
    * Runs one service call for a chunk of rows. A DomainError (the batch stopped taking edits)
    * rejects the chunk's rows with its code and stops the import: later rows get the same code.
    */
-  send<T>(rows: ReadonlyArray<{ row: number; record: readonly string[] }>, call: () => Promise<T>): Promise<T | undefined>;
+  send<T>(
+    rows: ReadonlyArray<{ row: number; record: readonly string[] }>,
+    call: () => Promise<T>,
+  ): Promise<T | undefined>;
 }
 
 /** How much of a file one invocation reads before it leaves the rest to a fresh one. */
@@ -127,7 +137,8 @@ interface Carry {
 }
 
 /** Checkpoint and work-object names sort in the order they were written. */
-const partName = (seq: number, owner: string, kind: 'errors.csv' | 'carry.json') => `${String(seq).padStart(6, '0')}-${owner}.${kind}`;
+const partName = (seq: number, owner: string, kind: 'errors.csv' | 'carry.json') =>
+  `${String(seq).padStart(6, '0')}-${owner}.${kind}`;
 
 /**
  * Imports a file version unless it is done or another invocation is importing it (then logs and
@@ -135,7 +146,11 @@ const partName = (seq: number, owner: string, kind: 'errors.csv' | 'carry.json')
  * the whole file is read here. A crash releases the lease and throws, so that Lambda's retry
  * goes on from the last checkpoint at once.
  */
-export async function importOnce(file: ImportFile, importer: Importer, budget?: ImportBudget): Promise<ImportResult | undefined> {
+export async function importOnce(
+  file: ImportFile,
+  importer: Importer,
+  budget?: ImportBudget,
+): Promise<ImportResult | undefined> {
   // A notification that arrives after a later PUT of the key (S3 does not keep their order) names
   // a version no longer there: without version ids it cannot be read, and the later PUT's own
   // notification imports the key, so this one changes nothing (no marker, no report).
@@ -149,7 +164,10 @@ export async function importOnce(file: ImportFile, importer: Importer, budget?: 
   const owner = randomUUID();
   const claim = await claimImport(file, owner, Date.now());
   if (!claim.claimed) {
-    logger.info('import skipped: this file version is imported already or being imported', { ...describe(file), marker: claim.marker.status });
+    logger.info('import skipped: this file version is imported already or being imported', {
+      ...describe(file),
+      marker: claim.marker.status,
+    });
     return undefined;
   }
   let lost = false;
@@ -196,8 +214,14 @@ export async function importOnce(file: ImportFile, importer: Importer, budget?: 
   };
   try {
     const from = claim.checkpoint;
-    logger.info(from ? 'import resumed' : 'import started', { ...describe(file), attempt: claim.attempt, ...(from ? { checkpoint: from.seq, rows: from.rows } : {}) });
-    const carried = from?.carry ? ((await readImportPart(file.bucket, importPartKey(folder, from.carry))) as Carry) : undefined;
+    logger.info(from ? 'import resumed' : 'import started', {
+      ...describe(file),
+      attempt: claim.attempt,
+      ...(from ? { checkpoint: from.seq, rows: from.rows } : {}),
+    });
+    const carried = from?.carry
+      ? ((await readImportPart(file.bucket, importPartKey(folder, from.carry))) as Carry)
+      : undefined;
     const end = from?.finished ? from : await readFile(file, importer, from, carried, budget, hooks);
     if (!end.finished) {
       await budget!.continueLater(file, end.seq);
@@ -208,7 +232,12 @@ export async function importOnce(file: ImportFile, importer: Importer, budget?: 
     const errorsKey = errorsKeyOf(file.key);
     const reportHeader = errorReportHeader(end.header ?? []);
     if (end.errorParts.length > 0) {
-      await composeErrorReport(file.bucket, errorsKey, reportHeader, end.errorParts.map((name) => importPartKey(folder, name)));
+      await composeErrorReport(
+        file.bucket,
+        errorsKey,
+        reportHeader,
+        end.errorParts.map((name) => importPartKey(folder, name)),
+      );
       result.errorsKey = errorsKey;
     } else {
       await emptyErrorReport(file.bucket, errorsKey, reportHeader);
@@ -216,7 +245,8 @@ export async function importOnce(file: ImportFile, importer: Importer, budget?: 
     // Checked with a write, not the timer's last word: only the holder of the lease reports.
     if (lost || !(await renewLease(file, owner, Date.now()))) throw new LeaseLost();
     await writeImportResult(file.bucket, resultKeyOf(file.key), result);
-    if (!(await completeImport(file, owner, result, Date.now()))) logger.warn('import lease lost after the report was written', describe(file));
+    if (!(await completeImport(file, owner, result, Date.now())))
+      logger.warn('import lease lost after the report was written', describe(file));
     logResult(file, result);
     return result;
   } catch (error) {
@@ -225,14 +255,21 @@ export async function importOnce(file: ImportFile, importer: Importer, budget?: 
       logger.warn('import stopped: another delivery took this file over', describe(file));
       return undefined;
     }
-    await releaseLease(file, owner).catch((releaseError: unknown) => logger.warn('import lease release failed', { ...describe(file), error: releaseError }));
+    await releaseLease(file, owner).catch((releaseError: unknown) =>
+      logger.warn('import lease release failed', { ...describe(file), error: releaseError }),
+    );
     throw error;
   } finally {
     clearInterval(renewal);
   }
 }
 
-const describe = (file: ImportFile) => ({ bucket: file.bucket, key: file.key, version: file.version, kind: file.target.kind });
+const describe = (file: ImportFile) => ({
+  bucket: file.bucket,
+  key: file.key,
+  version: file.version,
+  kind: file.target.kind,
+});
 
 function logResult(file: ImportFile, result: ImportResult): void {
   const fields = {
@@ -243,7 +280,10 @@ function logResult(file: ImportFile, result: ImportResult): void {
     duplicates: result.duplicates,
     rejected: result.rejected,
     ...(result.error ? { error: result.error } : {}),
-    ...metricFields({ [metricNames.importRowsAccepted]: result.accepted, [metricNames.importRowsRejected]: result.rejected }, Date.now()),
+    ...metricFields(
+      { [metricNames.importRowsAccepted]: result.accepted, [metricNames.importRowsRejected]: result.rejected },
+      Date.now(),
+    ),
   };
   // A file that could not be imported is an ERROR line: the ImportFailures alarm counts them.
   if (result.status === 'FAILED') logger.error('import failed', fields);
@@ -335,7 +375,11 @@ async function readFile(
     // Rows read before a stop are sent, whatever stopped the reading.
     await sink?.end();
     await release(Number.POSITIVE_INFINITY);
-    if (!names) error ??= { code: 'VALIDATION_FAILED', message: `the file is empty: expected the header ${expectedHeader(file.target.kind)}` };
+    if (!names)
+      error ??= {
+        code: 'VALIDATION_FAILED',
+        message: `the file is empty: expected the header ${expectedHeader(file.target.kind)}`,
+      };
     return hooks.save(checkpoint(error ? { error } : {}), undefined, false);
   };
   /** Settles every row read so far that can be settled, and saves where the file stands. */
@@ -343,7 +387,8 @@ async function readFile(
     await sink.flush();
     await release(sink.firstPending() ?? Number.POSITIVE_INFINITY);
     const state = sink.suspend?.();
-    const carry = held.length > 0 || state !== undefined ? { held, ...(state !== undefined ? { sink: state } : {}) } : undefined;
+    const carry =
+      held.length > 0 || state !== undefined ? { held, ...(state !== undefined ? { sink: state } : {}) } : undefined;
     saved = await hooks.save(checkpoint(), carry, handOff);
     return saved;
   };
@@ -373,7 +418,9 @@ async function readFile(
   let sink = header ? importer.open(header, run, carried?.sink) : undefined;
   // Positions in this read count from where it started.
   const start = { offset, line };
-  const limits = budget ? { deadline: budget.deadline, maxRows: budget.maxRows ?? Number.POSITIVE_INFINITY } : undefined;
+  const limits = budget
+    ? { deadline: budget.deadline, maxRows: budget.maxRows ?? Number.POSITIVE_INFINITY }
+    : undefined;
   const checkpointEveryMs = budget?.checkpointEveryMs ?? CHECKPOINT_EVERY_MS;
   let nextCheckpoint = Date.now() + checkpointEveryMs;
   let readHere = 0;
@@ -394,7 +441,8 @@ async function readFile(
         continue;
       }
       // At least one row per invocation, so that every invocation moves the file on.
-      if (limits && readHere > 0 && (Date.now() > limits.deadline || readHere >= limits.maxRows)) return await pause(sink!, true);
+      if (limits && readHere > 0 && (Date.now() > limits.deadline || readHere >= limits.maxRows))
+        return await pause(sink!, true);
       const row = ++rows;
       readHere++;
       const problem = stopped ?? shapeProblem(header, record.cells);
@@ -477,18 +525,34 @@ export const usageEventsImporter: Importer = {
     let inChunk = new Map<string, string>();
     const inFlight = new ChunksInFlight();
     const send = async (chunk: typeof pending) => {
-      const res = await run.send(chunk, () => ingestEvents(chunk.map((p) => p.input), run.now(), (i) => `row ${chunk[i]!.row} of the file`));
+      const res = await run.send(chunk, () =>
+        ingestEvents(
+          chunk.map((p) => p.input),
+          run.now(),
+          (i) => `row ${chunk[i]!.row} of the file`,
+        ),
+      );
       if (!res) return;
       run.tally.accepted += res.accepted;
       run.tally.duplicates += res.duplicates;
-      for (const r of res.rejected) await run.reject({ row: chunk[r.index]!.row, record: chunk[r.index]!.record, code: r.code, message: r.message });
+      for (const r of res.rejected)
+        await run.reject({
+          row: chunk[r.index]!.row,
+          record: chunk[r.index]!.record,
+          code: r.code,
+          message: r.message,
+        });
     };
     const dispatch = async () => {
       if (pending.length === 0) return;
       const chunk = pending;
       pending = [];
       inChunk = new Map();
-      const ids = new Set(chunk.flatMap((p) => [p.input.eventId, p.input.parentEventId].filter((id): id is string => typeof id === 'string')));
+      const ids = new Set(
+        chunk.flatMap((p) =>
+          [p.input.eventId, p.input.parentEventId].filter((id): id is string => typeof id === 'string'),
+        ),
+      );
       await inFlight.start(chunk[0]!.row, ids, () => send(chunk), CHUNKS_IN_FLIGHT);
     };
     const flush = async () => {
@@ -539,7 +603,9 @@ export const batchEventsImporter: Importer = {
       const chunk = pending;
       pending = new Map();
       const ids = [...chunk.keys()];
-      const res = await run.send([...chunk.values()], () => addEventIds(batchIdOf(run.file), ids, run.file.actor, run.now(), sourceOf(run.file)));
+      const res = await run.send([...chunk.values()], () =>
+        addEventIds(batchIdOf(run.file), ids, run.file.actor, run.now(), sourceOf(run.file)),
+      );
       if (!res) return;
       let rejectedHere = 0;
       for (const r of res.rejected) {
@@ -596,7 +662,15 @@ export const batchReplacementsImporter: Importer = {
       pending = [];
       pendingRows = 0;
       const rows = chunk.flatMap((p) => p.rows);
-      const res = await run.send(rows, () => addReplacementsToBatch(batchIdOf(run.file), chunk.map((p) => p.request), run.file.actor, run.now(), sourceOf(run.file)));
+      const res = await run.send(rows, () =>
+        addReplacementsToBatch(
+          batchIdOf(run.file),
+          chunk.map((p) => p.request),
+          run.file.actor,
+          run.now(),
+          sourceOf(run.file),
+        ),
+      );
       if (!res) return;
       const rejected = new Map(res.rejected.map((r) => [r.originalEventId, r]));
       const already = new Set(res.already);
@@ -607,7 +681,12 @@ export const batchReplacementsImporter: Importer = {
           const culprit = refusal.index !== undefined ? plan.rows[refusal.index]?.row : undefined;
           for (const r of plan.rows) {
             const own = culprit === undefined || r.row === culprit;
-            await run.reject({ row: r.row, record: r.record, code: refusal.code, message: own ? refusal.message : `row ${culprit} of the same original was rejected: ${refusal.message}` });
+            await run.reject({
+              row: r.row,
+              record: r.record,
+              code: refusal.code,
+              message: own ? refusal.message : `row ${culprit} of the same original was rejected: ${refusal.message}`,
+            });
           }
         } else if (already.has(plan.request.originalEventId)) run.tally.duplicates += plan.rows.length;
         else run.tally.accepted += plan.rows.length;
@@ -629,7 +708,12 @@ export const batchReplacementsImporter: Importer = {
       async add(row, record) {
         const r = replacementRow(header, record);
         if (r.originalEventId === undefined) return run.reject({ row, record, ...r.problem });
-        const groupRow: GroupRow = { row, record, ...(r.event ? { event: r.event } : {}), ...(r.problem ? { problem: r.problem } : {}) };
+        const groupRow: GroupRow = {
+          row,
+          record,
+          ...(r.event ? { event: r.event } : {}),
+          ...(r.problem ? { problem: r.problem } : {}),
+        };
         const out = grouper.add(r.originalEventId, groupRow);
         for (const e of out.rejected ?? []) await run.reject(e);
         await take(out.ended);

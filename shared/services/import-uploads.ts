@@ -28,15 +28,32 @@ function bucketName(): string {
  * (the import would report the same refusal), and the batch log records who asked: the import
  * itself only knows the signer of the URL.
  */
-export async function requestUpload(target: ImportTarget, fileName: string, actor: string, now: string, uploadId: string = randomUUID()) {
-  if (target.kind !== 'usage-events') await batchFor(target.batchId, target.kind === 'batch-events' ? 'ADD_EVENTS' : 'ADD_REPLACEMENTS');
+export async function requestUpload(
+  target: ImportTarget,
+  fileName: string,
+  actor: string,
+  now: string,
+  uploadId: string = randomUUID(),
+) {
+  if (target.kind !== 'usage-events')
+    await batchFor(target.batchId, target.kind === 'batch-events' ? 'ADD_EVENTS' : 'ADD_REPLACEMENTS');
   const key = uploadKeyOf(target, uploadId, fileName);
   const url = await uploadUrl(bucketName(), key, UPLOAD_URL_SECONDS);
   const expiresAt = new Date(Date.parse(now) + UPLOAD_URL_SECONDS * 1000).toISOString();
   if (target.kind !== 'usage-events') {
-    await appendLog(target.batchId, { at: now, actor, action: 'IMPORT_UPLOAD', message: `upload of ${key} allowed until ${expiresAt}`, data: { key } });
+    await appendLog(target.batchId, {
+      at: now,
+      actor,
+      action: 'IMPORT_UPLOAD',
+      message: `upload of ${key} allowed until ${expiresAt}`,
+      data: { key },
+    });
   }
-  return { importId: importIdOf(key), key, upload: { method: 'PUT' as const, url, headers: { 'content-type': 'text/csv' }, expiresAt } };
+  return {
+    importId: importIdOf(key),
+    key,
+    upload: { method: 'PUT' as const, url, headers: { 'content-type': 'text/csv' }, expiresAt },
+  };
 }
 
 export type ImportState = 'WAITING_FOR_FILE' | 'IMPORTING' | ImportResult['status'];
@@ -50,7 +67,9 @@ export async function importStatus(importId: string) {
   const report = await readImportResult(bucket, resultKeyOf(key));
   if (report) {
     const name = key.slice(key.lastIndexOf('/') + 1);
-    const errorsUrl = report.errorsKey ? await downloadUrl(bucket, report.errorsKey, `${name}.errors.csv`, UPLOAD_URL_SECONDS) : undefined;
+    const errorsUrl = report.errorsKey
+      ? await downloadUrl(bucket, report.errorsKey, `${name}.errors.csv`, UPLOAD_URL_SECONDS)
+      : undefined;
     return { importId, key, target, state: report.status as ImportState, report, ...(errorsUrl ? { errorsUrl } : {}) };
   }
   const state: ImportState = (await objectExists(bucket, key)) ? 'IMPORTING' : 'WAITING_FOR_FILE';

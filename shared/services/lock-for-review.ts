@@ -6,8 +6,26 @@ import { eligibilityRefusal, type Batch, type BatchMember, type RelatedReason } 
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { appendLog } from '../store/batch-log';
 import { memberItem, releaseMembers, replacementsOf, touch, touchValue } from '../store/batch-members';
-import { deletePartitions, listPartitions, notePartition, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
-import { batchStageCheck, closeGates, getMembers, listMembers, openGates, requireBatch, setMemberState, stageOver, transitionBatch, type BatchStage } from '../store/batches';
+import {
+  deletePartitions,
+  listPartitions,
+  notePartition,
+  partitionKey,
+  savePartition,
+  type BatchPartition,
+} from '../store/batch-partitions';
+import {
+  batchStageCheck,
+  closeGates,
+  getMembers,
+  listMembers,
+  openGates,
+  requireBatch,
+  setMemberState,
+  stageOver,
+  transitionBatch,
+  type BatchStage,
+} from '../store/batches';
 import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
 import { writeGrouped } from '../store/grouped-transactions';
@@ -26,7 +44,13 @@ import type { Subscription } from '../domain/subscription';
 import { getAccount } from '../store/accounts';
 import { getRegister } from '../store/balances';
 import { assignmentOf } from '../store/balance-group-moves';
-import { EVENTS_PER_CHUNK, fitsOneTransaction, saveChangeSet, type ChangeSet, type GrantChange } from '../store/change-sets';
+import {
+  EVENTS_PER_CHUNK,
+  fitsOneTransaction,
+  saveChangeSet,
+  type ChangeSet,
+  type GrantChange,
+} from '../store/change-sets';
 import { getLedgerClose } from '../store/ledger-close';
 
 export type LockPhase = 'start' | 'members' | 'partitions' | 'finish';
@@ -43,11 +67,17 @@ export interface WorkflowStep<P extends string> {
 const MEMBER_PAGE = 500;
 const PARTITIONS_AT_ONCE = 8;
 
-export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string, deadline: number): Promise<WorkflowStep<LockPhase>> {
+export async function lockStep(
+  step: WorkflowStep<LockPhase>,
+  now: () => string,
+  deadline: number,
+): Promise<WorkflowStep<LockPhase>> {
   const batch = await requireBatch(step.batchId);
   // This lock's own move to LOCKED applied (its answer lost, or the attempt timed out after it): done.
-  if (batch.status === 'LOCKED' && batch.version === step.version + 1) return { ...step, phase: 'finish', cursor: null, done: true };
-  if (batch.status !== 'LOCKING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not LOCKING`);
+  if (batch.status === 'LOCKED' && batch.version === step.version + 1)
+    return { ...step, phase: 'finish', cursor: null, done: true };
+  if (batch.status !== 'LOCKING')
+    throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not LOCKING`);
   let { phase, cursor } = step;
   // Read once per invocation, not once per partition: the state each unit saves is what a later
   // invocation reads.
@@ -57,7 +87,12 @@ export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string,
   do {
     if (phase === 'start') {
       await closeGates(batch.batchId, now());
-      await appendLog(batch.batchId, { at: now(), actor: step.actor, action: 'LOCK_STARTED', message: 'lock for review started; edits closed' });
+      await appendLog(batch.batchId, {
+        at: now(),
+        actor: step.actor,
+        action: 'LOCK_STARTED',
+        message: 'lock for review started; edits closed',
+      });
       phase = 'members';
       cursor = null;
     } else if (phase === 'members') {
@@ -71,12 +106,16 @@ export async function lockStep(step: WorkflowStep<LockPhase>, now: () => string,
     } else if (phase === 'partitions') {
       pending ??= await listPartitions(batch.batchId);
       // A subscription's partitions are locked together: its bill lines are planned as a whole.
-      const subs = [...new Set(pending.filter((p) => p.state === 'PENDING').map((p) => p.subscriptionId))].sort().slice(0, PARTITIONS_AT_ONCE);
+      const subs = [...new Set(pending.filter((p) => p.state === 'PENDING').map((p) => p.subscriptionId))]
+        .sort()
+        .slice(0, PARTITIONS_AT_ONCE);
       if (subs.length === 0) {
         phase = 'finish';
         continue;
       }
-      const groups = subs.map((sub) => pending!.filter((p) => p.subscriptionId === sub).sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1)));
+      const groups = subs.map((sub) =>
+        pending!.filter((p) => p.subscriptionId === sub).sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1)),
+      );
       pending = pending.filter((p) => !subs.includes(p.subscriptionId));
       // Subscriptions share no items: several are locked at once. One that fails fails the
       // invocation; those already READY are skipped by the retry.
@@ -101,34 +140,57 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
   };
   for (const m of own) {
     const e = events.get(m.eventId);
-    const code = !e ? 'EVENT_NOT_FOUND' : e.heldBy !== batch.batchId ? 'EVENT_HELD_BY_OTHER_BATCH' : eligibilityRefusal(batch.type, e, batch.batchId);
+    const code = !e
+      ? 'EVENT_NOT_FOUND'
+      : e.heldBy !== batch.batchId
+        ? 'EVENT_HELD_BY_OTHER_BATCH'
+        : eligibilityRefusal(batch.type, e, batch.batchId);
     if (code) {
-      if (m.state !== 'ERROR') await setMemberState(batch.batchId, m.eventId, 'ERROR', { code, message: `member cannot be corrected (${code})` });
+      if (m.state !== 'ERROR')
+        await setMemberState(batch.batchId, m.eventId, 'ERROR', {
+          code,
+          message: `member cannot be corrected (${code})`,
+        });
       continue;
     }
     note(e!.subscriptionId, e!.register, `${e!.occurredAt}#${e!.eventId}`);
   }
   if (batch.type === 'REVERSE_REPLACE') {
-    for (const r of await replacementsOf(batch.batchId, own)) note(r.subscriptionId, r.register, `${r.occurredAt}#${r.eventId}`);
+    for (const r of await replacementsOf(batch.batchId, own))
+      note(r.subscriptionId, r.register, `${r.occurredAt}#${r.eventId}`);
     // Reversing a parent reverses its children: a child not in the batch is pulled in.
     const parents = own.filter((m) => (events.get(m.eventId)?.childCount ?? 0) > 0);
     for (const parent of parents) {
-      const children = (await getEvents(await childEventIds(parent.eventId))).filter((c) => c.heldBy !== batch.batchId && c.status !== 'REVERSED');
+      const children = (await getEvents(await childEventIds(parent.eventId))).filter(
+        (c) => c.heldBy !== batch.batchId && c.status !== 'REVERSED',
+      );
       const refused = await holdRelated(batch, children, 'CHILD_OF_REVERSED', now, 'CHILD');
       for (const child of children) {
         if (!refused.has(child)) note(child.subscriptionId, child.register, `${child.occurredAt}#${child.eventId}`);
-        else await setMemberState(batch.batchId, parent.eventId, 'ERROR', { code: 'EVENT_HELD_BY_OTHER_BATCH', message: `child ${child.eventId} is held by another batch` });
+        else
+          await setMemberState(batch.batchId, parent.eventId, 'ERROR', {
+            code: 'EVENT_HELD_BY_OTHER_BATCH',
+            message: `child ${child.eventId} is held by another batch`,
+          });
       }
     }
   }
-  await mapLimit([...earliest.values()], PARTITIONS_AT_ONCE, ({ sub, reg, at }) => notePartition(batch.batchId, sub, reg, at));
+  await mapLimit([...earliest.values()], PARTITIONS_AT_ONCE, ({ sub, reg, at }) =>
+    notePartition(batch.batchId, sub, reg, at),
+  );
 }
 
 /**
  * Holds events the batch changes without having been asked to (later events of a partition,
  * children of a reversed parent), many per transaction. Returns those another open batch holds.
  */
-async function holdRelated(batch: Batch, events: readonly UsageEvent[], reason: RelatedReason, now: string, role: 'RELATED' | 'CHILD' = 'RELATED'): Promise<Set<UsageEvent>> {
+async function holdRelated(
+  batch: Batch,
+  events: readonly UsageEvent[],
+  reason: RelatedReason,
+  now: string,
+  role: 'RELATED' | 'CHILD' = 'RELATED',
+): Promise<Set<UsageEvent>> {
   const refused = await writeGrouped(
     events,
     {
@@ -142,7 +204,12 @@ async function holdRelated(batch: Batch, events: readonly UsageEvent[], reason: 
             ExpressionAttributeValues: { ':b': batch.batchId, ':now': now, ...touchValue(batch.batchId) },
           },
         },
-        { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }) } },
+        {
+          Put: {
+            TableName: clients.tableName,
+            Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }),
+          },
+        },
       ],
       // A lock attempt that timed out may land this after the batch finished and released its holds.
       shared: () => [batchStageCheck(batch.batchId, lockStage(batch))],
@@ -166,7 +233,11 @@ const lockStage = (batch: Batch): BatchStage => ({ status: 'LOCKING', version: b
  */
 async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: string, now: string): Promise<void> {
   const sub = await requireSubscription(parts[0]!.subscriptionId);
-  const [close, account, assignment] = await Promise.all([getLedgerClose(), getAccount(sub.accountId), assignmentOf(sub)]);
+  const [close, account, assignment] = await Promise.all([
+    getLedgerClose(),
+    getAccount(sub.accountId),
+    assignmentOf(sub),
+  ]);
   const planned: Array<{ p: BatchPartition; work: PartitionWork; plan: PartitionPlan; register: Register }> = [];
   for (const p of parts) {
     // The register is read before the grants and events: every grant, transfer or adjustment
@@ -176,9 +247,13 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     const plan = await planFor(sub, { ...work.request, pending: work.pending }, false);
     planned.push({ p, work, plan, register });
   }
-  const [lines, documents] = await Promise.all([listBillLines(sub.subscriptionId), listBillAdjustments(sub.subscriptionId)]);
+  const [lines, documents] = await Promise.all([
+    listBillLines(sub.subscriptionId),
+    listBillAdjustments(sub.subscriptionId),
+  ]);
   const correctedUsage = new Map<string, bigint>();
-  for (const d of [...documents].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))) if (d.usageAfter !== undefined) correctedUsage.set(d.originalPeriod, d.usageAfter);
+  for (const d of [...documents].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)))
+    if (d.usageAfter !== undefined) correctedUsage.set(d.originalPeriod, d.usageAfter);
   const change = subscriptionChange({
     ...(sub.periodMinimum !== undefined ? { periodMinimum: sub.periodMinimum } : {}),
     plans: planned.map((x) => x.plan),
@@ -208,28 +283,51 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     lines: change.lines,
     documents: change.documents,
     chargeDelta: change.chargeDelta,
-    chunks: planned.map(({ p, plan }) => ({ register: p.register, count: Math.ceil(plan.changes.length / EVENTS_PER_CHUNK) })),
+    chunks: planned.map(({ p, plan }) => ({
+      register: p.register,
+      count: Math.ceil(plan.changes.length / EVENTS_PER_CHUNK),
+    })),
   };
-  let error = effectiveAtRefusal(batch, sub, account?.createdAt, close.closedThrough, now) ?? change.error ?? excludedZeroCharge(batch, change.lines, planned);
+  let error =
+    effectiveAtRefusal(batch, sub, account?.createdAt, close.closedThrough, now) ??
+    change.error ??
+    excludedZeroCharge(batch, change.lines, planned);
   if (!error && !fitsOneTransaction(cs)) {
-    error = { code: 'PLAN_TOO_LARGE', message: `subscription ${sub.subscriptionId}: ${cs.registers.length} register(s), ${cs.grants.length} grant(s), ${cs.lines.length} bill line(s) and ${cs.documents.length} credit/rebill(s) do not fit in one transaction; split the batch` };
+    error = {
+      code: 'PLAN_TOO_LARGE',
+      message: `subscription ${sub.subscriptionId}: ${cs.registers.length} register(s), ${cs.grants.length} grant(s), ${cs.lines.length} bill line(s) and ${cs.documents.length} credit/rebill(s) do not fit in one transaction; split the batch`,
+    };
   }
   const related = new Map<string, number>();
   if (!error) {
     for (const { p, work } of planned) {
       // Allowance is consumed in time order: every later rated event of the partition is re-rated,
       // so each is held too; submit writes them from the stored plan.
-      const later = work.events.filter((e) => !work.members.has(e.eventId) && (e.status === 'RATED' || e.status === 'EXCLUDED'));
+      const later = work.events.filter(
+        (e) => !work.members.has(e.eventId) && (e.status === 'RATED' || e.status === 'EXCLUDED'),
+      );
       const refused = [...(await holdRelated(batch, later, 'LATER_IN_PARTITION', now))];
       related.set(partitionKey(p), later.length - refused.length);
       // Those held stay held as the batch's related events, released by submit or revert.
-      if (refused.length > 0) error ??= { code: 'EVENT_HELD_BY_OTHER_BATCH', message: `related event ${refused[0]!.eventId} is held by another open batch` };
+      if (refused.length > 0)
+        error ??= {
+          code: 'EVENT_HELD_BY_OTHER_BATCH',
+          message: `related event ${refused[0]!.eventId} is held by another open batch`,
+        };
     }
   }
   if (error) {
     // Related events held before the error are let go: nothing of the subscription is corrected,
     // so nothing of it may later read as processed.
-    const held = [...related.keys()].length > 0 ? (await getMembers(batch.batchId, planned.flatMap(({ work }) => work.events.map((e) => e.eventId)))).filter((m) => m.role === 'RELATED') : [];
+    const held =
+      [...related.keys()].length > 0
+        ? (
+            await getMembers(
+              batch.batchId,
+              planned.flatMap(({ work }) => work.events.map((e) => e.eventId)),
+            )
+          ).filter((m) => m.role === 'RELATED')
+        : [];
     if (held.length > 0) await releaseMembers(batch, held, ['LOCKING']);
     for (const { p, work } of planned) {
       const own = [...work.members].filter(([, role]) => role !== 'RELATED').map(([id]) => id);
@@ -242,23 +340,42 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     batch.batchId,
     lockStage(batch),
     cs,
-    new Map(planned.map(({ p, plan }) => [p.register, plan.changes.map((c) => ({ eventId: c.eventId, fromRev: c.fromRev, status: c.status, rating: c.rating }))])),
+    new Map(
+      planned.map(({ p, plan }) => [
+        p.register,
+        plan.changes.map((c) => ({ eventId: c.eventId, fromRev: c.fromRev, status: c.status, rating: c.rating })),
+      ]),
+    ),
   );
   for (const { p, work, plan, register } of planned) {
-    const preview = partitionPreview(plan, register.granted - register.consumed, related.get(partitionKey(p)) ?? 0, work.pending.length);
+    const preview = partitionPreview(
+      plan,
+      register.granted - register.consumed,
+      related.get(partitionKey(p)) ?? 0,
+      work.pending.length,
+    );
     await savePartition(batch.batchId, { ...p, state: 'READY', preview });
   }
 }
 
 function grantChanges(register: string, plan: PartitionPlan): GrantChange[] {
   const delta = new Map<string, bigint>();
-  for (const c of plan.changes) for (const d of c.grantDeltas) delta.set(d.grantId, (delta.get(d.grantId) ?? 0n) + d.quantity);
+  for (const c of plan.changes)
+    for (const d of c.grantDeltas) delta.set(d.grantId, (delta.get(d.grantId) ?? 0n) + d.quantity);
   const versions = (plan as PlanWithState).grantVersions;
-  return [...delta].filter(([, d]) => d !== 0n).map(([grantId, d]) => ({ register, grantId, version: versions.get(grantId) ?? 0, delta: d }));
+  return [...delta]
+    .filter(([, d]) => d !== 0n)
+    .map(([grantId, d]) => ({ register, grantId, version: versions.get(grantId) ?? 0, delta: d }));
 }
 
 /** effectiveAt follows the rules backdated adjustments follow. */
-function effectiveAtRefusal(batch: Batch, sub: Subscription, accountCreatedAt: string | undefined, closedThrough: string | undefined, now: string) {
+function effectiveAtRefusal(
+  batch: Batch,
+  sub: Subscription,
+  accountCreatedAt: string | undefined,
+  closedThrough: string | undefined,
+  now: string,
+) {
   const at = batch.options.effectiveAt;
   if (!at) return undefined;
   return effectiveDateRefusal(at, {
@@ -275,7 +392,11 @@ function excludedZeroCharge(batch: Batch, lines: BillLineChange[], planned: Arra
   const interfaced = new Set(lines.filter((l) => l.frozenBecause === 'INTERFACED').map((l) => l.period));
   for (const { work } of planned) {
     const zero = work.events.find((e) => e.status === 'EXCLUDED' && interfaced.has(e.occurredAt.slice(0, 7)));
-    if (zero) return { code: 'EXCLUDED_ZERO_CHARGE' as const, message: `period ${zero.occurredAt.slice(0, 7)} holds excluded zero charge ${zero.eventId}; use a credit-only correction` };
+    if (zero)
+      return {
+        code: 'EXCLUDED_ZERO_CHARGE' as const,
+        message: `period ${zero.occurredAt.slice(0, 7)} holds excluded zero charge ${zero.eventId}; use a credit-only correction`,
+      };
   }
   return undefined;
 }
@@ -295,24 +416,48 @@ async function finishLock(batch: Batch, actor: string, now: string): Promise<voi
   } while (cursor);
   const partitions = await listPartitions(batch.batchId);
   const total = partitions.filter((p) => p.state === 'READY').reduce((s, p) => s + (p.preview?.changedEvents ?? 0), 0);
-  await transitionBatch(batch.batchId, ['LOCKING'], 'LOCKED', now, { lastError: null, counts, progress: { done: 0, total } }, batch.version);
+  await transitionBatch(
+    batch.batchId,
+    ['LOCKING'],
+    'LOCKED',
+    now,
+    { lastError: null, counts, progress: { done: 0, total } },
+    batch.version,
+  );
   await appendLog(batch.batchId, {
     at: now,
     actor,
     action: 'LOCKED',
     message: `locked for review: ${counts.events} event(s), ${counts.related} related, ${counts.errored} with errors, ${partitions.length} partition(s)`,
-    data: { counts, partitions: partitions.length, errors: partitions.filter((p) => p.state === 'ERROR').map((p) => ({ partition: partitionKey(p), code: p.errorCode })) },
+    data: {
+      counts,
+      partitions: partitions.length,
+      errors: partitions
+        .filter((p) => p.state === 'ERROR')
+        .map((p) => ({ partition: partitionKey(p), code: p.errorCode })),
+    },
   });
 }
 
 /** A lock that failed outright goes back to DRAFT: related holds released, preview discarded, edits reopened. */
-export async function lockFailed(batchId: string, actor: string, error: { code: ErrorCode; message: string }, now: string): Promise<void> {
+export async function lockFailed(
+  batchId: string,
+  actor: string,
+  error: { code: ErrorCode; message: string },
+  now: string,
+): Promise<void> {
   // Each undo holds only while the batch is LOCKING: a batch the lock did move on keeps its preview and gates.
   await releaseRelated(batchId, ['LOCKING']);
   await deletePartitions(batchId, { status: 'LOCKING' });
   await openGates(batchId, { status: 'LOCKING' });
   await transitionBatch(batchId, ['LOCKING'], 'DRAFT', now, { lastError: { ...error, at: now } });
-  await appendLog(batchId, { at: now, actor, action: 'LOCK_FAILED', message: `lock failed: ${error.message}`, data: { error } });
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: 'LOCK_FAILED',
+    message: `lock failed: ${error.message}`,
+    data: { error },
+  });
 }
 
 /** Releases what lock pulled in (related events, children of reversed parents not added by the user). */

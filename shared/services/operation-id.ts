@@ -6,5 +6,8 @@ import { createHash, randomUUID } from 'node:crypto';
 /** Hex, so the id is a valid `Id` wherever it appears in a path. */
 export function operationId(scope: readonly string[], actor: string, idempotencyKey: string | undefined): string {
   if (idempotencyKey === undefined) return randomUUID();
-  return createHash('sha256').update([...scope, actor, idempotencyKey].join('\n')).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update([...scope, actor, idempotencyKey].join('\n'))
+    .digest('hex')
+    .slice(0, 32);
 }

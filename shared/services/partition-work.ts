@@ -27,27 +27,41 @@ const parseEarliest = (earliest: string) => {
   return { occurredAt: earliest.slice(0, i), eventId: earliest.slice(i + 1) };
 };
 
-export async function partitionWork(batch: Batch, p: BatchPartition, actor: string, now: string, stage: string): Promise<PartitionWork> {
+export async function partitionWork(
+  batch: Batch,
+  p: BatchPartition,
+  actor: string,
+  now: string,
+  stage: string,
+): Promise<PartitionWork> {
   const from = parseEarliest(p.earliest);
   const events = await eventsFrom(p.subscriptionId, p.register, from);
   const held = events.filter((e) => e.heldBy === batch.batchId);
-  const heldMembers = await getMembers(batch.batchId, held.map((e) => e.eventId));
+  const heldMembers = await getMembers(
+    batch.batchId,
+    held.map((e) => e.eventId),
+  );
   const members = new Map(heldMembers.map((m) => [m.eventId, m.role]));
   // The batch's own events are its members; a held event without a member item is a replacement
   // this batch inserted (an earlier attempt got that far), to be rated, never reversed.
   const own = held.filter((e) => members.get(e.eventId) === 'MEMBER' || members.get(e.eventId) === 'CHILD');
   const pending =
     batch.type === 'REVERSE_REPLACE'
-      ? (await pendingReplacements(batch.batchId, p.subscriptionId, p.register, heldMembers.filter((m) => m.role === 'MEMBER'))).map(
-          (r): UsageEvent & { replaces: string } => ({
-            ...r,
-            attributes: r.attributes ?? {},
-            status: 'LOADED',
-            ratingRev: 0,
-            heldBy: batch.batchId,
-            createdAt: now,
-          }),
-        )
+      ? (
+          await pendingReplacements(
+            batch.batchId,
+            p.subscriptionId,
+            p.register,
+            heldMembers.filter((m) => m.role === 'MEMBER'),
+          )
+        ).map((r): UsageEvent & { replaces: string } => ({
+          ...r,
+          attributes: r.attributes ?? {},
+          status: 'LOADED',
+          ratingRev: 0,
+          heldBy: batch.batchId,
+          createdAt: now,
+        }))
       : [];
   const request: RatePartitionRequest = {
     subscriptionId: p.subscriptionId,
@@ -65,7 +79,12 @@ export async function partitionWork(batch: Batch, p: BatchPartition, actor: stri
 }
 
 /** What lock records per partition besides its subscription's change set. */
-export function partitionPreview(plan: PartitionPlan, registerBefore: bigint, relatedAdded: number, replacementsAdded: number): PartitionPreview {
+export function partitionPreview(
+  plan: PartitionPlan,
+  registerBefore: bigint,
+  relatedAdded: number,
+  replacementsAdded: number,
+): PartitionPreview {
   const consumed = plan.changes.reduce((s, c) => s + c.consumedDelta, 0n);
   return {
     before: registerBefore,
@@ -86,7 +105,12 @@ export const REPLACEMENT_PASSES = 3;
  * that parent's replacement, so children wait for a later pass than their parent. Idempotent: an
  * event this batch already inserted is skipped.
  */
-export async function insertReplacementPage(batch: Batch, pending: readonly PendingReplacement[], pass: number, now: string): Promise<number> {
+export async function insertReplacementPage(
+  batch: Batch,
+  pending: readonly PendingReplacement[],
+  pass: number,
+  now: string,
+): Promise<number> {
   let inserted = 0;
   const parents = [...new Set(pending.map((p) => p.parentEventId).filter((x): x is string => !!x))];
   const parentMembers = new Map((await getMembers(batch.batchId, parents)).map((m) => [m.eventId, m]));
@@ -101,7 +125,11 @@ export async function insertReplacementPage(batch: Batch, pending: readonly Pend
   await mapLimit(thisPass, INSERTS_AT_ONCE, async (e) => {
     const parent = e.parentEventId && parentMembers.get(e.parentEventId)?.replacements?.[0];
     const event = { ...e, ...(parent ? { parentEventId: parent } : {}) };
-    const item = newEventItem(event, e.register, now, { replaces: e.replaces, heldBy: batch.batchId, insertedByBatch: batch.batchId });
+    const item = newEventItem(event, e.register, now, {
+      replaces: e.replaces,
+      heldBy: batch.batchId,
+      insertedByBatch: batch.batchId,
+    });
     if (await insertEvent(item, event.parentEventId)) inserted++;
     await clients.dynamo.send(
       new UpdateCommand({

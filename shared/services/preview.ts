@@ -10,16 +10,30 @@ import { requireBatch } from '../store/batches';
 import { listChangeSets, staleReason } from '../store/change-sets';
 import { requireSubscription } from '../store/subscriptions';
 
-const SHOWN_FROM: ReadonlySet<string> = new Set(['LOCKED', 'PROCESSING', 'COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
+const SHOWN_FROM: ReadonlySet<string> = new Set([
+  'LOCKED',
+  'PROCESSING',
+  'COMPLETED',
+  'COMPLETED_WITH_ERRORS',
+  'FAILED',
+]);
 
 export async function batchPreview(batchId: string) {
   const batch = await requireBatch(batchId);
-  if (!SHOWN_FROM.has(batch.status)) throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${batch.status}; its preview exists once it is LOCKED`);
+  if (!SHOWN_FROM.has(batch.status))
+    throw new DomainError(
+      'INVALID_TRANSITION',
+      `batch ${batchId} is ${batch.status}; its preview exists once it is LOCKED`,
+    );
   const partitions = (await listPartitions(batchId)).sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
   const changeSets = new Map((await listChangeSets(batchId)).map((c) => [c.subscriptionId, c]));
   const currencies = new Map<string, string>();
   for (const p of partitions) {
-    if (!currencies.has(p.subscriptionId)) currencies.set(p.subscriptionId, changeSets.get(p.subscriptionId)?.currency ?? (await requireSubscription(p.subscriptionId)).currency);
+    if (!currencies.has(p.subscriptionId))
+      currencies.set(
+        p.subscriptionId,
+        changeSets.get(p.subscriptionId)?.currency ?? (await requireSubscription(p.subscriptionId)).currency,
+      );
   }
   const q = (v: bigint) => formatDecimal(v, QUANTITY_SCALE);
   const items = partitions.map((p) => {
@@ -44,13 +58,30 @@ export async function batchPreview(batchId: string) {
     const cs = changeSets.get(subscriptionId);
     const error = partitions.find((p) => p.subscriptionId === subscriptionId && p.errorCode);
     if (!cs) {
-      subscriptions.push({ subscriptionId, currency: currencies.get(subscriptionId)!, state: 'ERROR' as const, billLines: [], creditRebill: [], ...(error?.errorCode ? { error: { code: error.errorCode, message: error.errorMessage ?? '' } } : {}) });
+      subscriptions.push({
+        subscriptionId,
+        currency: currencies.get(subscriptionId)!,
+        state: 'ERROR' as const,
+        billLines: [],
+        creditRebill: [],
+        ...(error?.errorCode ? { error: { code: error.errorCode, message: error.errorMessage ?? '' } } : {}),
+      });
       continue;
     }
     const c = cs.currency;
-    const money = (a: LineAmounts) => ({ usage: formatMoney(a.usage, c), trueUp: formatMoney(a.trueUp, c), adjustments: formatMoney(a.adjustments, c), total: formatMoney(a.total, c) });
+    const money = (a: LineAmounts) => ({
+      usage: formatMoney(a.usage, c),
+      trueUp: formatMoney(a.trueUp, c),
+      adjustments: formatMoney(a.adjustments, c),
+      total: formatMoney(a.total, c),
+    });
     // Only a locked batch can go stale: after submit the change set says what happened.
-    const stale = cs.state === 'STALE' ? cs.staleReason : batch.status === 'LOCKED' && cs.state === 'READY' ? await staleReason(cs) : undefined;
+    const stale =
+      cs.state === 'STALE'
+        ? cs.staleReason
+        : batch.status === 'LOCKED' && cs.state === 'READY'
+          ? await staleReason(cs)
+          : undefined;
     if (!stale && cs.state !== 'STALE') totals.set(c, (totals.get(c) ?? 0n) + cs.chargeDelta);
     subscriptions.push({
       subscriptionId,
@@ -70,7 +101,12 @@ export async function batchPreview(batchId: string) {
         ...(l.postedTo ? { creditRebillPeriod: l.postedTo } : {}),
         ...(l.correctedTotal !== undefined ? { correctedTotal: formatMoney(l.correctedTotal, c) } : {}),
       })),
-      creditRebill: cs.documents.map((d) => ({ kind: d.kind, amount: formatMoney(d.amount, c), originalPeriod: d.originalPeriod, period: d.period })),
+      creditRebill: cs.documents.map((d) => ({
+        kind: d.kind,
+        amount: formatMoney(d.amount, c),
+        originalPeriod: d.originalPeriod,
+        period: d.period,
+      })),
     });
   }
   const body = {
@@ -103,7 +139,15 @@ export async function requireCurrentPreview(batchId: string, ifMatch: string | u
   const { etag, body } = await batchPreview(batchId);
   const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
   if (!tags.includes(etag) || body.stale) {
-    const why = body.stale ? body.subscriptions.filter((s) => s.state === 'STALE').map((s) => `${s.subscriptionId}: ${'staleReason' in s ? s.staleReason : ''}`).join('; ') : 'the preview changed since it was read';
-    throw new DomainError('PREVIEW_STALE', `the preview you approved is no longer current (${why}); read GET /v1/batches/${batchId}/preview again, or lock again`);
+    const why = body.stale
+      ? body.subscriptions
+          .filter((s) => s.state === 'STALE')
+          .map((s) => `${s.subscriptionId}: ${'staleReason' in s ? s.staleReason : ''}`)
+          .join('; ')
+      : 'the preview changed since it was read';
+    throw new DomainError(
+      'PREVIEW_STALE',
+      `the preview you approved is no longer current (${why}); read GET /v1/batches/${batchId}/preview again, or lock again`,
+    );
   }
 }

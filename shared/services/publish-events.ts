@@ -15,7 +15,10 @@ export async function publishCommitted(events: readonly DomainEvent[], now: stri
     await eventPublisher().publish(events);
     await Promise.all(events.map((e) => markPublished(e.eventId, now)));
   } catch (error) {
-    logger.warn('domain events left in the outbox for the relay', { eventIds: events.map((e) => e.eventId), error: error as Error });
+    logger.warn('domain events left in the outbox for the relay', {
+      eventIds: events.map((e) => e.eventId),
+      error: error as Error,
+    });
   }
 }
 

@@ -10,16 +10,21 @@ import type { ErrorCode } from '../domain/errors';
 
 export type RevertPhase = 'related' | 'errors' | 'finish';
 
-export async function revertStep(step: WorkflowStep<RevertPhase>, now: () => string): Promise<WorkflowStep<RevertPhase>> {
+export async function revertStep(
+  step: WorkflowStep<RevertPhase>,
+  now: () => string,
+): Promise<WorkflowStep<RevertPhase>> {
   const batch = await requireBatch(step.batchId);
   // This revert's own move to DRAFT applied (its answer lost, or the attempt timed out after it): done.
-  if (batch.status === 'DRAFT' && batch.version === step.version + 1) return { ...step, phase: 'finish', cursor: null, done: true };
+  if (batch.status === 'DRAFT' && batch.version === step.version + 1)
+    return { ...step, phase: 'finish', cursor: null, done: true };
   // A cancel's move to CANCELLED applied: finish releasing what it held.
   if (batch.status === 'CANCELLED' && batch.version === step.version + 1) {
     await releaseEveryMember(batch, now());
     return { ...step, phase: 'finish', cursor: null, done: true };
   }
-  if (batch.status !== 'REVERTING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not REVERTING`);
+  if (batch.status !== 'REVERTING')
+    throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not REVERTING`);
   await releaseRelated(batch.batchId, ['REVERTING']);
   let events = 0;
   let cursor: string | undefined;
@@ -36,18 +41,54 @@ export async function revertStep(step: WorkflowStep<RevertPhase>, now: () => str
   await openGates(batch.batchId, stage);
   const counts = { events, related: 0, errored: 0, inProcess: 0, processed: 0 };
   if (batch.cancelRequested) {
-    const cancelled = await transitionBatch(batch.batchId, ['REVERTING'], 'CANCELLED', now(), { lastError: null, cancelRequested: false }, batch.version);
+    const cancelled = await transitionBatch(
+      batch.batchId,
+      ['REVERTING'],
+      'CANCELLED',
+      now(),
+      { lastError: null, cancelRequested: false },
+      batch.version,
+    );
     const released = await releaseEveryMember(cancelled, now());
-    await appendLog(batch.batchId, { at: now(), actor: step.actor, action: 'CANCEL', message: `cancelled after revert; ${released} event(s) released`, data: { released } });
+    await appendLog(batch.batchId, {
+      at: now(),
+      actor: step.actor,
+      action: 'CANCEL',
+      message: `cancelled after revert; ${released} event(s) released`,
+      data: { released },
+    });
     return { ...step, phase: 'finish', cursor: null, done: true };
   }
-  await transitionBatch(batch.batchId, ['REVERTING'], 'DRAFT', now(), { lastError: null, counts, progress: { done: 0, total: 0 } }, batch.version);
-  await appendLog(batch.batchId, { at: now(), actor: step.actor, action: 'REVERTED', message: 'reverted for edit: related events released, preview discarded' });
+  await transitionBatch(
+    batch.batchId,
+    ['REVERTING'],
+    'DRAFT',
+    now(),
+    { lastError: null, counts, progress: { done: 0, total: 0 } },
+    batch.version,
+  );
+  await appendLog(batch.batchId, {
+    at: now(),
+    actor: step.actor,
+    action: 'REVERTED',
+    message: 'reverted for edit: related events released, preview discarded',
+  });
   return { ...step, phase: 'finish', cursor: null, done: true };
 }
 
-export async function revertFailed(batchId: string, actor: string, error: { code: ErrorCode; message: string }, now: string): Promise<void> {
+export async function revertFailed(
+  batchId: string,
+  actor: string,
+  error: { code: ErrorCode; message: string },
+  now: string,
+): Promise<void> {
   // The batch stays REVERTING with the error shown; reverting again resumes the work.
   await setLastError(batchId, { ...error, at: now });
-  await appendLog(batchId, { at: now, actor, action: 'REVERT_FAILED', message: `revert failed: ${error.message}`, data: { error } });
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: 'REVERT_FAILED',
+    message: `revert failed: ${error.message}`,
+    data: { error },
+  });
 }

@@ -7,7 +7,15 @@ import { DomainError, type ErrorCode } from '../domain/errors';
 import { formatMoney } from '../domain/decimal';
 import { appendLog } from '../store/batch-log';
 import { listPartitions, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
-import { addProgress, getPlan, listMembers, requireBatch, savePlan, setMemberState, transitionBatch } from '../store/batches';
+import {
+  addProgress,
+  getPlan,
+  listMembers,
+  requireBatch,
+  savePlan,
+  setMemberState,
+  transitionBatch,
+} from '../store/batches';
 import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
 import { isConditionFailure, isTransient } from '../store/errors';
@@ -54,11 +62,18 @@ export async function planSubmit(
   now: string,
 ): Promise<{ batchId: string; actor: string; replacements: ReplacementStep; shards: ShardStep[] }> {
   const batch = await requireBatch(batchId);
-  if (batch.status !== 'PROCESSING') throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${batch.status}, not PROCESSING`);
+  if (batch.status !== 'PROCESSING')
+    throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${batch.status}, not PROCESSING`);
   const partitions = (await listPartitions(batchId)).filter((p) => p.state !== 'ERROR');
   const shards = Math.max(1, Math.min(MAX_SHARDS, partitions.length));
   await savePlan(batchId, { shards, partitions: partitions.length });
-  await appendLog(batchId, { at: now, actor, action: 'SUBMIT_STARTED', message: `processing ${partitions.length} partition(s) in ${shards} shard(s)`, data: { shards, partitions: partitions.length } });
+  await appendLog(batchId, {
+    at: now,
+    actor,
+    action: 'SUBMIT_STARTED',
+    message: `processing ${partitions.length} partition(s) in ${shards} shard(s)`,
+    data: { shards, partitions: partitions.length },
+  });
   return {
     batchId,
     actor,
@@ -73,9 +88,14 @@ const REPLACEMENT_PAGE = 200;
  * Inserts the batch's replacement events before any partition is processed: a replacement may sit
  * in another partition (another shard) than the original and its parent, so all exist first.
  */
-export async function insertReplacementsStep(step: ReplacementStep, now: () => string, deadline: number): Promise<ReplacementStep> {
+export async function insertReplacementsStep(
+  step: ReplacementStep,
+  now: () => string,
+  deadline: number,
+): Promise<ReplacementStep> {
   const batch = await requireBatch(step.batchId);
-  if (batch.status !== 'PROCESSING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
+  if (batch.status !== 'PROCESSING')
+    throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
   let { pass, cursor } = step;
   do {
     const page = await pendingReplacementPage(batch.batchId, REPLACEMENT_PAGE, cursor ?? undefined);
@@ -90,22 +110,31 @@ export async function insertReplacementsStep(step: ReplacementStep, now: () => s
 }
 
 /** A shard's subscriptions: every `shards`-th one in key order, so shards never overlap. */
-async function shardSubscriptions(batchId: string, shard: number): Promise<Array<{ subscriptionId: string; partitions: BatchPartition[] }>> {
+async function shardSubscriptions(
+  batchId: string,
+  shard: number,
+): Promise<Array<{ subscriptionId: string; partitions: BatchPartition[] }>> {
   const { shards } = await getPlan(batchId);
-  const all = (await listPartitions(batchId)).filter((p) => p.state !== 'ERROR').sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
+  const all = (await listPartitions(batchId))
+    .filter((p) => p.state !== 'ERROR')
+    .sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
   const subs = [...new Set(all.map((p) => p.subscriptionId))].sort();
-  return subs.filter((_, i) => i % shards === shard).map((subscriptionId) => ({ subscriptionId, partitions: all.filter((p) => p.subscriptionId === subscriptionId) }));
+  return subs
+    .filter((_, i) => i % shards === shard)
+    .map((subscriptionId) => ({ subscriptionId, partitions: all.filter((p) => p.subscriptionId === subscriptionId) }));
 }
 
 export async function processShardChunk(step: ShardStep, now: () => string, deadline: number): Promise<ShardStep> {
   const batch = await requireBatch(step.batchId);
-  if (batch.status !== 'PROCESSING') throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
+  if (batch.status !== 'PROCESSING')
+    throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
   const mine = await shardSubscriptions(batch.batchId, step.shard);
   let cursor = step.cursor;
   // One subscription at least, then as many as the time budget allows.
   do {
     const s = mine[cursor];
-    if (s?.partitions.some((p) => p.state !== 'DONE' && p.state !== 'FAILED')) await processSubscription(batch, s.subscriptionId, s.partitions, step.actor, now);
+    if (s?.partitions.some((p) => p.state !== 'DONE' && p.state !== 'FAILED'))
+      await processSubscription(batch, s.subscriptionId, s.partitions, step.actor, now);
     cursor++;
   } while (cursor < mine.length && Date.now() < deadline);
   return { ...step, cursor, done: cursor >= mine.length };
@@ -119,25 +148,52 @@ const PROCESSING: BatchStage = { status: 'PROCESSING' };
  * once, in any order). Inputs that moved since lock: nothing is written, the members get
  * PREVIEW_STALE.
  */
-async function processSubscription(batch: Batch, subscriptionId: string, partitions: BatchPartition[], actor: string, now: () => string): Promise<void> {
+async function processSubscription(
+  batch: Batch,
+  subscriptionId: string,
+  partitions: BatchPartition[],
+  actor: string,
+  now: () => string,
+): Promise<void> {
   try {
     const cs = await getChangeSet(batch.batchId, subscriptionId);
-    if (!cs) throw new DomainError('INTERNAL', `batch ${batch.batchId} has no change set for subscription ${subscriptionId}; lock again`);
+    if (!cs)
+      throw new DomainError(
+        'INTERNAL',
+        `batch ${batch.batchId} has no change set for subscription ${subscriptionId}; lock again`,
+      );
     let stale = cs.state === 'STALE' ? (cs.staleReason ?? 'inputs changed after lock') : undefined;
     if (cs.state === 'READY') {
       const sub = await requireSubscription(subscriptionId);
       const assignment = await assignmentOf(sub);
       if (assignment.billUnitId !== cs.billUnitId) stale = 'the bill unit (a balance-group move) changed after lock';
       else {
-        const outcome = await applyTotals(batch.batchId, cs, { actor, now: now(), stage: PROCESSING, billUnitGuard: assignment.guard });
+        const outcome = await applyTotals(batch.batchId, cs, {
+          actor,
+          now: now(),
+          stage: PROCESSING,
+          billUnitGuard: assignment.guard,
+        });
         if (!outcome.applied && 'stale' in outcome) stale = outcome.stale;
       }
       if (stale) await markStale(batch.batchId, subscriptionId, stale);
     }
     if (stale) {
       const message = `not applied: ${stale}; nothing of subscription ${subscriptionId} was written. Lock again (revert is not possible once submitted: put the events in a new batch) to see the new preview`;
-      for (const p of partitions) await savePartition(batch.batchId, { ...p, state: 'FAILED', errorCode: 'PREVIEW_STALE', errorMessage: message.slice(0, 500) });
-      await appendLog(batch.batchId, { at: now(), actor, action: 'PARTITION_FAILED', message: `subscription ${subscriptionId}: ${message}`, data: { code: 'PREVIEW_STALE' } });
+      for (const p of partitions)
+        await savePartition(batch.batchId, {
+          ...p,
+          state: 'FAILED',
+          errorCode: 'PREVIEW_STALE',
+          errorMessage: message.slice(0, 500),
+        });
+      await appendLog(batch.batchId, {
+        at: now(),
+        actor,
+        action: 'PARTITION_FAILED',
+        message: `subscription ${subscriptionId}: ${message}`,
+        data: { code: 'PREVIEW_STALE' },
+      });
       return;
     }
     for (const p of partitions) {
@@ -145,7 +201,11 @@ async function processSubscription(batch: Batch, subscriptionId: string, partiti
       const chunks = cs.chunks.find((c) => c.register === p.register)?.count ?? 0;
       let changed = 0;
       for (let n = 0; n < chunks; n++) {
-        const r = await applyEventChunk(batch.batchId, subscriptionId, p.register, n, { now: now(), actor, stage: PROCESSING });
+        const r = await applyEventChunk(batch.batchId, subscriptionId, p.register, n, {
+          now: now(),
+          actor,
+          stage: PROCESSING,
+        });
         changed += r.changed;
       }
       const released = await releasePartition(batch.batchId, p);
@@ -160,16 +220,35 @@ async function processSubscription(batch: Batch, subscriptionId: string, partiti
     const code = err instanceof DomainError ? err.code : 'INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
     logger.error('subscription failed', { batchId: batch.batchId, subscriptionId, code, error: err as Error });
-    for (const p of partitions) if (p.state !== 'DONE') await savePartition(batch.batchId, { ...p, state: 'FAILED', errorCode: code, errorMessage: message.slice(0, 500) });
-    await appendLog(batch.batchId, { at: now(), actor, action: 'PARTITION_FAILED', message: `subscription ${subscriptionId} failed: ${message}`, data: { code } });
+    for (const p of partitions)
+      if (p.state !== 'DONE')
+        await savePartition(batch.batchId, {
+          ...p,
+          state: 'FAILED',
+          errorCode: code,
+          errorMessage: message.slice(0, 500),
+        });
+    await appendLog(batch.batchId, {
+      at: now(),
+      actor,
+      action: 'PARTITION_FAILED',
+      message: `subscription ${subscriptionId} failed: ${message}`,
+      data: { code },
+    });
   }
 }
 
 /** Releases what the batch still holds in a partition (events the rating left unchanged). */
 async function releasePartition(batchId: string, p: BatchPartition): Promise<number> {
   const i = p.earliest.indexOf('#');
-  const events = await eventsFrom(p.subscriptionId, p.register, { occurredAt: p.earliest.slice(0, i), eventId: p.earliest.slice(i + 1) });
-  return releaseEvents(batchId, events.filter((e) => e.heldBy === batchId).map((e) => e.eventId));
+  const events = await eventsFrom(p.subscriptionId, p.register, {
+    occurredAt: p.earliest.slice(0, i),
+    eventId: p.earliest.slice(i + 1),
+  });
+  return releaseEvents(
+    batchId,
+    events.filter((e) => e.heldBy === batchId).map((e) => e.eventId),
+  );
 }
 
 async function releaseEvents(batchId: string, eventIds: readonly string[]): Promise<number> {
@@ -195,11 +274,18 @@ async function releaseEvents(batchId: string, eventIds: readonly string[]): Prom
 }
 
 /** Counts the outcome, releases every hold left, and ends the batch. */
-export async function finishSubmit(batchId: string, actor: string, now: string, failure?: { code: ErrorCode; message: string }): Promise<void> {
+export async function finishSubmit(
+  batchId: string,
+  actor: string,
+  now: string,
+  failure?: { code: ErrorCode; message: string },
+): Promise<void> {
   // PROCESSING ends once: an attempt retried after its own move applied (answer lost, or timed out) has nothing left to do.
   if (FINISHED.has((await requireBatch(batchId)).status)) return;
   const partitions = await listPartitions(batchId);
-  const failed = new Map(partitions.filter((p) => p.state === 'FAILED' || (failure && p.state !== 'DONE')).map((p) => [partitionKey(p), p]));
+  const failed = new Map(
+    partitions.filter((p) => p.state === 'FAILED' || (failure && p.state !== 'DONE')).map((p) => [partitionKey(p), p]),
+  );
   const counts = { events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 };
   let cursor: string | undefined;
   do {
@@ -210,34 +296,62 @@ export async function finishSubmit(batchId: string, actor: string, now: string, 
       else counts.events++;
       const bad = failed.get(`${m.subscriptionId}#${m.register}`);
       if (bad && m.state !== 'FAILED') {
-        await setMemberState(batchId, m.eventId, 'FAILED', { code: failure?.code ?? bad.errorCode ?? 'INTERNAL', message: failure?.message ?? bad.errorMessage ?? 'partition failed' });
+        await setMemberState(batchId, m.eventId, 'FAILED', {
+          code: failure?.code ?? bad.errorCode ?? 'INTERNAL',
+          message: failure?.message ?? bad.errorMessage ?? 'partition failed',
+        });
       }
       if (bad || m.state === 'ERROR') counts.errored++;
       else counts.processed++;
     }
-    await releaseEvents(batchId, page.items.filter((m) => events.get(m.eventId)?.heldBy === batchId).map((m) => m.eventId));
+    await releaseEvents(
+      batchId,
+      page.items.filter((m) => events.get(m.eventId)?.heldBy === batchId).map((m) => m.eventId),
+    );
     cursor = page.nextCursor;
   } while (cursor);
   const done = partitions.filter((p) => p.state === 'DONE').length;
-  const status = failure || (failed.size > 0 && done === 0) ? 'FAILED' : failed.size > 0 ? 'COMPLETED_WITH_ERRORS' : 'COMPLETED';
+  const status =
+    failure || (failed.size > 0 && done === 0) ? 'FAILED' : failed.size > 0 ? 'COMPLETED_WITH_ERRORS' : 'COMPLETED';
   const stale = [...failed.values()].filter((p) => p.errorCode === 'PREVIEW_STALE');
-  const staleError = stale.length > 0 && !failure
-    ? { code: 'PREVIEW_STALE' as const, message: `${stale.length} partition(s) not applied because what the preview read changed after lock (${stale[0]!.errorMessage ?? ''}); put their events in a new batch and lock it to see the new preview`.slice(0, 1000) }
-    : undefined;
+  const staleError =
+    stale.length > 0 && !failure
+      ? {
+          code: 'PREVIEW_STALE' as const,
+          message:
+            `${stale.length} partition(s) not applied because what the preview read changed after lock (${stale[0]!.errorMessage ?? ''}); put their events in a new batch and lock it to see the new preview`.slice(
+              0,
+              1000,
+            ),
+        }
+      : undefined;
   const lastError = failure ?? staleError;
   // Progress as it ended, whatever retries added meanwhile: the events the previews of the applied
   // partitions change, out of those of every planned partition (a preview is what submit writes).
   const changes = (p: BatchPartition) => p.preview?.changedEvents ?? 0;
-  const progress = { done: partitions.filter((p) => p.state === 'DONE').reduce((s, p) => s + changes(p), 0), total: partitions.filter((p) => p.preview).reduce((s, p) => s + changes(p), 0) };
-  await transitionBatch(batchId, ['PROCESSING'], status, now, { counts, progress, ...(lastError ? { lastError: { ...lastError, at: now } } : {}) });
+  const progress = {
+    done: partitions.filter((p) => p.state === 'DONE').reduce((s, p) => s + changes(p), 0),
+    total: partitions.filter((p) => p.preview).reduce((s, p) => s + changes(p), 0),
+  };
+  await transitionBatch(batchId, ['PROCESSING'], status, now, {
+    counts,
+    progress,
+    ...(lastError ? { lastError: { ...lastError, at: now } } : {}),
+  });
   const applied = (await listChangeSets(batchId)).filter((c) => c.state === 'APPLIED');
   const delta = applied.reduce((s, c) => s + c.chargeDelta, 0n);
-  const currency = applied[0]?.currency ?? (partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD');
+  const currency =
+    applied[0]?.currency ??
+    (partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD');
   await appendLog(batchId, {
     at: now,
     actor,
     action: status,
     message: `${status.toLowerCase().replace(/_/g, ' ')}: ${done} partition(s) done, ${failed.size} failed`,
-    data: { counts, failed: [...failed.values()].map((p) => ({ partition: partitionKey(p), code: p.errorCode })), previewChargeDelta: formatMoney(delta, currency) },
+    data: {
+      counts,
+      failed: [...failed.values()].map((p) => ({ partition: partitionKey(p), code: p.errorCode })),
+      previewChargeDelta: formatMoney(delta, currency),
+    },
   });
 }

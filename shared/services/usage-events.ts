@@ -92,7 +92,10 @@ export async function eventLineage(eventId: string): Promise<Lineage> {
   const [touches, inserters, subs] = await Promise.all([
     // An event held or reversed before events named their batches in touchedBy still names them in heldBy and reversedBy.
     batchesOfEvents(
-      all.map((e) => ({ eventId: e.eventId, touchedBy: [...new Set([...(e.touchedBy ?? []), ...[e.heldBy, e.reversedBy].filter((b): b is string => !!b)])] })),
+      all.map((e) => ({
+        eventId: e.eventId,
+        touchedBy: [...new Set([...(e.touchedBy ?? []), ...[e.heldBy, e.reversedBy].filter((b): b is string => !!b)])],
+      })),
       LINEAGE_MAX_BATCHES,
     ),
     getBatches(all.flatMap((e) => (e.insertedByBatch ? [e.insertedByBatch] : []))),
@@ -103,15 +106,32 @@ export async function eventLineage(eventId: string): Promise<Lineage> {
   const nodes = all.map((event): LineageNode => {
     const t = touches.get(event.eventId);
     if (t?.more) truncated = true;
-    const held = (t?.items ?? []).map(({ batch, member }): LineageBatch => ({ batch, role: member.role, at: member.addedAt }));
+    const held = (t?.items ?? []).map(
+      ({ batch, member }): LineageBatch => ({ batch, role: member.role, at: member.addedAt }),
+    );
     // A replacement has no member item in the batch that inserted it: the event names that batch.
     const insertedBy = event.insertedByBatch ? inserter.get(event.insertedByBatch) : undefined;
-    const batches = insertedBy && !held.some((b) => b.batch.batchId === insertedBy.batchId) ? [...held, { batch: insertedBy, role: 'REPLACEMENT' as const, at: event.createdAt }] : held;
+    const batches =
+      insertedBy && !held.some((b) => b.batch.batchId === insertedBy.batchId)
+        ? [...held, { batch: insertedBy, role: 'REPLACEMENT' as const, at: event.createdAt }]
+        : held;
     batches.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    return { event, currency: currency.get(event.subscriptionId) ?? '', generation: generation.get(event.eventId)!, childEventIds: children.get(event.eventId) ?? [], batches };
+    return {
+      event,
+      currency: currency.get(event.subscriptionId) ?? '',
+      generation: generation.get(event.eventId)!,
+      childEventIds: children.get(event.eventId) ?? [],
+      batches,
+    };
   });
   // Oldest generation first; in a generation, parents before children, then by time.
-  nodes.sort((a, b) => a.generation - b.generation || Number(!!a.event.parentEventId) - Number(!!b.event.parentEventId) || cmp(a.event.occurredAt, b.event.occurredAt) || cmp(a.event.eventId, b.event.eventId));
+  nodes.sort(
+    (a, b) =>
+      a.generation - b.generation ||
+      Number(!!a.event.parentEventId) - Number(!!b.event.parentEventId) ||
+      cmp(a.event.occurredAt, b.event.occurredAt) ||
+      cmp(a.event.eventId, b.event.eventId),
+  );
   return { eventId, nodes, truncated };
 }
 

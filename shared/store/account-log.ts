@@ -29,7 +29,11 @@ const toEntry = (item: Item): AccountLogEntry => ({
 });
 
 /** The account's log, oldest first, in pages. */
-export async function listAccountLog(accountId: string, limit: number, cursor?: string): Promise<{ items: AccountLogEntry[]; nextCursor?: string }> {
+export async function listAccountLog(
+  accountId: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: AccountLogEntry[]; nextCursor?: string }> {
   const res = await clients.dynamo.send(
     new QueryCommand({
       TableName: clients.tableName,

@@ -37,7 +37,8 @@ export const toAccount = (item: Item): Account => ({
 
 export const toBillUnit = (item: Item): BillUnit => {
   const counts = noOpenItems();
-  for (const [kind, n] of Object.entries((item.openItemCounts as Record<string, bigint> | undefined) ?? {})) counts[kind as OpenItemKind] = Number(n);
+  for (const [kind, n] of Object.entries((item.openItemCounts as Record<string, bigint> | undefined) ?? {}))
+    counts[kind as OpenItemKind] = Number(n);
   return {
     billUnitId: item.billUnitId as string,
     accountId: item.accountId as string,
@@ -66,13 +67,19 @@ const toOpenItem = (item: Item): OpenItem => ({
 });
 
 export async function getAccount(accountId: string): Promise<Account | undefined> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.account(accountId), ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({ TableName: clients.tableName, Key: keys.account(accountId), ConsistentRead: true }),
+  );
   return res.Item ? toAccount(res.Item) : undefined;
 }
 
 export async function requireAccount(accountId: string): Promise<Account> {
   const account = await getAccount(accountId);
-  if (!account) throw new DomainError('NOT_FOUND', `account ${accountId} was not found; create it with PUT /v1/accounts/${accountId}`);
+  if (!account)
+    throw new DomainError(
+      'NOT_FOUND',
+      `account ${accountId} was not found; create it with PUT /v1/accounts/${accountId}`,
+    );
   return account;
 }
 
@@ -84,7 +91,12 @@ function billUnitItem(b: BillUnit): Item {
  * Creates an account with its default bill unit and default balance group, or confirms an
  * existing one (the same request again answers the account; a change is refused field by field).
  */
-export async function putAccount(accountId: string, req: AccountRequest, actor: string, now: string): Promise<{ account: Account; created: boolean }> {
+export async function putAccount(
+  accountId: string,
+  req: AccountRequest,
+  actor: string,
+  now: string,
+): Promise<{ account: Account; created: boolean }> {
   const confirm = (existing: Account) => {
     const issues = accountChangeIssues(existing, req);
     if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'An existing account cannot change', issues);
@@ -95,17 +107,44 @@ export async function putAccount(accountId: string, req: AccountRequest, actor: 
 
   const createdAt = req.createdAt ?? now;
   const billUnitId = req.defaultBillUnitId ?? accountId;
-  const account: Account = { accountId, currency: req.currency, accountingMethod: req.accountingMethod, createdAt, defaultBillUnitId: billUnitId, billUnitIds: [billUnitId], updatedAt: now };
-  const billUnit: BillUnit = { billUnitId, accountId, isDefault: true, balanceGroups: 1, openItems: 0, openItemCounts: noOpenItems(), createdAt: now };
+  const account: Account = {
+    accountId,
+    currency: req.currency,
+    accountingMethod: req.accountingMethod,
+    createdAt,
+    defaultBillUnitId: billUnitId,
+    billUnitIds: [billUnitId],
+    updatedAt: now,
+  };
+  const billUnit: BillUnit = {
+    billUnitId,
+    accountId,
+    isDefault: true,
+    balanceGroups: 1,
+    openItems: 0,
+    openItemCounts: noOpenItems(),
+    createdAt: now,
+  };
   const items: TransactItem[] = [
     {
       Put: {
         TableName: clients.tableName,
-        Item: { ...keys.account(accountId), itemType: 'ACCOUNT', ...account, billUnitIds: new Set(account.billUnitIds) },
+        Item: {
+          ...keys.account(accountId),
+          itemType: 'ACCOUNT',
+          ...account,
+          billUnitIds: new Set(account.billUnitIds),
+        },
         ConditionExpression: 'attribute_not_exists(PK)',
       },
     },
-    { Put: { TableName: clients.tableName, Item: billUnitItem(billUnit), ConditionExpression: 'attribute_not_exists(PK)' } },
+    {
+      Put: {
+        TableName: clients.tableName,
+        Item: billUnitItem(billUnit),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
     newBalanceGroupPut(accountId, DEFAULT_BALANCE_GROUP_ID, { billUnitId, from: createdAt, by: actor }),
     accountLogPut({
       accountId,
@@ -114,7 +153,12 @@ export async function putAccount(accountId: string, req: AccountRequest, actor: 
       actor,
       action: 'ACCOUNT_CREATED',
       message: `account created (${req.accountingMethod}, ${req.currency}) with default bill unit ${billUnitId}`,
-      data: { currency: req.currency, accountingMethod: req.accountingMethod, createdAt, defaultBillUnitId: billUnitId },
+      data: {
+        currency: req.currency,
+        accountingMethod: req.accountingMethod,
+        createdAt,
+        defaultBillUnitId: billUnitId,
+      },
     }),
   ];
   try {
@@ -132,14 +176,17 @@ export async function putAccount(accountId: string, req: AccountRequest, actor: 
 }
 
 export async function getBillUnit(billUnitId: string): Promise<BillUnit | undefined> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.billUnit(billUnitId), ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({ TableName: clients.tableName, Key: keys.billUnit(billUnitId), ConsistentRead: true }),
+  );
   return res.Item ? toBillUnit(res.Item) : undefined;
 }
 
 /** The bill unit, if it belongs to the account (another account's bill unit is not found here). */
 export async function requireBillUnitOf(accountId: string, billUnitId: string): Promise<BillUnit> {
   const billUnit = await getBillUnit(billUnitId);
-  if (!billUnit || billUnit.accountId !== accountId) throw new DomainError('NOT_FOUND', `bill unit ${billUnitId} of account ${accountId} was not found`);
+  if (!billUnit || billUnit.accountId !== accountId)
+    throw new DomainError('NOT_FOUND', `bill unit ${billUnitId} of account ${accountId} was not found`);
   return billUnit;
 }
 
@@ -147,7 +194,10 @@ export async function listBillUnits(account: Account): Promise<BillUnit[]> {
   const out: BillUnit[] = [];
   for (let i = 0; i < account.billUnitIds.length; i += 100) {
     let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
-      [clients.tableName]: { Keys: account.billUnitIds.slice(i, i + 100).map((id) => keys.billUnit(id)), ConsistentRead: true },
+      [clients.tableName]: {
+        Keys: account.billUnitIds.slice(i, i + 100).map((id) => keys.billUnit(id)),
+        ConsistentRead: true,
+      },
     };
     while (request && Object.keys(request).length > 0) {
       const res = await clients.dynamo.send(new BatchGetCommand({ RequestItems: request }));
@@ -155,11 +205,18 @@ export async function listBillUnits(account: Account): Promise<BillUnit[]> {
       request = res.UnprocessedKeys as typeof request;
     }
   }
-  return out.sort((a, b) => (a.isDefault !== b.isDefault ? (a.isDefault ? -1 : 1) : a.billUnitId < b.billUnitId ? -1 : 1));
+  return out.sort((a, b) =>
+    a.isDefault !== b.isDefault ? (a.isDefault ? -1 : 1) : a.billUnitId < b.billUnitId ? -1 : 1,
+  );
 }
 
 /** Adds a bill unit to an account; the same bill unit again (same account and name) answers it unchanged. */
-export async function addBillUnit(accountId: string, req: { billUnitId: string; name?: string }, actor: string, now: string): Promise<{ billUnit: BillUnit; created: boolean }> {
+export async function addBillUnit(
+  accountId: string,
+  req: { billUnitId: string; name?: string },
+  actor: string,
+  now: string,
+): Promise<{ billUnit: BillUnit; created: boolean }> {
   await requireAccount(accountId);
   const billUnit: BillUnit = {
     billUnitId: req.billUnitId,
@@ -176,7 +233,13 @@ export async function addBillUnit(accountId: string, req: { billUnitId: string; 
       clients.dynamo.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: clients.tableName, Item: billUnitItem(billUnit), ConditionExpression: 'attribute_not_exists(PK)' } },
+            {
+              Put: {
+                TableName: clients.tableName,
+                Item: billUnitItem(billUnit),
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
             {
               Update: {
                 TableName: clients.tableName,
@@ -203,13 +266,21 @@ export async function addBillUnit(accountId: string, req: { billUnitId: string; 
     if (!(isTransactionCanceled(err) && cancellationCodes(err)[0] === 'ConditionalCheckFailed')) throw err;
     const existing = (await getBillUnit(req.billUnitId))!;
     if (existing.accountId === accountId && existing.name === req.name) return { billUnit: existing, created: false };
-    throw new DomainError('CONFLICT', `bill unit ${req.billUnitId} already exists${existing.accountId === accountId ? ' with another name' : ''}`);
+    throw new DomainError(
+      'CONFLICT',
+      `bill unit ${req.billUnitId} already exists${existing.accountId === accountId ? ' with another name' : ''}`,
+    );
   }
   return { billUnit, created: true };
 }
 
 /** The bill-unit side of an open item's change: its counters, guarded to stay in the account. */
-function openItemCountersUpdate(accountId: string, billUnitId: string, kind: OpenItemKind, delta: 1 | -1): TransactItem {
+function openItemCountersUpdate(
+  accountId: string,
+  billUnitId: string,
+  kind: OpenItemKind,
+  delta: 1 | -1,
+): TransactItem {
   return {
     Update: {
       TableName: clients.tableName,
@@ -230,12 +301,26 @@ export interface NewOpenItem {
   note?: string;
 }
 
-const sameOpenItem = (a: OpenItem, b: NewOpenItem) => a.kind === b.kind && a.amount === b.amount && a.reference === b.reference && a.note === b.note;
+const sameOpenItem = (a: OpenItem, b: NewOpenItem) =>
+  a.kind === b.kind && a.amount === b.amount && a.reference === b.reference && a.note === b.note;
 
 /** Records an open item on a bill unit; recording the same item again answers it unchanged. */
-export async function recordOpenItem(account: Account, billUnitId: string, req: NewOpenItem, actor: string, now: string): Promise<{ openItem: OpenItem; created: boolean }> {
+export async function recordOpenItem(
+  account: Account,
+  billUnitId: string,
+  req: NewOpenItem,
+  actor: string,
+  now: string,
+): Promise<{ openItem: OpenItem; created: boolean }> {
   await requireBillUnitOf(account.accountId, billUnitId);
-  const openItem: OpenItem = { ...req, billUnitId, accountId: account.accountId, status: 'OPEN', recordedAt: now, recordedBy: actor };
+  const openItem: OpenItem = {
+    ...req,
+    billUnitId,
+    accountId: account.accountId,
+    status: 'OPEN',
+    recordedAt: now,
+    recordedBy: actor,
+  };
   try {
     await retryOnConflict(() =>
       clients.dynamo.send(
@@ -272,18 +357,30 @@ export async function recordOpenItem(account: Account, billUnitId: string, req: 
     if (!(isTransactionCanceled(err) && cancellationCodes(err)[0] === 'ConditionalCheckFailed')) throw err;
     const existing = await getOpenItem(billUnitId, req.openItemId);
     if (existing && sameOpenItem(existing, req)) return { openItem: existing, created: false };
-    throw new DomainError('CONFLICT', `open item ${req.openItemId} already exists on bill unit ${billUnitId} with other content`);
+    throw new DomainError(
+      'CONFLICT',
+      `open item ${req.openItemId} already exists on bill unit ${billUnitId} with other content`,
+    );
   }
   return { openItem, created: true };
 }
 
 export async function getOpenItem(billUnitId: string, openItemId: string): Promise<OpenItem | undefined> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.openItem(billUnitId, openItemId), ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({ TableName: clients.tableName, Key: keys.openItem(billUnitId, openItemId), ConsistentRead: true }),
+  );
   return res.Item ? toOpenItem(res.Item) : undefined;
 }
 
 /** Resolves an open item (allocated, refunded, settled); resolving it again is a no-op. */
-export async function resolveOpenItem(accountId: string, billUnitId: string, openItemId: string, resolution: string | undefined, actor: string, now: string): Promise<OpenItem> {
+export async function resolveOpenItem(
+  accountId: string,
+  billUnitId: string,
+  openItemId: string,
+  resolution: string | undefined,
+  actor: string,
+  now: string,
+): Promise<OpenItem> {
   await requireBillUnitOf(accountId, billUnitId);
   const existing = await getOpenItem(billUnitId, openItemId);
   if (!existing) throw new DomainError('NOT_FOUND', `open item ${openItemId} of bill unit ${billUnitId} was not found`);
@@ -300,7 +397,13 @@ export async function resolveOpenItem(accountId: string, billUnitId: string, ope
                 UpdateExpression: `SET #status = :resolved, resolvedAt = :now, resolvedBy = :actor${resolution ? ', resolution = :resolution' : ''}`,
                 ConditionExpression: '#status = :open',
                 ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':resolved': 'RESOLVED', ':open': 'OPEN', ':now': now, ':actor': actor, ...(resolution ? { ':resolution': resolution } : {}) },
+                ExpressionAttributeValues: {
+                  ':resolved': 'RESOLVED',
+                  ':open': 'OPEN',
+                  ':now': now,
+                  ':actor': actor,
+                  ...(resolution ? { ':resolution': resolution } : {}),
+                },
               },
             },
             openItemCountersUpdate(accountId, billUnitId, existing.kind, -1),
@@ -336,7 +439,11 @@ export async function listOpenItems(
       TableName: clients.tableName,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :open)',
       ...(status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
-      ExpressionAttributeValues: { ':pk': keys.billUnitPartition(billUnitId), ':open': keys.openItemPrefix, ...(status ? { ':status': status } : {}) },
+      ExpressionAttributeValues: {
+        ':pk': keys.billUnitPartition(billUnitId),
+        ':open': keys.openItemPrefix,
+        ...(status ? { ':status': status } : {}),
+      },
       Limit: limit,
       ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
       ConsistentRead: true,

@@ -56,14 +56,22 @@ function adjustmentPut(a: Adjustment): TransactItem {
 }
 
 export async function getAdjustment(subscriptionId: string, adjustmentId: string): Promise<Adjustment | undefined> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.adjustment(subscriptionId, adjustmentId), ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({
+      TableName: clients.tableName,
+      Key: keys.adjustment(subscriptionId, adjustmentId),
+      ConsistentRead: true,
+    }),
+  );
   return res.Item ? toAdjustment(res.Item) : undefined;
 }
 
 /** A subscription's adjustments, oldest first. */
 export async function listAdjustments(subscriptionId: string): Promise<Adjustment[]> {
   const items = await queryAll(keys.subscription(subscriptionId).PK, keys.adjustmentPrefix);
-  return items.map(toAdjustment).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.adjustmentId < b.adjustmentId ? -1 : 1));
+  return items
+    .map(toAdjustment)
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.adjustmentId < b.adjustmentId ? -1 : 1));
 }
 
 /** An adjustment not yet placed: `treatment` and `period` are decided here, from what is stored. */
@@ -99,8 +107,15 @@ export async function applyAdjustment(cmd: AdjustmentCommand): Promise<Adjustmen
       ['outbox', outboxPut(event)],
     ];
     try {
-      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })));
-      return { adjustment: planned.adjustment, ...(planned.entry ? { entry: planned.entry } : {}), replayed: false, event };
+      await retryOnConflict(() =>
+        clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })),
+      );
+      return {
+        adjustment: planned.adjustment,
+        ...(planned.entry ? { entry: planned.entry } : {}),
+        replayed: false,
+        event,
+      };
     } catch (err) {
       if (!isTransactionCanceled(err)) throw err;
       const codes = cancellationCodes(err);
@@ -110,7 +125,10 @@ export async function applyAdjustment(cmd: AdjustmentCommand): Promise<Adjustmen
         if (done) return { adjustment: done, replayed: true };
       }
       if (failed.has('ledger-close')) {
-        throw new DomainError('BACKDATE_OUT_OF_RANGE', `the ledger was closed through ${cmd.guardOpenPeriod} or later while the adjustment was being made`);
+        throw new DomainError(
+          'BACKDATE_OUT_OF_RANGE',
+          `the ledger was closed through ${cmd.guardOpenPeriod} or later while the adjustment was being made`,
+        );
       }
       // A grant gave its allowance elsewhere, a line was billed, or the group moved: read again.
       if (!(failed.has('debit') || failed.has('bill-line') || failed.has('assignment'))) throw err;
@@ -134,12 +152,29 @@ async function registerItems(cmd: AdjustmentCommand): Promise<Planned> {
   let grantChanges: GrantChange[];
   if (d.direction === 'CREDIT') {
     const grantId = `adjustment:${d.adjustmentId}`;
-    items.push(['change', grantPut({ subscriptionId: d.subscriptionId, register, grantId, amount: d.amount, validFrom: d.effectiveAt, ...(d.validTo ? { validTo: d.validTo } : {}), reason: d.reason }, d.at)]);
+    items.push([
+      'change',
+      grantPut(
+        {
+          subscriptionId: d.subscriptionId,
+          register,
+          grantId,
+          amount: d.amount,
+          validFrom: d.effectiveAt,
+          ...(d.validTo ? { validTo: d.validTo } : {}),
+          reason: d.reason,
+        },
+        d.at,
+      ),
+    ]);
     grantChanges = [{ grantId, amount: d.amount }];
   } else {
     const plan = planDebit(await listGrants(d.subscriptionId, register), register, d.amount, d.effectiveAt);
-    if (!plan.ok) throw new DomainError(plan.code, plan.message, [{ path: 'body.amount', code: plan.code, message: plan.message }]);
-    items.push(...plan.takes.map((t): [Role, TransactItem] => ['debit', grantDebitUpdate(d.subscriptionId, register, t)]));
+    if (!plan.ok)
+      throw new DomainError(plan.code, plan.message, [{ path: 'body.amount', code: plan.code, message: plan.message }]);
+    items.push(
+      ...plan.takes.map((t): [Role, TransactItem] => ['debit', grantDebitUpdate(d.subscriptionId, register, t)]),
+    );
     grantChanges = plan.takes.map((t) => ({ grantId: t.grantId, amount: -t.take }));
   }
   const entry: LedgerEntry = {

@@ -47,11 +47,17 @@ export interface BillUnitAssignment {
   guard: TransactItem;
 }
 
-export async function assignmentOf(sub: Pick<Subscription, 'accountId' | 'subscriptionId'>): Promise<BillUnitAssignment> {
+export async function assignmentOf(
+  sub: Pick<Subscription, 'accountId' | 'subscriptionId'>,
+): Promise<BillUnitAssignment> {
   const group = await getBalanceGroupItem(sub.accountId, sub.subscriptionId);
-  if (group) return { billUnitId: group.billUnitId, guard: groupGuard(sub.accountId, sub.subscriptionId, group.moveSeq) };
+  if (group)
+    return { billUnitId: group.billUnitId, guard: groupGuard(sub.accountId, sub.subscriptionId, group.moveSeq) };
   const account = await getAccount(sub.accountId);
-  return { billUnitId: account?.defaultBillUnitId ?? null, guard: groupGuard(sub.accountId, sub.subscriptionId, undefined) };
+  return {
+    billUnitId: account?.defaultBillUnitId ?? null,
+    guard: groupGuard(sub.accountId, sub.subscriptionId, undefined),
+  };
 }
 
 /** A subscription's group that never moved: in the default bill unit since the subscription began. */
@@ -92,15 +98,30 @@ type Role = 'source' | 'target' | 'group' | 'empty' | 'log' | 'outbox';
 /** Attempts after a concurrent move changed what the plan read. */
 const MAX_ATTEMPTS = 5;
 
-export async function moveBalanceGroup(cmd: MoveCommand): Promise<{ group: BalanceGroup; move: MoveFacts; event: DomainEvent }> {
+export async function moveBalanceGroup(
+  cmd: MoveCommand,
+): Promise<{ group: BalanceGroup; move: MoveFacts; event: DomainEvent }> {
   const { account, balanceGroupId, req } = cmd;
   const kind = balanceGroupKind(balanceGroupId);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const [stored, target] = await Promise.all([getBalanceGroupItem(account.accountId, balanceGroupId), getBillUnit(req.toBillUnitId)]);
+    const [stored, target] = await Promise.all([
+      getBalanceGroupItem(account.accountId, balanceGroupId),
+      getBillUnit(req.toBillUnitId),
+    ]);
     if (!target) throw new DomainError('NOT_FOUND', `bill unit ${req.toBillUnitId} was not found`);
-    if (!stored && kind !== 'SUBSCRIPTION') throw new DomainError('NOT_FOUND', `balance group ${balanceGroupId} of account ${account.accountId} was not found`);
+    if (!stored && kind !== 'SUBSCRIPTION')
+      throw new DomainError(
+        'NOT_FOUND',
+        `balance group ${balanceGroupId} of account ${account.accountId} was not found`,
+      );
     const group = stored ?? implicitGroup(account, cmd.subscription!);
-    const refusal = moveRefusal({ accountId: account.accountId, balanceGroupId, ...(cmd.subscription ? { subscription: cmd.subscription } : {}), currentBillUnitId: group.billUnitId, target });
+    const refusal = moveRefusal({
+      accountId: account.accountId,
+      balanceGroupId,
+      ...(cmd.subscription ? { subscription: cmd.subscription } : {}),
+      currentBillUnitId: group.billUnitId,
+      target,
+    });
     if (refusal) throw new DomainError(refusal.code, refusal.message);
     const source = (await getBillUnit(group.billUnitId))!;
     const change = sourceChange(source, group.stored);
@@ -120,14 +141,32 @@ export async function moveBalanceGroup(cmd: MoveCommand): Promise<{ group: Balan
       ['target', counterUpdate(account.accountId, target.billUnitId, 1)],
       ['group', group.stored ? groupMoveUpdate(group, assignment) : newGroupPut(group, assignment)],
       ...(change.createEmpty
-        ? [['empty', newBalanceGroupPut(account.accountId, move.emptyBalanceGroupId!, { billUnitId: source.billUnitId, from: cmd.now, by: cmd.actor, moveId: move.moveId })] as [Role, TransactItem]]
+        ? [
+            [
+              'empty',
+              newBalanceGroupPut(account.accountId, move.emptyBalanceGroupId!, {
+                billUnitId: source.billUnitId,
+                from: cmd.now,
+                by: cmd.actor,
+                moveId: move.moveId,
+              }),
+            ] as [Role, TransactItem],
+          ]
         : []),
       ['log', accountLogPut(log)],
       ['outbox', outboxPut(event)],
     ];
     try {
-      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })));
-      const after: BalanceGroup = { ...group, billUnitId: target.billUnitId, moveSeq, history: [...group.history, assignment], stored: true };
+      await retryOnConflict(() =>
+        clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })),
+      );
+      const after: BalanceGroup = {
+        ...group,
+        billUnitId: target.billUnitId,
+        moveSeq,
+        history: [...group.history, assignment],
+        stored: true,
+      };
       return { group: after, move, event };
     } catch (err) {
       if (!isTransactionCanceled(err)) throw err;
@@ -138,7 +177,10 @@ export async function moveBalanceGroup(cmd: MoveCommand): Promise<{ group: Balan
       if (codes[sourceAt] === 'ConditionalCheckFailed' && sourceItem) {
         const now = toBillUnit(fromWire(sourceItem));
         if (now.openItems > 0) {
-          throw new DomainError('BILL_UNIT_HAS_OPEN_ITEMS', `bill unit ${source.billUnitId} has open items (${describeOpenItems(now.openItemCounts)}); resolve them before moving a balance group out`);
+          throw new DomainError(
+            'BILL_UNIT_HAS_OPEN_ITEMS',
+            `bill unit ${source.billUnitId} has open items (${describeOpenItems(now.openItemCounts)}); resolve them before moving a balance group out`,
+          );
         }
       }
       // Anything else that failed is a concurrent move: read again and re-plan.
@@ -190,7 +232,13 @@ function groupMoveUpdate(group: BalanceGroup, to: Assignment): TransactItem {
       Key: keys.balanceGroup(group.accountId, group.balanceGroupId),
       UpdateExpression: 'SET billUnitId = :to, moveSeq = :next, history = list_append(history, :entry)',
       ConditionExpression: 'moveSeq = :seq AND billUnitId = :from',
-      ExpressionAttributeValues: { ':to': to.billUnitId, ':next': group.moveSeq + 1, ':entry': [to], ':seq': group.moveSeq, ':from': group.billUnitId },
+      ExpressionAttributeValues: {
+        ':to': to.billUnitId,
+        ':next': group.moveSeq + 1,
+        ':entry': [to],
+        ':seq': group.moveSeq,
+        ':from': group.billUnitId,
+      },
     },
   };
 }
@@ -220,7 +268,11 @@ function newGroupPut(group: BalanceGroup, to: Assignment): TransactItem {
  * subscriptions' groups by subscription id. The subscriptions come from an index, which is
  * eventually consistent: a subscription created a moment ago may appear a moment later.
  */
-export async function listBalanceGroups(account: Account, limit: number, cursor?: string): Promise<{ items: BalanceGroup[]; nextCursor?: string }> {
+export async function listBalanceGroups(
+  account: Account,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: BalanceGroup[]; nextCursor?: string }> {
   const items: BalanceGroup[] = [];
   if (cursor === undefined) items.push(...(await queryGroups(account.accountId, `${keys.balanceGroupPrefix}_`)));
   const res = await queryIndexItems({
@@ -232,7 +284,10 @@ export async function listBalanceGroups(account: Account, limit: number, cursor?
     ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
   });
   const subs = res.Items.map((i) => ({ subscriptionId: i.subscriptionId as string, createdAt: i.createdAt as string }));
-  const stored = await batchGetGroups(account.accountId, subs.map((s) => s.subscriptionId));
+  const stored = await batchGetGroups(
+    account.accountId,
+    subs.map((s) => s.subscriptionId),
+  );
   for (const s of subs) items.push(stored.get(s.subscriptionId) ?? implicitGroup(account, s as Subscription));
   return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
 }
@@ -246,7 +301,10 @@ async function batchGetGroups(accountId: string, ids: string[]): Promise<Map<str
   const out = new Map<string, BalanceGroup>();
   for (let i = 0; i < ids.length; i += 100) {
     let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
-      [clients.tableName]: { Keys: ids.slice(i, i + 100).map((id) => keys.balanceGroup(accountId, id)), ConsistentRead: true },
+      [clients.tableName]: {
+        Keys: ids.slice(i, i + 100).map((id) => keys.balanceGroup(accountId, id)),
+        ConsistentRead: true,
+      },
     };
     while (request && Object.keys(request).length > 0) {
       const res = await clients.dynamo.send(new BatchGetCommand({ RequestItems: request }));
@@ -259,4 +317,3 @@ async function batchGetGroups(accountId: string, ids: string[]): Promise<Map<str
   }
   return out;
 }
-

@@ -44,15 +44,24 @@ export function newBalanceGroupPut(accountId: string, balanceGroupId: string, fi
   };
 }
 
-export async function getBalanceGroupItem(accountId: string, balanceGroupId: string): Promise<BalanceGroup | undefined> {
+export async function getBalanceGroupItem(
+  accountId: string,
+  balanceGroupId: string,
+): Promise<BalanceGroup | undefined> {
   const res = await clients.dynamo.send(
-    new GetCommand({ TableName: clients.tableName, Key: keys.balanceGroup(accountId, balanceGroupId), ConsistentRead: true }),
+    new GetCommand({
+      TableName: clients.tableName,
+      Key: keys.balanceGroup(accountId, balanceGroupId),
+      ConsistentRead: true,
+    }),
   );
   return res.Item ? toBalanceGroup(res.Item) : undefined;
 }
 
 /** The account's stored groups: its default group, moved subscriptions' groups and empty groups. */
 export async function listBalanceGroupItems(accountId: string): Promise<BalanceGroup[]> {
-  const out: BalanceGroup[] = (await queryAll(keys.accountPartition(accountId), keys.balanceGroupPrefix)).map(toBalanceGroup);
+  const out: BalanceGroup[] = (await queryAll(keys.accountPartition(accountId), keys.balanceGroupPrefix)).map(
+    toBalanceGroup,
+  );
   return out;
 }

@@ -51,7 +51,12 @@ export async function findTransfer(req: TransferRequest, transferId: string): Pr
 export async function applyTransfer(cmd: TransferCommand): Promise<TransferResult> {
   const { req } = cmd;
   for (let replans = 0; replans < MAX_REPLANS; replans++) {
-    const plan = planDebit(await listGrants(req.from.subscriptionId, req.from.register), req.from.register, req.amount, cmd.effectiveAt);
+    const plan = planDebit(
+      await listGrants(req.from.subscriptionId, req.from.register),
+      req.from.register,
+      req.amount,
+      cmd.effectiveAt,
+    );
     if (!plan.ok) {
       // A retry of a transfer that went through finds the source already emptied by itself.
       const done = await findTransfer(req, cmd.transferId);
@@ -60,10 +65,21 @@ export async function applyTransfer(cmd: TransferCommand): Promise<TransferResul
     }
     const entries = transferEntries(req, cmd.transferId, plan.takes, cmd);
     const items: Array<[Role, TransactItem]> = [
-      ...plan.takes.map((t): [Role, TransactItem] => ['debit', grantDebitUpdate(req.from.subscriptionId, req.from.register, t)]),
+      ...plan.takes.map((t): [Role, TransactItem] => [
+        'debit',
+        grantDebitUpdate(req.from.subscriptionId, req.from.register, t),
+      ]),
       ...entries.credits.map((c): [Role, TransactItem] => [
         'credit',
-        grantPut({ subscriptionId: req.to.subscriptionId, register: req.to.register, ...c, ...(req.reason ? { reason: req.reason } : {}) }, cmd.now),
+        grantPut(
+          {
+            subscriptionId: req.to.subscriptionId,
+            register: req.to.register,
+            ...c,
+            ...(req.reason ? { reason: req.reason } : {}),
+          },
+          cmd.now,
+        ),
       ]),
       ['register', registerUpdate(entries.out)],
       ['register', registerUpdate(entries.in)],
@@ -74,7 +90,9 @@ export async function applyTransfer(cmd: TransferCommand): Promise<TransferResul
       ['outbox', outboxPut(cmd.event)],
     ];
     try {
-      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })));
+      await retryOnConflict(() =>
+        clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })),
+      );
       return { out: entries.out, in: entries.in, replayed: false };
     } catch (err) {
       if (!isTransactionCanceled(err)) throw err;
@@ -85,11 +103,17 @@ export async function applyTransfer(cmd: TransferCommand): Promise<TransferResul
         if (done) return done;
       }
       if (failed.has('ledger-close')) {
-        throw new DomainError('BACKDATE_OUT_OF_RANGE', `the ledger was closed through ${cmd.guardOpenPeriod} or later while the transfer was being made`);
+        throw new DomainError(
+          'BACKDATE_OUT_OF_RANGE',
+          `the ledger was closed through ${cmd.guardOpenPeriod} or later while the transfer was being made`,
+        );
       }
       // A source grant no longer holds what the plan takes: read again and re-plan.
       if (!failed.has('debit')) throw err;
     }
   }
-  throw new DomainError('CONFLICT', `register ${req.from.register} of ${req.from.subscriptionId} kept changing; retry the transfer`);
+  throw new DomainError(
+    'CONFLICT',
+    `register ${req.from.register} of ${req.from.subscriptionId} kept changing; retry the transfer`,
+  );
 }

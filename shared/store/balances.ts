@@ -1,7 +1,15 @@
 // Balance registers, grants and the ledger: every change to a register is written in one
 // transaction with the ledger entry that explains it, keyed by a deterministic idempotency key.
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { balanceOf, type BalanceView, type Counterpart, type Grant, type GrantTake, type LedgerEntry, type Register } from '../domain/balance';
+import {
+  balanceOf,
+  type BalanceView,
+  type Counterpart,
+  type Grant,
+  type GrantTake,
+  type LedgerEntry,
+  type Register,
+} from '../domain/balance';
 import { DomainError } from '../domain/errors';
 import { clients } from './clients';
 import type { TransactItem } from './grouped-transactions';
@@ -51,7 +59,12 @@ export const toLedgerEntry = (item: Item): LedgerEntry => ({
   ...(item.adjustmentId ? { adjustmentId: item.adjustmentId as string } : {}),
   ...(item.counterpart ? { counterpart: item.counterpart as Counterpart } : {}),
   ...(item.grantChanges
-    ? { grantChanges: (item.grantChanges as Item[]).map((c) => ({ grantId: c.grantId as string, amount: c.amount as bigint })) }
+    ? {
+        grantChanges: (item.grantChanges as Item[]).map((c) => ({
+          grantId: c.grantId as string,
+          amount: c.amount as bigint,
+        })),
+      }
     : {}),
 });
 
@@ -72,12 +85,15 @@ export function ledgerEntryPut(entry: LedgerEntry): TransactItem {
 }
 
 /** The matching change of the register's totals (created on first use). */
-export function registerUpdate(entry: Pick<LedgerEntry, 'subscriptionId' | 'register' | 'granted' | 'consumed' | 'at'>): TransactItem {
+export function registerUpdate(
+  entry: Pick<LedgerEntry, 'subscriptionId' | 'register' | 'granted' | 'consumed' | 'at'>,
+): TransactItem {
   return {
     Update: {
       TableName: clients.tableName,
       Key: keys.register(entry.subscriptionId, entry.register),
-      UpdateExpression: 'ADD granted :g, #consumed :c, entries :one, version :one SET itemType = :itemType, subscriptionId = :s, #register = :r, updatedAt = :at',
+      UpdateExpression:
+        'ADD granted :g, #consumed :c, entries :one, version :one SET itemType = :itemType, subscriptionId = :s, #register = :r, updatedAt = :at',
       ExpressionAttributeNames: { '#register': 'register', '#consumed': 'consumed' },
       ExpressionAttributeValues: {
         ':g': entry.granted,
@@ -148,7 +164,11 @@ export function grantDebitUpdate(subscriptionId: string, register: string, t: Gr
  * Grants allowance to a register: the grant, its ledger entry and the register's total in one
  * transaction. Idempotent on `grantId`: a retry returns the entry the first attempt wrote.
  */
-export async function addGrant(g: NewGrant, actor: string, now: string): Promise<{ entry: LedgerEntry; balance: BalanceView }> {
+export async function addGrant(
+  g: NewGrant,
+  actor: string,
+  now: string,
+): Promise<{ entry: LedgerEntry; balance: BalanceView }> {
   const entry: LedgerEntry = {
     entryId: `grant:${g.grantId}`,
     subscriptionId: g.subscriptionId,
@@ -165,11 +185,7 @@ export async function addGrant(g: NewGrant, actor: string, now: string): Promise
     await retryOnConflict(() =>
       clients.dynamo.send(
         new TransactWriteCommand({
-          TransactItems: [
-            grantPut(g, now),
-            ledgerEntryPut(entry),
-            registerUpdate(entry),
-          ],
+          TransactItems: [grantPut(g, now), ledgerEntryPut(entry), registerUpdate(entry)],
         }),
       ),
     );
@@ -182,9 +198,17 @@ export async function addGrant(g: NewGrant, actor: string, now: string): Promise
   return { entry, balance: await getBalance(g.subscriptionId, g.register, now) };
 }
 
-export async function getLedgerEntry(subscriptionId: string, register: string, entryId: string): Promise<LedgerEntry | undefined> {
+export async function getLedgerEntry(
+  subscriptionId: string,
+  register: string,
+  entryId: string,
+): Promise<LedgerEntry | undefined> {
   const res = await clients.dynamo.send(
-    new GetCommand({ TableName: clients.tableName, Key: keys.ledgerEntry(subscriptionId, register, entryId), ConsistentRead: true }),
+    new GetCommand({
+      TableName: clients.tableName,
+      Key: keys.ledgerEntry(subscriptionId, register, entryId),
+      ConsistentRead: true,
+    }),
   );
   return res.Item ? toLedgerEntry(res.Item) : undefined;
 }
@@ -211,13 +235,22 @@ export async function listRegisters(subscriptionId: string): Promise<Register[]>
 
 export async function getRegister(subscriptionId: string, register: string): Promise<Register> {
   const res = await clients.dynamo.send(
-    new GetCommand({ TableName: clients.tableName, Key: keys.register(subscriptionId, register), ConsistentRead: true }),
+    new GetCommand({
+      TableName: clients.tableName,
+      Key: keys.register(subscriptionId, register),
+      ConsistentRead: true,
+    }),
   );
-  return res.Item ? toRegister(res.Item) : { subscriptionId, register, granted: 0n, consumed: 0n, updatedAt: '', version: 0 };
+  return res.Item
+    ? toRegister(res.Item)
+    : { subscriptionId, register, granted: 0n, consumed: 0n, updatedAt: '', version: 0 };
 }
 
 export async function getBalance(subscriptionId: string, register: string, now: string): Promise<BalanceView> {
-  const [reg, grants] = await Promise.all([getRegister(subscriptionId, register), listGrants(subscriptionId, register)]);
+  const [reg, grants] = await Promise.all([
+    getRegister(subscriptionId, register),
+    listGrants(subscriptionId, register),
+  ]);
   return balanceOf(reg, grants, now);
 }
 
@@ -227,7 +260,11 @@ export async function listBalances(subscriptionId: string, registers: string[], 
   const byName = new Map(stored.map((r) => [r.register, r]));
   const names = [...new Set([...registers, ...byName.keys()])].sort();
   return names.map((name) =>
-    balanceOf(byName.get(name) ?? { subscriptionId, register: name, granted: 0n, consumed: 0n, updatedAt: '', version: 0 }, grants, now),
+    balanceOf(
+      byName.get(name) ?? { subscriptionId, register: name, granted: 0n, consumed: 0n, updatedAt: '', version: 0 },
+      grants,
+      now,
+    ),
   );
 }
 
@@ -259,6 +296,9 @@ export async function allLedgerEntries(subscriptionId: string, register: string)
 
 export const requireRegisterOf = (registers: string[], register: string, subscriptionId: string): void => {
   if (!registers.includes(register)) {
-    throw new DomainError('NOT_FOUND', `register ${register} is not drawn by any product of subscription ${subscriptionId}`);
+    throw new DomainError(
+      'NOT_FOUND',
+      `register ${register} is not drawn by any product of subscription ${subscriptionId}`,
+    );
   }
 };

@@ -24,7 +24,11 @@ export async function appendLog(batchId: string, entry: LogEntry): Promise<void>
   );
 }
 
-export async function listLog(batchId: string, limit: number, cursor?: string): Promise<{ items: LogEntry[]; nextCursor?: string }> {
+export async function listLog(
+  batchId: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: LogEntry[]; nextCursor?: string }> {
   const res = await clients.dynamo.send(
     new QueryCommand({
       TableName: clients.tableName,
@@ -46,7 +50,8 @@ export async function listLog(batchId: string, limit: number, cursor?: string): 
 
 /** Log data comes back with numbers as bigints (the client reads every number so): make it JSON. */
 function jsonSafe(v: unknown): unknown {
-  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (typeof v === 'bigint')
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   if (Array.isArray(v)) return v.map(jsonSafe);
   if (v instanceof Set) return [...v].map(jsonSafe);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));

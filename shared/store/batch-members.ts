@@ -18,7 +18,13 @@ import {
 } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { registersOf, type Subscription } from '../domain/subscription';
-import { contentFingerprint, eventRefusal, UsageEventInput, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
+import {
+  contentFingerprint,
+  eventRefusal,
+  UsageEventInput,
+  type NewUsageEvent,
+  type UsageEvent,
+} from '../domain/usage-event';
 import { batchGet } from './batch-get';
 import { batchStageCheck, toPendingReplacement } from './batches';
 import { clients } from './clients';
@@ -76,7 +82,12 @@ function holdUpdate(batch: Batch, eventId: string, now: string): TransactItem {
       UpdateExpression: `SET heldBy = :b, heldAt = :now ${touch}`,
       ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(heldBy) AND #status IN (${statuses.map((_, i) => `:e${i}`).join(', ')})`,
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':b': batch.batchId, ':now': now, ...touchValue(batch.batchId), ...Object.fromEntries(statuses.map((s, i) => [`:e${i}`, s])) },
+      ExpressionAttributeValues: {
+        ':b': batch.batchId,
+        ':now': now,
+        ...touchValue(batch.batchId),
+        ...Object.fromEntries(statuses.map((s, i) => [`:e${i}`, s])),
+      },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
@@ -107,7 +118,8 @@ function refusalOf(batch: Batch, reason: CancellationReason): Outcome {
   return { code: eligibilityRefusal(batch.type, current, batch.batchId) ?? 'EVENT_HELD_BY_OTHER_BATCH' };
 }
 
-const editsClosed = (batch: Batch) => new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
+const editsClosed = (batch: Batch) =>
+  new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
 
 /**
  * Reads why a hold transaction (event first, gate last) was refused: the batch closed for edits
@@ -128,13 +140,20 @@ const HOLD_GROUP = 16;
  * Holds events for a batch (DRAFT only). Parents bring their children. Each event lands or is
  * rejected with its code; racing batches cannot both hold an event.
  */
-export async function holdEvents(batch: Batch, eventIds: readonly string[], now: string, role: MemberRole = 'MEMBER', depth = 0): Promise<HoldResult> {
+export async function holdEvents(
+  batch: Batch,
+  eventIds: readonly string[],
+  now: string,
+  role: MemberRole = 'MEMBER',
+  depth = 0,
+): Promise<HoldResult> {
   const result: HoldResult = { added: [], already: [], rejected: [] };
   const found = new Map((await getEvents(eventIds)).map((e) => [e.eventId, e]));
   const toHold: UsageEvent[] = [];
   for (const eventId of new Set(eventIds)) {
     const event = found.get(eventId);
-    const early = event && event.heldBy !== batch.batchId ? eligibilityRefusal(batch.type, event, batch.batchId) : undefined;
+    const early =
+      event && event.heldBy !== batch.batchId ? eligibilityRefusal(batch.type, event, batch.batchId) : undefined;
     if (!event) result.rejected.push({ eventId, code: 'EVENT_NOT_FOUND' });
     else if (event.heldBy === batch.batchId) result.already.push(eventId);
     else if (early) result.rejected.push({ eventId, code: early });
@@ -142,7 +161,9 @@ export async function holdEvents(batch: Batch, eventIds: readonly string[], now:
   }
   // Each event's conditional hold and member item, and one check of a gate per transaction:
   // a gate closed by lock refuses the whole write.
-  const groups = Array.from({ length: Math.ceil(toHold.length / HOLD_GROUP) }, (_, g) => toHold.slice(g * HOLD_GROUP, g * HOLD_GROUP + HOLD_GROUP));
+  const groups = Array.from({ length: Math.ceil(toHold.length / HOLD_GROUP) }, (_, g) =>
+    toHold.slice(g * HOLD_GROUP, g * HOLD_GROUP + HOLD_GROUP),
+  );
   // A lock may close the gates while the groups are written: the groups written before stay (and
   // are answered and logged as added), the rest are refused; with none written, nothing changed.
   let closed = false;
@@ -152,7 +173,10 @@ export async function holdEvents(batch: Batch, eventIds: readonly string[], now:
       refused = await writeGrouped(
         group,
         {
-          itemsOf: (e) => [holdUpdate(batch, e.eventId, now), { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now) } }],
+          itemsOf: (e) => [
+            holdUpdate(batch, e.eventId, now),
+            { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now) } },
+          ],
           shared: (entries) => [gateOpen(batch.batchId, entries[0]!.eventId)],
           sharedRefused: () => editsClosed(batch),
         },
@@ -161,7 +185,12 @@ export async function holdEvents(batch: Batch, eventIds: readonly string[], now:
     } catch (err) {
       if (!(err instanceof DomainError && err.code === 'INVALID_TRANSITION')) throw err;
       closed = true;
-      for (const e of group) result.rejected.push({ eventId: e.eventId, code: 'INVALID_TRANSITION', message: 'the batch closed for edits (a lock began) before this event was held' });
+      for (const e of group)
+        result.rejected.push({
+          eventId: e.eventId,
+          code: 'INVALID_TRANSITION',
+          message: 'the batch closed for edits (a lock began) before this event was held',
+        });
       return;
     }
     for (const e of group) {
@@ -188,7 +217,11 @@ export async function holdEvents(batch: Batch, eventIds: readonly string[], now:
 }
 
 /** Releases members: the event forgets the batch and the member item goes, in one transaction. */
-export async function releaseMembers(batch: Batch, members: readonly BatchMember[], allowedStatuses: readonly BatchStatus[]): Promise<number> {
+export async function releaseMembers(
+  batch: Batch,
+  members: readonly BatchMember[],
+  allowedStatuses: readonly BatchStatus[],
+): Promise<number> {
   let removed = 0;
   await mapLimit(members, CONCURRENCY, async (m) => {
     const items: TransactItem[] = [
@@ -202,14 +235,19 @@ export async function releaseMembers(batch: Batch, members: readonly BatchMember
         },
       },
       { Delete: { TableName: clients.tableName, Key: keys.batchMember(batch.batchId, m.eventId) } },
-      ...(m.replacementKeys ?? []).map((SK) => ({ Delete: { TableName: clients.tableName, Key: { PK: keys.batchPartition(batch.batchId), SK } } })),
+      ...(m.replacementKeys ?? []).map((SK) => ({
+        Delete: { TableName: clients.tableName, Key: { PK: keys.batchPartition(batch.batchId), SK } },
+      })),
       batchStageCheck(batch.batchId, { status: allowedStatuses }),
     ];
     try {
       await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
       removed++;
     } catch (err) {
-      if (isTransactionCanceled(err) && err.CancellationReasons?.[items.length - 1]?.Code === 'ConditionalCheckFailed') {
+      if (
+        isTransactionCanceled(err) &&
+        err.CancellationReasons?.[items.length - 1]?.Code === 'ConditionalCheckFailed'
+      ) {
         throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
       }
       throw err;
@@ -240,14 +278,28 @@ async function sourcesFor(c: SelectionCriteria): Promise<Source[]> {
     const sources: Source[] = [];
     for (const id of c.subscriptionIds) {
       const sub = await getSubscription(id);
-      if (!sub) throw new DomainError('NOT_FOUND', `subscription ${id} was not found`, [{ path: 'body.criteria.subscriptionIds', code: 'NOT_FOUND', message: id }]);
-      const registers = c.productId ? [sub.products[c.productId]?.register].filter((r): r is string => !!r) : registersOf(sub);
-      for (const r of registers) sources.push({ index: 'GSI1', pk: keys.partitionIndexKey(id, r), ...(c.from ? { from: c.from } : {}), ...(c.to ? { to: c.to } : {}) });
+      if (!sub)
+        throw new DomainError('NOT_FOUND', `subscription ${id} was not found`, [
+          { path: 'body.criteria.subscriptionIds', code: 'NOT_FOUND', message: id },
+        ]);
+      const registers = c.productId
+        ? [sub.products[c.productId]?.register].filter((r): r is string => !!r)
+        : registersOf(sub);
+      for (const r of registers)
+        sources.push({
+          index: 'GSI1',
+          pk: keys.partitionIndexKey(id, r),
+          ...(c.from ? { from: c.from } : {}),
+          ...(c.to ? { to: c.to } : {}),
+        });
     }
     return sources;
   }
   return daysOf(c.from!, c.to!).flatMap((day) =>
-    Array.from({ length: DAY_SHARDS }, (_, shard): Source => ({ index: 'GSI3', pk: keys.dayIndexKey(day, shard), from: c.from!, to: c.to! })),
+    Array.from(
+      { length: DAY_SHARDS },
+      (_, shard): Source => ({ index: 'GSI3', pk: keys.dayIndexKey(day, shard), from: c.from!, to: c.to! }),
+    ),
   );
 }
 
@@ -287,7 +339,9 @@ export async function selectEvents(
     );
     // Both indexes carry keys only: read the events themselves.
     const page = await getEvents((res.Items ?? []).map((it) => (it.PK as string).slice(4)));
-    page.sort((a, b) => (a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : a.eventId < b.eventId ? -1 : 1));
+    page.sort((a, b) =>
+      a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : a.eventId < b.eventId ? -1 : 1,
+    );
     events.push(...page.filter((e) => statuses.includes(e.status) && (!c.productId || e.productId === c.productId)));
     k = res.LastEvaluatedKey as Record<string, string> | undefined;
     if (!k) {
@@ -323,7 +377,13 @@ export async function addReplacements(
   batch: Batch,
   requests: readonly ReplacementRequest[],
   now: string,
-): Promise<{ added: number; already: string[]; replacements: number; newMembers: number; rejected: ReplacementRejection[] }> {
+): Promise<{
+  added: number;
+  already: string[];
+  replacements: number;
+  newMembers: number;
+  rejected: ReplacementRejection[];
+}> {
   const rejected: ReplacementRejection[] = [];
   let added = 0;
   const already: string[] = [];
@@ -338,33 +398,46 @@ export async function addReplacements(
   };
   type Prepared = { original: UsageEvent; parsed: Array<NewUsageEvent & { register: string }> };
   const prepared: Prepared[] = [];
-  const rejectFor = (req: ReplacementRequest) => (code: ErrorCode, message: string, extra: Partial<ReplacementRejection> = {}) =>
-    void rejected.push({ originalEventId: req.originalEventId, code, message, ...extra });
+  const rejectFor =
+    (req: ReplacementRequest) =>
+    (code: ErrorCode, message: string, extra: Partial<ReplacementRejection> = {}) =>
+      void rejected.push({ originalEventId: req.originalEventId, code, message, ...extra });
   await mapLimit(requests, CONCURRENCY, async (req) => {
     const reject = rejectFor(req);
     const original = originals.get(req.originalEventId);
     if (!original) return reject('EVENT_NOT_FOUND', 'the original event does not exist');
-    if (req.events.length > MAX_REPLACEMENTS_PER_ORIGINAL) return reject('VALIDATION_FAILED', `at most ${MAX_REPLACEMENTS_PER_ORIGINAL} replacement events per original`);
+    if (req.events.length > MAX_REPLACEMENTS_PER_ORIGINAL)
+      return reject('VALIDATION_FAILED', `at most ${MAX_REPLACEMENTS_PER_ORIGINAL} replacement events per original`);
     const parsed: Prepared['parsed'] = [];
     for (const [index, raw] of req.events.entries()) {
       const r = UsageEventInput.safeParse(raw);
-      if (!r.success) return reject('VALIDATION_FAILED', `${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`, { index });
+      if (!r.success)
+        return reject('VALIDATION_FAILED', `${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`, {
+          index,
+        });
       const sub = await subscriptionOf(r.data.subscriptionId);
       const refusal = eventRefusal(r.data, sub, now);
       if (refusal) return reject(refusal.code, refusal.message, { index, eventId: r.data.eventId });
-      if (seenNew.has(r.data.eventId)) return reject('EVENT_ID_CONFLICT', 'the replacement event id repeats another of this request', { index, eventId: r.data.eventId });
+      if (seenNew.has(r.data.eventId))
+        return reject('EVENT_ID_CONFLICT', 'the replacement event id repeats another of this request', {
+          index,
+          eventId: r.data.eventId,
+        });
       seenNew.add(r.data.eventId);
       parsed.push({ ...r.data, register: sub!.products[r.data.productId]!.register });
     }
     prepared.push({ original, parsed });
   });
   // One read for every replacement id of the request: an id in use is refused.
-  const taken = new Set((await getEvents(prepared.flatMap((p) => p.parsed.map((e) => e.eventId)))).map((e) => e.eventId));
+  const taken = new Set(
+    (await getEvents(prepared.flatMap((p) => p.parsed.map((e) => e.eventId)))).map((e) => e.eventId),
+  );
   const ready = prepared.filter(({ original, parsed }) => {
     const reject = rejectFor({ originalEventId: original.eventId, events: [] });
     const used = parsed.find((e) => taken.has(e.eventId));
     if (used) return reject('EVENT_ID_CONFLICT', `event ${used.eventId} already exists`, { eventId: used.eventId });
-    const early = original.heldBy === batch.batchId ? undefined : eligibilityRefusal(batch.type, original, batch.batchId);
+    const early =
+      original.heldBy === batch.batchId ? undefined : eligibilityRefusal(batch.type, original, batch.batchId);
     if (early) return reject(early, `the original cannot be reversed (${early})`);
     return true;
   });
@@ -374,12 +447,18 @@ export async function addReplacements(
       replacements += p.parsed.length;
       if (outcome === 'new') newMembers++;
     } else if (outcome === 'already') already.push(p.original.eventId);
-    else rejectFor({ originalEventId: p.original.eventId, events: [] })(outcome.code, outcome.message ?? `the original cannot be reversed (${outcome.code})`);
+    else
+      rejectFor({ originalEventId: p.original.eventId, events: [] })(
+        outcome.code,
+        outcome.message ?? `the original cannot be reversed (${outcome.code})`,
+      );
   };
   // The common case, originals not held yet, goes many to a transaction; any an own condition
   // refuses (held meanwhile, a member already there, an id taken) is decided one by one below.
   const fresh = ready.filter((p) => p.original.heldBy === undefined);
-  const groups = Array.from({ length: Math.ceil(fresh.length / REPLACEMENT_GROUP) }, (_, g) => fresh.slice(g * REPLACEMENT_GROUP, (g + 1) * REPLACEMENT_GROUP));
+  const groups = Array.from({ length: Math.ceil(fresh.length / REPLACEMENT_GROUP) }, (_, g) =>
+    fresh.slice(g * REPLACEMENT_GROUP, (g + 1) * REPLACEMENT_GROUP),
+  );
   const slow = ready.filter((p) => p.original.heldBy !== undefined);
   await mapLimit(groups, CONCURRENCY / 4, async (group) => {
     const refused = await writeGrouped(
@@ -405,7 +484,9 @@ const REPLACEMENT_GROUP = 8;
 
 /** Identifies a set of replacement events by content, whatever their order. */
 function replacementsFingerprint(events: readonly NewUsageEvent[]): string {
-  return createHash('sha256').update(JSON.stringify(events.map(contentFingerprint).sort())).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify(events.map(contentFingerprint).sort()))
+    .digest('base64url');
 }
 
 type ReplacementOutcome = 'new' | 'attached' | 'already' | { code: ErrorCode; message?: string };
@@ -415,7 +496,12 @@ type ReplacementOutcome = 'new' | 'attached' | 'already' | { code: ErrorCode; me
  * replacement event, check the gate. A new member is a Put; an original this batch already holds
  * without replacements (added by id, or as a child) gets them by an Update, and is not a new member.
  */
-async function recordReplacements(batch: Batch, original: UsageEvent, parsed: Array<NewUsageEvent & { register: string }>, now: string): Promise<ReplacementOutcome> {
+async function recordReplacements(
+  batch: Batch,
+  original: UsageEvent,
+  parsed: Array<NewUsageEvent & { register: string }>,
+  now: string,
+): Promise<ReplacementOutcome> {
   const { fingerprint, hold, newMember, attach, filed } = replacementWrite(batch, original, parsed, now);
   // New first; a member that turns out to exist is attached to (or recognised) on the next attempt.
   for (const member of [newMember, attach, newMember]) {
@@ -432,7 +518,11 @@ async function recordReplacements(batch: Batch, original: UsageEvent, parsed: Ar
       if (memberReason?.Code === 'ConditionalCheckFailed') {
         const old = memberReason.Item ? fromWire(memberReason.Item) : undefined;
         if (old?.replacementsFingerprint === fingerprint) return 'already';
-        if (old?.replacements) return { code: 'VALIDATION_FAILED', message: 'the original already has other replacements in this batch; remove it first' };
+        if (old?.replacements)
+          return {
+            code: 'VALIDATION_FAILED',
+            message: 'the original already has other replacements in this batch; remove it first',
+          };
         continue; // the member appeared or went away since the last attempt: try the other shape
       }
       if (cancellationCodes(canceled).some((c) => c === 'ConditionalCheckFailed')) {
@@ -450,20 +540,34 @@ async function recordReplacements(batch: Batch, original: UsageEvent, parsed: Ar
  * the original's partition (the common case) ride on the member item: lock finds them beside the
  * original it reverses, and they cost no write of their own.
  */
-function replacementWrite(batch: Batch, original: UsageEvent, parsed: Array<NewUsageEvent & { register: string }>, now: string) {
+function replacementWrite(
+  batch: Batch,
+  original: UsageEvent,
+  parsed: Array<NewUsageEvent & { register: string }>,
+  now: string,
+) {
   const fingerprint = replacementsFingerprint(parsed);
-  const local = (p: NewUsageEvent & { register: string }) => p.subscriptionId === original.subscriptionId && p.register === original.register;
-  const pending = (p: NewUsageEvent & { register: string }): PendingReplacement => ({ ...p, replaces: original.eventId });
+  const local = (p: NewUsageEvent & { register: string }) =>
+    p.subscriptionId === original.subscriptionId && p.register === original.register;
+  const pending = (p: NewUsageEvent & { register: string }): PendingReplacement => ({
+    ...p,
+    replaces: original.eventId,
+  });
   const elsewhere = parsed.filter((p) => !local(p));
   const recorded = {
     replacements: parsed.map((p) => p.eventId),
-    replacementKeys: elsewhere.map((p) => keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId).SK),
+    replacementKeys: elsewhere.map(
+      (p) => keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId).SK,
+    ),
     replacementEvents: parsed.filter(local).map(pending),
     replacementsFingerprint: fingerprint,
   };
   const hold = holdUpdate(batch, original.eventId, now);
   // An original this batch already holds (added by id) may receive its replacements now, once.
-  hold.Update!.ConditionExpression = hold.Update!.ConditionExpression!.replace('attribute_not_exists(heldBy)', '(attribute_not_exists(heldBy) OR heldBy = :b)');
+  hold.Update!.ConditionExpression = hold.Update!.ConditionExpression!.replace(
+    'attribute_not_exists(heldBy)',
+    '(attribute_not_exists(heldBy) OR heldBy = :b)',
+  );
   const newMember: TransactItem = {
     Put: {
       TableName: clients.tableName,
@@ -476,16 +580,26 @@ function replacementWrite(batch: Batch, original: UsageEvent, parsed: Array<NewU
     Update: {
       TableName: clients.tableName,
       Key: keys.batchMember(batch.batchId, original.eventId),
-      UpdateExpression: 'SET replacements = :r, replacementKeys = :k, replacementEvents = :e, replacementsFingerprint = :f',
+      UpdateExpression:
+        'SET replacements = :r, replacementKeys = :k, replacementEvents = :e, replacementsFingerprint = :f',
       ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(replacements)',
-      ExpressionAttributeValues: { ':r': recorded.replacements, ':k': recorded.replacementKeys, ':e': recorded.replacementEvents, ':f': fingerprint },
+      ExpressionAttributeValues: {
+        ':r': recorded.replacements,
+        ':k': recorded.replacementKeys,
+        ':e': recorded.replacementEvents,
+        ':f': fingerprint,
+      },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
   const filed: TransactItem[] = elsewhere.map((p) => ({
     Put: {
       TableName: clients.tableName,
-      Item: { ...keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId), itemType: 'BATCH_REPLACEMENT', ...pending(p) },
+      Item: {
+        ...keys.batchReplacement(batch.batchId, p.subscriptionId, p.register, p.eventId),
+        itemType: 'BATCH_REPLACEMENT',
+        ...pending(p),
+      },
       ConditionExpression: 'attribute_not_exists(PK)',
     },
   }));
@@ -497,8 +611,15 @@ function replacementWrite(batch: Batch, original: UsageEvent, parsed: Array<NewU
  * originals there (`members`, the partition's held events' members) and those filed under it from
  * originals elsewhere.
  */
-export async function pendingReplacements(batchId: string, subscriptionId: string, register: string, members: readonly BatchMember[]): Promise<PendingReplacement[]> {
-  const onMembers = members.filter((m) => m.subscriptionId === subscriptionId && m.register === register).flatMap((m) => m.replacementEvents ?? []);
+export async function pendingReplacements(
+  batchId: string,
+  subscriptionId: string,
+  register: string,
+  members: readonly BatchMember[],
+): Promise<PendingReplacement[]> {
+  const onMembers = members
+    .filter((m) => m.subscriptionId === subscriptionId && m.register === register)
+    .flatMap((m) => m.replacementEvents ?? []);
   const filed = await queryAll(keys.batchPartition(batchId), keys.batchReplacementPrefix(subscriptionId, register));
   return [...onMembers, ...filed.map(toPendingReplacement)];
 }
@@ -514,7 +635,11 @@ export async function replacementsOf(batchId: string, members: readonly BatchMem
  * A page of every replacement waiting in a batch: first those on member items, then those filed
  * on their own. The cursor names the source and the key to go on from.
  */
-export async function pendingReplacementPage(batchId: string, limit: number, cursor?: string): Promise<{ items: PendingReplacement[]; nextCursor?: string }> {
+export async function pendingReplacementPage(
+  batchId: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: PendingReplacement[]; nextCursor?: string }> {
   const at = decodeCursor(cursor, isPageCursor) ?? { s: 0 };
   const prefix = at.s === 0 ? keys.batchMemberPrefix : keys.batchReplacementsPrefix;
   const res = await clients.dynamo.send(
@@ -528,10 +653,18 @@ export async function pendingReplacementPage(batchId: string, limit: number, cur
     }),
   );
   const found = res.Items ?? [];
-  const items = at.s === 0 ? found.flatMap((it) => (Array.isArray(it.replacementEvents) ? (it.replacementEvents as Item[]).map(toPendingReplacement) : [])) : found.map(toPendingReplacement);
+  const items =
+    at.s === 0
+      ? found.flatMap((it) =>
+          Array.isArray(it.replacementEvents) ? (it.replacementEvents as Item[]).map(toPendingReplacement) : [],
+        )
+      : found.map(toPendingReplacement);
   if (res.LastEvaluatedKey) return { items, nextCursor: encodeCursor({ s: at.s, k: res.LastEvaluatedKey }) };
   return at.s === 0 ? { items, nextCursor: encodeCursor({ s: 1 }) } : { items };
 }
 
 const isPageCursor = (v: unknown): v is { s: 0 | 1; k?: Record<string, string> } =>
-  typeof v === 'object' && v !== null && ((v as { s?: unknown }).s === 0 || (v as { s?: unknown }).s === 1) && ((v as { k?: unknown }).k === undefined || isStringRecord((v as { k?: unknown }).k));
+  typeof v === 'object' &&
+  v !== null &&
+  ((v as { s?: unknown }).s === 0 || (v as { s?: unknown }).s === 1) &&
+  ((v as { k?: unknown }).k === undefined || isStringRecord((v as { k?: unknown }).k));

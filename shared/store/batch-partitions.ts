@@ -58,7 +58,12 @@ const toPreview = (p: Item): PartitionPreview => ({
 });
 
 /** Records that the batch changes a partition from `earliest` on; keeps the earliest seen (idempotent). */
-export async function notePartition(batchId: string, subscriptionId: string, register: string, earliest: string): Promise<void> {
+export async function notePartition(
+  batchId: string,
+  subscriptionId: string,
+  register: string,
+  earliest: string,
+): Promise<void> {
   try {
     await clients.dynamo.send(
       new UpdateCommand({
@@ -67,7 +72,13 @@ export async function notePartition(batchId: string, subscriptionId: string, reg
         UpdateExpression: 'SET itemType = :t, subscriptionId = :s, #register = :r, earliest = :e, #state = :pending',
         ConditionExpression: 'attribute_not_exists(earliest) OR earliest > :e',
         ExpressionAttributeNames: { '#register': 'register', '#state': 'state' },
-        ExpressionAttributeValues: { ':t': 'BATCH_PARTITION', ':s': subscriptionId, ':r': register, ':e': earliest, ':pending': 'PENDING' },
+        ExpressionAttributeValues: {
+          ':t': 'BATCH_PARTITION',
+          ':s': subscriptionId,
+          ':r': register,
+          ':e': earliest,
+          ':pending': 'PENDING',
+        },
       }),
     );
   } catch (err) {
@@ -76,7 +87,9 @@ export async function notePartition(batchId: string, subscriptionId: string, reg
 }
 
 export async function listPartitions(batchId: string): Promise<BatchPartition[]> {
-  const out: BatchPartition[] = (await queryAll(keys.batchPartition(batchId), keys.batchPartitionPrefix)).map(toPartition);
+  const out: BatchPartition[] = (await queryAll(keys.batchPartition(batchId), keys.batchPartitionPrefix)).map(
+    toPartition,
+  );
   return out;
 }
 
@@ -91,7 +104,10 @@ export async function savePartition(batchId: string, p: BatchPartition): Promise
 
 /** Discards the preview, only while the batch is at `stage`: a late attempt cannot delete what a later stage relies on. */
 export async function deletePartitions(batchId: string, stage: BatchStage): Promise<void> {
-  const all = [...(await listPartitions(batchId)).map((p) => keys.batchPartitionItem(batchId, p.subscriptionId, p.register)), ...(await changeSetKeys(batchId))];
+  const all = [
+    ...(await listPartitions(batchId)).map((p) => keys.batchPartitionItem(batchId, p.subscriptionId, p.register)),
+    ...(await changeSetKeys(batchId)),
+  ];
   // 99 deletes and the stage check per transaction (DynamoDB's limit is 100 items).
   for (let i = 0; i < all.length; i += 99) {
     const deletes = all.slice(i, i + 99).map((key) => ({ Delete: { TableName: clients.tableName, Key: key } }));
@@ -99,4 +115,5 @@ export async function deletePartitions(batchId: string, stage: BatchStage): Prom
   }
 }
 
-export const partitionKey = (p: Pick<BatchPartition, 'subscriptionId' | 'register'>) => `${p.subscriptionId}#${p.register}`;
+export const partitionKey = (p: Pick<BatchPartition, 'subscriptionId' | 'register'>) =>
+  `${p.subscriptionId}#${p.register}`;

@@ -46,7 +46,9 @@ export function toBatch(item: Item): Batch {
       ...(options.effectiveAt ? { effectiveAt: options.effectiveAt as string } : {}),
       requireApproval: options.requireApproval === true,
     },
-    counts: Object.fromEntries(Object.keys(zeroCounts).map((k) => [k, Number(counts[k] ?? 0n)])) as unknown as Batch['counts'],
+    counts: Object.fromEntries(
+      Object.keys(zeroCounts).map((k) => [k, Number(counts[k] ?? 0n)]),
+    ) as unknown as Batch['counts'],
     progress: { done: Number(progress.done ?? 0n), total: Number(progress.total ?? 0n) },
     createdBy: item.createdBy as string,
     ...(item.lockedBy ? { lockedBy: item.lockedBy as string } : {}),
@@ -86,7 +88,9 @@ export async function createBatch(input: NewBatch, actor: string, now: string): 
 }
 
 export async function getBatch(batchId: string): Promise<Batch | undefined> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.batch(batchId), ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({ TableName: clients.tableName, Key: keys.batch(batchId), ConsistentRead: true }),
+  );
   return res.Item ? toBatch(res.Item) : undefined;
 }
 
@@ -116,21 +120,28 @@ export function batchStageCheck(batchId: string, stage: BatchStage): TransactIte
       Key: keys.batch(batchId),
       ConditionExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})${versioned ? ' AND #version = :version' : ''}`,
       ExpressionAttributeNames: { '#status': 'status', ...(versioned ? { '#version': 'version' } : {}) },
-      ExpressionAttributeValues: { ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])), ...(versioned ? { ':version': stage.version } : {}) },
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
+        ...(versioned ? { ':version': stage.version } : {}),
+      },
     },
   };
 }
 
 /** What an attempt that outlived its stage meets: it stops; the attempt that replaced it does the work. */
 export const stageOver = (batchId: string, stage: BatchStage) =>
-  new DomainError('INVALID_TRANSITION', `batch ${batchId} is no longer ${[stage.status].flat().join(' or ')}${stage.version === undefined ? '' : ` (version ${stage.version})`}; this attempt stops`);
+  new DomainError(
+    'INVALID_TRANSITION',
+    `batch ${batchId} is no longer ${[stage.status].flat().join(' or ')}${stage.version === undefined ? '' : ` (version ${stage.version})`}; this attempt stops`,
+  );
 
 /** Sends `items` with the batch's stage check as one transaction (at most 99 items). */
 export async function writeInStage(batchId: string, stage: BatchStage, items: readonly TransactItem[]): Promise<void> {
   try {
     await clients.dynamo.send(new TransactWriteCommand({ TransactItems: [...items, batchStageCheck(batchId, stage)] }));
   } catch (err) {
-    if (isTransactionCanceled(err) && cancellationCodes(err).at(-1) === 'ConditionalCheckFailed') throw stageOver(batchId, stage);
+    if (isTransactionCanceled(err) && cancellationCodes(err).at(-1) === 'ConditionalCheckFailed')
+      throw stageOver(batchId, stage);
     throw err;
   }
 }
@@ -149,9 +160,14 @@ export interface ListBatchFilter {
 }
 
 /** Newest first. */
-export async function listBatches(filter: ListBatchFilter, limit: number, cursor?: string): Promise<{ items: Batch[]; nextCursor?: string }> {
+export async function listBatches(
+  filter: ListBatchFilter,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: Batch[]; nextCursor?: string }> {
   // GSI1 carries keys only: the batches are filtered once read, a page of index entries at a time.
-  const wanted = (b: Batch) => (!filter.status || b.status === filter.status) && (!filter.type || b.type === filter.type);
+  const wanted = (b: Batch) =>
+    (!filter.status || b.status === filter.status) && (!filter.type || b.type === filter.type);
   const items: Batch[] = [];
   let start = decodeCursor(cursor, isStringRecord) as Item | undefined;
   do {
@@ -271,7 +287,12 @@ export async function resetCounts(batchId: string, now: string): Promise<void> {
       UpdateExpression: 'SET counts = :zero, progress = :none, updatedAt = :now',
       ConditionExpression: '#status = :cancelled',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':zero': zeroCounts, ':none': { done: 0, total: 0 }, ':now': now, ':cancelled': 'CANCELLED' },
+      ExpressionAttributeValues: {
+        ':zero': zeroCounts,
+        ':none': { done: 0, total: 0 },
+        ':now': now,
+        ':cancelled': 'CANCELLED',
+      },
     }),
   );
 }
@@ -294,8 +315,15 @@ export async function addCounts(
         Key: keys.batch(batchId),
         UpdateExpression: `ADD ${entries.map((_, i) => `counts.#c${i} :n${i}`).join(', ')} SET updatedAt = :now`,
         ...(onlyIn ? { ConditionExpression: `#status IN (${Object.keys(statuses).join(', ')})` } : {}),
-        ExpressionAttributeNames: { ...Object.fromEntries(entries.map(([k], i) => [`#c${i}`, k])), ...(onlyIn ? { '#status': 'status' } : {}) },
-        ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])), ':now': now, ...statuses },
+        ExpressionAttributeNames: {
+          ...Object.fromEntries(entries.map(([k], i) => [`#c${i}`, k])),
+          ...(onlyIn ? { '#status': 'status' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ...Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])),
+          ':now': now,
+          ...statuses,
+        },
       }),
     );
   } catch (err) {
@@ -303,7 +331,11 @@ export async function addCounts(
   }
 }
 
-const toLastError = (e: Item): NonNullable<Batch['lastError']> => ({ code: storedErrorCode(e.code), message: String(e.message ?? ''), at: String(e.at ?? '') });
+const toLastError = (e: Item): NonNullable<Batch['lastError']> => ({
+  code: storedErrorCode(e.code),
+  message: String(e.message ?? ''),
+  at: String(e.at ?? ''),
+});
 
 /** A replacement event as stored, on its original's member item or an item of its own. */
 export function toPendingReplacement(it: Item): PendingReplacement {
@@ -333,7 +365,9 @@ export function toMember(item: Item): BatchMember {
     ...(isRelatedReason(item.relatedReason) ? { relatedReason: item.relatedReason } : {}),
     ...(item.replacements ? { replacements: item.replacements as string[] } : {}),
     ...(item.replacementKeys ? { replacementKeys: item.replacementKeys as string[] } : {}),
-    ...(Array.isArray(item.replacementEvents) ? { replacementEvents: (item.replacementEvents as Item[]).map(toPendingReplacement) } : {}),
+    ...(Array.isArray(item.replacementEvents)
+      ? { replacementEvents: (item.replacementEvents as Item[]).map(toPendingReplacement) }
+      : {}),
     addedAt: item.addedAt as string,
   };
 }
@@ -344,7 +378,12 @@ export interface MemberFilter {
 }
 
 /** One page of members, in event id order. */
-export async function listMembers(batchId: string, filter: MemberFilter, limit: number, cursor?: string): Promise<{ items: BatchMember[]; nextCursor?: string }> {
+export async function listMembers(
+  batchId: string,
+  filter: MemberFilter,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: BatchMember[]; nextCursor?: string }> {
   const filters: string[] = [];
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchMemberPrefix };
@@ -394,19 +433,26 @@ export async function* allMembers(batchId: string): AsyncGenerator<BatchMember[]
   } while (cursor);
 }
 
-
 /** Closes every edit gate: from here on no add can commit, so a paging of members sees them all. */
 export async function closeGates(batchId: string, now: string): Promise<void> {
   await Promise.all(
-    keys.batchGates(batchId).map((Key) =>
-      clients.dynamo.send(new PutCommand({ TableName: clients.tableName, Item: { ...Key, itemType: 'BATCH_GATE', closedAt: now } })),
-    ),
+    keys
+      .batchGates(batchId)
+      .map((Key) =>
+        clients.dynamo.send(
+          new PutCommand({ TableName: clients.tableName, Item: { ...Key, itemType: 'BATCH_GATE', closedAt: now } }),
+        ),
+      ),
   );
 }
 
 /** Reopens edits, only while the batch is at `stage`: a late attempt cannot open a batch that moved on. */
 export async function openGates(batchId: string, stage: BatchStage): Promise<void> {
-  await writeInStage(batchId, stage, keys.batchGates(batchId).map((Key) => ({ Delete: { TableName: clients.tableName, Key } })));
+  await writeInStage(
+    batchId,
+    stage,
+    keys.batchGates(batchId).map((Key) => ({ Delete: { TableName: clients.tableName, Key } })),
+  );
 }
 
 export async function getMembers(batchId: string, eventIds: readonly string[]): Promise<BatchMember[]> {
@@ -414,15 +460,25 @@ export async function getMembers(batchId: string, eventIds: readonly string[]): 
 }
 
 /** Marks a member failed validation (ERROR) or processing (FAILED), with the code that says why. */
-export async function setMemberState(batchId: string, eventId: string, state: BatchMember['state'], error?: { code: ErrorCode; message: string }): Promise<void> {
+export async function setMemberState(
+  batchId: string,
+  eventId: string,
+  state: BatchMember['state'],
+  error?: { code: ErrorCode; message: string },
+): Promise<void> {
   await clients.dynamo.send(
     new UpdateCommand({
       TableName: clients.tableName,
       Key: keys.batchMember(batchId, eventId),
-      UpdateExpression: error ? 'SET #state = :s, errorCode = :c, errorMessage = :m' : 'SET #state = :s REMOVE errorCode, errorMessage',
+      UpdateExpression: error
+        ? 'SET #state = :s, errorCode = :c, errorMessage = :m'
+        : 'SET #state = :s REMOVE errorCode, errorMessage',
       ConditionExpression: 'attribute_exists(PK)',
       ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':s': state, ...(error ? { ':c': error.code, ':m': error.message.slice(0, 500) } : {}) },
+      ExpressionAttributeValues: {
+        ':s': state,
+        ...(error ? { ':c': error.code, ':m': error.message.slice(0, 500) } : {}),
+      },
     }),
   );
 }
@@ -453,12 +509,26 @@ export async function addProgress(batchId: string, done: number, total: number, 
 /** Stores how submit split the batch, so every shard works from the same plan. */
 export async function savePlan(batchId: string, plan: { shards: number; partitions: number }): Promise<void> {
   await clients.dynamo.send(
-    new UpdateCommand({ TableName: clients.tableName, Key: keys.batch(batchId), UpdateExpression: 'SET #plan = :p', ExpressionAttributeNames: { '#plan': 'plan' }, ExpressionAttributeValues: { ':p': plan } }),
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      UpdateExpression: 'SET #plan = :p',
+      ExpressionAttributeNames: { '#plan': 'plan' },
+      ExpressionAttributeValues: { ':p': plan },
+    }),
   );
 }
 
 export async function getPlan(batchId: string): Promise<{ shards: number; partitions: number }> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.batch(batchId), ConsistentRead: true, ProjectionExpression: '#plan', ExpressionAttributeNames: { '#plan': 'plan' } }));
+  const res = await clients.dynamo.send(
+    new GetCommand({
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      ConsistentRead: true,
+      ProjectionExpression: '#plan',
+      ExpressionAttributeNames: { '#plan': 'plan' },
+    }),
+  );
   const plan = res.Item?.plan as { shards: bigint; partitions: bigint } | undefined;
   if (!plan) throw new Error(`batch ${batchId} has no submit plan`);
   return { shards: Number(plan.shards), partitions: Number(plan.partitions) };
@@ -497,7 +567,12 @@ export async function recordExecution(batchId: string, action: string, arn: stri
 /** Shows why a workflow stopped without moving the batch (a failed revert may be asked again). */
 export async function setLastError(batchId: string, error: NonNullable<Batch['lastError']>): Promise<void> {
   await clients.dynamo.send(
-    new UpdateCommand({ TableName: clients.tableName, Key: keys.batch(batchId), UpdateExpression: 'SET lastError = :e', ExpressionAttributeValues: { ':e': error } }),
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.batch(batchId),
+      UpdateExpression: 'SET lastError = :e',
+      ExpressionAttributeValues: { ':e': error },
+    }),
   );
 }
 
@@ -517,11 +592,23 @@ export interface EventBatches {
  * The batches that took each event (its `touchedBy`), newest first, at most `limit` each: one
  * batch read of their batch and member items, never a scan or a query.
  */
-export async function batchesOfEvents(events: ReadonlyArray<{ eventId: string; touchedBy?: readonly string[] }>, limit: number): Promise<Map<string, EventBatches>> {
+export async function batchesOfEvents(
+  events: ReadonlyArray<{ eventId: string; touchedBy?: readonly string[] }>,
+  limit: number,
+): Promise<Map<string, EventBatches>> {
   const pairs = events.flatMap((e) => (e.touchedBy ?? []).map((batchId) => ({ eventId: e.eventId, batchId })));
-  const read = await batchGet([...[...new Set(pairs.map((p) => p.batchId))].map((b) => keys.batch(b)), ...pairs.map((p) => keys.batchMember(p.batchId, p.eventId))]);
-  const batches = new Map(read.filter((it) => it.itemType === 'BATCH').map((it) => [it.batchId as string, toBatch(it)]));
-  const members = new Map(read.filter((it) => it.itemType === 'BATCH_MEMBER').map((it) => [`${it.PK as string}|${it.eventId as string}`, toMember(it)]));
+  const read = await batchGet([
+    ...[...new Set(pairs.map((p) => p.batchId))].map((b) => keys.batch(b)),
+    ...pairs.map((p) => keys.batchMember(p.batchId, p.eventId)),
+  ]);
+  const batches = new Map(
+    read.filter((it) => it.itemType === 'BATCH').map((it) => [it.batchId as string, toBatch(it)]),
+  );
+  const members = new Map(
+    read
+      .filter((it) => it.itemType === 'BATCH_MEMBER')
+      .map((it) => [`${it.PK as string}|${it.eventId as string}`, toMember(it)]),
+  );
   return new Map(
     events.map((e) => {
       const items = (e.touchedBy ?? []).flatMap((batchId) => {

@@ -112,7 +112,8 @@ export function billLineAdjustmentUpdate(d: BillAdjustmentDelta, now: string): T
     ':one': 1,
   };
   // An attribute may appear once per expression: `adjustments` is either added to or defaulted.
-  let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), billUnitId = if_not_exists(billUnitId, :bu)';
+  let set =
+    'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), billUnitId = if_not_exists(billUnitId, :bu)';
   if (d.field !== 'adjustments') {
     set += ', adjustments = if_not_exists(adjustments, :zero)';
     values[':zero'] = 0n;
@@ -139,17 +140,30 @@ export async function listBillLines(subscriptionId: string): Promise<BillLine[]>
 }
 
 /** Moves a line forward one status; asking for the status it already has is a no-op. */
-export async function setBillStatus(subscriptionId: string, period: string, to: Exclude<BillStatus, 'OPEN'>, now: string): Promise<BillLine> {
+export async function setBillStatus(
+  subscriptionId: string,
+  period: string,
+  to: Exclude<BillStatus, 'OPEN'>,
+  now: string,
+): Promise<BillLine> {
   const from = previousStatus(to)!;
   try {
     const res = await clients.dynamo.send(
       new UpdateCommand({
         TableName: clients.tableName,
         Key: keys.billLine(subscriptionId, period),
-        UpdateExpression: 'SET #status = :to, updatedAt = :now, statusHistory = list_append(if_not_exists(statusHistory, :empty), :entry) ADD version :one',
+        UpdateExpression:
+          'SET #status = :to, updatedAt = :now, statusHistory = list_append(if_not_exists(statusHistory, :empty), :entry) ADD version :one',
         ConditionExpression: 'attribute_exists(PK) AND #status = :from',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':to': to, ':from': from, ':now': now, ':empty': [], ':entry': [{ status: to, at: now }], ':one': 1 },
+        ExpressionAttributeValues: {
+          ':to': to,
+          ':from': from,
+          ':now': now,
+          ':empty': [],
+          ':entry': [{ status: to, at: now }],
+          ':one': 1,
+        },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
@@ -163,7 +177,10 @@ export async function setBillStatus(subscriptionId: string, period: string, to: 
       const lines = await listBillLines(subscriptionId);
       return lines.find((l) => l.period === period)!;
     }
-    throw new DomainError('INVALID_TRANSITION', `bill line ${period} is ${current}; it can become ${to} only from ${from}`);
+    throw new DomainError(
+      'INVALID_TRANSITION',
+      `bill line ${period} is ${current}; it can become ${to} only from ${from}`,
+    );
   }
 }
 

@@ -85,8 +85,19 @@ const toChangeSet = (i: Item): ChangeSet => {
     closedThrough: (i.closedThrough as string | null | undefined) ?? null,
     billUnitId: (i.billUnitId as string | null | undefined) ?? null,
     ...(i.effectiveAt ? { effectiveAt: i.effectiveAt as string } : {}),
-    registers: (i.registers as Item[]).map((r) => ({ register: r.register as string, version: n(r.version), before: r.before as bigint, consumedDelta: r.consumedDelta as bigint, changedEvents: n(r.changedEvents) })),
-    grants: (i.grants as Item[]).map((g) => ({ register: g.register as string, grantId: g.grantId as string, version: n(g.version), delta: g.delta as bigint })),
+    registers: (i.registers as Item[]).map((r) => ({
+      register: r.register as string,
+      version: n(r.version),
+      before: r.before as bigint,
+      consumedDelta: r.consumedDelta as bigint,
+      changedEvents: n(r.changedEvents),
+    })),
+    grants: (i.grants as Item[]).map((g) => ({
+      register: g.register as string,
+      grantId: g.grantId as string,
+      version: n(g.version),
+      delta: g.delta as bigint,
+    })),
     lines: (i.lines as Item[]).map((l) => ({
       period: l.period as string,
       status: l.status as BillLineChange['status'],
@@ -122,13 +133,26 @@ const toChangeSet = (i: Item): ChangeSet => {
  * Items of the totals transaction besides the change set's own: refused at lock (PLAN_TOO_LARGE)
  * rather than half-applied at submit.
  */
-export function totalsItemCount(cs: Pick<ChangeSet, 'registers' | 'grants' | 'lines' | 'documents'>, reinvoice: boolean): number {
+export function totalsItemCount(
+  cs: Pick<ChangeSet, 'registers' | 'grants' | 'lines' | 'documents'>,
+  reinvoice: boolean,
+): number {
   // change set item, subscription check, ledger-close check, bill-unit guard, stage check
-  return 5 + cs.registers.length * 2 + cs.grants.filter((g) => g.delta !== 0n).length + cs.lines.length + cs.documents.length + (reinvoice ? 1 : 0);
+  return (
+    5 +
+    cs.registers.length * 2 +
+    cs.grants.filter((g) => g.delta !== 0n).length +
+    cs.lines.length +
+    cs.documents.length +
+    (reinvoice ? 1 : 0)
+  );
 }
 
 export const fitsOneTransaction = (cs: Pick<ChangeSet, 'registers' | 'grants' | 'lines' | 'documents'>): boolean =>
-  totalsItemCount(cs, cs.lines.some((l) => l.reinvoiceRequired)) <= MAX_TRANSACTION_ITEMS;
+  totalsItemCount(
+    cs,
+    cs.lines.some((l) => l.reinvoiceRequired),
+  ) <= MAX_TRANSACTION_ITEMS;
 
 /** Chunk items per fenced transaction (each up to ~40 KB: well within a transaction's 4 MB). */
 const CHUNK_ITEMS_PER_WRITE = 25;
@@ -138,7 +162,12 @@ const CHUNK_ITEMS_PER_WRITE = 25;
  * write checks the batch is still at the lock's stage: a lock attempt that outlived it (a timed-out
  * task whose Lambda ran on) cannot put a change set back to READY after submit applied it.
  */
-export async function saveChangeSet(batchId: string, stage: BatchStage, cs: ChangeSet, changes: Map<string, PlannedEventChange[]>): Promise<void> {
+export async function saveChangeSet(
+  batchId: string,
+  stage: BatchStage,
+  cs: ChangeSet,
+  changes: Map<string, PlannedEventChange[]>,
+): Promise<void> {
   const puts: TransactItem[] = [];
   for (const [register, list] of changes) {
     for (let n = 0; n * EVENTS_PER_CHUNK < list.length; n++) {
@@ -156,12 +185,26 @@ export async function saveChangeSet(batchId: string, stage: BatchStage, cs: Chan
       });
     }
   }
-  for (let i = 0; i < puts.length; i += CHUNK_ITEMS_PER_WRITE) await writeInStage(batchId, stage, puts.slice(i, i + CHUNK_ITEMS_PER_WRITE));
-  await writeInStage(batchId, stage, [{ Put: { TableName: clients.tableName, Item: { ...keys.batchChangeSet(batchId, cs.subscriptionId), itemType: 'CHANGE_SET', ...cs } } }]);
+  for (let i = 0; i < puts.length; i += CHUNK_ITEMS_PER_WRITE)
+    await writeInStage(batchId, stage, puts.slice(i, i + CHUNK_ITEMS_PER_WRITE));
+  await writeInStage(batchId, stage, [
+    {
+      Put: {
+        TableName: clients.tableName,
+        Item: { ...keys.batchChangeSet(batchId, cs.subscriptionId), itemType: 'CHANGE_SET', ...cs },
+      },
+    },
+  ]);
 }
 
 export async function getChangeSet(batchId: string, subscriptionId: string): Promise<ChangeSet | undefined> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.batchChangeSet(batchId, subscriptionId), ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({
+      TableName: clients.tableName,
+      Key: keys.batchChangeSet(batchId, subscriptionId),
+      ConsistentRead: true,
+    }),
+  );
   return res.Item ? toChangeSet(res.Item) : undefined;
 }
 
@@ -196,7 +239,8 @@ export async function markStale(batchId: string, subscriptionId: string, reason:
   }
 }
 
-const versionCondition = (version: number, name = '#v') => (version === 0 ? `attribute_not_exists(${name})` : `${name} = :v`);
+const versionCondition = (version: number, name = '#v') =>
+  version === 0 ? `attribute_not_exists(${name})` : `${name} = :v`;
 
 export type TotalsOutcome = { applied: true } | { applied: false; already: true } | { applied: false; stale: string };
 
@@ -254,12 +298,25 @@ export async function applyTotals(
         UpdateExpression: 'ADD drawn :d, undrawn :nd, version :one',
         ConditionExpression: `attribute_exists(PK) AND ${versionCondition(g.version)}`,
         ExpressionAttributeNames: { '#v': 'version' },
-        ExpressionAttributeValues: { ':d': g.delta, ':nd': -g.delta, ':one': 1, ...(g.version ? { ':v': g.version } : {}) },
+        ExpressionAttributeValues: {
+          ':d': g.delta,
+          ':nd': -g.delta,
+          ':one': 1,
+          ...(g.version ? { ':v': g.version } : {}),
+        },
       },
     });
   }
   for (const r of cs.registers) {
-    const values = { ':c': r.consumedDelta, ':one': 1, ':at': ctx.now, ':t': 'REGISTER', ':s': cs.subscriptionId, ':r': r.register, ...(r.version ? { ':v': r.version } : {}) };
+    const values = {
+      ':c': r.consumedDelta,
+      ':one': 1,
+      ':at': ctx.now,
+      ':t': 'REGISTER',
+      ':s': cs.subscriptionId,
+      ':r': r.register,
+      ...(r.version ? { ':v': r.version } : {}),
+    };
     if (r.consumedDelta === 0n) {
       push(`register ${r.register} (a grant, transfer or adjustment)`, {
         ConditionCheck: {
@@ -273,23 +330,27 @@ export async function applyTotals(
       continue;
     }
     const entryId = `rate:${batchId}:submit:${r.register}`;
-    push(`ledger entry of register ${r.register}`, ledgerEntryPut({
-      entryId,
-      subscriptionId: cs.subscriptionId,
-      register: r.register,
-      kind: 'CONSUMPTION',
-      granted: 0n,
-      consumed: r.consumedDelta,
-      at,
-      actor: ctx.actor,
-      eventCount: r.changedEvents,
-      batchId,
-    }));
+    push(
+      `ledger entry of register ${r.register}`,
+      ledgerEntryPut({
+        entryId,
+        subscriptionId: cs.subscriptionId,
+        register: r.register,
+        kind: 'CONSUMPTION',
+        granted: 0n,
+        consumed: r.consumedDelta,
+        at,
+        actor: ctx.actor,
+        eventCount: r.changedEvents,
+        batchId,
+      }),
+    );
     push(`register ${r.register} (a grant, transfer or adjustment)`, {
       Update: {
         TableName: clients.tableName,
         Key: keys.register(cs.subscriptionId, r.register),
-        UpdateExpression: 'ADD #consumed :c, entries :one, version :one SET updatedAt = :at, itemType = :t, subscriptionId = :s, #register = :r',
+        UpdateExpression:
+          'ADD #consumed :c, entries :one, version :one SET updatedAt = :at, itemType = :t, subscriptionId = :s, #register = :r',
         ConditionExpression: versionCondition(r.version),
         ExpressionAttributeNames: { '#consumed': 'consumed', '#register': 'register', '#v': 'version' },
         ExpressionAttributeValues: values,
@@ -300,29 +361,44 @@ export async function applyTotals(
     push(`bill line ${l.period} (its status, an adjustment or a rating)`, lineItem(cs, l, ctx.now));
   }
   for (const d of cs.documents) {
-    push(`credit/rebill of ${d.originalPeriod}`, billAdjustmentPut({
-      id: `${batchId}:${d.originalPeriod}:${d.kind.toLowerCase()}`,
-      subscriptionId: cs.subscriptionId,
-      kind: d.kind,
-      amount: d.amount,
-      originalPeriod: d.originalPeriod,
-      period: d.period,
-      usageBefore: d.usageBefore,
-      usageAfter: d.usageAfter,
-      batchId,
-      at,
-    }));
+    push(
+      `credit/rebill of ${d.originalPeriod}`,
+      billAdjustmentPut({
+        id: `${batchId}:${d.originalPeriod}:${d.kind.toLowerCase()}`,
+        subscriptionId: cs.subscriptionId,
+        kind: d.kind,
+        amount: d.amount,
+        originalPeriod: d.originalPeriod,
+        period: d.period,
+        usageBefore: d.usageBefore,
+        usageAfter: d.usageAfter,
+        batchId,
+        at,
+      }),
+    );
   }
   const reinvoice = cs.lines.filter((l) => l.reinvoiceRequired);
   if (reinvoice.length > 0) {
-    push('re-invoice event', outboxPut(
-      domainEvent('BILL_REINVOICE_REQUIRED', `${batchId}:${cs.subscriptionId}`, { accountId: cs.accountId, occurredAt: ctx.now, actor: ctx.actor }, {
-        subscriptionId: cs.subscriptionId,
-        batchId,
-        currency: cs.currency,
-        lines: reinvoice.map((l) => ({ period: l.period, before: formatMoney(l.before.total, cs.currency), after: formatMoney(l.after.total, cs.currency) })),
-      }),
-    ));
+    push(
+      're-invoice event',
+      outboxPut(
+        domainEvent(
+          'BILL_REINVOICE_REQUIRED',
+          `${batchId}:${cs.subscriptionId}`,
+          { accountId: cs.accountId, occurredAt: ctx.now, actor: ctx.actor },
+          {
+            subscriptionId: cs.subscriptionId,
+            batchId,
+            currency: cs.currency,
+            lines: reinvoice.map((l) => ({
+              period: l.period,
+              before: formatMoney(l.before.total, cs.currency),
+              after: formatMoney(l.after.total, cs.currency),
+            })),
+          },
+        ),
+      ),
+    );
   }
   push('batch stage', batchStageCheck(batchId, ctx.stage));
   try {
@@ -343,7 +419,10 @@ function lineItem(cs: ChangeSet, l: BillLineChange, now: string): TransactItem {
   const key = keys.billLine(cs.subscriptionId, l.period);
   const names: Record<string, string> = l.created ? { '#status': 'status' } : { '#v': 'version', '#status': 'status' };
   const guard = l.created ? 'attribute_not_exists(PK)' : `${versionCondition(l.version)} AND #status = :was`;
-  const values: Record<string, unknown> = { ...(l.version && !l.created ? { ':v': l.version } : {}), ...(l.created ? {} : { ':was': l.status }) };
+  const values: Record<string, unknown> = {
+    ...(l.version && !l.created ? { ':v': l.version } : {}),
+    ...(l.created ? {} : { ':was': l.status }),
+  };
   if (l.frozenBecause || (l.usageDelta === 0n && l.eventCountDelta === 0 && l.adjustmentsDelta === 0n && !l.created)) {
     // The line stays as it is, but the plan read it: it must still be as read.
     return {
@@ -369,7 +448,8 @@ function lineItem(cs: ChangeSet, l: BillLineChange, now: string): TransactItem {
     ':now': now,
     ':bu': cs.billUnitId,
   });
-  let set = 'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), billUnitId = if_not_exists(billUnitId, :bu)';
+  let set =
+    'itemType = :itemType, subscriptionId = :s, period = :p, currency = :c, updatedAt = :now, #status = if_not_exists(#status, :open), billUnitId = if_not_exists(billUnitId, :bu)';
   let remove = '';
   if (l.periodMinimum !== undefined) {
     set += ', periodMinimum = :min';
@@ -399,10 +479,21 @@ export async function applyEventChunk(
   n: number,
   ctx: { now: string; actor: string; stage: BatchStage },
 ): Promise<{ applied: boolean; changed: number; exists: boolean }> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.batchChangeSetChunk(batchId, subscriptionId, register, n), ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({
+      TableName: clients.tableName,
+      Key: keys.batchChangeSetChunk(batchId, subscriptionId, register, n),
+      ConsistentRead: true,
+    }),
+  );
   if (!res.Item) return { applied: false, changed: 0, exists: false };
   if (res.Item.applied) return { applied: false, changed: 0, exists: true };
-  const changes = (res.Item.changes as Item[]).map((c) => ({ eventId: c.eventId as string, fromRev: Number(c.fromRev), status: c.status as EventStatus, rating: c.rating as StoredRating }));
+  const changes = (res.Item.changes as Item[]).map((c) => ({
+    eventId: c.eventId as string,
+    fromRev: Number(c.fromRev),
+    status: c.status as EventStatus,
+    rating: c.rating as StoredRating,
+  }));
   const items: TransactItem[] = changes.map((c) => eventUpdate(c, batchId, ctx));
   items.push({
     Update: {
@@ -451,7 +542,8 @@ function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string 
       TableName: clients.tableName,
       Key: keys.event(c.eventId),
       UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt`,
-      ConditionExpression: 'ratingRev = :rev AND #status <> :reversed AND (attribute_not_exists(heldBy) OR heldBy = :held)',
+      ConditionExpression:
+        'ratingRev = :rev AND #status <> :reversed AND (attribute_not_exists(heldBy) OR heldBy = :held)',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: values,
     },
@@ -464,7 +556,9 @@ function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string 
  */
 export async function staleReason(cs: ChangeSet): Promise<string | undefined> {
   const [sub, close, lines, registers] = await Promise.all([
-    clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.subscription(cs.subscriptionId), ConsistentRead: true })),
+    clients.dynamo.send(
+      new GetCommand({ TableName: clients.tableName, Key: keys.subscription(cs.subscriptionId), ConsistentRead: true }),
+    ),
     clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.ledgerClose, ConsistentRead: true })),
     queryAll(keys.subscription(cs.subscriptionId).PK, keys.billLinePrefix),
     queryAll(keys.subscription(cs.subscriptionId).PK, keys.registerPrefix),
@@ -473,11 +567,15 @@ export async function staleReason(cs: ChangeSet): Promise<string | undefined> {
   if (Number(sub.Item?.planVersion ?? 0n) !== cs.planVersion) moved.push('the price plan (a subscription change)');
   if (((close.Item?.closedThrough as string | undefined) ?? null) !== cs.closedThrough) moved.push('the ledger close');
   const regVersion = new Map(registers.map((r) => [r.register as string, Number(r.version ?? 0n)]));
-  for (const r of cs.registers) if ((regVersion.get(r.register) ?? 0) !== r.version) moved.push(`register ${r.register} (a grant, transfer or adjustment)`);
+  for (const r of cs.registers)
+    if ((regVersion.get(r.register) ?? 0) !== r.version)
+      moved.push(`register ${r.register} (a grant, transfer or adjustment)`);
   const lineBy = new Map(lines.map((l) => [l.period as string, l]));
   for (const l of cs.lines) {
     const now = lineBy.get(l.period);
-    const same = l.created ? !now : now !== undefined && Number(now.version ?? 0n) === l.version && now.status === l.status;
+    const same = l.created
+      ? !now
+      : now !== undefined && Number(now.version ?? 0n) === l.version && now.status === l.status;
     if (!same) moved.push(`bill line ${l.period} (its status, an adjustment or a rating)`);
   }
   return moved.length > 0 ? `${moved.join(', ')} changed after lock` : undefined;

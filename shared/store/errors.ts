@@ -1,5 +1,9 @@
 // Recognising DynamoDB's condition failures, which are how every guard speaks.
-import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 /** Items returned with a failed condition come in wire format; read them like every other item (bigints). */
@@ -7,7 +11,8 @@ export const fromWire = (item: Record<string, AttributeValue>): Record<string, u
   unmarshall(item, { wrapNumbers: (v: string) => BigInt(v) });
 
 export const isConditionFailure = (err: unknown): err is ConditionalCheckFailedException =>
-  err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+  err instanceof ConditionalCheckFailedException ||
+  (err as { name?: string })?.name === 'ConditionalCheckFailedException';
 
 export const isTransactionCanceled = (err: unknown): err is TransactionCanceledException =>
   err instanceof TransactionCanceledException || (err as { name?: string })?.name === 'TransactionCanceledException';
@@ -70,12 +75,15 @@ export const TRANSIENT_ERRORS = [
 const TRANSIENT: ReadonlySet<string> = new Set(TRANSIENT_ERRORS);
 
 /** Errors worth retrying as they are: the workflow's Retry handles them, not a partition failure. */
-export const isTransient = (err: unknown): boolean => TRANSIENT.has((err as { name?: string })?.name ?? '') || isBusyCancellation(err);
+export const isTransient = (err: unknown): boolean =>
+  TRANSIENT.has((err as { name?: string })?.name ?? '') || isBusyCancellation(err);
 
 /** The error as a workflow task reports it: a busy cancellation is renamed so a Retry can match it. */
 export function asTaskError(err: unknown): unknown {
   if (isTransactionCanceled(err) && isBusyCancellation(err)) {
-    const busy = new Error(`transaction cancelled by contention or throttling: ${(err as Error).message}`, { cause: err });
+    const busy = new Error(`transaction cancelled by contention or throttling: ${(err as Error).message}`, {
+      cause: err,
+    });
     busy.name = 'TransactionBusy';
     return busy;
   }

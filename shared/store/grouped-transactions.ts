@@ -25,10 +25,19 @@ export const MAX_TRANSACTION_ITEMS = 100;
  * Returns the entries refused by a condition of their own, with the reason DynamoDB gave (its
  * item, when asked for).
  */
-export async function writeGrouped<T>(entries: readonly T[], spec: GroupedWrite<T>, perTransaction: number): Promise<Map<T, CancellationReason>> {
+export async function writeGrouped<T>(
+  entries: readonly T[],
+  spec: GroupedWrite<T>,
+  perTransaction: number,
+): Promise<Map<T, CancellationReason>> {
   const refused = new Map<T, CancellationReason>();
   const own = new Map(entries.map((e) => [e, spec.itemsOf(e)]));
-  for (const group of groupsOf(entries, own, perTransaction, spec.shared ? spec.shared(entries.slice(0, 1)).length : 0)) {
+  for (const group of groupsOf(
+    entries,
+    own,
+    perTransaction,
+    spec.shared ? spec.shared(entries.slice(0, 1)).length : 0,
+  )) {
     let pending = group;
     while (pending.length > 0) {
       const shared = spec.shared?.(pending) ?? [];
@@ -39,7 +48,8 @@ export async function writeGrouped<T>(entries: readonly T[], spec: GroupedWrite<
       } catch (err) {
         if (!isTransactionCanceled(err)) throw err;
         const reasons = err.CancellationReasons ?? [];
-        if (reasons.slice(items.length - shared.length).some((r) => r.Code === 'ConditionalCheckFailed')) throw spec.sharedRefused?.() ?? err;
+        if (reasons.slice(items.length - shared.length).some((r) => r.Code === 'ConditionalCheckFailed'))
+          throw spec.sharedRefused?.() ?? err;
         let at = 0;
         const before = refused.size;
         for (const entry of pending) {
@@ -58,7 +68,12 @@ export async function writeGrouped<T>(entries: readonly T[], spec: GroupedWrite<
 }
 
 /** Consecutive groups of at most `perTransaction` entries whose items, with the shared ones, fit one transaction. */
-function groupsOf<T>(entries: readonly T[], own: ReadonlyMap<T, TransactItem[]>, perTransaction: number, sharedCount: number): T[][] {
+function groupsOf<T>(
+  entries: readonly T[],
+  own: ReadonlyMap<T, TransactItem[]>,
+  perTransaction: number,
+  sharedCount: number,
+): T[][] {
   const groups: T[][] = [];
   let current: T[] = [];
   let items = sharedCount;

@@ -26,7 +26,12 @@ export type Claim =
  * still IN_PROGRESS after it cannot be running any more (Lambda ended it: a timeout, out of
  * memory), so a retry takes the key over instead of meeting 409 for the record's lifetime.
  */
-export async function claimKey(recordKey: string, fingerprint: string, nowMs: number, remainingMs: number): Promise<Claim> {
+export async function claimKey(
+  recordKey: string,
+  fingerprint: string,
+  nowMs: number,
+  remainingMs: number,
+): Promise<Claim> {
   const nowSeconds = Math.floor(nowMs / 1000);
   try {
     await clients.dynamo.send(
@@ -45,7 +50,12 @@ export async function claimKey(recordKey: string, fingerprint: string, nowMs: nu
         ConditionExpression:
           'attribute_not_exists(PK) OR expiresAt < :now OR (#state = :inProgress AND fingerprint = :fp AND inProgressUntil < :nowMs)',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':now': nowSeconds, ':nowMs': nowMs, ':inProgress': 'IN_PROGRESS', ':fp': fingerprint },
+        ExpressionAttributeValues: {
+          ':now': nowSeconds,
+          ':nowMs': nowMs,
+          ':inProgress': 'IN_PROGRESS',
+          ':fp': fingerprint,
+        },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
@@ -72,7 +82,11 @@ export async function completeKey(recordKey: string, response: StoredResponse): 
         UpdateExpression: 'SET #state = :done, #response = :r REMOVE inProgressUntil',
         ConditionExpression: 'attribute_exists(PK) AND #state = :inProgress',
         ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
-        ExpressionAttributeValues: { ':done': 'COMPLETED', ':inProgress': 'IN_PROGRESS', ':r': { status: response.status, body: response.body } },
+        ExpressionAttributeValues: {
+          ':done': 'COMPLETED',
+          ':inProgress': 'IN_PROGRESS',
+          ':r': { status: response.status, body: response.body },
+        },
       }),
     );
   } catch (err) {

@@ -5,5 +5,7 @@ import type { ImportContinuation } from '../domain/import-keys';
 import { clients } from './clients';
 
 export async function sendImportContinuation(functionName: string, continuation: ImportContinuation): Promise<void> {
-  await clients.lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: JSON.stringify(continuation) }));
+  await clients.lambda.send(
+    new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: JSON.stringify(continuation) }),
+  );
 }

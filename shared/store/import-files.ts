@@ -50,11 +50,22 @@ export async function openImportFile(file: ImportFile, offset = 0): Promise<Open
  * browser's plain PUT matches it.
  */
 export const uploadUrl = (bucket: string, key: string, expiresIn: number): Promise<string> =>
-  getSignedUrl(clients.s3, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'text/csv' }), { expiresIn, signableHeaders: new Set(['content-type']) });
+  getSignedUrl(clients.s3, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'text/csv' }), {
+    expiresIn,
+    signableHeaders: new Set(['content-type']),
+  });
 
 /** A URL that downloads one object (an errors CSV) as a file named `fileName`, until it expires. */
 export const downloadUrl = (bucket: string, key: string, fileName: string, expiresIn: number): Promise<string> =>
-  getSignedUrl(clients.s3, new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentDisposition: `attachment; filename="${fileName.replace(/["\\]/g, '_')}"` }), { expiresIn });
+  getSignedUrl(
+    clients.s3,
+    new GetObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      ResponseContentDisposition: `attachment; filename="${fileName.replace(/["\\]/g, '_')}"`,
+    }),
+    { expiresIn },
+  );
 
 /** The report of an import (`results/<key>.json`), once written. */
 export async function readImportResult(bucket: string, resultKey: string): Promise<ImportResult | undefined> {
@@ -90,12 +101,16 @@ export async function objectExists(bucket: string, key: string): Promise<boolean
 }
 
 export async function writeImportResult(bucket: string, key: string, result: ImportResult): Promise<void> {
-  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(result), ContentType: 'application/json' }));
+  await clients.s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(result), ContentType: 'application/json' }),
+  );
 }
 
 /** A BOM, so that a spreadsheet opens the report as UTF-8, and the header line. */
 const headerLine = (header: readonly string[]) =>
-  new Promise<string>((resolve, reject) => stringify([[...header]], { bom: true }, (err, out) => (err ? reject(err) : resolve(out))));
+  new Promise<string>((resolve, reject) =>
+    stringify([[...header]], { bom: true }, (err, out) => (err ? reject(err) : resolve(out))),
+  );
 
 /**
  * An errors report an earlier upload of the same key left would describe another file: it is
@@ -108,17 +123,30 @@ export async function emptyErrorReport(bucket: string, key: string, header: read
     if (isGone(err)) return;
     throw err;
   }
-  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await headerLine(header), ContentType: 'text/csv; charset=utf-8' }));
+  await clients.s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: await headerLine(header),
+      ContentType: 'text/csv; charset=utf-8',
+    }),
+  );
 }
 
 /** The S3 key of an import's work object (an errors part, a carried state): under a prefix of its own that expires. */
-export const importPartKey = (partsFolder: string, name: string): string => `${importPartsPrefix}${partsFolder}/${name}`;
+export const importPartKey = (partsFolder: string, name: string): string =>
+  `${importPartsPrefix}${partsFolder}/${name}`;
 
 /**
  * The errors CSV of a file from its parts: a BOM and the header, then each part's lines in turn,
  * streamed (never held in memory). A part that is missing fails the import loudly: its lines would be lost.
  */
-export async function composeErrorReport(bucket: string, key: string, header: readonly string[], partKeys: readonly string[]): Promise<void> {
+export async function composeErrorReport(
+  bucket: string,
+  key: string,
+  header: readonly string[],
+  partKeys: readonly string[],
+): Promise<void> {
   async function* body() {
     yield await headerLine(header);
     for (const partKey of partKeys) {
@@ -126,12 +154,17 @@ export async function composeErrorReport(bucket: string, key: string, header: re
       yield* res.Body as Readable;
     }
   }
-  await new Upload({ client: clients.s3, params: { Bucket: bucket, Key: key, Body: Readable.from(body()), ContentType: 'text/csv; charset=utf-8' } }).done();
+  await new Upload({
+    client: clients.s3,
+    params: { Bucket: bucket, Key: key, Body: Readable.from(body()), ContentType: 'text/csv; charset=utf-8' },
+  }).done();
 }
 
 /** A small JSON work object (the state carried from one invocation of an import to the next). */
 export async function writeImportPart(bucket: string, key: string, value: unknown): Promise<void> {
-  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }));
+  await clients.s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }),
+  );
 }
 
 export async function readImportPart(bucket: string, key: string): Promise<unknown> {
@@ -160,7 +193,10 @@ export function errorPartWriter(bucket: string, key: string): ErrorReportWriter 
     const csv = stringify();
     const body = new PassThrough();
     csv.pipe(body);
-    const upload = new Upload({ client: clients.s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' } });
+    const upload = new Upload({
+      client: clients.s3,
+      params: { Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' },
+    });
     const done = upload.done();
     done.catch(() => undefined); // observed in write() and finish()
     return { csv, done, upload };

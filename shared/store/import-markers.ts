@@ -37,7 +37,9 @@ export interface ImportMarker {
 }
 
 /** A claim answers the checkpoint to go on from (none: the file is read from its start). */
-export type Claim = { claimed: true; attempt: number; checkpoint?: ImportCheckpoint } | { claimed: false; marker: ImportMarker };
+export type Claim =
+  | { claimed: true; attempt: number; checkpoint?: ImportCheckpoint }
+  | { claimed: false; marker: ImportMarker };
 
 const keyOf = (file: ImportFile) => keys.importMarker(file.bucket, file.key, file.version);
 
@@ -56,16 +58,25 @@ const StoredCheckpoint = z.object({
   offset: count,
   line: count,
   rows: count,
-  tally: z.object({ accepted: count, duplicates: count, rejected: count, children: z.object({ added: count, rejected: count }) }),
+  tally: z.object({
+    accepted: count,
+    duplicates: count,
+    rejected: count,
+    children: z.object({ added: count, rejected: count }),
+  }),
   header: z.array(z.string()).optional(),
-  encoding: z.string().transform((e) => e as BufferEncoding).optional(),
+  encoding: z
+    .string()
+    .transform((e) => e as BufferEncoding)
+    .optional(),
   stopped: problem.optional(),
   errorParts: z.array(z.string()),
   carry: z.string().optional(),
   finished: z.object({ error: problem.optional() }).optional(),
 });
 
-const toCheckpoint = (value: unknown): ImportCheckpoint | undefined => (value === undefined ? undefined : StoredCheckpoint.parse(value));
+const toCheckpoint = (value: unknown): ImportCheckpoint | undefined =>
+  value === undefined ? undefined : StoredCheckpoint.parse(value);
 
 function toMarker(item: Record<string, unknown>): ImportMarker {
   const result = item.result as Record<string, unknown> | undefined;
@@ -103,7 +114,8 @@ export async function claimImport(file: ImportFile, owner: string, nowMs: number
           'SET itemType = :type, #bucket = :bucket, objectKey = :key, objectVersion = :version, #status = :running, #owner = :owner, #leaseUntil = :until, startedAt = if_not_exists(startedAt, :now), expiresAt = :expires ADD attempts :one',
         // A failed import does not block its file: a new notification or upload imports it again
         // (it starts over: the failure's checkpoint, if any, was removed when it failed).
-        ConditionExpression: 'attribute_not_exists(PK) OR (#status = :running AND #leaseUntil < :nowMs) OR #status = :failed',
+        ConditionExpression:
+          'attribute_not_exists(PK) OR (#status = :running AND #leaseUntil < :nowMs) OR #status = :failed',
         ExpressionAttributeNames: { ...names, '#bucket': 'bucket' },
         ExpressionAttributeValues: {
           ':type': 'IMPORT_MARKER',
@@ -140,11 +152,30 @@ export async function renewLease(file: ImportFile, owner: string, nowMs: number)
  * Saves where the import stands; false when another import has taken the file over. `handOff`
  * also gives the lease up, for the invocation that goes on from here to claim it at once.
  */
-export async function saveCheckpoint(file: ImportFile, owner: string, checkpoint: ImportCheckpoint, nowMs: number, handOff = false): Promise<boolean> {
+export async function saveCheckpoint(
+  file: ImportFile,
+  owner: string,
+  checkpoint: ImportCheckpoint,
+  nowMs: number,
+  handOff = false,
+): Promise<boolean> {
   const names = { '#checkpoint': 'checkpoint' };
-  if (!handOff) return ownerUpdate(file, owner, 'SET #checkpoint = :checkpoint, #leaseUntil = :until', { ':checkpoint': checkpoint, ':until': nowMs + LEASE_MS }, names);
+  if (!handOff)
+    return ownerUpdate(
+      file,
+      owner,
+      'SET #checkpoint = :checkpoint, #leaseUntil = :until',
+      { ':checkpoint': checkpoint, ':until': nowMs + LEASE_MS },
+      names,
+    );
   // The owner changes too, so that a renewal still on its way from this invocation cannot revive the lease.
-  return ownerUpdate(file, owner, 'SET #checkpoint = :checkpoint, #leaseUntil = :zero, #owner = :nobody', { ':checkpoint': checkpoint, ':zero': 0, ':nobody': HANDED_OFF }, names);
+  return ownerUpdate(
+    file,
+    owner,
+    'SET #checkpoint = :checkpoint, #leaseUntil = :zero, #owner = :nobody',
+    { ':checkpoint': checkpoint, ':zero': 0, ':nobody': HANDED_OFF },
+    names,
+  );
 }
 
 /** The owner of a file handed from one invocation to the next, until the next claims it. */
@@ -156,7 +187,12 @@ export async function releaseLease(file: ImportFile, owner: string): Promise<voi
 }
 
 /** Marks the file imported, with the summary of its report; false when the lease was lost. */
-export async function completeImport(file: ImportFile, owner: string, result: ImportResult, nowMs: number): Promise<boolean> {
+export async function completeImport(
+  file: ImportFile,
+  owner: string,
+  result: ImportResult,
+  nowMs: number,
+): Promise<boolean> {
   const summary = {
     status: result.status,
     rows: result.rows,
@@ -166,11 +202,17 @@ export async function completeImport(file: ImportFile, owner: string, result: Im
   };
   // A failed import forgets its checkpoint, so that importing the file again reads it from the start.
   const failed = result.status === 'FAILED';
-  return ownerUpdate(file, owner, `SET #status = :done, finishedAt = :now, #result = :result REMOVE #leaseUntil${failed ? ', checkpoint' : ''}`, {
-    ':done': failed ? 'FAILED' : 'COMPLETED',
-    ':now': new Date(nowMs).toISOString(),
-    ':result': summary,
-  }, { '#result': 'result' });
+  return ownerUpdate(
+    file,
+    owner,
+    `SET #status = :done, finishedAt = :now, #result = :result REMOVE #leaseUntil${failed ? ', checkpoint' : ''}`,
+    {
+      ':done': failed ? 'FAILED' : 'COMPLETED',
+      ':now': new Date(nowMs).toISOString(),
+      ':result': summary,
+    },
+    { '#result': 'result' },
+  );
 }
 
 async function ownerUpdate(
@@ -198,9 +240,15 @@ async function ownerUpdate(
   }
 }
 
-export async function getImportMarker(file: Pick<ImportFile, 'bucket' | 'key' | 'version'>): Promise<ImportMarker | undefined> {
+export async function getImportMarker(
+  file: Pick<ImportFile, 'bucket' | 'key' | 'version'>,
+): Promise<ImportMarker | undefined> {
   const res = await clients.dynamo.send(
-    new GetCommand({ TableName: clients.tableName, Key: keys.importMarker(file.bucket, file.key, file.version), ConsistentRead: true }),
+    new GetCommand({
+      TableName: clients.tableName,
+      Key: keys.importMarker(file.bucket, file.key, file.version),
+      ConsistentRead: true,
+    }),
   );
   return res.Item ? toMarker(res.Item) : undefined;
 }

@@ -49,29 +49,69 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
     const ledger = await allLedgerEntries(sub.subscriptionId, reg.register);
     const granted = ledger.reduce((s, e) => s + e.granted, 0n);
     const consumed = ledger.reduce((s, e) => s + e.consumed, 0n);
-    if (granted !== reg.granted) add('register-granted-equals-ledger', `${reg.register}: register ${formatQuantity(reg.granted)} vs ledger ${formatQuantity(granted)}`);
-    if (consumed !== reg.consumed) add('register-consumed-equals-ledger', `${reg.register}: register ${formatQuantity(reg.consumed)} vs ledger ${formatQuantity(consumed)}`);
+    if (granted !== reg.granted)
+      add(
+        'register-granted-equals-ledger',
+        `${reg.register}: register ${formatQuantity(reg.granted)} vs ledger ${formatQuantity(granted)}`,
+      );
+    if (consumed !== reg.consumed)
+      add(
+        'register-consumed-equals-ledger',
+        `${reg.register}: register ${formatQuantity(reg.consumed)} vs ledger ${formatQuantity(consumed)}`,
+      );
     const drawn = rated.filter((e) => e.register === reg.register).reduce((s, e) => s + e.rating!.allowanceUsed, 0n);
-    if (drawn !== reg.consumed) add('register-consumed-equals-events', `${reg.register}: register ${formatQuantity(reg.consumed)} vs events ${formatQuantity(drawn)}`);
+    if (drawn !== reg.consumed)
+      add(
+        'register-consumed-equals-events',
+        `${reg.register}: register ${formatQuantity(reg.consumed)} vs events ${formatQuantity(drawn)}`,
+      );
     for (const e of ledger) {
       const changed = e.grantChanges?.reduce((s, c) => s + c.amount, 0n);
-      if (changed !== undefined && changed !== e.granted) add('entry-grant-changes-add-up', `${e.entryId}: grants ${formatQuantity(changed)} vs entry ${formatQuantity(e.granted)}`);
+      if (changed !== undefined && changed !== e.granted)
+        add(
+          'entry-grant-changes-add-up',
+          `${e.entryId}: grants ${formatQuantity(changed)} vs entry ${formatQuantity(e.granted)}`,
+        );
       if (!e.counterpart) continue;
       const other = await getLedgerEntry(e.counterpart.subscriptionId, e.counterpart.register, e.counterpart.entryId);
-      if (!other || other.counterpart?.entryId !== e.entryId || other.granted !== -e.granted || other.transferId !== e.transferId) {
-        add('transfer-entries-pair-up', `${e.entryId}: counterpart ${e.counterpart.entryId} ${other ? 'does not mirror it' : 'is missing'}`);
+      if (
+        !other ||
+        other.counterpart?.entryId !== e.entryId ||
+        other.granted !== -e.granted ||
+        other.transferId !== e.transferId
+      ) {
+        add(
+          'transfer-entries-pair-up',
+          `${e.entryId}: counterpart ${e.counterpart.entryId} ${other ? 'does not mirror it' : 'is missing'}`,
+        );
       }
     }
     // Transfers and adjustments change grant amounts with the ledger entry, so the grants still add up to the register.
     const amounts = grants.filter((g) => g.register === reg.register).reduce((s, g) => s + g.amount, 0n);
-    if (amounts !== reg.granted) add('register-granted-equals-grants', `${reg.register}: register ${formatQuantity(reg.granted)} vs grants ${formatQuantity(amounts)}`);
+    if (amounts !== reg.granted)
+      add(
+        'register-granted-equals-grants',
+        `${reg.register}: register ${formatQuantity(reg.granted)} vs grants ${formatQuantity(amounts)}`,
+      );
   }
   for (const g of grants) {
-    const drawn = rated.reduce((s, e) => s + e.rating!.draws.filter((d) => d.grantId === g.grantId).reduce((a, d) => a + d.quantity, 0n), 0n);
-    if (drawn !== g.drawn) add('grant-drawn-equals-events', `grant ${g.grantId}: ${formatQuantity(g.drawn)} vs events ${formatQuantity(drawn)}`);
-    if (g.drawn > g.amount || g.drawn < 0n) add('grant-within-amount', `grant ${g.grantId}: drawn ${formatQuantity(g.drawn)} of ${formatQuantity(g.amount)}`);
+    const drawn = rated.reduce(
+      (s, e) => s + e.rating!.draws.filter((d) => d.grantId === g.grantId).reduce((a, d) => a + d.quantity, 0n),
+      0n,
+    );
+    if (drawn !== g.drawn)
+      add(
+        'grant-drawn-equals-events',
+        `grant ${g.grantId}: ${formatQuantity(g.drawn)} vs events ${formatQuantity(drawn)}`,
+      );
+    if (g.drawn > g.amount || g.drawn < 0n)
+      add('grant-within-amount', `grant ${g.grantId}: drawn ${formatQuantity(g.drawn)} of ${formatQuantity(g.amount)}`);
     const stored = undrawn.get(`${g.register}#${g.grantId}`);
-    if (stored !== g.amount - g.drawn) add('grant-undrawn-equals-amount-less-drawn', `grant ${g.grantId}: undrawn ${stored === undefined ? 'missing' : formatQuantity(stored)} vs ${formatQuantity(g.amount - g.drawn)}`);
+    if (stored !== g.amount - g.drawn)
+      add(
+        'grant-undrawn-equals-amount-less-drawn',
+        `grant ${g.grantId}: undrawn ${stored === undefined ? 'missing' : formatQuantity(stored)} vs ${formatQuantity(g.amount - g.drawn)}`,
+      );
   }
   const byPeriod = new Map<string, { amount: bigint; count: number }>();
   for (const e of rated) {
@@ -94,30 +134,51 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
   for (const line of lines) {
     const p = byPeriod.get(line.period) ?? { amount: 0n, count: 0 };
     const corrected = linked.get(line.period) ?? line.usageAmount;
-    if (p.amount !== corrected) add('bill-usage-equals-events', `${line.period}: line ${corrected} (with linked adjustments) vs events ${p.amount} (minor units)`);
-    if (!linked.has(line.period) && p.count !== line.eventCount) add('bill-count-equals-events', `${line.period}: line ${line.eventCount} vs events ${p.count}`);
+    if (p.amount !== corrected)
+      add(
+        'bill-usage-equals-events',
+        `${line.period}: line ${corrected} (with linked adjustments) vs events ${p.amount} (minor units)`,
+      );
+    if (!linked.has(line.period) && p.count !== line.eventCount)
+      add('bill-count-equals-events', `${line.period}: line ${line.eventCount} vs events ${p.count}`);
     byPeriod.delete(line.period);
   }
-  for (const [period, p] of byPeriod) if (p.count > 0 && linked.get(period) !== p.amount) add('bill-line-exists', `${period}: ${p.count} rated events but no bill line`);
+  for (const [period, p] of byPeriod)
+    if (p.count > 0 && linked.get(period) !== p.amount)
+      add('bill-line-exists', `${period}: ${p.count} rated events but no bill line`);
 
   // Adjustments: each bill-line field equals the adjustments posted to it; each register adjustment has its ledger entry.
   const adjustments = await listAdjustments(sub.subscriptionId);
   const posted = (period: string, treatment: string) =>
-    adjustments.filter((a) => a.target === 'BILL' && a.treatment === treatment && a.period === period).reduce((s, a) => s + signedAmount(a), 0n);
+    adjustments
+      .filter((a) => a.target === 'BILL' && a.treatment === treatment && a.period === period)
+      .reduce((s, a) => s + signedAmount(a), 0n);
   for (const line of lines) {
     // A line's adjustments are its backdated adjustments plus the credits and rebills posted to it.
     const expected = posted(line.period, 'ON_BILL') + (creditRebillPosted.get(line.period) ?? 0n);
-    if (line.adjustments !== expected) add('bill-adjustments-equal-adjustments', `${line.period}: line ${line.adjustments} vs ${expected}`);
+    if (line.adjustments !== expected)
+      add('bill-adjustments-equal-adjustments', `${line.period}: line ${line.adjustments} vs ${expected}`);
     const carried = posted(line.period, 'PREVIOUS_BALANCE');
-    if (line.previousBalanceAdjustments !== carried) add('bill-previous-balance-equals-adjustments', `${line.period}: line ${line.previousBalanceAdjustments} vs ${carried}`);
+    if (line.previousBalanceAdjustments !== carried)
+      add(
+        'bill-previous-balance-equals-adjustments',
+        `${line.period}: line ${line.previousBalanceAdjustments} vs ${carried}`,
+      );
   }
   for (const a of adjustments) {
-    if ((a.treatment === 'ON_BILL' || a.treatment === 'PREVIOUS_BALANCE') && !lines.some((l) => l.period === a.period)) {
+    if (
+      (a.treatment === 'ON_BILL' || a.treatment === 'PREVIOUS_BALANCE') &&
+      !lines.some((l) => l.period === a.period)
+    ) {
       add('adjusted-bill-line-exists', `${a.adjustmentId}: no bill line ${a.period}`);
     }
     if (a.target === 'REGISTER') {
       const entry = await getLedgerEntry(sub.subscriptionId, a.register!, `adjustment:${a.adjustmentId}`);
-      if (entry?.granted !== signedAmount(a)) add('register-adjustment-has-entry', `${a.adjustmentId}: entry ${entry ? formatQuantity(entry.granted) : 'missing'}`);
+      if (entry?.granted !== signedAmount(a))
+        add(
+          'register-adjustment-has-entry',
+          `${a.adjustmentId}: entry ${entry ? formatQuantity(entry.granted) : 'missing'}`,
+        );
     }
   }
   return v;
@@ -132,28 +193,42 @@ export async function checkAccount(accountId: string): Promise<Violation[]> {
   for (const bu of billUnits) {
     if (bu.accountId !== accountId) add('bill-unit-in-account', `${bu.billUnitId} belongs to ${bu.accountId}`);
     const open = (await allOpenItems(bu.billUnitId)).filter((o) => o.status === 'OPEN');
-    if (open.length !== bu.openItems) add('bill-unit-open-items-equal-items', `${bu.billUnitId}: counter ${bu.openItems} vs ${open.length} open items`);
+    if (open.length !== bu.openItems)
+      add('bill-unit-open-items-equal-items', `${bu.billUnitId}: counter ${bu.openItems} vs ${open.length} open items`);
     for (const kind of OPEN_ITEM_KINDS) {
       const n = open.filter((o) => o.kind === kind).length;
-      if (n !== bu.openItemCounts[kind]) add('bill-unit-open-items-equal-items', `${bu.billUnitId}: ${kind} counter ${bu.openItemCounts[kind]} vs ${n} open items`);
+      if (n !== bu.openItemCounts[kind])
+        add(
+          'bill-unit-open-items-equal-items',
+          `${bu.billUnitId}: ${kind} counter ${bu.openItemCounts[kind]} vs ${n} open items`,
+        );
     }
     const assigned = groups.filter((g) => g.billUnitId === bu.billUnitId).length;
-    if (assigned !== bu.balanceGroups) add('bill-unit-groups-equal-items', `${bu.billUnitId}: counter ${bu.balanceGroups} vs ${assigned} balance groups`);
+    if (assigned !== bu.balanceGroups)
+      add(
+        'bill-unit-groups-equal-items',
+        `${bu.billUnitId}: counter ${bu.balanceGroups} vs ${assigned} balance groups`,
+      );
   }
   const known = new Set(billUnits.map((b) => b.billUnitId));
   if (!known.has(account.defaultBillUnitId)) add('default-bill-unit-exists', account.defaultBillUnitId);
   const defaultGroup = groups.find((g) => g.balanceGroupId === DEFAULT_BALANCE_GROUP_ID);
-  if (defaultGroup?.billUnitId !== account.defaultBillUnitId) add('default-group-in-default-bill-unit', `found in ${defaultGroup?.billUnitId ?? 'nowhere'}`);
+  if (defaultGroup?.billUnitId !== account.defaultBillUnitId)
+    add('default-group-in-default-bill-unit', `found in ${defaultGroup?.billUnitId ?? 'nowhere'}`);
   for (const g of groups) {
     if (!known.has(g.billUnitId)) add('group-in-known-bill-unit', `${g.balanceGroupId} is in unknown ${g.billUnitId}`);
     const last = g.history[g.history.length - 1];
     if (last?.billUnitId !== g.billUnitId || g.history.length !== g.moveSeq + 1) {
-      add('group-history-ends-where-it-is', `${g.balanceGroupId}: in ${g.billUnitId}, ${g.history.length} assignments for move ${g.moveSeq}`);
+      add(
+        'group-history-ends-where-it-is',
+        `${g.balanceGroupId}: in ${g.billUnitId}, ${g.history.length} assignments for move ${g.moveSeq}`,
+      );
     }
   }
   for (const subscriptionId of await accountSubscriptionIds(accountId)) {
     for (const line of await listBillLines(subscriptionId)) {
-      if (line.billUnitId !== undefined && !known.has(line.billUnitId)) add('bill-line-in-account-bill-unit', `${subscriptionId} ${line.period}: ${line.billUnitId}`);
+      if (line.billUnitId !== undefined && !known.has(line.billUnitId))
+        add('bill-line-in-account-bill-unit', `${subscriptionId} ${line.period}: ${line.billUnitId}`);
     }
   }
   return v;
@@ -169,22 +244,38 @@ export async function checkHolds(): Promise<Violation[]> {
   const events = await scanItems('EVENT', '(attribute_exists(heldBy) OR attribute_exists(touchedBy))');
   const held = events.filter((e) => e.heldBy !== undefined);
   const touched = new Map<string, string[]>();
-  for (const e of events) for (const b of (e.touchedBy as Set<string> | undefined) ?? []) touched.set(b, [...(touched.get(b) ?? []), e.eventId as string]);
+  for (const e of events)
+    for (const b of (e.touchedBy as Set<string> | undefined) ?? [])
+      touched.set(b, [...(touched.get(b) ?? []), e.eventId as string]);
   for (const [batchId, eventIds] of touched) {
     const members = new Set((await getMembers(batchId, eventIds)).map((m) => m.eventId));
     for (const eventId of eventIds) {
-      if (!members.has(eventId)) v.push({ rule: 'touched-with-membership', detail: `event ${eventId} names batch ${batchId} in touchedBy but is not its member` });
+      if (!members.has(eventId))
+        v.push({
+          rule: 'touched-with-membership',
+          detail: `event ${eventId} names batch ${batchId} in touchedBy but is not its member`,
+        });
     }
   }
   const byBatch = new Map<string, string[]>();
-  for (const e of held) byBatch.set(e.heldBy as string, [...(byBatch.get(e.heldBy as string) ?? []), e.eventId as string]);
+  for (const e of held)
+    byBatch.set(e.heldBy as string, [...(byBatch.get(e.heldBy as string) ?? []), e.eventId as string]);
   for (const [batchId, eventIds] of byBatch) {
     const batch = await getBatch(batchId);
     const members = new Set((await getMembers(batchId, eventIds)).map((m) => m.eventId));
     for (const eventId of eventIds) {
-      if (!batch) v.push({ rule: 'held-by-existing-batch', detail: `event ${eventId} is held by unknown batch ${batchId}` });
-      else if (FINISHED.has(batch.status)) v.push({ rule: 'not-held-by-finished-batch', detail: `event ${eventId} is held by ${batch.status} batch ${batchId}` });
-      if (!members.has(eventId)) v.push({ rule: 'held-with-membership', detail: `event ${eventId} is held by batch ${batchId} but is not its member` });
+      if (!batch)
+        v.push({ rule: 'held-by-existing-batch', detail: `event ${eventId} is held by unknown batch ${batchId}` });
+      else if (FINISHED.has(batch.status))
+        v.push({
+          rule: 'not-held-by-finished-batch',
+          detail: `event ${eventId} is held by ${batch.status} batch ${batchId}`,
+        });
+      if (!members.has(eventId))
+        v.push({
+          rule: 'held-with-membership',
+          detail: `event ${eventId} is held by batch ${batchId} but is not its member`,
+        });
     }
   }
   return v;

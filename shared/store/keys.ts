@@ -33,7 +33,10 @@ export const keys = {
 
   subscription: (subscriptionId: string) => ({ PK: `SUB#${subscriptionId}`, SK: 'SUB' }),
   /** GSI1 of a subscription: its account's subscriptions (balance groups that were never moved). */
-  accountSubscription: (accountId: string, subscriptionId: string) => ({ GSI1PK: `ACCTSUB#${accountId}`, GSI1SK: subscriptionId }),
+  accountSubscription: (accountId: string, subscriptionId: string) => ({
+    GSI1PK: `ACCTSUB#${accountId}`,
+    GSI1SK: subscriptionId,
+  }),
   accountSubscriptionsIndexKey: (accountId: string) => `ACCTSUB#${accountId}`,
   register: (subscriptionId: string, register: string) => ({ PK: `SUB#${subscriptionId}`, SK: `REG#${register}` }),
   registerPrefix: 'REG#',
@@ -50,23 +53,38 @@ export const keys = {
   ledgerIndexKey: (subscriptionId: string, register: string) => `LEDGER#${subscriptionId}#${register}`,
   ledgerPartition: (subscriptionId: string, register: string) => `REG#${subscriptionId}#${register}`,
   ledgerPrefix: 'LED#',
-  grant: (subscriptionId: string, register: string, grantId: string) => ({ PK: `SUB#${subscriptionId}`, SK: `GRANT#${register}#${grantId}` }),
+  grant: (subscriptionId: string, register: string, grantId: string) => ({
+    PK: `SUB#${subscriptionId}`,
+    SK: `GRANT#${register}#${grantId}`,
+  }),
   grantPrefix: (register: string) => `GRANT#${register}#`,
   billLine: (subscriptionId: string, period: string) => ({ PK: `SUB#${subscriptionId}`, SK: `BILL#${period}` }),
   billLinePrefix: 'BILL#',
   /** A credit or rebill adjustment posted to an open period for a correction of an interfaced one. */
-  billAdjustment: (subscriptionId: string, targetPeriod: string, id: string) => ({ PK: `SUB#${subscriptionId}`, SK: `CRB#${targetPeriod}#${id}` }),
+  billAdjustment: (subscriptionId: string, targetPeriod: string, id: string) => ({
+    PK: `SUB#${subscriptionId}`,
+    SK: `CRB#${targetPeriod}#${id}`,
+  }),
   billAdjustmentPrefix: 'CRB#',
   /** Keyed by the adjustment's id alone: a retried adjustment meets its own item and fails its condition. */
-  adjustment: (subscriptionId: string, adjustmentId: string) => ({ PK: `SUB#${subscriptionId}`, SK: `ADJ#${adjustmentId}` }),
+  adjustment: (subscriptionId: string, adjustmentId: string) => ({
+    PK: `SUB#${subscriptionId}`,
+    SK: `ADJ#${adjustmentId}`,
+  }),
   adjustmentPrefix: 'ADJ#',
 
   account: (accountId: string) => ({ PK: `ACCT#${accountId}`, SK: 'ACCT' }),
   accountPartition: (accountId: string) => `ACCT#${accountId}`,
-  balanceGroup: (accountId: string, balanceGroupId: string) => ({ PK: `ACCT#${accountId}`, SK: `BG#${balanceGroupId}` }),
+  balanceGroup: (accountId: string, balanceGroupId: string) => ({
+    PK: `ACCT#${accountId}`,
+    SK: `BG#${balanceGroupId}`,
+  }),
   balanceGroupPrefix: 'BG#',
   /** Ordered by time; the operation id keeps two entries of one instant apart. */
-  accountLog: (accountId: string, at: string, operationId: string) => ({ PK: `ACCT#${accountId}`, SK: `LOG#${at}#${operationId}` }),
+  accountLog: (accountId: string, at: string, operationId: string) => ({
+    PK: `ACCT#${accountId}`,
+    SK: `LOG#${at}#${operationId}`,
+  }),
   accountLogPrefix: 'LOG#',
   /** Bill unit ids are global (like subscription ids), so a move can name another account's bill unit and be refused. */
   billUnit: (billUnitId: string) => ({ PK: `BU#${billUnitId}`, SK: 'BU' }),
@@ -91,8 +109,12 @@ export const keys = {
    * One of a batch's edit gates. Adds check the gate of their event's shard instead of the batch
    * item, so concurrent adds do not contend on one item; locking closes every gate first.
    */
-  batchGate: (batchId: string, eventId: string) => ({ PK: `BATCH#${batchId}`, SK: `GATE#${shardOf(eventId, GATE_SHARDS)}` }),
-  batchGates: (batchId: string) => Array.from({ length: GATE_SHARDS }, (_, i) => ({ PK: `BATCH#${batchId}`, SK: `GATE#${i}` })),
+  batchGate: (batchId: string, eventId: string) => ({
+    PK: `BATCH#${batchId}`,
+    SK: `GATE#${shardOf(eventId, GATE_SHARDS)}`,
+  }),
+  batchGates: (batchId: string) =>
+    Array.from({ length: GATE_SHARDS }, (_, i) => ({ PK: `BATCH#${batchId}`, SK: `GATE#${i}` })),
   /** A replacement event waiting in its batch until submit inserts it, filed under its partition. */
   batchReplacement: (batchId: string, subscriptionId: string, register: string, eventId: string) => ({
     PK: `BATCH#${batchId}`,
@@ -107,7 +129,10 @@ export const keys = {
   }),
   batchPartitionPrefix: 'PART#',
   /** What lock planned for one subscription (totals, bill lines, credit/rebill, versions read): submit writes exactly it. */
-  batchChangeSet: (batchId: string, subscriptionId: string) => ({ PK: `BATCH#${batchId}`, SK: `CSET#${subscriptionId}` }),
+  batchChangeSet: (batchId: string, subscriptionId: string) => ({
+    PK: `BATCH#${batchId}`,
+    SK: `CSET#${subscriptionId}`,
+  }),
   batchChangeSetPrefix: 'CSET#',
   /** A page of one register's event ratings planned at lock, applied by submit once. */
   batchChangeSetChunk: (batchId: string, subscriptionId: string, register: string, n: number) => ({
@@ -121,7 +146,10 @@ export const keys = {
 
   idempotency: (key: string) => ({ PK: `IDEM#${key}`, SK: 'IDEM' }),
   /** One per uploaded file version: an import runs once however often S3 notifies. */
-  importMarker: (bucket: string, key: string, version: string) => ({ PK: `IMPORT#${bucket}/${key}`, SK: `VERSION#${version}` }),
+  importMarker: (bucket: string, key: string, version: string) => ({
+    PK: `IMPORT#${bucket}/${key}`,
+    SK: `VERSION#${version}`,
+  }),
   /** Read by the health check; never written. */
   health: { PK: 'HEALTH', SK: 'HEALTH' },
 } as const;

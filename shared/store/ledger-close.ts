@@ -17,10 +17,16 @@ export interface LedgerClose {
 }
 
 export async function getLedgerClose(): Promise<LedgerClose> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.ledgerClose, ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({ TableName: clients.tableName, Key: keys.ledgerClose, ConsistentRead: true }),
+  );
   const item = res.Item;
   if (!item) return {};
-  return { closedThrough: item.closedThrough as string, updatedAt: item.updatedAt as string, updatedBy: item.updatedBy as string };
+  return {
+    closedThrough: item.closedThrough as string,
+    updatedAt: item.updatedAt as string,
+    updatedBy: item.updatedBy as string,
+  };
 }
 
 /** Moves the close forward (asking for the period already closed is a no-op). */
@@ -35,7 +41,8 @@ export async function closeLedgerThrough(period: string, actor: string, now: str
         new UpdateCommand({
           TableName: clients.tableName,
           Key: keys.ledgerClose,
-          UpdateExpression: 'SET itemType = :itemType, closedThrough = :p, updatedAt = :now, updatedBy = :actor, history = list_append(if_not_exists(history, :empty), :entry)',
+          UpdateExpression:
+            'SET itemType = :itemType, closedThrough = :p, updatedAt = :now, updatedBy = :actor, history = list_append(if_not_exists(history, :empty), :entry)',
           ConditionExpression: 'attribute_not_exists(PK) OR closedThrough < :p',
           ExpressionAttributeValues: {
             ':itemType': 'SETTING',

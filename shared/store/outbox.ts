@@ -45,7 +45,9 @@ const toEntry = (item: Record<string, unknown>): OutboxEntry => ({
 });
 
 export async function getOutboxEntry(eventId: string): Promise<OutboxEntry | undefined> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.outbox(eventId), ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({ TableName: clients.tableName, Key: keys.outbox(eventId), ConsistentRead: true }),
+  );
   return res.Item ? toEntry(res.Item) : undefined;
 }
 
@@ -71,7 +73,12 @@ export async function markPublished(eventId: string, now: string): Promise<void>
         UpdateExpression: 'SET #status = :published, publishedAt = :now, expiresAt = :ttl REMOVE GSI1PK, GSI1SK',
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':published': 'PUBLISHED', ':pending': 'PENDING', ':now': now, ':ttl': Math.floor(Date.parse(now) / 1000) + PUBLISHED_TTL_SECONDS },
+        ExpressionAttributeValues: {
+          ':published': 'PUBLISHED',
+          ':pending': 'PENDING',
+          ':now': now,
+          ':ttl': Math.floor(Date.parse(now) / 1000) + PUBLISHED_TTL_SECONDS,
+        },
       }),
     );
   } catch (err) {

@@ -90,10 +90,14 @@ export async function ratePartitionFrom(req: RatePartitionRequest): Promise<Rate
       }
       const cause = err instanceof PartialApplication ? err.cause : err;
       // The stage check is the last item of every chunk.
-      if (req.stage && isTransactionCanceled(cause) && cancellationCodes(cause).at(-1) === 'ConditionalCheckFailed') throw stageOver(req.batchId!, req.stage);
+      if (req.stage && isTransactionCanceled(cause) && cancellationCodes(cause).at(-1) === 'ConditionalCheckFailed')
+        throw stageOver(req.batchId!, req.stage);
       if (replans >= MAX_REPLANS || !(isTransactionCanceled(cause) || isBusyCancellation(cause))) throw cause;
       if (isTransactionCanceled(cause) && interfacedLineRefused(cause)) {
-        throw new DomainError('AR_INTERFACED', `a bill line of subscription ${req.subscriptionId} is already interfaced to accounts receivable`);
+        throw new DomainError(
+          'AR_INTERFACED',
+          `a bill line of subscription ${req.subscriptionId} is already interfaced to accounts receivable`,
+        );
       }
       // Someone else moved the partition (or an earlier attempt got through): read again and re-plan.
       await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(replans, 6)));
@@ -102,14 +106,21 @@ export async function ratePartitionFrom(req: RatePartitionRequest): Promise<Rate
 }
 
 /** Reads the partition and plans its re-rating; refuses periods already interfaced unless asked not to. */
-export async function planFor(subscription: Subscription, req: RatePartitionRequest, refuseInterfaced = true): Promise<PlanWithState> {
+export async function planFor(
+  subscription: Subscription,
+  req: RatePartitionRequest,
+  refuseInterfaced = true,
+): Promise<PlanWithState> {
   const snapshot = await loadSnapshot(subscription, req);
   const plan = planPartition(snapshot, req.now);
   const redirected = new Set<string>();
   if (plan.changes.length > 0 && req.creditRebillPeriod) {
     for (const p of await interfacedPeriods(plan)) redirected.add(p);
   } else if (plan.changes.length > 0 && refuseInterfaced) await refuseInterfacedPeriods(plan);
-  const [register, assignment] = await Promise.all([getRegister(req.subscriptionId, req.register), assignmentOf(subscription)]);
+  const [register, assignment] = await Promise.all([
+    getRegister(req.subscriptionId, req.register),
+    assignmentOf(subscription),
+  ]);
   return {
     ...plan,
     grantsDrawn: new Map(snapshot.grants.map((g) => [g.grantId, g.drawn])),
@@ -156,7 +167,15 @@ export async function applyPlan(
   for (const chunk of chunkChanges(plan.changes)) {
     if (chunks >= maxChunks) break;
     try {
-      consumedBefore = await applyChunk(subscription, req, chunk, grantsBefore, consumedBefore, plan.assignment, plan.redirected);
+      consumedBefore = await applyChunk(
+        subscription,
+        req,
+        chunk,
+        grantsBefore,
+        consumedBefore,
+        plan.assignment,
+        plan.redirected,
+      );
     } catch (err) {
       throw chunks > 0 ? new PartialApplication(changed, chunks, err) : err;
     }
@@ -173,19 +192,27 @@ export async function applyPlan(
 async function refuseInterfacedPeriods(plan: PartitionPlan): Promise<void> {
   const interfaced = await interfacedPeriods(plan);
   if (interfaced.length > 0) {
-    throw new DomainError('AR_INTERFACED', `bill period ${interfaced.join(', ')} of subscription ${plan.subscriptionId} is interfaced to accounts receivable`);
+    throw new DomainError(
+      'AR_INTERFACED',
+      `bill period ${interfaced.join(', ')} of subscription ${plan.subscriptionId} is interfaced to accounts receivable`,
+    );
   }
 }
 
 async function interfacedPeriods(plan: PartitionPlan): Promise<string[]> {
   const periods = new Set(plan.changes.flatMap((c) => c.billDeltas.map((d) => d.period)));
-  return (await listBillLines(plan.subscriptionId)).filter((l) => l.status === 'INTERFACED' && periods.has(l.period)).map((l) => l.period);
+  return (await listBillLines(plan.subscriptionId))
+    .filter((l) => l.status === 'INTERFACED' && periods.has(l.period))
+    .map((l) => l.period);
 }
 
 async function loadSnapshot(subscription: Subscription, req: RatePartitionRequest) {
   const pending = req.pending ?? [];
   const named = [...(await getEvents([...req.toRate, ...(req.reverse ?? [])])), ...pending];
-  const starts = [...named.map((e) => ({ occurredAt: e.occurredAt, eventId: e.eventId })), ...(req.from ? [req.from] : [])];
+  const starts = [
+    ...named.map((e) => ({ occurredAt: e.occurredAt, eventId: e.eventId })),
+    ...(req.from ? [req.from] : []),
+  ];
   starts.sort(compareEvents);
   const start = starts[0];
   const [grants, later] = await Promise.all([
@@ -206,7 +233,11 @@ async function loadSnapshot(subscription: Subscription, req: RatePartitionReques
 }
 
 /** The partition's events from a start point on, in rating order. */
-export async function eventsFrom(subscriptionId: string, register: string, start: { occurredAt: string; eventId: string }): Promise<UsageEvent[]> {
+export async function eventsFrom(
+  subscriptionId: string,
+  register: string,
+  start: { occurredAt: string; eventId: string },
+): Promise<UsageEvent[]> {
   const items = await readAll((exclusiveStart) =>
     queryIndexItems({
       TableName: clients.tableName,
@@ -311,9 +342,18 @@ async function applyChunk(
     for (const period of redirected) {
       bills.delete(period);
       const credit = -chunk.reduce((s, c) => s + (c.before?.billPeriod === period ? c.before.amount : 0n), 0n);
-      const rebill = chunk.reduce((s, c) => s + (c.status !== 'REVERSED' && c.rating.billPeriod === period ? c.rating.amount : 0n), 0n);
+      const rebill = chunk.reduce(
+        (s, c) => s + (c.status !== 'REVERSED' && c.rating.billPeriod === period ? c.rating.amount : 0n),
+        0n,
+      );
       const id = `${req.stepId}:${chunk[0]!.eventId}:r${chunk[0]!.fromRev}:${period}`;
-      const base = { subscriptionId: req.subscriptionId, originalPeriod: period, period: target, at: req.now, ...(req.batchId ? { batchId: req.batchId } : {}) };
+      const base = {
+        subscriptionId: req.subscriptionId,
+        originalPeriod: period,
+        period: target,
+        at: req.now,
+        ...(req.batchId ? { batchId: req.batchId } : {}),
+      };
       if (credit !== 0n) items.push(billAdjustmentPut({ ...base, id: `${id}:credit`, kind: 'CREDIT', amount: credit }));
       if (rebill !== 0n) items.push(billAdjustmentPut({ ...base, id: `${id}:rebill`, kind: 'REBILL', amount: rebill }));
       posted += credit + rebill;
@@ -395,5 +435,8 @@ function consumptionUpdate(entry: LedgerEntry, consumedBefore: bigint): Transact
 /** A bill line update is the only item whose condition mentions INTERFACED. */
 function interfacedLineRefused(err: Parameters<typeof cancellationCodes>[0]): boolean {
   const reasons = err.CancellationReasons ?? [];
-  return reasons.some((r) => r.Code === 'ConditionalCheckFailed' && r.Item?.itemType?.S === 'BILL_LINE' && r.Item?.status?.S === 'INTERFACED');
+  return reasons.some(
+    (r) =>
+      r.Code === 'ConditionalCheckFailed' && r.Item?.itemType?.S === 'BILL_LINE' && r.Item?.status?.S === 'INTERFACED',
+  );
 }

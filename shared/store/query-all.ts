@@ -5,7 +5,9 @@ import { clients } from './clients';
 type Item = Record<string, unknown>;
 
 /** Every item of a paged read: `page` is asked again from each LastEvaluatedKey until there is none. */
-export async function readAll(page: (exclusiveStart: Item | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>): Promise<Item[]> {
+export async function readAll(
+  page: (exclusiveStart: Item | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>,
+): Promise<Item[]> {
   const items: Item[] = [];
   let start: Item | undefined;
   do {
@@ -52,12 +54,19 @@ export function queryIndexAll(indexName: 'GSI1' | 'GSI2' | 'GSI3', key: string):
  * no longer under the index key it was listed by, is left out (the index will list it where it
  * now is). A FilterExpression would see keys only: filter the items returned instead.
  */
-export async function queryIndexItems(input: QueryCommandInput & { IndexName: 'GSI1' }): Promise<{ Items: Item[]; LastEvaluatedKey?: Item }> {
+export async function queryIndexItems(
+  input: QueryCommandInput & { IndexName: 'GSI1' },
+): Promise<{ Items: Item[]; LastEvaluatedKey?: Item }> {
   const res = await clients.dynamo.send(new QueryCommand(input));
   const entries = res.Items ?? [];
   const pk = `${input.IndexName}PK`;
   const sk = `${input.IndexName}SK`;
-  const read = new Map((await batchGet(entries.map((e) => ({ PK: e.PK as string, SK: e.SK as string })))).map((item) => [`${item.PK}\u0000${item.SK}`, item]));
+  const read = new Map(
+    (await batchGet(entries.map((e) => ({ PK: e.PK as string, SK: e.SK as string })))).map((item) => [
+      `${item.PK}\u0000${item.SK}`,
+      item,
+    ]),
+  );
   const items: Item[] = [];
   for (const e of entries) {
     const item = read.get(`${e.PK}\u0000${e.SK}`);

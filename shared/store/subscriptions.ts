@@ -58,7 +58,8 @@ export async function putSubscription(
   const existing = await getSubscription(subscriptionId);
   if (existing) {
     const issues = planChangeIssues(existing, plan);
-    if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The change is not allowed for an existing subscription', issues);
+    if (issues.length > 0)
+      throw new DomainError('VALIDATION_FAILED', 'The change is not allowed for an existing subscription', issues);
   }
   const subscription: Subscription = {
     subscriptionId,
@@ -75,13 +76,19 @@ export async function putSubscription(
     await clients.dynamo.send(
       new PutCommand({
         TableName: clients.tableName,
-        Item: { ...keys.subscription(subscriptionId), ...keys.accountSubscription(plan.accountId, subscriptionId), itemType: 'SUBSCRIPTION', ...subscription },
+        Item: {
+          ...keys.subscription(subscriptionId),
+          ...keys.accountSubscription(plan.accountId, subscriptionId),
+          itemType: 'SUBSCRIPTION',
+          ...subscription,
+        },
         ConditionExpression: existing ? 'planVersion = :v' : 'attribute_not_exists(PK)',
         ...(existing ? { ExpressionAttributeValues: { ':v': existing.planVersion } } : {}),
       }),
     );
   } catch (err) {
-    if (isConditionFailure(err)) throw new DomainError('CONFLICT', `subscription ${subscriptionId} changed concurrently; read it and retry`);
+    if (isConditionFailure(err))
+      throw new DomainError('CONFLICT', `subscription ${subscriptionId} changed concurrently; read it and retry`);
     throw err;
   }
   return { subscription, created: !existing };

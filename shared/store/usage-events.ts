@@ -42,7 +42,9 @@ export function toUsageEvent(item: Item): UsageEvent {
     ...(item.replaces ? { replaces: item.replaces as string } : {}),
     ...(item.replacedBySet ? { replacedBy: [...(item.replacedBySet as Set<string>)].sort() } : {}),
     // Items reversed before reversedBy named the batch kept the actor there and the batch in reversedInBatch.
-    ...(item.reversedInBatch || item.reversedBy ? { reversedBy: (item.reversedInBatch ?? item.reversedBy) as string } : {}),
+    ...(item.reversedInBatch || item.reversedBy
+      ? { reversedBy: (item.reversedInBatch ?? item.reversedBy) as string }
+      : {}),
     ...(item.reversedAt ? { reversedAt: item.reversedAt as string } : {}),
     ...(item.insertedByBatch ? { insertedByBatch: item.insertedByBatch as string } : {}),
     ...(item.touchedBy ? { touchedBy: [...(item.touchedBy as Set<string>)].sort() } : {}),
@@ -53,7 +55,10 @@ export function toUsageEvent(item: Item): UsageEvent {
 function toRating(r: Item): StoredRating {
   return {
     allowanceUsed: r.allowanceUsed as bigint,
-    draws: ((r.draws as Item[] | undefined) ?? []).map((d) => ({ grantId: d.grantId as string, quantity: d.quantity as bigint })),
+    draws: ((r.draws as Item[] | undefined) ?? []).map((d) => ({
+      grantId: d.grantId as string,
+      quantity: d.quantity as bigint,
+    })),
     overageQuantity: r.overageQuantity as bigint,
     unitPrice: r.unitPrice as bigint,
     amount: r.amount as bigint,
@@ -120,7 +125,8 @@ export async function insertEvent(item: Record<string, unknown>, parentEventId: 
     if (isConditionFailure(err)) return false;
     if (!isTransactionCanceled(err)) throw err;
     const [putReason, parentCheck] = err.CancellationReasons ?? [];
-    if (parentCheck?.Code === 'ConditionalCheckFailed') throw new Error(`parent ${parentEventId} of replacement ${String(item.eventId)} is not inserted`);
+    if (parentCheck?.Code === 'ConditionalCheckFailed')
+      throw new Error(`parent ${parentEventId} of replacement ${String(item.eventId)} is not inserted`);
     // Inserted by an earlier attempt of this step: nothing to do.
     if (putReason?.Code !== 'ConditionalCheckFailed') throw err;
     return false;
@@ -166,8 +172,16 @@ export async function ingestEvents(
     if (r.success) parsed.push({ index, event: r.data });
     else {
       const first = r.error.issues[0]!;
-      const eventId = typeof (input as { eventId?: unknown })?.eventId === 'string' ? (input as { eventId: string }).eventId.slice(0, 128) : undefined;
-      rejected.push({ index, ...(eventId ? { eventId } : {}), code: 'VALIDATION_FAILED', message: `${first.path.join('.') || 'event'}: ${first.message}` });
+      const eventId =
+        typeof (input as { eventId?: unknown })?.eventId === 'string'
+          ? (input as { eventId: string }).eventId.slice(0, 128)
+          : undefined;
+      rejected.push({
+        index,
+        ...(eventId ? { eventId } : {}),
+        code: 'VALIDATION_FAILED',
+        message: `${first.path.join('.') || 'event'}: ${first.message}`,
+      });
     }
   });
 
@@ -179,7 +193,12 @@ export async function ingestEvents(
     const refusal = eventRefusal(event, sub, now);
     if (refusal) rejected.push({ index, eventId: event.eventId, ...refusal });
     else if (seen.has(event.eventId)) {
-      rejected.push({ index, eventId: event.eventId, code: 'EVENT_ID_CONFLICT', message: `eventId repeats ${itemName(seen.get(event.eventId)!)} with other content` });
+      rejected.push({
+        index,
+        eventId: event.eventId,
+        code: 'EVENT_ID_CONFLICT',
+        message: `eventId repeats ${itemName(seen.get(event.eventId)!)} with other content`,
+      });
     } else {
       seen.set(event.eventId, index);
       valid.push({ index, event, sub: sub! });
@@ -196,14 +215,31 @@ export async function ingestEvents(
   });
   // Parents land before their children: a child's write also counts it on its parent.
   for (const level of byParentDepth(writable)) {
-    const writes = level.map(({ index, event, sub }) => ({ index, event, register: sub.products[event.productId]!.register }));
-    const outcomes = (await mapLimit(packTransactions(writes), TRANSACTION_CONCURRENCY, (group) => putNewEvents(group, now))).flat();
+    const writes = level.map(({ index, event, sub }) => ({
+      index,
+      event,
+      register: sub.products[event.productId]!.register,
+    }));
+    const outcomes = (
+      await mapLimit(packTransactions(writes), TRANSACTION_CONCURRENCY, (group) => putNewEvents(group, now))
+    ).flat();
     for (const { write, outcome } of outcomes) {
       if (outcome === 'accepted') accepted++;
       else if (outcome === 'duplicate') duplicates++;
       else if (outcome === 'conflict') {
-        rejected.push({ index: write.index, eventId: write.event.eventId, code: 'EVENT_ID_CONFLICT', message: 'another event with this eventId and different content exists' });
-      } else rejected.push({ index: write.index, eventId: write.event.eventId, code: 'EVENT_NOT_FOUND', message: `parent event ${write.event.parentEventId} does not exist` });
+        rejected.push({
+          index: write.index,
+          eventId: write.event.eventId,
+          code: 'EVENT_ID_CONFLICT',
+          message: 'another event with this eventId and different content exists',
+        });
+      } else
+        rejected.push({
+          index: write.index,
+          eventId: write.event.eventId,
+          code: 'EVENT_NOT_FOUND',
+          message: `parent event ${write.event.parentEventId} does not exist`,
+        });
     }
   }
   rejected.sort((a, b) => a.index - b.index);
@@ -213,7 +249,9 @@ export async function ingestEvents(
 function byParentDepth<T extends { event: NewUsageEvent }>(items: T[]): T[][] {
   const inRequest = new Map(items.map((i) => [i.event.eventId, i.event]));
   const depth = (e: NewUsageEvent, seen = 0): number =>
-    e.parentEventId && inRequest.has(e.parentEventId) && seen < 10 ? 1 + depth(inRequest.get(e.parentEventId)!, seen + 1) : 0;
+    e.parentEventId && inRequest.has(e.parentEventId) && seen < 10
+      ? 1 + depth(inRequest.get(e.parentEventId)!, seen + 1)
+      : 0;
   const levels: T[][] = [];
   for (const item of items) (levels[depth(item.event)] ??= []).push(item);
   return levels.filter(Boolean);
@@ -252,12 +290,16 @@ function packTransactions(writes: readonly NewEventWrite[]): NewEventWrite[][] {
  * puts find their event already there, those are settled from the item DynamoDB returns
  * (duplicate or conflict) and the rest are sent again; each round settles at least one event.
  */
-async function putNewEvents(group: readonly NewEventWrite[], now: string): Promise<Array<{ write: NewEventWrite; outcome: WriteOutcome }>> {
+async function putNewEvents(
+  group: readonly NewEventWrite[],
+  now: string,
+): Promise<Array<{ write: NewEventWrite; outcome: WriteOutcome }>> {
   const settled: Array<{ write: NewEventWrite; outcome: WriteOutcome }> = [];
   let remaining = [...group];
   while (remaining.length > 0) {
     const children = new Map<string, number>();
-    for (const w of remaining) if (w.event.parentEventId) children.set(w.event.parentEventId, (children.get(w.event.parentEventId) ?? 0) + 1);
+    for (const w of remaining)
+      if (w.event.parentEventId) children.set(w.event.parentEventId, (children.get(w.event.parentEventId) ?? 0) + 1);
     const parents = [...children.keys()];
     const items = [
       ...remaining.map((w) => ({
@@ -305,7 +347,6 @@ async function putNewEvents(group: readonly NewEventWrite[], now: string): Promi
   return settled;
 }
 
-
 /** An event whose put found its id taken: a duplicate when the stored content is the same. */
 async function existingOutcome(event: NewUsageEvent, old: Item | undefined): Promise<'duplicate' | 'conflict'> {
   const existing = old ? toUsageEvent(old) : await getEvent(event.eventId);
@@ -313,19 +354,30 @@ async function existingOutcome(event: NewUsageEvent, old: Item | undefined): Pro
 }
 
 /** A child's parent must exist (stored, or earlier in this request), be in the same subscription, and not be reversed. */
-async function checkParents(valid: Array<{ index: number; event: NewUsageEvent }>): Promise<Map<number, { code: ErrorCode; message: string }>> {
+async function checkParents(
+  valid: Array<{ index: number; event: NewUsageEvent }>,
+): Promise<Map<number, { code: ErrorCode; message: string }>> {
   const inRequest = new Map(valid.map((v) => [v.event.eventId, v.event]));
-  const missing = [...new Set(valid.map((v) => v.event.parentEventId).filter((p): p is string => !!p && !inRequest.has(p)))];
+  const missing = [
+    ...new Set(valid.map((v) => v.event.parentEventId).filter((p): p is string => !!p && !inRequest.has(p))),
+  ];
   const stored = new Map((await getEvents(missing)).map((e) => [e.eventId, e]));
   const refusals = new Map<number, { code: ErrorCode; message: string }>();
   for (const { index, event } of valid) {
     if (!event.parentEventId) continue;
     const parent = inRequest.get(event.parentEventId) ?? stored.get(event.parentEventId);
-    if (!parent) refusals.set(index, { code: 'EVENT_NOT_FOUND', message: `parent event ${event.parentEventId} does not exist` });
+    if (!parent)
+      refusals.set(index, { code: 'EVENT_NOT_FOUND', message: `parent event ${event.parentEventId} does not exist` });
     else if (parent.subscriptionId !== event.subscriptionId) {
-      refusals.set(index, { code: 'VALIDATION_FAILED', message: `parent event ${event.parentEventId} belongs to another subscription` });
+      refusals.set(index, {
+        code: 'VALIDATION_FAILED',
+        message: `parent event ${event.parentEventId} belongs to another subscription`,
+      });
     } else if ('status' in parent && parent.status === 'REVERSED') {
-      refusals.set(index, { code: 'EVENT_ALREADY_REVERSED', message: `parent event ${event.parentEventId} is reversed` });
+      refusals.set(index, {
+        code: 'EVENT_ALREADY_REVERSED',
+        message: `parent event ${event.parentEventId} is reversed`,
+      });
     }
   }
   return refusals;
@@ -337,7 +389,9 @@ async function loadSubscriptions(ids: string[]): Promise<Map<string, Subscriptio
 }
 
 export async function getEvent(eventId: string): Promise<UsageEvent | undefined> {
-  const res = await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: keys.event(eventId), ConsistentRead: true }));
+  const res = await clients.dynamo.send(
+    new GetCommand({ TableName: clients.tableName, Key: keys.event(eventId), ConsistentRead: true }),
+  );
   return res.Item ? toUsageEvent(res.Item) : undefined;
 }
 
@@ -367,7 +421,10 @@ interface ListPosition {
 }
 
 const isListPosition = (v: unknown): v is ListPosition =>
-  typeof v === 'object' && v !== null && typeof (v as ListPosition).r === 'number' && ((v as ListPosition).k === undefined || typeof (v as ListPosition).k === 'object');
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as ListPosition).r === 'number' &&
+  ((v as ListPosition).k === undefined || typeof (v as ListPosition).k === 'object');
 
 /**
  * Lists a subscription's events register by register, each in rating order (occurredAt, eventId).
@@ -379,7 +436,9 @@ export async function listEvents(
   limit: number,
   cursor?: string,
 ): Promise<{ items: UsageEvent[]; nextCursor?: string }> {
-  const registers = filter.productId ? [sub.products[filter.productId]?.register].filter((r): r is string => !!r) : registersOf(sub);
+  const registers = filter.productId
+    ? [sub.products[filter.productId]?.register].filter((r): r is string => !!r)
+    : registersOf(sub);
   const position = decodeCursor(cursor, isListPosition) ?? { r: 0 };
   const items: UsageEvent[] = [];
   let r = position.r;
@@ -414,7 +473,8 @@ async function queryPartition(
   if (filter.from) values[':from'] = filter.from;
   if (filter.to) values[':to'] = filter.to;
   // GSI1 carries keys only: product and status are filtered once the events are read.
-  const wanted = (e: UsageEvent) => (!filter.productId || e.productId === filter.productId) && (!filter.status || e.status === filter.status);
+  const wanted = (e: UsageEvent) =>
+    (!filter.productId || e.productId === filter.productId) && (!filter.status || e.status === filter.status);
   const items: UsageEvent[] = [];
   let exclusiveStart = start;
   do {

@@ -48,12 +48,16 @@ async function waitFor(batchId: string, executionArn: string, statuses: string[]
   for (let polls = 0; ; polls++) {
     const b = await requireBatch(batchId);
     if (statuses.includes(b.status)) {
-      if (b.status === 'FAILED' || (statuses.includes('LOCKED') && b.status !== 'LOCKED')) throw new Error(`batch ${batchId} ended ${b.status}: ${JSON.stringify(b.lastError)}`);
+      if (b.status === 'FAILED' || (statuses.includes('LOCKED') && b.status !== 'LOCKED'))
+        throw new Error(`batch ${batchId} ended ${b.status}: ${JSON.stringify(b.lastError)}`);
       return;
     }
     if (polls % 50 === 49) {
       const execution = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (execution.status !== 'RUNNING') throw new Error(`batch ${batchId} is ${b.status} after its workflow ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`);
+      if (execution.status !== 'RUNNING')
+        throw new Error(
+          `batch ${batchId} is ${b.status} after its workflow ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`,
+        );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -76,10 +80,14 @@ async function historyOf(executionArn: string): Promise<{ transitions: number; i
 }
 
 /** Summed duration of the workflow tasks' invocations so far (the local Lambda runner's tally). */
-const taskSeconds = () => Object.keys(taskFunctions).reduce((s, name) => s + (invocationTally.get(name)?.seconds ?? 0), 0);
+const taskSeconds = () =>
+  Object.keys(taskFunctions).reduce((s, name) => s + (invocationTally.get(name)?.seconds ?? 0), 0);
 
 /** Each workflow task's invocations and summed seconds so far. */
-const taskTally = () => new Map(Object.keys(taskFunctions).map((name) => [name, { ...(invocationTally.get(name) ?? { count: 0, seconds: 0 }) }]));
+const taskTally = () =>
+  new Map(
+    Object.keys(taskFunctions).map((name) => [name, { ...(invocationTally.get(name) ?? { count: 0, seconds: 0 }) }]),
+  );
 
 /** What each task did between two tallies: its invocations and their summed seconds. */
 function tasksBetween(before: ReturnType<typeof taskTally>, after: ReturnType<typeof taskTally>) {
@@ -103,14 +111,26 @@ interface Phase {
 
 /** Runs `work`, timing it and taking the capacity it used (when metered). */
 async function phase(capacity: Capacity | undefined, work: () => Promise<void>): Promise<Phase> {
-  const before = capacity ? { write: capacity.write, read: capacity.read, byKind: { ...capacity.writeByKind } } : { write: 0, read: 0, byKind: {} };
+  const before = capacity
+    ? { write: capacity.write, read: capacity.read, byKind: { ...capacity.writeByKind } }
+    : { write: 0, read: 0, byKind: {} };
   const start = performance.now();
   const cpu = process.cpuUsage();
   await work();
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  const writeByKind = Object.fromEntries(Object.entries(capacity?.writeByKind ?? {}).map(([k, v]) => [k, v - ((before.byKind as Record<string, number>)[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
-  return { seconds, writeByKind, cpuShare: (used.user + used.system) / 1e6 / seconds, write: capacity ? capacity.write - before.write : NaN, read: capacity ? capacity.read - before.read : NaN };
+  const writeByKind = Object.fromEntries(
+    Object.entries(capacity?.writeByKind ?? {})
+      .map(([k, v]) => [k, v - ((before.byKind as Record<string, number>)[k] ?? 0)])
+      .filter(([, v]) => (v as number) > 0),
+  );
+  return {
+    seconds,
+    writeByKind,
+    cpuShare: (used.user + used.system) / 1e6 / seconds,
+    write: capacity ? capacity.write - before.write : NaN,
+    read: capacity ? capacity.read - before.read : NaN,
+  };
 }
 
 interface World {
@@ -133,22 +153,32 @@ async function fill(batchId: string, type: BatchType, world: World): Promise<{ c
     }
   };
   if (type === 'REVERSE_REPLACE') {
-    const pages = Array.from({ length: Math.ceil(world.events.length / 500) }, (_, p) => world.events.slice(p * 500, p * 500 + 500));
+    const pages = Array.from({ length: Math.ceil(world.events.length / 500) }, (_, p) =>
+      world.events.slice(p * 500, p * 500 + 500),
+    );
     await mapLimit(pages, 2, async (page) => {
-      const res = await timed(() => addReplacementsToBatch(
-        batchId,
-        page.map((e) => ({ originalEventId: e.eventId, events: [{ ...e, eventId: `${e.eventId}-r`, quantity: String(Number(e.quantity) + 1) }] })),
-        ACTOR,
-        at(),
-      ));
-      if (res.rejected.length > 0) throw new Error(`replacements rejected: ${JSON.stringify(res.rejected.slice(0, 3))}`);
+      const res = await timed(() =>
+        addReplacementsToBatch(
+          batchId,
+          page.map((e) => ({
+            originalEventId: e.eventId,
+            events: [{ ...e, eventId: `${e.eventId}-r`, quantity: String(Number(e.quantity) + 1) }],
+          })),
+          ACTOR,
+          at(),
+        ),
+      );
+      if (res.rejected.length > 0)
+        throw new Error(`replacements rejected: ${JSON.stringify(res.rejected.slice(0, 3))}`);
     });
     return { calls, callSeconds };
   }
   for (let i = 0; i < world.subs.length; i += 100) {
     let cursor: string | undefined;
     do {
-      const page = await timed(() => addByCriteria(batchId, { subscriptionIds: world.subs.slice(i, i + 100) }, ACTOR, at(), cursor));
+      const page = await timed(() =>
+        addByCriteria(batchId, { subscriptionIds: world.subs.slice(i, i + 100) }, ACTOR, at(), cursor),
+      );
       cursor = page.nextCursor;
     } while (cursor);
   }
@@ -207,7 +237,10 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
           writePerEventByKind: Object.fromEntries(
             (['add', 'lock', 'submit'] as const).map((name) => {
               const p = { add, lock, submit }[name];
-              return [name, Object.fromEntries(Object.entries(p.writeByKind).map(([k, v]) => [k, round(v / events, 3)]))];
+              return [
+                name,
+                Object.fromEntries(Object.entries(p.writeByKind).map(([k, v]) => [k, round(v / events, 3)])),
+              ];
             }),
           ),
         }
@@ -234,13 +267,32 @@ function ownerOf(i: number, subscriptions: number, skewed: boolean): number {
   return i % 2 === 0 ? 0 : 1 + (((i - 1) / 2) % (subscriptions - 1));
 }
 
-async function build(total: number, subscriptions: number, skewed: boolean): Promise<World & { ingestSeconds: number }> {
+async function build(
+  total: number,
+  subscriptions: number,
+  skewed: boolean,
+): Promise<World & { ingestSeconds: number }> {
   const now = at();
   const subs = Array.from({ length: subscriptions }, (_, i) => `bench-sub-${i}`);
-  const plan = SubscriptionInput.parse({ accountId: 'bench', startDate: '2026-01-01', currency: 'USD', products: { voice: { register: 'MINUTES', unitPrice: '0.05' } } });
+  const plan = SubscriptionInput.parse({
+    accountId: 'bench',
+    startDate: '2026-01-01',
+    currency: 'USD',
+    products: { voice: { register: 'MINUTES', unitPrice: '0.05' } },
+  });
   await mapLimit(subs, 16, async (s) => {
     await putSubscription(s, plan, now);
-    await addGrant({ subscriptionId: s, register: 'MINUTES', grantId: `g-${s}`, amount: 1000n * 1_000_000n, validFrom: '2026-01-01T00:00:00.000Z' }, ACTOR, now);
+    await addGrant(
+      {
+        subscriptionId: s,
+        register: 'MINUTES',
+        grantId: `g-${s}`,
+        amount: 1000n * 1_000_000n,
+        validFrom: '2026-01-01T00:00:00.000Z',
+      },
+      ACTOR,
+      now,
+    );
   });
   const owners = Array.from({ length: total }, (_, i) => ownerOf(i, subscriptions, skewed));
   const perSub = new Array<number>(subscriptions).fill(0);
@@ -250,7 +302,13 @@ async function build(total: number, subscriptions: number, skewed: boolean): Pro
   const events = owners.map((s, i) => {
     const k = seen[s]!++;
     const t = new Date(Date.UTC(2026, 2, 1) + Math.floor((k * 28 * 86_400_000) / perSub[s]!)).toISOString();
-    return { eventId: `bench-${s}-${k}`, subscriptionId: subs[s]!, productId: 'voice', quantity: String(1 + (i % 13)), occurredAt: t };
+    return {
+      eventId: `bench-${s}-${k}`,
+      subscriptionId: subs[s]!,
+      productId: 'voice',
+      quantity: String(1 + (i % 13)),
+      occurredAt: t,
+    };
   });
   const chunks = Array.from({ length: Math.ceil(total / 500) }, (_, c) => events.slice(c * 500, c * 500 + 500));
   const start = performance.now();
@@ -259,29 +317,62 @@ async function build(total: number, subscriptions: number, skewed: boolean): Pro
 }
 
 /** The scenario on a fresh stack: RATING, a top-up, RERATE, REVERSE_REPLACE. */
-async function pass(total: number, subscriptions: number, options: { metered: boolean; skewed?: boolean; bound?: number; dynamoEndpoint?: string }) {
+async function pass(
+  total: number,
+  subscriptions: number,
+  options: { metered: boolean; skewed?: boolean; bound?: number; dynamoEndpoint?: string },
+) {
   const stack: LocalStack = await startLocalStack({
     inMemory: true,
     tableName: `bench-${randomUUID().slice(0, 8)}`,
     ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
   });
-  const meter = options.metered ? meterCapacity(clients.dynamo, { endpoint: stack.dynamoEndpoint, region: stack.region, tableName: stack.tableName }) : undefined;
+  const meter = options.metered
+    ? meterCapacity(clients.dynamo, {
+        endpoint: stack.dynamoEndpoint,
+        region: stack.region,
+        tableName: stack.tableName,
+      })
+    : undefined;
   try {
     const world = await build(total, subscriptions, options.skewed ?? false);
     // The bound is taken before and after the batches: the machine's load may change between.
     const boundBefore = options.bound ? await writeBound(options.bound, 'before') : undefined;
     const rating = await runBatch('RATING', world, meter?.capacity);
     await mapLimit(world.subs, 16, (s) =>
-      addGrant({ subscriptionId: s, register: 'MINUTES', grantId: `top-${s}`, amount: 500n * 1_000_000n, validFrom: '2026-01-01T00:00:00.000Z' }, ACTOR, at()),
+      addGrant(
+        {
+          subscriptionId: s,
+          register: 'MINUTES',
+          grantId: `top-${s}`,
+          amount: 500n * 1_000_000n,
+          validFrom: '2026-01-01T00:00:00.000Z',
+        },
+        ACTOR,
+        at(),
+      ),
     );
     const rerate = await runBatch('RERATE', world, meter?.capacity);
     const reverseReplace = await runBatch('REVERSE_REPLACE', world, meter?.capacity);
     const boundAfter = options.bound ? await writeBound(options.bound, 'after') : undefined;
     const bound =
       boundBefore && boundAfter
-        ? { writeUnitsPerSecond: Math.round((boundBefore.writeUnitsPerSecond + boundAfter.writeUnitsPerSecond) / 2), before: boundBefore.writeUnitsPerSecond, after: boundAfter.writeUnitsPerSecond }
+        ? {
+            writeUnitsPerSecond: Math.round((boundBefore.writeUnitsPerSecond + boundAfter.writeUnitsPerSecond) / 2),
+            before: boundBefore.writeUnitsPerSecond,
+            after: boundAfter.writeUnitsPerSecond,
+          }
         : undefined;
-    return { events: total, subscriptions, ingestSeconds: world.ingestSeconds, rating, rerate, reverseReplace, bound, dynamoLocalReported: meter ? meter.capacity.reported : undefined };
+    return {
+      events: total,
+      subscriptions,
+      ingestSeconds: world.ingestSeconds,
+      rating,
+      rerate,
+      reverseReplace,
+      bound,
+      dynamoLocalReported: meter ? meter.capacity.reported : undefined,
+    };
   } finally {
     meter?.stop();
     await stack.stop();
@@ -295,7 +386,9 @@ async function writeBound(items: number, tag: string): Promise<{ writeUnitsPerSe
   const groups = Array.from({ length: Math.ceil(items / 25) }, (_, g) => g);
   await mapLimit(groups, 16, async (g) => {
     let request: Record<string, unknown[]> | undefined = {
-      [clients.tableName]: Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { PK: `BOUND#${tag}#${g}#${i}`, SK: 'B', payload } } })),
+      [clients.tableName]: Array.from({ length: 25 }, (_, i) => ({
+        PutRequest: { Item: { PK: `BOUND#${tag}#${g}#${i}`, SK: 'B', payload } },
+      })),
     };
     while (request && Object.keys(request).length) {
       const res = await clients.dynamo.send(new BatchWriteCommand({ RequestItems: request as never }));
@@ -322,22 +415,49 @@ export interface Acceptance {
 const grouped = (n: number) => n.toLocaleString('en-US');
 
 /** `figure: value (target …) met`, `not met`, or `not measured` when the run did not take it. */
-export const acceptanceLine = (a: Acceptance) => `${a.figure}: ${a.shown} (target ${a.target}) ${a.met === undefined ? 'not measured' : a.met ? 'met' : 'not met'}`;
+export const acceptanceLine = (a: Acceptance) =>
+  `${a.figure}: ${a.shown} (target ${a.target}) ${a.met === undefined ? 'not measured' : a.met ? 'met' : 'not met'}`;
 
-function accept(figure: string, value: number | undefined, target: { max?: number; min?: number }, format: (n: number) => string = String): Acceptance {
+function accept(
+  figure: string,
+  value: number | undefined,
+  target: { max?: number; min?: number },
+  format: (n: number) => string = String,
+): Acceptance {
   const bound = target.max ?? target.min!;
-  const met = value === undefined || !Number.isFinite(value) ? undefined : target.max !== undefined ? value <= target.max : value >= target.min!;
-  return { figure, value, shown: value === undefined ? 'n/a' : format(value), target: `${target.max !== undefined ? '≤' : '≥'} ${format(bound)}`, met };
+  const met =
+    value === undefined || !Number.isFinite(value)
+      ? undefined
+      : target.max !== undefined
+        ? value <= target.max
+        : value >= target.min!;
+  return {
+    figure,
+    value,
+    shown: value === undefined ? 'n/a' : format(value),
+    target: `${target.max !== undefined ? '≤' : '≥'} ${format(bound)}`,
+    met,
+  };
 }
 
 /** The benchmark; `dynamoEndpoint` runs it on a DynamoDB Local already running (the smoke test's). */
-export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; dynamoEndpoint?: string }): Promise<Measurement> {
+export async function runBatchE2e({
+  smoke,
+  dynamoEndpoint,
+}: {
+  smoke: boolean;
+  dynamoEndpoint?: string;
+}): Promise<Measurement> {
   const large = smoke ? 300 : Number(process.env.BENCH_EVENTS ?? 100_000);
   const largeSubs = smoke ? 10 : Number(process.env.BENCH_SUBSCRIPTIONS ?? 1_000);
   const small = Math.max(1, Math.round(large / 10));
   const smallSubs = Math.max(1, Math.round(largeSubs / 10));
 
-  const metered = await pass(smoke ? large : small, smoke ? largeSubs : smallSubs, { metered: true, bound: smoke ? 500 : undefined, dynamoEndpoint });
+  const metered = await pass(smoke ? large : small, smoke ? largeSubs : smallSubs, {
+    metered: true,
+    bound: smoke ? 500 : undefined,
+    dynamoEndpoint,
+  });
   const timedSmall = smoke ? undefined : await pass(small, smallSubs, { metered: false, dynamoEndpoint });
   const timed = smoke ? metered : await pass(large, largeSubs, { metered: false, bound: 20_000, dynamoEndpoint });
   // The same events over the same subscriptions, half of them in one: one long partition.
@@ -365,7 +485,10 @@ export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; d
           smallLockAndSubmitSeconds: timedSmall?.[k].lockAndSubmitSeconds,
           smallWholeSeconds: timedSmall?.[k].wholeSeconds,
           wholeScaling: wholeScaling === undefined ? undefined : round(wholeScaling, 2),
-          wholeScalingOverIngest: wholeScaling === undefined || ingestScaling === undefined ? undefined : round(wholeScaling / ingestScaling, 2),
+          wholeScalingOverIngest:
+            wholeScaling === undefined || ingestScaling === undefined
+              ? undefined
+              : round(wholeScaling / ingestScaling, 2),
           skewedWholeSeconds: skewed[k].wholeSeconds,
           skewedAddSeconds: skewed[k].addSeconds,
           skewedLockSeconds: skewed[k].lockSeconds,
@@ -382,13 +505,39 @@ export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; d
   const dollars = (n: number) => `$${n.toFixed(2)}`;
   const scalingFigure = `time(${grouped(large)}) ÷ time(${grouped(small)}) ÷ the same for plain ingest`;
   const acceptance: Acceptance[] = [
-    ...(['rating', 'rerate'] as const).map((k) => accept(`write units per event, whole batch, ${TYPE_OF[k]}`, p(k).units.writePerEvent, { max: 3 }, two)),
-    accept('write units per event, whole batch, REVERSE_REPLACE', p('reverseReplace').units.writePerEvent, { max: 6 }, two),
-    ...KEYS.map((k) => accept(`whole-batch throughput ÷ the write bound at our units per event, ${TYPE_OF[k]}`, p(k).wholeRatioOfWriteBound, { min: 0.5 }, two)),
+    ...(['rating', 'rerate'] as const).map((k) =>
+      accept(`write units per event, whole batch, ${TYPE_OF[k]}`, p(k).units.writePerEvent, { max: 3 }, two),
+    ),
+    accept(
+      'write units per event, whole batch, REVERSE_REPLACE',
+      p('reverseReplace').units.writePerEvent,
+      { max: 6 },
+      two,
+    ),
+    ...KEYS.map((k) =>
+      accept(
+        `whole-batch throughput ÷ the write bound at our units per event, ${TYPE_OF[k]}`,
+        p(k).wholeRatioOfWriteBound,
+        { min: 0.5 },
+        two,
+      ),
+    ),
     ...KEYS.map((k) => accept(`${scalingFigure}, ${TYPE_OF[k]}`, p(k).wholeScalingOverIngest, { max: 1.1 }, two)),
     accept('cost per million corrected events, RERATE', p('rerate').costPerMillionEvents.total, { max: 3 }, dollars),
-    accept('cost per million corrected events, REVERSE_REPLACE', p('reverseReplace').costPerMillionEvents.total, { max: 6 }, dollars),
-    ...KEYS.map((k) => accept(`skewed case: whole-batch time ÷ the uniform case's, ${TYPE_OF[k]}`, p(k).skewedOverUniform, { max: 2 }, two)),
+    accept(
+      'cost per million corrected events, REVERSE_REPLACE',
+      p('reverseReplace').costPerMillionEvents.total,
+      { max: 6 },
+      dollars,
+    ),
+    ...KEYS.map((k) =>
+      accept(
+        `skewed case: whole-batch time ÷ the uniform case's, ${TYPE_OF[k]}`,
+        p(k).skewedOverUniform,
+        { max: 2 },
+        two,
+      ),
+    ),
   ];
 
   const corrected = KEYS.slice(1).reduce((s, k) => s + timed[k].events, 0);
@@ -425,7 +574,8 @@ export async function runBatchE2e({ smoke, dynamoEndpoint }: { smoke: boolean; d
 }
 
 const benchmark: Benchmark = {
-  description: 'RATING, RERATE and REVERSE_REPLACE batches end to end on the local stack: time, write and read units, transitions, invocations, cost, scaling',
+  description:
+    'RATING, RERATE and REVERSE_REPLACE batches end to end on the local stack: time, write and read units, transitions, invocations, cost, scaling',
   run: ({ smoke }) => runBatchE2e({ smoke }),
 };
 

@@ -28,7 +28,8 @@ export function valueSize(v: AttributeValue): number {
   if (v.NS !== undefined) return v.NS.reduce((s, x) => s + numberSize(x), 0);
   if (v.BS !== undefined) return v.BS.reduce((s, x) => s + x.byteLength, 0);
   if (v.L !== undefined) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
-  if (v.M !== undefined) return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + 1 + Buffer.byteLength(k, 'utf8') + valueSize(x), 0);
+  if (v.M !== undefined)
+    return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + 1 + Buffer.byteLength(k, 'utf8') + valueSize(x), 0);
   return 0;
 }
 
@@ -67,7 +68,9 @@ function imageOf(item: Wire): Image {
     const sk = item[gsi.sortKey];
     if (!pk || !sk) continue;
     const keyAttrs = [...TABLE_KEYS, gsi.partitionKey, gsi.sortKey];
-    const projected = projectsAll(gsi) ? size : keyAttrs.reduce((s, a) => s + (item[a] ? Buffer.byteLength(a) + valueSize(item[a]!) : 0), 0);
+    const projected = projectsAll(gsi)
+      ? size
+      : keyAttrs.reduce((s, a) => s + (item[a] ? Buffer.byteLength(a) + valueSize(item[a]!) : 0), 0);
     entries.set(gsi.indexName, { key: `${JSON.stringify(pk)}|${JSON.stringify(sk)}`, size: projected + 100 });
   }
   return { size, entries };
@@ -102,7 +105,13 @@ export interface Capacity {
   reported: { write: number; read: number };
 }
 
-const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand']);
+const WRITE_COMMANDS = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+]);
 
 interface Written {
   key: Wire;
@@ -127,7 +136,11 @@ function writtenBy(command: string, input: Record<string, any>): Written[] {
     case 'BatchWriteItemCommand':
       return Object.values(input.RequestItems as Record<string, any[]>)
         .flat()
-        .map((r) => (r.PutRequest ? { key: keyOf(r.PutRequest.Item), op: 'put' as const, transactional: false } : { key: r.DeleteRequest.Key, op: 'delete' as const, transactional: false }));
+        .map((r) =>
+          r.PutRequest
+            ? { key: keyOf(r.PutRequest.Item), op: 'put' as const, transactional: false }
+            : { key: r.DeleteRequest.Key, op: 'delete' as const, transactional: false },
+        );
     case 'TransactWriteItemsCommand':
       return (input.TransactItems as any[]).map((t) =>
         t.Put
@@ -144,7 +157,8 @@ function writtenBy(command: string, input: Record<string, any>): Written[] {
 }
 
 /** An item as the document client hands it back, as DynamoDB stores it. */
-const toWire = (item: Record<string, unknown>): Wire => marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: false });
+const toWire = (item: Record<string, unknown>): Wire =>
+  marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: false });
 const readSize = (item: Record<string, unknown>) => itemSize(toWire(item));
 
 /** Read units of the items a read call returned (the output is already unmarshalled here). */
@@ -155,16 +169,21 @@ function readBy(command: string, input: Record<string, any>, output: Record<stri
       return readUnits(output.Item ? readSize(output.Item) : 0) * factor(input.ConsistentRead);
     case 'QueryCommand':
     case 'ScanCommand': {
-      const bytes = (output.Items as Array<Record<string, unknown>> | undefined)?.reduce((s, i) => s + readSize(i), 0) ?? 0;
+      const bytes =
+        (output.Items as Array<Record<string, unknown>> | undefined)?.reduce((s, i) => s + readSize(i), 0) ?? 0;
       return readUnits(bytes) * factor(input.ConsistentRead && !input.IndexName);
     }
     case 'BatchGetItemCommand':
       return Object.entries(output.Responses as Record<string, Array<Record<string, unknown>>>).reduce(
-        (s, [table, items]) => s + items.reduce((t, i) => t + readUnits(readSize(i)) * factor(input.RequestItems[table]?.ConsistentRead), 0),
+        (s, [table, items]) =>
+          s + items.reduce((t, i) => t + readUnits(readSize(i)) * factor(input.RequestItems[table]?.ConsistentRead), 0),
         0,
       );
     case 'TransactGetItemsCommand':
-      return (output.Responses as Array<{ Item?: Record<string, unknown> }>).reduce((s, r) => s + 2 * readUnits(r.Item ? readSize(r.Item) : 0), 0);
+      return (output.Responses as Array<{ Item?: Record<string, unknown> }>).reduce(
+        (s, r) => s + 2 * readUnits(r.Item ? readSize(r.Item) : 0),
+        0,
+      );
     default:
       return 0;
   }
@@ -174,9 +193,19 @@ function readBy(command: string, input: Record<string, any>, output: Record<stri
  * Meters every call of `doc` (and so of every handler in this process): after each write, reads
  * the items written (with a client of its own, not metered) to size them as they now are.
  */
-export function meterCapacity(doc: DynamoDBDocumentClient, local: { endpoint: string; region: string; tableName: string }): { capacity: Capacity; stop(): void } {
+export function meterCapacity(
+  doc: DynamoDBDocumentClient,
+  local: { endpoint: string; region: string; tableName: string },
+): { capacity: Capacity; stop(): void } {
   const { tableName } = local;
-  const capacity: Capacity = { write: 0, read: 0, indexWrite: 0, writeByKind: {}, calls: 0, reported: { write: 0, read: 0 } };
+  const capacity: Capacity = {
+    write: 0,
+    read: 0,
+    indexWrite: 0,
+    writeByKind: {},
+    calls: 0,
+    reported: { write: 0, read: 0 },
+  };
   const raw = new DynamoDBClient({ region: local.region, endpoint: local.endpoint, credentials: localCredentials });
   const images = new Map<string, Image>();
   let active = true;
@@ -203,7 +232,9 @@ export function meterCapacity(doc: DynamoDBDocumentClient, local: { endpoint: st
   );
   async function meter(command: string, input: Record<string, any>, output: Record<string, any>): Promise<void> {
     capacity.calls++;
-    const reported = [output.ConsumedCapacity ?? []].flat().reduce((s: number, c: { CapacityUnits?: number }) => s + (c.CapacityUnits ?? 0), 0);
+    const reported = [output.ConsumedCapacity ?? []]
+      .flat()
+      .reduce((s: number, c: { CapacityUnits?: number }) => s + (c.CapacityUnits ?? 0), 0);
     if (!WRITE_COMMANDS.has(command)) {
       capacity.reported.read += reported;
       capacity.read += readBy(command, input, output);
@@ -216,14 +247,19 @@ export function meterCapacity(doc: DynamoDBDocumentClient, local: { endpoint: st
         .map((r) => keyString(keyOf(toWire(r.PutRequest ? r.PutRequest.Item : r.DeleteRequest.Key)))),
     );
     const written = writtenBy(command, input).filter((w) => !unprocessed.has(keyString(w.key)));
-    const after = await readImages(raw, tableName, written.filter((w) => w.op !== 'delete').map((w) => w.key));
+    const after = await readImages(
+      raw,
+      tableName,
+      written.filter((w) => w.op !== 'delete').map((w) => w.key),
+    );
     for (const w of written) {
       const k = keyString(w.key);
       const before = images.get(k);
       const now = w.op === 'delete' ? undefined : after.get(k);
       const table = writeUnits(Math.max(before?.size ?? 0, now?.size ?? 0)) * (w.transactional ? 2 : 1);
       // An item updated before the meter knew it is taken to have had the same index entries.
-      const index = w.op === 'check' ? 0 : indexUnits(before ?? (w.op === 'update' ? now : undefined), now, w.op !== 'delete');
+      const index =
+        w.op === 'check' ? 0 : indexUnits(before ?? (w.op === 'update' ? now : undefined), now, w.op !== 'delete');
       capacity.write += table + index;
       capacity.indexWrite += index;
       const kind = kindOf(w.key);
@@ -240,7 +276,9 @@ async function readImages(raw: DynamoDBClient, tableName: string, itemKeys: Wire
   const out = new Map<string, Image>();
   const unique = [...new Map(itemKeys.map((k) => [keyString(k), k])).values()];
   for (let i = 0; i < unique.length; i += 100) {
-    let request: Record<string, { Keys: Wire[]; ConsistentRead: boolean }> | undefined = { [tableName]: { Keys: unique.slice(i, i + 100), ConsistentRead: true } };
+    let request: Record<string, { Keys: Wire[]; ConsistentRead: boolean }> | undefined = {
+      [tableName]: { Keys: unique.slice(i, i + 100), ConsistentRead: true },
+    };
     while (request && Object.keys(request).length > 0) {
       const res = await raw.send(new BatchGetItemCommand({ RequestItems: request }));
       for (const item of res.Responses?.[tableName] ?? []) out.set(keyString(keyOf(item)), imageOf(item));

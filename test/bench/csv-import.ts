@@ -70,7 +70,12 @@ export interface Invocation {
  * Runs the bundled handler once in a fresh `node` process, as a Lambda invocation: the event, a
  * context whose remaining time counts down from the time limit, then the process's own figures.
  */
-async function invokeInProcessOfItsOwn(bundleDir: string, event: unknown, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Invocation> {
+async function invokeInProcessOfItsOwn(
+  bundleDir: string,
+  event: unknown,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<Invocation> {
   const script = `
     const started = Date.now();
     const { handler } = await import(${JSON.stringify(pathToFileURL(join(bundleDir, 'index.mjs')).href)});
@@ -102,7 +107,12 @@ async function reportedRows(s3: S3Client, bucket: string, key: string): Promise<
   return rows;
 }
 
-export async function runCsvImport({ rows, dynamoEndpoint, rowsPerInvocation, timeoutMs = LAMBDA_TIMEOUT_MS }: CsvImportRun): Promise<Measurement> {
+export async function runCsvImport({
+  rows,
+  dynamoEndpoint,
+  rowsPerInvocation,
+  timeoutMs = LAMBDA_TIMEOUT_MS,
+}: CsvImportRun): Promise<Measurement> {
   const run = randomUUID().slice(0, 8);
   const bundleDir = bundleFunction('bench-import-function', importFunction, 'import');
 
@@ -141,12 +151,22 @@ export async function runCsvImport({ rows, dynamoEndpoint, rowsPerInvocation, ti
     }
   };
 
-  stack = await startLocalStack({ inMemory: true, importUploads: false, tableName: `bench-${run}`, runFunction: invoke, ...(dynamoEndpoint ? { dynamoEndpoint } : {}) });
+  stack = await startLocalStack({
+    inMemory: true,
+    importUploads: false,
+    tableName: `bench-${run}`,
+    runFunction: invoke,
+    ...(dynamoEndpoint ? { dynamoEndpoint } : {}),
+  });
   const s3 = createS3Client({ AWS_REGION: stack.region, S3_ENDPOINT: stack.s3Endpoint });
   try {
-    for (let s = 0; s < SUBSCRIPTIONS; s++) await call('PUT', `/v1/subscriptions/bench-${run}-${s}`, { body: aSubscription({ startDate: '2025-01-01' }) });
+    for (let s = 0; s < SUBSCRIPTIONS; s++)
+      await call('PUT', `/v1/subscriptions/bench-${run}-${s}`, { body: aSubscription({ startDate: '2025-01-01' }) });
     const key = `usage-events/bench-${run}.csv`;
-    const upload = new Upload({ client: s3, params: { Bucket: stack.bucketName, Key: key, Body: Readable.from(usageEventLines(rows, run)) } });
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: stack.bucketName, Key: key, Body: Readable.from(usageEventLines(rows, run)) },
+    });
     const { ETag } = await upload.done();
 
     let stackPeak = process.memoryUsage().rss;
@@ -196,14 +216,19 @@ export async function runCsvImport({ rows, dynamoEndpoint, rowsPerInvocation, ti
     s3.destroy();
     await stack.stop();
     if (dynamoEndpoint) {
-      const dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: stack.region, credentials: localCredentials });
+      const dynamo = new DynamoDBClient({
+        endpoint: dynamoEndpoint,
+        region: stack.region,
+        credentials: localCredentials,
+      });
       await dynamo.send(new DeleteTableCommand({ TableName: stack.tableName })).finally(() => dynamo.destroy());
     }
   }
 }
 
 const benchmark: Benchmark = {
-  description: 'import a 1,000,000-row usage-events CSV through the import function (own processes) against a local stack',
+  description:
+    'import a 1,000,000-row usage-events CSV through the import function (own processes) against a local stack',
   async run({ smoke }) {
     const timeoutSeconds = Number(process.env.BENCH_IMPORT_TIMEOUT_S ?? 0);
     return runCsvImport({

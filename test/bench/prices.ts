@@ -30,10 +30,20 @@ const cents = (n: number) => Math.round(n * 100) / 100;
 /** Dollars per million corrected events, by service, and in total. */
 export function costPerMillion(p: PerEvent) {
   const M = 1_000_000;
-  const dynamodb = p.writePerEvent * PRICES.dynamodbPerMillionWriteRequestUnits + p.readPerEvent * PRICES.dynamodbPerMillionReadRequestUnits;
+  const dynamodb =
+    p.writePerEvent * PRICES.dynamodbPerMillionWriteRequestUnits +
+    p.readPerEvent * PRICES.dynamodbPerMillionReadRequestUnits;
   const stepFunctions = p.stateTransitionsPerEvent * M * (PRICES.stepFunctionsStandardPerThousandTransitions / 1000);
   const invocations = p.lambdaInvocationsPerEvent + p.apiCallsPerEvent;
-  const lambda = invocations * PRICES.lambdaPerMillionRequests + (p.taskSecondsPerEvent + p.apiSecondsPerEvent) * M * PRICES.lambdaMemoryGb * PRICES.lambdaArmPerGbSecond;
+  const lambda =
+    invocations * PRICES.lambdaPerMillionRequests +
+    (p.taskSecondsPerEvent + p.apiSecondsPerEvent) * M * PRICES.lambdaMemoryGb * PRICES.lambdaArmPerGbSecond;
   const api = p.apiCallsPerEvent * PRICES.httpApiPerMillionRequests;
-  return { dynamodb: cents(dynamodb), stepFunctions: cents(stepFunctions), lambda: cents(lambda), api: cents(api), total: cents(dynamodb + stepFunctions + lambda + api) };
+  return {
+    dynamodb: cents(dynamodb),
+    stepFunctions: cents(stepFunctions),
+    lambda: cents(lambda),
+    api: cents(api),
+    total: cents(dynamodb + stepFunctions + lambda + api),
+  };
 }

@@ -33,7 +33,11 @@ const SPAN_MS = MONTH_STARTS[3]! - START;
 const UNIT = 1_000_000n; // quantity scale 6
 const PRODUCTS = ['voice', 'sms', 'data'] as const;
 // Unit prices (scale 6) plausible for each currency: a few cents, a few yen, a few fils.
-const PRICE_RANGE: Record<string, [number, number]> = { USD: [1_000, 200_000], JPY: [100_000, 20_000_000], KWD: [100, 60_000] };
+const PRICE_RANGE: Record<string, [number, number]> = {
+  USD: [1_000, 200_000],
+  JPY: [100_000, 20_000_000],
+  KWD: [100, 60_000],
+};
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -70,7 +74,12 @@ export function ratingWorkload(seed: number, totalEvents: number): RatingWorkloa
       const kind = rnd.int(0, 2);
       const month = rnd.int(0, 2);
       if (kind === 0) {
-        grants.push({ grantId: `grant-${g}`, amount, validFrom: iso(MONTH_STARTS[month]!), validTo: iso(MONTH_STARTS[month + 1]!) });
+        grants.push({
+          grantId: `grant-${g}`,
+          amount,
+          validFrom: iso(MONTH_STARTS[month]!),
+          validTo: iso(MONTH_STARTS[month + 1]!),
+        });
       } else if (kind === 1) {
         grants.push({ grantId: `grant-${g}`, amount, validFrom: iso(START + rnd.int(0, SPAN_MS - 1)) });
       } else {

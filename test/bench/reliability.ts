@@ -16,7 +16,14 @@ import { startLocalStack, type LocalStack } from '../../infra/local/stack';
 import { logger } from '../../shared/logger';
 import { localCredentials } from '../../shared/store/clients';
 import type { Violation } from '../../shared/store/invariants';
-import { correctionRun, racesRun, stallFor, type RunOptions, type RunResult, type RunSize } from '../support/fault-scenarios';
+import {
+  correctionRun,
+  racesRun,
+  stallFor,
+  type RunOptions,
+  type RunResult,
+  type RunSize,
+} from '../support/fault-scenarios';
 import { faultCount, timeoutCount, type FaultRates } from '../support/faults';
 import { BenchmarkFailed, type Benchmark, type Measurement } from './benchmark';
 
@@ -35,7 +42,11 @@ type Scenario = (stack: LocalStack, options: RunOptions) => Promise<RunResult>;
 const SCENARIOS: Record<string, Scenario> = { correction: correctionRun, races: racesRun };
 
 /** --smoke, and the smoke test: proves the harness runs and finds nothing, in seconds. */
-export const SMOKE = { seeds: 2, size: { subscriptions: 2, eventsPerSubscription: 10, originalsPerSubscription: 1 } satisfies RunSize, maxTimeouts: 2 };
+export const SMOKE = {
+  seeds: 2,
+  size: { subscriptions: 2, eventsPerSubscription: 10, originalsPerSubscription: 1 } satisfies RunSize,
+  maxTimeouts: 2,
+};
 
 export interface ReliabilityOptions {
   seeds: number;
@@ -71,9 +82,19 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
       for (const [scenario, run] of Object.entries(options.scenarios ?? SCENARIOS)) {
         const t0 = performance.now();
         const result = await onFreshStack(dynamoEndpoint, (stack) =>
-          run(stack, { seed, rates: mix.rates, stall: stallFor(TASK_TIMEOUT_SECONDS, { maxTimeouts: options.maxTimeouts ?? 4 }), size: options.size }),
+          run(stack, {
+            seed,
+            rates: mix.rates,
+            stall: stallFor(TASK_TIMEOUT_SECONDS, { maxTimeouts: options.maxTimeouts ?? 4 }),
+            size: options.size,
+          }),
         );
-        const record: RunRecord = { scenario, mix: mix.name, ...result, seconds: round((performance.now() - t0) / 1000) };
+        const record: RunRecord = {
+          scenario,
+          mix: mix.name,
+          ...result,
+          seconds: round((performance.now() - t0) / 1000),
+        };
         runs.push(record);
         options.onRun?.(
           `  seed ${seed} ${scenario} (${mix.name}): ${faultCount(result.faults)} faults, ${result.timedOutAttempts} timed out, ${result.violations.length} violations, ${record.seconds} s`,
@@ -103,11 +124,20 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
     unit: 'runs',
     seconds: (performance.now() - started) / 1000,
     perCore: false,
-    details: { seeds: options.seeds, size: options.size, taskTimeoutSeconds: TASK_TIMEOUT_SECONDS, mixes: MIXES, totals, runs },
+    details: {
+      seeds: options.seeds,
+      size: options.size,
+      taskTimeoutSeconds: TASK_TIMEOUT_SECONDS,
+      mixes: MIXES,
+      totals,
+      runs,
+    },
     note: `${totals.faultsInjected} faults injected, ${totals.attemptsTimedOut} attempts timed out, ${totals.violations} violations`,
   };
   if (totals.violations > 0) {
-    const broken = runs.filter((r) => r.violations.length > 0).map((r) => `seed ${r.seed} ${r.scenario} (${r.mix}): ${byRule(r.violations)}`);
+    const broken = runs
+      .filter((r) => r.violations.length > 0)
+      .map((r) => `seed ${r.seed} ${r.scenario} (${r.mix}): ${byRule(r.violations)}`);
     throw new BenchmarkFailed(`${totals.violations} violation(s): ${broken.join('; ')}`, measurement);
   }
   return measurement;
@@ -126,7 +156,11 @@ async function onFreshStack<T>(dynamoEndpoint: string, work: (stack: LocalStack)
     return await work(stack);
   } finally {
     await stack.stop();
-    const dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: stack.region, credentials: localCredentials });
+    const dynamo = new DynamoDBClient({
+      endpoint: dynamoEndpoint,
+      region: stack.region,
+      credentials: localCredentials,
+    });
     await dynamo.send(new DeleteTableCommand({ TableName: stack.tableName })).finally(() => dynamo.destroy());
   }
 }
@@ -149,13 +183,18 @@ function positive(name: string, fallback: number): number {
 }
 
 const benchmark: Benchmark = {
-  description: 'seeded fault runs (failed writes, throttled reads, timed-out attempts, races) with every invariant checked after each',
+  description:
+    'seeded fault runs (failed writes, throttled reads, timed-out attempts, races) with every invariant checked after each',
   async run({ smoke }) {
     // Injected faults make handlers log; the figures would drown.
     logger.setLogLevel((process.env.LOG_LEVEL as Parameters<typeof logger.setLogLevel>[0] | undefined) ?? 'WARN');
     const full = {
       seeds: positive('BENCH_SEEDS', 50),
-      size: { subscriptions: positive('BENCH_SUBSCRIPTIONS', 4), eventsPerSubscription: positive('BENCH_EVENTS_PER_SUBSCRIPTION', 40), originalsPerSubscription: 3 },
+      size: {
+        subscriptions: positive('BENCH_SUBSCRIPTIONS', 4),
+        eventsPerSubscription: positive('BENCH_EVENTS_PER_SUBSCRIPTION', 40),
+        originalsPerSubscription: 3,
+      },
     };
     return runReliability({ ...(smoke ? SMOKE : full), onRun: (line) => console.log(line) });
   },

@@ -42,7 +42,12 @@ beforeAll(async () => {
   // One browser for the file; it starts while the dashboard builds and the stack comes up.
   const [launched, directory] = await Promise.all([launchChromium(), buildDashboard(built)]);
   browser = launched;
-  stack = await startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `dash-${run}`, dashboard: { directory } });
+  stack = await startLocalStack({
+    inMemory: true,
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    tableName: `dash-${run}`,
+    dashboard: { directory },
+  });
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(DEADLINE_MS);
   page.on('request', (r) => requested.push(r.url()));
@@ -66,13 +71,22 @@ const statusIs = (status: string) => statusOf().getByText(status, { exact: true 
 const progressAtEnd = () =>
   page.waitForFunction(() => {
     // Runs in the page (the root tsconfig has no DOM types).
-    const bar = (globalThis as any).document.querySelector('#batch-progress') as { value: number; max: number; hasAttribute(n: string): boolean } | null;
+    const bar = (globalThis as any).document.querySelector('#batch-progress') as {
+      value: number;
+      max: number;
+      hasAttribute(n: string): boolean;
+    } | null;
     return !!bar && bar.hasAttribute('value') && bar.max > 0 && bar.value === bar.max;
   });
 
 describe('the Usage Events Dashboard in Chromium', () => {
   it('runs the worked example: CSV import, selection, criteria, lock, review, submit, progress, bill line; refusals shown', async () => {
-    await api('PUT', `/v1/subscriptions/${sub}`, { accountId: `acct-${run}`, startDate: '2026-01-01', currency: 'USD', products: { voice: { register: 'MINUTES', unitPrice: '0.05' } } });
+    await api('PUT', `/v1/subscriptions/${sub}`, {
+      accountId: `acct-${run}`,
+      startDate: '2026-01-01',
+      currency: 'USD',
+      products: { voice: { register: 'MINUTES', unitPrice: '0.05' } },
+    });
     await api('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { amount: '100', reason: 'plan allowance' });
 
     // The operator's name is the actor the local API records.
@@ -90,7 +104,9 @@ describe('the Usage Events Dashboard in Chromium', () => {
       `${sub}-call-3,${sub},voice,40,2026-03-03T10:00:00Z`,
       `${sub}-bad,${sub},voice,-3,2026-03-04T10:00:00Z`,
     ].join('\n');
-    await page.getByLabel('CSV file', { exact: true }).setInputFiles({ name: 'calls march.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page
+      .getByLabel('CSV file', { exact: true })
+      .setInputFiles({ name: 'calls march.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByRole('button', { name: 'Upload and import' }).click();
     await page.getByTestId('import-state').getByText('Completed with errors', { exact: true }).waitFor();
     expect(await text(page.getByTestId('import-report').locator('tbody tr'))).toMatch(/^4\s+3\s+0\s+1$/);
@@ -126,14 +142,22 @@ describe('the Usage Events Dashboard in Chromium', () => {
     // Review summary: 30 + 50 + 40 against 100 minutes, 20 over at 0.05.
     await page.getByTestId('charge-change').getByText('1.00').waitFor();
     expect(await text(page.getByTestId('charge-change'))).toBe('1.00 USD');
-    expect(await text(page.locator(`[data-partition="${sub}/MINUTES"]`))).toMatch(/^\s*dash-\S+\s+MINUTES\s+100\s+0\s+3\s+0\s+0\s+0\s+Ready\s*$/);
-    expect(await text(page.locator(`[data-bill-line="${sub}/2026-03"]`))).toMatch(/2026-03\s+Open\s+0\.00 → 1\.00\s+0\.00 → 0\.00\s+0\.00 → 0\.00\s+0\.00\s+1\.00\s+\+1\.00 USD\s+new line/);
+    expect(await text(page.locator(`[data-partition="${sub}/MINUTES"]`))).toMatch(
+      /^\s*dash-\S+\s+MINUTES\s+100\s+0\s+3\s+0\s+0\s+0\s+Ready\s*$/,
+    );
+    expect(await text(page.locator(`[data-bill-line="${sub}/2026-03"]`))).toMatch(
+      /2026-03\s+Open\s+0\.00 → 1\.00\s+0\.00 → 0\.00\s+0\.00 → 0\.00\s+0\.00\s+1\.00\s+\+1\.00 USD\s+new line/,
+    );
     await page.getByTestId('no-errors').waitFor();
 
     await page.getByRole('button', { name: 'Submit batch' }).click();
     await statusIs('Completed');
     await progressAtEnd();
-    await page.locator(`[data-current-bill-line="${sub}/2026-03"]`).getByTestId('bill-line-total').getByText('1.00 USD').waitFor();
+    await page
+      .locator(`[data-current-bill-line="${sub}/2026-03"]`)
+      .getByTestId('bill-line-total')
+      .getByText('1.00 USD')
+      .waitFor();
 
     // The top-up; then the RERATE batch, all three calls selected from the keyboard.
     await api('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { amount: '50', reason: 'top-up' });
@@ -152,7 +176,9 @@ describe('the Usage Events Dashboard in Chromium', () => {
     await page.getByLabel('Select every event on this page').check();
     await create.getByRole('button', { name: 'Create batch with 3 selected event(s)' }).click();
     await page.getByTestId('create-result').getByText('0 event(s) added, 3 refused.').waitFor();
-    expect(await page.getByRole('table', { name: 'Refused events' }).getByText('EVENT_HELD_BY_OTHER_BATCH').count()).toBe(3);
+    expect(
+      await page.getByRole('table', { name: 'Refused events' }).getByText('EVENT_HELD_BY_OTHER_BATCH').count(),
+    ).toBe(3);
 
     // A refused action: another operator locks the batch while this page still offers Lock.
     await open(rerate);
@@ -162,7 +188,9 @@ describe('the Usage Events Dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Lock for review' }).click();
     const refusal = page.getByRole('alert').filter({ hasText: 'INVALID_TRANSITION' });
     await refusal.waitFor();
-    expect(await text(refusal)).toMatch(/Refused INVALID_TRANSITION \(409\): batch \S+ is (LOCKING|LOCKED): LOCK is not allowed/);
+    expect(await text(refusal)).toMatch(
+      /Refused INVALID_TRANSITION \(409\): batch \S+ is (LOCKING|LOCKED): LOCK is not allowed/,
+    );
     await statusIs('Locked');
     expect(await page.getByRole('button', { name: 'Lock for review' }).count()).toBe(0);
 
@@ -171,21 +199,36 @@ describe('the Usage Events Dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Submit batch' }).click();
     await statusIs('Completed');
     await progressAtEnd();
-    await page.locator(`[data-current-bill-line="${sub}/2026-03"]`).getByTestId('bill-line-total').getByText('0.00 USD').waitFor();
+    await page
+      .locator(`[data-current-bill-line="${sub}/2026-03"]`)
+      .getByTestId('bill-line-total')
+      .getByText('0.00 USD')
+      .waitFor();
 
     // What the dashboard did is what the API recorded, with the operator's name.
-    const batches = (await api('GET', '/v1/batches?limit=10')).items as { batchId: string; name?: string; status: string }[];
+    const batches = (await api('GET', '/v1/batches?limit=10')).items as {
+      batchId: string;
+      name?: string;
+      status: string;
+    }[];
     const rating = batches.find((b) => b.name === `rating ${run}`)!;
     expect(rating.status).toBe('COMPLETED');
     const log = (await api('GET', `/v1/batches/${rating.batchId}/log`)).items as { actor: string; action: string }[];
-    expect(log.filter((l) => ['CREATE', 'ADD_EVENTS', 'LOCK', 'SUBMIT'].includes(l.action)).map((l) => `${l.action}:${l.actor}`)).toEqual([
+    expect(
+      log
+        .filter((l) => ['CREATE', 'ADD_EVENTS', 'LOCK', 'SUBMIT'].includes(l.action))
+        .map((l) => `${l.action}:${l.actor}`),
+    ).toEqual([
       'CREATE:e2e-operator',
       'ADD_EVENTS:e2e-operator',
       'ADD_EVENTS:e2e-operator',
       'LOCK:e2e-operator',
       'SUBMIT:e2e-operator',
     ]);
-    expect((await api('GET', `/v1/subscriptions/${sub}/bill-lines`)).items[0]).toMatchObject({ period: '2026-03', total: '0.00' });
+    expect((await api('GET', `/v1/subscriptions/${sub}/bill-lines`)).items[0]).toMatchObject({
+      period: '2026-03',
+      total: '0.00',
+    });
 
     // No other host was ever asked: the page's own files, the API and the bucket.
     const origins = new Set(requested.map((u) => new URL(u).origin));
@@ -198,16 +241,37 @@ describe('the Usage Events Dashboard in Chromium', () => {
     const call1 = `${sub}-call-1`;
     const fix = `${sub}-call-1-fix`;
     const { batchId } = await api('POST', '/v1/batches', { type: 'REVERSE_REPLACE', name: `fix ${run}` });
-    const replacement = { eventId: fix, subscriptionId: sub, productId: 'voice', quantity: '25', occurredAt: '2026-03-01T10:00:00Z' };
-    expect((await api('POST', `/v1/batches/${batchId}/replacements`, { replacements: [{ originalEventId: call1, events: [replacement] }] })).rejected).toEqual([]);
+    const replacement = {
+      eventId: fix,
+      subscriptionId: sub,
+      productId: 'voice',
+      quantity: '25',
+      occurredAt: '2026-03-01T10:00:00Z',
+    };
+    expect(
+      (
+        await api('POST', `/v1/batches/${batchId}/replacements`, {
+          replacements: [{ originalEventId: call1, events: [replacement] }],
+        })
+      ).rejected,
+    ).toEqual([]);
     const reaches = (status: string) =>
-      eventually(`batch ${batchId} ${status}`, async () => ((await api('GET', `/v1/batches/${batchId}`)).status === status ? true : undefined), DEADLINE_MS);
+      eventually(
+        `batch ${batchId} ${status}`,
+        async () => ((await api('GET', `/v1/batches/${batchId}`)).status === status ? true : undefined),
+        DEADLINE_MS,
+      );
     await api('POST', `/v1/batches/${batchId}/lock`);
     await reaches('LOCKED');
     // Submit names the preview it approves when the API tags one.
-    const preview = await fetch(`${stack.apiUrl}/v1/batches/${batchId}/preview`, { headers: { 'x-actor': 'another-operator' } });
+    const preview = await fetch(`${stack.apiUrl}/v1/batches/${batchId}/preview`, {
+      headers: { 'x-actor': 'another-operator' },
+    });
     const tag = preview.headers.get('etag');
-    const submitted = await fetch(`${stack.apiUrl}/v1/batches/${batchId}/submit`, { method: 'POST', headers: { 'x-actor': 'another-operator', ...(tag ? { 'if-match': tag } : {}) } });
+    const submitted = await fetch(`${stack.apiUrl}/v1/batches/${batchId}/submit`, {
+      method: 'POST',
+      headers: { 'x-actor': 'another-operator', ...(tag ? { 'if-match': tag } : {}) },
+    });
     expect(submitted.status).toBe(202);
     await reaches('COMPLETED');
 
@@ -220,8 +284,13 @@ describe('the Usage Events Dashboard in Chromium', () => {
     expect(await text(row(fix))).toMatch(new RegExp(`^this\\s+${fix} \\(this event\\)\\s+Rated\\s+25\\s+`));
     expect(await text(row(call1))).toMatch(new RegExp(`^-1\\s+${call1}\\s+Reversed\\s+30\\s+`));
     expect(await row(call1).getByRole('link', { name: batchId }).count()).toBe(1); // reversed by the fix batch
-    const batchesOf = async (id: string) => (await row(id).locator('[data-lineage-batch]').allInnerTexts()).map((t) => t.replace(/\s+\d{4}-.*$/, ''));
-    expect(await batchesOf(call1)).toEqual([`rating ${run} Rating, member, completed`, `re-rate ${run} Rerate, member, completed`, `fix ${run} Reverse replace, member, completed`]);
+    const batchesOf = async (id: string) =>
+      (await row(id).locator('[data-lineage-batch]').allInnerTexts()).map((t) => t.replace(/\s+\d{4}-.*$/, ''));
+    expect(await batchesOf(call1)).toEqual([
+      `rating ${run} Rating, member, completed`,
+      `re-rate ${run} Rerate, member, completed`,
+      `fix ${run} Reverse replace, member, completed`,
+    ]);
     expect(await batchesOf(fix)).toEqual([`fix ${run} Reverse replace, replacement, completed`]);
 
     await row(call1).getByRole('link', { name: call1, exact: true }).click();
@@ -232,15 +301,25 @@ describe('the Usage Events Dashboard in Chromium', () => {
 
   it('tells the one who locked a batch needing approval that someone else submits it, and offers them no Submit', async () => {
     // A batch that asks for approval (the deployment setting is off here): locked by another operator.
-    const { batchId } = await api('POST', '/v1/batches', { type: 'RERATE', name: `approve ${run}`, options: { requireApproval: true } });
+    const { batchId } = await api('POST', '/v1/batches', {
+      type: 'RERATE',
+      name: `approve ${run}`,
+      options: { requireApproval: true },
+    });
     expect((await api('POST', `/v1/batches/${batchId}/events`, { eventIds: [`${sub}-call-2`] })).rejected).toEqual([]);
     await api('POST', `/v1/batches/${batchId}/lock`);
-    await eventually(`batch ${batchId} LOCKED`, async () => ((await api('GET', `/v1/batches/${batchId}`)).status === 'LOCKED' ? true : undefined), DEADLINE_MS);
+    await eventually(
+      `batch ${batchId} LOCKED`,
+      async () => ((await api('GET', `/v1/batches/${batchId}`)).status === 'LOCKED' ? true : undefined),
+      DEADLINE_MS,
+    );
 
     // To this operator, submitting approves it.
     await open(`#/batches/${batchId}`);
     await statusIs('Locked');
-    expect(await text(page.getByTestId('batch-approval'))).toMatch(/^Needs approval\. another-operator locked this batch/);
+    expect(await text(page.getByTestId('batch-approval'))).toMatch(
+      /^Needs approval\. another-operator locked this batch/,
+    );
     expect(await page.getByRole('link', { name: 'Review and submit' }).count()).toBe(1);
 
     // To the one who locked it: someone else submits it.

@@ -24,7 +24,12 @@ import { checkContract } from '../support/contract';
 async function getChecked(routePath: string, path = routePath) {
   const res = await fetch(`${stack.apiUrl}${path}`);
   const text = await res.text();
-  checkContract({ method: 'GET', routePath, request: {}, response: { status: res.status, contentType: res.headers.get('content-type') ?? undefined, body: text } });
+  checkContract({
+    method: 'GET',
+    routePath,
+    request: {},
+    response: { status: res.status, contentType: res.headers.get('content-type') ?? undefined, body: text },
+  });
   return { status: res.status, body: JSON.parse(text) as any };
 }
 
@@ -57,7 +62,11 @@ afterAll(async () => {
   s3?.destroy();
   sfn?.destroy();
   await stack?.stop();
-  const dynamo = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', credentials: localCredentials });
+  const dynamo = new DynamoDBClient({
+    endpoint: inject('dynamoEndpoint'),
+    region: 'us-east-1',
+    credentials: localCredentials,
+  });
   await dynamo.send(new DeleteTableCommand({ TableName: stack.tableName })).finally(() => dynamo.destroy());
 });
 
@@ -76,10 +85,12 @@ describe('local HTTP API', () => {
     expect(doc.body).toMatchObject({ openapi: '3.1.0', info: { title: 'usage-corrections API' } });
     expect(Object.keys(doc.body.paths)).toContain('/v1/batches/{batchId}/submit');
     const lookups = await getChecked('/v1/lookups');
-    expect(lookups.body.errorCodes).toContainEqual(expect.objectContaining({ code: 'EVENT_HELD_BY_OTHER_BATCH', status: 409 }));
+    expect(lookups.body.errorCodes).toContainEqual(
+      expect.objectContaining({ code: 'EVENT_HELD_BY_OTHER_BATCH', status: 409 }),
+    );
   });
 
-  it('invokes the function of the route\'s group, as API Gateway invokes the group\'s Lambda', async () => {
+  it("invokes the function of the route's group, as API Gateway invokes the group's Lambda", async () => {
     const before = invocationTally.get('api-health-read')?.count ?? 0;
     expect((await fetch(`${stack.apiUrl}/v1/health`)).status).toBe(200);
     expect(invocationTally.get('api-health-read')?.count).toBe(before + 1);
@@ -136,7 +147,9 @@ describe('local Step Functions', () => {
   it('runs a workflow through a Map with retries to SUCCEEDED, and reports it as AWS does', async () => {
     const stateMachineArn = stack.stateMachineArns.items!;
     const name = `items-${randomUUID().slice(0, 8)}`;
-    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ count: 3 }) }));
+    const started = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ count: 3 }) }),
+    );
     expect(started.executionArn).toBe(`${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`);
     expect(started.startDate).toBeInstanceOf(Date);
 
@@ -158,11 +171,19 @@ describe('local Step Functions', () => {
     expect(events.every((e, i) => e.timestamp! >= (events[i - 1]?.timestamp ?? e.timestamp!))).toBe(true);
     expect(types.filter((t) => t === 'MapIterationSucceeded')).toHaveLength(3);
     const failures = events.filter((e) => e.type === 'LambdaFunctionFailed');
-    expect(failures.map((e) => e.lambdaFunctionFailedEventDetails?.error)).toEqual(['TransientError', 'TransientError', 'TransientError']);
-    expect(JSON.parse(failures[0]!.lambdaFunctionFailedEventDetails!.cause!)).toMatchObject({ errorType: 'TransientError' });
+    expect(failures.map((e) => e.lambdaFunctionFailedEventDetails?.error)).toEqual([
+      'TransientError',
+      'TransientError',
+      'TransientError',
+    ]);
+    expect(JSON.parse(failures[0]!.lambdaFunctionFailedEventDetails!.cause!)).toMatchObject({
+      errorType: 'TransientError',
+    });
     const scheduled = events.filter((e) => e.type === 'LambdaFunctionScheduled');
     expect(scheduled).toHaveLength(1 + 3 * 2);
-    expect(scheduled[0]!.lambdaFunctionScheduledEventDetails!.resource).toBe(`arn:aws:lambda:${stack.region}:000000000000:function:ListItems`);
+    expect(scheduled[0]!.lambdaFunctionScheduledEventDetails!.resource).toBe(
+      `arn:aws:lambda:${stack.region}:000000000000:function:ListItems`,
+    );
 
     const succeeded = await sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'SUCCEEDED' }));
     expect(succeeded.executions?.map((e) => e.executionArn)).toContain(started.executionArn);
@@ -182,22 +203,31 @@ describe('local Step Functions', () => {
     const again = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: '{"n":1}' }));
     expect(again.executionArn).toBe(first.executionArn);
     expect(again.startDate).toEqual(first.startDate);
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: '{"n":2}' }))).rejects.toBeInstanceOf(
-      ExecutionAlreadyExists,
-    );
+    await expect(
+      sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: '{"n":2}' })),
+    ).rejects.toBeInstanceOf(ExecutionAlreadyExists);
     const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING' }));
     expect(listed.executions?.map((e) => e.executionArn)).toEqual([first.executionArn]);
 
-    const stopped = await sfn.send(new StopExecutionCommand({ executionArn: first.executionArn!, error: 'Test.Stopped', cause: 'enough' }));
+    const stopped = await sfn.send(
+      new StopExecutionCommand({ executionArn: first.executionArn!, error: 'Test.Stopped', cause: 'enough' }),
+    );
     expect(stopped.stopDate).toBeInstanceOf(Date);
     const described = await sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn! }));
     expect(described).toMatchObject({ status: 'ABORTED', error: 'Test.Stopped', cause: 'enough' });
-    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: first.executionArn!, reverseOrder: true }));
-    expect(events[0]).toMatchObject({ type: 'ExecutionAborted', executionAbortedEventDetails: { error: 'Test.Stopped', cause: 'enough' } });
+    const { events = [] } = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: first.executionArn!, reverseOrder: true }),
+    );
+    expect(events[0]).toMatchObject({
+      type: 'ExecutionAborted',
+      executionAbortedEventDetails: { error: 'Test.Stopped', cause: 'enough' },
+    });
   });
 
   it('refuses a state machine it does not run with the AWS error', async () => {
     const stateMachineArn = `arn:aws:states:${stack.region}:000000000000:stateMachine:no-such-workflow`;
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn }))).rejects.toBeInstanceOf(StateMachineDoesNotExist);
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn }))).rejects.toBeInstanceOf(
+      StateMachineDoesNotExist,
+    );
   });
 });

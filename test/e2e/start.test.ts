@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { freePort, projectRoot } from '../../infra/local/dynamodb-local';
 import { eventually } from '../support/eventually';
 
-function startScript(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function startScript(env: NodeJS.ProcessEnv): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
     cwd: projectRoot,
     env: { ...process.env, ...env },
@@ -20,7 +24,10 @@ function startScript(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () 
 /** Pids of the process's children named `name` (pgrep -P exists on Linux and macOS). */
 function childrenNamed(pid: number, name: string): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid), '-x', name], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    return execFileSync('pgrep', ['-P', String(pid), '-x', name], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -47,7 +54,14 @@ const accepts = (port: number) =>
 
 describe('npm start (infra/local/start.ts)', () => {
   it('prints its endpoints, serves requests, and on SIGTERM exits leaving no Java server behind', async () => {
-    const [api, s3, dynamodb, sfn, lambda, dashboard] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [api, s3, dynamodb, sfn, lambda, dashboard] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const script = startScript({
       LOCAL_IN_MEMORY: '1',
       API_PORT: String(api),
@@ -59,7 +73,11 @@ describe('npm start (infra/local/start.ts)', () => {
       LOG_LEVEL: 'SILENT',
     });
     try {
-      await eventually('the endpoints to be printed', async () => (script.output().includes('Ctrl-C stops.') ? true : undefined), 60_000);
+      await eventually(
+        'the endpoints to be printed',
+        async () => (script.output().includes('Ctrl-C stops.') ? true : undefined),
+        60_000,
+      );
       const lines = script.output();
       expect(lines).toContain(`Dashboard URL:           http://127.0.0.1:${dashboard}\n`);
       expect(lines).toContain(`API URL:                 http://127.0.0.1:${api}\n`);
@@ -72,13 +90,19 @@ describe('npm start (infra/local/start.ts)', () => {
       expect((await fetch(`http://127.0.0.1:${api}/v1/health`)).status).toBe(200);
       // The dashboard: its page, and the configuration that points it at this API.
       const index = await fetch(`http://127.0.0.1:${dashboard}/`);
-      expect(index.headers.get('content-security-policy')).toContain(`connect-src 'self' http://127.0.0.1:${api} http://127.0.0.1:${s3}`);
+      expect(index.headers.get('content-security-policy')).toContain(
+        `connect-src 'self' http://127.0.0.1:${api} http://127.0.0.1:${s3}`,
+      );
       expect(await index.text()).toMatch(/<script type="module" crossorigin src="\.\/assets\/index-[\w-]+\.js">/);
-      expect(await (await fetch(`http://127.0.0.1:${dashboard}/config.json`)).json()).toEqual({ apiUrl: `http://127.0.0.1:${api}` });
+      expect(await (await fetch(`http://127.0.0.1:${dashboard}/config.json`)).json()).toEqual({
+        apiUrl: `http://127.0.0.1:${api}`,
+      });
       // It said what it was doing before it was ready, and where the reference is.
       expect(lines).toContain('starting DynamoDB Local (Java)…\n');
       expect(lines).toContain('starting the HTTP API…\n');
-      expect(lines).toContain(`API reference:           http://127.0.0.1:${api}/v1/openapi.json (readable: docs/api.md)\n`);
+      expect(lines).toContain(
+        `API reference:           http://127.0.0.1:${api}/v1/openapi.json (readable: docs/api.md)\n`,
+      );
       const spec = await fetch(`http://127.0.0.1:${api}/v1/openapi.json`);
       expect(spec.status).toBe(200);
       expect(((await spec.json()) as { openapi: string }).openapi).toBe('3.1.0');

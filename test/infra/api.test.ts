@@ -34,7 +34,9 @@ describe.each([
   ['a fixture route table', () => fixture, fixtureRoutes],
 ] as const)('the HTTP API from %s', (_name, stackOf, table: readonly RouteSpec[]) => {
   it('serves every route of the route table, and no other route', () => {
-    const keys = Object.values(resourcesOf(stackOf().template, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    const keys = Object.values(resourcesOf(stackOf().template, 'AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties.RouteKey,
+    );
     expect(keys.sort()).toEqual(table.map((r) => `${r.method} ${r.path}`).sort());
   });
 
@@ -47,7 +49,8 @@ describe.each([
   it('sends each route to the function of its group', () => {
     const routed = routedFunctions(stackOf());
     const api = stackOf().stack.api;
-    for (const r of table) expect(routed.get(routeKey(r)), routeKey(r)).toBe(logicalId(api.functions.get(routeGroup(r))!.function));
+    for (const r of table)
+      expect(routed.get(routeKey(r)), routeKey(r)).toBe(logicalId(api.functions.get(routeGroup(r))!.function));
   });
 
   it('builds one function per route group, and none for a route alone', () => {
@@ -58,8 +61,12 @@ describe.each([
     const apiFunctions = [...api.functions.values()].map((fn) => logicalId(fn.function));
     expect(new Set(routedFunctions(stackOf()).values())).toEqual(new Set(apiFunctions));
     for (const [group, served] of groups) {
-      const description = resourcesOf(stackOf().template, 'AWS::Lambda::Function')[logicalId(api.functions.get(group)!.function)]!.Properties.Description as string;
-      expect(description, group).toBe(`Serves the ${group} routes of functions/api/routes.ts (${served.length} ${served.length === 1 ? 'route' : 'routes'})`);
+      const description = resourcesOf(stackOf().template, 'AWS::Lambda::Function')[
+        logicalId(api.functions.get(group)!.function)
+      ]!.Properties.Description as string;
+      expect(description, group).toBe(
+        `Serves the ${group} routes of functions/api/routes.ts (${served.length} ${served.length === 1 ? 'route' : 'routes'})`,
+      );
       expect(description.length).toBeLessThanOrEqual(256);
     }
   });
@@ -74,10 +81,15 @@ describe.each([
     for (const p of permissions) {
       const sourceArn = JSON.stringify(p.Properties.SourceArn);
       expect(sourceArn).toContain(`{"Ref":"${apiId}"}`);
-      const group = [...api.functions].find(([, fn]) => logicalId(fn.function) === p.Properties.FunctionName['Fn::GetAtt'][0])?.[0];
+      const group = [...api.functions].find(
+        ([, fn]) => logicalId(fn.function) === p.Properties.FunctionName['Fn::GetAtt'][0],
+      )?.[0];
       expect(group, sourceArn).toBeDefined();
       const own = table.filter((r) => routeGroup(r) === group);
-      expect(own.some((r) => sourceArn.endsWith(`/*/*${r.path}"]]}`)), `${group}: ${sourceArn}`).toBe(true);
+      expect(
+        own.some((r) => sourceArn.endsWith(`/*/*${r.path}"]]}`)),
+        `${group}: ${sourceArn}`,
+      ).toBe(true);
     }
   });
 });
@@ -98,18 +110,26 @@ describe('the default stage', () => {
     const logGroupId = logicalId(real.stack.api.accessLogs);
     expect(stage.AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
     const format = JSON.parse(stage.AccessLogSettings.Format);
-    expect(format).toMatchObject({ requestId: '$context.requestId', userArn: '$context.identity.userArn', status: '$context.status' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      userArn: '$context.identity.userArn',
+      status: '$context.status',
+    });
     expect(resourcesOf(real.template, 'AWS::Logs::LogGroup')[logGroupId]!.Properties.RetentionInDays).toBe(90);
   });
 });
 
 describe('a group function', () => {
-  it('has an entry importing exactly its routes\' handler modules through the group dispatcher', () => {
+  it("has an entry importing exactly its routes' handler modules through the group dispatcher", () => {
     const entries = join(fixture.app.outdir, 'api-group-entries');
     const entry = readFileSync(join(entries, 'fixture-read.ts'), 'utf8');
-    expect(entry).toContain("import { routeGroupHandler } from \"../../../../functions/api/route-group.ts\";");
-    expect(entry).toContain('"GET /v1/fixture/batches": () => import("../../../../test/fixtures/functions/batches.ts"),');
-    expect(entry).toContain('"GET /v1/fixture/batches/{batchId}": () => import("../../../../test/fixtures/functions/batches.ts"),');
+    expect(entry).toContain('import { routeGroupHandler } from "../../../../functions/api/route-group.ts";');
+    expect(entry).toContain(
+      '"GET /v1/fixture/batches": () => import("../../../../test/fixtures/functions/batches.ts"),',
+    );
+    expect(entry).toContain(
+      '"GET /v1/fixture/batches/{batchId}": () => import("../../../../test/fixtures/functions/batches.ts"),',
+    );
     expect(entry).not.toContain('POST');
     expect(fixture.stack.api.functions.get('fixture-read')!.spec.handler).toBe(join(entries, 'fixture-read.ts'));
   });
@@ -122,14 +142,27 @@ describe('a route table with mistakes', () => {
   });
 
   it('refuses a handler module that does not exist', () => {
-    expect(() => synth('api-missing', { routes: [{ method: 'GET', path: '/v1/nothing', handler: 'functions/api/no-such-module.ts', access: { table: 'read' } }] })).toThrow(
-      /no-such-module/,
-    );
+    expect(() =>
+      synth('api-missing', {
+        routes: [
+          { method: 'GET', path: '/v1/nothing', handler: 'functions/api/no-such-module.ts', access: { table: 'read' } },
+        ],
+      }),
+    ).toThrow(/no-such-module/);
   });
 
   it('refuses a route that starts a workflow that does not exist', () => {
     expect(() =>
-      synth('api-no-workflow', { routes: [{ method: 'POST', path: '/v1/x', handler: 'functions/api/health.ts', access: { table: 'read', workflows: ['nope'] } }] }),
+      synth('api-no-workflow', {
+        routes: [
+          {
+            method: 'POST',
+            path: '/v1/x',
+            handler: 'functions/api/health.ts',
+            access: { table: 'read', workflows: ['nope'] },
+          },
+        ],
+      }),
     ).toThrow(/needs workflow 'nope'/);
   });
 });

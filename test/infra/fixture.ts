@@ -12,11 +12,31 @@ const fixtures = 'test/fixtures/functions';
 export const fixtureRoutes: readonly RouteSpec[] = [
   ...routes.filter((r) => r.path === '/v1/health'),
   { method: 'GET', path: '/v1/fixture/batches', handler: `${fixtures}/batches.ts`, access: { table: 'read' } },
-  { method: 'GET', path: '/v1/fixture/batches/{batchId}', handler: `${fixtures}/batches.ts`, access: { table: 'read' } },
+  {
+    method: 'GET',
+    path: '/v1/fixture/batches/{batchId}',
+    handler: `${fixtures}/batches.ts`,
+    access: { table: 'read' },
+  },
   { method: 'POST', path: '/v1/fixture/batches', handler: `${fixtures}/batches.ts`, access: { table: 'readWrite' } },
-  { method: 'POST', path: '/v1/fixture/batches/{batchId}/submit', handler: `${fixtures}/actions.ts`, access: { table: 'readWrite', workflows: ['fixture-submit'] } },
-  { method: 'POST', path: '/v1/fixture/batches/{batchId}/revert', handler: `${fixtures}/actions.ts`, access: { table: 'readWrite', workflows: ['fixture-revert'] } },
-  { method: 'GET', path: '/v1/fixture/results/{key+}', handler: `${fixtures}/results.ts`, access: { table: 'read', bucket: 'read' } },
+  {
+    method: 'POST',
+    path: '/v1/fixture/batches/{batchId}/submit',
+    handler: `${fixtures}/actions.ts`,
+    access: { table: 'readWrite', workflows: ['fixture-submit'] },
+  },
+  {
+    method: 'POST',
+    path: '/v1/fixture/batches/{batchId}/revert',
+    handler: `${fixtures}/actions.ts`,
+    access: { table: 'readWrite', workflows: ['fixture-revert'] },
+  },
+  {
+    method: 'GET',
+    path: '/v1/fixture/results/{key+}',
+    handler: `${fixtures}/results.ts`,
+    access: { table: 'read', bucket: 'read' },
+  },
 ];
 
 const task = (access: FunctionSpec['access']): FunctionSpec => ({ handler: `${fixtures}/task.ts`, access });
@@ -29,7 +49,10 @@ export const fixtureTaskFunctions: Readonly<Record<string, FunctionSpec>> = {
 };
 
 export const fixtureWorkflows: Readonly<Record<string, WorkflowSpec>> = {
-  'fixture-submit': { definition: 'test/fixtures/statemachines/fixture-submit.asl.json', tasks: ['Plan', 'ProcessChunk', 'Finalize', 'ReleaseLocks'] },
+  'fixture-submit': {
+    definition: 'test/fixtures/statemachines/fixture-submit.asl.json',
+    tasks: ['Plan', 'ProcessChunk', 'Finalize', 'ReleaseLocks'],
+  },
   'fixture-revert': { definition: 'test/fixtures/statemachines/fixture-revert.asl.json', tasks: ['ReleaseLocks'] },
 };
 

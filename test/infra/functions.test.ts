@@ -20,10 +20,15 @@ let all: ServiceFunction[];
 beforeAll(() => {
   fixture = synth('functions', fixtureProps);
   const { api, workflows, imports } = fixture.stack;
-  all = [...api.functions.values(), ...workflows.taskFunctions.values(), imports.node.findChild('Function') as ServiceFunction];
+  all = [
+    ...api.functions.values(),
+    ...workflows.taskFunctions.values(),
+    imports.node.findChild('Function') as ServiceFunction,
+  ];
 });
 
-const props = (fn: ServiceFunction) => resourcesOf(fixture.template, 'AWS::Lambda::Function')[logicalId(fn.function)]!.Properties;
+const props = (fn: ServiceFunction) =>
+  resourcesOf(fixture.template, 'AWS::Lambda::Function')[logicalId(fn.function)]!.Properties;
 
 /** STATE_MACHINE_ARNS is a Fn::Join of JSON text and Refs: workflow name → state machine logical id. */
 function stateMachineArns(value: unknown): Record<string, string> {
@@ -35,7 +40,12 @@ function stateMachineArns(value: unknown): Record<string, string> {
 describe('every function', () => {
   it('runs Node.js 22 on arm64 with index.handler of its bundle', () => {
     expect(all.length).toBe(6 + 4 + 1);
-    for (const fn of all) expect(props(fn), fn.spec.handler).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+    for (const fn of all)
+      expect(props(fn), fn.spec.handler).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+      });
   });
 
   it('logs JSON to its own log group, kept 90 days', () => {
@@ -44,7 +54,9 @@ describe('every function', () => {
       const logging = props(fn).LoggingConfig;
       expect(logging.LogFormat).toBe('JSON');
       groups.add(logging.LogGroup.Ref);
-      expect(resourcesOf(fixture.template, 'AWS::Logs::LogGroup')[logging.LogGroup.Ref]!.Properties.RetentionInDays).toBe(90);
+      expect(
+        resourcesOf(fixture.template, 'AWS::Logs::LogGroup')[logging.LogGroup.Ref]!.Properties.RetentionInDays,
+      ).toBe(90);
     }
     expect(groups.size).toBe(all.length);
   });
@@ -56,7 +68,9 @@ describe('every function', () => {
       // Four-eyes approval is off unless the stack is told otherwise.
       expect(env.APPROVAL).toBeUndefined();
       expect(env.TABLE_NAME).toEqual({ Ref: logicalId(fixture.stack.data.table) });
-      expect(env.BUCKET_NAME, fn.spec.handler).toEqual(fn.spec.access.bucket ? { Ref: logicalId(fixture.stack.imports.bucket) } : undefined);
+      expect(env.BUCKET_NAME, fn.spec.handler).toEqual(
+        fn.spec.access.bucket ? { Ref: logicalId(fixture.stack.imports.bucket) } : undefined,
+      );
       const expected = Object.fromEntries(
         (fn.spec.access.workflows ?? []).map((wf) => [wf, logicalId(fixture.stack.workflows.stateMachines.get(wf)!)]),
       );
@@ -65,19 +79,27 @@ describe('every function', () => {
   });
 
   it('is told the approval setting when the stack has one, and a bad one fails the synth', () => {
-    const approving = synth('functions-approval', { ...fixtureProps, approval: { minEvents: 50, minChargeChange: '100.00' } });
+    const approving = synth('functions-approval', {
+      ...fixtureProps,
+      approval: { minEvents: 50, minChargeChange: '100.00' },
+    });
     const fns = [...approving.stack.api.functions.values()];
     for (const fn of fns) {
-      expect(resourcesOf(approving.template, 'AWS::Lambda::Function')[logicalId(fn.function)]!.Properties.Environment.Variables).toMatchObject({
+      expect(
+        resourcesOf(approving.template, 'AWS::Lambda::Function')[logicalId(fn.function)]!.Properties.Environment
+          .Variables,
+      ).toMatchObject({
         APPROVAL: 'on',
         APPROVAL_MIN_EVENTS: '50',
         APPROVAL_MIN_CHARGE_CHANGE: '100.00',
       });
     }
-    expect(() => synth('functions-approval-bad', { ...fixtureProps, approval: { minChargeChange: '-5' } })).toThrow(/APPROVAL_MIN_CHARGE_CHANGE/);
+    expect(() => synth('functions-approval-bad', { ...fixtureProps, approval: { minChargeChange: '-5' } })).toThrow(
+      /APPROVAL_MIN_CHARGE_CHANGE/,
+    );
   });
 
-  it('times out within API Gateway\'s 30 s when it serves a route, and gets minutes for tasks and imports', () => {
+  it("times out within API Gateway's 30 s when it serves a route, and gets minutes for tasks and imports", () => {
     for (const fn of all) {
       const timeout = props(fn).Timeout as number;
       if (fn.kind === 'api') expect(timeout).toBeLessThan(30);
@@ -93,7 +115,7 @@ describe('bundling', () => {
   });
   afterAll(async () => table.drop());
 
-  it('builds a route group offline into an ESM bundle with a source map, holding only its routes\' handlers, which serves a request on plain Node', async () => {
+  it("builds a route group offline into an ESM bundle with a source map, holding only its routes' handlers, which serves a request on plain Node", async () => {
     const health = routes.filter((r) => routeGroup(r) === 'health-read');
     const entry = writeGroupEntry(testOutdir('bundling-entry'), 'health-read', health, projectRoot);
     const dir = bundleFunction('bundling', { handler: entry, access: { table: 'read' } }, 'api');
@@ -113,7 +135,12 @@ describe('bundling', () => {
     // to fall back on), answers GET /v1/health.
     const lambdaDir = mkdtempSync(join(tmpdir(), 'bundle-'));
     for (const file of ['index.mjs', 'index.mjs.map']) copyFileSync(join(dir, file), join(lambdaDir, file));
-    const event = apiGatewayEvent({ method: 'GET', routePath: '/v1/health', rawPath: '/v1/health', headers: { 'x-actor': 'bundle-test' } });
+    const event = apiGatewayEvent({
+      method: 'GET',
+      routePath: '/v1/health',
+      rawPath: '/v1/health',
+      headers: { 'x-actor': 'bundle-test' },
+    });
     const script = `
       const { handler } = await import(${JSON.stringify(pathToFileURL(join(lambdaDir, 'index.mjs')).href)});
       const context = { awsRequestId: 'bundle-test', functionName: 'health', getRemainingTimeInMillis: () => 10000 };

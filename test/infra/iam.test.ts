@@ -5,7 +5,16 @@ import { routeGroup, routes } from '../../functions/api/routes';
 import type { AccessSpec, ServiceFunction } from '../../infra/constructs/functions';
 import { importFunction } from '../../infra/constructs/imports';
 import { fixtureProps, fixtureTaskFunctions } from './fixture';
-import { asList, logicalId, resourcesOf, roleOfFunction, roleStatements, synth, type Statement, type Synthesized } from './synth';
+import {
+  asList,
+  logicalId,
+  resourcesOf,
+  roleOfFunction,
+  roleStatements,
+  synth,
+  type Statement,
+  type Synthesized,
+} from './synth';
 
 let real: Synthesized;
 let fixture: Synthesized;
@@ -15,7 +24,16 @@ beforeAll(() => {
 });
 
 // What `grantReadData` / `grantReadWriteData` allow (aws-cdk-lib 2.276); a CDK upgrade that changes them fails here on purpose.
-const tableRead = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:Query', 'dynamodb:Scan'];
+const tableRead = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+];
 const tableWrite = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
 /** What a function may do, by the resource it acts on. */
@@ -27,8 +45,13 @@ function expected(access: AccessSpec, extra: Allowed = {}): Allowed {
     table: access.table === 'readWrite' ? [...tableRead, ...tableWrite] : tableRead,
     ...extra,
   };
-  if (access.bucket === 'read') Object.assign(allowed, { bucketObjects: ['s3:GetObject', 's3:GetObjectVersion'], bucket: ['s3:ListBucket'] });
-  if (access.bucket === 'readWrite') Object.assign(allowed, { bucketObjects: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], bucket: ['s3:ListBucket'] });
+  if (access.bucket === 'read')
+    Object.assign(allowed, { bucketObjects: ['s3:GetObject', 's3:GetObjectVersion'], bucket: ['s3:ListBucket'] });
+  if (access.bucket === 'readWrite')
+    Object.assign(allowed, {
+      bucketObjects: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+      bucket: ['s3:ListBucket'],
+    });
   for (const wf of access.workflows ?? []) allowed[`workflow:${wf}`] = ['states:StartExecution'];
   for (const wf of access.workflows ?? []) allowed[`executions:${wf}`] = ['states:DescribeExecution'];
   if (access.events) allowed.eventBus = ['events:PutEvents'];
@@ -46,13 +69,29 @@ function allowedFor(s: Synthesized, fn: ServiceFunction): Allowed {
     [`{"Fn::Join":["",[{"Fn::GetAtt":["${logicalId(s.stack.imports.bucket)}","Arn"]},"/*"]]}`, 'bucketObjects'],
     [`{"Fn::GetAtt":["${logicalId(s.stack.imports.deadLetterQueue)}","Arn"]}`, 'deadLetterQueue'],
     [`{"Fn::GetAtt":["${logicalId(s.stack.events.bus)}","Arn"]}`, 'eventBus'],
-    [`{"Fn::GetAtt":["${logicalId((s.stack.imports.node.findChild('Function') as ServiceFunction).function)}","Arn"]}`, 'importFunction'],
+    [
+      `{"Fn::GetAtt":["${logicalId((s.stack.imports.node.findChild('Function') as ServiceFunction).function)}","Arn"]}`,
+      'importFunction',
+    ],
   ]);
   for (const [name, sm] of s.stack.workflows.stateMachines) {
     names.set(`{"Ref":"${logicalId(sm)}"}`, `workflow:${name}`);
     names.set(
       JSON.stringify({
-        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: logicalId(sm) }] }] }, ':*']],
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':states:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':execution:',
+            { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: logicalId(sm) }] }] },
+            ':*',
+          ],
+        ],
       }),
       `executions:${name}`,
     );
@@ -83,10 +122,23 @@ describe('function roles', () => {
     // One module serving GET (read) and POST (readWrite) runs in two functions: its reads never hold write access.
     expect(allowedFor(fixture, fns.get('fixture-read')!)).toEqual(expected({ table: 'read' }));
     expect(allowedFor(fixture, fns.get('fixture-write')!)).toEqual(expected({ table: 'readWrite' }));
-    expect(allowedFor(fixture, fns.get('fixture-write-fixture-submit')!)).toEqual(expected({ table: 'readWrite', workflows: ['fixture-submit'] }));
-    expect(allowedFor(fixture, fns.get('fixture-write-fixture-revert')!)).toEqual(expected({ table: 'readWrite', workflows: ['fixture-revert'] }));
-    expect(allowedFor(fixture, fns.get('fixture-read-bucket-read')!)).toEqual(expected({ table: 'read', bucket: 'read' }));
-    expect([...fns.keys()].sort()).toEqual(['fixture-read', 'fixture-read-bucket-read', 'fixture-write', 'fixture-write-fixture-revert', 'fixture-write-fixture-submit', 'health-read']);
+    expect(allowedFor(fixture, fns.get('fixture-write-fixture-submit')!)).toEqual(
+      expected({ table: 'readWrite', workflows: ['fixture-submit'] }),
+    );
+    expect(allowedFor(fixture, fns.get('fixture-write-fixture-revert')!)).toEqual(
+      expected({ table: 'readWrite', workflows: ['fixture-revert'] }),
+    );
+    expect(allowedFor(fixture, fns.get('fixture-read-bucket-read')!)).toEqual(
+      expected({ table: 'read', bucket: 'read' }),
+    );
+    expect([...fns.keys()].sort()).toEqual([
+      'fixture-read',
+      'fixture-read-bucket-read',
+      'fixture-write',
+      'fixture-write-fixture-revert',
+      'fixture-write-fixture-submit',
+      'health-read',
+    ]);
   });
 
   it('allow each task function exactly its access', () => {
@@ -97,7 +149,12 @@ describe('function roles', () => {
 
   it('allow the import function its access, sending to its dead-letter queue and invoking itself (to continue a long file)', () => {
     const fn = real.stack.imports.node.findChild('Function') as ServiceFunction;
-    expect(allowedFor(real, fn)).toEqual(expected(importFunction.access, { deadLetterQueue: ['sqs:SendMessage'], importFunction: ['lambda:InvokeFunction'] }));
+    expect(allowedFor(real, fn)).toEqual(
+      expected(importFunction.access, {
+        deadLetterQueue: ['sqs:SendMessage'],
+        importFunction: ['lambda:InvokeFunction'],
+      }),
+    );
   });
 
   it('carry no managed policy', () => {
@@ -115,12 +172,34 @@ describe('state machine roles', () => {
     for (const [name, sm] of fixture.stack.workflows.stateMachines) {
       const statements = roleStatements(fixture.template, logicalId(sm.role));
       const invoke = statements.filter((st) => asList(st.Action).includes('lambda:InvokeFunction'));
-      const tasks = fixtureProps.workflows[name]!.tasks.map((t) => logicalId(fixture.stack.workflows.taskFunctions.get(t)!.function));
-      expect(invoke.flatMap((st) => asList(st.Resource)).map((r) => JSON.stringify(r)).sort(), name).toEqual(
-        tasks.flatMap((id) => [JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }), JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, ':$LATEST']] })]).sort(),
+      const tasks = fixtureProps.workflows[name]!.tasks.map((t) =>
+        logicalId(fixture.stack.workflows.taskFunctions.get(t)!.function),
+      );
+      expect(
+        invoke
+          .flatMap((st) => asList(st.Resource))
+          .map((r) => JSON.stringify(r))
+          .sort(),
+        name,
+      ).toEqual(
+        tasks
+          .flatMap((id) => [
+            JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
+            JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, ':$LATEST']] }),
+          ])
+          .sort(),
       );
       const unscoped = statements.filter((st) => asList(st.Resource).includes('*')).flatMap((st) => asList(st.Action));
-      expect(unscoped.every((a) => a.startsWith('xray:') || /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$|^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/.test(a)), name).toBe(true);
+      expect(
+        unscoped.every(
+          (a) =>
+            a.startsWith('xray:') ||
+            /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$|^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/.test(
+              a,
+            ),
+        ),
+        name,
+      ).toBe(true);
     }
   });
 });
@@ -129,7 +208,8 @@ describe('every policy in the template', () => {
   const policyDocuments = (s: Synthesized): [string, Statement[]][] => {
     const docs: [string, Statement[]][] = [];
     const add = (type: string, pick: (p: any) => any[]) => {
-      for (const [id, r] of Object.entries(resourcesOf(s.template, type))) for (const doc of pick(r.Properties)) docs.push([`${type} ${id}`, doc.Statement]);
+      for (const [id, r] of Object.entries(resourcesOf(s.template, type)))
+        for (const doc of pick(r.Properties)) docs.push([`${type} ${id}`, doc.Statement]);
     };
     add('AWS::IAM::Policy', (p) => [p.PolicyDocument]);
     add('AWS::IAM::ManagedPolicy', (p) => [p.PolicyDocument]);

@@ -15,7 +15,9 @@ beforeAll(() => {
 
 const bucket = (id: string) => resourcesOf(real.template, 'AWS::S3::Bucket')[id]!.Properties;
 const bucketPolicy = (id: string): Statement[] => {
-  const policy = Object.values(resourcesOf(real.template, 'AWS::S3::BucketPolicy')).find((p) => p.Properties.Bucket.Ref === id);
+  const policy = Object.values(resourcesOf(real.template, 'AWS::S3::BucketPolicy')).find(
+    (p) => p.Properties.Bucket.Ref === id,
+  );
   return policy!.Properties.PolicyDocument.Statement;
 };
 
@@ -35,7 +37,10 @@ describe('the imports bucket and its access-log bucket', () => {
     for (const id of [bucketId, logBucketId]) {
       const denies = bucketPolicy(id).filter((s) => s.Effect === 'Deny' && s.Action === 's3:*');
       expect(denies.map((s) => s.Condition)).toEqual(
-        expect.arrayContaining([{ Bool: { 'aws:SecureTransport': 'false' } }, { NumericLessThan: { 's3:TlsVersion': 1.2 } }]),
+        expect.arrayContaining([
+          { Bool: { 'aws:SecureTransport': 'false' } },
+          { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+        ]),
       );
       for (const s of denies) expect(s.Principal).toEqual({ AWS: '*' });
     }
@@ -43,7 +48,9 @@ describe('the imports bucket and its access-log bucket', () => {
 
   it('encrypt objects at rest with S3-managed keys and disable ACLs', () => {
     for (const id of [bucketId, logBucketId]) {
-      expect(bucket(id).BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+      expect(bucket(id).BucketEncryption).toEqual({
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      });
       expect(bucket(id).OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
     }
   });
@@ -73,7 +80,10 @@ describe('the imports bucket', () => {
   });
 
   it('logs server access to the access-log bucket, where only S3 logging for this bucket may write', () => {
-    expect(bucket(bucketId).LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logBucketId }, LogFilePrefix: 'imports/' });
+    expect(bucket(bucketId).LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logBucketId },
+      LogFilePrefix: 'imports/',
+    });
     const allows = bucketPolicy(logBucketId).filter((s) => s.Effect === 'Allow');
     expect(allows).toHaveLength(1);
     expect(allows[0]).toMatchObject({
@@ -91,7 +101,9 @@ describe('the imports bucket', () => {
     const filters = (config.LambdaFunctionConfigurations as any[]).map((c) => {
       expect(c.Events).toEqual(['s3:ObjectCreated:*']);
       expect(c.LambdaFunctionArn).toEqual({ 'Fn::GetAtt': [importFnId, 'Arn'] });
-      const rules = Object.fromEntries((c.Filter.Key.FilterRules as { Name: string; Value: string }[]).map((r) => [r.Name, r.Value]));
+      const rules = Object.fromEntries(
+        (c.Filter.Key.FilterRules as { Name: string; Value: string }[]).map((r) => [r.Name, r.Value]),
+      );
       return { prefix: rules.prefix ?? '', suffix: rules.suffix ?? '' };
     });
     expect(filters.map((f) => f.prefix).sort()).toEqual([...importPrefixes].sort());
@@ -108,8 +120,8 @@ describe('the imports bucket', () => {
   });
 
   it('lets only S3, for this bucket in this account, invoke the import function', () => {
-    const permissions = Object.values(resourcesOf(real.template, 'AWS::Lambda::Permission')).filter(
-      (p) => JSON.stringify(p.Properties.FunctionName).includes(importFnId),
+    const permissions = Object.values(resourcesOf(real.template, 'AWS::Lambda::Permission')).filter((p) =>
+      JSON.stringify(p.Properties.FunctionName).includes(importFnId),
     );
     expect(permissions).toHaveLength(1);
     expect(permissions[0]!.Properties).toMatchObject({
@@ -122,16 +134,18 @@ describe('the imports bucket', () => {
 });
 
 describe('the import function', () => {
-  it('may invoke itself beyond Lambda\'s recursive loop limit (16), to continue a file that needs more invocations', () => {
+  it("may invoke itself beyond Lambda's recursive loop limit (16), to continue a file that needs more invocations", () => {
     expect(resourcesOf(real.template, 'AWS::Lambda::Function')[importFnId]!.Properties.RecursiveLoop).toBe('Allow');
-    const others = Object.entries(resourcesOf(real.template, 'AWS::Lambda::Function')).filter(([id]) => id !== importFnId);
+    const others = Object.entries(resourcesOf(real.template, 'AWS::Lambda::Function')).filter(
+      ([id]) => id !== importFnId,
+    );
     expect(others.length).toBeGreaterThan(5);
     for (const [id, fn] of others) expect(fn.Properties.RecursiveLoop, id).toBeUndefined();
   });
 });
 
 describe('the import dead-letter queue', () => {
-  it('receives the import function\'s failed asynchronous invocations', () => {
+  it("receives the import function's failed asynchronous invocations", () => {
     const queueId = logicalId(real.stack.imports.deadLetterQueue);
     const fn = resourcesOf(real.template, 'AWS::Lambda::Function')[importFnId]!;
     expect(fn.Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
@@ -145,7 +159,11 @@ describe('the import dead-letter queue', () => {
       asList(p.Properties.Queues).some((q: any) => q.Ref === queueId),
     );
     expect(policy!.Properties.PolicyDocument.Statement).toEqual([
-      expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 'sqs:*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
     ]);
   });
 });

@@ -8,15 +8,22 @@ import { fixtureProps } from './fixture';
 import { cdkContext, testOutdir } from './synth';
 
 function build(label: string, props: UsageCorrectionsStackProps): App {
-  const app = new App({ outdir: testOutdir(label), context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  const app = new App({
+    outdir: testOutdir(label),
+    context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
   new UsageCorrectionsStack(app, 'UsageCorrections', props);
   return app;
 }
 
 function findings(app: App): { rule: string; path: string }[] {
-  return new AwsSolutionsChecks(app)
-    .validateScope(app)
-    .violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? `(no path) ${r.resourceLogicalId}` })));
+  return new AwsSolutionsChecks(app).validateScope(app).violations.flatMap((v) =>
+    v.violatingResources.map((r) => ({
+      rule: v.ruleName,
+      path: r.constructPath ?? `(no path) ${r.resourceLogicalId}`,
+    })),
+  );
 }
 
 function acknowledgments(app: App): { rule: string; path: string; reason: string }[] {
@@ -54,7 +61,9 @@ describe.each([
     const raw = rawFindings(`${label}-raw`, props);
     expect(acks.length).toBeGreaterThan(0);
     for (const ack of acks) {
-      const silenced = raw.filter((f) => f.rule === ack.rule && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)));
+      const silenced = raw.filter(
+        (f) => f.rule === ack.rule && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)),
+      );
       expect(silenced, `${ack.path}: ${ack.rule}`).not.toEqual([]);
       expect(ack.reason.length, `${ack.rule} needs a reason`).toBeGreaterThan(60);
     }

@@ -18,8 +18,18 @@ describe('the stack', () => {
   });
 
   it('grows by two resources for a route in an existing group, by seven for a route in a new group', () => {
-    const inBatchesRead: RouteSpec = { method: 'GET', path: '/v1/batches/{batchId}/summary', handler: 'functions/api/batches/get-batch.ts', access: { table: 'read' } };
-    const inNewArea: RouteSpec = { method: 'GET', path: '/v1/reports', handler: 'functions/api/health.ts', access: { table: 'read' } };
+    const inBatchesRead: RouteSpec = {
+      method: 'GET',
+      path: '/v1/batches/{batchId}/summary',
+      handler: 'functions/api/batches/get-batch.ts',
+      access: { table: 'read' },
+    };
+    const inNewArea: RouteSpec = {
+      method: 'GET',
+      path: '/v1/reports',
+      handler: 'functions/api/health.ts',
+      access: { table: 'read' },
+    };
     const base = resourceCount(real);
     // The route and API Gateway's permission to invoke the group's function for it.
     expect(resourceCount(synth('budget-route', { routes: [...routes, inBatchesRead] }))).toBe(base + 2);

@@ -23,7 +23,11 @@ beforeAll(() => {
     throw new Error(`network access in an offline synth: ${what}`);
   };
   net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-    const to = (typeof args[0] === 'object' ? args[0] : { port: args[0], host: args[1] }) as { host?: string; path?: string; port?: unknown };
+    const to = (typeof args[0] === 'object' ? args[0] : { port: args[0], host: args[1] }) as {
+      host?: string;
+      path?: string;
+      port?: unknown;
+    };
     return refuse(`connect ${to.path ?? `${to.host}:${String(to.port)}`}`);
   } as typeof net.Socket.prototype.connect;
   dns.lookup = ((host: string) => refuse(`dns ${host}`)) as unknown as typeof dns.lookup;

@@ -8,7 +8,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { projectRoot } from '../../infra/constructs/functions';
 import { UsageCorrectionsStack, type UsageCorrectionsStackProps } from '../../infra/stack';
 
-export const cdkContext = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+export const cdkContext = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')).context as Record<
+  string,
+  unknown
+>;
 
 export function testOutdir(label: string): string {
   const dir = join(projectRoot, '.local', 'cdk-test', label);
@@ -33,7 +36,10 @@ export function synth(label: string, props: UsageCorrectionsStackProps = {}): Sy
   return { app, stack, template: Template.fromStack(stack) };
 }
 
-type Resources = Record<string, { Type: string; Properties: any; DependsOn?: unknown; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+type Resources = Record<
+  string,
+  { Type: string; Properties: any; DependsOn?: unknown; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+>;
 
 /** Resources of a type, by logical id. */
 export function resourcesOf(template: Template, type: string): Resources {

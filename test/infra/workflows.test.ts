@@ -42,9 +42,13 @@ function expectWired(s: Synthesized, name: string, wf: WorkflowSpec, known: read
     const task = known.find((t) => substitutionKey(t) === key);
     expect(task, `${name}: ${path.join(' > ')} names \${${key}}, a known task function`).toBeDefined();
     const fn = s.stack.workflows.taskFunctions.get(task!)!;
-    expect(props.DefinitionSubstitutions[key], `${name}: ${key}`).toEqual({ 'Fn::GetAtt': [logicalId(fn.function), 'Arn'] });
+    expect(props.DefinitionSubstitutions[key], `${name}: ${key}`).toEqual({
+      'Fn::GetAtt': [logicalId(fn.function), 'Arn'],
+    });
   }
-  expect(Object.keys(props.DefinitionSubstitutions).sort()).toEqual([...new Set(placeholders.map((p) => p.key))].sort());
+  expect(Object.keys(props.DefinitionSubstitutions).sort()).toEqual(
+    [...new Set(placeholders.map((p) => p.key))].sort(),
+  );
   // CloudFormation substitutes into the very file: the asset CDK uploads is the ASL file unchanged.
   const asset = join(s.app.outdir, `asset.${props.DefinitionS3Location.Key}`);
   expect(readFileSync(asset, 'utf8')).toBe(readFileSync(join(projectRoot, wf.definition), 'utf8'));
@@ -68,12 +72,16 @@ describe('the real workflows', () => {
 describe('workflows from a fixture list', () => {
   it('are one Standard state machine each, named after the stack and the workflow', () => {
     const machines = Object.values(resourcesOf(fixture.template, 'AWS::StepFunctions::StateMachine'));
-    expect(machines.map((m) => m.Properties.StateMachineName).sort()).toEqual(['UsageCorrections-fixture-revert', 'UsageCorrections-fixture-submit']);
+    expect(machines.map((m) => m.Properties.StateMachineName).sort()).toEqual([
+      'UsageCorrections-fixture-revert',
+      'UsageCorrections-fixture-submit',
+    ]);
     for (const m of machines) expect(m.Properties.StateMachineType).toBe('STANDARD');
   });
 
   it('substitute every Task placeholder, nested ones included, with the ARN of its task function', () => {
-    for (const [name, wf] of Object.entries(fixtureWorkflows)) expectWired(fixture, name, wf, Object.keys(fixtureTaskFunctions));
+    for (const [name, wf] of Object.entries(fixtureWorkflows))
+      expectWired(fixture, name, wf, Object.keys(fixtureTaskFunctions));
   });
 
   it('build a task used by two workflows once', () => {
@@ -120,23 +128,34 @@ describe('a workflow list with mistakes', () => {
 
   it('refuses a task without a task function', () => {
     const { Finalize: _, ...withoutFinalize } = tasks;
-    expect(() => synth('wf-nofn', { taskFunctions: withoutFinalize, workflows: { submit } })).toThrow(/task 'Finalize' has no task function/);
-  });
-
-  it('refuses a placeholder outside a Task state', () => {
-    const wf = { odd: { definition: 'test/fixtures/statemachines/placeholder-outside-task.asl.json', tasks: ['Plan'] } };
-    expect(() => synth('wf-outside', { taskFunctions: { Plan: tasks.Plan! }, workflows: wf })).toThrow(/placeholders outside Task states: PlanFunctionArn/);
-  });
-
-  it('refuses a task function that no workflow uses', () => {
-    expect(() => synth('wf-orphan', { taskFunctions: tasks, workflows: { revert: fixtureWorkflows['fixture-revert']! } })).toThrow(
-      /task function 'Plan' is used by no workflow/,
+    expect(() => synth('wf-nofn', { taskFunctions: withoutFinalize, workflows: { submit } })).toThrow(
+      /task 'Finalize' has no task function/,
     );
   });
 
+  it('refuses a placeholder outside a Task state', () => {
+    const wf = {
+      odd: { definition: 'test/fixtures/statemachines/placeholder-outside-task.asl.json', tasks: ['Plan'] },
+    };
+    expect(() => synth('wf-outside', { taskFunctions: { Plan: tasks.Plan! }, workflows: wf })).toThrow(
+      /placeholders outside Task states: PlanFunctionArn/,
+    );
+  });
+
+  it('refuses a task function that no workflow uses', () => {
+    expect(() =>
+      synth('wf-orphan', { taskFunctions: tasks, workflows: { revert: fixtureWorkflows['fixture-revert']! } }),
+    ).toThrow(/task function 'Plan' is used by no workflow/);
+  });
+
   it('refuses a task function that would start a workflow', () => {
-    const starting = { ...tasks, Plan: { ...tasks.Plan!, access: { table: 'read' as const, workflows: ['fixture-submit'] } } };
-    expect(() => synth('wf-cycle', { taskFunctions: starting, workflows: fixtureWorkflows })).toThrow(/may not start workflows/);
+    const starting = {
+      ...tasks,
+      Plan: { ...tasks.Plan!, access: { table: 'read' as const, workflows: ['fixture-submit'] } },
+    };
+    expect(() => synth('wf-cycle', { taskFunctions: starting, workflows: fixtureWorkflows })).toThrow(
+      /may not start workflows/,
+    );
   });
 });
 
@@ -150,10 +169,20 @@ describe('placeholders outside Task states', () => {
         B: {
           Type: 'Map',
           ItemsPath: '${InMapField}',
-          ItemProcessor: { StartAt: 'T', States: { T: { Type: 'Task', Resource: '${InTask}', Next: 'P' }, P: { Type: 'Pass', Result: '${InNestedPass}', End: true } } },
+          ItemProcessor: {
+            StartAt: 'T',
+            States: {
+              T: { Type: 'Task', Resource: '${InTask}', Next: 'P' },
+              P: { Type: 'Pass', Result: '${InNestedPass}', End: true },
+            },
+          },
           Next: 'C',
         },
-        C: { Type: 'Parallel', Branches: [{ StartAt: 'U', States: { U: { Type: 'Task', Resource: '${InBranchTask}', End: true } } }], End: true },
+        C: {
+          Type: 'Parallel',
+          Branches: [{ StartAt: 'U', States: { U: { Type: 'Task', Resource: '${InBranchTask}', End: true } } }],
+          End: true,
+        },
       },
     };
     expect(placeholdersOutsideTasks(asl).sort()).toEqual(['InComment', 'InMapField', 'InNestedPass', 'InPass']);

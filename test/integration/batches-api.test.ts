@@ -18,7 +18,11 @@ async function subscriptionWithEvents(n: number, opts: { day?: string; parentOf?
   const sub = uniqueId('sub');
   await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
   const events = Array.from({ length: n }, (_, i) =>
-    anEvent({ subscriptionId: sub, quantity: String(1 + (i % 5)), occurredAt: `${opts.day ?? '2026-03-10'}T${String(Math.floor(i / 60) % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00Z` }),
+    anEvent({
+      subscriptionId: sub,
+      quantity: String(1 + (i % 5)),
+      occurredAt: `${opts.day ?? '2026-03-10'}T${String(Math.floor(i / 60) % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00Z`,
+    }),
   );
   for (let i = 0; i < events.length; i += 500) {
     const res = await call('POST', '/v1/usage-events', { body: { events: events.slice(i, i + 500) } });
@@ -28,7 +32,14 @@ async function subscriptionWithEvents(n: number, opts: { day?: string; parentOf?
 }
 
 const rateAll = (sub: string, ids: string[]) =>
-  ratePartitionFrom({ subscriptionId: sub, register: 'MINUTES', toRate: ids, stepId: uniqueId('s'), actor: 't', now: new Date().toISOString() });
+  ratePartitionFrom({
+    subscriptionId: sub,
+    register: 'MINUTES',
+    toRate: ids,
+    stepId: uniqueId('s'),
+    actor: 't',
+    now: new Date().toISOString(),
+  });
 
 async function newBatch(type: string, options: Record<string, unknown> = {}) {
   const res = await call('POST', '/v1/batches', { body: { type, name: `${type} test`, options } });
@@ -66,7 +77,12 @@ describe('POST /v1/batches and GET', () => {
   });
 
   it.each([
-    ['creditOnly on a RERATE batch', { type: 'RERATE', options: { creditOnly: true } }, 422, 'ACTION_NOT_ALLOWED_FOR_TYPE'],
+    [
+      'creditOnly on a RERATE batch',
+      { type: 'RERATE', options: { creditOnly: true } },
+      422,
+      'ACTION_NOT_ALLOWED_FOR_TYPE',
+    ],
     ['an unknown type', { type: 'REVERSAL' }, 400, 'VALIDATION_FAILED'],
     ['a future effectiveAt', { type: 'RERATE', options: { effectiveAt: '2099-01-01T00:00:00Z' } }, 422, 'FUTURE_DATED'],
   ])('refuses %s', async (_n, body, status, code) => {
@@ -80,7 +96,9 @@ describe('holding events', () => {
     const { ids } = await subscriptionWithEvents(1000);
     const [a, b] = [await newBatch('RATING'), await newBatch('RATING')];
     const slices = Array.from({ length: 10 }, (_, i) => ids.slice(i * 100, i * 100 + 100));
-    const calls = slices.flatMap((slice) => [a, b].map((batch) => call('POST', `/v1/batches/${batch}/events`, { body: { eventIds: slice } })));
+    const calls = slices.flatMap((slice) =>
+      [a, b].map((batch) => call('POST', `/v1/batches/${batch}/events`, { body: { eventIds: slice } })),
+    );
     const answers = await Promise.all(calls);
     expect(answers.every((r) => r.status === 200)).toBe(true);
     const [ma, mb] = [await memberIds(a), await memberIds(b)];
@@ -91,8 +109,13 @@ describe('holding events', () => {
     expect(ma.every((id) => holder.get(id) === a) && mb.every((id) => holder.get(id) === b)).toBe(true);
     const added = answers.reduce((s, r) => s + r.body.added, 0);
     expect(added).toBe(1000);
-    expect(answers.flatMap((r) => r.body.rejected).every((r: { code: string }) => r.code === 'EVENT_HELD_BY_OTHER_BATCH')).toBe(true);
-    expect((await call('GET', `/v1/batches/${a}`)).body.counts.events + (await call('GET', `/v1/batches/${b}`)).body.counts.events).toBe(1000);
+    expect(
+      answers.flatMap((r) => r.body.rejected).every((r: { code: string }) => r.code === 'EVENT_HELD_BY_OTHER_BATCH'),
+    ).toBe(true);
+    expect(
+      (await call('GET', `/v1/batches/${a}`)).body.counts.events +
+        (await call('GET', `/v1/batches/${b}`)).body.counts.events,
+    ).toBe(1000);
   });
 
   it('refuses each ineligible event with its code and holds the rest', async () => {
@@ -101,7 +124,9 @@ describe('holding events', () => {
     const other = await newBatch('RATING');
     await call('POST', `/v1/batches/${other}/events`, { body: { eventIds: [ids[1]] } });
     const rating = await newBatch('RATING');
-    const res = await call('POST', `/v1/batches/${rating}/events`, { body: { eventIds: [ids[0], ids[1], ids[2], 'no-such-event'] } });
+    const res = await call('POST', `/v1/batches/${rating}/events`, {
+      body: { eventIds: [ids[0], ids[1], ids[2], 'no-such-event'] },
+    });
     expect(res.body.added).toBe(1);
     const codes = new Map(res.body.rejected.map((r: { eventId: string; code: string }) => [r.eventId, r.code]));
     expect(Object.fromEntries(codes)).toEqual({
@@ -121,7 +146,9 @@ describe('holding events', () => {
     await call('POST', `/v1/batches/${id}/events`, { body: { eventIds: ids } });
     const again = await call('POST', `/v1/batches/${id}/events`, { body: { eventIds: ids.slice(0, 2) } });
     expect(again.body).toMatchObject({ added: 0, rejected: [] });
-    const byRule = await call('POST', `/v1/batches/${id}/events/remove`, { body: { mode: 'BY_RULE', rule: { eventIds: ids.slice(0, 2) } } });
+    const byRule = await call('POST', `/v1/batches/${id}/events/remove`, {
+      body: { mode: 'BY_RULE', rule: { eventIds: ids.slice(0, 2) } },
+    });
     expect(byRule.body.removed).toBe(2);
     expect((await getEvents(ids.slice(0, 2))).map((e) => e.heldBy)).toEqual([undefined, undefined]);
     const all = await call('POST', `/v1/batches/${id}/events/remove`, { body: { mode: 'ALL' } });
@@ -138,13 +165,21 @@ describe('holding events', () => {
     const sub = uniqueId('sub');
     await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
     const parent = anEvent({ subscriptionId: sub });
-    const kids = [anEvent({ subscriptionId: sub, parentEventId: parent.eventId }), anEvent({ subscriptionId: sub, parentEventId: parent.eventId })];
+    const kids = [
+      anEvent({ subscriptionId: sub, parentEventId: parent.eventId }),
+      anEvent({ subscriptionId: sub, parentEventId: parent.eventId }),
+    ];
     await call('POST', '/v1/usage-events', { body: { events: [parent, ...kids] } });
     const id = await newBatch('RATING');
     const res = await call('POST', `/v1/batches/${id}/events`, { body: { eventIds: [parent.eventId] } });
     expect(res.body.added).toBe(3);
     const members = (await call('GET', `/v1/batches/${id}/members`)).body.items;
-    expect(members.filter((m: { role: string }) => m.role === 'CHILD').map((m: { eventId: string }) => m.eventId).sort()).toEqual(kids.map((k) => k.eventId).sort());
+    expect(
+      members
+        .filter((m: { role: string }) => m.role === 'CHILD')
+        .map((m: { eventId: string }) => m.eventId)
+        .sort(),
+    ).toEqual(kids.map((k) => k.eventId).sort());
   });
 });
 
@@ -152,10 +187,14 @@ describe('selection by criteria', () => {
   it('dry-runs a count, then adds page by page with the cursor; ids and criteria give the same members', async () => {
     const { sub, ids } = await subscriptionWithEvents(30, { day: '2026-05-04' });
     const byCriteria = await newBatch('RATING');
-    const dry = await call('POST', `/v1/batches/${byCriteria}/events`, { body: { criteria: { subscriptionIds: [sub] }, dryRun: true } });
+    const dry = await call('POST', `/v1/batches/${byCriteria}/events`, {
+      body: { criteria: { subscriptionIds: [sub] }, dryRun: true },
+    });
     expect(dry.body).toMatchObject({ dryRun: true, matched: 30, added: 0 });
     expect(await memberIds(byCriteria)).toEqual([]);
-    const res = await call('POST', `/v1/batches/${byCriteria}/events`, { body: { criteria: { subscriptionIds: [sub] } } });
+    const res = await call('POST', `/v1/batches/${byCriteria}/events`, {
+      body: { criteria: { subscriptionIds: [sub] } },
+    });
     expect(res.body).toMatchObject({ added: 30, matched: 30 });
     expect(await memberIds(byCriteria)).toEqual([...ids].sort());
   });
@@ -163,7 +202,9 @@ describe('selection by criteria', () => {
   it('selects by a time window alone through the day index', async () => {
     const { ids } = await subscriptionWithEvents(12, { day: '2026-06-17' });
     const id = await newBatch('RATING');
-    const res = await call('POST', `/v1/batches/${id}/events`, { body: { criteria: { from: '2026-06-17T00:00:00Z', to: '2026-06-18T00:00:00Z' } } });
+    const res = await call('POST', `/v1/batches/${id}/events`, {
+      body: { criteria: { from: '2026-06-17T00:00:00Z', to: '2026-06-18T00:00:00Z' } },
+    });
     expect(res.body.added).toBe(12);
     expect(await memberIds(id)).toEqual([...ids].sort());
   });
@@ -187,7 +228,10 @@ describe('replacements', () => {
     const res = await call('POST', `/v1/batches/${id}/replacements`, {
       body: {
         replacements: [
-          { originalEventId: ids[0], events: [anEvent({ subscriptionId: sub, eventId: `${ids[0]}-fix`, quantity: '10' })] },
+          {
+            originalEventId: ids[0],
+            events: [anEvent({ subscriptionId: sub, eventId: `${ids[0]}-fix`, quantity: '10' })],
+          },
           { originalEventId: ids[1], events: [] },
           { originalEventId: ids[2], events: [anEvent({ subscriptionId: sub, quantity: '-1' })] },
           { originalEventId: 'ghost', events: [] },
@@ -195,12 +239,17 @@ describe('replacements', () => {
       },
     });
     expect(res.body).toMatchObject({ added: 2, replacements: 1 });
-    expect(res.body.rejected.map((r: { originalEventId: string; code: string }) => [r.originalEventId, r.code]).sort()).toEqual(
-      [[ids[2], 'VALIDATION_FAILED'], ['ghost', 'EVENT_NOT_FOUND']].sort(),
+    expect(
+      res.body.rejected.map((r: { originalEventId: string; code: string }) => [r.originalEventId, r.code]).sort(),
+    ).toEqual(
+      [
+        [ids[2], 'VALIDATION_FAILED'],
+        ['ghost', 'EVENT_NOT_FOUND'],
+      ].sort(),
     );
     const members = (await call('GET', `/v1/batches/${id}/members`)).body.items;
     expect(members.find((m: { eventId: string }) => m.eventId === ids[0]).replacements).toEqual([`${ids[0]}-fix`]);
-    expect((await getEvent(`${ids[0]}-fix`))).toBeUndefined(); // inserted only at submit
+    expect(await getEvent(`${ids[0]}-fix`)).toBeUndefined(); // inserted only at submit
   });
 
   it('records the same replacements once: a repeat is counted as already and leaves the counts alone', async () => {
@@ -209,7 +258,10 @@ describe('replacements', () => {
     const id = await newBatch('REVERSE_REPLACE');
     const body = {
       replacements: [
-        { originalEventId: ids[0], events: [anEvent({ subscriptionId: sub, eventId: `${ids[0]}-fix`, quantity: '10' })] },
+        {
+          originalEventId: ids[0],
+          events: [anEvent({ subscriptionId: sub, eventId: `${ids[0]}-fix`, quantity: '10' })],
+        },
         { originalEventId: ids[1], events: [] },
       ],
     };
@@ -222,17 +274,36 @@ describe('replacements', () => {
     const other = await call('POST', `/v1/batches/${id}/replacements`, {
       body: { replacements: [{ originalEventId: ids[1], events: [anEvent({ subscriptionId: sub, quantity: '3' })] }] },
     });
-    expect(other.body.rejected).toEqual([expect.objectContaining({ originalEventId: ids[1], code: 'VALIDATION_FAILED', message: expect.stringContaining('other replacements') })]);
+    expect(other.body.rejected).toEqual([
+      expect.objectContaining({
+        originalEventId: ids[1],
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining('other replacements'),
+      }),
+    ]);
   });
 
   it('gives an original added by id its replacements without counting it twice', async () => {
     const { sub, ids } = await subscriptionWithEvents(1);
     await rateAll(sub, ids);
     const id = await newBatch('REVERSE_REPLACE');
-    expect((await call('POST', `/v1/batches/${id}/events`, { body: { eventIds: ids } })).body).toMatchObject({ added: 1, already: 0 });
-    expect((await call('POST', `/v1/batches/${id}/events`, { body: { eventIds: ids } })).body).toMatchObject({ added: 0, already: 1 });
+    expect((await call('POST', `/v1/batches/${id}/events`, { body: { eventIds: ids } })).body).toMatchObject({
+      added: 1,
+      already: 0,
+    });
+    expect((await call('POST', `/v1/batches/${id}/events`, { body: { eventIds: ids } })).body).toMatchObject({
+      added: 0,
+      already: 1,
+    });
     const res = await call('POST', `/v1/batches/${id}/replacements`, {
-      body: { replacements: [{ originalEventId: ids[0], events: [anEvent({ subscriptionId: sub, eventId: `${ids[0]}-fix`, quantity: '7' })] }] },
+      body: {
+        replacements: [
+          {
+            originalEventId: ids[0],
+            events: [anEvent({ subscriptionId: sub, eventId: `${ids[0]}-fix`, quantity: '7' })],
+          },
+        ],
+      },
     });
     expect(res.body).toEqual({ added: 1, already: 0, replacements: 1, rejected: [] });
     expect((await call('GET', `/v1/batches/${id}`)).body.counts.events).toBe(1);
@@ -243,9 +314,14 @@ describe('replacements', () => {
   it('refuses replacements on a RATING batch and on a creditOnly batch, changing nothing', async () => {
     const { sub, ids } = await subscriptionWithEvents(1);
     await rateAll(sub, ids);
-    for (const [type, options] of [['RATING', {}], ['REVERSE_REPLACE', { creditOnly: true }]] as const) {
+    for (const [type, options] of [
+      ['RATING', {}],
+      ['REVERSE_REPLACE', { creditOnly: true }],
+    ] as const) {
       const id = await newBatch(type, options);
-      const res = await call('POST', `/v1/batches/${id}/replacements`, { body: { replacements: [{ originalEventId: ids[0], events: [] }] } });
+      const res = await call('POST', `/v1/batches/${id}/replacements`, {
+        body: { replacements: [{ originalEventId: ids[0], events: [] }] },
+      });
       expect([res.status, res.body.code]).toEqual([422, 'ACTION_NOT_ALLOWED_FOR_TYPE']);
     }
     expect((await getEvent(ids[0]!))!.heldBy).toBeUndefined();
@@ -266,7 +342,13 @@ describe('status guards', () => {
     expect([remove.status, remove.body.code]).toEqual([409, 'INVALID_TRANSITION']);
     expect((await getEvent(ids[1]!))!.heldBy).toBeUndefined();
     expect((await getEvent(ids[0]!))!.heldBy).toBe(id);
-    const items = await clients.dynamo.send(new QueryCommand({ TableName: clients.tableName, KeyConditionExpression: 'PK = :pk AND begins_with(SK, :m)', ExpressionAttributeValues: { ':pk': keys.batchPartition(id), ':m': 'MEM#' } }));
+    const items = await clients.dynamo.send(
+      new QueryCommand({
+        TableName: clients.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :m)',
+        ExpressionAttributeValues: { ':pk': keys.batchPartition(id), ':m': 'MEM#' },
+      }),
+    );
     expect(items.Items).toHaveLength(1);
   });
 

@@ -8,7 +8,13 @@ import { handler } from '../../functions/import/handler';
 import { lambdaContext } from '../../infra/local/api-gateway-event';
 import type { LocalStack } from '../../infra/local/stack';
 import { resetConfig } from '../../shared/config';
-import { continuationOf, errorsKeyOf, importFileOf, importTargetOf, resultKeyOf } from '../../shared/domain/import-keys';
+import {
+  continuationOf,
+  errorsKeyOf,
+  importFileOf,
+  importTargetOf,
+  resultKeyOf,
+} from '../../shared/domain/import-keys';
 import { getImportMarker } from '../../shared/store/import-markers';
 import { ratePartitionFrom } from '../../shared/store/partition-rating';
 import { call } from '../support/api';
@@ -59,7 +65,10 @@ async function eventCountOf(sub: string): Promise<number> {
   let count = 0;
   let cursor: string | undefined;
   do {
-    const page = await call('GET', `/v1/usage-events?subscriptionId=${sub}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page = await call(
+      'GET',
+      `/v1/usage-events?subscriptionId=${sub}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     count += page.body.items.length;
     cursor = page.body.nextCursor;
   } while (cursor);
@@ -105,7 +114,9 @@ async function upload(key: string, body: string) {
   const marker = () => getImportMarker(file);
   // The report is written just before the marker is marked COMPLETED (FAILED: the file may be imported again).
   const completed = (status: 'COMPLETED' | 'FAILED' = 'COMPLETED') =>
-    eventually(`the import to be marked ${status}`, async () => ((await marker())?.status === status ? marker() : undefined));
+    eventually(`the import to be marked ${status}`, async () =>
+      (await marker())?.status === status ? marker() : undefined,
+    );
   return { eTag, event, file, marker, completed };
 }
 
@@ -127,11 +138,15 @@ describe('a usage-events file longer than one invocation', () => {
     });
     const errors = (await bucket.errors(key))!;
     expect(errors[0]).toEqual(['row', 'code', 'message', ...HEADER.split(',')]);
-    expect(errors.slice(1).map((r) => [Number(r[0]), r[1], r[6]])).toEqual(bad.map((row) => [row, 'VALIDATION_FAILED', `'-${row}`]));
+    expect(errors.slice(1).map((r) => [Number(r[0]), r[1], r[6]])).toEqual(
+      bad.map((row) => [row, 'VALIDATION_FAILED', `'-${row}`]),
+    );
     // One claim per invocation: 1,200 rows at 250 an invocation.
     expect(await completed()).toMatchObject({ attempts: 5, checkpoint: { seq: 5, rows: 1_200, finished: {} } });
     expect(await eventCountOf(sub)).toBe(1_200 - bad.length - 1);
-    expect((await call('GET', `/v1/usage-events/long-${sub}-501`)).body.attributes).toEqual({ note: 'a note\r\non two lines' });
+    expect((await call('GET', `/v1/usage-events/long-${sub}-501`)).body.attributes).toEqual({
+      note: 'a note\r\non two lines',
+    });
   });
 
   it('stops reading at the deadline its time limit sets, and goes on in a fresh invocation', async () => {
@@ -142,12 +157,18 @@ describe('a usage-events file longer than one invocation', () => {
     // A minute left, all of it kept back for the report: one row, then a checkpoint (an invocation always moves the file on).
     await handler(event, { ...lambdaContext('import'), getRemainingTimeInMillis: () => 60_000 });
 
-    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED', rows: 300, accepted: 300, duplicates: 0, rejected: 0 });
+    expect(await bucket.result(key)).toEqual({
+      status: 'COMPLETED',
+      rows: 300,
+      accepted: 300,
+      duplicates: 0,
+      rejected: 0,
+    });
     expect(await completed()).toMatchObject({ attempts: 3 }); // 1 row, then 250, then 49
     expect(await eventCountOf(sub)).toBe(300);
   });
 
-  it('goes on from the checkpoint when it crashed before the continuation was sent: Lambda\'s retry counts no row twice', async () => {
+  it("goes on from the checkpoint when it crashed before the continuation was sent: Lambda's retry counts no row twice", async () => {
     const sub = await newSubscription();
     const { body, bad } = aLongFile(sub);
     const key = `usage-events/${uniqueId('crash')}.csv`;
@@ -200,7 +221,13 @@ describe('a usage-events file longer than one invocation', () => {
 
 describe('batch files longer than one invocation (two rows an invocation)', () => {
   async function loadEvents(sub: string, n: number): Promise<string[]> {
-    const events = Array.from({ length: n }, (_, i) => ({ eventId: uniqueId('e'), subscriptionId: sub, productId: 'voice', quantity: '1', occurredAt: at(i) }));
+    const events = Array.from({ length: n }, (_, i) => ({
+      eventId: uniqueId('e'),
+      subscriptionId: sub,
+      productId: 'voice',
+      quantity: '1',
+      occurredAt: at(i),
+    }));
     expect((await call('POST', '/v1/usage-events', { body: { events } })).body.rejected).toEqual([]);
     return events.map((e) => e.eventId);
   }
@@ -212,7 +239,14 @@ describe('batch files longer than one invocation (two rows an invocation)', () =
   it('hold replacements as a single invocation does: an open original, a late repeat and waiting rejections carried across checkpoints', async () => {
     const sub = await newSubscription();
     const [a, b, c, d] = (await loadEvents(sub, 4)) as [string, string, string, string];
-    await ratePartitionFrom({ subscriptionId: sub, register: 'MINUTES', toRate: [a, b, c, d], stepId: uniqueId('s'), actor: 't', now: new Date().toISOString() });
+    await ratePartitionFrom({
+      subscriptionId: sub,
+      register: 'MINUTES',
+      toRate: [a, b, c, d],
+      stepId: uniqueId('s'),
+      actor: 't',
+      now: new Date().toISOString(),
+    });
     const batchId = await newBatch('REVERSE_REPLACE');
     const key = `batches/${batchId}/replacements/fix.csv`;
     const { event, completed } = await upload(
@@ -231,7 +265,14 @@ describe('batch files longer than one invocation (two rows an invocation)', () =
     );
     await withRowsPerInvocation(2, async () => {
       await deliver(event);
-      expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 8, accepted: 4, duplicates: 1, rejected: 3, errorsKey: errorsKeyOf(key) });
+      expect(await bucket.result(key)).toEqual({
+        status: 'COMPLETED_WITH_ERRORS',
+        rows: 8,
+        accepted: 4,
+        duplicates: 1,
+        rejected: 3,
+        errorsKey: errorsKeyOf(key),
+      });
     });
     expect((await bucket.errors(key))!.slice(1).map((r) => [r[0], r[1], r[2]])).toEqual([
       ['4', 'VALIDATION_FAILED', expect.stringMatching(/^row 5 of the same original was rejected: quantity: /)],
@@ -240,7 +281,9 @@ describe('batch files longer than one invocation (two rows an invocation)', () =
     ]);
     expect(await completed()).toMatchObject({ attempts: 4 });
     const members = (await call('GET', `/v1/batches/${batchId}/members?limit=1000`)).body.items;
-    expect(Object.fromEntries(members.map((m: { eventId: string; replacements?: string[] }) => [m.eventId, m.replacements]))).toEqual({ [a]: [`${a}-r1`, `${a}-r2`], [b]: [], [d]: [] });
+    expect(
+      Object.fromEntries(members.map((m: { eventId: string; replacements?: string[] }) => [m.eventId, m.replacements])),
+    ).toEqual({ [a]: [`${a}-r1`, `${a}-r2`], [b]: [], [d]: [] });
   });
 
   it('add events as a single invocation does, children and duplicates counted once', async () => {
@@ -248,7 +291,16 @@ describe('batch files longer than one invocation (two rows an invocation)', () =
     const ids = await loadEvents(sub, 4);
     const children = [`${ids[0]}-c1`, `${ids[0]}-c2`];
     const res = await call('POST', '/v1/usage-events', {
-      body: { events: children.map((eventId, i) => ({ eventId, subscriptionId: sub, productId: 'voice', quantity: '1', occurredAt: at(100 + i), parentEventId: ids[0] })) },
+      body: {
+        events: children.map((eventId, i) => ({
+          eventId,
+          subscriptionId: sub,
+          productId: 'voice',
+          quantity: '1',
+          occurredAt: at(100 + i),
+          parentEventId: ids[0],
+        })),
+      },
     });
     expect(res.body.accepted).toBe(2);
     const batchId = await newBatch('RATING');
@@ -288,10 +340,15 @@ describe('batch files longer than one invocation (two rows an invocation)', () =
         duplicates: 0,
         rejected: 4,
         errorsKey: errorsKeyOf(key),
-        error: { code: 'INVALID_TRANSITION', message: expect.stringContaining('the rows from here on were not imported') },
+        error: {
+          code: 'INVALID_TRANSITION',
+          message: expect.stringContaining('the rows from here on were not imported'),
+        },
       });
     });
-    expect((await bucket.errors(key))!.slice(1).map((r) => [r[0], r[1]])).toEqual([3, 4, 5, 6].map((row) => [String(row), 'INVALID_TRANSITION']));
+    expect((await bucket.errors(key))!.slice(1).map((r) => [r[0], r[1]])).toEqual(
+      [3, 4, 5, 6].map((row) => [String(row), 'INVALID_TRANSITION']),
+    );
     expect(await completed('FAILED')).toMatchObject({ attempts: 3 });
   });
 });

@@ -40,8 +40,15 @@ afterAll(async () => env?.stop());
 async function aFile(rows: number): Promise<{ key: string; body: string; sub: string }> {
   const sub = uniqueId('sub');
   await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
-  const lines = Array.from({ length: rows }, (_, i) => `${sub}-${i},${sub},voice,1,${new Date(Date.UTC(2026, 2, 1) + i * 1000).toISOString()},`);
-  return { key: `usage-events/${uniqueId('takeover')}.csv`, body: ['event_id,subscription_id,product_id,quantity,occurred_at,parent_event_id', ...lines].join('\n'), sub };
+  const lines = Array.from(
+    { length: rows },
+    (_, i) => `${sub}-${i},${sub},voice,1,${new Date(Date.UTC(2026, 2, 1) + i * 1000).toISOString()},`,
+  );
+  return {
+    key: `usage-events/${uniqueId('takeover')}.csv`,
+    body: ['event_id,subscription_id,product_id,quantity,occurred_at,parent_event_id', ...lines].join('\n'),
+    sub,
+  };
 }
 
 const fileOf = (key: string, body: string): ImportFile => ({
@@ -70,10 +77,19 @@ describe('a crashed import', () => {
     expect(await bucket.text(resultKeyOf(key))).toBeUndefined();
 
     await deliver(objectCreated(stack.bucketName, key, file.version)); // Lambda's retry
-    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED', rows: 1_200, accepted: 700, duplicates: 500, rejected: 0 });
+    expect(await bucket.result(key)).toEqual({
+      status: 'COMPLETED',
+      rows: 1_200,
+      accepted: 700,
+      duplicates: 500,
+      rejected: 0,
+    });
     expect(await getImportMarker(file)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
     const listed = await call('GET', `/v1/usage-events?subscriptionId=${sub}&limit=1000`);
-    const rest = await call('GET', `/v1/usage-events?subscriptionId=${sub}&limit=1000&cursor=${encodeURIComponent(listed.body.nextCursor)}`);
+    const rest = await call(
+      'GET',
+      `/v1/usage-events?subscriptionId=${sub}&limit=1000&cursor=${encodeURIComponent(listed.body.nextCursor)}`,
+    );
     expect(listed.body.items.length + rest.body.items.length).toBe(1_200);
   });
 
@@ -112,14 +128,18 @@ describe('a crashed import', () => {
     crash.hold = new Promise((resolve) => (resume = resolve));
     try {
       await bucket.put(key, body); // S3's delivery starts, and waits inside its first chunk
-      await eventually('the import to claim the file', async () => ((await getImportMarker(file))?.status === 'IN_PROGRESS' ? true : undefined));
+      await eventually('the import to claim the file', async () =>
+        (await getImportMarker(file))?.status === 'IN_PROGRESS' ? true : undefined,
+      );
       // As if its lease had run out and another delivery had claimed the file.
       expect(await claimImport(file, 'new-owner', Date.now() + LEASE_MS + 1)).toMatchObject({ claimed: true });
     } finally {
       resume();
       crash.hold = undefined;
     }
-    await eventually('the first import to stop', async () => (stopped.mock.calls.some(([message]) => String(message).startsWith('import stopped')) ? true : undefined));
+    await eventually('the first import to stop', async () =>
+      stopped.mock.calls.some(([message]) => String(message).startsWith('import stopped')) ? true : undefined,
+    );
     // The next delivery finds the new owner's live lease and does nothing either.
     await deliver(objectCreated(stack.bucketName, key, file.version));
     expect(await bucket.text(resultKeyOf(key))).toBeUndefined();

@@ -39,7 +39,10 @@ async function eventIdsOf(sub: string): Promise<string[]> {
   const ids: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await call('GET', `/v1/usage-events?subscriptionId=${sub}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page = await call(
+      'GET',
+      `/v1/usage-events?subscriptionId=${sub}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     expect(page.status).toBe(200);
     ids.push(...page.body.items.map((e: { eventId: string }) => e.eventId));
     cursor = page.body.nextCursor;
@@ -51,7 +54,10 @@ async function memberIdsOf(batchId: string): Promise<string[]> {
   const ids: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await call('GET', `/v1/batches/${batchId}/members?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page = await call(
+      'GET',
+      `/v1/batches/${batchId}/members?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     ids.push(...page.body.items.map((m: { eventId: string }) => m.eventId));
     cursor = page.body.nextCursor;
   } while (cursor);
@@ -65,7 +71,13 @@ async function newBatch(type: string): Promise<string> {
 }
 
 async function loadEvents(sub: string, n: number, prefix = uniqueId('e')): Promise<string[]> {
-  const events = Array.from({ length: n }, (_, i) => ({ eventId: `${prefix}-${i}`, subscriptionId: sub, productId: 'voice', quantity: String(1 + (i % 7)), occurredAt: at(i) }));
+  const events = Array.from({ length: n }, (_, i) => ({
+    eventId: `${prefix}-${i}`,
+    subscriptionId: sub,
+    productId: 'voice',
+    quantity: String(1 + (i % 7)),
+    occurredAt: at(i),
+  }));
   for (let i = 0; i < n; i += 500) {
     const res = await call('POST', '/v1/usage-events', { body: { events: events.slice(i, i + 500) } });
     expect(res.body.rejected).toEqual([]);
@@ -135,7 +147,10 @@ describe('usage-events/<name>.csv', () => {
 
     // A second run would have reported every row as a duplicate.
     expect(await bucket.result(key)).toEqual(first);
-    expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({
+      status: 'COMPLETED',
+      attempts: 1,
+    });
     expect(await eventIdsOf(sub)).toHaveLength(1_200);
   });
 
@@ -159,11 +174,16 @@ describe('usage-events/<name>.csv', () => {
     try {
       const { eTag } = await bucket.put(key, [HEADER, ...rows].join('\n'));
       expect(await bucket.result(key)).toMatchObject({ status: 'FAILED' });
-      expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'FAILED' });
+      expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({
+        status: 'FAILED',
+      });
       // S3 notifies again (or the same bytes are put again): the file is imported this time.
       await deliver(objectCreated(stack.bucketName, key, eTag));
       expect(await bucket.result(key)).toMatchObject({ status: 'COMPLETED', rows: 30, accepted: 30 });
-      expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+      expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({
+        status: 'COMPLETED',
+        attempts: 2,
+      });
       expect(await eventIdsOf(sub)).toHaveLength(30);
     } finally {
       clients.s3.middlewareStack.remove('emptyFirstRead');
@@ -175,7 +195,10 @@ describe('usage-events/<name>.csv', () => {
     const key = `usage-events/${uniqueId('order')}.csv`;
     await bucket.put(key, [HEADER, `order-${sub}-0,${sub},voice,2,${at(0)},`].join('\n'));
     const firstReport = await bucket.result(key);
-    const { eTag } = await bucket.put(key, [HEADER, ...[1, 2].map((i) => `order-${sub}-${i},${sub},voice,2,${at(i)},`)].join('\n'));
+    const { eTag } = await bucket.put(
+      key,
+      [HEADER, ...[1, 2].map((i) => `order-${sub}-${i},${sub},voice,2,${at(i)},`)].join('\n'),
+    );
     const latest = await eventually('the second upload to be imported', async () => {
       const r = await bucket.result(key);
       return r.rows === 2 ? r : undefined;
@@ -186,7 +209,10 @@ describe('usage-events/<name>.csv', () => {
     await deliver(objectCreated(stack.bucketName, key, stale));
     expect(await getImportMarker({ bucket: stack.bucketName, key, version: stale })).toBeUndefined();
     expect(await bucket.result(key)).toEqual(latest);
-    expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({
+      status: 'COMPLETED',
+      attempts: 1,
+    });
     expect(await eventIdsOf(sub)).toHaveLength(3);
   });
 
@@ -201,7 +227,10 @@ describe('usage-events/<name>.csv', () => {
 
     const result = await bucket.result(key);
     expect(result).toMatchObject({ status: 'COMPLETED', rows: 1_200, accepted: 1_200, duplicates: 0, rejected: 0 });
-    expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    expect(await getImportMarker({ bucket: stack.bucketName, key, version: eTag })).toMatchObject({
+      status: 'COMPLETED',
+      attempts: 1,
+    });
   });
 
   it('reads a BOM, CRLF line ends, quoted cells, blank lines and attr_ columns', async () => {
@@ -219,7 +248,11 @@ describe('usage-events/<name>.csv', () => {
     await bucket.put(key, text);
     expect(await bucket.result(key)).toEqual({ status: 'COMPLETED', rows: 2, accepted: 2, duplicates: 0, rejected: 0 });
     const stored = await call('GET', `/v1/usage-events/${id}`);
-    expect(stored.body).toMatchObject({ quantity: '1.5', attributes: { note: 'a, "quoted"\nnote', cell: 'cell-7' }, lineage: { childEventIds: [`${id}-child`] } });
+    expect(stored.body).toMatchObject({
+      quantity: '1.5',
+      attributes: { note: 'a, "quoted"\nnote', cell: 'cell-7' },
+      lineage: { childEventIds: [`${id}-child`] },
+    });
   });
 
   it.each([
@@ -246,14 +279,25 @@ describe('usage-events/<name>.csv', () => {
     const sub = await newSubscription();
     const key = `usage-events/${uniqueId('huge')}.csv`;
     const rows = [1, 2, 3].map((i) => `huge-${sub}-${i},${sub},voice,1,${at(i)},`);
-    await bucket.put(key, [HEADER, ...rows, `x,${sub},voice,1,${at(4)},"${'y'.repeat(200_000)}"`, `after-${sub},${sub},voice,1,${at(5)},`].join('\n'));
+    await bucket.put(
+      key,
+      [
+        HEADER,
+        ...rows,
+        `x,${sub},voice,1,${at(4)},"${'y'.repeat(200_000)}"`,
+        `after-${sub},${sub},voice,1,${at(5)},`,
+      ].join('\n'),
+    );
     expect(await bucket.result(key)).toEqual({
       status: 'FAILED',
       rows: 3,
       accepted: 3,
       duplicates: 0,
       rejected: 0,
-      error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/after row 3 .*longer than 65536 characters/) },
+      error: {
+        code: 'VALIDATION_FAILED',
+        message: expect.stringMatching(/after row 3 .*longer than 65536 characters/),
+      },
     });
     expect(await eventIdsOf(sub)).toHaveLength(3);
   });
@@ -262,7 +306,10 @@ describe('usage-events/<name>.csv', () => {
     const sub = await newSubscription();
     const key = `usage-events/${uniqueId('pile')}.csv`;
     const bad = Array.from({ length: 2_500 }, (_, i) => `pile-${i},${sub},voice,not-a-number,${at(i)},`);
-    await bucket.put(key, [HEADER, `pile-ok-1,no-such-sub,voice,1,${at(1)},`, ...bad, `pile-ok-2,${sub},voice,1,${at(2)},`].join('\n'));
+    await bucket.put(
+      key,
+      [HEADER, `pile-ok-1,no-such-sub,voice,1,${at(1)},`, ...bad, `pile-ok-2,${sub},voice,1,${at(2)},`].join('\n'),
+    );
     expect(await bucket.result(key)).toMatchObject({ rows: 2_502, accepted: 1, rejected: 2_501 });
     const rows = (await bucket.errors(key))!.slice(1).map((r) => Number(r[0]));
     expect(rows).toEqual(Array.from({ length: 2_501 }, (_, i) => i + 1));
@@ -273,23 +320,44 @@ describe('usage-events/<name>.csv', () => {
     const key = `usage-events/${uniqueId('twice')}.csv`;
     const row = `twice-${sub},${sub},voice,1,${at(1)},`;
     await bucket.put(key, [HEADER, row, row, `twice-${sub},${sub},voice,2,${at(1)},`].join('\n'));
-    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 3, accepted: 1, duplicates: 1, rejected: 1, errorsKey: errorsKeyOf(key) });
-    expect((await bucket.errors(key))![1]!.slice(0, 3)).toEqual(['3', 'EVENT_ID_CONFLICT', 'eventId repeats row 1 of the file with other content']);
+    expect(await bucket.result(key)).toEqual({
+      status: 'COMPLETED_WITH_ERRORS',
+      rows: 3,
+      accepted: 1,
+      duplicates: 1,
+      rejected: 1,
+      errorsKey: errorsKeyOf(key),
+    });
+    expect((await bucket.errors(key))![1]!.slice(0, 3)).toEqual([
+      '3',
+      'EVENT_ID_CONFLICT',
+      'eventId repeats row 1 of the file with other content',
+    ]);
   });
 
-  it('keeps the file\'s order across chunks written at once: the first row of an id wins, and a child finds the parent of an earlier chunk', async () => {
+  it("keeps the file's order across chunks written at once: the first row of an id wins, and a child finds the parent of an earlier chunk", async () => {
     const sub = await newSubscription();
     const key = `usage-events/${uniqueId('order')}.csv`;
     const id = (i: number) => `order-${sub}-${i}`;
     const lines = [HEADER];
     for (let row = 1; row <= 1_200; row++) {
-      if (row === 501) lines.push(`${id(500)},${sub},voice,2,${at(500)},`); // row 500's id, other content: the next chunk
-      else if (row === 502) lines.push(`${id(502)},${sub},voice,1,${at(502)},${id(499)}`); // a child of row 499
-      else if (row === 1_001) lines.push(`${id(500)},${sub},voice,1,${at(500)},`); // row 500 again
+      if (row === 501)
+        lines.push(`${id(500)},${sub},voice,2,${at(500)},`); // row 500's id, other content: the next chunk
+      else if (row === 502)
+        lines.push(`${id(502)},${sub},voice,1,${at(502)},${id(499)}`); // a child of row 499
+      else if (row === 1_001)
+        lines.push(`${id(500)},${sub},voice,1,${at(500)},`); // row 500 again
       else lines.push(`${id(row)},${sub},voice,1,${at(row)},`);
     }
     await bucket.put(key, lines.join('\n'));
-    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 1_200, accepted: 1_198, duplicates: 1, rejected: 1, errorsKey: errorsKeyOf(key) });
+    expect(await bucket.result(key)).toEqual({
+      status: 'COMPLETED_WITH_ERRORS',
+      rows: 1_200,
+      accepted: 1_198,
+      duplicates: 1,
+      rejected: 1,
+      errorsKey: errorsKeyOf(key),
+    });
     expect((await bucket.errors(key))!.slice(1).map((r) => r.slice(0, 2))).toEqual([['501', 'EVENT_ID_CONFLICT']]);
     expect((await call('GET', `/v1/usage-events/${id(500)}`)).body.quantity).toBe('1');
     expect((await call('GET', `/v1/usage-events/${id(499)}`)).body.lineage.childEventIds).toEqual([id(502)]);
@@ -304,7 +372,7 @@ describe('usage-events/<name>.csv', () => {
     expect(await bucket.errors(key)).toHaveLength(2);
 
     await bucket.put(key, [HEADER, good, `again-${sub}-fixed,${sub},voice,2,${at(2)},`].join('\n'));
-    const fixed = await eventually('the second upload\'s report', async () => {
+    const fixed = await eventually("the second upload's report", async () => {
       const r = await bucket.result(key);
       return r.rejected === 0 ? r : undefined;
     });
@@ -326,24 +394,45 @@ describe('batches/<batchId>/events/<name>.csv', () => {
     const parent = ids[0]!;
     const children = [`${parent}-c1`, `${parent}-c2`];
     const res = await call('POST', '/v1/usage-events', {
-      body: { events: children.map((eventId, i) => ({ eventId, subscriptionId: sub, productId: 'voice', quantity: '1', occurredAt: at(2_000 + i), parentEventId: parent })) },
+      body: {
+        events: children.map((eventId, i) => ({
+          eventId,
+          subscriptionId: sub,
+          productId: 'voice',
+          quantity: '1',
+          occurredAt: at(2_000 + i),
+          parentEventId: parent,
+        })),
+      },
     });
     expect(res.body.accepted).toBe(2);
 
     const byIds = await newBatch('RATING');
-    expect((await call('POST', `/v1/batches/${byIds}/events`, { body: { eventIds: ids } })).body).toMatchObject({ added: 202, rejected: [] });
+    expect((await call('POST', `/v1/batches/${byIds}/events`, { body: { eventIds: ids } })).body).toMatchObject({
+      added: 202,
+      rejected: [],
+    });
     const viaIds = await snapshot(byIds);
     await call('POST', `/v1/batches/${byIds}/events/remove`, { body: { mode: 'ALL' } });
 
     const byCriteria = await newBatch('RATING');
-    expect((await call('POST', `/v1/batches/${byCriteria}/events`, { body: { criteria: { subscriptionIds: [sub] } } })).body).toMatchObject({ added: 202 });
+    expect(
+      (await call('POST', `/v1/batches/${byCriteria}/events`, { body: { criteria: { subscriptionIds: [sub] } } })).body,
+    ).toMatchObject({ added: 202 });
     const viaCriteria = await snapshot(byCriteria);
     await call('POST', `/v1/batches/${byCriteria}/events/remove`, { body: { mode: 'ALL' } });
 
     const byCsv = await newBatch('RATING');
     const key = `batches/${byCsv}/events/selection.csv`;
     await bucket.put(key, ['event_id', ...ids].join('\n'));
-    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED', rows: 200, accepted: 200, duplicates: 0, rejected: 0, children: { added: 2, rejected: 0 } });
+    expect(await bucket.result(key)).toEqual({
+      status: 'COMPLETED',
+      rows: 200,
+      accepted: 200,
+      duplicates: 0,
+      rejected: 0,
+      children: { added: 2, rejected: 0 },
+    });
     const viaCsv = await snapshot(byCsv);
 
     expect(viaIds.members).toHaveLength(202);
@@ -359,12 +448,25 @@ describe('batches/<batchId>/events/<name>.csv', () => {
     const key = `batches/${batchId}/events/${uniqueId('big')}.csv`;
     const unknown = Array.from({ length: 1_000 }, (_, i) => `unknown-${i}`);
     await bucket.put(key, ['event_id', ...unknown, ...ids].join('\n'));
-    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 1_005, accepted: 5, duplicates: 0, rejected: 1_000, errorsKey: errorsKeyOf(key) });
+    expect(await bucket.result(key)).toEqual({
+      status: 'COMPLETED_WITH_ERRORS',
+      rows: 1_005,
+      accepted: 5,
+      duplicates: 0,
+      rejected: 1_000,
+      errorsKey: errorsKeyOf(key),
+    });
     expect(await bucket.errors(key)).toHaveLength(1 + 1_000);
     const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items;
     expect(log.filter((e: { action: string }) => e.action === 'ADD_EVENTS')).toEqual([
-      expect.objectContaining({ actor: 'AWS:local', data: expect.objectContaining({ source: `csv:${key}`, added: 0, rejected: 1_000 }) }),
-      expect.objectContaining({ actor: 'AWS:local', data: expect.objectContaining({ source: `csv:${key}`, added: 5, rejected: 0 }) }),
+      expect.objectContaining({
+        actor: 'AWS:local',
+        data: expect.objectContaining({ source: `csv:${key}`, added: 0, rejected: 1_000 }),
+      }),
+      expect.objectContaining({
+        actor: 'AWS:local',
+        data: expect.objectContaining({ source: `csv:${key}`, added: 5, rejected: 0 }),
+      }),
     ]);
   });
 
@@ -376,7 +478,14 @@ describe('batches/<batchId>/events/<name>.csv', () => {
     const batchId = await newBatch('RATING');
     const key = `batches/${batchId}/events/mixed.csv`;
     await bucket.put(key, ['event_id', ids[0], 'ghost-1', ids[1], ids[0], ids[2], '@SUM(1)', ''].join('\n'));
-    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 6, accepted: 2, duplicates: 1, rejected: 3, errorsKey: errorsKeyOf(key) });
+    expect(await bucket.result(key)).toEqual({
+      status: 'COMPLETED_WITH_ERRORS',
+      rows: 6,
+      accepted: 2,
+      duplicates: 1,
+      rejected: 3,
+      errorsKey: errorsKeyOf(key),
+    });
     expect(await bucket.errors(key)).toEqual([
       ['row', 'code', 'message', 'event_id'],
       ['2', 'EVENT_NOT_FOUND', 'no usage event has this id', 'ghost-1'],
@@ -399,16 +508,34 @@ describe('batches/<batchId>/events/<name>.csv', () => {
       },
       'INVALID_TRANSITION',
     ],
-    ['a batch type that takes no replacements', async () => newBatch('RATING'), 'ACTION_NOT_ALLOWED_FOR_TYPE', 'replacements'],
-  ])('reports a file for %s as FAILED with its code, holding nothing', async (_name, batch, code, folder = 'events') => {
-    const sub = await newSubscription();
-    const ids = await loadEvents(sub, 2);
-    const batchId = await batch();
-    const key = `batches/${batchId}/${folder}/x.csv`;
-    await bucket.put(key, folder === 'events' ? ['event_id', ...ids].join('\n') : ['original_event_id', ...ids].join('\n'));
-    expect(await bucket.result(key)).toEqual({ status: 'FAILED', rows: 0, accepted: 0, duplicates: 0, rejected: 0, error: { code, message: expect.any(String) } });
-    for (const id of ids) expect((await call('GET', `/v1/usage-events/${id}`)).body.heldBy).toBeUndefined();
-  });
+    [
+      'a batch type that takes no replacements',
+      async () => newBatch('RATING'),
+      'ACTION_NOT_ALLOWED_FOR_TYPE',
+      'replacements',
+    ],
+  ])(
+    'reports a file for %s as FAILED with its code, holding nothing',
+    async (_name, batch, code, folder = 'events') => {
+      const sub = await newSubscription();
+      const ids = await loadEvents(sub, 2);
+      const batchId = await batch();
+      const key = `batches/${batchId}/${folder}/x.csv`;
+      await bucket.put(
+        key,
+        folder === 'events' ? ['event_id', ...ids].join('\n') : ['original_event_id', ...ids].join('\n'),
+      );
+      expect(await bucket.result(key)).toEqual({
+        status: 'FAILED',
+        rows: 0,
+        accepted: 0,
+        duplicates: 0,
+        rejected: 0,
+        error: { code, message: expect.any(String) },
+      });
+      for (const id of ids) expect((await call('GET', `/v1/usage-events/${id}`)).body.heldBy).toBeUndefined();
+    },
+  );
 });
 
 describe('batches/<batchId>/replacements/<name>.csv', () => {
@@ -417,7 +544,14 @@ describe('batches/<batchId>/replacements/<name>.csv', () => {
   async function ratedEvents(n: number): Promise<{ sub: string; ids: string[] }> {
     const sub = await newSubscription();
     const ids = await loadEvents(sub, n);
-    await ratePartitionFrom({ subscriptionId: sub, register: 'MINUTES', toRate: ids, stepId: uniqueId('s'), actor: 't', now: new Date().toISOString() });
+    await ratePartitionFrom({
+      subscriptionId: sub,
+      register: 'MINUTES',
+      toRate: ids,
+      stepId: uniqueId('s'),
+      actor: 't',
+      now: new Date().toISOString(),
+    });
     return { sub, ids };
   }
 
@@ -440,7 +574,14 @@ describe('batches/<batchId>/replacements/<name>.csv', () => {
         `${d},,,,,,`, // the same reverse-only row again
       ].join('\n'),
     );
-    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 8, accepted: 4, duplicates: 1, rejected: 3, errorsKey: errorsKeyOf(key) });
+    expect(await bucket.result(key)).toEqual({
+      status: 'COMPLETED_WITH_ERRORS',
+      rows: 8,
+      accepted: 4,
+      duplicates: 1,
+      rejected: 3,
+      errorsKey: errorsKeyOf(key),
+    });
     const errors = (await bucket.errors(key))!;
     expect(errors.slice(1).map((r) => [r[0], r[1], r[2]])).toEqual([
       ['4', 'VALIDATION_FAILED', expect.stringMatching(/^row 5 of the same original was rejected: quantity: /)],
@@ -450,7 +591,9 @@ describe('batches/<batchId>/replacements/<name>.csv', () => {
     expect(errors[2]![7]).toBe("'=1+1"); // the quantity cell, neutralised
 
     const members = (await call('GET', `/v1/batches/${batchId}/members?limit=1000`)).body.items;
-    const replacements = Object.fromEntries(members.map((m: { eventId: string; replacements?: string[] }) => [m.eventId, m.replacements]));
+    const replacements = Object.fromEntries(
+      members.map((m: { eventId: string; replacements?: string[] }) => [m.eventId, m.replacements]),
+    );
     expect(replacements).toEqual({ [a]: [`${a}-r1`, `${a}-r2`], [b]: [], [d]: [] });
     expect((await call('GET', `/v1/batches/${batchId}`)).body.counts.events).toBe(3);
   });
@@ -461,10 +604,19 @@ describe('batches/<batchId>/replacements/<name>.csv', () => {
     const key = `batches/${batchId}/replacements/many.csv`;
     const many = Array.from({ length: 60 }, (_, i) => `${ids[0]},${ids[0]}-m${i},${sub},voice,1,${at(i)},`);
     await bucket.put(key, [REPLACEMENT_HEADER, ...many, `${ids[1]},,,,,,`].join('\n'));
-    expect(await bucket.result(key)).toEqual({ status: 'COMPLETED_WITH_ERRORS', rows: 61, accepted: 1, duplicates: 0, rejected: 60, errorsKey: errorsKeyOf(key) });
+    expect(await bucket.result(key)).toEqual({
+      status: 'COMPLETED_WITH_ERRORS',
+      rows: 61,
+      accepted: 1,
+      duplicates: 0,
+      rejected: 60,
+      errorsKey: errorsKeyOf(key),
+    });
     const errors = (await bucket.errors(key))!.slice(1);
     expect(errors.map((r) => Number(r[0]))).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
-    expect(new Set(errors.map((r) => r[2]))).toEqual(new Set([expect.stringContaining('at most 50 replacement events per original')]));
+    expect(new Set(errors.map((r) => r[2]))).toEqual(
+      new Set([expect.stringContaining('at most 50 replacement events per original')]),
+    );
   });
 
   it('changes nothing when the same replacements arrive in another file: every row is a duplicate', async () => {
@@ -472,9 +624,19 @@ describe('batches/<batchId>/replacements/<name>.csv', () => {
     const batchId = await newBatch('REVERSE_REPLACE');
     const rows = [REPLACEMENT_HEADER, `${ids[0]},${ids[0]}-r,${sub},voice,4,${at(0)},`, `${ids[1]},,,,,,`].join('\n');
     await bucket.put(`batches/${batchId}/replacements/first.csv`, rows);
-    expect(await bucket.result(`batches/${batchId}/replacements/first.csv`)).toMatchObject({ status: 'COMPLETED', accepted: 2, duplicates: 0 });
+    expect(await bucket.result(`batches/${batchId}/replacements/first.csv`)).toMatchObject({
+      status: 'COMPLETED',
+      accepted: 2,
+      duplicates: 0,
+    });
     await bucket.put(`batches/${batchId}/replacements/again.csv`, rows);
-    expect(await bucket.result(`batches/${batchId}/replacements/again.csv`)).toEqual({ status: 'COMPLETED', rows: 2, accepted: 0, duplicates: 2, rejected: 0 });
+    expect(await bucket.result(`batches/${batchId}/replacements/again.csv`)).toEqual({
+      status: 'COMPLETED',
+      rows: 2,
+      accepted: 0,
+      duplicates: 2,
+      rejected: 0,
+    });
     expect((await call('GET', `/v1/batches/${batchId}`)).body.counts.events).toBe(2);
   });
 });

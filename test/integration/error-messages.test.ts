@@ -18,19 +18,31 @@ describe('errors that name the limit', () => {
     const eventIds = Array.from({ length: 1001 }, (_, i) => `e-${i}`);
     const res = await call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds } });
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: 'body', code: 'VALIDATION_FAILED', message: 'eventIds: too many: 1,001 items; at most 1,000 items' }]);
+    expect(res.body.errors).toEqual([
+      { path: 'body', code: 'VALIDATION_FAILED', message: 'eventIds: too many: 1,001 items; at most 1,000 items' },
+    ]);
   });
 
   it('says a page limit above 1,000 is too large, naming the maximum', async () => {
     const res = await call('GET', '/v1/batches?limit=5000');
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: 'query.limit', code: 'VALIDATION_FAILED', message: 'too large: at most 1,000' }]);
+    expect(res.body.errors).toEqual([
+      { path: 'query.limit', code: 'VALIDATION_FAILED', message: 'too large: at most 1,000' },
+    ]);
   });
 
   it.each([
     ['a JSON number beyond a double', '1e400', 'quantity: too large: not a finite number'],
-    ['a number of 16 digits', '1000000000000000', 'quantity: too large: 1000000000000000; at most 15 digits before the decimal point'],
-    ['a string of 20 digits', '"12345678901234567890"', 'quantity: too large: 20 digits before the decimal point; at most 15'],
+    [
+      'a number of 16 digits',
+      '1000000000000000',
+      'quantity: too large: 1000000000000000; at most 15 digits before the decimal point',
+    ],
+    [
+      'a string of 20 digits',
+      '"12345678901234567890"',
+      'quantity: too large: 20 digits before the decimal point; at most 15',
+    ],
   ])('says an out-of-range quantity (%s) is too large, not "Invalid input"', async (_name, quantity, message) => {
     const sub = uniqueId('sub');
     await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
@@ -43,7 +55,9 @@ describe('errors that name the limit', () => {
   it('names an unknown field instead of "Invalid input"', async () => {
     const res = await call('POST', '/v1/batches', { body: { type: 'RERATE', Name: 'typo' } });
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: 'body', code: 'VALIDATION_FAILED', message: 'unknown field "Name" (fields are case-sensitive)' }]);
+    expect(res.body.errors).toEqual([
+      { path: 'body', code: 'VALIDATION_FAILED', message: 'unknown field "Name" (fields are case-sensitive)' },
+    ]);
   });
 });
 
@@ -51,7 +65,9 @@ describe('X-Actor on the local stack', () => {
   it('refuses an overlong X-Actor rather than cutting it, naming the limit', async () => {
     const res = await call('POST', '/v1/batches', { body: { type: 'RERATE' }, actor: 'a'.repeat(201) });
     expect(res.status).toBe(400);
-    expect(res.body.detail).toBe('X-Actor is 201 characters; at most 200 are allowed (it is recorded as sent, never cut)');
+    expect(res.body.detail).toBe(
+      'X-Actor is 201 characters; at most 200 are allowed (it is recorded as sent, never cut)',
+    );
     expect(res.body.errors).toEqual([expect.objectContaining({ path: 'headers.x-actor' })]);
   });
 

@@ -27,18 +27,32 @@ const claim = (owner: string, gate: string): GroupedWrite<string> => ({
     },
     { Put: { TableName: clients.tableName, Item: { PK: `M#${owner}`, SK: id } } },
   ],
-  shared: () => [{ ConditionCheck: { TableName: clients.tableName, Key: { PK: 'GATE', SK: gate }, ConditionExpression: 'attribute_not_exists(closedAt)' } }],
+  shared: () => [
+    {
+      ConditionCheck: {
+        TableName: clients.tableName,
+        Key: { PK: 'GATE', SK: gate },
+        ConditionExpression: 'attribute_not_exists(closedAt)',
+      },
+    },
+  ],
   sharedRefused: () => new Error('closed'),
 });
 
-const ownerOf = async (id: string) => (await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: { PK: `T#${id}`, SK: 'T' } }))).Item?.owner;
-const memberOf = async (owner: string, id: string) => (await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: { PK: `M#${owner}`, SK: id } }))).Item;
+const ownerOf = async (id: string) =>
+  (await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: { PK: `T#${id}`, SK: 'T' } }))).Item
+    ?.owner;
+const memberOf = async (owner: string, id: string) =>
+  (await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: { PK: `M#${owner}`, SK: id } }))).Item;
 
 describe('writeGrouped', () => {
   it('writes every entry it can, across several transactions, and names the ones their own condition refused with the item as it was', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => `e${i}`);
     // Three are taken already, in different transactions of five.
-    for (const id of ['e1', 'e6', 'e7']) await clients.dynamo.send(new PutCommand({ TableName: clients.tableName, Item: { PK: `T#${id}`, SK: 'T', owner: 'other' } }));
+    for (const id of ['e1', 'e6', 'e7'])
+      await clients.dynamo.send(
+        new PutCommand({ TableName: clients.tableName, Item: { PK: `T#${id}`, SK: 'T', owner: 'other' } }),
+      );
     const refused = await writeGrouped(ids, claim('me', 'g1'), 5);
     expect([...refused.keys()].sort()).toEqual(['e1', 'e6', 'e7']);
     expect(refused.get('e6')?.Item?.owner).toEqual({ S: 'other' });
@@ -50,7 +64,9 @@ describe('writeGrouped', () => {
   });
 
   it('throws what the caller names when a shared item refuses, and writes nothing of that transaction', async () => {
-    await clients.dynamo.send(new PutCommand({ TableName: clients.tableName, Item: { PK: 'GATE', SK: 'g2', closedAt: 'now' } }));
+    await clients.dynamo.send(
+      new PutCommand({ TableName: clients.tableName, Item: { PK: 'GATE', SK: 'g2', closedAt: 'now' } }),
+    );
     await expect(writeGrouped(['x1', 'x2'], claim('late', 'g2'), 5)).rejects.toThrow('closed');
     expect(await ownerOf('x1')).toBeUndefined();
     expect(await memberOf('late', 'x2')).toBeUndefined();

@@ -47,7 +47,11 @@ describe('Idempotency-Key on POST', () => {
 
   it('scopes keys to the caller for grants too: two callers with one key make two grants', async () => {
     const grant = (actor: string) =>
-      call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: '2' }, headers: { 'idempotency-key': 'k-grant' }, actor });
+      call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, {
+        body: { amount: '2' },
+        headers: { 'idempotency-key': 'k-grant' },
+        actor,
+      });
     const a = await grant('alice');
     const b = await grant('bob');
     expect([a.status, b.status]).toEqual([201, 201]);
@@ -56,11 +60,20 @@ describe('Idempotency-Key on POST', () => {
   });
 
   it('releases the key when the request is refused, so the corrected request can use it', async () => {
-    const bad = await call('PUT', `/v1/subscriptions/${uniqueId('s')}`, { body: aSubscription({ currency: 'ZZZ' }), headers: { 'idempotency-key': 'k-4' } });
+    const bad = await call('PUT', `/v1/subscriptions/${uniqueId('s')}`, {
+      body: aSubscription({ currency: 'ZZZ' }),
+      headers: { 'idempotency-key': 'k-4' },
+    });
     expect(bad.status).toBe(400);
-    const grant = await call('POST', `/v1/subscriptions/nobody/balances/MINUTES/grants`, { body: { amount: '1' }, headers: { 'idempotency-key': 'k-5' } });
+    const grant = await call('POST', `/v1/subscriptions/nobody/balances/MINUTES/grants`, {
+      body: { amount: '1' },
+      headers: { 'idempotency-key': 'k-5' },
+    });
     expect(grant.status).toBe(404);
-    const fixed = await call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: '1' }, headers: { 'idempotency-key': 'k-5' } });
+    const fixed = await call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, {
+      body: { amount: '1' },
+      headers: { 'idempotency-key': 'k-5' },
+    });
     expect(fixed.status).toBe(201);
   });
 
@@ -71,7 +84,7 @@ describe('Idempotency-Key on POST', () => {
 });
 
 describe('Idempotency-Key after an attempt that timed out', () => {
-  it('a retry after the first attempt\'s remaining time takes the key over and the request succeeds exactly once', async () => {
+  it("a retry after the first attempt's remaining time takes the key over and the request succeeds exactly once", async () => {
     const e = anEvent({ subscriptionId: sub });
     const body = JSON.stringify({ events: [e] });
     // The first attempt claims the key, then its write never returns: Lambda ends it at its
@@ -81,7 +94,11 @@ describe('Idempotency-Key after an attempt that timed out', () => {
     clients.dynamo.middlewareStack.add(
       (next, context) => async (args) => {
         const write = /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(context.commandName ?? '');
-        if (hang && write && !JSON.stringify(args.input, (_, v) => (typeof v === 'bigint' ? String(v) : v)).includes('IDEM#')) {
+        if (
+          hang &&
+          write &&
+          !JSON.stringify(args.input, (_, v) => (typeof v === 'bigint' ? String(v) : v)).includes('IDEM#')
+        ) {
           hang = false;
           await new Promise((_, reject) => {
             stuck = reject;
@@ -99,7 +116,10 @@ describe('Idempotency-Key after an attempt that timed out', () => {
         headers: { 'content-type': 'application/json', 'x-actor': 'carol', 'idempotency-key': 'k-timeout' },
         body,
       });
-      const first = postUsageEvents(event, { ...lambdaContext('api-usage-events'), getRemainingTimeInMillis: () => 300 });
+      const first = postUsageEvents(event, {
+        ...lambdaContext('api-usage-events'),
+        getRemainingTimeInMillis: () => 300,
+      });
       const firstOutcome = first.then(
         (r: APIGatewayProxyStructuredResultV2) => r,
         () => undefined,
@@ -128,4 +148,3 @@ describe('Idempotency-Key after an attempt that timed out', () => {
     }
   });
 });
-

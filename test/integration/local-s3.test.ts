@@ -13,7 +13,13 @@ let parent: string;
 let s3: LocalS3;
 beforeAll(async () => {
   parent = await mkdtemp(join(tmpdir(), 'local-s3-'));
-  s3 = await startS3({ port: 0, directory: join(parent, 's3'), bucketName: 'whole', region: 'us-east-1', onObjectCreated: async () => undefined });
+  s3 = await startS3({
+    port: 0,
+    directory: join(parent, 's3'),
+    bucketName: 'whole',
+    region: 'us-east-1',
+    onObjectCreated: async () => undefined,
+  });
 });
 afterAll(async () => {
   await s3?.close();
@@ -29,7 +35,8 @@ async function sizes(dir: string): Promise<number[]> {
 describe('the local S3', () => {
   it('never hands a reader a half-written object: during a rewrite a GET reads the previous object whole', async () => {
     const client = createS3Client({ AWS_REGION: 'us-east-1', S3_ENDPOINT: s3.endpoint });
-    const read = async () => (await (await client.send(new GetObjectCommand({ Bucket: 'whole', Key: 'k.csv' }))).Body!.transformToString());
+    const read = async () =>
+      await (await client.send(new GetObjectCommand({ Bucket: 'whole', Key: 'k.csv' }))).Body!.transformToString();
     await client.send(new PutObjectCommand({ Bucket: 'whole', Key: 'k.csv', Body: 'a'.repeat(1000) }));
     // The rewrite sends its first half, then waits until the reader has read.
     let rest: () => void = () => undefined;
@@ -43,9 +50,13 @@ describe('the local S3', () => {
         yield Buffer.from('b'.repeat(500));
       })(),
     );
-    const rewrite = client.send(new PutObjectCommand({ Bucket: 'whole', Key: 'k.csv', Body: body, ContentLength: 1000 }));
+    const rewrite = client.send(
+      new PutObjectCommand({ Bucket: 'whole', Key: 'k.csv', Body: body, ContentLength: 1000 }),
+    );
     try {
-      await eventually('the server to hold the first half', async () => ((await sizes(parent)).includes(500) ? true : undefined));
+      await eventually('the server to hold the first half', async () =>
+        (await sizes(parent)).includes(500) ? true : undefined,
+      );
       expect(await read()).toBe('a'.repeat(1000));
     } finally {
       rest();

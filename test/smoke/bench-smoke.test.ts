@@ -40,7 +40,9 @@ describe('rating-engine benchmark (smoke)', () => {
     expect(m.details).toMatchObject({ seed: RATING_SEED, inputOrder: 'shuffled' });
     const workload = ratingWorkload(RATING_SEED, SMOKE_EVENTS);
     expect(m.details.totals).toEqual(referenceTotals(workload.partitions));
-    expect(formatResult(toResult('rating-engine', m))).toMatch(/^rating-engine: [\d,]+ events\/s per core \(2,000 events, \d+\.\d\d s\)$/);
+    expect(formatResult(toResult('rating-engine', m))).toMatch(
+      /^rating-engine: [\d,]+ events\/s per core \(2,000 events, \d+\.\d\d s\)$/,
+    );
   });
 
   it('generates the same workload from the same seed, with events out of rating order', () => {
@@ -49,7 +51,9 @@ describe('rating-engine benchmark (smoke)', () => {
     expect(serialize(ratingWorkload(RATING_SEED, SMOKE_EVENTS))).toBe(serialize(a));
     expect(a.events).toBe(SMOKE_EVENTS);
     expect(a.partitions.reduce((n, p) => n + p.events.length, 0)).toBe(SMOKE_EVENTS);
-    const unsorted = a.partitions.filter((p) => p.events.some((e, i) => i > 0 && compareEvents(p.events[i - 1]!, e) > 0));
+    const unsorted = a.partitions.filter((p) =>
+      p.events.some((e, i) => i > 0 && compareEvents(p.events[i - 1]!, e) > 0),
+    );
     expect(unsorted.length).toBeGreaterThan(0);
   });
 });
@@ -57,7 +61,11 @@ describe('rating-engine benchmark (smoke)', () => {
 describe('csv-import benchmark (smoke)', () => {
   it('is registered, and imports its file through the bundled function in processes of its own, across invocations, landing every good row once', async () => {
     expect(await benchmarks['csv-import']!()).toHaveProperty('default.run');
-    const m = await runCsvImport({ rows: SMOKE_ROWS, rowsPerInvocation: SMOKE_ROWS_PER_INVOCATION, dynamoEndpoint: inject('dynamoEndpoint') });
+    const m = await runCsvImport({
+      rows: SMOKE_ROWS,
+      rowsPerInvocation: SMOKE_ROWS_PER_INVOCATION,
+      dynamoEndpoint: inject('dynamoEndpoint'),
+    });
     expect(m).toMatchObject({ count: SMOKE_ROWS, unit: 'rows', perCore: false });
     expect(m.details.result).toMatchObject({
       status: 'COMPLETED_WITH_ERRORS',
@@ -71,7 +79,9 @@ describe('csv-import benchmark (smoke)', () => {
     const perInvocation = m.details.perInvocation as Array<{ maxRssMb: number }>;
     for (const i of perInvocation) expect(i.maxRssMb).toBeGreaterThan(30);
     expect(m.details.peakRssMb).toBe(Math.max(...perInvocation.map((i) => i.maxRssMb)));
-    expect(formatResult(toResult('csv-import', m))).toMatch(/^csv-import: [\d,]+ rows\/s \(1,000 rows, \d+\.\d\d s; import peak RSS \d+ MB, 3 invocations\)$/);
+    expect(formatResult(toResult('csv-import', m))).toMatch(
+      /^csv-import: [\d,]+ rows\/s \(1,000 rows, \d+\.\d\d s; import peak RSS \d+ MB, 3 invocations\)$/,
+    );
   }, 120_000);
 });
 
@@ -96,9 +106,13 @@ describe('batch-e2e benchmark (smoke)', () => {
     }
     // Reversing and replacing writes more than re-rating: the original, its replacement, then its rating.
     const rr = m.details.reverseReplace as any;
-    expect(rr.units.lockAndSubmitWritePerEvent).toBeGreaterThan((m.details.rerate as any).units.lockAndSubmitWritePerEvent);
-    expect(formatResult(toResult('batch-e2e', m))).toMatch(/^batch-e2e: [\d,]+ corrected events\/s \(600 corrected events, [\d.]+ s; rerate .*; reverseReplace .*\)$/);
-    }, 300_000);
+    expect(rr.units.lockAndSubmitWritePerEvent).toBeGreaterThan(
+      (m.details.rerate as any).units.lockAndSubmitWritePerEvent,
+    );
+    expect(formatResult(toResult('batch-e2e', m))).toMatch(
+      /^batch-e2e: [\d,]+ corrected events\/s \(600 corrected events, [\d.]+ s; rerate .*; reverseReplace .*\)$/,
+    );
+  }, 300_000);
 
   it('reports whole-batch figures, a skewed case beside the uniform one, and one line per acceptance figure', async () => {
     const m = await batchE2e();
@@ -114,12 +128,24 @@ describe('batch-e2e benchmark (smoke)', () => {
     const lines = m.lines ?? [];
     expect(lines).toHaveLength(14);
     for (const line of lines) expect(line).toMatch(/^.+: \S+ \(target [≤≥] \S+\) (met|not met|not measured)$/);
-    expect(lines).toContainEqual(expect.stringMatching(/^write units per event, whole batch, REVERSE_REPLACE: \d+\.\d\d \(target ≤ 6\.00\) (met|not met)$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^cost per million corrected events, RERATE: \$\d+\.\d\d \(target ≤ \$3\.00\) (met|not met)$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^skewed case: whole-batch time ÷ the uniform case's, RERATE: \d+\.\d\d \(target ≤ 2\.00\) (met|not met)$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^write units per event, whole batch, REVERSE_REPLACE: \d+\.\d\d \(target ≤ 6\.00\) (met|not met)$/,
+      ),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^cost per million corrected events, RERATE: \$\d+\.\d\d \(target ≤ \$3\.00\) (met|not met)$/,
+      ),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^skewed case: whole-batch time ÷ the uniform case's, RERATE: \d+\.\d\d \(target ≤ 2\.00\) (met|not met)$/,
+      ),
+    );
     // A smoke run has one size only: the scaling ratio is not taken.
     expect(lines.filter((l) => l.endsWith('not measured'))).toHaveLength(3);
-    }, 300_000);
+  }, 300_000);
 });
 
 describe('reliability benchmark (smoke)', () => {
@@ -131,7 +157,9 @@ describe('reliability benchmark (smoke)', () => {
     expect(totals).toMatchObject({ runs: 2 * SMOKE.seeds, violations: 0 });
     expect(totals.faultsInjected).toBeGreaterThan(0);
     expect(totals.attemptsTimedOut).toBeGreaterThan(0);
-    expect(formatResult(toResult('reliability', m))).toMatch(/^reliability: \d+\.\d\d runs\/s \(4 runs, \d+\.\d\d s; \d+ faults injected, \d+ attempts timed out, 0 violations\)$/);
+    expect(formatResult(toResult('reliability', m))).toMatch(
+      /^reliability: \d+\.\d\d runs\/s \(4 runs, \d+\.\d\d s; \d+ faults injected, \d+ attempts timed out, 0 violations\)$/,
+    );
   }, 120_000);
 
   it('fails, with every violation named and its figures kept, when a run finds one', async () => {
@@ -141,24 +169,47 @@ describe('reliability benchmark (smoke)', () => {
       events: 0,
       faults: { before: 0, after: 0, throttled: 0, timeouts: {} },
       timedOutAttempts: 0,
-      violations: seed === 2 ? [violation('register-consumed-equals-ledger'), violation('rated-once'), violation('rated-once')] : [],
+      violations:
+        seed === 2
+          ? [violation('register-consumed-equals-ledger'), violation('rated-once'), violation('rated-once')]
+          : [],
     });
-    const failure = await runReliability({ seeds: 2, size: SMOKE.size, dynamoEndpoint: inject('dynamoEndpoint'), scenarios: { broken } }).catch((e: unknown) => e);
+    const failure = await runReliability({
+      seeds: 2,
+      size: SMOKE.size,
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      scenarios: { broken },
+    }).catch((e: unknown) => e);
 
     expect(failure).toBeInstanceOf(BenchmarkFailed);
-    expect((failure as BenchmarkFailed).message).toBe('3 violation(s): seed 2 broken (timeouts): register-consumed-equals-ledger, rated-once ×2');
+    expect((failure as BenchmarkFailed).message).toBe(
+      '3 violation(s): seed 2 broken (timeouts): register-consumed-equals-ledger, rated-once ×2',
+    );
     expect((failure as BenchmarkFailed).measurement.details.totals).toMatchObject({ runs: 2, violations: 3 });
   });
 });
 
 describe('bench result lines', () => {
   it('prints one grouped figure per line with count and seconds', () => {
-    const r = toResult('rating-engine', { count: 1_000_000, unit: 'events', seconds: 0.81, perCore: true, details: {} });
+    const r = toResult('rating-engine', {
+      count: 1_000_000,
+      unit: 'events',
+      seconds: 0.81,
+      perCore: true,
+      details: {},
+    });
     expect(formatResult(r)).toBe('rating-engine: 1,234,568 events/s per core (1,000,000 events, 0.81 s)');
   });
 
   it('keeps two decimals for a rate below ten per second', () => {
-    const r = toResult('reliability', { count: 4, unit: 'runs', seconds: 32, perCore: false, details: {}, note: '0 violations' });
+    const r = toResult('reliability', {
+      count: 4,
+      unit: 'runs',
+      seconds: 32,
+      perCore: false,
+      details: {},
+      note: '0 violations',
+    });
     expect(formatResult(r)).toBe('reliability: 0.13 runs/s (4 runs, 32.00 s; 0 violations)');
   });
 

@@ -22,7 +22,12 @@ export async function call<T = any>(method: string, url: string, options: CallOp
   const [rawPath = '', rawQueryString] = url.split('?');
   const match = matchRoute(method, rawPath);
   if (!match) throw new Error(`no route for ${method} ${rawPath}`);
-  const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const body =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string'
+        ? options.body
+        : JSON.stringify(options.body);
   const event = apiGatewayEvent({
     method,
     routePath: match.route.path,
@@ -43,7 +48,12 @@ export async function call<T = any>(method: string, url: string, options: CallOp
   checkContract({
     method,
     routePath: match.route.path,
-    request: { pathParameters: match.params, query: event.queryStringParameters as Record<string, string> | undefined, headers: event.headers as Record<string, string>, body },
+    request: {
+      pathParameters: match.params,
+      query: event.queryStringParameters as Record<string, string> | undefined,
+      headers: event.headers as Record<string, string>,
+      body,
+    },
     response: { status: res.statusCode ?? 200, contentType: headers['content-type'], body: text },
   });
   return {

@@ -32,7 +32,8 @@ function load() {
   return loaded;
 }
 
-const pointer = (...parts: string[]) => parts.map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
+const pointer = (...parts: string[]) =>
+  parts.map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
 
 function validator(coerce: boolean, ...parts: string[]): ValidateFunction {
   const key = `${coerce}:${parts.join('\u0000')}`;
@@ -46,14 +47,24 @@ function validator(coerce: boolean, ...parts: string[]): ValidateFunction {
 }
 
 function explain(v: ValidateFunction): string {
-  return (v.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message}${e.params && 'allowedValues' in e.params ? ` ${JSON.stringify(e.params.allowedValues)}` : ''}`).join('; ');
+  return (v.errors ?? [])
+    .map(
+      (e) =>
+        `${e.instancePath || '(root)'} ${e.message}${e.params && 'allowedValues' in e.params ? ` ${JSON.stringify(e.params.allowedValues)}` : ''}`,
+    )
+    .join('; ');
 }
 
 export interface ContractExchange {
   method: string;
   /** The route's path template, e.g. `/v1/batches/{batchId}`. */
   routePath: string;
-  request: { pathParameters?: Record<string, string>; query?: Record<string, string>; headers?: Record<string, string>; body?: string };
+  request: {
+    pathParameters?: Record<string, string>;
+    query?: Record<string, string>;
+    headers?: Record<string, string>;
+    body?: string;
+  };
   response: { status: number; contentType?: string; body?: string };
 }
 
@@ -67,13 +78,26 @@ export function checkContract(x: ContractExchange): void {
 
   const documented = op.responses[String(x.response.status)];
   if (!documented) {
-    throw new Error(`contract: ${where} is not a documented answer (documented: ${Object.keys(op.responses).join(', ')}); body ${x.response.body?.slice(0, 300)}`);
+    throw new Error(
+      `contract: ${where} is not a documented answer (documented: ${Object.keys(op.responses).join(', ')}); body ${x.response.body?.slice(0, 300)}`,
+    );
   }
   const mediaTypes = Object.keys(documented.content ?? {});
   const type = (x.response.contentType ?? '').split(';')[0]!.trim();
-  if (!mediaTypes.includes(type)) throw new Error(`contract: ${where} answered ${type || 'no content type'}, documented ${mediaTypes.join(', ')}`);
+  if (!mediaTypes.includes(type))
+    throw new Error(`contract: ${where} answered ${type || 'no content type'}, documented ${mediaTypes.join(', ')}`);
   const body = x.response.body ? (JSON.parse(x.response.body) as unknown) : undefined;
-  const check = validator(false, 'paths', x.routePath, method, 'responses', String(x.response.status), 'content', type, 'schema');
+  const check = validator(
+    false,
+    'paths',
+    x.routePath,
+    method,
+    'responses',
+    String(x.response.status),
+    'content',
+    type,
+    'schema',
+  );
   if (!check(body)) throw new Error(`contract: ${where} body disagrees with the document: ${explain(check)}`);
 
   if (x.response.status >= 300) return;
@@ -87,14 +111,19 @@ export function checkContract(x: ContractExchange): void {
   params.forEach((p, i) => {
     const value = sources[p.in]?.[p.in === 'header' ? p.name.toLowerCase() : p.name];
     if (value === undefined) {
-      if (p.required) throw new Error(`contract: ${where} was accepted without the required ${p.in} parameter ${p.name}`);
+      if (p.required)
+        throw new Error(`contract: ${where} was accepted without the required ${p.in} parameter ${p.name}`);
       return;
     }
     const v = validator(true, 'paths', x.routePath, method, 'parameters', String(i), 'schema');
-    if (!v(value)) throw new Error(`contract: ${where} accepted ${p.in} parameter ${p.name}=${JSON.stringify(value)}, which the document refuses: ${explain(v)}`);
+    if (!v(value))
+      throw new Error(
+        `contract: ${where} accepted ${p.in} parameter ${p.name}=${JSON.stringify(value)}, which the document refuses: ${explain(v)}`,
+      );
   });
   if (op.requestBody) {
-    if (x.request.body === undefined || x.request.body === '') throw new Error(`contract: ${where} was accepted without the documented body`);
+    if (x.request.body === undefined || x.request.body === '')
+      throw new Error(`contract: ${where} was accepted without the documented body`);
     const v = validator(false, 'paths', x.routePath, method, 'requestBody', 'content', 'application/json', 'schema');
     const sent = JSON.parse(x.request.body.replace(/^\uFEFF/, '')) as unknown;
     if (!v(sent)) throw new Error(`contract: ${where} accepted a body the document refuses: ${explain(v)}`);

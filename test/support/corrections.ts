@@ -6,7 +6,11 @@ import { act } from './workflows';
 
 export const FINISHED = ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'];
 
-export async function newBatch(type: string, body: Record<string, unknown>, options: Record<string, unknown> = {}): Promise<string> {
+export async function newBatch(
+  type: string,
+  body: Record<string, unknown>,
+  options: Record<string, unknown> = {},
+): Promise<string> {
   const batchId = (await call('POST', '/v1/batches', { body: { type, options } })).body.batchId as string;
   const path = 'replacements' in body ? 'replacements' : 'events';
   expect((await call('POST', `/v1/batches/${batchId}/${path}`, { body })).body.rejected).toEqual([]);
@@ -30,11 +34,15 @@ export const preview = async (batchId: string) => {
   return res.body;
 };
 
-export const billLines = async (sub: string) => (await call('GET', `/v1/subscriptions/${sub}/bill-lines`)).body.items as Array<Record<string, any>>;
-export const balances = async (sub: string) => (await call('GET', `/v1/subscriptions/${sub}/balances`)).body.items as Array<Record<string, any>>;
+export const billLines = async (sub: string) =>
+  (await call('GET', `/v1/subscriptions/${sub}/bill-lines`)).body.items as Array<Record<string, any>>;
+export const balances = async (sub: string) =>
+  (await call('GET', `/v1/subscriptions/${sub}/balances`)).body.items as Array<Record<string, any>>;
 
 /** A bill line as the preview shows it after submit: period → total. */
 export const previewTotals = (p: any, sub: string): Record<string, string> =>
-  Object.fromEntries(p.subscriptions.find((s: any) => s.subscriptionId === sub).billLines.map((l: any) => [l.period, l.after.total]));
+  Object.fromEntries(
+    p.subscriptions.find((s: any) => s.subscriptionId === sub).billLines.map((l: any) => [l.period, l.after.total]),
+  );
 export const actualTotals = async (sub: string, periods: string[]): Promise<Record<string, string>> =>
   Object.fromEntries((await billLines(sub)).filter((l) => periods.includes(l.period)).map((l) => [l.period, l.total]));

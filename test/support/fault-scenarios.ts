@@ -80,16 +80,35 @@ export async function correctionRun(stack: LocalStack, options: RunOptions): Pro
     const rated = await drive(rating, 'submit', FINISHED);
     violations.push(...batchOutcome(rated, ids.length));
     // A top-up while attempts that timed out may still be running: only a batch may re-rate with it.
-    for (const sub of subs) await ok(call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: '10' } }));
+    for (const sub of subs)
+      await ok(call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: '10' } }));
     // Rated exactly once: an attempt that timed out may still be writing, so wait for it first.
     await stack.idle();
-    violations.push(...expectEvents(await getEvents(ids), (e) => (e.status === 'RATED' && e.ratingRev === 1 && e.heldBy === undefined ? undefined : 'rated-once')));
+    violations.push(
+      ...expectEvents(await getEvents(ids), (e) =>
+        e.status === 'RATED' && e.ratingRev === 1 && e.heldBy === undefined ? undefined : 'rated-once',
+      ),
+    );
 
-    const originals = subs.flatMap((sub) => pick(random, events.filter((e) => e.subscriptionId === sub), size.originalsPerSubscription));
-    const fixOf = (e: (typeof events)[number]) => anEvent({ subscriptionId: e.subscriptionId, eventId: `${e.eventId}-fix`, quantity: '1', occurredAt: e.occurredAt });
+    const originals = subs.flatMap((sub) =>
+      pick(
+        random,
+        events.filter((e) => e.subscriptionId === sub),
+        size.originalsPerSubscription,
+      ),
+    );
+    const fixOf = (e: (typeof events)[number]) =>
+      anEvent({
+        subscriptionId: e.subscriptionId,
+        eventId: `${e.eventId}-fix`,
+        quantity: '1',
+        occurredAt: e.occurredAt,
+      });
     const rr = await newBatch('REVERSE_REPLACE');
     batches.push(rr);
-    const added = await call('POST', `/v1/batches/${rr}/replacements`, { body: { replacements: originals.map((e) => ({ originalEventId: e.eventId, events: [fixOf(e)] })) } });
+    const added = await call('POST', `/v1/batches/${rr}/replacements`, {
+      body: { replacements: originals.map((e) => ({ originalEventId: e.eventId, events: [fixOf(e)] })) },
+    });
     if (added.status !== 200) throw new Error(`replacements: ${JSON.stringify(added.body)}`);
     await drive(rr, 'lock', ['LOCKED'], ['DRAFT']);
     violations.push(...batchOutcome(await drive(rr, 'submit', FINISHED), originals.length));
@@ -104,14 +123,22 @@ export async function correctionRun(stack: LocalStack, options: RunOptions): Pro
         if (e.heldBy !== undefined) return 'released';
         if (reversed.has(e.eventId)) {
           // Reversed exactly once, in this batch, with exactly its replacement.
-          const once = e.status === 'REVERSED' && e.reversedBy === rr && e.replacedBy?.length === 1 && e.replacedBy[0] === `${e.eventId}-fix`;
+          const once =
+            e.status === 'REVERSED' &&
+            e.reversedBy === rr &&
+            e.replacedBy?.length === 1 &&
+            e.replacedBy[0] === `${e.eventId}-fix`;
           return once ? undefined : 'reversed-once';
         }
-        if (e.replaces !== undefined) return e.status === 'RATED' && e.ratingRev === 1 && e.replaces === e.eventId.replace(/-fix$/, '') ? undefined : 'replacement-rated-once';
+        if (e.replaces !== undefined)
+          return e.status === 'RATED' && e.ratingRev === 1 && e.replaces === e.eventId.replace(/-fix$/, '')
+            ? undefined
+            : 'replacement-rated-once';
         return e.status === 'RATED' ? undefined : 'rated';
       }),
     );
-    if (after.length !== ids.length + fixes.length) violations.push({ rule: 'replacements-inserted', detail: `${after.length - ids.length} of ${fixes.length}` });
+    if (after.length !== ids.length + fixes.length)
+      violations.push({ rule: 'replacements-inserted', detail: `${after.length - ids.length} of ${fixes.length}` });
     // What the batches show once every attempt has ended, late ones included.
     violations.push(...batchOutcome((await call('GET', `/v1/batches/${rating}`)).body, ids.length));
     violations.push(...batchOutcome((await call('GET', `/v1/batches/${rr}`)).body, originals.length));
@@ -122,7 +149,13 @@ export async function correctionRun(stack: LocalStack, options: RunOptions): Pro
     await stack.idle();
   }
   violations.push(...(await checkTable()));
-  return { seed: options.seed, events: ids.length, faults: faults.log, timedOutAttempts: await timedOutAttempts(stack, batches), violations };
+  return {
+    seed: options.seed,
+    events: ids.length,
+    faults: faults.log,
+    timedOutAttempts: await timedOutAttempts(stack, batches),
+    violations,
+  };
 }
 
 /**
@@ -151,13 +184,18 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
       const wanted = ids.filter(() => random.next() < 0.6);
       for (const id of wanted) asked.add(id);
       return Array.from({ length: Math.ceil(wanted.length / 25) }, (_, k) => {
-        const send = () => call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: wanted.slice(k * 25, k * 25 + 25) }, headers: { 'idempotency-key': `${batchId}-${k}` } });
+        const send = () =>
+          call('POST', `/v1/batches/${batchId}/events`, {
+            body: { eventIds: wanted.slice(k * 25, k * 25 + 25) },
+            headers: { 'idempotency-key': `${batchId}-${k}` },
+          });
         return [send(), send()];
       }).flat();
     });
     // The twin of a call still running is told so (409 CONFLICT); anything else is an answer.
     for (const res of await Promise.all(adds)) {
-      if (res.status !== 200 && !(res.status === 409 && res.body.code === 'CONFLICT')) violations.push({ rule: 'add-answers', detail: `${res.status} ${JSON.stringify(res.body)}` });
+      if (res.status !== 200 && !(res.status === 409 && res.body.code === 'CONFLICT'))
+        violations.push({ rule: 'add-answers', detail: `${res.status} ${JSON.stringify(res.body)}` });
     }
     violations.push(...(await heldOnce(racers, [...asked])));
 
@@ -165,12 +203,18 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
     // workflow; its twin is refused (409) or, asked while that start is still pending, answered as
     // the first request is (202 naming the same execution).
     const twice = async (batchId: string, action: 'lock' | 'submit') => {
-      const answers = await Promise.all([call('POST', `/v1/batches/${batchId}/${action}`), call('POST', `/v1/batches/${batchId}/${action}`)]);
+      const answers = await Promise.all([
+        call('POST', `/v1/batches/${batchId}/${action}`),
+        call('POST', `/v1/batches/${batchId}/${action}`),
+      ]);
       const started = answers.filter((a) => a.status === 202);
       const executions = new Set(started.map((a) => a.body.executionArn));
       const answered = answers.every((a) => a.status === 202 || a.status === 409);
       if (!answered || executions.size !== 1) {
-        violations.push({ rule: 'one-execution-per-action', detail: `${action} ${batchId}: ${answers.map((a) => `${a.status} ${a.body.code ?? a.body.executionArn}`).join(', ')}` });
+        violations.push({
+          rule: 'one-execution-per-action',
+          detail: `${action} ${batchId}: ${answers.map((a) => `${a.status} ${a.body.code ?? a.body.executionArn}`).join(', ')}`,
+        });
       }
     };
     // A racer that won no event cannot be locked (422 BATCH_EMPTY, both times): it is cancelled.
@@ -182,9 +226,17 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
     const full = racers.filter((b) => !empty.has(b));
     for (const b of empty) {
       const answers = await Promise.all([call('POST', `/v1/batches/${b}/lock`), call('POST', `/v1/batches/${b}/lock`)]);
-      if (answers.some((a) => a.status !== 422 || a.body.code !== 'BATCH_EMPTY')) violations.push({ rule: 'empty-batch-refused', detail: `lock ${b}: ${answers.map((a) => a.status).join(', ')}` });
+      if (answers.some((a) => a.status !== 422 || a.body.code !== 'BATCH_EMPTY'))
+        violations.push({
+          rule: 'empty-batch-refused',
+          detail: `lock ${b}: ${answers.map((a) => a.status).join(', ')}`,
+        });
       const cancel = await call('POST', `/v1/batches/${b}/cancel`);
-      if (cancel.status !== 200 || cancel.body.status !== 'CANCELLED') violations.push({ rule: 'empty-batch-cancelled', detail: `cancel ${b}: ${cancel.status} ${JSON.stringify(cancel.body)}` });
+      if (cancel.status !== 200 || cancel.body.status !== 'CANCELLED')
+        violations.push({
+          rule: 'empty-batch-cancelled',
+          detail: `cancel ${b}: ${cancel.status} ${JSON.stringify(cancel.body)}`,
+        });
     }
     await Promise.all(
       full.map(async (b) => {
@@ -212,12 +264,32 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
 
     faults.stop();
     await stack.idle();
-    violations.push(...expectEvents(await getEvents(ids), (e) => (e.heldBy !== undefined ? 'released' : e.status !== 'RATED' ? 'rated' : undefined)));
+    violations.push(
+      ...expectEvents(await getEvents(ids), (e) =>
+        e.heldBy !== undefined ? 'released' : e.status !== 'RATED' ? 'rated' : undefined,
+      ),
+    );
     const now = new Date().toISOString();
     for (const sub of subs) {
       // Rated in time order whoever rated what: re-planning the whole partition changes nothing.
-      const plan = await planFor(await requireSubscription(sub), { subscriptionId: sub, register: 'MINUTES', toRate: [], from: { occurredAt: '', eventId: '' }, stepId: 'check', actor: 'check', now });
-      if (plan.changes.length > 0) violations.push({ subscriptionId: sub, rule: 'ratings-chronological', detail: `${plan.changes.length} event(s) rate differently: ${plan.changes.slice(0, 3).map((c) => c.eventId).join(', ')}` });
+      const plan = await planFor(await requireSubscription(sub), {
+        subscriptionId: sub,
+        register: 'MINUTES',
+        toRate: [],
+        from: { occurredAt: '', eventId: '' },
+        stepId: 'check',
+        actor: 'check',
+        now,
+      });
+      if (plan.changes.length > 0)
+        violations.push({
+          subscriptionId: sub,
+          rule: 'ratings-chronological',
+          detail: `${plan.changes.length} event(s) rate differently: ${plan.changes
+            .slice(0, 3)
+            .map((c) => c.eventId)
+            .join(', ')}`,
+        });
     }
   } catch (error) {
     violations.push({ rule: 'run-completes', detail: error instanceof Error ? error.message : String(error) });
@@ -226,20 +298,30 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
     await stack.idle();
   }
   violations.push(...(await checkTable()));
-  return { seed: options.seed, events: ids.length, faults: faults.log, timedOutAttempts: await timedOutAttempts(stack, batches), violations, outcomes };
+  return {
+    seed: options.seed,
+    events: ids.length,
+    faults: faults.log,
+    timedOutAttempts: await timedOutAttempts(stack, batches),
+    violations,
+    outcomes,
+  };
 }
 
 /** Every asked-for event is a member of exactly one of the batches, and held by it. */
 async function heldOnce(batchIds: readonly string[], asked: readonly string[]): Promise<Violation[]> {
   const memberOf = new Map<string, string[]>();
   for (const batchId of batchIds) {
-    for await (const page of allMembers(batchId)) for (const m of page) memberOf.set(m.eventId, [...(memberOf.get(m.eventId) ?? []), batchId]);
+    for await (const page of allMembers(batchId))
+      for (const m of page) memberOf.set(m.eventId, [...(memberOf.get(m.eventId) ?? []), batchId]);
   }
   const held = new Map((await getEvents(asked)).map((e) => [e.eventId, e.heldBy]));
   return asked.flatMap((id) => {
     const of = memberOf.get(id) ?? [];
     if (of.length !== 1) return [{ rule: 'held-by-one-batch', detail: `${id}: member of ${of.length} batches` }];
-    return held.get(id) === of[0] ? [] : [{ rule: 'held-as-member', detail: `${id}: member of ${of[0]}, held by ${held.get(id) ?? 'none'}` }];
+    return held.get(id) === of[0]
+      ? []
+      : [{ rule: 'held-as-member', detail: `${id}: member of ${of[0]}, held by ${held.get(id) ?? 'none'}` }];
   });
 }
 
@@ -249,13 +331,21 @@ export async function subscriptionsWithEvents(size: Omit<RunSize, 'originalsPerS
   const events = subs.flatMap((sub) =>
     // Every 13 hours: the events of a larger run span two bill periods.
     Array.from({ length: size.eventsPerSubscription }, (_, i) =>
-      anEvent({ subscriptionId: sub, quantity: String(3 + (i % 9)), occurredAt: new Date(Date.UTC(2026, 2, 1, 8 + 13 * i)).toISOString().replace('.000Z', 'Z') }),
+      anEvent({
+        subscriptionId: sub,
+        quantity: String(3 + (i % 9)),
+        occurredAt: new Date(Date.UTC(2026, 2, 1, 8 + 13 * i)).toISOString().replace('.000Z', 'Z'),
+      }),
     ),
   ) as Array<ReturnType<typeof anEvent> & { eventId: string; subscriptionId: string; occurredAt: string }>;
   for (const sub of subs) {
     await ok(call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() }));
     // Less allowance than the usage: later events run into overage, so re-rating moves money.
-    await ok(call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: String(6 * size.eventsPerSubscription) } }));
+    await ok(
+      call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, {
+        body: { amount: String(6 * size.eventsPerSubscription) },
+      }),
+    );
   }
   for (let i = 0; i < events.length; i += 500) {
     const res = await ok(call('POST', '/v1/usage-events', { body: { events: events.slice(i, i + 500) } }));
@@ -284,8 +374,14 @@ async function ok<T extends { status: number; body: any }>(response: Promise<T>)
 /** The batch ended COMPLETED with every member counted as processed, none errored. */
 function batchOutcome(batch: any, members: number): Violation[] {
   const { status, counts, batchId } = batch;
-  if (status === 'COMPLETED' && counts.events === members && counts.processed >= members && counts.errored === 0) return [];
-  return [{ rule: 'batch-completed', detail: `${batchId}: ${status} ${JSON.stringify(counts)} (${members} members)${batch.lastError ? ` ${JSON.stringify(batch.lastError)}` : ''}` }];
+  if (status === 'COMPLETED' && counts.events === members && counts.processed >= members && counts.errored === 0)
+    return [];
+  return [
+    {
+      rule: 'batch-completed',
+      detail: `${batchId}: ${status} ${JSON.stringify(counts)} (${members} members)${batch.lastError ? ` ${JSON.stringify(batch.lastError)}` : ''}`,
+    },
+  ];
 }
 
 /** One violation per event `rule` names (undefined: the event is as it should be). */
@@ -293,7 +389,13 @@ function expectEvents(events: UsageEvent[], rule: (e: UsageEvent) => string | un
   return events.flatMap((e) => {
     const broken = rule(e);
     return broken
-      ? [{ subscriptionId: e.subscriptionId, rule: broken, detail: `${e.eventId}: ${e.status} rev ${e.ratingRev}${e.heldBy ? ` held by ${e.heldBy}` : ''}${e.reversedBy ? ` reversed by ${e.reversedBy}` : ''}` }]
+      ? [
+          {
+            subscriptionId: e.subscriptionId,
+            rule: broken,
+            detail: `${e.eventId}: ${e.status} rev ${e.ratingRev}${e.heldBy ? ` held by ${e.heldBy}` : ''}${e.reversedBy ? ` reversed by ${e.reversedBy}` : ''}`,
+          },
+        ]
       : [];
   });
 }
@@ -314,7 +416,9 @@ export async function timedOutAttempts(stack: LocalStack, batchIds: readonly str
       for (const e of (page.executions ?? []).filter((x) => batchIds.some((b) => x.name?.startsWith(`${b}-`)))) {
         let historyToken: string | undefined;
         do {
-          const history = await clients.sfn.send(new GetExecutionHistoryCommand({ executionArn: e.executionArn, maxResults: 1000, nextToken: historyToken }));
+          const history = await clients.sfn.send(
+            new GetExecutionHistoryCommand({ executionArn: e.executionArn, maxResults: 1000, nextToken: historyToken }),
+          );
           count += (history.events ?? []).filter((h) => h.type === 'LambdaFunctionTimedOut').length;
           historyToken = history.nextToken;
         } while (historyToken);

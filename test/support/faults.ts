@@ -11,8 +11,20 @@ import type { SeededRandom } from './seeded-random';
 const TASKS = new Set(Object.keys(taskFunctions));
 
 // Names as the low-level client reports them (the document client's commands run as these).
-const WRITES = new Set(['TransactWriteItemsCommand', 'PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
-const READS = new Set(['GetItemCommand', 'QueryCommand', 'BatchGetItemCommand', 'TransactGetItemsCommand', 'ScanCommand']);
+const WRITES = new Set([
+  'TransactWriteItemsCommand',
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+]);
+const READS = new Set([
+  'GetItemCommand',
+  'QueryCommand',
+  'BatchGetItemCommand',
+  'TransactGetItemsCommand',
+  'ScanCommand',
+]);
 
 /** Probability of each fault per task call. */
 export interface FaultRates {
@@ -130,7 +142,15 @@ export function injectFaults(random: SeededRandom, rates: FaultRates, stall?: St
         throw fault('ThrottlingException');
       }
       const stallsLeft = timeoutCount(log) < (stall?.maxTimeouts ?? Infinity);
-      if (write && roll >= writes && roll < writes + timeouts && stallsLeft && !stalling && !stalled.has(invocation!) && !faulted.has(invocation!)) {
+      if (
+        write &&
+        roll >= writes &&
+        roll < writes + timeouts &&
+        stallsLeft &&
+        !stalling &&
+        !stalled.has(invocation!) &&
+        !faulted.has(invocation!)
+      ) {
         calm = 8;
         await stallPastTimeout(invocation!, task!);
       }
@@ -176,14 +196,24 @@ export function holdFirstWrite(match: (command: string, inputJson: string, task:
   let kill!: () => void;
   const released = new Promise<void>((resolve, reject) => {
     release = resolve;
-    kill = () => reject(Object.assign(new Error('the process was killed'), { name: 'Runtime.ExitError', killed: true }));
+    kill = () =>
+      reject(Object.assign(new Error('the process was killed'), { name: 'Runtime.ExitError', killed: true }));
   });
   released.catch(() => undefined);
   clients.dynamo.middlewareStack.add(
     (next, context) => async (args) => {
       const task = currentInvocation.getStore()?.functionName ?? '';
       const command = context.commandName ?? '';
-      if (!matched && TASKS.has(task) && WRITES.has(command) && match(command, JSON.stringify(args.input, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), task)) {
+      if (
+        !matched &&
+        TASKS.has(task) &&
+        WRITES.has(command) &&
+        match(
+          command,
+          JSON.stringify(args.input, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+          task,
+        )
+      ) {
         matched = true;
         onHeld();
         await released;

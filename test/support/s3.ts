@@ -21,7 +21,9 @@ export class Bucket {
   ) {}
 
   async put(key: string, body: string | Buffer): Promise<{ eTag: string }> {
-    const res = await this.s3.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentType: 'text/csv' }));
+    const res = await this.s3.send(
+      new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentType: 'text/csv' }),
+    );
     return { eTag: (res.ETag ?? '').replace(/"/g, '') };
   }
 
@@ -80,7 +82,8 @@ export function objectCreated(bucket: string, key: string, eTag: string, princip
 }
 
 /** Delivers a notification (or a continuation) to the import handler as Lambda would (the module the local stack runs). */
-export const deliver = (event: S3Event | ImportContinuation) => invokeHandler('functions/import/handler.ts', 'import', event);
+export const deliver = (event: S3Event | ImportContinuation) =>
+  invokeHandler('functions/import/handler.ts', 'import', event);
 
 export interface StackWithBucket {
   stack: LocalStack;
@@ -91,15 +94,27 @@ export interface StackWithBucket {
 
 /** A local stack on the run's DynamoDB Local, in its own table, with a client on its bucket. */
 export async function startStackWithBucket(prefix: string, options: LocalStackOptions = {}): Promise<StackWithBucket> {
-  const stack = await startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `${prefix}-${randomUUID().slice(0, 8)}`, ...options });
-  const bucket = new Bucket(createS3Client({ AWS_REGION: stack.region, S3_ENDPOINT: stack.s3Endpoint }), stack.bucketName);
+  const stack = await startLocalStack({
+    inMemory: true,
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    tableName: `${prefix}-${randomUUID().slice(0, 8)}`,
+    ...options,
+  });
+  const bucket = new Bucket(
+    createS3Client({ AWS_REGION: stack.region, S3_ENDPOINT: stack.s3Endpoint }),
+    stack.bucketName,
+  );
   return {
     stack,
     bucket,
     async stop() {
       bucket.s3.destroy();
       await stack.stop();
-      const dynamo = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', credentials: localCredentials });
+      const dynamo = new DynamoDBClient({
+        endpoint: inject('dynamoEndpoint'),
+        region: 'us-east-1',
+        credentials: localCredentials,
+      });
       await dynamo.send(new DeleteTableCommand({ TableName: stack.tableName })).finally(() => dynamo.destroy());
     },
   };

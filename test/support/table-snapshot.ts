@@ -7,8 +7,11 @@ export async function tableSnapshot(table: TestTable): Promise<string[]> {
   const lines: string[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const res = await table.raw.send(new ScanCommand({ TableName: table.tableName, ExclusiveStartKey: start, ConsistentRead: true }));
-    for (const item of res.Items ?? []) lines.push(JSON.stringify(Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : 1)))));
+    const res = await table.raw.send(
+      new ScanCommand({ TableName: table.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
+    for (const item of res.Items ?? [])
+      lines.push(JSON.stringify(Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : 1)))));
     start = res.LastEvaluatedKey;
   } while (start);
   return lines.sort();

@@ -8,7 +8,11 @@ import { waitForStatus } from './batch-status';
 export { waitForStatus };
 
 export async function useLocalWorkflows(): Promise<LocalStack> {
-  return startLocalStack({ inMemory: true, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `wf-${randomUUID().slice(0, 8)}` });
+  return startLocalStack({
+    inMemory: true,
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    tableName: `wf-${randomUUID().slice(0, 8)}`,
+  });
 }
 
 export async function act(batchId: string, action: 'lock' | 'revert' | 'submit', until: string[]): Promise<any> {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { approvalNeed, approvalRefusal, mayOfferSubmit, thresholdInMinor } from '../../shared/domain/approval';
 
-const facts = (events: number, usd = 0n, requested = false) => ({ requested, events, chargeChange: new Map([['USD', usd]]) });
+const facts = (events: number, usd = 0n, requested = false) => ({
+  requested,
+  events,
+  chargeChange: new Map([['USD', usd]]),
+});
 
 describe('approvalNeed', () => {
   it('is not required when the deployment setting is off and the batch does not ask', () => {
@@ -18,8 +22,12 @@ describe('approvalNeed', () => {
     const setting = { enabled: true, minEvents: 100, minChargeChange: '1.50' };
     expect(approvalNeed(setting, facts(1, 149n)).required).toBe(false);
     expect(approvalNeed(setting, facts(1, 150n)).required).toBe(true);
-    expect(approvalNeed(setting, { requested: false, events: 1, chargeChange: new Map([['JPY', 2n]]) }).required).toBe(true);
-    expect(approvalNeed(setting, { requested: false, events: 1, chargeChange: new Map([['JPY', 1n]]) }).required).toBe(false);
+    expect(approvalNeed(setting, { requested: false, events: 1, chargeChange: new Map([['JPY', 2n]]) }).required).toBe(
+      true,
+    );
+    expect(approvalNeed(setting, { requested: false, events: 1, chargeChange: new Map([['JPY', 1n]]) }).required).toBe(
+      false,
+    );
   });
   it('a batch asking for approval needs it whatever the setting; one not asking cannot lower it', () => {
     expect(approvalNeed({ enabled: false }, facts(0, 0n, true)).required).toBe(true);
@@ -50,7 +58,9 @@ describe('approvalRefusal', () => {
     expect(approvalRefusal(need, { actor: 'b', lockedBy: undefined, ifMatch: '"t"' })?.code).toBe('APPROVAL_REQUIRED');
   });
   it('refuses nothing when approval does not apply', () => {
-    expect(approvalRefusal({ required: false, reason: 'off' }, { actor: 'a', lockedBy: 'a', ifMatch: undefined })).toBeUndefined();
+    expect(
+      approvalRefusal({ required: false, reason: 'off' }, { actor: 'a', lockedBy: 'a', ifMatch: undefined }),
+    ).toBeUndefined();
   });
   it('offers SUBMIT to everyone but the locker', () => {
     expect(mayOfferSubmit(need, 'a', 'a')).toBe(false);

@@ -3,11 +3,25 @@ import { noOpenItems, type BillUnit } from '../../shared/domain/account';
 import { moveRefusal, sourceChange } from '../../shared/domain/balance-group-move';
 import type { Subscription } from '../../shared/domain/subscription';
 
-const billUnit = (billUnitId: string, accountId = 'a'): BillUnit => ({ billUnitId, accountId, isDefault: false, balanceGroups: 1, openItems: 0, openItemCounts: noOpenItems(), createdAt: 'x' });
+const billUnit = (billUnitId: string, accountId = 'a'): BillUnit => ({
+  billUnitId,
+  accountId,
+  isDefault: false,
+  balanceGroups: 1,
+  openItems: 0,
+  openItemCounts: noOpenItems(),
+  createdAt: 'x',
+});
 const sub = (accountId = 'a') => ({ subscriptionId: 's', accountId }) as Subscription;
 
 describe('moveRefusal', () => {
-  const ok = { accountId: 'a', balanceGroupId: 's', subscription: sub(), currentBillUnitId: 'b1', target: billUnit('b2') };
+  const ok = {
+    accountId: 'a',
+    balanceGroupId: 's',
+    subscription: sub(),
+    currentBillUnitId: 'b1',
+    target: billUnit('b2'),
+  };
 
   it('allows a subscription group to another bill unit of its account', () => {
     expect(moveRefusal(ok)).toBeUndefined();
@@ -30,7 +44,11 @@ describe('sourceChange', () => {
   });
 
   it('decrements while another group stays, and requires that it still does', () => {
-    expect(sourceChange({ balanceGroups: 3 }, true)).toEqual({ delta: -1, createEmpty: false, requires: { atLeast: 2 } });
+    expect(sourceChange({ balanceGroups: 3 }, true)).toEqual({
+      delta: -1,
+      createEmpty: false,
+      requires: { atLeast: 2 },
+    });
   });
 
   it('creates an empty group when the last one leaves, on the condition that it is still the last', () => {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MAX_GRANTS_PER_DEBIT, planDebit, type Grant } from '../../shared/domain/balance';
-import { creditGrants, transferEntries, transferRefusal, type TransferRequest } from '../../shared/domain/balance-transfer';
+import {
+  creditGrants,
+  transferEntries,
+  transferRefusal,
+  type TransferRequest,
+} from '../../shared/domain/balance-transfer';
 import type { Subscription } from '../../shared/domain/subscription';
 
 const M = 1_000_000n;
@@ -19,7 +24,11 @@ const grant = (grantId: string, amount: bigint, overrides: Partial<Grant> = {}):
 describe('planDebit', () => {
   it('takes undrawn allowance in draw order: expiring first, open-ended last', () => {
     const plan = planDebit(
-      [grant('open', 100n * M), grant('june', 30n * M, { validTo: '2026-07-01T00:00:00.000Z', drawn: 10n * M }), grant('may', 50n * M, { validTo: '2026-05-31T00:00:00.000Z' })],
+      [
+        grant('open', 100n * M),
+        grant('june', 30n * M, { validTo: '2026-07-01T00:00:00.000Z', drawn: 10n * M }),
+        grant('may', 50n * M, { validTo: '2026-05-31T00:00:00.000Z' }),
+      ],
       'MINUTES',
       40n * M,
       at,
@@ -35,8 +44,17 @@ describe('planDebit', () => {
   });
 
   it('refuses more than the grants valid at the instant hold as INSUFFICIENT_BALANCE', () => {
-    const plan = planDebit([grant('g', 10n * M, { drawn: 4n * M }), grant('later', 99n * M, { validFrom: '2026-07-01T00:00:00.000Z' })], 'MINUTES', 7n * M, at);
-    expect(plan).toMatchObject({ ok: false, code: 'INSUFFICIENT_BALANCE', message: expect.stringContaining('holds 6 available') });
+    const plan = planDebit(
+      [grant('g', 10n * M, { drawn: 4n * M }), grant('later', 99n * M, { validFrom: '2026-07-01T00:00:00.000Z' })],
+      'MINUTES',
+      7n * M,
+      at,
+    );
+    expect(plan).toMatchObject({
+      ok: false,
+      code: 'INSUFFICIENT_BALANCE',
+      message: expect.stringContaining('holds 6 available'),
+    });
   });
 
   it('ignores other registers', () => {
@@ -44,13 +62,21 @@ describe('planDebit', () => {
   });
 
   it(`refuses a debit spread over more than ${MAX_GRANTS_PER_DEBIT} grants`, () => {
-    const grants = Array.from({ length: MAX_GRANTS_PER_DEBIT + 1 }, (_, i) => grant(`g${String(i).padStart(2, '0')}`, M));
+    const grants = Array.from({ length: MAX_GRANTS_PER_DEBIT + 1 }, (_, i) =>
+      grant(`g${String(i).padStart(2, '0')}`, M),
+    );
     expect(planDebit(grants, 'MINUTES', BigInt(MAX_GRANTS_PER_DEBIT) * M, at).ok).toBe(true);
-    expect(planDebit(grants, 'MINUTES', BigInt(MAX_GRANTS_PER_DEBIT + 1) * M, at)).toMatchObject({ ok: false, code: 'VALIDATION_FAILED' });
+    expect(planDebit(grants, 'MINUTES', BigInt(MAX_GRANTS_PER_DEBIT + 1) * M, at)).toMatchObject({
+      ok: false,
+      code: 'VALIDATION_FAILED',
+    });
   });
 
   it('never takes more than a grant has undrawn, and takes exactly the amount (property)', () => {
-    const arb = fc.array(fc.record({ amount: fc.bigInt({ min: 0n, max: 50n }), drawn: fc.bigInt({ min: 0n, max: 50n }) }), { maxLength: 10 });
+    const arb = fc.array(
+      fc.record({ amount: fc.bigInt({ min: 0n, max: 50n }), drawn: fc.bigInt({ min: 0n, max: 50n }) }),
+      { maxLength: 10 },
+    );
     fc.assert(
       fc.property(arb, fc.bigInt({ min: 1n, max: 200n }), (specs, amount) => {
         const grants = specs.map((s, i) => grant(`g${i}`, s.amount > s.drawn ? s.amount : s.drawn, { drawn: s.drawn }));
@@ -58,7 +84,10 @@ describe('planDebit', () => {
         const undrawn = grants.reduce((s, g) => s + g.amount - g.drawn, 0n);
         if (!plan.ok) return plan.code === 'INSUFFICIENT_BALANCE' && undrawn < amount;
         const byId = new Map(grants.map((g) => [g.grantId, g]));
-        return plan.takes.reduce((s, t) => s + t.take, 0n) === amount && plan.takes.every((t) => t.take > 0n && t.take <= byId.get(t.grantId)!.amount - byId.get(t.grantId)!.drawn);
+        return (
+          plan.takes.reduce((s, t) => s + t.take, 0n) === amount &&
+          plan.takes.every((t) => t.take > 0n && t.take <= byId.get(t.grantId)!.amount - byId.get(t.grantId)!.drawn)
+        );
       }),
     );
   });
@@ -79,7 +108,9 @@ describe('creditGrants', () => {
       { grantId: 'transfer:t1:1', amount: 6n, validFrom: at, validTo: '2026-07-01T00:00:00.000Z' },
       { grantId: 'transfer:t1:2', amount: 7n, validFrom: at },
     ]);
-    expect(creditGrants([{ grantId: 'b', take: 7n, validFrom: 'x' }], 't2', at)).toEqual([{ grantId: 'transfer:t2', amount: 7n, validFrom: at }]);
+    expect(creditGrants([{ grantId: 'b', take: 7n, validFrom: 'x' }], 't2', at)).toEqual([
+      { grantId: 'transfer:t2', amount: 7n, validFrom: at },
+    ]);
   });
 });
 
@@ -103,16 +134,37 @@ const request = (overrides: Partial<TransferRequest> = {}): TransferRequest => (
 describe('transferRefusal', () => {
   it('refuses across accounts, across resources, and within one register', () => {
     expect(transferRefusal(sub('s1'), sub('s2', 'other'), request())?.code).toBe('CROSS_ACCOUNT');
-    expect(transferRefusal(sub('s1'), sub('s2'), request({ to: { subscriptionId: 's2', register: 'DATA_MB' } }))?.code).toBe('RESOURCE_MISMATCH');
-    expect(transferRefusal(sub('s1'), sub('s1'), request({ to: { subscriptionId: 's1', register: 'MINUTES' } }))?.code).toBe('VALIDATION_FAILED');
+    expect(
+      transferRefusal(sub('s1'), sub('s2'), request({ to: { subscriptionId: 's2', register: 'DATA_MB' } }))?.code,
+    ).toBe('RESOURCE_MISMATCH');
+    expect(
+      transferRefusal(sub('s1'), sub('s1'), request({ to: { subscriptionId: 's1', register: 'MINUTES' } }))?.code,
+    ).toBe('VALIDATION_FAILED');
     expect(transferRefusal(sub('s1'), sub('s2'), request())).toBeUndefined();
   });
 });
 
 describe('transferEntries', () => {
   it('writes a debit and a credit of the same amount that name each other', () => {
-    const { out, in: inEntry } = transferEntries(request({ reason: 'family share' }), 't9', [{ grantId: 'g', take: 5n * M, validFrom: 'x' }], { effectiveAt: at, now: at, actor: 'ops' });
-    expect(out).toMatchObject({ kind: 'TRANSFER_OUT', granted: -5n * M, consumed: 0n, counterpart: { subscriptionId: 's2', entryId: 'transfer:t9:in' }, grantChanges: [{ grantId: 'g', amount: -5n * M }], reason: 'family share' });
-    expect(inEntry).toMatchObject({ kind: 'TRANSFER_IN', granted: 5n * M, counterpart: { subscriptionId: 's1', entryId: 'transfer:t9:out' }, grantChanges: [{ grantId: 'transfer:t9', amount: 5n * M }] });
+    const { out, in: inEntry } = transferEntries(
+      request({ reason: 'family share' }),
+      't9',
+      [{ grantId: 'g', take: 5n * M, validFrom: 'x' }],
+      { effectiveAt: at, now: at, actor: 'ops' },
+    );
+    expect(out).toMatchObject({
+      kind: 'TRANSFER_OUT',
+      granted: -5n * M,
+      consumed: 0n,
+      counterpart: { subscriptionId: 's2', entryId: 'transfer:t9:in' },
+      grantChanges: [{ grantId: 'g', amount: -5n * M }],
+      reason: 'family share',
+    });
+    expect(inEntry).toMatchObject({
+      kind: 'TRANSFER_IN',
+      granted: 5n * M,
+      counterpart: { subscriptionId: 's1', entryId: 'transfer:t9:out' },
+      grantChanges: [{ grantId: 'transfer:t9', amount: 5n * M }],
+    });
   });
 });

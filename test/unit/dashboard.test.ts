@@ -21,7 +21,12 @@ describe('decimalDelta', () => {
 
 /** The same interface on Node's own crypto: an independent reference for the adapter. */
 type SourceData = string | ArrayBuffer | ArrayBufferView;
-const buffer = (d: SourceData) => (typeof d === 'string' ? Buffer.from(d) : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d));
+const buffer = (d: SourceData) =>
+  typeof d === 'string'
+    ? Buffer.from(d)
+    : ArrayBuffer.isView(d)
+      ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
+      : Buffer.from(d);
 class NodeSha256 {
   private chunks: Buffer[] = [];
   constructor(private readonly secret?: SourceData) {}
@@ -39,14 +44,26 @@ class NodeSha256 {
 
 // AWS's Signature Version 4 test suite, `get-vanilla`.
 const vanilla = {
-  request: { method: 'GET', protocol: 'https:', hostname: 'example.amazonaws.com', path: '/', headers: { host: 'example.amazonaws.com' } },
+  request: {
+    method: 'GET',
+    protocol: 'https:',
+    hostname: 'example.amazonaws.com',
+    path: '/',
+    headers: { host: 'example.amazonaws.com' },
+  },
   credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
   date: new Date('2015-08-30T12:36:00Z'),
 };
 
 describe('WebCryptoSha256 (SigV4 signing in the browser)', () => {
   it("signs AWS's get-vanilla test request to its published signature", async () => {
-    const signer = new SignatureV4({ service: 'service', region: 'us-east-1', credentials: vanilla.credentials, sha256: WebCryptoSha256, applyChecksum: false });
+    const signer = new SignatureV4({
+      service: 'service',
+      region: 'us-east-1',
+      credentials: vanilla.credentials,
+      sha256: WebCryptoSha256,
+      applyChecksum: false,
+    });
     const signed = await signer.sign(vanilla.request, { signingDate: vanilla.date });
     expect(signed.headers.authorization).toBe(
       'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
@@ -60,12 +77,18 @@ describe('WebCryptoSha256 (SigV4 signing in the browser)', () => {
       hostname: 'abc123.execute-api.eu-west-1.amazonaws.com',
       path: '/v1/batches/b%201/events',
       query: { limit: '10', cursor: 'a/b+c' },
-      headers: { host: 'abc123.execute-api.eu-west-1.amazonaws.com', 'content-type': 'application/json', 'idempotency-key': 'k-1' },
+      headers: {
+        host: 'abc123.execute-api.eu-west-1.amazonaws.com',
+        'content-type': 'application/json',
+        'idempotency-key': 'k-1',
+      },
       body: JSON.stringify({ eventIds: ['é-1', 'e-2'] }),
     };
     const credentials = { ...vanilla.credentials, sessionToken: 'token/with+chars=' };
     const sign = (sha256: typeof WebCryptoSha256 | typeof NodeSha256) =>
-      new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256 }).sign(request, { signingDate: vanilla.date });
+      new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256 }).sign(request, {
+        signingDate: vanilla.date,
+      });
     const [web, node] = await Promise.all([sign(WebCryptoSha256), sign(NodeSha256)]);
     expect(web.headers.authorization).toMatch(/Signature=[0-9a-f]{64}$/);
     expect(web.headers).toEqual(node.headers);

@@ -17,8 +17,18 @@ const handler = httpHandler(
   },
 );
 
-async function send(body: string | undefined, headers: Record<string, string> = { 'content-type': 'application/json' }) {
-  const event = apiGatewayEvent({ method: 'POST', routePath: '/x/{id}', rawPath: '/x/a', body, headers, pathParameters: { id: 'a' } });
+async function send(
+  body: string | undefined,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
+  const event = apiGatewayEvent({
+    method: 'POST',
+    routePath: '/x/{id}',
+    rawPath: '/x/a',
+    body,
+    headers,
+    pathParameters: { id: 'a' },
+  });
   const res = await handler(event, lambdaContext('t'));
   return { ...res, json: JSON.parse(res.body ?? 'null') };
 }
@@ -62,8 +72,18 @@ describe('httpHandler', () => {
   });
 
   it('refuses a malformed body on a route that reads none', async () => {
-    const bodyless = httpHandler({ summary: 'no body', responses: { 202: z.object({}) } }, async () => ({ status: 202, body: {} }));
-    const event = (body: string) => apiGatewayEvent({ method: 'POST', routePath: '/y', rawPath: '/y', body, headers: { 'content-type': 'application/json' } });
+    const bodyless = httpHandler({ summary: 'no body', responses: { 202: z.object({}) } }, async () => ({
+      status: 202,
+      body: {},
+    }));
+    const event = (body: string) =>
+      apiGatewayEvent({
+        method: 'POST',
+        routePath: '/y',
+        rawPath: '/y',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
     const bad = await bodyless(event('{"oops":'), lambdaContext('t'));
     expect([bad.statusCode, JSON.parse(bad.body ?? '{}').code]).toEqual([400, 'VALIDATION_FAILED']);
     expect((await bodyless(event('{}'), lambdaContext('t'))).statusCode).toBe(202);
@@ -81,20 +101,43 @@ describe('httpHandler', () => {
   });
 
   it('prefers the IAM principal over an X-Actor header', async () => {
-    const event = apiGatewayEvent({ method: 'POST', routePath: '/x/{id}', rawPath: '/x/a', body: '{"amount":"1"}', headers: { 'x-actor': 'mallory' }, pathParameters: { id: 'a' } });
+    const event = apiGatewayEvent({
+      method: 'POST',
+      routePath: '/x/{id}',
+      rawPath: '/x/a',
+      body: '{"amount":"1"}',
+      headers: { 'x-actor': 'mallory' },
+      pathParameters: { id: 'a' },
+    });
     (event.requestContext as any).authorizer = { iam: { userArn: 'arn:aws:iam::1:user/bob' } };
     const res = await handler(event, lambdaContext('t'));
     expect(JSON.parse(res.body!).actor).toBe('arn:aws:iam::1:user/bob');
   });
 
   it('names the signed-in dashboard operator behind the shared Cognito role', async () => {
-    const event = apiGatewayEvent({ method: 'POST', routePath: '/x/{id}', rawPath: '/x/a', body: '{"amount":"1"}', headers: { 'x-actor': 'mallory' }, pathParameters: { id: 'a' } });
+    const event = apiGatewayEvent({
+      method: 'POST',
+      routePath: '/x/{id}',
+      rawPath: '/x/a',
+      body: '{"amount":"1"}',
+      headers: { 'x-actor': 'mallory' },
+      pathParameters: { id: 'a' },
+    });
     const userArn = 'arn:aws:sts::1:assumed-role/UsageCorrections-DashboardOperatorRole/CognitoIdentityCredentials';
     const pool = 'cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123';
     (event.requestContext as any).authorizer = {
-      iam: { userArn, cognitoIdentity: { amr: ['authenticated', pool, `${pool}:CognitoSignIn:0f1e2d3c-aaaa-4bbb-8ccc-123456789abc`], identityId: 'eu-west-1:x', identityPoolId: 'eu-west-1:p' } },
+      iam: {
+        userArn,
+        cognitoIdentity: {
+          amr: ['authenticated', pool, `${pool}:CognitoSignIn:0f1e2d3c-aaaa-4bbb-8ccc-123456789abc`],
+          identityId: 'eu-west-1:x',
+          identityPoolId: 'eu-west-1:p',
+        },
+      },
     };
     const res = await handler(event, lambdaContext('t'));
-    expect(JSON.parse(res.body!).actor).toBe(`${userArn} (user 0f1e2d3c-aaaa-4bbb-8ccc-123456789abc of eu-west-1_AbC123)`);
+    expect(JSON.parse(res.body!).actor).toBe(
+      `${userArn} (user 0f1e2d3c-aaaa-4bbb-8ccc-123456789abc of eu-west-1_AbC123)`,
+    );
   });
 });

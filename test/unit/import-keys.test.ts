@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { S3EventRecord } from 'aws-lambda';
-import { decodeS3Key, errorsKeyOf, importFileOf, importIdOf, importTargetOf, isIgnoredKey, keyOfImportId, resultKeyOf, uploadFileName, uploadKeyOf } from '../../shared/domain/import-keys';
+import {
+  decodeS3Key,
+  errorsKeyOf,
+  importFileOf,
+  importIdOf,
+  importTargetOf,
+  isIgnoredKey,
+  keyOfImportId,
+  resultKeyOf,
+  uploadFileName,
+  uploadKeyOf,
+} from '../../shared/domain/import-keys';
 
 describe('importTargetOf', () => {
   it.each([
@@ -66,7 +77,10 @@ describe('importFileOf', () => {
   const target = { kind: 'usage-events' } as const;
 
   it('keys a file by its version id when the bucket is versioned, else by its ETag', () => {
-    expect(importFileOf(record({ versionId: 'v-7' }), 'usage-events/a.csv', target)).toMatchObject({ version: 'v-7', versionId: 'v-7' });
+    expect(importFileOf(record({ versionId: 'v-7' }), 'usage-events/a.csv', target)).toMatchObject({
+      version: 'v-7',
+      versionId: 'v-7',
+    });
     expect(importFileOf(record({}), 'usage-events/a.csv', target)).toEqual({
       bucket: 'drops',
       key: 'usage-events/a.csv',
@@ -95,7 +109,11 @@ describe('uploads through the API', () => {
 
   it('puts each upload under its target, a fresh id first, where the import finds the same target', () => {
     const id = '0b5c1f1e-6f0e-4d8a-9d53-2f6f1b6a4c11';
-    const targets = [{ kind: 'usage-events' }, { kind: 'batch-events', batchId: 'b-1' }, { kind: 'batch-replacements', batchId: 'b-1' }] as const;
+    const targets = [
+      { kind: 'usage-events' },
+      { kind: 'batch-events', batchId: 'b-1' },
+      { kind: 'batch-replacements', batchId: 'b-1' },
+    ] as const;
     for (const target of targets) {
       const key = uploadKeyOf(target, id, 'x.csv');
       expect(key.endsWith(`/${id}-x.csv`)).toBe(true);

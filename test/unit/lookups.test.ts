@@ -17,7 +17,12 @@ function sources(dir: string): string[] {
 
 // Every way a module writes a code: a DomainError, an Issue or refusal (`code:`), a member's or
 // partition's errorCode, a problem built by the local server, a fallback (`?? 'INTERNAL'`).
-const EMITTERS = [/new DomainError\(\s*'([A-Z_]+)'/g, /\b(?:code|errorCode)\s*:\s*'([A-Z_]+)'/g, /\bproblem\(\s*'([A-Z_]+)'/g, /\b(?:code|errorCode|Error)\s*\?\?\s*'([A-Z_]+)'/g];
+const EMITTERS = [
+  /new DomainError\(\s*'([A-Z_]+)'/g,
+  /\b(?:code|errorCode)\s*:\s*'([A-Z_]+)'/g,
+  /\bproblem\(\s*'([A-Z_]+)'/g,
+  /\b(?:code|errorCode|Error)\s*\?\?\s*'([A-Z_]+)'/g,
+];
 
 function emittedCodes(): Map<string, string[]> {
   const found = new Map<string, string[]>();
@@ -34,7 +39,9 @@ describe('GET /v1/lookups', () => {
   it('lists every error code with its HTTP status and meaning, from shared/domain/errors.ts', async () => {
     const res = await call('GET', '/v1/lookups');
     expect(res.status).toBe(200);
-    expect(res.body.errorCodes).toEqual(Object.entries(errorCodes).map(([code, e]) => ({ code, status: e.status, meaning: e.meaning })));
+    expect(res.body.errorCodes).toEqual(
+      Object.entries(errorCodes).map(([code, e]) => ({ code, status: e.status, meaning: e.meaning })),
+    );
     for (const e of res.body.errorCodes) expect(e.meaning, e.code).toMatch(/\w{3,}.*\.$/);
     expect(res.body.batchTypes).toEqual([...BATCH_TYPES]);
     expect(res.body.limits.eventIdsPerCall).toBe(1000);
@@ -44,16 +51,34 @@ describe('GET /v1/lookups', () => {
     const emitted = emittedCodes();
     // The scan finds codes (it is not vacuous): those of the API, the CSV reports and the batch log.
     expect(emitted.size).toBeGreaterThanOrEqual(20);
-    for (const code of ['EVENT_HELD_BY_OTHER_BATCH', 'REPLACEMENT_ROWS_NOT_ADJACENT', 'AR_INTERFACED', 'METHOD_NOT_ALLOWED']) expect(emitted.has(code), code).toBe(true);
+    for (const code of [
+      'EVENT_HELD_BY_OTHER_BATCH',
+      'REPLACEMENT_ROWS_NOT_ADJACENT',
+      'AR_INTERFACED',
+      'METHOD_NOT_ALLOWED',
+    ])
+      expect(emitted.has(code), code).toBe(true);
     const listed = new Set(lookups().errorCodes.map((e) => e.code));
-    const unlisted = [...emitted].filter(([code]) => !listed.has(code as never)).map(([code, files]) => `${code} (${[...new Set(files)].join(', ')})`);
+    const unlisted = [...emitted]
+      .filter(([code]) => !listed.has(code as never))
+      .map(([code, files]) => `${code} (${[...new Set(files)].join(', ')})`);
     expect(unlisted).toEqual([]);
   });
 
   it('stores a workflow error that is not one of our codes as INTERNAL, keeping its name in the message', () => {
-    expect(describeCaught({ Error: 'States.Timeout', Cause: 'Task timed out after 60 seconds' })).toEqual({ code: 'INTERNAL', message: 'States.Timeout: Task timed out after 60 seconds' });
-    const cause = JSON.stringify({ errorType: 'DomainError', errorMessage: 'held elsewhere', code: 'EVENT_HELD_BY_OTHER_BATCH' });
-    expect(describeCaught({ Error: 'DomainError', Cause: cause })).toEqual({ code: 'EVENT_HELD_BY_OTHER_BATCH', message: 'held elsewhere' });
+    expect(describeCaught({ Error: 'States.Timeout', Cause: 'Task timed out after 60 seconds' })).toEqual({
+      code: 'INTERNAL',
+      message: 'States.Timeout: Task timed out after 60 seconds',
+    });
+    const cause = JSON.stringify({
+      errorType: 'DomainError',
+      errorMessage: 'held elsewhere',
+      code: 'EVENT_HELD_BY_OTHER_BATCH',
+    });
+    expect(describeCaught({ Error: 'DomainError', Cause: cause })).toEqual({
+      code: 'EVENT_HELD_BY_OTHER_BATCH',
+      message: 'held elsewhere',
+    });
     expect(storedErrorCode('States.TaskFailed')).toBe('INTERNAL');
     expect(storedErrorCode('AR_INTERFACED')).toBe('AR_INTERFACED');
   });
@@ -62,13 +87,31 @@ describe('GET /v1/lookups', () => {
     const table = lookups().actionsByTypeAndStatus;
     for (const type of BATCH_TYPES) {
       for (const status of BATCH_STATUSES) {
-        const batch = { type, status, counts: { events: 1, related: 0, errored: 0, inProcess: 0, processed: 0 }, options: { arPolicy: 'REJECT' as const, creditOnly: false } };
-        const unconditional = table[type][status].filter((r) => !r.when || r.when.startsWith('no member') || r.when.startsWith('the batch is not') || r.when.startsWith('the batch has events')).map((r) => r.action);
+        const batch = {
+          type,
+          status,
+          counts: { events: 1, related: 0, errored: 0, inProcess: 0, processed: 0 },
+          options: { arPolicy: 'REJECT' as const, creditOnly: false },
+        };
+        const unconditional = table[type][status]
+          .filter(
+            (r) =>
+              !r.when ||
+              r.when.startsWith('no member') ||
+              r.when.startsWith('the batch is not') ||
+              r.when.startsWith('the batch has events'),
+          )
+          .map((r) => r.action);
         expect(unconditional.sort(), `${type} ${status}`).toEqual(allowedActions(batch).sort());
       }
     }
     expect(table.RATING.DRAFT.map((r) => r.action)).not.toContain('ADD_REPLACEMENTS');
-    expect(table.RERATE.LOCKED).toContainEqual({ action: 'SUBMIT', when: 'no member is in ERROR and the batch has events' });
-    expect(table.REVERSE_REPLACE.LOCKING).toEqual([{ action: 'REVERT', when: 'the last lock or revert stopped with lastError' }]);
+    expect(table.RERATE.LOCKED).toContainEqual({
+      action: 'SUBMIT',
+      when: 'no member is in ERROR and the batch has events',
+    });
+    expect(table.REVERSE_REPLACE.LOCKING).toEqual([
+      { action: 'REVERT', when: 'the last lock or revert stopped with lastError' },
+    ]);
   });
 });

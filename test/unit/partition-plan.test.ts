@@ -39,7 +39,16 @@ const loaded = (eventId: string, quantity: bigint, day: number): UsageEvent => (
 describe('planPartition', () => {
   it('rates the worked example and reports each event change with its deltas', () => {
     const events = [loaded('e1', 30n * M, 1), loaded('e2', 50n * M, 2), loaded('e3', 40n * M, 3)];
-    const plan = planPartition({ subscription: sub, register: 'MINUTES', grants: [grant('g1', 100n * M, '2026-01-01T00:00:00.000Z')], events, toRate: new Set(['e1', 'e2', 'e3']) }, '2026-03-10T00:00:00.000Z');
+    const plan = planPartition(
+      {
+        subscription: sub,
+        register: 'MINUTES',
+        grants: [grant('g1', 100n * M, '2026-01-01T00:00:00.000Z')],
+        events,
+        toRate: new Set(['e1', 'e2', 'e3']),
+      },
+      '2026-03-10T00:00:00.000Z',
+    );
     expect(plan.changes.map((c) => [c.eventId, c.rating.amount, c.consumedDelta])).toEqual([
       ['e1', 0n, 30n * M],
       ['e2', 0n, 50n * M],
@@ -53,12 +62,31 @@ describe('planPartition', () => {
       ...e,
       status: 'RATED',
       ratingRev: 1,
-      rating: { allowanceUsed: used, draws: used > 0n ? [{ grantId: 'z-first', quantity: used }] : [], overageQuantity: e.quantity - used, unitPrice: 50_000n, amount, billPeriod: '2026-03', planVersion: 1, ratedAt: 'x' },
+      rating: {
+        allowanceUsed: used,
+        draws: used > 0n ? [{ grantId: 'z-first', quantity: used }] : [],
+        overageQuantity: e.quantity - used,
+        unitPrice: 50_000n,
+        amount,
+        billPeriod: '2026-03',
+        planVersion: 1,
+        ratedAt: 'x',
+      },
     });
-    const events = [rated(loaded('e1', 30n * M, 1), 30n * M, 0n), rated(loaded('e2', 50n * M, 2), 50n * M, 0n), rated(loaded('e3', 40n * M, 3), 20n * M, 100n)];
+    const events = [
+      rated(loaded('e1', 30n * M, 1), 30n * M, 0n),
+      rated(loaded('e2', 50n * M, 2), 50n * M, 0n),
+      rated(loaded('e3', 40n * M, 3), 20n * M, 100n),
+    ];
     // The top-up's id sorts first; its creation time does not.
-    const grants = [grant('z-first', 100n * M, '2026-01-01T00:00:00.000Z', 100n * M), grant('a-topup', 50n * M, '2026-03-09T00:00:00.000Z')];
-    const plan = planPartition({ subscription: sub, register: 'MINUTES', grants, events, toRate: new Set() }, '2026-03-10T00:00:00.000Z');
+    const grants = [
+      grant('z-first', 100n * M, '2026-01-01T00:00:00.000Z', 100n * M),
+      grant('a-topup', 50n * M, '2026-03-09T00:00:00.000Z'),
+    ];
+    const plan = planPartition(
+      { subscription: sub, register: 'MINUTES', grants, events, toRate: new Set() },
+      '2026-03-10T00:00:00.000Z',
+    );
     expect(plan.changes.map((c) => c.eventId)).toEqual(['e3']);
     expect(plan.changes[0]!.rating.draws).toEqual([
       { grantId: 'z-first', quantity: 20n * M },
@@ -70,7 +98,10 @@ describe('planPartition', () => {
 
   it('leaves LOADED events outside the batch unrated and marks zero quantities EXCLUDED', () => {
     const events = [loaded('e1', 0n, 1), loaded('e2', 5n * M, 2)];
-    const plan = planPartition({ subscription: sub, register: 'MINUTES', grants: [], events, toRate: new Set(['e1']) }, '2026-03-10T00:00:00.000Z');
+    const plan = planPartition(
+      { subscription: sub, register: 'MINUTES', grants: [], events, toRate: new Set(['e1']) },
+      '2026-03-10T00:00:00.000Z',
+    );
     expect(plan.changes.map((c) => [c.eventId, c.status])).toEqual([['e1', 'EXCLUDED']]);
   });
 });

@@ -198,7 +198,10 @@ describe('rating, allowance', () => {
     const r = ratePartition(
       aPartition({
         grants: [aGrant({ grantId: 'jan', amount: '100', validTo: at('2024-02-01') })],
-        events: [anEvent({ quantity: '30', occurredAt: at('2024-01-10') }), anEvent({ eventId: 'e2', quantity: '30', occurredAt: at('2024-02-10') })],
+        events: [
+          anEvent({ quantity: '30', occurredAt: at('2024-01-10') }),
+          anEvent({ eventId: 'e2', quantity: '30', occurredAt: at('2024-02-10') }),
+        ],
       }),
     );
     expect(pick(r, 'allowanceUsed')).toEqual([qty('30'), 0n]);
@@ -218,7 +221,10 @@ describe('rating, allowance', () => {
   it('splits one event across grants and overage', () => {
     const r = ratePartition(
       aPartition({
-        grants: [aGrant({ grantId: 'a', amount: '2', validTo: at('2024-03-01') }), aGrant({ grantId: 'b', amount: '3' })],
+        grants: [
+          aGrant({ grantId: 'a', amount: '2', validTo: at('2024-03-01') }),
+          aGrant({ grantId: 'b', amount: '3' }),
+        ],
         events: [anEvent({ quantity: '7.5' })],
       }),
     );
@@ -258,7 +264,13 @@ describe('rating, allowance', () => {
 
   it('rates an empty partition to empty totals', () => {
     const r = ratePartition(aPartition({ grants: [aGrant()] }));
-    expect(r).toEqual({ ratings: [], grantsRemaining: { g1: qty('100') }, allowanceUsed: 0n, overageAmount: 0n, amountByPeriod: {} });
+    expect(r).toEqual({
+      ratings: [],
+      grantsRemaining: { g1: qty('100') },
+      allowanceUsed: 0n,
+      overageAmount: 0n,
+      amountByPeriod: {},
+    });
   });
 
   it('assigns each event the calendar month (UTC) it occurred in', () => {
@@ -278,7 +290,10 @@ describe('rating, allowance', () => {
   it('does not reorder or modify its input', () => {
     const input = aPartition({
       grants: [aGrant({ grantId: 'b' }), aGrant({ grantId: 'a', validTo: at('2024-02-01') })],
-      events: [anEvent({ eventId: 'x', occurredAt: at('2024-01-20'), quantity: '150' }), anEvent({ eventId: 'y', occurredAt: at('2024-01-02') })],
+      events: [
+        anEvent({ eventId: 'x', occurredAt: at('2024-01-20'), quantity: '150' }),
+        anEvent({ eventId: 'y', occurredAt: at('2024-01-02') }),
+      ],
     });
     const before = exactly(input);
     ratePartition(input);
@@ -295,7 +310,9 @@ describe('rating, money', () => {
         aPartition({
           currency,
           unitPrices: { voice: price(unitPrice) },
-          events: quantities.map((q, i) => anEvent({ eventId: `e${i}`, quantity: q, occurredAt: at(`2024-01-${String(i + 1).padStart(2, '0')}`) })),
+          events: quantities.map((q, i) =>
+            anEvent({ eventId: `e${i}`, quantity: q, occurredAt: at(`2024-01-${String(i + 1).padStart(2, '0')}`) }),
+          ),
         }),
       ),
       'amount',
@@ -336,11 +353,15 @@ describe('rating, input the caller must have validated', () => {
   });
 
   it('refuses a missing unit price even for a zero-quantity event', () => {
-    expect(() => ratePartition(aPartition({ events: [anEvent({ productId: 'sms', quantity: '0' })] }))).toThrow(/no unit price/);
+    expect(() => ratePartition(aPartition({ events: [anEvent({ productId: 'sms', quantity: '0' })] }))).toThrow(
+      /no unit price/,
+    );
   });
 
   it('does not take inherited object members for unit prices', () => {
-    expect(() => ratePartition(aPartition({ events: [anEvent({ productId: 'constructor' })] }))).toThrow(/no unit price/);
+    expect(() => ratePartition(aPartition({ events: [anEvent({ productId: 'constructor' })] }))).toThrow(
+      /no unit price/,
+    );
   });
 
   it('refuses a negative quantity, a negative price and a negative grant', () => {
@@ -351,8 +372,12 @@ describe('rating, input the caller must have validated', () => {
 
   it('refuses timestamps not in the canonical form, whose string order would not be time order', () => {
     // "…00:00Z" sorts after "…00:00.500Z" though it is earlier: mixed forms must never meet.
-    expect(() => ratePartition(aPartition({ events: [anEvent({ occurredAt: '2024-01-10T00:00:00Z' })] }))).toThrow(/canonical/);
-    expect(() => ratePartition(aPartition({ grants: [aGrant({ validFrom: '2024-01-01T00:00:00+00:00' })] }))).toThrow(/canonical/);
+    expect(() => ratePartition(aPartition({ events: [anEvent({ occurredAt: '2024-01-10T00:00:00Z' })] }))).toThrow(
+      /canonical/,
+    );
+    expect(() => ratePartition(aPartition({ grants: [aGrant({ validFrom: '2024-01-01T00:00:00+00:00' })] }))).toThrow(
+      /canonical/,
+    );
     expect(() => ratePartition(aPartition({ grants: [aGrant({ validTo: '2024-02-01' })] }))).toThrow(/canonical/);
   });
 
@@ -384,9 +409,12 @@ describe('rating instants and bill periods', () => {
     expect(toRatingInstant(input)).toBe(expected);
   });
 
-  it.each([['2024-01-01'], ['2024-01-01T00:00:00'], ['yesterday'], ['2024-13-01T00:00:00Z']])('refuses %s (no zone or not a date)', (input) => {
-    expect(() => toRatingInstant(input)).toThrow(RatingInputError);
-  });
+  it.each([['2024-01-01'], ['2024-01-01T00:00:00'], ['yesterday'], ['2024-13-01T00:00:00Z']])(
+    'refuses %s (no zone or not a date)',
+    (input) => {
+      expect(() => toRatingInstant(input)).toThrow(RatingInputError);
+    },
+  );
 
   it('takes the bill period from the UTC calendar month', () => {
     expect(billPeriodOf('2024-02-29T23:59:59.999Z')).toBe('2024-02');
@@ -414,11 +442,16 @@ describe('period charges', () => {
   });
 
   it('charges no true-up without a minimum', () => {
-    expect(periodCharges(undefined, { '2024-01': 5n })).toEqual([{ period: '2024-01', usageAmount: 5n, minimumTrueUp: 0n }]);
+    expect(periodCharges(undefined, { '2024-01': 5n })).toEqual([
+      { period: '2024-01', usageAmount: 5n, minimumTrueUp: 0n },
+    ]);
   });
 
   it('adds up a subscription’s partitions per period', () => {
-    expect(sumAmountsByPeriod([{ '2024-01': 5n }, { '2024-01': 7n, '2024-02': 1n }, {}])).toEqual({ '2024-01': 12n, '2024-02': 1n });
+    expect(sumAmountsByPeriod([{ '2024-01': 5n }, { '2024-01': 7n, '2024-02': 1n }, {}])).toEqual({
+      '2024-01': 12n,
+      '2024-02': 1n,
+    });
   });
 
   it('refuses negative usage, a negative minimum and a malformed period', () => {
@@ -430,15 +463,20 @@ describe('period charges', () => {
   it('never charges a negative true-up, and usage plus true-up always reaches the minimum', () => {
     const period = fc.constantFrom('2023-12', '2024-01', '2024-02', '2024-10');
     fc.assert(
-      fc.property(fc.option(fc.bigInt({ min: 0n, max: 10n ** 9n }), { nil: undefined }), fc.dictionary(period, fc.bigInt({ min: 0n, max: 10n ** 9n })), (minimum, usage) => {
-        const charges = periodCharges(minimum, usage);
-        expect(charges.map((c) => c.period)).toEqual(Object.keys(usage).sort());
-        for (const c of charges) {
-          expect(c.minimumTrueUp).toBeGreaterThanOrEqual(0n);
-          expect(c.usageAmount).toBe(usage[c.period]);
-          if (minimum !== undefined) expect(c.usageAmount + c.minimumTrueUp).toBe(c.usageAmount > minimum ? c.usageAmount : minimum);
-        }
-      }),
+      fc.property(
+        fc.option(fc.bigInt({ min: 0n, max: 10n ** 9n }), { nil: undefined }),
+        fc.dictionary(period, fc.bigInt({ min: 0n, max: 10n ** 9n })),
+        (minimum, usage) => {
+          const charges = periodCharges(minimum, usage);
+          expect(charges.map((c) => c.period)).toEqual(Object.keys(usage).sort());
+          for (const c of charges) {
+            expect(c.minimumTrueUp).toBeGreaterThanOrEqual(0n);
+            expect(c.usageAmount).toBe(usage[c.period]);
+            if (minimum !== undefined)
+              expect(c.usageAmount + c.minimumTrueUp).toBe(c.usageAmount > minimum ? c.usageAmount : minimum);
+          }
+        },
+      ),
     );
   });
 });
@@ -453,7 +491,11 @@ const quantity = fc.oneof(
   fc.bigInt({ min: 1n, max: 999n }), // fractions of a micro-unit price: rounding at work
   fc.bigInt({ min: 1n, max: qty('100') }),
 );
-const unitPrice = fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: price('3') }), fc.constantFrom(price('0.05'), price('0.5'), 500n));
+const unitPrice = fc.oneof(
+  fc.constant(0n),
+  fc.bigInt({ min: 1n, max: price('3') }),
+  fc.constantFrom(price('0.05'), price('0.5'), 500n),
+);
 const grant = fc.record({
   grantId: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
   amount: fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: qty('150') })),

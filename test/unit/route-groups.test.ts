@@ -7,9 +7,15 @@ describe('routeGroup', () => {
   it('names the area of the path and exactly the access the route needs', () => {
     expect(routeGroup({ path: '/v1/batches/{batchId}', access: { table: 'read' } })).toBe('batches-read');
     expect(routeGroup({ path: '/v1/batches', access: { table: 'readWrite' } })).toBe('batches-write');
-    expect(routeGroup({ path: '/v1/batches/{batchId}/submit', access: { table: 'readWrite', workflows: ['submit'] } })).toBe('batches-write-submit');
-    expect(routeGroup({ path: '/v1/balance-transfers', access: { table: 'readWrite', events: true } })).toBe('balance-transfers-write-events');
-    expect(routeGroup({ path: '/v1/results/{key+}', access: { table: 'read', bucket: 'read' } })).toBe('results-read-bucket-read');
+    expect(
+      routeGroup({ path: '/v1/batches/{batchId}/submit', access: { table: 'readWrite', workflows: ['submit'] } }),
+    ).toBe('batches-write-submit');
+    expect(routeGroup({ path: '/v1/balance-transfers', access: { table: 'readWrite', events: true } })).toBe(
+      'balance-transfers-write-events',
+    );
+    expect(routeGroup({ path: '/v1/results/{key+}', access: { table: 'read', bucket: 'read' } })).toBe(
+      'results-read-bucket-read',
+    );
   });
 
   it('puts routes needing the same workflows in one group whatever order they name them in', () => {
@@ -24,7 +30,9 @@ describe('routeGroup', () => {
     for (const [group, served] of groups) {
       const areas = new Set(served.map((r) => r.path.split('/')[2]));
       expect(areas.size, group).toBe(1);
-      const accesses = new Set(served.map((r) => JSON.stringify({ ...r.access, workflows: [...(r.access.workflows ?? [])].sort() })));
+      const accesses = new Set(
+        served.map((r) => JSON.stringify({ ...r.access, workflows: [...(r.access.workflows ?? [])].sort() })),
+      );
       expect(accesses.size, group).toBe(1);
     }
   });
@@ -44,14 +52,27 @@ describe('a route group function', () => {
     };
     const fn = routeGroupHandler({ 'GET /v1/things': loader('list'), 'GET /v1/things/{id}': loader('one') });
     expect(imported).toEqual([]);
-    expect(await fn(event('GET', '/v1/things/{id}'), lambdaContext('test'))).toEqual({ statusCode: 200, body: 'one GET /v1/things/{id}' });
-    expect(await fn(event('GET', '/v1/things'), lambdaContext('test'))).toEqual({ statusCode: 200, body: 'list GET /v1/things' });
-    expect(await fn(event('GET', '/v1/things/{id}'), lambdaContext('test'))).toEqual({ statusCode: 200, body: 'one GET /v1/things/{id}' });
+    expect(await fn(event('GET', '/v1/things/{id}'), lambdaContext('test'))).toEqual({
+      statusCode: 200,
+      body: 'one GET /v1/things/{id}',
+    });
+    expect(await fn(event('GET', '/v1/things'), lambdaContext('test'))).toEqual({
+      statusCode: 200,
+      body: 'list GET /v1/things',
+    });
+    expect(await fn(event('GET', '/v1/things/{id}'), lambdaContext('test'))).toEqual({
+      statusCode: 200,
+      body: 'one GET /v1/things/{id}',
+    });
     expect(imported).toEqual(['one', 'list']);
   });
 
   it('refuses a route it does not serve: API Gateway never sends one, so it is a wiring mistake', async () => {
-    const fn = routeGroupHandler({ [routeKey({ method: 'GET', path: '/v1/things' })]: async () => ({ handler: answer('list') }) });
-    await expect(fn(event('POST', '/v1/things'), lambdaContext('test'))).rejects.toThrow('this function does not serve POST /v1/things');
+    const fn = routeGroupHandler({
+      [routeKey({ method: 'GET', path: '/v1/things' })]: async () => ({ handler: answer('list') }),
+    });
+    await expect(fn(event('POST', '/v1/things'), lambdaContext('test'))).rejects.toThrow(
+      'this function does not serve POST /v1/things',
+    );
   });
 });

@@ -9,6 +9,8 @@ describe('encodeS3EventKey (the local S3 notifications)', () => {
   });
 
   it('round-trips every key through the handler’s decoding', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', minLength: 1 }), (key) => decodeS3Key(encodeS3EventKey(key)) === key));
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 1 }), (key) => decodeS3Key(encodeS3EventKey(key)) === key),
+    );
   });
 });

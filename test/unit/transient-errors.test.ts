@@ -40,7 +40,11 @@ describe('transient errors', () => {
 
   it('a task reports a transaction cancelled only by contention under a name its Retry matches, and a refused guard as it is', async () => {
     const cancelled = (codes: string[]) =>
-      new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: codes.map((Code) => ({ Code })),
+      });
     const busy = task(async () => {
       throw cancelled(['None', 'TransactionConflict']);
     });

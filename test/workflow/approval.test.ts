@@ -36,7 +36,9 @@ async function lockedRerate(n: number, options: Record<string, unknown> = {}) {
     sub,
     Array.from({ length: n }, (_, i) => ({ quantity: '1', occurredAt: `2026-03-0${i + 1}T10:00:00Z` })),
   );
-  const repriced = await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription({ accountId, products: { ...products, voice: { register: 'MINUTES', unitPrice: '0.10' } } }) });
+  const repriced = await call('PUT', `/v1/subscriptions/${sub}`, {
+    body: aSubscription({ accountId, products: { ...products, voice: { register: 'MINUTES', unitPrice: '0.10' } } }),
+  });
   expect(repriced.status).toBe(200);
   const batchId = await newBatch('RERATE', { eventIds: ids }, options);
   expect((await act(batchId, 'lock', ['LOCKED'])).counts.errored).toBe(0);
@@ -44,9 +46,15 @@ async function lockedRerate(n: number, options: Record<string, unknown> = {}) {
   return { batchId, tag: pv.headers.etag as string, chargeDelta: pv.body.totals.chargeDelta as Record<string, string> };
 }
 
-const submit = (batchId: string, actor: string, tag?: string) => call('POST', `/v1/batches/${batchId}/submit`, { actor, headers: tag ? { 'if-match': tag } : {} });
+const submit = (batchId: string, actor: string, tag?: string) =>
+  call('POST', `/v1/batches/${batchId}/submit`, { actor, headers: tag ? { 'if-match': tag } : {} });
 const view = async (batchId: string, actor: string) => (await call('GET', `/v1/batches/${batchId}`, { actor })).body;
-const log = async (batchId: string) => (await call('GET', `/v1/batches/${batchId}/log?limit=200`)).body.items as Array<{ actor: string; action: string; data?: Record<string, unknown> }>;
+const log = async (batchId: string) =>
+  (await call('GET', `/v1/batches/${batchId}/log?limit=200`)).body.items as Array<{
+    actor: string;
+    action: string;
+    data?: Record<string, unknown>;
+  }>;
 
 async function expectSubmittedBy(batchId: string, actor: string, tag?: string) {
   const res = await submit(batchId, actor, tag);
@@ -90,7 +98,9 @@ describe('approval on for every batch', () => {
       [APPROVER, 'APPROVAL_REQUIRED'],
       [APPROVER, 'APPROVAL_REQUIRED'],
     ]);
-    expect(entries.filter((e) => e.action === 'APPROVED').map((e) => [e.actor, e.data?.lockedBy, e.data?.previewTag])).toEqual([[APPROVER, LOCKER, b.tag]]);
+    expect(
+      entries.filter((e) => e.action === 'APPROVED').map((e) => [e.actor, e.data?.lockedBy, e.data?.previewTag]),
+    ).toEqual([[APPROVER, LOCKER, b.tag]]);
     expect(entries.find((e) => e.action === 'LOCK')?.actor).toBe(LOCKER);
   });
 
@@ -125,7 +135,10 @@ describe('approval above a threshold', () => {
     await expectSubmittedBy(small.batchId, LOCKER);
     const refused = await submit(large.batchId, LOCKER, large.tag);
     expect([refused.status, refused.body.code]).toEqual([403, 'SAME_ACTOR']);
-    expect((await view(large.batchId, LOCKER)).approval).toMatchObject({ required: true, reason: expect.stringMatching(/USD/) });
+    expect((await view(large.batchId, LOCKER)).approval).toMatchObject({
+      required: true,
+      reason: expect.stringMatching(/USD/),
+    });
     await expectSubmittedBy(large.batchId, APPROVER, large.tag);
   });
 });

@@ -19,7 +19,9 @@ afterAll(async () => stack?.stop());
 async function draftWith(type: 'RATING' | 'RERATE', count = 2) {
   const sub = uniqueId('sub');
   await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
-  const events = Array.from({ length: count }, (_, i) => anEvent({ subscriptionId: sub, quantity: '10', occurredAt: `2026-03-0${i + 1}T10:00:00Z` }));
+  const events = Array.from({ length: count }, (_, i) =>
+    anEvent({ subscriptionId: sub, quantity: '10', occurredAt: `2026-03-0${i + 1}T10:00:00Z` }),
+  );
   expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(count);
   const batchId = (await call('POST', '/v1/batches', { body: { type } })).body.batchId as string;
   const ids = events.map((e) => e.eventId as string);
@@ -75,7 +77,12 @@ describe('a client mistake is a 4xx with a code, never a 5xx', () => {
     const batchId = (await call('POST', '/v1/batches', { body: { type: 'REVERSE_REPLACE' } })).body.batchId as string;
     const replacement = () => anEvent({ subscriptionId: sub, quantity: '5', occurredAt: '2026-03-01T10:00:00Z' });
     const twice = await call('POST', `/v1/batches/${batchId}/replacements`, {
-      body: { replacements: [{ originalEventId: ids[0], events: [replacement()] }, { originalEventId: ids[0], events: [replacement()] }] },
+      body: {
+        replacements: [
+          { originalEventId: ids[0], events: [replacement()] },
+          { originalEventId: ids[0], events: [replacement()] },
+        ],
+      },
     });
     expect([twice.status, twice.body.code]).toEqual([400, 'VALIDATION_FAILED']);
     expect(twice.body.errors[0].path).toBe('body.replacements.1.originalEventId');
@@ -118,7 +125,11 @@ describe('cancel', () => {
       const b = (await call('GET', `/v1/batches/${batchId}`)).body;
       return b.status !== 'REVERTING' && b.counts.events === 0 ? b : undefined;
     });
-    expect(cancelled).toMatchObject({ status: 'CANCELLED', allowedActions: [], counts: { events: 0, related: 0, errored: 0 } });
+    expect(cancelled).toMatchObject({
+      status: 'CANCELLED',
+      allowedActions: [],
+      counts: { events: 0, related: 0, errored: 0 },
+    });
     expect((await takenBy(ids)).body.rejected).toEqual([]);
   });
 
@@ -144,7 +155,9 @@ describe('an empty batch', () => {
 describe('an add racing a lock', () => {
   it('answers what landed: the events held before the lock closed edits are added (and logged), the rest refused', async () => {
     const { batchId, sub } = await draftWith('RATING', 1);
-    const events = Array.from({ length: 20 }, (_, i) => anEvent({ subscriptionId: sub, quantity: '1', occurredAt: `2026-03-1${i % 10}T10:00:00Z` }));
+    const events = Array.from({ length: 20 }, (_, i) =>
+      anEvent({ subscriptionId: sub, quantity: '1', occurredAt: `2026-03-1${i % 10}T10:00:00Z` }),
+    );
     expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(20);
     // The add's first hold transaction goes through; the others wait until the lock has closed edits.
     let holds = 0;
@@ -154,7 +167,12 @@ describe('an add racing a lock', () => {
     });
     clients.dynamo.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'TransactWriteItemsCommand' && currentInvocation.getStore()?.functionName === 'api-batches-write' && ++holds > 1) await lockClosedEdits;
+        if (
+          context.commandName === 'TransactWriteItemsCommand' &&
+          currentInvocation.getStore()?.functionName === 'api-batches-write' &&
+          ++holds > 1
+        )
+          await lockClosedEdits;
         return next(args);
       },
       { step: 'initialize', name: 'pauseAdd' },
@@ -175,7 +193,9 @@ describe('an add racing a lock', () => {
       const members = (await call('GET', `/v1/batches/${batchId}/members?limit=100`)).body.items;
       expect(members).toHaveLength(17);
       const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string; message: string }[];
-      expect(log.filter((e) => e.action === 'ADD_EVENTS').map((e) => e.message)).toContainEqual(expect.stringContaining('added 16 event(s)'));
+      expect(log.filter((e) => e.action === 'ADD_EVENTS').map((e) => e.message)).toContainEqual(
+        expect.stringContaining('added 16 event(s)'),
+      );
     } finally {
       release();
       clients.dynamo.middlewareStack.remove('pauseAdd');

@@ -8,7 +8,15 @@ import { requireSubscription } from '../../shared/store/subscriptions';
 import { anAccountWith, products } from '../support/accounts';
 import { call } from '../support/api';
 import { anEvent, aSubscription } from '../support/builders';
-import { actualTotals, billLines, FINISHED, newBatch, preview, previewTotals, rateThroughBatch } from '../support/corrections';
+import {
+  actualTotals,
+  billLines,
+  FINISHED,
+  newBatch,
+  preview,
+  previewTotals,
+  rateThroughBatch,
+} from '../support/corrections';
 import { act, useLocalWorkflows } from '../support/workflows';
 
 let stack: LocalStack;
@@ -18,9 +26,13 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 
 const withMinimum = { periodMinimum: '5.00' };
-const invariantsHold = async (sub: string) => expect(await checkSubscription(await requireSubscription(sub))).toEqual([]);
+const invariantsHold = async (sub: string) =>
+  expect(await checkSubscription(await requireSubscription(sub))).toEqual([]);
 const interface_ = async (sub: string, period: string) => {
-  for (const status of ['BILLED', 'INTERFACED']) expect((await call('POST', `/v1/subscriptions/${sub}/bill-lines/${period}/status`, { body: { status } })).status).toBe(200);
+  for (const status of ['BILLED', 'INTERFACED'])
+    expect(
+      (await call('POST', `/v1/subscriptions/${sub}/bill-lines/${period}/status`, { body: { status } })).status,
+    ).toBe(200);
 };
 
 describe('a period minimum over two registers', () => {
@@ -33,8 +45,17 @@ describe('a period minimum over two registers', () => {
       { productId: 'data', quantity: '300', occurredAt: '2026-03-02T10:00:00Z' },
     ]);
     expect(await actualTotals(sub, ['2026-03'])).toEqual({ '2026-03': '8.00' });
-    const halved = { voice: { register: 'MINUTES', unitPrice: '0.025' }, data: { register: 'DATA_MB', unitPrice: '0.005' } };
-    expect((await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription({ accountId, products: halved, ...withMinimum }) })).status).toBe(200);
+    const halved = {
+      voice: { register: 'MINUTES', unitPrice: '0.025' },
+      data: { register: 'DATA_MB', unitPrice: '0.005' },
+    };
+    expect(
+      (
+        await call('PUT', `/v1/subscriptions/${sub}`, {
+          body: aSubscription({ accountId, products: halved, ...withMinimum }),
+        })
+      ).status,
+    ).toBe(200);
     const batchId = await newBatch('RERATE', { eventIds: ids });
     await act(batchId, 'lock', ['LOCKED']);
     const p = await preview(batchId);
@@ -95,11 +116,27 @@ describe('credit/rebill with a period minimum', () => {
     await interface_(sub, '2026-03');
     // Half the price: March usage drops 1.50, to 1.50, still under the minimum.
     const halved = { ...products, voice: { register: 'MINUTES', unitPrice: '0.025' } };
-    expect((await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription({ accountId, products: halved, ...withMinimum }) })).status).toBe(200);
+    expect(
+      (
+        await call('PUT', `/v1/subscriptions/${sub}`, {
+          body: aSubscription({ accountId, products: halved, ...withMinimum }),
+        })
+      ).status,
+    ).toBe(200);
     const batchId = await newBatch('RERATE', { eventIds: ids }, { arPolicy: 'CREDIT_REBILL' });
     await act(batchId, 'lock', ['LOCKED']);
     const p = await preview(batchId);
-    expect(p.subscriptions[0].billLines.map((l: any) => [l.period, l.status, l.before.total, l.after.total, l.frozenBecause, l.creditRebillPeriod, l.correctedTotal])).toEqual([
+    expect(
+      p.subscriptions[0].billLines.map((l: any) => [
+        l.period,
+        l.status,
+        l.before.total,
+        l.after.total,
+        l.frozenBecause,
+        l.creditRebillPeriod,
+        l.correctedTotal,
+      ]),
+    ).toEqual([
       ['2026-03', 'INTERFACED', '5.00', '5.00', 'INTERFACED', '2026-04', '5.00'],
       ['2026-04', 'OPEN', '0.00', '0.00', undefined, undefined, undefined],
     ]);
@@ -111,7 +148,9 @@ describe('credit/rebill with a period minimum', () => {
     expect(await actualTotals(sub, ['2026-03', '2026-04'])).toEqual(previewTotals(p, sub));
     // The documents are visible: on the adjustments list and on both lines.
     const listed = (await call('GET', `/v1/subscriptions/${sub}/adjustments`)).body.creditRebill;
-    expect(listed.map((d: any) => [d.kind, d.amount, d.originalPeriod, d.period, d.usageBefore, d.usageAfter, d.batchId])).toEqual([
+    expect(
+      listed.map((d: any) => [d.kind, d.amount, d.originalPeriod, d.period, d.usageBefore, d.usageAfter, d.batchId]),
+    ).toEqual([
       ['CREDIT', '-5.00', '2026-03', '2026-04', '3.00', '1.50', batchId],
       ['REBILL', '5.00', '2026-03', '2026-04', '3.00', '1.50', batchId],
     ]);
@@ -129,7 +168,11 @@ describe('credit/rebill with a period minimum', () => {
     const ids = await rateThroughBatch(sub, [{ quantity: '30', occurredAt: '2026-03-01T10:00:00Z' }]);
     await interface_(sub, '2026-03');
     const fix = anEvent({ subscriptionId: sub, quantity: '200', occurredAt: '2026-03-01T10:00:00Z' });
-    const batchId = await newBatch('REVERSE_REPLACE', { replacements: [{ originalEventId: ids[0], events: [fix] }] }, { arPolicy: 'CREDIT_REBILL' });
+    const batchId = await newBatch(
+      'REVERSE_REPLACE',
+      { replacements: [{ originalEventId: ids[0], events: [fix] }] },
+      { arPolicy: 'CREDIT_REBILL' },
+    );
     await act(batchId, 'lock', ['LOCKED']);
     const p = await preview(batchId);
     expect(p.subscriptions[0].creditRebill.map((d: any) => [d.kind, d.amount])).toEqual([

@@ -8,7 +8,16 @@ import { getEvents } from '../../shared/store/usage-events';
 import { anAccountWith, products } from '../support/accounts';
 import { call } from '../support/api';
 import { aSubscription } from '../support/builders';
-import { actualTotals, balances, billLines, FINISHED, newBatch, preview, previewTotals, rateThroughBatch } from '../support/corrections';
+import {
+  actualTotals,
+  balances,
+  billLines,
+  FINISHED,
+  newBatch,
+  preview,
+  previewTotals,
+  rateThroughBatch,
+} from '../support/corrections';
 import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
 
 let stack: LocalStack;
@@ -18,7 +27,9 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 
 const reprice = (sub: string, accountId: string, price: string) =>
-  call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription({ accountId, products: { ...products, voice: { register: 'MINUTES', unitPrice: price } } }) });
+  call('PUT', `/v1/subscriptions/${sub}`, {
+    body: aSubscription({ accountId, products: { ...products, voice: { register: 'MINUTES', unitPrice: price } } }),
+  });
 
 /**
  * A subscription whose March events (30, 50, 40 against 100 minutes: 20 over at 0.05) are rated,
@@ -36,7 +47,9 @@ async function lockedRerate() {
   const batchId = await newBatch('RERATE', { eventIds: ids });
   expect((await act(batchId, 'lock', ['LOCKED'])).counts.errored).toBe(0);
   const res = await call('GET', `/v1/batches/${batchId}/preview`);
-  expect(res.body.subscriptions[0].billLines.map((l: any) => [l.period, l.before.total, l.after.total])).toEqual([['2026-03', '1.00', '2.00']]);
+  expect(res.body.subscriptions[0].billLines.map((l: any) => [l.period, l.before.total, l.after.total])).toEqual([
+    ['2026-03', '1.00', '2.00'],
+  ]);
   expect(res.body.stale).toBe(false);
   const before = { lines: await billLines(sub), balances: await balances(sub), events: await getEvents(ids) };
   return { accountId, sub, other, ids, batchId, tag: res.headers.etag as string, before };
@@ -55,14 +68,19 @@ async function expectNotApplied(x: Awaited<ReturnType<typeof lockedRerate>>, rea
   // Without If-Match, submit runs and writes nothing of the stale subscription.
   const done = await act(x.batchId, 'submit', FINISHED);
   expect(done.status).toBe('FAILED');
-  expect(done.lastError).toMatchObject({ code: 'PREVIEW_STALE', message: expect.stringMatching(/lock it to see the new preview/) });
+  expect(done.lastError).toMatchObject({
+    code: 'PREVIEW_STALE',
+    message: expect.stringMatching(/lock it to see the new preview/),
+  });
   const members = (await call('GET', `/v1/batches/${x.batchId}/members`)).body.items;
   expect(members.map((m: any) => [m.state, m.errorCode])).toEqual(x.ids.map(() => ['FAILED', 'PREVIEW_STALE']));
   expect(members[0].errorMessage).toMatch(reason);
   expect(await billLines(x.sub)).toEqual(linesAfterMove);
   expect(await balances(x.sub)).toEqual(balancesAfterMove);
   const events = await getEvents(x.ids);
-  expect(events.map((e) => [e.ratingRev, e.rating!.amount, e.heldBy])).toEqual(x.before.events.map((e) => [e.ratingRev, e.rating!.amount, undefined]));
+  expect(events.map((e) => [e.ratingRev, e.rating!.amount, e.heldBy])).toEqual(
+    x.before.events.map((e) => [e.ratingRev, e.rating!.amount, undefined]),
+  );
   expect(await checkSubscription(await requireSubscription(x.sub))).toEqual([]);
 }
 
@@ -82,13 +100,21 @@ describe('a locked batch whose inputs do not move', () => {
 describe('an input that moves between lock and submit', () => {
   it('a grant (top-up) to the register: not applied, PREVIEW_STALE', async () => {
     const x = await lockedRerate();
-    expect((await call('POST', `/v1/subscriptions/${x.sub}/balances/MINUTES/grants`, { body: { amount: '50' } })).status).toBe(201);
+    expect(
+      (await call('POST', `/v1/subscriptions/${x.sub}/balances/MINUTES/grants`, { body: { amount: '50' } })).status,
+    ).toBe(201);
     await expectNotApplied(x, /register MINUTES/);
   });
 
   it('a transfer into the register: not applied, PREVIEW_STALE', async () => {
     const x = await lockedRerate();
-    const t = await call('POST', '/v1/balance-transfers', { body: { from: { subscriptionId: x.other, register: 'MINUTES' }, to: { subscriptionId: x.sub, register: 'MINUTES' }, amount: '10' } });
+    const t = await call('POST', '/v1/balance-transfers', {
+      body: {
+        from: { subscriptionId: x.other, register: 'MINUTES' },
+        to: { subscriptionId: x.sub, register: 'MINUTES' },
+        amount: '10',
+      },
+    });
     expect(t.status).toBe(201);
     await expectNotApplied(x, /register MINUTES/);
   });
@@ -96,7 +122,14 @@ describe('an input that moves between lock and submit', () => {
   it('a register adjustment: not applied, PREVIEW_STALE', async () => {
     const x = await lockedRerate();
     const a = await call('POST', `/v1/subscriptions/${x.sub}/adjustments`, {
-      body: { target: 'REGISTER', register: 'MINUTES', direction: 'CREDIT', amount: '5', effectiveAt: '2026-03-01T00:00:00Z', reason: 'goodwill' },
+      body: {
+        target: 'REGISTER',
+        register: 'MINUTES',
+        direction: 'CREDIT',
+        amount: '5',
+        effectiveAt: '2026-03-01T00:00:00Z',
+        reason: 'goodwill',
+      },
     });
     expect(a.status).toBe(201);
     await expectNotApplied(x, /register MINUTES/);
@@ -110,7 +143,10 @@ describe('an input that moves between lock and submit', () => {
 
   it('a bill-line status change (INTERFACED after lock): the line is not touched, PREVIEW_STALE', async () => {
     const x = await lockedRerate();
-    for (const status of ['BILLED', 'INTERFACED']) expect((await call('POST', `/v1/subscriptions/${x.sub}/bill-lines/2026-03/status`, { body: { status } })).status).toBe(200);
+    for (const status of ['BILLED', 'INTERFACED'])
+      expect(
+        (await call('POST', `/v1/subscriptions/${x.sub}/bill-lines/2026-03/status`, { body: { status } })).status,
+      ).toBe(200);
     await expectNotApplied(x, /bill line 2026-03/);
     expect((await billLines(x.sub))[0]).toMatchObject({ status: 'INTERFACED', total: '1.00' });
   });

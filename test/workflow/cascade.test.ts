@@ -9,7 +9,15 @@ import { getEvents } from '../../shared/store/usage-events';
 import { anAccountWith } from '../support/accounts';
 import { call } from '../support/api';
 import { anEvent } from '../support/builders';
-import { actualTotals, billLines, FINISHED, newBatch, preview, previewTotals, rateThroughBatch } from '../support/corrections';
+import {
+  actualTotals,
+  billLines,
+  FINISHED,
+  newBatch,
+  preview,
+  previewTotals,
+  rateThroughBatch,
+} from '../support/corrections';
 import { act, useLocalWorkflows } from '../support/workflows';
 
 let stack: LocalStack;
@@ -20,26 +28,50 @@ afterAll(async () => stack?.stop());
 
 const M = 1_000_000n;
 const setStatus = async (sub: string, period: string, ...statuses: string[]) => {
-  for (const status of statuses) expect((await call('POST', `/v1/subscriptions/${sub}/bill-lines/${period}/status`, { body: { status } })).status).toBe(200);
+  for (const status of statuses)
+    expect(
+      (await call('POST', `/v1/subscriptions/${sub}/bill-lines/${period}/status`, { body: { status } })).status,
+    ).toBe(200);
 };
 
 /** 100 minutes from March; 40 minutes in each of March, April and May: May pays 20 over (1.00). */
 async function threePeriods() {
   const { subs } = await anAccountWith(1);
   const sub = subs[0]!;
-  expect((await call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { body: { amount: '100', validFrom: '2026-03-01T00:00:00Z' } })).status).toBe(201);
+  expect(
+    (
+      await call('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, {
+        body: { amount: '100', validFrom: '2026-03-01T00:00:00Z' },
+      })
+    ).status,
+  ).toBe(201);
   const ids = await rateThroughBatch(sub, [
     { quantity: '40', occurredAt: '2026-03-10T10:00:00Z' },
     { quantity: '40', occurredAt: '2026-04-10T10:00:00Z' },
     { quantity: '40', occurredAt: '2026-05-10T10:00:00Z' },
   ]);
-  expect(await actualTotals(sub, ['2026-03', '2026-04', '2026-05'])).toEqual({ '2026-03': '0.00', '2026-04': '0.00', '2026-05': '1.00' });
+  expect(await actualTotals(sub, ['2026-03', '2026-04', '2026-05'])).toEqual({
+    '2026-03': '0.00',
+    '2026-04': '0.00',
+    '2026-05': '1.00',
+  });
   return { sub, ids };
 }
 
 /** March's 40 minutes were really 80: April and May lose the allowance March now takes. */
 const doubleMarch = (sub: string, original: string, options: Record<string, unknown> = {}) =>
-  newBatch('REVERSE_REPLACE', { replacements: [{ originalEventId: original, events: [anEvent({ subscriptionId: sub, quantity: '80', occurredAt: '2026-03-10T10:00:00Z' })] }] }, options);
+  newBatch(
+    'REVERSE_REPLACE',
+    {
+      replacements: [
+        {
+          originalEventId: original,
+          events: [anEvent({ subscriptionId: sub, quantity: '80', occurredAt: '2026-03-10T10:00:00Z' })],
+        },
+      ],
+    },
+    options,
+  );
 
 describe('a correction in March', () => {
   it('re-rates April and May as related events; open lines change, preview equals result', async () => {
@@ -75,14 +107,25 @@ describe('a correction in March', () => {
     const batchId = await doubleMarch(sub, ids[0]!, { arPolicy: 'CREDIT_REBILL' });
     await act(batchId, 'lock', ['LOCKED']);
     const p = await preview(batchId);
-    expect(p.subscriptions[0].billLines.map((l: any) => [l.period, l.status, l.before.total, l.after.total, l.reinvoiceRequired, l.creditRebillPeriod ?? null])).toEqual([
+    expect(
+      p.subscriptions[0].billLines.map((l: any) => [
+        l.period,
+        l.status,
+        l.before.total,
+        l.after.total,
+        l.reinvoiceRequired,
+        l.creditRebillPeriod ?? null,
+      ]),
+    ).toEqual([
       ['2026-03', 'OPEN', '0.00', '0.00', false, null],
       ['2026-04', 'INTERFACED', '0.00', '0.00', false, '2026-06'],
       ['2026-05', 'BILLED', '1.00', '2.00', true, null],
       ['2026-06', 'OPEN', '0.00', '1.00', false, null],
     ]);
     // April billed nothing, so nothing is credited; its corrected 1.00 is rebilled in June.
-    expect(p.subscriptions[0].creditRebill).toEqual([{ kind: 'REBILL', amount: '1.00', originalPeriod: '2026-04', period: '2026-06' }]);
+    expect(p.subscriptions[0].creditRebill).toEqual([
+      { kind: 'REBILL', amount: '1.00', originalPeriod: '2026-04', period: '2026-06' },
+    ]);
     expect(p.subscriptions[0].chargeDelta).toBe('2.00');
     expect((await act(batchId, 'submit', FINISHED)).status).toBe('COMPLETED');
     expect(await actualTotals(sub, ['2026-03', '2026-04', '2026-05', '2026-06'])).toEqual(previewTotals(p, sub));

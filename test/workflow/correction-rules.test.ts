@@ -21,7 +21,9 @@ const FINISHED = ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'];
 async function ratedSubscription(quantities: string[], extra: Record<string, unknown>[] = []) {
   const sub = uniqueId('sub');
   await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
-  const events = quantities.map((q, i) => anEvent({ subscriptionId: sub, quantity: q, occurredAt: `2026-03-0${i + 1}T10:00:00Z`, ...extra[i] }));
+  const events = quantities.map((q, i) =>
+    anEvent({ subscriptionId: sub, quantity: q, occurredAt: `2026-03-0${i + 1}T10:00:00Z`, ...extra[i] }),
+  );
   expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(events.length);
   const ids = events.map((e) => e.eventId as string);
   const rating = await newBatch('RATING', { eventIds: ids });
@@ -39,10 +41,15 @@ async function newBatch(type: string, body: Record<string, unknown>, options: Re
 
 const interface_ = async (sub: string, period: string) => {
   for (const status of ['BILLED', 'INTERFACED']) {
-    expect((await call('POST', `/v1/subscriptions/${sub}/bill-lines/${period}/status`, { body: { status } })).status).toBe(200);
+    expect(
+      (await call('POST', `/v1/subscriptions/${sub}/bill-lines/${period}/status`, { body: { status } })).status,
+    ).toBe(200);
   }
 };
-const reprice = (sub: string, price: string) => call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription({ products: { voice: { register: 'MINUTES', unitPrice: price } } }) });
+const reprice = (sub: string, price: string) =>
+  call('PUT', `/v1/subscriptions/${sub}`, {
+    body: aSubscription({ products: { voice: { register: 'MINUTES', unitPrice: price } } }),
+  });
 
 describe('an interfaced bill line', () => {
   it('fails the partition AR_INTERFACED under REJECT; submit waits until the errors are removed by rule', async () => {
@@ -57,10 +64,15 @@ describe('an interfaced bill line', () => {
     expect(errored.map((m: { eventId: string }) => m.eventId).sort()).toEqual([...ids].sort());
     const submit = await call('POST', `/v1/batches/${batchId}/submit`);
     expect([submit.status, submit.body.code]).toEqual([409, 'INVALID_TRANSITION']);
-    const removed = await call('POST', `/v1/batches/${batchId}/events/remove`, { body: { mode: 'BY_RULE', rule: { errorCode: 'AR_INTERFACED' } } });
+    const removed = await call('POST', `/v1/batches/${batchId}/events/remove`, {
+      body: { mode: 'BY_RULE', rule: { errorCode: 'AR_INTERFACED' } },
+    });
     expect(removed.body.removed).toBe(2);
     expect((await getEvents(ids)).every((e) => e.heldBy === undefined && e.rating!.unitPrice === 50_000n)).toBe(true);
-    expect((await call('GET', `/v1/subscriptions/${sub}/bill-lines`)).body.items[0]).toMatchObject({ status: 'INTERFACED', total: '1.50' });
+    expect((await call('GET', `/v1/subscriptions/${sub}/bill-lines`)).body.items[0]).toMatchObject({
+      status: 'INTERFACED',
+      total: '1.50',
+    });
   });
 
   it('under CREDIT_REBILL stays untouched; a credit and a rebill land in the next open period, linked to it', async () => {
@@ -70,7 +82,16 @@ describe('an interfaced bill line', () => {
     const batchId = await newBatch('RERATE', { eventIds: ids }, { arPolicy: 'CREDIT_REBILL' });
     await act(batchId, 'lock', ['LOCKED']);
     const preview = (await call('GET', `/v1/batches/${batchId}/preview`)).body.subscriptions[0];
-    expect(preview.billLines.map((l: any) => [l.period, l.status, l.before.total, l.after.total, l.creditRebillPeriod, l.correctedTotal])).toEqual([
+    expect(
+      preview.billLines.map((l: any) => [
+        l.period,
+        l.status,
+        l.before.total,
+        l.after.total,
+        l.creditRebillPeriod,
+        l.correctedTotal,
+      ]),
+    ).toEqual([
       ['2026-03', 'INTERFACED', '1.50', '1.50', '2026-04', '3.00'],
       ['2026-04', 'OPEN', '0.00', '1.50', undefined, undefined],
     ]);
@@ -96,10 +117,23 @@ describe('an interfaced bill line', () => {
     const { sub, ids } = await ratedSubscription(['10', '0']);
     expect((await getEvent(ids[1]!))!.status).toBe('EXCLUDED');
     await interface_(sub, '2026-03');
-    const rebill = await newBatch('REVERSE_REPLACE', { replacements: [{ originalEventId: ids[0], events: [anEvent({ subscriptionId: sub, quantity: '5', occurredAt: '2026-03-01T10:00:00Z' })] }] }, { arPolicy: 'CREDIT_REBILL' });
+    const rebill = await newBatch(
+      'REVERSE_REPLACE',
+      {
+        replacements: [
+          {
+            originalEventId: ids[0],
+            events: [anEvent({ subscriptionId: sub, quantity: '5', occurredAt: '2026-03-01T10:00:00Z' })],
+          },
+        ],
+      },
+      { arPolicy: 'CREDIT_REBILL' },
+    );
     const locked = await act(rebill, 'lock', ['LOCKED']);
     expect(locked.counts.errored).toBe(1);
-    expect((await call('GET', `/v1/batches/${rebill}/members?errorCode=EXCLUDED_ZERO_CHARGE`)).body.items).toHaveLength(1);
+    expect((await call('GET', `/v1/batches/${rebill}/members?errorCode=EXCLUDED_ZERO_CHARGE`)).body.items).toHaveLength(
+      1,
+    );
     await act(rebill, 'revert', ['DRAFT']);
     await call('POST', `/v1/batches/${rebill}/events/remove`, { body: { mode: 'ALL' } });
 
@@ -117,7 +151,14 @@ describe('an interfaced bill line', () => {
 describe('parents and children', () => {
   it('reversing a parent reverses its children; replacement children attach to the replacement parent', async () => {
     const sub = uniqueId('sub');
-    await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription({ products: { voice: { register: 'MINUTES', unitPrice: '0.05' }, data: { register: 'DATA_MB', unitPrice: '0.01' } } }) });
+    await call('PUT', `/v1/subscriptions/${sub}`, {
+      body: aSubscription({
+        products: {
+          voice: { register: 'MINUTES', unitPrice: '0.05' },
+          data: { register: 'DATA_MB', unitPrice: '0.01' },
+        },
+      }),
+    });
     const parent = anEvent({ subscriptionId: sub, quantity: '10' });
     const child = anEvent({ subscriptionId: sub, productId: 'data', quantity: '100', parentEventId: parent.eventId });
     await call('POST', '/v1/usage-events', { body: { events: [parent, child] } });
@@ -126,15 +167,30 @@ describe('parents and children', () => {
     await act(rating, 'submit', FINISHED);
 
     const parentFix = anEvent({ subscriptionId: sub, quantity: '8', eventId: `${parent.eventId}-fix` });
-    const childFix = anEvent({ subscriptionId: sub, productId: 'data', quantity: '90', eventId: `${child.eventId}-fix`, parentEventId: parent.eventId });
-    const fix = await newBatch('REVERSE_REPLACE', { replacements: [{ originalEventId: parent.eventId, events: [parentFix, childFix] }] });
+    const childFix = anEvent({
+      subscriptionId: sub,
+      productId: 'data',
+      quantity: '90',
+      eventId: `${child.eventId}-fix`,
+      parentEventId: parent.eventId,
+    });
+    const fix = await newBatch('REVERSE_REPLACE', {
+      replacements: [{ originalEventId: parent.eventId, events: [parentFix, childFix] }],
+    });
     await act(fix, 'lock', ['LOCKED']);
     expect((await act(fix, 'submit', FINISHED)).status).toBe('COMPLETED');
-    const [p, c, pf, cf] = await Promise.all([parent, child, parentFix, childFix].map((e) => call('GET', `/v1/usage-events/${e.eventId}`)));
+    const [p, c, pf, cf] = await Promise.all(
+      [parent, child, parentFix, childFix].map((e) => call('GET', `/v1/usage-events/${e.eventId}`)),
+    );
     expect([p!.body.status, c!.body.status]).toEqual(['REVERSED', 'REVERSED']);
-    expect(pf!.body).toMatchObject({ status: 'RATED', lineage: { replaces: parent.eventId, childEventIds: [childFix.eventId] } });
+    expect(pf!.body).toMatchObject({
+      status: 'RATED',
+      lineage: { replaces: parent.eventId, childEventIds: [childFix.eventId] },
+    });
     expect(cf!.body).toMatchObject({ status: 'RATED', lineage: { parentEventId: parentFix.eventId } });
-    expect((await call('GET', `/v1/subscriptions/${sub}/bill-lines`)).body.items[0]).toMatchObject({ usageAmount: '1.30' }); // 8 × 0.05 + 90 × 0.01
+    expect((await call('GET', `/v1/subscriptions/${sub}/bill-lines`)).body.items[0]).toMatchObject({
+      usageAmount: '1.30',
+    }); // 8 × 0.05 + 90 × 0.01
     expect(await checkSubscription(await requireSubscription(sub))).toEqual([]);
   });
 });
@@ -146,7 +202,10 @@ describe('revert for edit', () => {
     expect((await act(batchId, 'lock', ['LOCKED'])).counts.related).toBe(2);
     expect((await getEvents(ids)).map((e) => e.heldBy)).toEqual([batchId, batchId, batchId]);
     const reverted = await act(batchId, 'revert', ['DRAFT']);
-    expect(reverted).toMatchObject({ counts: { events: 1, related: 0, errored: 0 }, allowedActions: ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'CANCEL'] });
+    expect(reverted).toMatchObject({
+      counts: { events: 1, related: 0, errored: 0 },
+      allowedActions: ['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'CANCEL'],
+    });
     const held = new Map((await getEvents(ids)).map((e) => [e.eventId, e.heldBy]));
     expect([held.get(ids[0]!), held.get(ids[1]!), held.get(ids[2]!)]).toEqual([batchId, undefined, undefined]);
     expect((await call('GET', `/v1/batches/${batchId}/preview`)).body.code).toBe('INVALID_TRANSITION');
@@ -166,7 +225,12 @@ describe('a later event of the partition held by another open batch', () => {
     const errored = (await call('GET', `/v1/batches/${b}/members?errorCode=EVENT_HELD_BY_OTHER_BATCH`)).body.items;
     expect(errored.map((m: { eventId: string }) => m.eventId)).toEqual([ids[0]]);
     const held = new Map((await getEvents(ids)).map((e) => [e.eventId, e.heldBy]));
-    expect([held.get(ids[0]!), held.get(ids[1]!), held.get(ids[2]!), held.get(ids[3]!)]).toEqual([b, undefined, a, undefined]);
+    expect([held.get(ids[0]!), held.get(ids[1]!), held.get(ids[2]!), held.get(ids[3]!)]).toEqual([
+      b,
+      undefined,
+      a,
+      undefined,
+    ]);
     // Reverting B keeps it so; A still holds its event.
     await act(b, 'revert', ['DRAFT']);
     const after = new Map((await getEvents(ids)).map((e) => [e.eventId, e.heldBy]));
@@ -181,7 +245,13 @@ describe('a batch whose only member is removed by rule', () => {
     const b = await newBatch('RERATE', { eventIds: [ids[0]!] });
     expect((await act(b, 'lock', ['LOCKED'])).counts).toMatchObject({ events: 1, errored: 1, related: 0 });
     const before = await getEvents([ids[1]!]);
-    expect((await call('POST', `/v1/batches/${b}/events/remove`, { body: { mode: 'BY_RULE', rule: { errorCode: 'EVENT_HELD_BY_OTHER_BATCH' } } })).body.removed).toBe(1);
+    expect(
+      (
+        await call('POST', `/v1/batches/${b}/events/remove`, {
+          body: { mode: 'BY_RULE', rule: { errorCode: 'EVENT_HELD_BY_OTHER_BATCH' } },
+        })
+      ).body.removed,
+    ).toBe(1);
     const submit = await call('POST', `/v1/batches/${b}/submit`);
     // Whether an empty batch may still be submitted or not, nothing of it reads PROCESSED.
     if (submit.status === 202) await waitForStatus(b, FINISHED);

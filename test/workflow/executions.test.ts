@@ -6,7 +6,11 @@ import { invokedWith, releaseAll } from '../fixtures/workflow/hold-item';
 import { finished, releaseFirst } from '../fixtures/workflow/slow-task';
 
 const waiting = () => {
-  const machines = loadStateMachines({ wait: { definition: 'test/fixtures/workflow/wait.asl.json', tasks: [] } }, {}, 'us-east-1');
+  const machines = loadStateMachines(
+    { wait: { definition: 'test/fixtures/workflow/wait.asl.json', tasks: [] } },
+    {},
+    'us-east-1',
+  );
   return { executions: new Executions(machines), stateMachineArn: [...machines.byArn.keys()][0]! };
 };
 
@@ -80,8 +84,21 @@ describe('Executions', () => {
     });
 
     expect(ended).toMatchObject({ status: 'SUCCEEDED', output: JSON.stringify({ attempt: 2 }) });
-    const types = executions.history({ executionArn: executionArn! }).events!.map((e) => e.lambdaFunctionTimedOutEventDetails?.error ?? e.type);
-    expect(types).toEqual(['ExecutionStarted', 'TaskStateEntered', 'LambdaFunctionScheduled', 'LambdaFunctionStarted', 'States.Timeout', 'LambdaFunctionScheduled', 'LambdaFunctionStarted', 'LambdaFunctionSucceeded', 'TaskStateExited', 'ExecutionSucceeded']);
+    const types = executions
+      .history({ executionArn: executionArn! })
+      .events!.map((e) => e.lambdaFunctionTimedOutEventDetails?.error ?? e.type);
+    expect(types).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'States.Timeout',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'ExecutionSucceeded',
+    ]);
     // The first attempt is still running after its execution ended, and finishes once released.
     expect(finished).toEqual([2]);
     releaseFirst();

@@ -8,7 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { call } from '../support/api';
 import { drive, executionEnded } from '../support/batch-status';
-import { addEvents, correctionRun, FINISHED, newBatch, stallFor, subscriptionsWithEvents } from '../support/fault-scenarios';
+import {
+  addEvents,
+  correctionRun,
+  FINISHED,
+  newBatch,
+  stallFor,
+  subscriptionsWithEvents,
+} from '../support/fault-scenarios';
 import { holdFirstWrite, timeoutCount } from '../support/faults';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
 import { lockFailed } from '../../shared/services/lock-for-review';
@@ -39,16 +46,23 @@ const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 
 describe('fault injection', () => {
   const timedOut: number[] = [];
-  it.each(SEEDS)('seed %i: rating, a top-up and reverse-replace survive failed writes, throttled reads and timed-out attempts; every invariant holds', async (seed) => {
-    const stall = stallFor(TASK_TIMEOUT_SECONDS, { maxTimeouts: 2 });
-    const run = await correctionRun(stack, { seed, rates: { writes: 0.05, throttledReads: 0.01, timeouts: 0.05 }, stall });
+  it.each(SEEDS)(
+    'seed %i: rating, a top-up and reverse-replace survive failed writes, throttled reads and timed-out attempts; every invariant holds',
+    async (seed) => {
+      const stall = stallFor(TASK_TIMEOUT_SECONDS, { maxTimeouts: 2 });
+      const run = await correctionRun(stack, {
+        seed,
+        rates: { writes: 0.05, throttledReads: 0.01, timeouts: 0.05 },
+        stall,
+      });
 
-    expect(run.violations).toEqual([]);
-    // The run was not fault-free: calls failed and writes stalled past the timeout.
-    expect(run.faults.before + run.faults.after + run.faults.throttled).toBeGreaterThan(0);
-    expect(timeoutCount(run.faults)).toBeGreaterThan(0);
-    timedOut.push(run.timedOutAttempts);
-  });
+      expect(run.violations).toEqual([]);
+      // The run was not fault-free: calls failed and writes stalled past the timeout.
+      expect(run.faults.before + run.faults.after + run.faults.throttled).toBeGreaterThan(0);
+      expect(timeoutCount(run.faults)).toBeGreaterThan(0);
+      timedOut.push(run.timedOutAttempts);
+    },
+  );
 
   // Whether a given stall ends its attempt by the timeout depends on timing (an attempt that
   // another path ends first is not timed out), so the runner's timeouts are counted over the
@@ -77,7 +91,9 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     const ids = await ratedEvents();
     const rerate = await newBatch('RERATE');
     await addEvents(rerate, [ids[0]!]);
-    const late = holdFirstWrite((_command, input, task) => task === 'LockForReview' && input.includes('LATER_IN_PARTITION'));
+    const late = holdFirstWrite(
+      (_command, input, task) => task === 'LockForReview' && input.includes('LATER_IN_PARTITION'),
+    );
 
     await drive(rerate, 'lock', ['LOCKED']);
     await late.held;
@@ -95,12 +111,16 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     const rating = await newBatch('RATING');
     await addEvents(rating, ids);
     await drive(rating, 'lock', ['LOCKED']);
-    const late = holdFirstWrite((command, _input, task) => task === 'ProcessShardChunk' && command === 'TransactWriteItemsCommand');
+    const late = holdFirstWrite(
+      (command, _input, task) => task === 'ProcessShardChunk' && command === 'TransactWriteItemsCommand',
+    );
 
     expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
     await late.held;
     // Re-rating what is rated with the new allowance is a RERATE batch's job, with its preview.
-    expect((await call('POST', `/v1/subscriptions/${subs[0]}/balances/MINUTES/grants`, { body: { amount: '100' } })).status).toBe(201);
+    expect(
+      (await call('POST', `/v1/subscriptions/${subs[0]}/balances/MINUTES/grants`, { body: { amount: '100' } })).status,
+    ).toBe(201);
     late.release();
     await stack.idle();
 
@@ -115,7 +135,9 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     const ids = events.map((e) => e.eventId);
     const rating = await newBatch('RATING');
     await addEvents(rating, ids);
-    const late = holdFirstWrite((command, input, task) => task === 'LockForReview' && command === 'UpdateItemCommand' && input.includes('counts'));
+    const late = holdFirstWrite(
+      (command, input, task) => task === 'LockForReview' && command === 'UpdateItemCommand' && input.includes('counts'),
+    );
 
     await drive(rating, 'lock', ['LOCKED']);
     await late.held;
@@ -123,7 +145,10 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     late.release();
     await stack.idle();
 
-    expect((await call('GET', `/v1/batches/${rating}`)).body).toMatchObject({ status: 'COMPLETED', counts: { events: 8, processed: 8, errored: 0 } });
+    expect((await call('GET', `/v1/batches/${rating}`)).body).toMatchObject({
+      status: 'COMPLETED',
+      counts: { events: 8, processed: 8, errored: 0 },
+    });
   });
 
   it('a lock retried after its own move to LOCKED applied ends locked with its partitions, and submit rates every event', async () => {
@@ -132,7 +157,10 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     const rating = await newBatch('RATING');
     await addEvents(rating, ids);
     // The audit entry written just after LOCKING -> LOCKED stalls: the attempt times out past its transition.
-    const late = holdFirstWrite((command, input, task) => task === 'LockForReview' && command === 'PutItemCommand' && input.includes('"action":"LOCKED"'));
+    const late = holdFirstWrite(
+      (command, input, task) =>
+        task === 'LockForReview' && command === 'PutItemCommand' && input.includes('"action":"LOCKED"'),
+    );
 
     await drive(rating, 'lock', ['LOCKED']);
     await late.held;
@@ -151,7 +179,9 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     const rating = await newBatch('RATING');
     await addEvents(rating, ids);
     await drive(rating, 'lock', ['LOCKED']);
-    const killed = holdFirstWrite((command, _input, task) => task === 'ProcessShardChunk' && command === 'TransactWriteItemsCommand');
+    const killed = holdFirstWrite(
+      (command, _input, task) => task === 'ProcessShardChunk' && command === 'TransactWriteItemsCommand',
+    );
 
     const submit = call('POST', `/v1/batches/${rating}/submit`);
     await killed.held;
@@ -170,10 +200,15 @@ describe('an attempt that timed out and lands its writes after its batch moved o
   it('a lock undo that arrives once the batch is LOCKED leaves its preview and closed edits alone', async () => {
     const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
     const rating = await newBatch('RATING');
-    await addEvents(rating, events.map((e) => e.eventId));
+    await addEvents(
+      rating,
+      events.map((e) => e.eventId),
+    );
     await drive(rating, 'lock', ['LOCKED']);
 
-    await expect(lockFailed(rating, 'test', { code: 'INTERNAL', message: 'late' }, new Date().toISOString())).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+    await expect(
+      lockFailed(rating, 'test', { code: 'INTERNAL', message: 'late' }, new Date().toISOString()),
+    ).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
 
     expect((await call('GET', `/v1/batches/${rating}/preview`)).body.partitions).toHaveLength(1);
     expect(await batchGet(keys.batchGates(rating))).toHaveLength(keys.batchGates(rating).length);

@@ -43,13 +43,25 @@ interface LineageEvent {
 const lineage = async (eventId: string) => {
   const res = await call('GET', `/v1/usage-events/${eventId}/lineage`);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body as { eventId: string; events: LineageEvent[]; truncated: boolean; limits: { events: number; batchesPerEvent: number } };
+  return res.body as {
+    eventId: string;
+    events: LineageEvent[];
+    truncated: boolean;
+    limits: { events: number; batchesPerEvent: number };
+  };
 };
 
 describe('GET /v1/usage-events/{eventId}/lineage', () => {
   it('returns a three-generation chain (replace, then replace the replacement) in one answer, from any event of it, with every batch that touched each', async () => {
     const sub = uniqueId('sub');
-    await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription({ products: { voice: { register: 'MINUTES', unitPrice: '0.05' }, data: { register: 'DATA_MB', unitPrice: '0.01' } } }) });
+    await call('PUT', `/v1/subscriptions/${sub}`, {
+      body: aSubscription({
+        products: {
+          voice: { register: 'MINUTES', unitPrice: '0.05' },
+          data: { register: 'DATA_MB', unitPrice: '0.01' },
+        },
+      }),
+    });
     const p1 = anEvent({ subscriptionId: sub, quantity: '10' });
     const c1 = anEvent({ subscriptionId: sub, productId: 'data', quantity: '100', parentEventId: p1.eventId });
     expect((await call('POST', '/v1/usage-events', { body: { events: [p1, c1] } })).body.accepted).toBe(2);
@@ -59,16 +71,36 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
     // Generation 2 replaces the first; generation 3 replaces the replacement. Each child follows its
     // parent. (Undo of a completed batch is not built yet: its generation joins this test with it.)
     const p2 = anEvent({ subscriptionId: sub, quantity: '8', eventId: `${p1.eventId}-g2` });
-    const c2 = anEvent({ subscriptionId: sub, productId: 'data', quantity: '90', eventId: `${c1.eventId}-g2`, parentEventId: p1.eventId });
-    const first = await newBatch('REVERSE_REPLACE', { replacements: [{ originalEventId: p1.eventId, events: [p2, c2] }] });
+    const c2 = anEvent({
+      subscriptionId: sub,
+      productId: 'data',
+      quantity: '90',
+      eventId: `${c1.eventId}-g2`,
+      parentEventId: p1.eventId,
+    });
+    const first = await newBatch('REVERSE_REPLACE', {
+      replacements: [{ originalEventId: p1.eventId, events: [p2, c2] }],
+    });
     await run(first);
     const p3 = anEvent({ subscriptionId: sub, quantity: '6', eventId: `${p1.eventId}-g3` });
-    const c3 = anEvent({ subscriptionId: sub, productId: 'data', quantity: '80', eventId: `${c1.eventId}-g3`, parentEventId: p2.eventId });
-    const second = await newBatch('REVERSE_REPLACE', { replacements: [{ originalEventId: p2.eventId, events: [p3, c3] }] });
+    const c3 = anEvent({
+      subscriptionId: sub,
+      productId: 'data',
+      quantity: '80',
+      eventId: `${c1.eventId}-g3`,
+      parentEventId: p2.eventId,
+    });
+    const second = await newBatch('REVERSE_REPLACE', {
+      replacements: [{ originalEventId: p2.eventId, events: [p3, c3] }],
+    });
     await run(second);
 
     const answer = await lineage(p2.eventId);
-    expect(answer).toMatchObject({ eventId: p2.eventId, truncated: false, limits: { events: 100, batchesPerEvent: 20 } });
+    expect(answer).toMatchObject({
+      eventId: p2.eventId,
+      truncated: false,
+      limits: { events: 100, batchesPerEvent: 20 },
+    });
     const byId = new Map(answer.events.map((e) => [e.eventId, e]));
     // Oldest generation first, a parent before its child.
     expect(answer.events.map((e) => [e.eventId, e.generation, e.status])).toEqual([
@@ -80,9 +112,18 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
       [c3.eventId, 1, 'RATED'],
     ]);
     // A replacement names the original it was given for; a replacement child attaches to the replacement parent.
-    expect(byId.get(p1.eventId)).toMatchObject({ childEventIds: [c1.eventId], replacedBy: [p2.eventId, c2.eventId].sort(), reversedBy: first });
+    expect(byId.get(p1.eventId)).toMatchObject({
+      childEventIds: [c1.eventId],
+      replacedBy: [p2.eventId, c2.eventId].sort(),
+      reversedBy: first,
+    });
     expect(byId.get(c1.eventId)).toMatchObject({ parentEventId: p1.eventId, replacedBy: [], reversedBy: first });
-    expect(byId.get(p2.eventId)).toMatchObject({ replaces: p1.eventId, childEventIds: [c2.eventId], replacedBy: [p3.eventId, c3.eventId].sort(), reversedBy: second });
+    expect(byId.get(p2.eventId)).toMatchObject({
+      replaces: p1.eventId,
+      childEventIds: [c2.eventId],
+      replacedBy: [p3.eventId, c3.eventId].sort(),
+      reversedBy: second,
+    });
     expect(byId.get(c2.eventId)).toMatchObject({ replaces: p1.eventId, parentEventId: p2.eventId, reversedBy: second });
     expect(byId.get(p3.eventId)).toMatchObject({ replaces: p2.eventId, childEventIds: [c3.eventId], replacedBy: [] });
     expect(byId.get(c3.eventId)).toMatchObject({ replaces: p2.eventId, parentEventId: p3.eventId });
@@ -114,7 +155,10 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
       expect(other.events.map((e) => e.eventId).sort()).toEqual(answer.events.map((e) => e.eventId).sort());
     }
     expect((await lineage(p1.eventId)).events.map((e) => e.generation)).toEqual([0, 0, 1, 1, 2, 2]);
-    expect((await call('GET', `/v1/usage-events/${p1.eventId}`)).body.lineage).toMatchObject({ replacedBy: [p2.eventId, c2.eventId].sort(), reversedBy: first });
+    expect((await call('GET', `/v1/usage-events/${p1.eventId}`)).body.lineage).toMatchObject({
+      replacedBy: [p2.eventId, c2.eventId].sort(),
+      reversedBy: first,
+    });
   });
 
   it('lists an open batch while it holds the event, and forgets it once the event is removed from it', async () => {
@@ -124,8 +168,16 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
     await call('POST', '/v1/usage-events', { body: { events: [e] } });
     const batchId = await newBatch('RATING', { eventIds: [e.eventId] });
     const held = await lineage(e.eventId as string);
-    expect(held.events).toEqual([expect.objectContaining({ eventId: e.eventId, heldBy: batchId, batches: [expect.objectContaining({ batchId, type: 'RATING', role: 'MEMBER', status: 'DRAFT' })] })]);
-    expect((await call('POST', `/v1/batches/${batchId}/events/remove`, { body: { mode: 'ALL' } })).body.removed).toBe(1);
+    expect(held.events).toEqual([
+      expect.objectContaining({
+        eventId: e.eventId,
+        heldBy: batchId,
+        batches: [expect.objectContaining({ batchId, type: 'RATING', role: 'MEMBER', status: 'DRAFT' })],
+      }),
+    ]);
+    expect((await call('POST', `/v1/batches/${batchId}/events/remove`, { body: { mode: 'ALL' } })).body.removed).toBe(
+      1,
+    );
     expect((await lineage(e.eventId as string)).events[0]!.batches).toEqual([]);
   });
 
@@ -136,16 +188,28 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
     await call('POST', '/v1/usage-events', { body: { events: [e] } });
     const batchId = await newBatch('RATING', { eventIds: [e.eventId] });
     // As an event held before this release looks: the hold without touchedBy.
-    await clients.dynamo.send(new UpdateCommand({ TableName: clients.tableName, Key: keys.event(e.eventId as string), UpdateExpression: 'REMOVE touchedBy' }));
-    expect((await lineage(e.eventId as string)).events[0]!.batches).toEqual([expect.objectContaining({ batchId, role: 'MEMBER' })]);
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.event(e.eventId as string),
+        UpdateExpression: 'REMOVE touchedBy',
+      }),
+    );
+    expect((await lineage(e.eventId as string)).events[0]!.batches).toEqual([
+      expect.objectContaining({ batchId, role: 'MEMBER' }),
+    ]);
   });
 
   it('is bounded: past 100 events it answers the nearest ones and says truncated', async () => {
     const sub = uniqueId('sub');
     await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
     const parent = anEvent({ subscriptionId: sub });
-    const children = Array.from({ length: 120 }, () => anEvent({ subscriptionId: sub, quantity: '1', parentEventId: parent.eventId }));
-    expect((await call('POST', '/v1/usage-events', { body: { events: [parent, ...children] } })).body.accepted).toBe(121);
+    const children = Array.from({ length: 120 }, () =>
+      anEvent({ subscriptionId: sub, quantity: '1', parentEventId: parent.eventId }),
+    );
+    expect((await call('POST', '/v1/usage-events', { body: { events: [parent, ...children] } })).body.accepted).toBe(
+      121,
+    );
     const fromParent = await lineage(parent.eventId as string);
     expect(fromParent.truncated).toBe(true);
     expect(fromParent.events).toHaveLength(100);

@@ -20,11 +20,16 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 
 const sub = uniqueId('sub');
-const products = { voice: { register: 'MINUTES', unitPrice: '0.05' }, data: { register: 'DATA_MB', unitPrice: '0.01' } };
+const products = {
+  voice: { register: 'MINUTES', unitPrice: '0.05' },
+  data: { register: 'DATA_MB', unitPrice: '0.01' },
+};
 
 async function batchWith(type: string, body: Record<string, unknown>) {
   const batchId = (await call('POST', '/v1/batches', { body: { type, options: {} } })).body.batchId as string;
-  const added = await call('POST', `/v1/batches/${batchId}/${'replacements' in body ? 'replacements' : 'events'}`, { body });
+  const added = await call('POST', `/v1/batches/${batchId}/${'replacements' in body ? 'replacements' : 'events'}`, {
+    body,
+  });
   expect(added.body.rejected).toEqual([]);
   return batchId;
 }
@@ -40,8 +45,15 @@ describe('replacement events waiting in a batch', () => {
     await act(rating, 'submit', ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
 
     const voice = anEvent({ subscriptionId: sub, quantity: '10', occurredAt: '2026-03-01T10:00:00Z' });
-    const data = anEvent({ subscriptionId: sub, productId: 'data', quantity: '20', occurredAt: '2026-03-01T11:00:00Z' });
-    const batchId = await batchWith('REVERSE_REPLACE', { replacements: [{ originalEventId: original.eventId, events: [voice, data] }] });
+    const data = anEvent({
+      subscriptionId: sub,
+      productId: 'data',
+      quantity: '20',
+      occurredAt: '2026-03-01T11:00:00Z',
+    });
+    const batchId = await batchWith('REVERSE_REPLACE', {
+      replacements: [{ originalEventId: original.eventId, events: [voice, data] }],
+    });
     const [member] = await getMembers(batchId, [original.eventId as string]);
     expect(member!.replacementEvents?.map((e) => e.eventId)).toEqual([voice.eventId]);
     const filed = await queryAll(keys.batchPartition(batchId), keys.batchReplacementsPrefix);
@@ -54,7 +66,12 @@ describe('replacement events waiting in a batch', () => {
     expect(part('DATA_MB')).toMatchObject({ replacementsAdded: 1 });
     await act(batchId, 'submit', ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
 
-    const after = new Map((await getEvents([original.eventId as string, voice.eventId as string, data.eventId as string])).map((e) => [e.eventId, e]));
+    const after = new Map(
+      (await getEvents([original.eventId as string, voice.eventId as string, data.eventId as string])).map((e) => [
+        e.eventId,
+        e,
+      ]),
+    );
     expect(after.get(original.eventId as string)!.status).toBe('REVERSED');
     expect(after.get(voice.eventId as string)).toMatchObject({ status: 'RATED', replaces: original.eventId });
     expect(after.get(data.eventId as string)).toMatchObject({ status: 'RATED', replaces: original.eventId });

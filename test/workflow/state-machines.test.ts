@@ -27,13 +27,22 @@ describe('loadStateMachines', () => {
 
   it('fails a task whose result exceeds 256 KiB with States.DataLimitExceeded, as AWS does', async () => {
     const machine = [...loadStateMachines({ items }, taskFunctions, 'us-east-1').byArn.values()][0]!;
-    const run = machine.runner.run({ count: 30_000 }, { overrides: { taskResourceLocalHandlers: machine.taskHandlers } });
+    const run = machine.runner.run(
+      { count: 30_000 },
+      { overrides: { taskResourceLocalHandlers: machine.taskHandlers } },
+    );
     await expect(run.result).rejects.toMatchObject({ cause: { name: 'States.DataLimitExceeded' } });
   });
 
   it('lets a Catch match a domain error by its code, which reaches the batch as lastError.code', async () => {
     const refuse = { definition: 'test/fixtures/workflow/refuse.asl.json', tasks: ['Refuse'] };
-    const machine = [...loadStateMachines({ refuse }, { Refuse: { handler: 'test/fixtures/workflow/refuse.ts' } }, 'us-east-1').byArn.values()][0]!;
+    const machine = [
+      ...loadStateMachines(
+        { refuse },
+        { Refuse: { handler: 'test/fixtures/workflow/refuse.ts' } },
+        'us-east-1',
+      ).byArn.values(),
+    ][0]!;
     const run = machine.runner.run({}, { overrides: { taskResourceLocalHandlers: machine.taskHandlers } });
     const out = (await run.result) as { error: { Error: string; Cause: string } };
     expect(out.error.Error).toBe('EVENT_HELD_BY_OTHER_BATCH');
@@ -49,7 +58,9 @@ describe('loadStateMachines', () => {
 
   it('refuses a task function module that does not exist', () => {
     const typo = { ...taskFunctions, ListItems: { handler: 'test/fixtures/workflow/list-itemz.ts' } };
-    expect(() => loadStateMachines({ items }, typo, 'us-east-1')).toThrow('task ListItems: test/fixtures/workflow/list-itemz.ts does not exist');
+    expect(() => loadStateMachines({ items }, typo, 'us-east-1')).toThrow(
+      'task ListItems: test/fixtures/workflow/list-itemz.ts does not exist',
+    );
   });
 
   it('refuses a task that has no task function', () => {

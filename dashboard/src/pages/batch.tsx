@@ -1,7 +1,15 @@
 // Batch: status, counts, progress while a stage runs, the actions `allowedActions` lists and no
 // others, the selection-criteria panel, remove by rule, members, the audit log and the executions.
 import { useState } from 'preact/hooks';
-import { EVENT_STATUSES, MEMBER_STATES, type Batch, type BatchAction, type Criteria, type EventStatus, type RemoveRequest } from '../api';
+import {
+  EVENT_STATUSES,
+  MEMBER_STATES,
+  type Batch,
+  type BatchAction,
+  type Criteria,
+  type EventStatus,
+  type RemoveRequest,
+} from '../api';
 import { href } from '../router';
 import {
   BatchProgress,
@@ -45,9 +53,7 @@ export function BatchPage({ batchId }: { batchId: string }) {
   const b = batch.data;
   return (
     <>
-      <h1>
-        Batch {b?.name ? <span>{b.name}</span> : <code>{batchId}</code>}
-      </h1>
+      <h1>Batch {b?.name ? <span>{b.name}</span> : <code>{batchId}</code>}</h1>
       <ProblemAlert error={batch.error} />
       {batch.loading && !b ? <Loading what="the batch" /> : null}
       {b ? (
@@ -128,7 +134,8 @@ function BatchFacts({ b }: { b: Batch }) {
       {b.lastError ? (
         <div class="problem" role="alert">
           <p>
-            <strong>Last error</strong> <code class="code">{b.lastError.code}</code>: {b.lastError.message} ({when(b.lastError.at)})
+            <strong>Last error</strong> <code class="code">{b.lastError.code}</code>: {b.lastError.message} (
+            {when(b.lastError.at)})
           </p>
         </div>
       ) : null}
@@ -144,11 +151,13 @@ function ApprovalNote({ b }: { b: Batch }) {
     <p class="notice" role="note" data-testid="batch-approval">
       {mine ? (
         <>
-          <strong>Needs approval by someone else.</strong> You locked this batch ({b.approval.reason}), so another operator reviews and submits it.
+          <strong>Needs approval by someone else.</strong> You locked this batch ({b.approval.reason}), so another
+          operator reviews and submits it.
         </>
       ) : (
         <>
-          <strong>Needs approval.</strong> {b.lockedBy} locked this batch ({b.approval.reason}): submitting its preview approves it.
+          <strong>Needs approval.</strong> {b.lockedBy} locked this batch ({b.approval.reason}): submitting its preview
+          approves it.
         </>
       )}
     </p>
@@ -196,7 +205,9 @@ function Actions({ b, onChanged }: { b: Batch; onChanged(): Promise<void> }) {
           </a>
         ) : null}
       </div>
-      {b.allowedActions.length === 0 ? <p class="muted">No action is allowed while the batch is {humanize(b.status).toLowerCase()}.</p> : null}
+      {b.allowedActions.length === 0 ? (
+        <p class="muted">No action is allowed while the batch is {humanize(b.status).toLowerCase()}.</p>
+      ) : null}
       <ProblemAlert error={act.error} />
       {act.result ? (
         <p role="status" class="muted">
@@ -267,14 +278,20 @@ function CriteriaPanel({ b, onChanged }: { b: Batch; onChanged(): Promise<void> 
         </div>
         <p class="hint">Name subscriptions, or a window of at most 31 days.</p>
         <div class="actions">
-          <button type="button" disabled={count.busy} onClick={(e) => {
+          <button
+            type="button"
+            disabled={count.busy}
+            onClick={(e) => {
               add.clear();
               void count.go(read(e));
             }}
           >
             Count matching events (dry run)
           </button>
-          <button type="button" disabled={add.busy} onClick={(e) => {
+          <button
+            type="button"
+            disabled={add.busy}
+            onClick={(e) => {
               count.clear();
               void add.go(read(e));
             }}
@@ -325,7 +342,13 @@ function RemovePanel({ b, onChanged }: { b: Batch; onChanged(): Promise<void> })
     void remove.go({
       mode: 'BY_RULE',
       rule: {
-        ...(text('errorCode') ? { errorCode: text('errorCode') as NonNullable<Extract<RemoveRequest, { mode: 'BY_RULE' }>['rule']['errorCode']> } : {}),
+        ...(text('errorCode')
+          ? {
+              errorCode: text('errorCode') as NonNullable<
+                Extract<RemoveRequest, { mode: 'BY_RULE' }>['rule']['errorCode']
+              >,
+            }
+          : {}),
         ...(subscriptionIds.length ? { subscriptionIds } : {}),
         ...(eventIds.length ? { eventIds } : {}),
         ...(utcInstant(text('from')) ? { from: utcInstant(text('from')) } : {}),
@@ -340,7 +363,13 @@ function RemovePanel({ b, onChanged }: { b: Batch; onChanged(): Promise<void> })
         <fieldset>
           <legend>Which members</legend>
           <div class="field checkbox">
-            <input id="r-by-rule" type="radio" name="mode" checked={mode === 'BY_RULE'} onChange={() => setMode('BY_RULE')} />
+            <input
+              id="r-by-rule"
+              type="radio"
+              name="mode"
+              checked={mode === 'BY_RULE'}
+              onChange={() => setMode('BY_RULE')}
+            />
             <label for="r-by-rule">Members matching a rule</label>
           </div>
           <div class="field checkbox">
@@ -386,7 +415,10 @@ function Members({ b, refresh }: { b: Batch; refresh: string }) {
   const api = useApi();
   const [filter, setFilter] = useState<{ state?: string; errorCode?: string }>({});
   const [cursor, setCursor] = useState<string>();
-  const page = useLoad(() => api.listMembers(b.batchId, filter, cursor), `${b.batchId}|${JSON.stringify(filter)}|${cursor ?? ''}|${refresh}`);
+  const page = useLoad(
+    () => api.listMembers(b.batchId, filter, cursor),
+    `${b.batchId}|${JSON.stringify(filter)}|${cursor ?? ''}|${refresh}`,
+  );
   const apply = (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget as HTMLFormElement);
@@ -471,7 +503,9 @@ function Members({ b, refresh }: { b: Batch; refresh: string }) {
               </tbody>
             </table>
           </div>
-          {items.length === 0 ? <p class="muted">No members{filter.state || filter.errorCode ? ' match' : ''}.</p> : null}
+          {items.length === 0 ? (
+            <p class="muted">No members{filter.state || filter.errorCode ? ' match' : ''}.</p>
+          ) : null}
           <Pager label="Members" cursor={cursor} nextCursor={page.data.nextCursor} onPage={setCursor} />
         </>
       ) : null}
@@ -523,7 +557,9 @@ function AuditLog({ batchId, refresh }: { batchId: string; refresh: string }) {
 /** The console link of an execution in AWS; the local stack's executions are read with the CLI (docs/local-stack.md). */
 function consoleUrl(arn: string): string | undefined {
   const [, , , region, account] = arn.split(':');
-  return region && account && account !== '000000000000' ? `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${arn}` : undefined;
+  return region && account && account !== '000000000000'
+    ? `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${arn}`
+    : undefined;
 }
 
 function Executions({ b }: { b: Batch }) {

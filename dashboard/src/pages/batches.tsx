@@ -57,8 +57,12 @@ export function BatchesPage({ route }: { route: Route }) {
                   <th scope="col">Batch</th>
                   <th scope="col">Type</th>
                   <th scope="col">Status</th>
-                  <th scope="col" class="num">Events</th>
-                  <th scope="col" class="num">Errors</th>
+                  <th scope="col" class="num">
+                    Events
+                  </th>
+                  <th scope="col" class="num">
+                    Errors
+                  </th>
                   <th scope="col">Created</th>
                   <th scope="col">By</th>
                 </tr>
@@ -83,7 +87,12 @@ export function BatchesPage({ route }: { route: Route }) {
             </table>
           </div>
           {page.data.items.length === 0 ? <p class="muted">No batches.</p> : null}
-          <Pager label="Batches" cursor={cursor} nextCursor={page.data.nextCursor} onPage={(c) => navigate(href(['batches'], { status, type, cursor: c }))} />
+          <Pager
+            label="Batches"
+            cursor={cursor}
+            nextCursor={page.data.nextCursor}
+            onPage={(c) => navigate(href(['batches'], { status, type, cursor: c }))}
+          />
         </>
       ) : null}
       <Section title="New batch">

@@ -102,8 +102,9 @@ export function CreateBatchForm({ eventIds, onCreated }: { eventIds: string[]; o
       {done ? (
         <div class="result" role="status" data-testid="create-result">
           <p>
-            Created {done.batch.type} batch <a href={href(['batches', done.batch.batchId])}>{done.batch.name ?? done.batch.batchId}</a>: {done.added} event(s) added,{' '}
-            {done.rejected.length} refused.
+            Created {done.batch.type} batch{' '}
+            <a href={href(['batches', done.batch.batchId])}>{done.batch.name ?? done.batch.batchId}</a>: {done.added}{' '}
+            event(s) added, {done.rejected.length} refused.
           </p>
           <ProblemAlert error={done.addError} title="Adding events stopped" />
           <RefusalTable refusals={done.rejected} caption="Refused events" />

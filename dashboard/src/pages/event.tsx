@@ -38,13 +38,14 @@ function LineageTable({ l }: { l: EventLineage }) {
     <>
       {l.truncated ? (
         <p class="hint" role="status" data-testid="lineage-truncated">
-          The chain goes on past {l.limits.events} events (or {l.limits.batchesPerEvent} batches an event): open an event at its edge to see further.
+          The chain goes on past {l.limits.events} events (or {l.limits.batchesPerEvent} batches an event): open an
+          event at its edge to see further.
         </p>
       ) : null}
       <table data-testid="lineage">
         <caption>
-          Every event of the chain, oldest generation first. A generation is one replacement: -1 is what this event replaced, +1 what
-          replaced it; a parent and its children share one.
+          Every event of the chain, oldest generation first. A generation is one replacement: -1 is what this event
+          replaced, +1 what replaced it; a parent and its children share one.
         </caption>
         <thead>
           <tr>
@@ -87,7 +88,8 @@ function LineageRow({ e, self }: { e: LineageEvent; self: boolean }) {
           <ul class="plain">
             {e.batches.map((b) => (
               <li key={b.batchId} data-lineage-batch={b.batchId}>
-                <a href={href(['batches', b.batchId])}>{b.name ?? b.batchId}</a> {humanize(b.type)}, {humanize(b.role).toLowerCase()}, {humanize(b.status).toLowerCase()}{' '}
+                <a href={href(['batches', b.batchId])}>{b.name ?? b.batchId}</a> {humanize(b.type)},{' '}
+                {humanize(b.role).toLowerCase()}, {humanize(b.status).toLowerCase()}{' '}
                 <span class="muted">{when(b.at)}</span>
               </li>
             ))}
@@ -155,7 +157,13 @@ function EventDetail({ e }: { e: UsageEvent }) {
             <dt>Rated</dt>
             <dd>{when(r.ratedAt)}</dd>
             <dt>Allowance draws</dt>
-            <dd>{r.draws.length ? r.draws.map((d) => `${d.quantity} from grant ${d.grantId}`).join('; ') : <span class="muted">none</span>}</dd>
+            <dd>
+              {r.draws.length ? (
+                r.draws.map((d) => `${d.quantity} from grant ${d.grantId}`).join('; ')
+              ) : (
+                <span class="muted">none</span>
+              )}
+            </dd>
           </dl>
         ) : (
           <p class="muted">Not rated.</p>

@@ -48,7 +48,13 @@ export function EventsPage({ route }: { route: Route }) {
       <form key={route.query.toString()} class="filters" onSubmit={search} aria-label="Find usage events">
         <div class="field">
           <label for="f-subscription">Subscription</label>
-          <input id="f-subscription" name="subscriptionId" required defaultValue={filter?.subscriptionId} autocomplete="off" />
+          <input
+            id="f-subscription"
+            name="subscriptionId"
+            required
+            defaultValue={filter?.subscriptionId}
+            autocomplete="off"
+          />
         </div>
         <div class="field">
           <label for="f-product">Product</label>
@@ -76,7 +82,13 @@ export function EventsPage({ route }: { route: Route }) {
         <button type="submit">Find events</button>
       </form>
       {filter ? (
-        <EventList key={JSON.stringify(filter)} filter={filter} cursor={cursor} selected={selected} onSelect={setSelected} />
+        <EventList
+          key={JSON.stringify(filter)}
+          filter={filter}
+          cursor={cursor}
+          selected={selected}
+          onSelect={setSelected}
+        />
       ) : (
         <p class="muted">Name a subscription to list its events (listing every event would scan the whole table).</p>
       )}
@@ -87,7 +99,17 @@ export function EventsPage({ route }: { route: Route }) {
   );
 }
 
-function EventList({ filter, cursor, selected, onSelect }: { filter: EventFilter; cursor?: string; selected: Set<string>; onSelect(s: Set<string>): void }) {
+function EventList({
+  filter,
+  cursor,
+  selected,
+  onSelect,
+}: {
+  filter: EventFilter;
+  cursor?: string;
+  selected: Set<string>;
+  onSelect(s: Set<string>): void;
+}) {
   const api = useApi();
   const page = useLoad(() => api.listUsageEvents(filter, cursor), `${JSON.stringify(filter)}|${cursor ?? ''}`);
   const items = page.data?.items ?? [];
@@ -122,15 +144,26 @@ function EventList({ filter, cursor, selected, onSelect }: { filter: EventFilter
               <thead>
                 <tr>
                   <th scope="col">
-                    <input type="checkbox" aria-label="Select every event on this page" checked={allOnPage} onChange={(e) => togglePage(e.currentTarget.checked)} />
+                    <input
+                      type="checkbox"
+                      aria-label="Select every event on this page"
+                      checked={allOnPage}
+                      onChange={(e) => togglePage(e.currentTarget.checked)}
+                    />
                   </th>
                   <th scope="col">Event</th>
                   <th scope="col">Occurred</th>
                   <th scope="col">Product</th>
-                  <th scope="col" class="num">Quantity</th>
+                  <th scope="col" class="num">
+                    Quantity
+                  </th>
                   <th scope="col">Status</th>
-                  <th scope="col" class="num">Allowance used</th>
-                  <th scope="col" class="num">Amount</th>
+                  <th scope="col" class="num">
+                    Allowance used
+                  </th>
+                  <th scope="col" class="num">
+                    Amount
+                  </th>
                   <th scope="col">Batch</th>
                 </tr>
               </thead>
@@ -138,7 +171,12 @@ function EventList({ filter, cursor, selected, onSelect }: { filter: EventFilter
                 {items.map((e) => (
                   <tr key={e.eventId} data-event-id={e.eventId}>
                     <td>
-                      <input type="checkbox" aria-label={`Select ${e.eventId}`} checked={selected.has(e.eventId)} onChange={(x) => toggle(e.eventId, x.currentTarget.checked)} />
+                      <input
+                        type="checkbox"
+                        aria-label={`Select ${e.eventId}`}
+                        checked={selected.has(e.eventId)}
+                        onChange={(x) => toggle(e.eventId, x.currentTarget.checked)}
+                      />
                     </td>
                     <td>
                       <a href={href(['events', e.eventId])}>{e.eventId}</a>

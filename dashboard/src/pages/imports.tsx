@@ -6,9 +6,18 @@ import { href, navigate, type Route } from '../router';
 import { Loading, ProblemAlert, Section, StatusBadge, useAction, useApi, useLoad, usePolling } from '../ui';
 
 const KINDS: { kind: ImportKind; label: string; columns: string }[] = [
-  { kind: 'usage-events', label: 'Usage events (new events)', columns: 'event_id, subscription_id, product_id, quantity, occurred_at; optional parent_event_id, attr_<name>' },
+  {
+    kind: 'usage-events',
+    label: 'Usage events (new events)',
+    columns: 'event_id, subscription_id, product_id, quantity, occurred_at; optional parent_event_id, attr_<name>',
+  },
   { kind: 'batch-events', label: 'Event ids for a batch', columns: 'event_id' },
-  { kind: 'batch-replacements', label: 'Replacements for a batch', columns: 'original_event_id, and either nothing else or event_id, subscription_id, product_id, quantity, occurred_at' },
+  {
+    kind: 'batch-replacements',
+    label: 'Replacements for a batch',
+    columns:
+      'original_event_id, and either nothing else or event_id, subscription_id, product_id, quantity, occurred_at',
+  },
 ];
 
 export function ImportPage({ route }: { route: Route }) {
@@ -36,7 +45,14 @@ export function ImportPage({ route }: { route: Route }) {
           <legend>What the file holds</legend>
           {KINDS.map((k) => (
             <div class="field checkbox" key={k.kind}>
-              <input id={`i-${k.kind}`} type="radio" name="kind" value={k.kind} checked={kind === k.kind} onChange={() => setKind(k.kind)} />
+              <input
+                id={`i-${k.kind}`}
+                type="radio"
+                name="kind"
+                value={k.kind}
+                checked={kind === k.kind}
+                onChange={() => setKind(k.kind)}
+              />
               <label for={`i-${k.kind}`}>{k.label}</label>
             </div>
           ))}
@@ -44,7 +60,14 @@ export function ImportPage({ route }: { route: Route }) {
         {kind !== 'usage-events' ? (
           <div class="field">
             <label for="i-batch">Batch id</label>
-            <input id="i-batch" name="batchId" required value={batchId} onInput={(e) => setBatchId(e.currentTarget.value)} autocomplete="off" />
+            <input
+              id="i-batch"
+              name="batchId"
+              required
+              value={batchId}
+              onInput={(e) => setBatchId(e.currentTarget.value)}
+              autocomplete="off"
+            />
           </div>
         ) : null}
         <p class="hint">Columns: {spec.columns}. The header names them; see docs/csv-imports.md.</p>

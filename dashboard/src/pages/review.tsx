@@ -5,7 +5,19 @@
 import { useState } from 'preact/hooks';
 import { ApiError, type Api, type Batch, type BillLine, type Member, type Preview } from '../api';
 import { href } from '../router';
-import { BatchProgress, decimalDelta, humanize, Loading, ProblemAlert, Section, StatusBadge, useAction, useApi, useLoad, when } from '../ui';
+import {
+  BatchProgress,
+  decimalDelta,
+  humanize,
+  Loading,
+  ProblemAlert,
+  Section,
+  StatusBadge,
+  useAction,
+  useApi,
+  useLoad,
+  when,
+} from '../ui';
 import { useBatch } from './batch';
 
 /** Members read at most for the lists below (pages of 1,000); a larger batch says so. */
@@ -26,7 +38,8 @@ export function ReviewPage({ batchId }: { batchId: string }) {
           <>
             <BatchProgress status={b.status} progress={b.progress} />
             <p>
-              The batch is {humanize(b.status).toLowerCase()}: its preview exists once it is locked. <a href={href(['batches', batchId])}>Back to the batch</a>
+              The batch is {humanize(b.status).toLowerCase()}: its preview exists once it is locked.{' '}
+              <a href={href(['batches', batchId])}>Back to the batch</a>
             </p>
           </>
         ) : (
@@ -41,7 +54,10 @@ function Review({ b, onSubmitted }: { b: Batch; onSubmitted(): Promise<void> }) 
   const api = useApi();
   const [previewRead, setPreviewRead] = useState(0);
   // The preview is read once the batch is locked and again on request; it does not change while the batch runs.
-  const preview = useLoad(() => api.getPreview(b.batchId), `${b.batchId}|${b.status === 'LOCKED' ? 'locked' : 'after'}|${previewRead}`);
+  const preview = useLoad(
+    () => api.getPreview(b.batchId),
+    `${b.batchId}|${b.status === 'LOCKED' ? 'locked' : 'after'}|${previewRead}`,
+  );
   const members = useLoad(() => reviewMembers(api, b.batchId), `${b.batchId}|${b.version}|${b.counts.errored}`);
   const submit = useAction(async (tag?: string) => {
     try {
@@ -96,8 +112,8 @@ function Review({ b, onSubmitted }: { b: Batch; onSubmitted(): Promise<void> }) 
             </p>
             {p.stale ? (
               <div class="alert" role="alert" data-testid="preview-stale">
-                <strong>This preview is stale.</strong> Something it was made from changed after lock; submit would not apply{' '}
-                {p.totals.stale} subscription(s). Revert and lock again to see the new preview.
+                <strong>This preview is stale.</strong> Something it was made from changed after lock; submit would not
+                apply {p.totals.stale} subscription(s). Revert and lock again to see the new preview.
                 <ul>
                   {p.subscriptions
                     .filter((x) => x.state === 'STALE')
@@ -117,7 +133,11 @@ function Review({ b, onSubmitted }: { b: Batch; onSubmitted(): Promise<void> }) 
 
       <Section title="Related events added" id="related">
         <ProblemAlert error={members.error} />
-        {members.data ? <RelatedEvents related={members.data.related} truncated={members.data.truncated} /> : <Loading what="members" />}
+        {members.data ? (
+          <RelatedEvents related={members.data.related} truncated={members.data.truncated} />
+        ) : (
+          <Loading what="members" />
+        )}
       </Section>
 
       <Section title="Errors to resolve before submit" id="errors">
@@ -135,12 +155,14 @@ function Review({ b, onSubmitted }: { b: Batch; onSubmitted(): Promise<void> }) 
               )}
               {memberErrors.map((m) => (
                 <li key={m.eventId}>
-                  Event <a href={href(['events', m.eventId])}>{m.eventId}</a>: <code class="code">{m.errorCode}</code> {m.errorMessage}
+                  Event <a href={href(['events', m.eventId])}>{m.eventId}</a>: <code class="code">{m.errorCode}</code>{' '}
+                  {m.errorMessage}
                 </li>
               ))}
             </ul>
             <p>
-              Remove them on the <a href={href(['batches', b.batchId])}>batch page</a> (remove by rule, with their error code), or revert the batch to edit it.
+              Remove them on the <a href={href(['batches', b.batchId])}>batch page</a> (remove by rule, with their error
+              code), or revert the batch to edit it.
             </p>
           </>
         )}
@@ -148,13 +170,23 @@ function Review({ b, onSubmitted }: { b: Batch; onSubmitted(): Promise<void> }) 
 
       {b.allowedActions.includes('SUBMIT') ? (
         <Section title="Submit" id="submit">
-          <p>Submit writes exactly this preview. {preview.data?.tag ? 'If anything it was made from has changed since, the API refuses it.' : ''}</p>
-          <button type="button" class="primary" disabled={submit.busy || !p} onClick={() => void submit.go(preview.data?.tag)}>
+          <p>
+            Submit writes exactly this preview.{' '}
+            {preview.data?.tag ? 'If anything it was made from has changed since, the API refuses it.' : ''}
+          </p>
+          <button
+            type="button"
+            class="primary"
+            disabled={submit.busy || !p}
+            onClick={() => void submit.go(preview.data?.tag)}
+          >
             Submit batch
           </button>
           <ProblemAlert error={submit.error} title="Not submitted" />
           {stale ? (
-            <button type="button" onClick={() => {
+            <button
+              type="button"
+              onClick={() => {
                 submit.clear();
                 setPreviewRead((n) => n + 1);
               }}
@@ -165,7 +197,9 @@ function Review({ b, onSubmitted }: { b: Batch; onSubmitted(): Promise<void> }) 
         </Section>
       ) : null}
 
-      {p && !['LOCKED', 'REVERTING'].includes(b.status) ? <CurrentBillLines p={p} refresh={`${b.status}|${b.progress.done}`} /> : null}
+      {p && !['LOCKED', 'REVERTING'].includes(b.status) ? (
+        <CurrentBillLines p={p} refresh={`${b.status}|${b.progress.done}`} />
+      ) : null}
     </>
   );
 }
@@ -180,12 +214,24 @@ function Partitions({ p }: { p: Preview }) {
             <tr>
               <th scope="col">Subscription</th>
               <th scope="col">Register</th>
-              <th scope="col" class="num">Balance before</th>
-              <th scope="col" class="num">Balance after</th>
-              <th scope="col" class="num">Events changed</th>
-              <th scope="col" class="num">Related added</th>
-              <th scope="col" class="num">Reversed</th>
-              <th scope="col" class="num">Replacements</th>
+              <th scope="col" class="num">
+                Balance before
+              </th>
+              <th scope="col" class="num">
+                Balance after
+              </th>
+              <th scope="col" class="num">
+                Events changed
+              </th>
+              <th scope="col" class="num">
+                Related added
+              </th>
+              <th scope="col" class="num">
+                Reversed
+              </th>
+              <th scope="col" class="num">
+                Replacements
+              </th>
               <th scope="col">State</th>
             </tr>
           </thead>
@@ -229,18 +275,34 @@ function BillLines({ p }: { p: Preview }) {
                 <th scope="col">Subscription</th>
                 <th scope="col">Period</th>
                 <th scope="col">Status</th>
-                <th scope="col" class="num">Usage</th>
-                <th scope="col" class="num">True-up</th>
-                <th scope="col" class="num">Adjustments</th>
-                <th scope="col" class="num">Before</th>
-                <th scope="col" class="num">After</th>
-                <th scope="col" class="num">Change</th>
+                <th scope="col" class="num">
+                  Usage
+                </th>
+                <th scope="col" class="num">
+                  True-up
+                </th>
+                <th scope="col" class="num">
+                  Adjustments
+                </th>
+                <th scope="col" class="num">
+                  Before
+                </th>
+                <th scope="col" class="num">
+                  After
+                </th>
+                <th scope="col" class="num">
+                  Change
+                </th>
                 <th scope="col">Note</th>
               </tr>
             </thead>
             <tbody>
               {rows.map(({ x, bill }) => (
-                <tr key={`${x.subscriptionId}/${bill.period}`} data-bill-line={`${x.subscriptionId}/${bill.period}`} class={x.state === 'STALE' ? 'stale' : undefined}>
+                <tr
+                  key={`${x.subscriptionId}/${bill.period}`}
+                  data-bill-line={`${x.subscriptionId}/${bill.period}`}
+                  class={x.state === 'STALE' ? 'stale' : undefined}
+                >
                   <td>{x.subscriptionId}</td>
                   <td>{bill.period}</td>
                   <td>
@@ -271,7 +333,8 @@ function BillLines({ p }: { p: Preview }) {
         <ul data-testid="credit-rebill">
           {documents.map(({ x, d }) => (
             <li key={`${x.subscriptionId}/${d.originalPeriod}/${d.kind}`}>
-              {d.kind === 'CREDIT' ? 'Credit' : 'Rebill'} of {d.originalPeriod} in {d.period}: {d.amount} {x.currency} ({x.subscriptionId})
+              {d.kind === 'CREDIT' ? 'Credit' : 'Rebill'} of {d.originalPeriod} in {d.period}: {d.amount} {x.currency} (
+              {x.subscriptionId})
             </li>
           ))}
         </ul>
@@ -285,7 +348,10 @@ function lineNote(bill: Preview['subscriptions'][number]['billLines'][number], s
   if (state === 'STALE') notes.push('stale: not applied');
   if (bill.created) notes.push('new line');
   if (bill.reinvoiceRequired) notes.push('bill must be re-issued');
-  if (bill.creditRebillPeriod) notes.push(`${bill.frozenBecause?.toLowerCase().replace(/_/g, ' ') ?? 'frozen'}: corrected to ${bill.correctedTotal ?? ''}, credit/rebill in ${bill.creditRebillPeriod}`);
+  if (bill.creditRebillPeriod)
+    notes.push(
+      `${bill.frozenBecause?.toLowerCase().replace(/_/g, ' ') ?? 'frozen'}: corrected to ${bill.correctedTotal ?? ''}, credit/rebill in ${bill.creditRebillPeriod}`,
+    );
   return notes.join('; ');
 }
 
@@ -320,12 +386,17 @@ function RelatedEvents({ related, truncated }: { related: Member[]; truncated: b
           </tbody>
         </table>
       </div>
-      {truncated ? <p class="muted">The batch has more members than this page reads; the batch page lists them all.</p> : null}
+      {truncated ? (
+        <p class="muted">The batch has more members than this page reads; the batch page lists them all.</p>
+      ) : null}
     </>
   );
 }
 
-async function reviewMembers(api: Api, batchId: string): Promise<{ related: Member[]; errors: Member[]; truncated: boolean }> {
+async function reviewMembers(
+  api: Api,
+  batchId: string,
+): Promise<{ related: Member[]; errors: Member[]; truncated: boolean }> {
   const related: Member[] = [];
   const errors: Member[] = [];
   let cursor: string | undefined;
@@ -345,10 +416,15 @@ async function reviewMembers(api: Api, batchId: string): Promise<{ related: Memb
 function CurrentBillLines({ p, refresh }: { p: Preview; refresh: string }) {
   const api = useApi();
   const periods = new Map<string, Set<string>>();
-  for (const x of p.subscriptions) for (const bill of x.billLines) periods.set(x.subscriptionId, (periods.get(x.subscriptionId) ?? new Set()).add(bill.period));
+  for (const x of p.subscriptions)
+    for (const bill of x.billLines)
+      periods.set(x.subscriptionId, (periods.get(x.subscriptionId) ?? new Set()).add(bill.period));
   const subscriptions = [...periods.keys()].slice(0, 20);
   const lines = useLoad(
-    async () => (await Promise.all(subscriptions.map(async (s) => ({ s, lines: (await api.billLines(s)).items })))).flatMap(({ s, lines }) => lines.filter((l) => periods.get(s)!.has(l.period)).map((l) => ({ s, l }))),
+    async () =>
+      (await Promise.all(subscriptions.map(async (s) => ({ s, lines: (await api.billLines(s)).items })))).flatMap(
+        ({ s, lines }) => lines.filter((l) => periods.get(s)!.has(l.period)).map((l) => ({ s, l })),
+      ),
     `${p.batchId}|${refresh}`,
   );
   return (
@@ -369,11 +445,21 @@ function CurrentLinesTable({ rows }: { rows: { s: string; l: BillLine }[] }) {
             <th scope="col">Subscription</th>
             <th scope="col">Period</th>
             <th scope="col">Status</th>
-            <th scope="col" class="num">Usage</th>
-            <th scope="col" class="num">Minimum true-up</th>
-            <th scope="col" class="num">Adjustments</th>
-            <th scope="col" class="num">Total</th>
-            <th scope="col" class="num">Events</th>
+            <th scope="col" class="num">
+              Usage
+            </th>
+            <th scope="col" class="num">
+              Minimum true-up
+            </th>
+            <th scope="col" class="num">
+              Adjustments
+            </th>
+            <th scope="col" class="num">
+              Total
+            </th>
+            <th scope="col" class="num">
+              Events
+            </th>
           </tr>
         </thead>
         <tbody>

@@ -12,7 +12,9 @@ export const handler = httpHandler(
     query: z.object(Paging),
     responses: { 200: Page(AccountLogEntryView, 'AccountLogPage') },
     errors: ['NOT_FOUND'],
-  }, async ({ path, query }) => {
-  const page = await accountLog(path.accountId, query.limit, query.cursor);
-  return ok({ items: page.items.map(accountLogView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
-});
+  },
+  async ({ path, query }) => {
+    const page = await accountLog(path.accountId, query.limit, query.cursor);
+    return ok({ items: page.items.map(accountLogView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+  },
+);

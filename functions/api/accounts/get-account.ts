@@ -5,7 +5,14 @@ import { httpHandler, ok } from '../http-handler';
 import { AccountView, accountView } from '../views';
 
 export const handler = httpHandler(
-  { summary: 'Read an account with its bill units', path: z.object({ accountId: Id }), responses: { 200: AccountView }, errors: ['NOT_FOUND'] }, async ({ path }) => {
-  const { account, billUnits } = await accountDetail(path.accountId);
-  return ok(accountView(account, billUnits));
-});
+  {
+    summary: 'Read an account with its bill units',
+    path: z.object({ accountId: Id }),
+    responses: { 200: AccountView },
+    errors: ['NOT_FOUND'],
+  },
+  async ({ path }) => {
+    const { account, billUnits } = await accountDetail(path.accountId);
+    return ok(accountView(account, billUnits));
+  },
+);

@@ -12,7 +12,9 @@ export const handler = httpHandler(
     query: z.object(Paging),
     responses: { 200: Page(BalanceGroupView, 'BalanceGroupPage') },
     errors: ['NOT_FOUND'],
-  }, async ({ path, query }) => {
-  const page = await balanceGroupsOf(path.accountId, query.limit, query.cursor);
-  return ok({ items: page.items.map(balanceGroupView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
-});
+  },
+  async ({ path, query }) => {
+    const page = await balanceGroupsOf(path.accountId, query.limit, query.cursor);
+    return ok({ items: page.items.map(balanceGroupView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+  },
+);

@@ -16,6 +16,9 @@ export const handler = httpHandler(
   },
   async ({ path, query }) => {
     const page = await openItemsOf(path.accountId, path.billUnitId, query.status, query.limit, query.cursor);
-    return ok({ items: page.items.map((o) => openItemView(o, page.currency)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+    return ok({
+      items: page.items.map((o) => openItemView(o, page.currency)),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    });
   },
 );

@@ -13,7 +13,9 @@ export const handler = httpHandler(
     body: BillUnitInput,
     responses: { 201: BillUnitView, 200: BillUnitView },
     errors: ['NOT_FOUND'],
-  }, async ({ path, body, actor }) => {
-  const { billUnit, created: isNew } = await addBillUnit(path.accountId, body, actor, new Date().toISOString());
-  return (isNew ? created : ok)(billUnitView(billUnit));
-});
+  },
+  async ({ path, body, actor }) => {
+    const { billUnit, created: isNew } = await addBillUnit(path.accountId, body, actor, new Date().toISOString());
+    return (isNew ? created : ok)(billUnitView(billUnit));
+  },
+);

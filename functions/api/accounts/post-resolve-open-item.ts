@@ -14,7 +14,14 @@ export const handler = httpHandler(
     errors: ['NOT_FOUND'],
   },
   async ({ path, body, actor }) => {
-    const { openItem, currency } = await resolveBillUnitOpenItem(path.accountId, path.billUnitId, path.openItemId, body, actor, new Date().toISOString());
+    const { openItem, currency } = await resolveBillUnitOpenItem(
+      path.accountId,
+      path.billUnitId,
+      path.openItemId,
+      body,
+      actor,
+      new Date().toISOString(),
+    );
     return ok(openItemView(openItem, currency));
   },
 );

@@ -13,7 +13,13 @@ export const handler = httpHandler(
     body: AccountInput,
     responses: { 201: AccountView, 200: AccountView },
     errors: ['FUTURE_DATED'],
-  }, async ({ path, body, actor }) => {
-  const { account, billUnits, created: isNew } = await createAccount(path.accountId, body, actor, new Date().toISOString());
-  return (isNew ? created : ok)(accountView(account, billUnits));
-});
+  },
+  async ({ path, body, actor }) => {
+    const {
+      account,
+      billUnits,
+      created: isNew,
+    } = await createAccount(path.accountId, body, actor, new Date().toISOString());
+    return (isNew ? created : ok)(accountView(account, billUnits));
+  },
+);

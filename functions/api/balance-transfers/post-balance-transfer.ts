@@ -8,7 +8,15 @@ export const handler = httpHandler(
     summary: "Move allowance from one subscription's register to another's in the same account",
     body: TransferInput,
     responses: { 201: TransferView },
-    errors: ['NOT_FOUND', 'CROSS_ACCOUNT', 'RESOURCE_MISMATCH', 'INSUFFICIENT_BALANCE', 'BACKDATE_OUT_OF_RANGE', 'FUTURE_DATED'],
-  }, async ({ body, actor, headers }) =>
-  created(transferView(await transferBalance(body, actor, new Date().toISOString(), headers['idempotency-key']))),
+    errors: [
+      'NOT_FOUND',
+      'CROSS_ACCOUNT',
+      'RESOURCE_MISMATCH',
+      'INSUFFICIENT_BALANCE',
+      'BACKDATE_OUT_OF_RANGE',
+      'FUTURE_DATED',
+    ],
+  },
+  async ({ body, actor, headers }) =>
+    created(transferView(await transferBalance(body, actor, new Date().toISOString(), headers['idempotency-key']))),
 );

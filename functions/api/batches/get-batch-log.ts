@@ -12,8 +12,10 @@ export const handler = httpHandler(
     query: z.object(Paging),
     responses: { 200: Page(BatchLogEntryView, 'BatchLogPage') },
     errors: ['NOT_FOUND'],
-  }, async ({ path, query }) => {
-  await requireBatch(path.batchId);
-  const page = await listLog(path.batchId, query.limit, query.cursor);
-  return ok({ items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
-});
+  },
+  async ({ path, query }) => {
+    await requireBatch(path.batchId);
+    const page = await listLog(path.batchId, query.limit, query.cursor);
+    return ok({ items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+  },
+);

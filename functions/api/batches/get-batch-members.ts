@@ -18,11 +18,13 @@ export const handler = httpHandler(
     query: Query,
     responses: { 200: Page(MemberView, 'BatchMemberPage') },
     errors: ['NOT_FOUND'],
-  }, async ({ path, query }) => {
-  const batch = await requireBatch(path.batchId);
-  const { limit, cursor, state, errorCode } = query;
-  // LOCKED and PROCESSED are derived from the batch's status, so the state filter applies to the view.
-  const page = await listMembers(path.batchId, errorCode ? { errorCode } : {}, limit, cursor);
-  const items = page.items.map((m) => memberView(m, batch)).filter((m) => !state || m.state === state);
-  return ok({ items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
-});
+  },
+  async ({ path, query }) => {
+    const batch = await requireBatch(path.batchId);
+    const { limit, cursor, state, errorCode } = query;
+    // LOCKED and PROCESSED are derived from the batch's status, so the state filter applies to the view.
+    const page = await listMembers(path.batchId, errorCode ? { errorCode } : {}, limit, cursor);
+    const items = page.items.map((m) => memberView(m, batch)).filter((m) => !state || m.state === state);
+    return ok({ items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+  },
+);

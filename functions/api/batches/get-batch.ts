@@ -7,7 +7,8 @@ import { BatchView, batchView } from '../views';
 export const handler = httpHandler(
   {
     summary: 'Read a batch: status, counts, progress and the actions it allows now',
-    description: "`allowedActions` is the caller's: when a LOCKED batch needs four-eyes approval, SUBMIT is absent for the one who locked it (`approval` says so).",
+    description:
+      "`allowedActions` is the caller's: when a LOCKED batch needs four-eyes approval, SUBMIT is absent for the one who locked it (`approval` says so).",
     path: z.object({ batchId: z.uuid() }),
     responses: { 200: BatchView },
     errors: ['NOT_FOUND'],

@@ -20,7 +20,8 @@ const errors: Record<Exclude<WorkflowAction, 'cancel'>, readonly ErrorCode[]> = 
 };
 
 const IfMatch = z.string().max(2000).meta({
-  description: "The preview's `ETag` (GET /v1/batches/{batchId}/preview): submit only if the preview is still exactly that one, else 412 PREVIEW_STALE. Required when the batch needs approval (428 APPROVAL_REQUIRED without it).",
+  description:
+    "The preview's `ETag` (GET /v1/batches/{batchId}/preview): submit only if the preview is still exactly that one, else 412 PREVIEW_STALE. Required when the batch needs approval (428 APPROVAL_REQUIRED without it).",
 });
 
 export const actionHandler = (action: Exclude<WorkflowAction, 'cancel'>) =>
@@ -49,7 +50,8 @@ export const actionHandler = (action: Exclude<WorkflowAction, 'cancel'>) =>
     : httpHandler(
         {
           summary: summaries[action],
-          description: 'Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles.',
+          description:
+            'Answers 202 once the workflow has started; poll GET /v1/batches/{batchId} until its status settles.',
           path: z.object({ batchId: z.uuid() }),
           responses: { 202: ActionAcceptedView },
           errors: errors[action],

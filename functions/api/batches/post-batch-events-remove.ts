@@ -12,6 +12,6 @@ export const handler = httpHandler(
     body: RemoveRequest,
     responses: { 200: RemoveResultView },
     errors: ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE'],
-  }, async ({ path, body, actor }) =>
-  ok(await removeEvents(path.batchId, body, actor, new Date().toISOString())),
+  },
+  async ({ path, body, actor }) => ok(await removeEvents(path.batchId, body, actor, new Date().toISOString())),
 );

@@ -20,9 +20,11 @@ export const handler = httpHandler(
     body: Body,
     responses: { 200: AddEventsResultView },
     errors: ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE', 'CRITERIA_TOO_BROAD'],
-  }, async ({ path, body, actor }) => {
-  const now = new Date().toISOString();
-  if ('eventIds' in body) return ok(await addEventIds(path.batchId, body.eventIds, actor, now));
-  if (body.dryRun) return ok(await countByCriteria(path.batchId, body.criteria));
-  return ok(await addByCriteria(path.batchId, body.criteria, actor, now, body.cursor));
-});
+  },
+  async ({ path, body, actor }) => {
+    const now = new Date().toISOString();
+    if ('eventIds' in body) return ok(await addEventIds(path.batchId, body.eventIds, actor, now));
+    if (body.dryRun) return ok(await countByCriteria(path.batchId, body.criteria));
+    return ok(await addByCriteria(path.batchId, body.criteria, actor, now, body.cursor));
+  },
+);

@@ -10,7 +10,12 @@ import { AddReplacementsResultView } from '../views';
 // Replacement events are validated one by one, so a bad one rejects only its original.
 const Body = z.strictObject({
   replacements: z
-    .array(z.strictObject({ originalEventId: Id, events: z.array(validatedOneByOne(UsageEventInput, 'A replacement event')).max(MAX_REPLACEMENTS_PER_ORIGINAL) }))
+    .array(
+      z.strictObject({
+        originalEventId: Id,
+        events: z.array(validatedOneByOne(UsageEventInput, 'A replacement event')).max(MAX_REPLACEMENTS_PER_ORIGINAL),
+      }),
+    )
     .min(1)
     .max(500)
     // One original once per request, and one replacement event id once: a transaction may not
@@ -20,13 +25,23 @@ const Body = z.strictObject({
       const events = new Map<string, string>();
       rows.forEach((row, i) => {
         const first = originals.get(row.originalEventId);
-        if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'originalEventId'], message: `names original ${row.originalEventId} again (first at replacements.${first})` });
+        if (first !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'originalEventId'],
+            message: `names original ${row.originalEventId} again (first at replacements.${first})`,
+          });
         else originals.set(row.originalEventId, i);
         row.events.forEach((e, j) => {
           const eventId = (e as { eventId?: unknown } | undefined)?.eventId;
           if (typeof eventId !== 'string') return;
           const seen = events.get(eventId);
-          if (seen !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'events', j, 'eventId'], message: `repeats replacement event ${eventId} (first at ${seen})` });
+          if (seen !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'events', j, 'eventId'],
+              message: `repeats replacement event ${eventId} (first at ${seen})`,
+            });
           else events.set(eventId, `replacements.${i}.events.${j}`);
         });
       });
@@ -40,7 +55,9 @@ export const handler = httpHandler(
     body: Body,
     responses: { 200: AddReplacementsResultView },
     errors: ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE'],
-  }, async ({ path, body, actor }) => {
-  const result = await addReplacementsToBatch(path.batchId, body.replacements, actor, new Date().toISOString());
-  return ok({ ...result, already: result.already.length });
-});
+  },
+  async ({ path, body, actor }) => {
+    const result = await addReplacementsToBatch(path.batchId, body.replacements, actor, new Date().toISOString());
+    return ok({ ...result, already: result.already.length });
+  },
+);

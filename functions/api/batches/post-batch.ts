@@ -9,4 +9,6 @@ export const handler = httpHandler(
     body: BatchInput,
     responses: { 201: BatchView },
     errors: ['ACTION_NOT_ALLOWED_FOR_TYPE', 'FUTURE_DATED'],
-  }, async ({ body, actor }) => created(batchView(await openBatch(body, actor, new Date().toISOString()))));
+  },
+  async ({ body, actor }) => created(batchView(await openBatch(body, actor, new Date().toISOString()))),
+);

@@ -12,12 +12,14 @@ const Body = z.discriminatedUnion('kind', [
 
 export const handler = httpHandler(
   {
-    summary: 'An upload URL for a CSV file (usage events, or a draft batch\'s events or replacements): PUT the file there and the S3 drop imports it',
+    summary:
+      "An upload URL for a CSV file (usage events, or a draft batch's events or replacements): PUT the file there and the S3 drop imports it",
     body: Body,
     responses: { 201: ImportUploadView },
     errors: ['NOT_FOUND', 'INVALID_TRANSITION', 'ACTION_NOT_ALLOWED_FOR_TYPE'],
   },
   async ({ body, actor }) => {
-  const { fileName, ...target } = body;
-  return created(await requestUpload(target, fileName, actor, new Date().toISOString()));
-});
+    const { fileName, ...target } = body;
+    return created(await requestUpload(target, fileName, actor, new Date().toISOString()));
+  },
+);

@@ -10,6 +10,7 @@ export const handler = httpHandler(
     body: z.strictObject({ closedThrough: Period }),
     responses: { 200: LedgerCloseView },
     errors: ['INVALID_TRANSITION', 'FUTURE_DATED'],
-  }, async ({ body, actor }) =>
-  ok(ledgerCloseView(await closeLedgerThrough(body.closedThrough, actor, new Date().toISOString()))),
+  },
+  async ({ body, actor }) =>
+    ok(ledgerCloseView(await closeLedgerThrough(body.closedThrough, actor, new Date().toISOString()))),
 );

@@ -14,7 +14,14 @@ export const handler = httpHandler(
     errors: ['NOT_FOUND'],
   },
   async ({ path }) => {
-    const [items, documents, sub] = await Promise.all([adjustmentsOf(path.subscriptionId), creditRebillOf(path.subscriptionId), requireSubscription(path.subscriptionId)]);
-    return ok({ items: items.map(adjustmentView), creditRebill: documents.map((d) => creditRebillView(d, sub.currency)) });
+    const [items, documents, sub] = await Promise.all([
+      adjustmentsOf(path.subscriptionId),
+      creditRebillOf(path.subscriptionId),
+      requireSubscription(path.subscriptionId),
+    ]);
+    return ok({
+      items: items.map(adjustmentView),
+      creditRebill: documents.map((d) => creditRebillView(d, sub.currency)),
+    });
   },
 );

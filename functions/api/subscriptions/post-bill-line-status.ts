@@ -13,5 +13,6 @@ export const handler = httpHandler(
     responses: { 200: BillLineView },
     errors: ['NOT_FOUND', 'INVALID_TRANSITION'],
   },
-  async ({ path, body }) => ok(billLineView(await setBillStatus(path.subscriptionId, path.period, body.status, new Date().toISOString()))),
+  async ({ path, body }) =>
+    ok(billLineView(await setBillStatus(path.subscriptionId, path.period, body.status, new Date().toISOString()))),
 );

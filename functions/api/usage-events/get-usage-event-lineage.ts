@@ -6,7 +6,8 @@ import { LineageView, lineageView } from '../views';
 
 export const handler = httpHandler(
   {
-    summary: 'Read the whole lineage of a usage event: parents, children, what it replaced and what replaced it, each with the batches that touched it',
+    summary:
+      'Read the whole lineage of a usage event: parents, children, what it replaced and what replaced it, each with the batches that touched it',
     path: z.object({ eventId: Id }),
     responses: { 200: LineageView },
     errors: ['NOT_FOUND'],

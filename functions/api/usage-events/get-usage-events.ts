@@ -17,8 +17,18 @@ const Query = z.object({
 });
 
 export const handler = httpHandler(
-  { summary: "List a subscription's usage events, oldest first", query: Query, responses: { 200: Page(UsageEventView, 'UsageEventPage') }, errors: ['NOT_FOUND'] }, async ({ query }) => {
-  const { limit, cursor, ...filter } = query;
-  const page = await listUsageEvents(filter, limit, cursor);
-  return ok({ items: page.items.map((e) => eventView(e, page.currency)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
-});
+  {
+    summary: "List a subscription's usage events, oldest first",
+    query: Query,
+    responses: { 200: Page(UsageEventView, 'UsageEventPage') },
+    errors: ['NOT_FOUND'],
+  },
+  async ({ query }) => {
+    const { limit, cursor, ...filter } = query;
+    const page = await listUsageEvents(filter, limit, cursor);
+    return ok({
+      items: page.items.map((e) => eventView(e, page.currency)),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    });
+  },
+);

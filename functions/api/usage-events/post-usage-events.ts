@@ -6,7 +6,9 @@ import { httpHandler, ok } from '../http-handler';
 import { IngestResultView } from '../views';
 
 // Items are validated one by one by ingestEvents, so one bad event never sinks the others.
-const Body = z.strictObject({ events: z.array(validatedOneByOne(UsageEventInput, 'A usage event')).min(1).max(MAX_EVENTS_PER_REQUEST) });
+const Body = z.strictObject({
+  events: z.array(validatedOneByOne(UsageEventInput, 'A usage event')).min(1).max(MAX_EVENTS_PER_REQUEST),
+});
 
 export const handler = httpHandler(
   {
@@ -16,4 +18,6 @@ export const handler = httpHandler(
       'The same eventId with the same content again counts as a duplicate; with other content it is EVENT_ID_CONFLICT.',
     body: Body,
     responses: { 200: IngestResultView },
-  }, async ({ body }) => ok(await ingestEvents(body.events, new Date().toISOString())));
+  },
+  async ({ body }) => ok(await ingestEvents(body.events, new Date().toISOString())),
+);
