@@ -4,6 +4,7 @@
 // without one, the audit log entry and the domain event.
 import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  describeOpenItems,
   balanceGroupKind,
   emptyBalanceGroupId,
   type Account,
@@ -16,7 +17,8 @@ import type { DomainEvent } from '../domain/domain-events';
 import { DomainError } from '../domain/errors';
 import type { Subscription } from '../domain/subscription';
 import { accountLogPut } from './account-log';
-import { describeOpenItems, getAccount, getBillUnit, toBillUnit } from './accounts';
+import { getAccount } from './accounts';
+import { getBillUnit, toBillUnit } from './bill-units';
 import { getBalanceGroupItem, newBalanceGroupPut, toBalanceGroup } from './balance-groups';
 import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
