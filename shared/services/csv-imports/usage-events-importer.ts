@@ -2,7 +2,7 @@
 import type { EventInput } from '../../domain/csv-import';
 import { usageEventRow } from '../../domain/csv-import';
 import { MAX_EVENTS_PER_REQUEST } from '../../domain/usage-event';
-import { ingestEvents } from '../../store/usage-events';
+import { ingestEvents } from '../ingest-events';
 import { ChunksInFlight } from './chunks-in-flight';
 import type { Importer } from './importer';
 
