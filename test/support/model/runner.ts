@@ -375,6 +375,10 @@ async function finishBatch(
   const done = await drive(batchId, 'submit', FINISHED);
   if (done.status !== 'COMPLETED')
     diverge(`batch ${batchId}`, 'status', 'COMPLETED', `${done.status} ${JSON.stringify(done.lastError ?? {})}`);
+  // Progress is exact: every event the applied plans change, counted once whatever was retried.
+  const changed = outcomes.filter((o) => !o.error).reduce((s, o) => s + o.events.length, 0);
+  const progress = `${done.progress?.done}/${done.progress?.total}`;
+  if (progress !== `${changed}/${changed}`) diverge(`batch ${batchId}`, 'progress', `${changed}/${changed}`, progress);
   apply(state, outcomes);
 }
 
