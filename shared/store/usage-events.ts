@@ -47,12 +47,13 @@ export function toUsageEvent(item: Item): UsageEvent {
       : {}),
     ...(item.reversedAt ? { reversedAt: item.reversedAt as string } : {}),
     ...(item.insertedByBatch ? { insertedByBatch: item.insertedByBatch as string } : {}),
+    ...(item.restores ? { restores: item.restores as string } : {}),
     ...(item.touchedBy ? { touchedBy: [...(item.touchedBy as Set<string>)].sort() } : {}),
     createdAt: item.createdAt as string,
   };
 }
 
-function toRating(r: Item): StoredRating {
+export function toRating(r: Item): StoredRating {
   return {
     allowanceUsed: r.allowanceUsed as bigint,
     draws: ((r.draws as Item[] | undefined) ?? []).map((d) => ({
