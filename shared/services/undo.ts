@@ -52,13 +52,17 @@ export async function requestUndo(
   input: z.output<typeof UndoInput>,
   actor: string,
   now: string,
+  retried = false,
 ): Promise<Batch> {
   const original = await requireBatch(batchId);
   const previous = original.undoneBy ? await getBatch(original.undoneBy) : undefined;
-  // A cancelled or failed undo changed nothing: another may take its place.
+  // A cancelled or failed undo changed nothing: another may take its place. A DRAFT one is the
+  // answer to an earlier request for the same undo (one that may have stopped midway): it is
+  // finished and answered again.
   const replacing =
     previous && (previous.status === 'CANCELLED' || previous.status === 'FAILED') ? previous : undefined;
-  if (original.undoneBy && !replacing) {
+  const resuming = previous?.status === 'DRAFT' ? previous : undefined;
+  if (original.undoneBy && !replacing && !resuming) {
     throw new DomainError(
       'BATCH_ALREADY_UNDONE',
       `batch ${batchId} is undone by batch ${original.undoneBy} (${previous?.status ?? 'unknown'}); cancel that one to undo anew`,
@@ -89,7 +93,7 @@ export async function requestUndo(
   // A first look answers the common refusal without creating anything; the holds below are the guarantee.
   const moved = changes.filter((c) => {
     const e = events.get(c.eventId);
-    return !e || !unchangedSince(c, e) || (e.heldBy !== undefined && e.heldBy !== original.undoneBy);
+    return !e || !unchangedSince(c, e) || (e.heldBy !== undefined && e.heldBy !== resuming?.batchId);
   });
   if (moved.length > 0)
     throw changedSince(
@@ -97,24 +101,29 @@ export async function requestUndo(
       moved.map((c) => events.get(c.eventId) ?? c.eventId),
     );
 
-  const undo = await createUndoBatch(
-    original,
-    {
-      name: input.name ?? `Undo of ${original.name ?? original.batchId}`.slice(0, 200),
-      ...(input.description ? { description: input.description } : {}),
-      options: {
-        arPolicy: input.options.arPolicy ?? original.options.arPolicy,
-        creditOnly: false,
-        ...(input.options.effectiveAt ? { effectiveAt: input.options.effectiveAt } : {}),
-        requireApproval: input.options.requireApproval ?? original.options.requireApproval === true,
+  const undo =
+    resuming ??
+    (await createUndoBatch(
+      original,
+      {
+        name: input.name ?? `Undo of ${original.name ?? original.batchId}`.slice(0, 200),
+        ...(input.description ? { description: input.description } : {}),
+        options: {
+          arPolicy: input.options.arPolicy ?? original.options.arPolicy,
+          creditOnly: false,
+          ...(input.options.effectiveAt ? { effectiveAt: input.options.effectiveAt } : {}),
+          requireApproval: input.options.requireApproval ?? original.options.requireApproval === true,
+        },
       },
-    },
-    actor,
-    now,
-    replacing?.batchId,
-  );
+      actor,
+      now,
+      replacing?.batchId,
+    ));
   if (!undo) {
     const again = await requireBatch(batchId);
+    // A twin request created it first: this one helps it finish and answers the same.
+    if (again.undoneBy && !retried && (await getBatch(again.undoneBy))?.status === 'DRAFT')
+      return requestUndo(batchId, input, actor, now, true);
     throw again.undoneBy
       ? new DomainError('BATCH_ALREADY_UNDONE', `batch ${batchId} is undone by batch ${again.undoneBy}`)
       : new DomainError(
@@ -122,31 +131,33 @@ export async function requestUndo(
           `batch ${batchId} is ${again.status}: only a COMPLETED batch can be undone`,
         );
   }
-  const refused = await holdForUndo(
+  const held = await holdForUndo(
     undo,
     changes.map((c) => ({ event: events.get(c.eventId)!, rev: c.fromRev + 1 })),
     now,
   );
-  if (refused.length > 0) {
+  if (held.refused.length > 0) {
     // Changed (or taken) between the look and the hold: the undo is given up, its holds released.
     await cancelBatch(undo.batchId, actor, now);
-    throw changedSince(batchId, refused);
+    throw changedSince(batchId, held.refused);
   }
-  await addCounts(undo.batchId, { events: changes.length }, now, ['DRAFT']);
-  await appendLog(undo.batchId, {
-    at: now,
-    actor,
-    action: 'CREATE',
-    message: `created UNDO batch of batch ${batchId}, holding the ${changes.length} event(s) it changed`,
-    data: { undoes: batchId, events: changes.length, options: undo.options },
-  });
-  await appendLog(batchId, {
-    at: now,
-    actor,
-    action: 'UNDO_REQUESTED',
-    message: `undo batch ${undo.batchId} created`,
-    data: { undoneBy: undo.batchId },
-  });
+  if (held.added > 0) await addCounts(undo.batchId, { events: held.added }, now, ['DRAFT']);
+  if (!resuming) {
+    await appendLog(undo.batchId, {
+      at: now,
+      actor,
+      action: 'CREATE',
+      message: `created UNDO batch of batch ${batchId}, holding the ${changes.length} event(s) it changed`,
+      data: { undoes: batchId, events: changes.length, options: undo.options },
+    });
+    await appendLog(batchId, {
+      at: now,
+      actor,
+      action: 'UNDO_REQUESTED',
+      message: `undo batch ${undo.batchId} created`,
+      data: { undoneBy: undo.batchId },
+    });
+  }
   return requireBatch(undo.batchId);
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/api';
 import { aSubscription, anEvent, uniqueId } from '../support/builders';
 import type { LocalStack } from '../../infra/local/stack';
-import { act, useLocalWorkflows } from '../support/workflows';
+import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
 import { getEvents } from '../../shared/store/usage-events';
 import type { UsageEvent } from '../../shared/domain/usage-event';
 
@@ -159,7 +159,7 @@ describe('POST /v1/batches/{batchId}/undo', () => {
     expect((await undo(rerate)).undoes).toBe(rerate);
   });
 
-  it('is refused BATCH_ALREADY_UNDONE for a batch undone (or being undone), and BATCH_NOT_UNDOABLE for a batch not COMPLETED', async () => {
+  it('is refused BATCH_NOT_UNDOABLE for a batch not COMPLETED, answers the same DRAFT undo when asked again, and is refused BATCH_ALREADY_UNDONE once that undo is locked or done (a cancelled one gives way)', async () => {
     const { sub, ids } = await ratedSubscription();
     await call('PUT', `/v1/subscriptions/${sub}`, {
       body: aSubscription({ products: { voice: { register: 'MINUTES', unitPrice: '0.07' } } }),
@@ -169,10 +169,15 @@ describe('POST /v1/batches/{batchId}/undo', () => {
     expect([draftRes.status, draftRes.body.code]).toEqual([409, 'BATCH_NOT_UNDOABLE']);
     await run(rerate);
     const u = await undo(rerate);
+    // Asked again while the undo is a DRAFT: the same undo (a request that stopped midway is finished).
+    expect((await undo(rerate)).batchId).toBe(u.batchId);
+    expect((await call('GET', `/v1/batches/${u.batchId}`)).body.counts.events).toBe(2);
+    await act(u.batchId, 'lock', ['LOCKED']);
     const twice = await call('POST', `/v1/batches/${rerate}/undo`, { body: {} });
     expect([twice.status, twice.body.code]).toEqual([409, 'BATCH_ALREADY_UNDONE']);
     // A cancelled undo changed nothing: another takes its place.
-    expect((await call('POST', `/v1/batches/${u.batchId}/cancel`)).status).toBe(200);
+    expect((await call('POST', `/v1/batches/${u.batchId}/cancel`)).status).toBe(202);
+    await waitForStatus(u.batchId, ['CANCELLED']);
     const again = await undo(rerate);
     expect(again.batchId).not.toBe(u.batchId);
     await run(again.batchId);
