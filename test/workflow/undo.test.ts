@@ -7,6 +7,8 @@ import type { LocalStack } from '../../infra/local/stack';
 import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
 import { getEvents } from '../../shared/store/usage-events';
 import type { UsageEvent } from '../../shared/domain/usage-event';
+import { checkSubscription } from '../../shared/store/invariants';
+import { requireSubscription } from '../../shared/store/subscriptions';
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -183,5 +185,51 @@ describe('POST /v1/batches/{batchId}/undo', () => {
     await run(again.batchId);
     const done = await call('POST', `/v1/batches/${rerate}/undo`, { body: {} });
     expect([done.status, done.body.code]).toEqual([409, 'BATCH_ALREADY_UNDONE']);
+  });
+
+  it('follows the AR rules like any batch: refused AR_INTERFACED under REJECT once the line is interfaced; under CREDIT_REBILL the line stays and a credit and a rebill restore the charge in the next open period', async () => {
+    const sub = uniqueId('sub');
+    await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
+    const events = ['10', '20'].map((q, i) =>
+      anEvent({ subscriptionId: sub, quantity: q, occurredAt: `2026-03-0${i + 1}T10:00:00Z` }),
+    );
+    await call('POST', '/v1/usage-events', { body: { events } });
+    const ids = events.map((e) => e.eventId as string);
+    await run(await newBatch('RATING', { eventIds: ids }));
+    const before = await books(sub, ids);
+    await call('PUT', `/v1/subscriptions/${sub}`, {
+      body: aSubscription({ products: { voice: { register: 'MINUTES', unitPrice: '0.10' } } }),
+    });
+    const rerate = await newBatch('RERATE', { eventIds: ids });
+    await run(rerate);
+    for (const status of ['BILLED', 'INTERFACED'])
+      await call('POST', `/v1/subscriptions/${sub}/bill-lines/2026-03/status`, { body: { status } });
+
+    const rejected = await undo(rerate);
+    const locked = await act(rejected.batchId, 'lock', ['LOCKED']);
+    expect(locked.counts.errored).toBe(2);
+    expect(
+      (await call('GET', `/v1/batches/${rejected.batchId}/members?errorCode=AR_INTERFACED`)).body.items,
+    ).toHaveLength(2);
+    expect((await call('POST', `/v1/batches/${rejected.batchId}/cancel`)).status).toBe(202);
+    await waitForStatus(rejected.batchId, ['CANCELLED']);
+
+    const rebill = await undo(rerate, { options: { arPolicy: 'CREDIT_REBILL' } });
+    await act(rebill.batchId, 'lock', ['LOCKED']);
+    const preview = (await call('GET', `/v1/batches/${rebill.batchId}/preview`)).body.subscriptions[0];
+    expect(preview.creditRebill).toEqual([
+      { kind: 'CREDIT', amount: '-3.00', originalPeriod: '2026-03', period: '2026-04' },
+      { kind: 'REBILL', amount: '1.50', originalPeriod: '2026-03', period: '2026-04' },
+    ]);
+    expect((await act(rebill.batchId, 'submit', FINISHED)).status).toBe('COMPLETED');
+    const lines = (await call('GET', `/v1/subscriptions/${sub}/bill-lines`)).body.items;
+    expect(lines).toEqual([
+      expect.objectContaining({ period: '2026-03', status: 'INTERFACED', usageAmount: '3.00', total: '3.00' }),
+      expect.objectContaining({ period: '2026-04', status: 'OPEN', adjustments: '-1.50', total: '-1.50' }),
+    ]);
+    const after = await books(sub, ids);
+    for (const id of ids) expect(eventState(after.events[id]!)).toEqual(eventState(before.events[id]!));
+    expect(after.balances).toEqual(before.balances);
+    expect(await checkSubscription(await requireSubscription(sub))).toEqual([]);
   });
 });
