@@ -263,7 +263,7 @@ export async function undoRun(stack: LocalStack, options: RunOptions): Promise<R
     }
     for (const f of fixes) {
       const e = after.events.get(f.eventId as string);
-      if (!e || e.status !== 'REVERSED' || e.reversedBy !== undo || e.heldBy !== undefined)
+      if (e?.status !== 'REVERSED' || e.reversedBy !== undo || e.heldBy !== undefined)
         violations.push({
           rule: 'replacement-reversed-once',
           detail: `${f.eventId}: ${e?.status} by ${e?.reversedBy}`,

@@ -152,7 +152,7 @@ describe('POST /v1/batches/{batchId}/undo', () => {
     });
     const rerate = await newBatch('RERATE', { eventIds: ids });
     await run(rerate);
-    const first = (await getEvents(ids)).map((e) => e.touchedBy ?? []).flat();
+    const first = (await getEvents(ids)).flatMap((e) => e.touchedBy ?? []);
     const ratingId = first.find((id) => id !== rerate)!;
     const res = await call('POST', `/v1/batches/${ratingId}/undo`, { body: {} });
     expect([res.status, res.body.code]).toEqual([409, 'EVENTS_CHANGED_SINCE']);
