@@ -440,6 +440,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/batches/{batchId}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo a completed batch: a new UNDO batch (DRAFT) holding exactly the events it changed
+         * @description The UNDO batch is locked (the preview shows the way back), approved and submitted like any batch, under the same AR and ledger-close rules (options.arPolicy defaults to the original’s). Once submitted, every event, register and bill line the original changed is as it was before it ran, written as new history: an event it reversed comes back as a new event that `restores` it, a replacement it inserted is reversed, a re-rated event gets the rating it had, a rated one is LOADED again. The original names it in `undoneBy`, the undo names the original in `undoes`.
+         */
+        post: operations["postBatchUndo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/batches/{batchId}/submit": {
         parameters: {
             query?: never;
@@ -719,7 +739,7 @@ export interface components {
          * @description A stable error code (GET /v1/lookups lists each with its meaning).
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "APPROVAL_REQUIRED" | "SAME_ACTOR" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "APPROVAL_REQUIRED" | "SAME_ACTOR" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_NOT_UNDOABLE" | "BATCH_ALREADY_UNDONE" | "EVENTS_CHANGED_SINCE" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
         Health: {
             /** @constant */
             status: "ok";
@@ -747,7 +767,7 @@ export interface components {
                 status: number;
                 meaning: string;
             }[];
-            batchTypes: ("RATING" | "RERATE" | "REVERSE_REPLACE")[];
+            batchTypes: ("RATING" | "RERATE" | "REVERSE_REPLACE" | "UNDO")[];
             batchStatuses: ("DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED")[];
             batchActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL")[];
             /** @description What each type allows in each status; `when` names a further condition. */
@@ -893,11 +913,59 @@ export interface components {
                         when?: string;
                     }[];
                 };
+                UNDO: {
+                    DRAFT: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    LOCKING: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    LOCKED: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    REVERTING: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    PROCESSING: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    COMPLETED: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    COMPLETED_WITH_ERRORS: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    FAILED: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                    CANCELLED: {
+                        /** @enum {string} */
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        when?: string;
+                    }[];
+                };
             };
             eligibleEventStatusesByType: {
                 RATING: ("LOADED" | "RATED" | "EXCLUDED" | "REVERSED")[];
                 RERATE: ("LOADED" | "RATED" | "EXCLUDED" | "REVERSED")[];
                 REVERSE_REPLACE: ("LOADED" | "RATED" | "EXCLUDED" | "REVERSED")[];
+                UNDO: ("LOADED" | "RATED" | "EXCLUDED" | "REVERSED")[];
             };
             eventStatuses: ("LOADED" | "RATED" | "EXCLUDED" | "REVERSED")[];
             memberRoles: ("MEMBER" | "CHILD" | "RELATED" | "REPLACEMENT")[];
@@ -1117,6 +1185,8 @@ export interface components {
                 childEventIds?: string[];
                 replaces?: string;
                 replacedBy?: string[];
+                /** @description A restored event: the reversed event an undo brought back (it also `replaces` it). */
+                restores?: string;
                 /** @description The batch that reversed the event. */
                 reversedBy?: string;
             };
@@ -1143,6 +1213,8 @@ export interface components {
                 childEventIds: string[];
                 replaces?: string;
                 replacedBy: string[];
+                /** @description A restored event: the reversed event an undo brought back (it also `replaces` it). */
+                restores?: string;
                 /** @description The batch that reversed the event. */
                 reversedBy?: string;
                 reversedAt?: components["schemas"]["Timestamp"];
@@ -1152,7 +1224,7 @@ export interface components {
                 batches: {
                     batchId: string;
                     /** @enum {string} */
-                    type: "RATING" | "RERATE" | "REVERSE_REPLACE";
+                    type: "RATING" | "RERATE" | "REVERSE_REPLACE" | "UNDO";
                     name?: string;
                     /** @enum {string} */
                     status: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED";
@@ -1178,7 +1250,7 @@ export interface components {
             /** Format: uuid */
             batchId: string;
             /** @enum {string} */
-            type: "RATING" | "RERATE" | "REVERSE_REPLACE";
+            type: "RATING" | "RERATE" | "REVERSE_REPLACE" | "UNDO";
             name?: string;
             description?: string;
             /** @enum {string} */
@@ -1208,6 +1280,16 @@ export interface components {
             createdBy: string;
             /** @description Who asked for the last lock. */
             lockedBy?: string;
+            /**
+             * Format: uuid
+             * @description UNDO: the completed batch this batch undoes.
+             */
+            undoes?: string;
+            /**
+             * Format: uuid
+             * @description The UNDO batch created to undo this batch (POST /v1/batches/{batchId}/undo); once it is COMPLETED, this batch is undone.
+             */
+            undoneBy?: string;
             /** @description A LOCKED batch read by one caller (GET /v1/batches/{batchId}): whether someone other than lockedBy must submit it (four-eyes approval), and why. */
             approval?: {
                 required: boolean;
@@ -2867,7 +2949,7 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED";
-                type?: "RATING" | "RERATE" | "REVERSE_REPLACE";
+                type?: "RATING" | "RERATE" | "REVERSE_REPLACE" | "UNDO";
                 limit?: number;
                 cursor?: string;
             };
@@ -3397,7 +3479,7 @@ export interface operations {
                     mode: "BY_RULE";
                     rule: {
                         /** @enum {string} */
-                        errorCode?: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "APPROVAL_REQUIRED" | "SAME_ACTOR" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
+                        errorCode?: "VALIDATION_FAILED" | "NOT_FOUND" | "INVALID_TRANSITION" | "ACTION_NOT_ALLOWED_FOR_TYPE" | "EVENT_NOT_FOUND" | "EVENT_ALREADY_REVERSED" | "EVENT_ALREADY_PROCESSED" | "EVENT_NOT_RATED" | "EVENT_HELD_BY_OTHER_BATCH" | "EVENT_ID_CONFLICT" | "AR_INTERFACED" | "EXCLUDED_ZERO_CHARGE" | "BACKDATE_OUT_OF_RANGE" | "PERIOD_CLOSED" | "BEFORE_ACCOUNT_CREATED" | "PREVIEW_STALE" | "PLAN_TOO_LARGE" | "FUTURE_DATED" | "CRITERIA_TOO_BROAD" | "APPROVAL_REQUIRED" | "SAME_ACTOR" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "CROSS_ACCOUNT" | "RESOURCE_MISMATCH" | "BILL_UNIT_HAS_OPEN_ITEMS" | "DEFAULT_BALANCE_GROUP" | "REPLACEMENT_ROWS_NOT_ADJACENT" | "BATCH_NOT_UNDOABLE" | "BATCH_ALREADY_UNDONE" | "EVENTS_CHANGED_SINCE" | "BATCH_EMPTY" | "METHOD_NOT_ALLOWED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "CONFLICT" | "INTERNAL";
                         subscriptionIds?: components["schemas"]["Id"][];
                         eventIds?: components["schemas"]["Id"][];
                         from?: components["schemas"]["Instant"];
@@ -3989,6 +4071,142 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description `INTERNAL`: An unexpected failure (or a workflow step that failed); quote requestId when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "INTERNAL";
+                    };
+                };
+            };
+        };
+    };
+    postBatchUndo: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+                "X-Actor"?: string;
+            };
+            path: {
+                batchId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    description?: string;
+                    options?: {
+                        /** @enum {string} */
+                        arPolicy?: "REJECT" | "CREDIT_REBILL";
+                        effectiveAt?: components["schemas"]["Instant"];
+                        requireApproval?: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description Present when the answer is a replay of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Batch"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`: The request or a row does not have the documented shape; errors[] names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: The named resource does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /**
+             * @description `CONFLICT`: A concurrent change, an id already used with other content, or a request with this Idempotency-Key still in progress.
+             *
+             *     `BATCH_NOT_UNDOABLE`: Only a COMPLETED batch can be undone (one that failed in part, or still runs, cannot); a batch locked before undo existed is not either.
+             *
+             *     `BATCH_ALREADY_UNDONE`: The batch is undone, or an open undo batch of it exists (undoneBy names it); cancel that one to undo anew.
+             *
+             *     `EVENTS_CHANGED_SINCE`: A later batch changed (or an open batch holds) an event the batch changed, so it cannot be undone; undo the later batch first.
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "CONFLICT" | "BATCH_NOT_UNDOABLE" | "BATCH_ALREADY_UNDONE" | "EVENTS_CHANGED_SINCE";
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than 1 MiB (10 MiB before it reaches the handler). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description `IDEMPOTENCY_KEY_REUSED`: This Idempotency-Key was used by the same caller for a different request.
+             *
+             *     `FUTURE_DATED`: The instant is in the future.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "IDEMPOTENCY_KEY_REUSED" | "FUTURE_DATED";
                     };
                 };
             };

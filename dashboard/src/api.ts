@@ -47,7 +47,7 @@ export type LineageEvent = EventLineage['events'][number];
 
 export type Batch = Schemas['Batch'];
 export type BatchType = Batch['type'];
-export const BATCH_TYPES = everyValue<BatchType>()(['RATING', 'RERATE', 'REVERSE_REPLACE']);
+export const BATCH_TYPES = everyValue<BatchType>()(['RATING', 'RERATE', 'REVERSE_REPLACE', 'UNDO']);
 export type BatchStatus = Batch['status'];
 export const BATCH_STATUSES = everyValue<BatchStatus>()([
   'DRAFT',
@@ -62,6 +62,9 @@ export const BATCH_STATUSES = everyValue<BatchStatus>()([
 ]);
 export type BatchAction = Batch['allowedActions'][number];
 export type NewBatch = RequestBody<'postBatch'>;
+/** Types a batch is created with (an UNDO batch comes from POST /v1/batches/{batchId}/undo). */
+export type CreatableBatchType = NewBatch['type'];
+export const CREATABLE_BATCH_TYPES = everyValue<CreatableBatchType>()(['RATING', 'RERATE', 'REVERSE_REPLACE']);
 
 export type AddResult = Schemas['AddEventsResult'];
 export type Refusal = AddResult['rejected'][number];

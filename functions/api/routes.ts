@@ -181,6 +181,12 @@ export const routes: readonly Route[] = [
   },
   {
     method: 'POST',
+    path: '/v1/batches/{batchId}/undo',
+    handler: 'functions/api/batches/post-batch-undo.ts',
+    access: { table: 'readWrite' },
+  },
+  {
+    method: 'POST',
     path: '/v1/batches/{batchId}/submit',
     handler: 'functions/api/batches/post-batch-submit.ts',
     access: { table: 'readWrite', workflows: ['submit'] },

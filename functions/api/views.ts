@@ -215,6 +215,9 @@ export const UsageEventView = z
         childEventIds: z.array(z.string()).optional(),
         replaces: z.string().optional(),
         replacedBy: z.array(z.string()).optional(),
+        restores: z.string().optional().meta({
+          description: 'A restored event: the reversed event an undo brought back (it also `replaces` it).',
+        }),
         reversedBy: z.string().optional().meta({ description: 'The batch that reversed the event.' }),
       })
       .meta({ description: 'Direct links only; GET /v1/usage-events/{eventId}/lineage returns the whole chain.' }),
@@ -246,6 +249,9 @@ export const LineageView = z
           childEventIds: z.array(z.string()),
           replaces: z.string().optional(),
           replacedBy: z.array(z.string()),
+          restores: z.string().optional().meta({
+            description: 'A restored event: the reversed event an undo brought back (it also `replaces` it).',
+          }),
           reversedBy: z.string().optional().meta({ description: 'The batch that reversed the event.' }),
           reversedAt: Timestamp.optional(),
           heldBy: z.string().optional().meta({ description: 'The open batch holding the event.' }),
@@ -292,6 +298,7 @@ export function lineageView(l: Lineage): z.output<typeof LineageView> {
       childEventIds,
       ...(e.replaces ? { replaces: e.replaces } : {}),
       replacedBy: e.replacedBy ?? [],
+      ...(e.restores ? { restores: e.restores } : {}),
       ...(e.reversedBy ? { reversedBy: e.reversedBy } : {}),
       ...(e.reversedAt ? { reversedAt: e.reversedAt } : {}),
       ...(e.heldBy ? { heldBy: e.heldBy } : {}),
@@ -355,6 +362,11 @@ export const BatchView = z
     progress: z.object({ done: z.number().int(), total: z.number().int() }),
     createdBy: z.string(),
     lockedBy: z.string().optional().meta({ description: 'Who asked for the last lock.' }),
+    undoes: z.uuid().optional().meta({ description: 'UNDO: the completed batch this batch undoes.' }),
+    undoneBy: z.uuid().optional().meta({
+      description:
+        'The UNDO batch created to undo this batch (POST /v1/batches/{batchId}/undo); once it is COMPLETED, this batch is undone.',
+    }),
     approval: z.object({ required: z.boolean(), reason: z.string() }).optional().meta({
       description:
         'A LOCKED batch read by one caller (GET /v1/batches/{batchId}): whether someone other than lockedBy must submit it (four-eyes approval), and why.',
@@ -834,6 +846,7 @@ export function eventView(e: UsageEvent, currency: string, childEventIds?: strin
       ...(childEventIds ? { childEventIds } : {}),
       ...(e.replaces ? { replaces: e.replaces } : {}),
       ...(e.replacedBy ? { replacedBy: e.replacedBy } : {}),
+      ...(e.restores ? { restores: e.restores } : {}),
       ...(e.reversedBy ? { reversedBy: e.reversedBy } : {}),
     },
     createdAt: e.createdAt,
@@ -859,6 +872,8 @@ export const batchView = (
   progress: b.progress,
   createdBy: b.createdBy,
   ...(b.lockedBy ? { lockedBy: b.lockedBy } : {}),
+  ...(b.undoes ? { undoes: b.undoes } : {}),
+  ...(b.undoneBy ? { undoneBy: b.undoneBy } : {}),
   ...(viewer?.approval ? { approval: viewer.approval } : {}),
   createdAt: b.createdAt,
   updatedAt: b.updatedAt,

@@ -1,7 +1,7 @@
 // `npm run demo`: the worked example (README, "The API in five calls") against a running local stack (`npm start`),
 // through the public HTTP API only: a subscription with an allowance, usage rated by a RATING
-// batch, a top-up, and a RERATE batch through lock → preview → submit, with balances and bill
-// lines printed before and after.
+// batch, a top-up, a RERATE batch through lock → preview → submit, and its undo (an UNDO batch
+// through the same lock → preview → submit), with balances and bill lines printed at each step.
 import { randomUUID } from 'node:crypto';
 
 const api = (process.env.API_URL ?? `http://127.0.0.1:${process.env.API_PORT ?? 3000}`).replace(/\/$/, '');
@@ -38,19 +38,23 @@ async function until(batchId: string, statuses: string[]): Promise<any> {
   }
 }
 
-async function batch(type: string, eventIds: string[]): Promise<void> {
+async function batch(type: string, eventIds: string[]): Promise<string> {
   const { batchId } = await request('POST', '/v1/batches', { type, name: `demo ${type}` });
   await request('POST', `/v1/batches/${batchId}/events`, { eventIds });
+  await lockAndSubmit(batchId, type);
+  return batchId;
+}
+
+async function lockAndSubmit(batchId: string, type: string): Promise<void> {
   const lock = await request('POST', `/v1/batches/${batchId}/lock`);
   console.log(`  ${type} batch ${batchId}: lock started (${lock.executionArn.split(':').pop()})`);
   const locked = await until(batchId, ['LOCKED', 'DRAFT']);
   if (locked.status !== 'LOCKED') throw new Error(`lock failed: ${JSON.stringify(locked.lastError)}`);
   const preview = await request('GET', `/v1/batches/${batchId}/preview`);
-  for (const p of preview.partitions) {
-    console.log(
-      `  preview ${p.register}: balance ${p.before} → ${p.after}, charge delta ${p.chargeDelta} ${p.currency}`,
-    );
-    for (const b of p.bills) console.log(`    bill ${b.period}: ${b.before} → ${b.after}`);
+  for (const p of preview.partitions) console.log(`  preview ${p.register}: balance ${p.before} → ${p.after}`);
+  for (const x of preview.subscriptions) {
+    console.log(`  charge delta ${x.chargeDelta} ${x.currency}`);
+    for (const b of x.billLines) console.log(`    bill ${b.period}: ${b.before.total} → ${b.after.total}`);
   }
   await request('POST', `/v1/batches/${batchId}/submit`);
   const done = await until(batchId, ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED']);
@@ -102,8 +106,16 @@ async function main(): Promise<void> {
   await request('POST', `/v1/subscriptions/${sub}/balances/MINUTES/grants`, { amount: '50', reason: 'top-up' });
   await show('after a top-up of 50 minutes (nothing re-rated yet)');
   console.log('\nre-rating');
-  await batch('RERATE', ids);
+  const rerate = await batch('RERATE', ids);
   await show('after re-rating (expected: bill 0.00, the third call now within allowance)');
+
+  console.log('\nundoing the re-rating');
+  const undo = await request('POST', `/v1/batches/${rerate}/undo`, {});
+  console.log(`  UNDO batch ${undo.batchId} holds the ${undo.counts.events} event(s) the re-rating changed`);
+  await lockAndSubmit(undo.batchId, 'UNDO');
+  const original = await request('GET', `/v1/batches/${rerate}`);
+  console.log(`  RERATE batch ${rerate} is undone by ${original.undoneBy}`);
+  await show('after the undo (expected: as after rating, bill 1.00; the top-up stays, 50 minutes available)');
 }
 
 main().catch((err: unknown) => {

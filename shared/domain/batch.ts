@@ -6,8 +6,10 @@ import { EVENT_STATUSES, type EventStatus, type NewUsageEvent, type UsageEvent }
 import { Id, Instant } from './values';
 import type { WorkflowName } from './workflows';
 
-export const BATCH_TYPES = ['RATING', 'RERATE', 'REVERSE_REPLACE'] as const;
+export const BATCH_TYPES = ['RATING', 'RERATE', 'REVERSE_REPLACE', 'UNDO'] as const;
 export type BatchType = (typeof BATCH_TYPES)[number];
+/** Types a batch may be created with; an UNDO batch is created from the batch it undoes (POST .../undo). */
+export const CREATABLE_TYPES = ['RATING', 'RERATE', 'REVERSE_REPLACE'] as const;
 
 export const BATCH_STATUSES = [
   'DRAFT',
@@ -87,6 +89,10 @@ export interface Batch {
   pendingStart?: PendingStart;
   /** Set by cancel on a LOCKED batch: the revert it starts ends CANCELLED instead of DRAFT. */
   cancelRequested?: boolean;
+  /** UNDO: the completed batch this one undoes. */
+  undoes?: string;
+  /** The UNDO batch created to undo this one (a cancelled or failed one may be replaced by another). */
+  undoneBy?: string;
 }
 
 /** What an action starts: the same name and input always, so starting it twice starts it once. */
@@ -98,7 +104,7 @@ export interface PendingStart {
 }
 
 export const BatchInput = z.strictObject({
-  type: z.enum(BATCH_TYPES),
+  type: z.enum(CREATABLE_TYPES),
   name: z.string().trim().min(1).max(200).optional(),
   description: z.string().max(2000).optional(),
   options: z
@@ -111,7 +117,7 @@ export const BatchInput = z.strictObject({
     .default({ arPolicy: 'REJECT', creditOnly: false, requireApproval: false }),
 });
 
-export type NewBatch = z.output<typeof BatchInput>;
+export type NewBatch = Omit<z.output<typeof BatchInput>, 'type'> & { type: BatchType };
 
 /** Options that make no sense for a type are refused when the batch is created. */
 export function optionsRefusal(
@@ -145,6 +151,8 @@ const byType: Record<BatchType, ReadonlySet<BatchAction>> = {
   RATING: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
   RERATE: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
   REVERSE_REPLACE: new Set(['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
+  // An undo holds exactly what the original changed: nothing is added or removed, or it would undo part of it.
+  UNDO: new Set(['LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
 };
 
 /** The actions a batch allows now. A failed lock may be reverted; submit waits for errors to go. */
@@ -209,6 +217,8 @@ const eligible: Record<BatchType, readonly EventStatus[]> = {
   RERATE: ['RATED'],
   // An excluded zero charge is rated too, and may need correcting.
   REVERSE_REPLACE: ['RATED', 'EXCLUDED'],
+  // What the original left, whatever it is: the hold itself checks nothing changed it since.
+  UNDO: ['LOADED', 'RATED', 'EXCLUDED', 'REVERSED'],
 };
 
 export const eligibleStatuses = (type: BatchType): readonly EventStatus[] => eligible[type];

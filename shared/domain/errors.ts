@@ -85,6 +85,21 @@ export const errorCodes = {
     status: 422,
     meaning: "A replacements CSV names an original again after other originals' rows (files are read once, in order).",
   },
+  BATCH_NOT_UNDOABLE: {
+    status: 409,
+    meaning:
+      'Only a COMPLETED batch can be undone (one that failed in part, or still runs, cannot); a batch locked before undo existed is not either.',
+  },
+  BATCH_ALREADY_UNDONE: {
+    status: 409,
+    meaning:
+      'The batch is undone, or an open undo batch of it exists (undoneBy names it); cancel that one to undo anew.',
+  },
+  EVENTS_CHANGED_SINCE: {
+    status: 409,
+    meaning:
+      'A later batch changed (or an open batch holds) an event the batch changed, so it cannot be undone; undo the later batch first.',
+  },
   BATCH_EMPTY: {
     status: 422,
     meaning: 'The batch has no events, so there is nothing to lock or submit; add events or cancel it.',

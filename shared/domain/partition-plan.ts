@@ -151,14 +151,14 @@ function sameRating(a: StoredRating, b: EventRating): boolean {
   );
 }
 
-function drawDeltas(before: GrantDraw[], after: GrantDraw[]): GrantDraw[] {
+export function drawDeltas(before: GrantDraw[], after: GrantDraw[]): GrantDraw[] {
   const delta = new Map<string, bigint>();
   for (const d of before) delta.set(d.grantId, (delta.get(d.grantId) ?? 0n) - d.quantity);
   for (const d of after) delta.set(d.grantId, (delta.get(d.grantId) ?? 0n) + d.quantity);
   return [...delta].filter(([, q]) => q !== 0n).map(([grantId, quantity]) => ({ grantId, quantity }));
 }
 
-function billDeltas(before: StoredRating | undefined, after: StoredRating): BillPeriodDelta[] {
+export function billDeltas(before: StoredRating | undefined, after: StoredRating): BillPeriodDelta[] {
   const out = new Map<string, BillPeriodDelta>();
   const add = (period: string, amount: bigint, count: number) => {
     const d = out.get(period) ?? { period, usageAmount: 0n, eventCount: 0 };

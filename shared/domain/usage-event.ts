@@ -36,8 +36,10 @@ export interface UsageEvent {
   /** The batch that reversed the event. */
   reversedBy?: string;
   reversedAt?: string;
-  /** The batch that inserted the event as a replacement. */
+  /** The batch that inserted the event as a replacement (or, for an undo, as a restored event). */
   insertedByBatch?: string;
+  /** A restored event: the reversed event an undo brought back (it also `replaces` it). */
+  restores?: string;
   /** Every batch that holds or held the event as a member (one removed from it is forgotten). */
   touchedBy?: string[];
   createdAt: string;

@@ -52,6 +52,7 @@ import {
   type GrantChange,
 } from '../store/change-sets';
 import { getLedgerClose } from '../store/ledger-close';
+import { undoPartition } from './undo';
 
 export type LockPhase = 'start' | 'members' | 'partitions' | 'finish';
 
@@ -243,6 +244,11 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     // The register is read before the grants and events: every grant, transfer or adjustment
     // bumps its version, so an unchanged version at submit means the plan's inputs held.
     const register = await getRegister(p.subscriptionId, p.register);
+    if (batch.type === 'UNDO') {
+      // An undo plans the inverse of what its original wrote, not a re-rating.
+      planned.push({ p, ...(await undoPartition(batch, sub, p, now)), register });
+      continue;
+    }
     const work = await partitionWork(batch, p, actor, now, 'preview');
     const plan = await planFor(sub, { ...work.request, pending: work.pending }, false);
     planned.push({ p, work, plan, register });
@@ -343,7 +349,13 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     new Map(
       planned.map(({ p, plan }) => [
         p.register,
-        plan.changes.map((c) => ({ eventId: c.eventId, fromRev: c.fromRev, status: c.status, rating: c.rating })),
+        plan.changes.map((c) => ({
+          eventId: c.eventId,
+          fromRev: c.fromRev,
+          status: c.status,
+          rating: c.rating,
+          ...(c.before ? { before: c.before } : {}),
+        })),
       ]),
     ),
   );

@@ -30,6 +30,7 @@ import { getEvents } from '../store/usage-events';
 import { insertReplacementPage, REPLACEMENT_PASSES } from './partition-work';
 import { pendingReplacementPage } from '../store/batch-members';
 import { logger } from '../logger';
+import { insertRestoredEvents } from './undo';
 
 /**
  * The submit Map's MaxConcurrency: shards run in parallel, each looping over its chunks. More
@@ -96,6 +97,10 @@ export async function insertReplacementsStep(
   const batch = await requireBatch(step.batchId);
   if (batch.status !== 'PROCESSING')
     throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
+  if (batch.type === 'UNDO') {
+    await insertRestoredEvents(batch, now());
+    return { ...step, pass: REPLACEMENT_PASSES, cursor: null, done: true };
+  }
   let { pass, cursor } = step;
   do {
     const page = await pendingReplacementPage(batch.batchId, REPLACEMENT_PAGE, cursor ?? undefined);

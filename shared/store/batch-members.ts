@@ -668,3 +668,46 @@ const isPageCursor = (v: unknown): v is { s: 0 | 1; k?: Record<string, string> }
   v !== null &&
   ((v as { s?: unknown }).s === 0 || (v as { s?: unknown }).s === 1) &&
   ((v as { k?: unknown }).k === undefined || isStringRecord((v as { k?: unknown }).k));
+
+/**
+ * Holds the events an undo changes (DRAFT): each only if its revision is still the one the
+ * original left (`rev`) and no batch holds it, with its member item. Repeatable: an event this
+ * batch already holds is counted as such. Returns how many were newly held, and the events
+ * refused (a later change, or another open batch).
+ */
+export async function holdForUndo(
+  batch: Batch,
+  entries: ReadonlyArray<{ event: UsageEvent; rev: number }>,
+  now: string,
+): Promise<{ added: number; refused: UsageEvent[] }> {
+  const refused = await writeGrouped(
+    entries,
+    {
+      itemsOf: ({ event, rev }) => [
+        {
+          Update: {
+            TableName: clients.tableName,
+            Key: keys.event(event.eventId),
+            UpdateExpression: `SET heldBy = :b, heldAt = :now ${touch}`,
+            ConditionExpression: 'attribute_exists(PK) AND ratingRev = :rev AND attribute_not_exists(heldBy)',
+            ExpressionAttributeValues: { ':b': batch.batchId, ':now': now, ':rev': rev, ...touchValue(batch.batchId) },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, event, 'MEMBER', now) } },
+      ],
+      // A cancelled undo (a racing request gave up on it) takes nothing.
+      shared: () => [batchStageCheck(batch.batchId, { status: 'DRAFT' })],
+      sharedRefused: () => editsClosed(batch),
+    },
+    HOLD_GROUP,
+  );
+  const moved: UsageEvent[] = [];
+  for (const [entry, reason] of refused) {
+    const current = reason.Item ? toUsageEvent(fromWire(reason.Item)) : undefined;
+    // Held by this batch already (an earlier attempt of the same request): its member item is there too.
+    if (current?.heldBy === batch.batchId && current.ratingRev === entry.rev) continue;
+    moved.push(current ?? entry.event);
+  }
+  return { added: entries.length - refused.size, refused: moved };
+}

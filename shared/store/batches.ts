@@ -58,6 +58,8 @@ export function toBatch(item: Item): Batch {
     ...(item.executions ? { executions: item.executions as Record<string, string> } : {}),
     ...(item.pendingStart ? { pendingStart: item.pendingStart as PendingStart } : {}),
     ...(item.cancelRequested ? { cancelRequested: true } : {}),
+    ...(item.undoes ? { undoes: item.undoes as string } : {}),
+    ...(item.undoneBy ? { undoneBy: item.undoneBy as string } : {}),
   };
 }
 
@@ -84,6 +86,74 @@ export async function createBatch(input: NewBatch, actor: string, now: string): 
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );
+  return batch;
+}
+
+/**
+ * Creates the UNDO batch of a completed batch and names it on the original, in one transaction:
+ * the original must still be COMPLETED and name no undo (or the cancelled or failed one read,
+ * `replacing`), so two undo requests cannot both create one. Undefined: refused by that condition.
+ */
+export async function createUndoBatch(
+  original: Batch,
+  input: Omit<NewBatch, 'type'>,
+  actor: string,
+  now: string,
+  replacing?: string,
+): Promise<Batch | undefined> {
+  const batch: Batch = {
+    batchId: randomUUID(),
+    type: 'UNDO',
+    ...(input.name ? { name: input.name } : {}),
+    ...(input.description ? { description: input.description } : {}),
+    status: 'DRAFT',
+    version: 1,
+    options: input.options,
+    counts: { ...zeroCounts },
+    progress: { done: 0, total: 0 },
+    executions: {},
+    createdBy: actor,
+    createdAt: now,
+    updatedAt: now,
+    undoes: original.batchId,
+  };
+  try {
+    await clients.dynamo.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: clients.tableName,
+              Item: {
+                ...keys.batch(batch.batchId),
+                ...keys.batchListing(now, batch.batchId),
+                itemType: 'BATCH',
+                ...batch,
+              },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          },
+          {
+            Update: {
+              TableName: clients.tableName,
+              Key: keys.batch(original.batchId),
+              UpdateExpression: 'SET undoneBy = :u',
+              ConditionExpression: `#status = :completed AND ${replacing ? 'undoneBy = :prev' : 'attribute_not_exists(undoneBy)'}`,
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':u': batch.batchId,
+                ':completed': 'COMPLETED',
+                ...(replacing ? { ':prev': replacing } : {}),
+              },
+            },
+          },
+        ],
+      }),
+    );
+  } catch (err) {
+    if (isTransactionCanceled(err) && cancellationCodes(err)[1] === 'ConditionalCheckFailed') return undefined;
+    throw err;
+  }
   return batch;
 }
 

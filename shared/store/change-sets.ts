@@ -18,6 +18,7 @@ import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions
 import { keys } from './keys';
 import { outboxPut } from './outbox';
 import { queryAll } from './query-all';
+import { storedRating } from './usage-events';
 
 type Item = Record<string, unknown>;
 
@@ -46,6 +47,8 @@ export interface PlannedEventChange {
   fromRev: number;
   status: EventStatus;
   rating: StoredRating;
+  /** The rating the change replaces (none: the event was not rated, or is new); an undo restores it. */
+  before?: StoredRating;
 }
 
 export interface ChangeSet {
@@ -180,6 +183,8 @@ export async function saveChangeSet(
             subscriptionId: cs.subscriptionId,
             register,
             changes: list.slice(n * EVENTS_PER_CHUNK, (n + 1) * EVENTS_PER_CHUNK),
+            // Chunks written before changes carried `before` cannot be undone.
+            withBefore: true,
           },
         },
       });
@@ -210,6 +215,29 @@ export async function getChangeSet(batchId: string, subscriptionId: string): Pro
 
 export async function listChangeSets(batchId: string): Promise<ChangeSet[]> {
   return (await queryAll(keys.batchPartition(batchId), keys.batchChangeSetPrefix)).map(toChangeSet);
+}
+
+/** Every event change a batch planned, per partition (what an undo inverts), and whether each chunk recorded `before`. */
+export async function plannedChanges(
+  batchId: string,
+  subscriptionId?: string,
+): Promise<Array<{ subscriptionId: string; register: string; withBefore: boolean; changes: PlannedEventChange[] }>> {
+  const chunks = await queryAll(
+    keys.batchPartition(batchId),
+    subscriptionId ? keys.batchChangeSetChunkPrefix(subscriptionId) : keys.batchChangeSetChunksPrefix,
+  );
+  return chunks.map((c) => ({
+    subscriptionId: c.subscriptionId as string,
+    register: c.register as string,
+    withBefore: c.withBefore === true,
+    changes: (c.changes as Item[]).map((x) => ({
+      eventId: x.eventId as string,
+      fromRev: Number(x.fromRev),
+      status: x.status as EventStatus,
+      rating: storedRating(x.rating as Item),
+      ...(x.before ? { before: storedRating(x.before as Item) } : {}),
+    })),
+  }));
 }
 
 /** Keys of every change-set item of a batch (to discard the preview). */
@@ -532,6 +560,22 @@ function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string 
     ':held': batchId,
   };
   const sets = ['rating = :rating', '#status = :status', 'ratingRev = :next', 'ratedBy = :step'];
+  if (c.status === 'LOADED') {
+    // An undo of its rating: the event is unrated again (its earlier ratings are in the ledger's history).
+    sets.shift();
+    delete values[':rating'];
+    return {
+      Update: {
+        TableName: clients.tableName,
+        Key: keys.event(c.eventId),
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt, rating`,
+        ConditionExpression:
+          'ratingRev = :rev AND #status <> :reversed AND (attribute_not_exists(heldBy) OR heldBy = :held)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
   if (c.status === 'REVERSED') {
     // reversedBy names the reversing batch (the actor is in the batch's log, not on each event).
     sets.push('reversedBy = :held', 'reversedAt = :now');

@@ -10,7 +10,7 @@ import { mapLimit } from './concurrency';
 import { fromWire, isConditionFailure } from './errors';
 import type { TransactItem } from './grouped-transactions';
 import { intent, refusals, transact, type Intent } from './intents';
-import { readItem, type ItemReader } from './item-reader';
+import { ItemReader, readItem } from './item-reader';
 import { keys } from './keys';
 import { queryIndexAll } from './query-all';
 
@@ -28,6 +28,7 @@ export function toUsageEvent(item: Item): UsageEvent {
   const reversedBy = r.optionalString('reversedInBatch') || r.optionalString('reversedBy');
   const reversedAt = r.optionalString('reversedAt');
   const insertedByBatch = r.optionalString('insertedByBatch');
+  const restores = r.optionalString('restores');
   return {
     eventId: r.string('eventId'),
     subscriptionId: r.string('subscriptionId'),
@@ -48,9 +49,15 @@ export function toUsageEvent(item: Item): UsageEvent {
     ...(reversedBy ? { reversedBy } : {}),
     ...(reversedAt ? { reversedAt } : {}),
     ...(insertedByBatch ? { insertedByBatch } : {}),
+    ...(restores ? { restores } : {}),
     ...(r.has('touchedBy') ? { touchedBy: r.stringSet('touchedBy') } : {}),
     createdAt: r.string('createdAt'),
   };
+}
+
+/** A stored rating as a change set keeps it (the event's before and after), checked like the event's own. */
+export function storedRating(item: Item): StoredRating {
+  return toRating(new ItemReader(item, 'stored rating'));
 }
 
 function toRating(r: ItemReader): StoredRating {

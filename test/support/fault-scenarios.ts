@@ -159,6 +159,160 @@ export async function correctionRun(stack: LocalStack, options: RunOptions): Pro
 }
 
 /**
+ * A RATING batch over every event, then a REVERSE_REPLACE batch (a few originals, each replaced by
+ * a corrected event), then its undo, with faults on throughout; the undo is asked twice at once
+ * with one Idempotency-Key and once more without. Once every attempt has ended, every register,
+ * grant and bill line is what it was before the REVERSE_REPLACE, every event it re-rated has the
+ * rating it had, each original is restored once by a new event with its rating, and each
+ * replacement is reversed once by the undo.
+ */
+export async function undoRun(stack: LocalStack, options: RunOptions): Promise<RunResult> {
+  const size = options.size ?? SMALL_RUN;
+  const random = seededRandom(options.seed);
+  const violations: Violation[] = [];
+  const { subs, events } = await subscriptionsWithEvents(size);
+  const ids = events.map((e) => e.eventId);
+  const batches: string[] = [];
+
+  const faults = injectFaults(random, options.rates, options.stall);
+  try {
+    const rating = await newBatch('RATING');
+    batches.push(rating);
+    await addEvents(rating, ids);
+    await drive(rating, 'lock', ['LOCKED'], ['DRAFT']);
+    violations.push(...batchOutcome(await drive(rating, 'submit', FINISHED), ids.length));
+    await stack.idle();
+    const before = await books(subs, ids);
+
+    const originals = subs.flatMap((sub) =>
+      pick(
+        random,
+        events.filter((e) => e.subscriptionId === sub),
+        size.originalsPerSubscription,
+      ),
+    );
+    const fixes = originals.map((e) =>
+      anEvent({
+        subscriptionId: e.subscriptionId,
+        eventId: `${e.eventId}-fix`,
+        quantity: '1',
+        occurredAt: e.occurredAt,
+      }),
+    );
+    const rr = await newBatch('REVERSE_REPLACE');
+    batches.push(rr);
+    await ok(
+      call('POST', `/v1/batches/${rr}/replacements`, {
+        body: { replacements: originals.map((e, i) => ({ originalEventId: e.eventId, events: [fixes[i]] })) },
+      }),
+    );
+    await drive(rr, 'lock', ['LOCKED'], ['DRAFT']);
+    violations.push(...batchOutcome(await drive(rr, 'submit', FINISHED), originals.length));
+    await stack.idle();
+
+    // Twins with one key: one undo, answered alike (or the twin told the first is still running).
+    const ask = (headers: Record<string, string> = {}) => call('POST', `/v1/batches/${rr}/undo`, { body: {}, headers });
+    const answers = [
+      ...(await Promise.all([ask({ 'idempotency-key': `undo-${rr}` }), ask({ 'idempotency-key': `undo-${rr}` })])),
+      await ask(),
+    ];
+    const undos = new Set(answers.filter((a) => a.status === 201).map((a) => a.body.batchId as string));
+    const answered = answers.every((a) => a.status === 201 || (a.status === 409 && a.body.code === 'CONFLICT'));
+    if (!answered || undos.size !== 1)
+      violations.push({
+        rule: 'one-undo-per-batch',
+        detail: answers.map((a) => `${a.status} ${a.body.code ?? a.body.batchId}`).join(', '),
+      });
+    const undo = [...undos][0]!;
+    batches.push(undo);
+    await drive(undo, 'lock', ['LOCKED'], ['DRAFT']);
+    const undone = await drive(undo, 'submit', FINISHED);
+    if (undone.status !== 'COMPLETED' || undone.counts.errored !== 0)
+      violations.push({ rule: 'undo-completed', detail: `${undo}: ${undone.status} ${JSON.stringify(undone.counts)}` });
+
+    faults.stop();
+    await stack.idle();
+    const after = await books(subs, [...ids, ...fixes.map((f) => f.eventId as string)]);
+    for (const sub of subs) {
+      for (const part of ['balances', 'billLines'] as const)
+        if (JSON.stringify(after[part][sub]) !== JSON.stringify(before[part][sub]))
+          violations.push({
+            subscriptionId: sub,
+            rule: `undo-restores-${part}`,
+            detail: JSON.stringify(after[part][sub]),
+          });
+    }
+    const reversed = new Set(originals.map((e) => e.eventId));
+    const restoredIds = originals.flatMap(
+      (e) => after.events.get(e.eventId)?.replacedBy?.filter((r) => r !== `${e.eventId}-fix`) ?? [],
+    );
+    const restored = new Map((await getEvents(restoredIds)).map((e) => [e.restores, e]));
+    for (const id of ids) {
+      const e = after.events.get(id)!;
+      const was = before.events.get(id)!;
+      if (e.heldBy !== undefined) violations.push({ rule: 'released', detail: id });
+      if (!reversed.has(id)) {
+        if (rated(e) !== rated(was))
+          violations.push({ rule: 'undo-restores-rating', detail: `${id}: ${rated(e)} was ${rated(was)}` });
+        continue;
+      }
+      const copy = restored.get(id);
+      const once = e.status === 'REVERSED' && e.replacedBy?.length === 2 && copy !== undefined;
+      if (!once || rated(copy) !== rated(was) || copy.heldBy !== undefined || copy.ratingRev !== 1)
+        violations.push({ rule: 'restored-once', detail: `${id}: ${copy ? rated(copy) : 'none'} was ${rated(was)}` });
+    }
+    for (const f of fixes) {
+      const e = after.events.get(f.eventId as string);
+      if (e?.status !== 'REVERSED' || e.reversedBy !== undo || e.heldBy !== undefined)
+        violations.push({
+          rule: 'replacement-reversed-once',
+          detail: `${f.eventId}: ${e?.status} by ${e?.reversedBy}`,
+        });
+    }
+  } catch (error) {
+    violations.push({ rule: 'run-completes', detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    faults.stop();
+    await stack.idle();
+  }
+  violations.push(...(await checkTable()));
+  return {
+    seed: options.seed,
+    events: ids.length,
+    faults: faults.log,
+    timedOutAttempts: await timedOutAttempts(stack, batches),
+    violations,
+  };
+}
+
+/** An event's status and rating as the books see it (not when it was rated). */
+const rated = (e: UsageEvent) =>
+  JSON.stringify({ status: e.status, ...(e.rating ? { ...e.rating, ratedAt: undefined } : {}) }, (_, v) =>
+    typeof v === 'bigint' ? v.toString() : v,
+  );
+
+/** Registers, grants and bill lines per subscription (without versions and times), and the events. */
+async function books(subs: readonly string[], eventIds: readonly string[]) {
+  const strip = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(strip)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .filter(([k]) => !['version', 'updatedAt', 'entries', 'createdAt', 'lastEntryAt'].includes(k))
+              .map(([k, x]) => [k, strip(x)]),
+          )
+        : v;
+  const balances: Record<string, unknown> = {};
+  const billLines: Record<string, unknown> = {};
+  for (const sub of subs) {
+    balances[sub] = strip((await ok(call('GET', `/v1/subscriptions/${sub}/balances`))).body);
+    billLines[sub] = strip((await ok(call('GET', `/v1/subscriptions/${sub}/bill-lines`))).body);
+  }
+  return { balances, billLines, events: new Map((await getEvents(eventIds)).map((e) => [e.eventId, e])) };
+}
+
+/**
  * Races over overlapping events, with faults on throughout: three RATING batches each ask for a
  * seeded ~60 % of the events, every add sent twice at once with one Idempotency-Key; the batches
  * are locked at once and submitted at once, each action asked twice at once (a racer that won no

@@ -36,6 +36,7 @@ interface LineageEvent {
   childEventIds: string[];
   replaces?: string;
   replacedBy: string[];
+  restores?: string;
   reversedBy?: string;
   batches: Array<{ batchId: string; type: string; role: string; status: string }>;
 }
@@ -69,7 +70,7 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
     await run(rating);
 
     // Generation 2 replaces the first; generation 3 replaces the replacement. Each child follows its
-    // parent. (Undo of a completed batch is not built yet: its generation joins this test with it.)
+    // parent. (The undo generation is the next test.)
     const p2 = anEvent({ subscriptionId: sub, quantity: '8', eventId: `${p1.eventId}-g2` });
     const c2 = anEvent({
       subscriptionId: sub,
@@ -159,6 +160,63 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
       replacedBy: [p2.eventId, c2.eventId].sort(),
       reversedBy: first,
     });
+  });
+
+  it('shows the undo generation in the same answer: replace, replace the replacement, then undo the second replace', async () => {
+    const sub = uniqueId('sub');
+    await call('PUT', `/v1/subscriptions/${sub}`, {
+      body: aSubscription({
+        products: {
+          voice: { register: 'MINUTES', unitPrice: '0.05' },
+          data: { register: 'DATA_MB', unitPrice: '0.01' },
+        },
+      }),
+    });
+    const p1 = anEvent({ subscriptionId: sub, quantity: '10' });
+    const c1 = anEvent({ subscriptionId: sub, productId: 'data', quantity: '100', parentEventId: p1.eventId });
+    await call('POST', '/v1/usage-events', { body: { events: [p1, c1] } });
+    await run(await newBatch('RATING', { eventIds: [p1.eventId] }));
+    const p2 = anEvent({ subscriptionId: sub, quantity: '8', eventId: `${p1.eventId}-g2` });
+    const c2 = anEvent({ ...c1, quantity: '90', eventId: `${c1.eventId}-g2` });
+    const first = await newBatch('REVERSE_REPLACE', {
+      replacements: [{ originalEventId: p1.eventId, events: [p2, c2] }],
+    });
+    await run(first);
+    const p3 = anEvent({ subscriptionId: sub, quantity: '6', eventId: `${p1.eventId}-g3` });
+    const c3 = anEvent({ ...c1, quantity: '80', eventId: `${c1.eventId}-g3`, parentEventId: p2.eventId });
+    const second = await newBatch('REVERSE_REPLACE', {
+      replacements: [{ originalEventId: p2.eventId, events: [p3, c3] }],
+    });
+    await run(second);
+    const undoRes = await call('POST', `/v1/batches/${second}/undo`, { body: {} });
+    expect(undoRes.status, JSON.stringify(undoRes.body)).toBe(201);
+    const undo = undoRes.body.batchId as string;
+    await run(undo);
+
+    const answer = await lineage(p1.eventId as string);
+    expect(answer.truncated).toBe(false);
+    const byId = new Map(answer.events.map((e) => [e.eventId, e]));
+    // p2 and its child come back as new events restoring them; p3 and its child are reversed by the undo.
+    const p2r = byId.get(p2.eventId)!.replacedBy.find((id) => id !== p3.eventId && id !== c3.eventId)!;
+    const restored = byId.get(p2r)!;
+    expect(restored).toMatchObject({ replaces: p2.eventId, restores: p2.eventId, status: 'RATED', generation: 2 });
+    const c2r = restored.childEventIds[0]!;
+    expect(byId.get(c2r)).toMatchObject({ restores: c2.eventId, parentEventId: p2r, status: 'RATED', generation: 2 });
+    expect(answer.events.map((e) => [e.eventId, e.generation, e.status]).filter(([, g]) => g !== 2)).toEqual([
+      [p1.eventId, 0, 'REVERSED'],
+      [c1.eventId, 0, 'REVERSED'],
+      [p2.eventId, 1, 'REVERSED'],
+      [c2.eventId, 1, 'REVERSED'],
+    ]);
+    expect(byId.get(p3.eventId)).toMatchObject({ status: 'REVERSED', reversedBy: undo, generation: 2 });
+    expect(byId.get(c3.eventId)).toMatchObject({ status: 'REVERSED', reversedBy: undo, generation: 2 });
+    const touched = (id: string) => byId.get(id)!.batches.map((b) => [b.batchId, b.type, b.role]);
+    expect(touched(p3.eventId)).toEqual([
+      [second, 'REVERSE_REPLACE', 'REPLACEMENT'],
+      [undo, 'UNDO', 'MEMBER'],
+    ]);
+    expect(touched(p2r)).toEqual([[undo, 'UNDO', 'REPLACEMENT']]);
+    expect(touched(p2.eventId).map(([b]) => b)).toEqual([first, second, undo]);
   });
 
   it('lists an open batch while it holds the event, and forgets it once the event is removed from it', async () => {

@@ -1,6 +1,6 @@
 // Creating a batch (type, name, options), with the selected events added and each refusal shown.
 import { useState } from 'preact/hooks';
-import { BATCH_TYPES, type Batch, type BatchType, type NewBatch, type Refusal } from '../api';
+import { CREATABLE_BATCH_TYPES, type Batch, type CreatableBatchType, type NewBatch, type Refusal } from '../api';
 import { href } from '../router';
 import { ProblemAlert, useAction, useApi, utcInstant } from '../ui';
 import { RefusalTable } from './refusals';
@@ -18,7 +18,7 @@ interface Created {
 
 export function CreateBatchForm({ eventIds, onCreated }: { eventIds: string[]; onCreated?(batch: Batch): void }) {
   const api = useApi();
-  const [type, setType] = useState<BatchType>('RERATE');
+  const [type, setType] = useState<CreatableBatchType>('RERATE');
   const create = useAction(async (input: NewBatch, ids: string[]): Promise<Created> => {
     const batch = await api.createBatch(input);
     const result: Created = { batch, added: 0, rejected: [] };
@@ -61,8 +61,13 @@ export function CreateBatchForm({ eventIds, onCreated }: { eventIds: string[]; o
       <form class="stacked" onSubmit={submit} aria-label="Create a batch">
         <div class="field">
           <label for="b-type">Type</label>
-          <select id="b-type" name="type" value={type} onChange={(e) => setType(e.currentTarget.value as BatchType)}>
-            {BATCH_TYPES.map((t) => (
+          <select
+            id="b-type"
+            name="type"
+            value={type}
+            onChange={(e) => setType(e.currentTarget.value as CreatableBatchType)}
+          >
+            {CREATABLE_BATCH_TYPES.map((t) => (
               <option key={t} value={t}>
                 {t}
               </option>
