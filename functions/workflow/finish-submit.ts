@@ -1,7 +1,7 @@
-import { finishSubmit } from '../../shared/services/submit';
-import { now, task } from './task-context';
+import type { Context } from 'aws-lambda';
+import { finishSubmit, type FinishStep } from '../../shared/services/submit';
+import { deadlineOf, now, task } from './task-context';
 
-export const handler = task(async (input: { batchId: string; actor: string }) => {
-  await finishSubmit(input.batchId, input.actor, now());
-  return { batchId: input.batchId };
-});
+export const handler = task(async (step: FinishStep, context?: Context) =>
+  finishSubmit(step, now, deadlineOf(context)),
+);

@@ -1,7 +1,8 @@
-import { finishSubmit } from '../../shared/services/submit';
-import { type CaughtError, describeCaught, now, task } from './task-context';
+import type { Context } from 'aws-lambda';
+import { finishSubmit, type FinishStep } from '../../shared/services/submit';
+import { type CaughtError, deadlineOf, describeCaught, now, task } from './task-context';
 
-export const handler = task(async (input: { batchId: string; actor: string; error?: CaughtError }) => {
-  await finishSubmit(input.batchId, input.actor, now(), describeCaught(input.error));
-  return { batchId: input.batchId };
+export const handler = task(async (input: FinishStep & { error?: CaughtError }, context?: Context) => {
+  const { error, ...step } = input;
+  return finishSubmit(step, now, deadlineOf(context), describeCaught(error));
 });

@@ -4,7 +4,6 @@
 // Every step is idempotent: a retry or a re-run redoes nothing twice.
 import { eligibilityRefusal, type Batch, type BatchMember, type RelatedReason } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
-import { appendLog } from '../store/batch-log';
 import { memberItem, releaseMembers, replacementsOf, touch, touchValue } from '../store/batch-members';
 import {
   deletePartitions,
@@ -87,8 +86,7 @@ export async function lockStep(
   // cursor returned saves progress, so a failed invocation loses one unit at most.
   do {
     if (phase === 'start') {
-      await closeGates(batch.batchId, now());
-      await appendLog(batch.batchId, {
+      await closeGates(batch.batchId, lockStage(batch), `LOCK_STARTED#v${batch.version}`, {
         at: now(),
         actor: step.actor,
         action: 'LOCK_STARTED',
@@ -148,7 +146,7 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
         : eligibilityRefusal(batch.type, e, batch.batchId);
     if (code) {
       if (m.state !== 'ERROR')
-        await setMemberState(batch.batchId, m.eventId, 'ERROR', {
+        await setMemberState(batch.batchId, m.eventId, 'ERROR', lockStage(batch), {
           code,
           message: `member cannot be corrected (${code})`,
         });
@@ -169,7 +167,7 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
       for (const child of children) {
         if (!refused.has(child)) note(child.subscriptionId, child.register, `${child.occurredAt}#${child.eventId}`);
         else
-          await setMemberState(batch.batchId, parent.eventId, 'ERROR', {
+          await setMemberState(batch.batchId, parent.eventId, 'ERROR', lockStage(batch), {
             code: 'EVENT_HELD_BY_OTHER_BATCH',
             message: `child ${child.eventId} is held by another batch`,
           });
@@ -177,7 +175,7 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
     }
   }
   await mapLimit([...earliest.values()], PARTITIONS_AT_ONCE, ({ sub, reg, at }) =>
-    notePartition(batch.batchId, sub, reg, at),
+    notePartition(batch.batchId, lockStage(batch), sub, reg, at),
   );
 }
 
@@ -337,8 +335,13 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     if (held.length > 0) await releaseMembers(batch, held, ['LOCKING']);
     for (const { p, work } of planned) {
       const own = [...work.members].filter(([, role]) => role !== 'RELATED').map(([id]) => id);
-      for (const id of own) await setMemberState(batch.batchId, id, 'ERROR', error);
-      await savePartition(batch.batchId, { ...p, state: 'ERROR', errorCode: error.code, errorMessage: error.message });
+      for (const id of own) await setMemberState(batch.batchId, id, 'ERROR', lockStage(batch), error);
+      await savePartition(batch.batchId, lockStage(batch), {
+        ...p,
+        state: 'ERROR',
+        errorCode: error.code,
+        errorMessage: error.message,
+      });
     }
     return;
   }
@@ -366,7 +369,7 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
       related.get(partitionKey(p)) ?? 0,
       work.pending.length,
     );
-    await savePartition(batch.batchId, { ...p, state: 'READY', preview });
+    await savePartition(batch.batchId, lockStage(batch), { ...p, state: 'READY', preview });
   }
 }
 
@@ -428,15 +431,7 @@ async function finishLock(batch: Batch, actor: string, now: string): Promise<voi
   } while (cursor);
   const partitions = await listPartitions(batch.batchId);
   const total = partitions.filter((p) => p.state === 'READY').reduce((s, p) => s + (p.preview?.changedEvents ?? 0), 0);
-  await transitionBatch(
-    batch.batchId,
-    ['LOCKING'],
-    'LOCKED',
-    now,
-    { lastError: null, counts, progress: { done: 0, total } },
-    batch.version,
-  );
-  await appendLog(batch.batchId, {
+  const log = {
     at: now,
     actor,
     action: 'LOCKED',
@@ -448,7 +443,15 @@ async function finishLock(batch: Batch, actor: string, now: string): Promise<voi
         .filter((p) => p.state === 'ERROR')
         .map((p) => ({ partition: partitionKey(p), code: p.errorCode })),
     },
-  });
+  };
+  await transitionBatch(
+    batch.batchId,
+    ['LOCKING'],
+    'LOCKED',
+    now,
+    { lastError: null, counts, progress: { done: 0, total }, log },
+    batch.version,
+  );
 }
 
 /** A lock that failed outright goes back to DRAFT: related holds released, preview discarded, edits reopened. */
@@ -462,13 +465,9 @@ export async function lockFailed(
   await releaseRelated(batchId, ['LOCKING']);
   await deletePartitions(batchId, { status: 'LOCKING' });
   await openGates(batchId, { status: 'LOCKING' });
-  await transitionBatch(batchId, ['LOCKING'], 'DRAFT', now, { lastError: { ...error, at: now } });
-  await appendLog(batchId, {
-    at: now,
-    actor,
-    action: 'LOCK_FAILED',
-    message: `lock failed: ${error.message}`,
-    data: { error },
+  await transitionBatch(batchId, ['LOCKING'], 'DRAFT', now, {
+    lastError: { ...error, at: now },
+    log: { at: now, actor, action: 'LOCK_FAILED', message: `lock failed: ${error.message}`, data: { error } },
   });
 }
 

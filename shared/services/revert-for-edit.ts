@@ -25,6 +25,7 @@ export async function revertStep(
   }
   if (batch.status !== 'REVERTING')
     throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not REVERTING`);
+  const stage = { status: 'REVERTING', version: batch.version } as const;
   await releaseRelated(batch.batchId, ['REVERTING']);
   let events = 0;
   let cursor: string | undefined;
@@ -32,31 +33,34 @@ export async function revertStep(
     const page = await listMembers(batch.batchId, {}, 1000, cursor);
     for (const m of page.items) {
       events++;
-      if (m.state !== 'HELD') await setMemberState(batch.batchId, m.eventId, 'HELD');
+      if (m.state !== 'HELD') await setMemberState(batch.batchId, m.eventId, 'HELD', stage);
     }
     cursor = page.nextCursor;
   } while (cursor);
-  const stage = { status: 'REVERTING', version: batch.version } as const;
   await deletePartitions(batch.batchId, stage);
   await openGates(batch.batchId, stage);
   const counts = { events, related: 0, errored: 0, inProcess: 0, processed: 0 };
   if (batch.cancelRequested) {
+    // Logged with the move: the release that follows is finished by a retry if this attempt dies.
     const cancelled = await transitionBatch(
       batch.batchId,
       ['REVERTING'],
       'CANCELLED',
       now(),
-      { lastError: null, cancelRequested: false },
+      {
+        lastError: null,
+        cancelRequested: false,
+        log: {
+          at: now(),
+          actor: step.actor,
+          action: 'CANCEL',
+          message: `cancelled after revert; its ${events} event(s) are released`,
+          data: { events },
+        },
+      },
       batch.version,
     );
-    const released = await releaseEveryMember(cancelled, now());
-    await appendLog(batch.batchId, {
-      at: now(),
-      actor: step.actor,
-      action: 'CANCEL',
-      message: `cancelled after revert; ${released} event(s) released`,
-      data: { released },
-    });
+    await releaseEveryMember(cancelled, now());
     return { ...step, phase: 'finish', cursor: null, done: true };
   }
   await transitionBatch(
@@ -64,15 +68,19 @@ export async function revertStep(
     ['REVERTING'],
     'DRAFT',
     now(),
-    { lastError: null, counts, progress: { done: 0, total: 0 } },
+    {
+      lastError: null,
+      counts,
+      progress: { done: 0, total: 0 },
+      log: {
+        at: now(),
+        actor: step.actor,
+        action: 'REVERTED',
+        message: 'reverted for edit: related events released, preview discarded',
+      },
+    },
     batch.version,
   );
-  await appendLog(batch.batchId, {
-    at: now(),
-    actor: step.actor,
-    action: 'REVERTED',
-    message: 'reverted for edit: related events released, preview discarded',
-  });
   return { ...step, phase: 'finish', cursor: null, done: true };
 }
 

@@ -2,26 +2,22 @@
 // partitions in chunks (each partition sequentially, in rating order), then finalize.
 // A failing partition fails its own events only; the batch ends COMPLETED_WITH_ERRORS.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { FINISHED } from '../domain/batch';
+import { FINISHED, type Batch } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { formatMoney } from '../domain/decimal';
-import { appendLog } from '../store/batch-log';
-import { listPartitions, partitionKey, savePartition, type BatchPartition } from '../store/batch-partitions';
 import {
-  addProgress,
-  getPlan,
-  listMembers,
-  requireBatch,
-  savePlan,
-  setMemberState,
-  transitionBatch,
-} from '../store/batches';
+  listPartitions,
+  partitionKey,
+  savePartitionDone,
+  savePartitionsFailed,
+  type BatchPartition,
+} from '../store/batch-partitions';
+import { getPlan, listMembers, requireBatch, savePlan, setMemberState, transitionBatch } from '../store/batches';
 import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
 import { isConditionFailure, isTransient } from '../store/errors';
 import { keys } from '../store/keys';
 import { eventsFrom } from '../store/partition-rating';
-import type { Batch } from '../domain/batch';
 import type { BatchStage } from '../store/batches';
 import { assignmentOf } from '../store/balance-group-moves';
 import { applyEventChunk, applyTotals, getChangeSet, listChangeSets, markStale } from '../store/change-sets';
@@ -29,6 +25,7 @@ import { requireSubscription } from '../store/subscriptions';
 import { getEvents } from '../store/usage-events';
 import { insertReplacementPage, REPLACEMENT_PASSES } from './partition-work';
 import { pendingReplacementPage } from '../store/batch-members';
+import type { BatchMember } from '../domain/batch';
 import { logger } from '../logger';
 import { insertRestoredEvents } from './undo';
 
@@ -66,15 +63,19 @@ export async function planSubmit(
   if (batch.status !== 'PROCESSING')
     throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${batch.status}, not PROCESSING`);
   const partitions = (await listPartitions(batchId)).filter((p) => p.state !== 'ERROR');
-  const shards = Math.max(1, Math.min(MAX_SHARDS, partitions.length));
-  await savePlan(batchId, { shards, partitions: partitions.length });
-  await appendLog(batchId, {
-    at: now,
-    actor,
-    action: 'SUBMIT_STARTED',
-    message: `processing ${partitions.length} partition(s) in ${shards} shard(s)`,
-    data: { shards, partitions: partitions.length },
-  });
+  const planned = Math.max(1, Math.min(MAX_SHARDS, partitions.length));
+  // The first plan saved is the one in force (a retry gets it back), logged with it once.
+  const { shards } = await savePlan(
+    batchId,
+    { shards: planned, partitions: partitions.length },
+    {
+      at: now,
+      actor,
+      action: 'SUBMIT_STARTED',
+      message: `processing ${partitions.length} partition(s) in ${planned} shard(s)`,
+      data: { shards: planned, partitions: partitions.length },
+    },
+  );
   return {
     batchId,
     actor,
@@ -185,20 +186,24 @@ async function processSubscription(
     }
     if (stale) {
       const message = `not applied: ${stale}; nothing of subscription ${subscriptionId} was written. Lock again (revert is not possible once submitted: put the events in a new batch) to see the new preview`;
-      for (const p of partitions)
-        await savePartition(batch.batchId, {
+      await savePartitionsFailed(
+        batch.batchId,
+        PROCESSING,
+        partitions.map((p) => ({
           ...p,
           state: 'FAILED',
           errorCode: 'PREVIEW_STALE',
           errorMessage: message.slice(0, 500),
-        });
-      await appendLog(batch.batchId, {
-        at: now(),
-        actor,
-        action: 'PARTITION_FAILED',
-        message: `subscription ${subscriptionId}: ${message}`,
-        data: { code: 'PREVIEW_STALE' },
-      });
+        })),
+        `PARTITION_FAILED#${subscriptionId}`,
+        {
+          at: now(),
+          actor,
+          action: 'PARTITION_FAILED',
+          message: `subscription ${subscriptionId}: ${message}`,
+          data: { code: 'PREVIEW_STALE' },
+        },
+      );
       return;
     }
     for (const p of partitions) {
@@ -214,8 +219,9 @@ async function processSubscription(
         changed += r.changed;
       }
       const released = await releasePartition(batch.batchId, p);
-      await savePartition(batch.batchId, { ...p, state: 'DONE', processed: p.preview?.changedEvents ?? changed });
-      await addProgress(batch.batchId, changed, batch.progress.total, now());
+      // What the preview said it changes is what it wrote (a retry's own count misses the chunks written before).
+      const processed = p.preview?.changedEvents ?? changed;
+      await savePartitionDone(batch.batchId, { ...p, processed }, processed, now());
       logger.info('partition processed', { batchId: batch.batchId, partition: partitionKey(p), changed, released });
     }
   } catch (err) {
@@ -225,21 +231,21 @@ async function processSubscription(
     const code = err instanceof DomainError ? err.code : 'INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
     logger.error('subscription failed', { batchId: batch.batchId, subscriptionId, code, error: err as Error });
-    for (const p of partitions)
-      if (p.state !== 'DONE')
-        await savePartition(batch.batchId, {
-          ...p,
-          state: 'FAILED',
-          errorCode: code,
-          errorMessage: message.slice(0, 500),
-        });
-    await appendLog(batch.batchId, {
-      at: now(),
-      actor,
-      action: 'PARTITION_FAILED',
-      message: `subscription ${subscriptionId} failed: ${message}`,
-      data: { code },
-    });
+    await savePartitionsFailed(
+      batch.batchId,
+      PROCESSING,
+      partitions
+        .filter((p) => p.state !== 'DONE')
+        .map((p) => ({ ...p, state: 'FAILED', errorCode: code, errorMessage: message.slice(0, 500) })),
+      `PARTITION_FAILED#${subscriptionId}`,
+      {
+        at: now(),
+        actor,
+        action: 'PARTITION_FAILED',
+        message: `subscription ${subscriptionId} failed: ${message}`,
+        data: { code },
+      },
+    );
   }
 }
 
@@ -278,43 +284,97 @@ async function releaseEvents(batchId: string, eventIds: readonly string[]): Prom
   return released;
 }
 
-/** Counts the outcome, releases every hold left, and ends the batch. */
+export interface FinishStep {
+  batchId: string;
+  actor: string;
+  /** The next page of members to settle; null: the first. */
+  cursor: string | null;
+  /** What the pages before `cursor` counted (a retried page counts from here again, so counts stay exact). */
+  counts: Batch['counts'] | null;
+  done?: boolean;
+}
+
+/** Members settled per unit of work: a unit that fails loses this much at most, and a retry skips what it settled. */
+const FINISH_PAGE = 25;
+
+const noCounts = (): Batch['counts'] => ({ events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 });
+
+/**
+ * Counts the outcome, marks the members of failed partitions, releases every hold left, a page of
+ * members at a time from the step's cursor (as many pages as the time budget allows), then ends
+ * the batch: however large the batch and whatever faults retry a page, no invocation runs out of
+ * time and the retries of one page never add up to the whole batch's.
+ */
 export async function finishSubmit(
-  batchId: string,
-  actor: string,
-  now: string,
+  step: FinishStep,
+  now: () => string,
+  deadline: number,
   failure?: { code: ErrorCode; message: string },
-): Promise<void> {
+): Promise<FinishStep> {
+  const { batchId } = step;
+  const batch = await requireBatch(batchId);
   // PROCESSING ends once: an attempt retried after its own move applied (answer lost, or timed out) has nothing left to do.
-  if (FINISHED.has((await requireBatch(batchId)).status)) return;
+  if (FINISHED.has(batch.status)) return { ...step, cursor: null, done: true };
+  if (batch.status !== 'PROCESSING')
+    throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${batch.status}, not PROCESSING`);
   const partitions = await listPartitions(batchId);
   const failed = new Map(
     partitions.filter((p) => p.state === 'FAILED' || (failure && p.state !== 'DONE')).map((p) => [partitionKey(p), p]),
   );
-  const counts = { events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 };
-  let cursor: string | undefined;
+  let cursor = step.cursor;
+  let counts = step.counts ?? noCounts();
   do {
-    const page = await listMembers(batchId, {}, 1000, cursor);
-    const events = new Map((await getEvents(page.items.map((m) => m.eventId))).map((e) => [e.eventId, e]));
-    for (const m of page.items) {
-      if (m.role === 'RELATED' || m.relatedReason) counts.related++;
-      else counts.events++;
-      const bad = failed.get(`${m.subscriptionId}#${m.register}`);
-      if (bad && m.state !== 'FAILED') {
-        await setMemberState(batchId, m.eventId, 'FAILED', {
-          code: failure?.code ?? bad.errorCode ?? 'INTERNAL',
-          message: failure?.message ?? bad.errorMessage ?? 'partition failed',
-        });
-      }
-      if (bad || m.state === 'ERROR') counts.errored++;
-      else counts.processed++;
+    const page = await listMembers(batchId, {}, FINISH_PAGE, cursor ?? undefined);
+    counts = await settleMembers(batchId, page.items, failed, counts, failure);
+    cursor = page.nextCursor ?? null;
+    if (!cursor) {
+      await endSubmit(batchId, step.actor, now(), partitions, failed, counts, failure);
+      return { ...step, cursor: null, counts, done: true };
     }
-    await releaseEvents(
-      batchId,
-      page.items.filter((m) => events.get(m.eventId)?.heldBy === batchId).map((m) => m.eventId),
-    );
-    cursor = page.nextCursor;
-  } while (cursor);
+  } while (Date.now() < deadline);
+  return { ...step, cursor, counts, done: false };
+}
+
+/** One page: marks the members of failed partitions FAILED, releases what is still held, and counts. */
+async function settleMembers(
+  batchId: string,
+  members: readonly BatchMember[],
+  failed: ReadonlyMap<string, BatchPartition>,
+  before: Batch['counts'],
+  failure?: { code: ErrorCode; message: string },
+): Promise<Batch['counts']> {
+  const counts = { ...before };
+  const events = new Map((await getEvents(members.map((m) => m.eventId))).map((e) => [e.eventId, e]));
+  for (const m of members) {
+    if (m.role === 'RELATED' || m.relatedReason) counts.related++;
+    else counts.events++;
+    const bad = failed.get(`${m.subscriptionId}#${m.register}`);
+    if (bad && m.state !== 'FAILED') {
+      await setMemberState(batchId, m.eventId, 'FAILED', PROCESSING, {
+        code: failure?.code ?? bad.errorCode ?? 'INTERNAL',
+        message: failure?.message ?? bad.errorMessage ?? 'partition failed',
+      });
+    }
+    if (bad || m.state === 'ERROR') counts.errored++;
+    else counts.processed++;
+  }
+  await releaseEvents(
+    batchId,
+    members.filter((m) => events.get(m.eventId)?.heldBy === batchId).map((m) => m.eventId),
+  );
+  return counts;
+}
+
+/** PROCESSING → the outcome, with its counts, exact progress and audit entry in one write. */
+async function endSubmit(
+  batchId: string,
+  actor: string,
+  now: string,
+  partitions: readonly BatchPartition[],
+  failed: ReadonlyMap<string, BatchPartition>,
+  counts: Batch['counts'],
+  failure?: { code: ErrorCode; message: string },
+): Promise<void> {
   const done = partitions.filter((p) => p.state === 'DONE').length;
   const status =
     failure || (failed.size > 0 && done === 0) ? 'FAILED' : failed.size > 0 ? 'COMPLETED_WITH_ERRORS' : 'COMPLETED';
@@ -338,25 +398,26 @@ export async function finishSubmit(
     done: partitions.filter((p) => p.state === 'DONE').reduce((s, p) => s + changes(p), 0),
     total: partitions.filter((p) => p.preview).reduce((s, p) => s + changes(p), 0),
   };
-  await transitionBatch(batchId, ['PROCESSING'], status, now, {
-    counts,
-    progress,
-    ...(lastError ? { lastError: { ...lastError, at: now } } : {}),
-  });
+  // Change sets are applied only while PROCESSING: what is applied now is what the batch did.
   const applied = (await listChangeSets(batchId)).filter((c) => c.state === 'APPLIED');
   const delta = applied.reduce((s, c) => s + c.chargeDelta, 0n);
   const currency =
     applied[0]?.currency ??
     (partitions[0] ? (await requireSubscription(partitions[0].subscriptionId)).currency : 'USD');
-  await appendLog(batchId, {
-    at: now,
-    actor,
-    action: status,
-    message: `${status.toLowerCase().replace(/_/g, ' ')}: ${done} partition(s) done, ${failed.size} failed`,
-    data: {
-      counts,
-      failed: [...failed.values()].map((p) => ({ partition: partitionKey(p), code: p.errorCode })),
-      previewChargeDelta: formatMoney(delta, currency),
+  await transitionBatch(batchId, ['PROCESSING'], status, now, {
+    counts,
+    progress,
+    ...(lastError ? { lastError: { ...lastError, at: now } } : {}),
+    log: {
+      at: now,
+      actor,
+      action: status,
+      message: `${status.toLowerCase().replace(/_/g, ' ')}: ${done} partition(s) done, ${failed.size} failed`,
+      data: {
+        counts,
+        failed: [...failed.values()].map((p) => ({ partition: partitionKey(p), code: p.errorCode })),
+        previewChargeDelta: formatMoney(delta, currency),
+      },
     },
   });
 }

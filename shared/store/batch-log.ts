@@ -1,8 +1,11 @@
-// The batch log: an append-only audit trail of every action on a batch, oldest first.
+// The batch log: an append-only audit trail of every action on a batch, oldest first. A workflow's
+// entries are written with the change they record (one transaction) or once per key, so retries and
+// late attempts never add one twice nor lose one.
 import { randomBytes } from 'node:crypto';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
+import type { TransactItem } from './grouped-transactions';
 import { keys } from './keys';
 
 export interface LogEntry {
@@ -15,13 +18,36 @@ export interface LogEntry {
 
 /** Log data must be JSON: bigints (money, quantities) are written as decimal strings by the caller. */
 export async function appendLog(batchId: string, entry: LogEntry): Promise<void> {
-  await clients.dynamo.send(
-    new PutCommand({
+  await clients.dynamo.send(new PutCommand(logEntryPut(batchId, entry).Put!));
+}
+
+/** The entry as a transaction item, to be written in the transaction that makes the change it records. */
+export function logEntryPut(batchId: string, entry: LogEntry): TransactItem {
+  return {
+    Put: {
       TableName: clients.tableName,
       // A random suffix keeps two entries of the same millisecond apart; order is by time.
       Item: { ...keys.batchLog(batchId, entry.at, randomBytes(4).toString('hex')), itemType: 'BATCH_LOG', ...entry },
-    }),
-  );
+    },
+  };
+}
+
+/**
+ * The entry and a marker named by `key` (the step it records, e.g. `LOCK_STARTED#v3`): the
+ * transaction is refused once the marker exists, so an entry whose step has no transition of its
+ * own is still written once, however often the step is retried.
+ */
+export function logOnceItems(batchId: string, key: string, entry: LogEntry): TransactItem[] {
+  return [
+    logEntryPut(batchId, entry),
+    {
+      Put: {
+        TableName: clients.tableName,
+        Item: { ...keys.batchLogOnce(batchId, key), itemType: 'BATCH_LOG_ONCE', at: entry.at },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+  ];
 }
 
 export async function listLog(

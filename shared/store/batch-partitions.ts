@@ -2,13 +2,14 @@
 // it from, its register's preview computed at lock, and the outcome of submit (the bill lines
 // are planned per subscription, in its change set). Workflows page through these
 // items; only ids and cursors travel in their payloads.
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { writeInStage, type BatchStage } from './batches';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { stageOver, writeInStage, type BatchStage } from './batches';
+import { logOnceItems, type LogEntry } from './batch-log';
 import { changeSetKeys } from './change-sets';
 import { storedErrorCode, type ErrorCode } from '../domain/errors';
 import { clients } from './clients';
 import { queryAll } from './query-all';
-import { isConditionFailure } from './errors';
+import { cancellationCodes, isTransactionCanceled } from './errors';
 import { keys } from './keys';
 
 type Item = Record<string, unknown>;
@@ -57,16 +58,22 @@ const toPreview = (p: Item): PartitionPreview => ({
   replacementsAdded: Number(p.replacementsAdded),
 });
 
-/** Records that the batch changes a partition from `earliest` on; keeps the earliest seen (idempotent). */
+/**
+ * Records that the batch changes a partition from `earliest` on; keeps the earliest seen
+ * (idempotent); only while the batch is at `stage`, so a late lock attempt adds no partition to a
+ * batch reverted meanwhile.
+ */
 export async function notePartition(
   batchId: string,
+  stage: BatchStage,
   subscriptionId: string,
   register: string,
   earliest: string,
 ): Promise<void> {
-  try {
-    await clients.dynamo.send(
-      new UpdateCommand({
+  // Refused by its own condition: an earlier point is already recorded.
+  await writeInStage(batchId, stage, [
+    {
+      Update: {
         TableName: clients.tableName,
         Key: keys.batchPartitionItem(batchId, subscriptionId, register),
         UpdateExpression: 'SET itemType = :t, subscriptionId = :s, #register = :r, earliest = :e, #state = :pending',
@@ -79,11 +86,9 @@ export async function notePartition(
           ':e': earliest,
           ':pending': 'PENDING',
         },
-      }),
-    );
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err; // an earlier point is already recorded
-  }
+      },
+    },
+  ]);
 }
 
 export async function listPartitions(batchId: string): Promise<BatchPartition[]> {
@@ -93,13 +98,79 @@ export async function listPartitions(batchId: string): Promise<BatchPartition[]>
   return out;
 }
 
-export async function savePartition(batchId: string, p: BatchPartition): Promise<void> {
-  await clients.dynamo.send(
-    new PutCommand({
-      TableName: clients.tableName,
-      Item: { ...keys.batchPartitionItem(batchId, p.subscriptionId, p.register), itemType: 'BATCH_PARTITION', ...p },
-    }),
-  );
+const partitionPut = (batchId: string, p: BatchPartition) => ({
+  Put: {
+    TableName: clients.tableName,
+    Item: { ...keys.batchPartitionItem(batchId, p.subscriptionId, p.register), itemType: 'BATCH_PARTITION', ...p },
+  },
+});
+
+/** Saves a partition's state, only while the batch is at `stage`. */
+export async function savePartition(batchId: string, stage: BatchStage, p: BatchPartition): Promise<void> {
+  await writeInStage(batchId, stage, [partitionPut(batchId, p)]);
+}
+
+/**
+ * Saves a subscription's partitions FAILED with their log entry, once per `logKey` and only while
+ * the batch is at `stage`: a retry or a late attempt logs nothing twice.
+ */
+export async function savePartitionsFailed(
+  batchId: string,
+  stage: BatchStage,
+  partitions: readonly BatchPartition[],
+  logKey: string,
+  entry: LogEntry,
+): Promise<void> {
+  await writeInStage(batchId, stage, [
+    ...partitions.map((p) => partitionPut(batchId, p)),
+    ...logOnceItems(batchId, logKey, entry),
+  ]);
+}
+
+/**
+ * Marks a partition DONE and adds what it changed to the batch's progress, in one transaction:
+ * once per partition (a retry or a late attempt finds it DONE and adds nothing), and only while
+ * the batch is PROCESSING, so progress is exact whatever retries do.
+ */
+export async function savePartitionDone(
+  batchId: string,
+  p: BatchPartition,
+  changed: number,
+  now: string,
+): Promise<void> {
+  const processing: BatchStage = { status: 'PROCESSING' };
+  try {
+    await clients.dynamo.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              ...partitionPut(batchId, { ...p, state: 'DONE' }).Put,
+              ConditionExpression: '#state <> :done',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: { ':done': 'DONE' },
+            },
+          },
+          {
+            Update: {
+              TableName: clients.tableName,
+              Key: keys.batch(batchId),
+              UpdateExpression: 'ADD progress.done :d SET updatedAt = :now',
+              ConditionExpression: '#status = :processing',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':d': changed, ':now': now, ':processing': 'PROCESSING' },
+            },
+          },
+        ],
+      }),
+    );
+  } catch (err) {
+    if (!isTransactionCanceled(err)) throw err;
+    const [partition, batch] = cancellationCodes(err);
+    if (batch === 'ConditionalCheckFailed') throw stageOver(batchId, processing);
+    if (partition !== 'ConditionalCheckFailed') throw err;
+    // DONE already: its progress was added with it.
+  }
 }
 
 /** Discards the preview, only while the batch is at `stage`: a late attempt cannot delete what a later stage relies on. */

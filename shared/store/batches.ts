@@ -19,6 +19,7 @@ import {
 import { DomainError, storedErrorCode, type ErrorCode } from '../domain/errors';
 import type { TransactItem } from './grouped-transactions';
 import { batchGet } from './batch-get';
+import { logEntryPut, logOnceItems, type LogEntry } from './batch-log';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './errors';
@@ -205,13 +206,25 @@ export const stageOver = (batchId: string, stage: BatchStage) =>
     `batch ${batchId} is no longer ${[stage.status].flat().join(' or ')}${stage.version === undefined ? '' : ` (version ${stage.version})`}; this attempt stops`,
   );
 
-/** Sends `items` with the batch's stage check as one transaction (at most 99 items). */
-export async function writeInStage(batchId: string, stage: BatchStage, items: readonly TransactItem[]): Promise<void> {
+/**
+ * Sends `items` with the batch's stage check as one transaction (at most 99 items). Refused by the
+ * stage check: stageOver. Refused by an item's own condition (the step was done already, by this
+ * attempt's earlier try or another attempt): false, and nothing of it is written.
+ */
+export async function writeInStage(
+  batchId: string,
+  stage: BatchStage,
+  items: readonly TransactItem[],
+): Promise<boolean> {
   try {
     await clients.dynamo.send(new TransactWriteCommand({ TransactItems: [...items, batchStageCheck(batchId, stage)] }));
+    return true;
   } catch (err) {
-    if (isTransactionCanceled(err) && cancellationCodes(err).at(-1) === 'ConditionalCheckFailed')
-      throw stageOver(batchId, stage);
+    if (!isTransactionCanceled(err)) throw err;
+    const codes = cancellationCodes(err);
+    if (codes.at(-1) === 'ConditionalCheckFailed') throw stageOver(batchId, stage);
+    if (codes.includes('ConditionalCheckFailed') && codes.every((c) => c === 'None' || c === 'ConditionalCheckFailed'))
+      return false;
     throw err;
   }
 }
@@ -269,6 +282,8 @@ export interface TransitionPatch {
   whilePending?: boolean;
   /** Marks (true) or clears (false) a cancel waiting for its revert to finish. */
   cancelRequested?: boolean;
+  /** The audit entry of this transition, written in the same transaction: it lands exactly when the move does. */
+  log?: LogEntry;
 }
 
 /**
@@ -326,25 +341,38 @@ export async function transitionBatch(
     condition += ' AND #version = :v';
     values[':v'] = expectedVersion;
   }
+  const update = {
+    TableName: clients.tableName,
+    Key: keys.batch(batchId),
+    UpdateExpression: `SET ${sets.join(', ')} ADD #version :one${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+    ConditionExpression: `attribute_exists(PK) AND ${condition}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+  const refused = (current: string | undefined) =>
+    current
+      ? new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${current}; it cannot become ${to}`)
+      : new DomainError('NOT_FOUND', `batch ${batchId} was not found`);
+  if (patch.log) {
+    try {
+      await clients.dynamo.send(
+        new TransactWriteCommand({ TransactItems: [{ Update: update }, logEntryPut(batchId, patch.log)] }),
+      );
+    } catch (err) {
+      if (isTransactionCanceled(err) && cancellationCodes(err)[0] === 'ConditionalCheckFailed')
+        throw refused((await getBatch(batchId))?.status);
+      throw err;
+    }
+    return requireBatch(batchId);
+  }
   try {
     const res = await clients.dynamo.send(
-      new UpdateCommand({
-        TableName: clients.tableName,
-        Key: keys.batch(batchId),
-        UpdateExpression: `SET ${sets.join(', ')} ADD #version :one${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        ConditionExpression: `attribute_exists(PK) AND ${condition}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
+      new UpdateCommand({ ...update, ReturnValues: 'ALL_NEW', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
     );
     return toBatch(res.Attributes!);
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
-    const current = err.Item?.status?.S;
-    if (!current) throw new DomainError('NOT_FOUND', `batch ${batchId} was not found`);
-    throw new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${current}; it cannot become ${to}`);
+    throw refused(err.Item?.status?.S);
   }
 }
 
@@ -503,17 +531,19 @@ export async function* allMembers(batchId: string): AsyncGenerator<BatchMember[]
   } while (cursor);
 }
 
-/** Closes every edit gate: from here on no add can commit, so a paging of members sees them all. */
-export async function closeGates(batchId: string, now: string): Promise<void> {
-  await Promise.all(
-    keys
-      .batchGates(batchId)
-      .map((Key) =>
-        clients.dynamo.send(
-          new PutCommand({ TableName: clients.tableName, Item: { ...Key, itemType: 'BATCH_GATE', closedAt: now } }),
-        ),
-      ),
-  );
+/**
+ * Closes every edit gate (from here on no add can commit, so a paging of members sees them all)
+ * and logs it once per `logKey`, only while the batch is at `stage`: a late attempt cannot close
+ * the gates of a batch that moved on (reverted, edits open again).
+ */
+export async function closeGates(batchId: string, stage: BatchStage, logKey: string, entry: LogEntry): Promise<void> {
+  // Refused by the log's marker: an earlier try closed them in this stage, and they stay closed while it lasts.
+  await writeInStage(batchId, stage, [
+    ...keys.batchGates(batchId).map((Key) => ({
+      Put: { TableName: clients.tableName, Item: { ...Key, itemType: 'BATCH_GATE', closedAt: entry.at } },
+    })),
+    ...logOnceItems(batchId, logKey, entry),
+  ]);
 }
 
 /** Reopens edits, only while the batch is at `stage`: a late attempt cannot open a batch that moved on. */
@@ -529,67 +559,75 @@ export async function getMembers(batchId: string, eventIds: readonly string[]): 
   return (await batchGet(eventIds.map((id) => keys.batchMember(batchId, id)))).map(toMember);
 }
 
-/** Marks a member failed validation (ERROR) or processing (FAILED), with the code that says why. */
+/**
+ * Marks a member failed validation (ERROR) or processing (FAILED), with the code that says why, or
+ * HELD again; only while the batch is at `stage` (a late attempt cannot mark the member of a batch
+ * that moved on).
+ */
 export async function setMemberState(
   batchId: string,
   eventId: string,
   state: BatchMember['state'],
+  stage: BatchStage,
   error?: { code: ErrorCode; message: string },
 ): Promise<void> {
-  await clients.dynamo.send(
-    new UpdateCommand({
-      TableName: clients.tableName,
-      Key: keys.batchMember(batchId, eventId),
-      UpdateExpression: error
-        ? 'SET #state = :s, errorCode = :c, errorMessage = :m'
-        : 'SET #state = :s REMOVE errorCode, errorMessage',
-      ConditionExpression: 'attribute_exists(PK)',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: {
-        ':s': state,
-        ...(error ? { ':c': error.code, ':m': error.message.slice(0, 500) } : {}),
+  await writeInStage(batchId, stage, [
+    {
+      Update: {
+        TableName: clients.tableName,
+        Key: keys.batchMember(batchId, eventId),
+        UpdateExpression: error
+          ? 'SET #state = :s, errorCode = :c, errorMessage = :m'
+          : 'SET #state = :s REMOVE errorCode, errorMessage',
+        // A member removed meanwhile is not written back (false: nothing to mark).
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':s': state,
+          ...(error ? { ':c': error.code, ':m': error.message.slice(0, 500) } : {}),
+        },
       },
-    }),
-  );
+    },
+  ]);
+}
+
+export interface SubmitPlan {
+  shards: number;
+  partitions: number;
 }
 
 /**
- * Advances progress as chunks finish (shown by GET /v1/batches/{id} while it runs): only while the
- * batch is PROCESSING and never past `total` (a retried chunk may count again; the move that ends
- * submit writes the exact figure).
+ * Stores how submit split the batch, so every shard works from the same plan, with its log entry;
+ * only while PROCESSING and only once: a retry (or a late attempt) gets the plan in force.
  */
-export async function addProgress(batchId: string, done: number, total: number, now: string): Promise<void> {
-  if (done === 0 || done > total) return;
+export async function savePlan(batchId: string, plan: SubmitPlan, entry: LogEntry): Promise<SubmitPlan> {
   try {
     await clients.dynamo.send(
-      new UpdateCommand({
-        TableName: clients.tableName,
-        Key: keys.batch(batchId),
-        UpdateExpression: 'ADD progress.done :d SET updatedAt = :now',
-        ConditionExpression: '#status = :processing AND progress.done <= :room',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':d': done, ':now': now, ':processing': 'PROCESSING', ':room': total - done },
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: clients.tableName,
+              Key: keys.batch(batchId),
+              UpdateExpression: 'SET #plan = :p',
+              ConditionExpression: '#status = :processing AND attribute_not_exists(#plan)',
+              ExpressionAttributeNames: { '#plan': 'plan', '#status': 'status' },
+              ExpressionAttributeValues: { ':p': plan, ':processing': 'PROCESSING' },
+            },
+          },
+          logEntryPut(batchId, entry),
+        ],
       }),
     );
+    return plan;
   } catch (err) {
-    if (!isConditionFailure(err)) throw err;
+    if (!isTransactionCanceled(err) || cancellationCodes(err)[0] !== 'ConditionalCheckFailed') throw err;
+    if ((await requireBatch(batchId)).status !== 'PROCESSING') throw stageOver(batchId, { status: 'PROCESSING' });
+    return getPlan(batchId);
   }
 }
 
-/** Stores how submit split the batch, so every shard works from the same plan. */
-export async function savePlan(batchId: string, plan: { shards: number; partitions: number }): Promise<void> {
-  await clients.dynamo.send(
-    new UpdateCommand({
-      TableName: clients.tableName,
-      Key: keys.batch(batchId),
-      UpdateExpression: 'SET #plan = :p',
-      ExpressionAttributeNames: { '#plan': 'plan' },
-      ExpressionAttributeValues: { ':p': plan },
-    }),
-  );
-}
-
-export async function getPlan(batchId: string): Promise<{ shards: number; partitions: number }> {
+export async function getPlan(batchId: string): Promise<SubmitPlan> {
   const res = await clients.dynamo.send(
     new GetCommand({
       TableName: clients.tableName,

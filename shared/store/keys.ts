@@ -142,6 +142,8 @@ export const keys = {
   batchChangeSetChunkPrefix: (subscriptionId: string) => `CSETC#${subscriptionId}#`,
   batchChangeSetChunksPrefix: 'CSETC#',
   batchLogPrefix: 'LOG#',
+  /** Marks a log entry written once per step (outside the LOG# range, so never listed). */
+  batchLogOnce: (batchId: string, key: string) => ({ PK: `BATCH#${batchId}`, SK: `LOGONCE#${key}` }),
   batchPartition: (batchId: string) => `BATCH#${batchId}`,
 
   idempotency: (key: string) => ({ PK: `IDEM#${key}`, SK: 'IDEM' }),

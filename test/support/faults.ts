@@ -224,3 +224,38 @@ export function holdFirstWrite(match: (command: string, inputJson: string, task:
   );
   return { held, release, kill };
 }
+
+export interface EveryNthWrite {
+  /** Writes refused so far. */
+  readonly refused: number;
+  stop(): void;
+}
+
+/**
+ * A fault that never lets up: every `n`-th write of `task` fails before it is sent
+ * (ThrottlingException, which the workflows retry), for as long as the test runs.
+ */
+export function failEveryNthWrite(task: string, n: number): EveryNthWrite {
+  let writes = 0;
+  let refused = 0;
+  let active = true;
+  clients.dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (active && currentInvocation.getStore()?.functionName === task && WRITES.has(context.commandName ?? '')) {
+        writes++;
+        if (writes % n === 0) {
+          refused++;
+          throw Object.assign(new Error('injected fault'), { name: 'ThrottlingException' });
+        }
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'failEveryNthWrite', override: true },
+  );
+  return {
+    get refused() {
+      return refused;
+    },
+    stop: () => (active = false),
+  };
+}

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { call } from '../support/api';
-import { drive, executionEnded } from '../support/batch-status';
+import { drive, executionEnded, waitForStatus } from '../support/batch-status';
 import {
   addEvents,
   correctionRun,
@@ -17,10 +17,11 @@ import {
   subscriptionsWithEvents,
   undoRun,
 } from '../support/fault-scenarios';
-import { holdFirstWrite, timeoutCount } from '../support/faults';
+import { failEveryNthWrite, holdFirstWrite, timeoutCount } from '../support/faults';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
 import { lockFailed } from '../../shared/services/lock-for-review';
 import { batchGet } from '../../shared/store/batch-get';
+import { listPartitions } from '../../shared/store/batch-partitions';
 import { keys } from '../../shared/store/keys';
 import { checkHolds, checkSubscription } from '../../shared/store/invariants';
 import { requireSubscription } from '../../shared/store/subscriptions';
@@ -93,6 +94,9 @@ describe('undo under faults', () => {
 });
 
 describe('an attempt that timed out and lands its writes after its batch moved on', () => {
+  const actions = async (batchId: string): Promise<string[]> =>
+    (await call('GET', `/v1/batches/${batchId}/log?limit=1000`)).body.items.map((e: { action: string }) => e.action);
+
   async function ratedEvents(): Promise<string[]> {
     const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
     const ids = events.map((e) => e.eventId);
@@ -152,7 +156,8 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     const rating = await newBatch('RATING');
     await addEvents(rating, ids);
     const late = holdFirstWrite(
-      (command, input, task) => task === 'LockForReview' && command === 'UpdateItemCommand' && input.includes('counts'),
+      // The move to LOCKED, which writes the recount.
+      (_command, input, task) => task === 'LockForReview' && input.includes('counts = :counts'),
     );
 
     await drive(rating, 'lock', ['LOCKED']);
@@ -167,15 +172,14 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     });
   });
 
-  it('a lock retried after its own move to LOCKED applied ends locked with its partitions, and submit rates every event', async () => {
+  it('a lock whose move to LOCKED lands late ends locked once, logged once, and submit rates every event', async () => {
     const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
     const ids = events.map((e) => e.eventId);
     const rating = await newBatch('RATING');
     await addEvents(rating, ids);
-    // The audit entry written just after LOCKING -> LOCKED stalls: the attempt times out past its transition.
+    // LOCKING -> LOCKED and its audit entry (one write) stall: the attempt times out, the retry moves the batch.
     const late = holdFirstWrite(
-      (command, input, task) =>
-        task === 'LockForReview' && command === 'PutItemCommand' && input.includes('"action":"LOCKED"'),
+      (_command, input, task) => task === 'LockForReview' && input.includes('"action":"LOCKED"'),
     );
 
     await drive(rating, 'lock', ['LOCKED']);
@@ -185,6 +189,7 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     await stack.idle();
 
     expect(lock).toBe('SUCCEEDED');
+    expect((await actions(rating)).filter((a) => a === 'LOCKED')).toHaveLength(1);
     expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
     expect((await getEvents(ids)).map((e) => e.status)).toEqual(ids.map(() => 'RATED'));
   });
@@ -212,6 +217,114 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     expect(await checkSubscription(await requireSubscription(subs[0]!))).toEqual([]);
     expect(await checkHolds()).toEqual([]);
   });
+
+  async function revert(batchId: string): Promise<void> {
+    expect((await call('POST', `/v1/batches/${batchId}/revert`)).status).toBe(202);
+    await waitForStatus(batchId, ['DRAFT']);
+  }
+
+  it('a lock attempt whose gate closing lands after the batch was reverted closes no gate and logs its start once', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+    const ids = events.map((e) => e.eventId);
+    const rating = await newBatch('RATING');
+    await addEvents(rating, ids.slice(0, 3));
+    const late = holdFirstWrite((_command, input, task) => task === 'LockForReview' && input.includes('BATCH_GATE'));
+
+    await drive(rating, 'lock', ['LOCKED']);
+    await late.held;
+    await revert(rating);
+    late.release();
+    await stack.idle();
+
+    // Edits are open again: no gate is closed and an add lands.
+    expect(await batchGet(keys.batchGates(rating))).toEqual([]);
+    const add = await call('POST', `/v1/batches/${rating}/events`, { body: { eventIds: [ids[3]] } });
+    expect(add.status).toBe(200);
+    expect(add.body.rejected).toEqual([]);
+    expect((await actions(rating)).filter((a) => a === 'LOCK_STARTED')).toHaveLength(1);
+  });
+
+  it('a lock attempt whose partition note lands after the batch was reverted adds no partition to it', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+    const rating = await newBatch('RATING');
+    await addEvents(
+      rating,
+      events.map((e) => e.eventId),
+    );
+    const late = holdFirstWrite(
+      (_command, input, task) => task === 'LockForReview' && input.includes('attribute_not_exists(earliest)'),
+    );
+
+    await drive(rating, 'lock', ['LOCKED']);
+    await late.held;
+    await revert(rating);
+    late.release();
+    await stack.idle();
+
+    expect(await listPartitions(rating)).toEqual([]);
+  });
+
+  it.each([
+    ['lock', 'LOCKED'],
+    ['submit', 'COMPLETED'],
+  ] as const)(
+    'a %s attempt killed as it makes its final move leaves exactly one %s entry in the log',
+    async (action, entry) => {
+      const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+      const rating = await newBatch('RATING');
+      await addEvents(
+        rating,
+        events.map((e) => e.eventId),
+      );
+      if (action === 'submit') await drive(rating, 'lock', ['LOCKED']);
+      // The write that records the entry dies with its process: the retry must still log it, once.
+      const killed = holdFirstWrite((_command, input) => input.includes(`"action":"${entry}"`));
+
+      const ended = drive(rating, action, [entry]);
+      await killed.held;
+      killed.kill();
+      await ended;
+      await stack.idle();
+
+      expect((await actions(rating)).filter((a) => a === entry)).toHaveLength(1);
+    },
+  );
+
+  it('FinishSubmit settles a large batch whose every 20th write fails, page by page, and the batch ends as its partitions did', async () => {
+    // Two subscriptions; a top-up of the second after lock makes its preview stale, so finishing
+    // marks its 100 members FAILED and releases their events: far more writes than one unit's retries cover.
+    const { subs, events } = await subscriptionsWithEvents({ subscriptions: 2, eventsPerSubscription: 100 });
+    const rating = await newBatch('RATING');
+    await addEvents(
+      rating,
+      events.map((e) => e.eventId),
+    );
+    await drive(rating, 'lock', ['LOCKED']);
+    expect(
+      (await call('POST', `/v1/subscriptions/${subs[1]}/balances/MINUTES/grants`, { body: { amount: '1' } })).status,
+    ).toBe(201);
+    const faults = failEveryNthWrite('FinishSubmit', 20);
+
+    let done: any;
+    try {
+      done = await drive(rating, 'submit', FINISHED);
+    } finally {
+      faults.stop();
+    }
+    await stack.idle();
+
+    expect(faults.refused).toBeGreaterThan(7);
+    expect(await executionEnded(rating, 'submit')).toBe('SUCCEEDED');
+    expect(done).toMatchObject({
+      status: 'COMPLETED_WITH_ERRORS',
+      counts: { events: 200, errored: 100, processed: 100 },
+      lastError: { code: 'PREVIEW_STALE' },
+    });
+    expect(done.progress).toEqual({ done: 100, total: 200 });
+    expect((await getEvents(events.map((e) => e.eventId))).filter((e) => e.heldBy !== undefined)).toEqual([]);
+    expect((await actions(rating)).filter((a) => a === 'COMPLETED_WITH_ERRORS')).toHaveLength(1);
+    expect(await checkHolds()).toEqual([]);
+  }, 240_000);
 
   it('a lock undo that arrives once the batch is LOCKED leaves its preview and closed edits alone', async () => {
     const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
