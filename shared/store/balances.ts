@@ -4,7 +4,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   balanceOf,
   type BalanceView,
-  type Counterpart,
+  LEDGER_KINDS,
   type Grant,
   type GrantTake,
   type LedgerEntry,
@@ -15,57 +15,81 @@ import { clients } from './clients';
 import type { TransactItem } from './grouped-transactions';
 import { indexPage, queryAll } from './query-all';
 import { intent, refusals, transact } from './intents';
+import { readItem } from './item-reader';
 import { keys } from './keys';
 
 type Item = Record<string, unknown>;
 
-export const toRegister = (item: Item): Register => ({
-  subscriptionId: item.subscriptionId as string,
-  register: item.register as string,
-  granted: (item.granted as bigint | undefined) ?? 0n,
-  consumed: (item.consumed as bigint | undefined) ?? 0n,
-  updatedAt: item.updatedAt as string,
-  version: Number(item.version ?? 0n),
-});
+export const toRegister = (item: Item): Register => {
+  const r = readItem(item, 'register', 'register');
+  return {
+    subscriptionId: r.string('subscriptionId'),
+    register: r.string('register'),
+    granted: r.optionalBigint('granted') ?? 0n,
+    consumed: r.optionalBigint('consumed') ?? 0n,
+    updatedAt: r.string('updatedAt'),
+    version: r.count('version'),
+  };
+};
 
-export const toGrant = (item: Item): Grant => ({
-  grantId: item.grantId as string,
-  register: item.register as string,
-  amount: item.amount as bigint,
-  drawn: (item.drawn as bigint | undefined) ?? 0n,
-  validFrom: item.validFrom as string,
-  ...(item.validTo ? { validTo: item.validTo as string } : {}),
-  ...(item.reason ? { reason: item.reason as string } : {}),
-  createdAt: item.createdAt as string,
-  version: Number(item.version ?? 0n),
-});
+export const toGrant = (item: Item): Grant => {
+  const r = readItem(item, 'grant', 'grantId');
+  const validTo = r.optionalString('validTo');
+  const reason = r.optionalString('reason');
+  return {
+    grantId: r.string('grantId'),
+    register: r.string('register'),
+    amount: r.bigint('amount'),
+    drawn: r.optionalBigint('drawn') ?? 0n,
+    validFrom: r.string('validFrom'),
+    ...(validTo ? { validTo } : {}),
+    ...(reason ? { reason } : {}),
+    createdAt: r.string('createdAt'),
+    version: r.count('version'),
+  };
+};
 
-export const toLedgerEntry = (item: Item): LedgerEntry => ({
-  entryId: item.entryId as string,
-  subscriptionId: item.subscriptionId as string,
-  register: item.register as string,
-  kind: item.kind as LedgerEntry['kind'],
-  granted: item.granted as bigint,
-  consumed: item.consumed as bigint,
-  at: item.at as string,
-  actor: item.actor as string,
-  ...(item.reason ? { reason: item.reason as string } : {}),
-  ...(item.grantId ? { grantId: item.grantId as string } : {}),
-  ...(item.batchId ? { batchId: item.batchId as string } : {}),
-  ...(item.eventCount !== undefined ? { eventCount: Number(item.eventCount) } : {}),
-  ...(item.effectiveAt ? { effectiveAt: item.effectiveAt as string } : {}),
-  ...(item.transferId ? { transferId: item.transferId as string } : {}),
-  ...(item.adjustmentId ? { adjustmentId: item.adjustmentId as string } : {}),
-  ...(item.counterpart ? { counterpart: item.counterpart as Counterpart } : {}),
-  ...(item.grantChanges
-    ? {
-        grantChanges: (item.grantChanges as Item[]).map((c) => ({
-          grantId: c.grantId as string,
-          amount: c.amount as bigint,
-        })),
-      }
-    : {}),
-});
+export const toLedgerEntry = (item: Item): LedgerEntry => {
+  const r = readItem(item, 'ledger entry', 'entryId');
+  const text = (name: string) => {
+    const v = r.optionalString(name);
+    return v ? { [name]: v } : {};
+  };
+  const counterpart = r.optionalNested('counterpart');
+  return {
+    entryId: r.string('entryId'),
+    subscriptionId: r.string('subscriptionId'),
+    register: r.string('register'),
+    kind: r.oneOf('kind', LEDGER_KINDS),
+    granted: r.bigint('granted'),
+    consumed: r.bigint('consumed'),
+    at: r.string('at'),
+    actor: r.string('actor'),
+    ...text('reason'),
+    ...text('grantId'),
+    ...text('batchId'),
+    ...(r.has('eventCount') ? { eventCount: r.integer('eventCount') } : {}),
+    ...text('effectiveAt'),
+    ...text('transferId'),
+    ...text('adjustmentId'),
+    ...(counterpart
+      ? {
+          counterpart: {
+            subscriptionId: counterpart.string('subscriptionId'),
+            register: counterpart.string('register'),
+            entryId: counterpart.string('entryId'),
+          },
+        }
+      : {}),
+    ...(r.has('grantChanges')
+      ? {
+          grantChanges: r
+            .nestedList('grantChanges')
+            .map((c) => ({ grantId: c.string('grantId'), amount: c.bigint('amount') })),
+        }
+      : {}),
+  };
+};
 
 /** The put of a ledger entry: fails its condition when the same step already wrote it. */
 export function ledgerEntryPut(entry: LedgerEntry): TransactItem {
@@ -217,14 +241,22 @@ async function querySubscriptionItems(subscriptionId: string, prefix: string): P
 }
 
 export async function listGrants(subscriptionId: string, register?: string): Promise<Grant[]> {
-  const items = await querySubscriptionItems(subscriptionId, register ? keys.grantPrefix(register) : 'GRANT#');
+  const items = await querySubscriptionItems(
+    subscriptionId,
+    register ? keys.grantPrefix(register) : keys.allGrantsPrefix,
+  );
   return items.map(toGrant);
 }
 
 /** Each grant's stored `undrawn` (invariant checks: it must equal amount - drawn). */
 export async function grantUndrawn(subscriptionId: string): Promise<Map<string, bigint | undefined>> {
-  const items = await querySubscriptionItems(subscriptionId, 'GRANT#');
-  return new Map(items.map((i) => [`${i.register as string}#${i.grantId as string}`, i.undrawn as bigint | undefined]));
+  const items = await querySubscriptionItems(subscriptionId, keys.allGrantsPrefix);
+  return new Map(
+    items.map((item) => {
+      const r = readItem(item, 'grant', 'grantId');
+      return [`${r.string('register')}#${r.string('grantId')}`, r.optionalBigint('undrawn')];
+    }),
+  );
 }
 
 export async function listRegisters(subscriptionId: string): Promise<Register[]> {

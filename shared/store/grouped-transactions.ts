@@ -2,9 +2,8 @@
 // transaction is all or nothing, so an entry refused by its own condition is taken out and the
 // rest are written again: one refusal never blocks the others, and nothing is half-written.
 import type { CancellationReason } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { clients } from './clients';
-import { isTransactionCanceled, retryOnConflict } from './errors';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { intent, refusals, transact, type Intent } from './intents';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -16,6 +15,9 @@ export interface GroupedWrite<T> {
   /** What to throw when a shared item's condition fails: the whole write is refused. */
   sharedRefused?(): Error;
 }
+
+/** The label of the items checked once per transaction (see GroupedWrite.shared). */
+const SHARED = Symbol('shared');
 
 /** DynamoDB's limit on the actions of one transaction. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -40,22 +42,20 @@ export async function writeGrouped<T>(
   )) {
     let pending = group;
     while (pending.length > 0) {
-      const shared = spec.shared?.(pending) ?? [];
-      const items = [...pending.flatMap((e) => own.get(e)!), ...shared];
+      const intents: Array<Intent<T | typeof SHARED>> = [
+        ...pending.flatMap((e) => own.get(e)!.map((item) => intent<T | typeof SHARED>(e, item))),
+        ...(spec.shared?.(pending) ?? []).map((item) => intent<T | typeof SHARED>(SHARED, item)),
+      ];
       try {
-        await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+        await transact(intents);
         break;
       } catch (err) {
-        if (!isTransactionCanceled(err)) throw err;
-        const reasons = err.CancellationReasons ?? [];
-        if (reasons.slice(items.length - shared.length).some((r) => r.Code === 'ConditionalCheckFailed'))
-          throw spec.sharedRefused?.() ?? err;
-        let at = 0;
+        const reasons = refusals(err, intents);
+        if (!reasons) throw err;
+        if (reasons.has(SHARED)) throw spec.sharedRefused?.() ?? err;
         const before = refused.size;
         for (const entry of pending) {
-          const count = own.get(entry)!.length;
-          const reason = reasons.slice(at, at + count).find((r) => r.Code === 'ConditionalCheckFailed');
-          at += count;
+          const reason = reasons.get(entry);
           if (reason) refused.set(entry, reason);
         }
         // Refused for another reason (validation, conflict past its retries): not ours to decode.

@@ -58,6 +58,8 @@ export const keys = {
     SK: `GRANT#${register}#${grantId}`,
   }),
   grantPrefix: (register: string) => `GRANT#${register}#`,
+  /** Every grant of a subscription, of any register. */
+  allGrantsPrefix: 'GRANT#',
   billLine: (subscriptionId: string, period: string) => ({ PK: `SUB#${subscriptionId}`, SK: `BILL#${period}` }),
   billLinePrefix: 'BILL#',
   /** A credit or rebill adjustment posted to an open period for a correction of an interfaced one. */
