@@ -11,7 +11,7 @@ import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
 import { keys } from '../store/keys';
 import { eventsFrom, type RatePartitionRequest } from '../store/partition-rating';
-import { insertEvent, newEventItem } from '../store/usage-events';
+import { getEvents, insertEvent, newEventItem } from '../store/usage-events';
 
 export interface PartitionWork {
   request: RatePartitionRequest;
@@ -122,7 +122,15 @@ export async function insertReplacementPage(
   // Events of one pass do not depend on each other (a child waits for a later pass than its
   // parent): they are inserted together.
   const thisPass = pending.filter((e) => Math.min(depthOf(e), REPLACEMENT_PASSES - 1) === pass);
-  await mapLimit(thisPass, INSERTS_AT_ONCE, async (e) => {
+  // A retry does only what earlier attempts left undone: a replacement already inserted and
+  // linked to its original costs no write, so each attempt has less to do than the one before
+  // (re-sending every write made each retry as likely to meet a failure as the first).
+  const stored = new Map(
+    (await getEvents(thisPass.flatMap((e) => [e.eventId, e.replaces]))).map((e) => [e.eventId, e]),
+  );
+  const linked = (e: PendingReplacement) => stored.get(e.replaces)?.replacedBy?.includes(e.eventId) === true;
+  const todo = thisPass.filter((e) => !(stored.has(e.eventId) && linked(e)));
+  await mapLimit(todo, INSERTS_AT_ONCE, async (e) => {
     const parent = e.parentEventId && parentMembers.get(e.parentEventId)?.replacements?.[0];
     const event = { ...e, ...(parent ? { parentEventId: parent } : {}) };
     const item = newEventItem(event, e.register, now, {
@@ -130,7 +138,7 @@ export async function insertReplacementPage(
       heldBy: batch.batchId,
       insertedByBatch: batch.batchId,
     });
-    if (await insertEvent(item, event.parentEventId)) inserted++;
+    if (!stored.has(e.eventId) && (await insertEvent(item, event.parentEventId))) inserted++;
     await clients.dynamo.send(
       new UpdateCommand({
         TableName: clients.tableName,

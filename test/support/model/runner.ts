@@ -373,8 +373,23 @@ async function finishBatch(
   }
   if (script.cancel === 'LOCKED') return cancel(batchId, played, diverge);
   const done = await drive(batchId, 'submit', FINISHED);
-  if (done.status !== 'COMPLETED')
-    diverge(`batch ${batchId}`, 'status', 'COMPLETED', `${done.status} ${JSON.stringify(done.lastError ?? {})}`);
+  if (done.status !== 'COMPLETED') {
+    // Where it stopped: the last entries of its log name the stage and the failure.
+    const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as Array<{
+      action: string;
+      message: string;
+    }>;
+    const last = log
+      .slice(-3)
+      .map((e) => `${e.action}: ${e.message}`)
+      .join(' | ');
+    diverge(
+      `batch ${batchId}`,
+      'status',
+      'COMPLETED',
+      `${done.status} ${JSON.stringify(done.lastError ?? {})} (${last})`,
+    );
+  }
   // Progress is exact: every event the applied plans change, counted once whatever was retried.
   const changed = outcomes.filter((o) => !o.error).reduce((s, o) => s + o.events.length, 0);
   const progress = `${done.progress?.done}/${done.progress?.total}`;
