@@ -1,7 +1,5 @@
 // The layers' import rules (README "Layout"): domain → store → services → functions → infra.
-// `npm run deps` checks them; a violation fails `npm test` and CI. One violation is known and
-// ignored (.dependency-cruiser-known-violations.json): shared/domain/csv-import.ts reads a
-// node:stream, until issue 17's split moves that reader out of the domain; then delete the file.
+// `npm run deps` checks them; a violation fails `npm test` and CI.
 /** Node.js modules the pure domain may use: hashing only, no I/O, clock or environment. */
 const pureCore = ['crypto'];
 

@@ -77,6 +77,13 @@ export interface BillUnit {
   createdAt: string;
 }
 
+/** Counts of open items by kind, for refusal messages. */
+export const describeOpenItems = (counts: OpenItemCounts): string =>
+  Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(', ');
+
 export const BillUnitInput = z.strictObject({
   billUnitId: Id,
   name: z.string().min(1).max(100).optional(),
@@ -161,14 +168,16 @@ export interface BalanceGroup {
 
 // ---- audit ---------------------------------------------------------------------------------
 
-export type AccountAction =
-  | 'ACCOUNT_CREATED'
-  | 'BILL_UNIT_CREATED'
-  | 'OPEN_ITEM_RECORDED'
-  | 'OPEN_ITEM_RESOLVED'
-  | 'BALANCE_TRANSFERRED'
-  | 'BALANCE_GROUP_MOVED'
-  | 'BALANCE_ADJUSTED';
+export const ACCOUNT_ACTIONS = [
+  'ACCOUNT_CREATED',
+  'BILL_UNIT_CREATED',
+  'OPEN_ITEM_RECORDED',
+  'OPEN_ITEM_RESOLVED',
+  'BALANCE_TRANSFERRED',
+  'BALANCE_GROUP_MOVED',
+  'BALANCE_ADJUSTED',
+] as const;
+export type AccountAction = (typeof ACCOUNT_ACTIONS)[number];
 
 /** One line of an account's audit log, written in the same transaction as the change it records. */
 export interface AccountLogEntry {

@@ -5,16 +5,9 @@ import { parseMoney } from '../domain/decimal';
 import { effectiveDateRefusal } from '../domain/effective-date';
 import { DomainError } from '../domain/errors';
 import { listAccountLog } from '../store/account-log';
-import {
-  addBillUnit,
-  listBillUnits,
-  listOpenItems,
-  putAccount,
-  recordOpenItem,
-  requireAccount,
-  requireBillUnitOf,
-  resolveOpenItem,
-} from '../store/accounts';
+import { addBillUnit, putAccount, requireAccount } from '../store/accounts';
+import { listBillUnits, requireBillUnitOf } from '../store/bill-units';
+import { listOpenItems, recordOpenItem, resolveOpenItem } from '../store/open-items';
 import { operationId } from './operation-id';
 
 export async function createAccount(accountId: string, req: AccountRequest, actor: string, now: string) {

@@ -3,8 +3,8 @@ import type { Batch, MemberRole } from '../domain/batch';
 import type { UsageEvent } from '../domain/usage-event';
 import { batchesOfEvents, getBatches } from '../store/batches';
 import { mapLimit } from '../store/concurrency';
-import type { EventFilter } from '../store/usage-events';
-import { childEventIds, getEvents, listEvents, requireEvent } from '../store/usage-events';
+import { listEvents, type EventFilter } from '../store/usage-event-list';
+import { childEventIds, getEvents, requireEvent } from '../store/usage-events';
 import { getSubscriptions, requireSubscription } from '../store/subscriptions';
 
 export async function eventDetail(eventId: string) {

@@ -1,10 +1,10 @@
 // The account audit log: one item per operation, put in the operation's own transaction.
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AccountLogEntry } from '../domain/account';
+import { ACCOUNT_ACTIONS, type AccountLogEntry } from '../domain/account';
 import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
-import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
+import { readItem } from './item-reader';
 import { keys } from './keys';
+import { queryPrefixPage } from './query-all';
 
 type Item = Record<string, unknown>;
 
@@ -18,34 +18,31 @@ export function accountLogPut(entry: AccountLogEntry): TransactItem {
   };
 }
 
-const toEntry = (item: Item): AccountLogEntry => ({
-  accountId: item.accountId as string,
-  operationId: item.operationId as string,
-  at: item.at as string,
-  actor: item.actor as string,
-  action: item.action as AccountLogEntry['action'],
-  message: item.message as string,
-  data: (item.data as Record<string, string> | undefined) ?? {},
-});
-
+const toEntry = (item: Item): AccountLogEntry => {
+  const r = readItem(item, 'account log entry', 'operationId');
+  return {
+    accountId: r.string('accountId'),
+    operationId: r.string('operationId'),
+    at: r.string('at'),
+    actor: r.string('actor'),
+    action: r.oneOf('action', ACCOUNT_ACTIONS),
+    message: r.string('message'),
+    data: r.stringMap('data'),
+  };
+};
 /** The account's log, oldest first, in pages. */
 export async function listAccountLog(
   accountId: string,
   limit: number,
   cursor?: string,
 ): Promise<{ items: AccountLogEntry[]; nextCursor?: string }> {
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :log)',
-      ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':log': keys.accountLogPrefix },
-      Limit: limit,
-      ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
-      ConsistentRead: true,
-    }),
-  );
-  const items = (res.Items ?? []).map(toEntry);
-  return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
+  const page = await queryPrefixPage({
+    pk: keys.accountPartition(accountId),
+    prefix: keys.accountLogPrefix,
+    limit,
+    cursor,
+  });
+  return { ...page, items: page.items.map(toEntry) };
 }
 
 /** Every log entry of an account (invariant checks, tests). */

@@ -1,69 +1,63 @@
-// Accounts, bill units and open items. Every change is one transaction with its audit log entry;
-// a bill unit's open-item counters move only together with the open item that explains them.
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+// Accounts. An account is created with its default bill unit and default balance group, and a bill
+// unit added to it, each in one transaction with its audit log entry; everything about an account
+// is fixed once it exists.
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  ACCOUNTING_METHODS,
   DEFAULT_BALANCE_GROUP_ID,
   accountChangeIssues,
   noOpenItems,
   type Account,
   type AccountRequest,
   type BillUnit,
-  type OpenItem,
-  type OpenItemCounts,
-  type OpenItemKind,
-  type OpenItemStatus,
 } from '../domain/account';
 import { DomainError } from '../domain/errors';
-import { formatMoney } from '../domain/decimal';
 import { accountLogPut } from './account-log';
 import { newBalanceGroupPut } from './balance-groups';
-import type { TransactItem } from './grouped-transactions';
+import { getBillUnit, newBillUnitPut } from './bill-units';
 import { clients } from './clients';
-import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
-import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
+import { intent, refusals, transact } from './intents';
+import { readItem } from './item-reader';
 import { keys } from './keys';
 
 type Item = Record<string, unknown>;
 
-export const toAccount = (item: Item): Account => ({
-  accountId: item.accountId as string,
-  currency: item.currency as string,
-  accountingMethod: item.accountingMethod as Account['accountingMethod'],
-  createdAt: item.createdAt as string,
-  defaultBillUnitId: item.defaultBillUnitId as string,
-  billUnitIds: [...((item.billUnitIds as Set<string> | undefined) ?? [])].sort(),
-  updatedAt: item.updatedAt as string,
-});
-
-export const toBillUnit = (item: Item): BillUnit => {
-  const counts = noOpenItems();
-  for (const [kind, n] of Object.entries((item.openItemCounts as Record<string, bigint> | undefined) ?? {}))
-    counts[kind as OpenItemKind] = Number(n);
+export const toAccount = (item: Item): Account => {
+  const r = readItem(item, 'account', 'accountId');
   return {
-    billUnitId: item.billUnitId as string,
-    accountId: item.accountId as string,
-    ...(item.name ? { name: item.name as string } : {}),
-    isDefault: item.isDefault === true,
-    balanceGroups: Number(item.balanceGroups ?? 0n),
-    openItems: Number(item.openItems ?? 0n),
-    openItemCounts: counts,
-    createdAt: item.createdAt as string,
+    accountId: r.string('accountId'),
+    currency: r.string('currency'),
+    accountingMethod: r.oneOf('accountingMethod', ACCOUNTING_METHODS),
+    createdAt: r.string('createdAt'),
+    defaultBillUnitId: r.string('defaultBillUnitId'),
+    billUnitIds: r.stringSet('billUnitIds'),
+    updatedAt: r.string('updatedAt'),
   };
 };
 
-const toOpenItem = (item: Item): OpenItem => ({
-  openItemId: item.openItemId as string,
-  billUnitId: item.billUnitId as string,
-  accountId: item.accountId as string,
-  kind: item.kind as OpenItemKind,
-  status: item.status as OpenItemStatus,
-  ...(item.amount !== undefined ? { amount: item.amount as bigint } : {}),
-  ...(item.reference ? { reference: item.reference as string } : {}),
-  ...(item.note ? { note: item.note as string } : {}),
-  recordedAt: item.recordedAt as string,
-  recordedBy: item.recordedBy as string,
-  ...(item.resolvedAt ? { resolvedAt: item.resolvedAt as string, resolvedBy: item.resolvedBy as string } : {}),
-  ...(item.resolution ? { resolution: item.resolution as string } : {}),
+/** The account's item, new: refused when the account exists. */
+const newAccountPut = (account: Account) => ({
+  Put: {
+    TableName: clients.tableName,
+    Item: {
+      ...keys.account(account.accountId),
+      itemType: 'ACCOUNT',
+      ...account,
+      billUnitIds: new Set(account.billUnitIds),
+    },
+    ConditionExpression: 'attribute_not_exists(PK)',
+  },
+});
+
+/** The account gains a bill unit (the account must exist). */
+const billUnitAddedUpdate = (accountId: string, billUnitId: string, now: string) => ({
+  Update: {
+    TableName: clients.tableName,
+    Key: keys.account(accountId),
+    UpdateExpression: 'ADD billUnitIds :id SET updatedAt = :now',
+    ConditionExpression: 'attribute_exists(PK)',
+    ExpressionAttributeValues: { ':id': new Set([billUnitId]), ':now': now },
+  },
 });
 
 export async function getAccount(accountId: string): Promise<Account | undefined> {
@@ -81,10 +75,6 @@ export async function requireAccount(accountId: string): Promise<Account> {
       `account ${accountId} was not found; create it with PUT /v1/accounts/${accountId}`,
     );
   return account;
-}
-
-function billUnitItem(b: BillUnit): Item {
-  return { ...keys.billUnit(b.billUnitId), itemType: 'BILL_UNIT', ...b };
 }
 
 /**
@@ -125,89 +115,42 @@ export async function putAccount(
     openItemCounts: noOpenItems(),
     createdAt: now,
   };
-  const items: TransactItem[] = [
-    {
-      Put: {
-        TableName: clients.tableName,
-        Item: {
-          ...keys.account(accountId),
-          itemType: 'ACCOUNT',
-          ...account,
-          billUnitIds: new Set(account.billUnitIds),
+  const intents = [
+    intent('account', newAccountPut(account)),
+    intent('bill unit', newBillUnitPut(billUnit)),
+    intent(
+      'balance group',
+      newBalanceGroupPut(accountId, DEFAULT_BALANCE_GROUP_ID, { billUnitId, from: createdAt, by: actor }),
+    ),
+    intent(
+      'log',
+      accountLogPut({
+        accountId,
+        operationId: 'account',
+        at: now,
+        actor,
+        action: 'ACCOUNT_CREATED',
+        message: `account created (${req.accountingMethod}, ${req.currency}) with default bill unit ${billUnitId}`,
+        data: {
+          currency: req.currency,
+          accountingMethod: req.accountingMethod,
+          createdAt,
+          defaultBillUnitId: billUnitId,
         },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    },
-    {
-      Put: {
-        TableName: clients.tableName,
-        Item: billUnitItem(billUnit),
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    },
-    newBalanceGroupPut(accountId, DEFAULT_BALANCE_GROUP_ID, { billUnitId, from: createdAt, by: actor }),
-    accountLogPut({
-      accountId,
-      operationId: 'account',
-      at: now,
-      actor,
-      action: 'ACCOUNT_CREATED',
-      message: `account created (${req.accountingMethod}, ${req.currency}) with default bill unit ${billUnitId}`,
-      data: {
-        currency: req.currency,
-        accountingMethod: req.accountingMethod,
-        createdAt,
-        defaultBillUnitId: billUnitId,
-      },
-    }),
+      }),
+    ),
   ];
   try {
-    await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+    await transact(intents);
   } catch (err) {
-    if (!isTransactionCanceled(err)) throw err;
-    const [accountCode, billUnitCode] = cancellationCodes(err);
-    if (accountCode === 'ConditionalCheckFailed') return confirm(await requireAccount(accountId));
-    if (billUnitCode === 'ConditionalCheckFailed') {
+    const refused = refusals(err, intents);
+    if (refused?.has('account')) return confirm(await requireAccount(accountId));
+    if (refused?.has('bill unit')) {
       throw new DomainError('CONFLICT', `bill unit ${billUnitId} already exists; name another defaultBillUnitId`);
     }
     throw err;
   }
   return { account, created: true };
-}
-
-export async function getBillUnit(billUnitId: string): Promise<BillUnit | undefined> {
-  const res = await clients.dynamo.send(
-    new GetCommand({ TableName: clients.tableName, Key: keys.billUnit(billUnitId), ConsistentRead: true }),
-  );
-  return res.Item ? toBillUnit(res.Item) : undefined;
-}
-
-/** The bill unit, if it belongs to the account (another account's bill unit is not found here). */
-export async function requireBillUnitOf(accountId: string, billUnitId: string): Promise<BillUnit> {
-  const billUnit = await getBillUnit(billUnitId);
-  if (!billUnit || billUnit.accountId !== accountId)
-    throw new DomainError('NOT_FOUND', `bill unit ${billUnitId} of account ${accountId} was not found`);
-  return billUnit;
-}
-
-export async function listBillUnits(account: Account): Promise<BillUnit[]> {
-  const out: BillUnit[] = [];
-  for (let i = 0; i < account.billUnitIds.length; i += 100) {
-    let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
-      [clients.tableName]: {
-        Keys: account.billUnitIds.slice(i, i + 100).map((id) => keys.billUnit(id)),
-        ConsistentRead: true,
-      },
-    };
-    while (request && Object.keys(request).length > 0) {
-      const res = await clients.dynamo.send(new BatchGetCommand({ RequestItems: request }));
-      out.push(...(res.Responses?.[clients.tableName] ?? []).map(toBillUnit));
-      request = res.UnprocessedKeys as typeof request;
-    }
-  }
-  return out.sort((a, b) =>
-    a.isDefault !== b.isDefault ? (a.isDefault ? -1 : 1) : a.billUnitId < b.billUnitId ? -1 : 1,
-  );
 }
 
 /** Adds a bill unit to an account; the same bill unit again (same account and name) answers it unchanged. */
@@ -228,42 +171,26 @@ export async function addBillUnit(
     openItemCounts: noOpenItems(),
     createdAt: now,
   };
+  const intents = [
+    intent('bill unit', newBillUnitPut(billUnit)),
+    intent('account', billUnitAddedUpdate(accountId, req.billUnitId, now)),
+    intent(
+      'log',
+      accountLogPut({
+        accountId,
+        operationId: `bill-unit:${req.billUnitId}`,
+        at: now,
+        actor,
+        action: 'BILL_UNIT_CREATED',
+        message: `bill unit ${req.billUnitId} created`,
+        data: { billUnitId: req.billUnitId, ...(req.name ? { name: req.name } : {}) },
+      }),
+    ),
+  ];
   try {
-    await retryOnConflict(() =>
-      clients.dynamo.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: clients.tableName,
-                Item: billUnitItem(billUnit),
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-            {
-              Update: {
-                TableName: clients.tableName,
-                Key: keys.account(accountId),
-                UpdateExpression: 'ADD billUnitIds :id SET updatedAt = :now',
-                ConditionExpression: 'attribute_exists(PK)',
-                ExpressionAttributeValues: { ':id': new Set([req.billUnitId]), ':now': now },
-              },
-            },
-            accountLogPut({
-              accountId,
-              operationId: `bill-unit:${req.billUnitId}`,
-              at: now,
-              actor,
-              action: 'BILL_UNIT_CREATED',
-              message: `bill unit ${req.billUnitId} created`,
-              data: { billUnitId: req.billUnitId, ...(req.name ? { name: req.name } : {}) },
-            }),
-          ],
-        }),
-      ),
-    );
+    await transact(intents);
   } catch (err) {
-    if (!(isTransactionCanceled(err) && cancellationCodes(err)[0] === 'ConditionalCheckFailed')) throw err;
+    if (!refusals(err, intents)?.has('bill unit')) throw err;
     const existing = (await getBillUnit(req.billUnitId))!;
     if (existing.accountId === accountId && existing.name === req.name) return { billUnit: existing, created: false };
     throw new DomainError(
@@ -273,201 +200,3 @@ export async function addBillUnit(
   }
   return { billUnit, created: true };
 }
-
-/** The bill-unit side of an open item's change: its counters, guarded to stay in the account. */
-function openItemCountersUpdate(
-  accountId: string,
-  billUnitId: string,
-  kind: OpenItemKind,
-  delta: 1 | -1,
-): TransactItem {
-  return {
-    Update: {
-      TableName: clients.tableName,
-      Key: keys.billUnit(billUnitId),
-      UpdateExpression: 'ADD openItems :d, openItemCounts.#kind :d',
-      ConditionExpression: 'accountId = :acct',
-      ExpressionAttributeNames: { '#kind': kind },
-      ExpressionAttributeValues: { ':d': delta, ':acct': accountId },
-    },
-  };
-}
-
-export interface NewOpenItem {
-  openItemId: string;
-  kind: OpenItemKind;
-  amount?: bigint;
-  reference?: string;
-  note?: string;
-}
-
-const sameOpenItem = (a: OpenItem, b: NewOpenItem) =>
-  a.kind === b.kind && a.amount === b.amount && a.reference === b.reference && a.note === b.note;
-
-/** Records an open item on a bill unit; recording the same item again answers it unchanged. */
-export async function recordOpenItem(
-  account: Account,
-  billUnitId: string,
-  req: NewOpenItem,
-  actor: string,
-  now: string,
-): Promise<{ openItem: OpenItem; created: boolean }> {
-  await requireBillUnitOf(account.accountId, billUnitId);
-  const openItem: OpenItem = {
-    ...req,
-    billUnitId,
-    accountId: account.accountId,
-    status: 'OPEN',
-    recordedAt: now,
-    recordedBy: actor,
-  };
-  try {
-    await retryOnConflict(() =>
-      clients.dynamo.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: clients.tableName,
-                Item: { ...keys.openItem(billUnitId, req.openItemId), itemType: 'OPEN_ITEM', ...openItem },
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-            openItemCountersUpdate(account.accountId, billUnitId, req.kind, 1),
-            accountLogPut({
-              accountId: account.accountId,
-              operationId: `open-item:${billUnitId}:${req.openItemId}:recorded`,
-              at: now,
-              actor,
-              action: 'OPEN_ITEM_RECORDED',
-              message: `${req.kind} ${req.openItemId} recorded on bill unit ${billUnitId}`,
-              data: {
-                billUnitId,
-                openItemId: req.openItemId,
-                kind: req.kind,
-                ...(req.amount !== undefined ? { amount: formatMoney(req.amount, account.currency) } : {}),
-                ...(req.reference ? { reference: req.reference } : {}),
-              },
-            }),
-          ],
-        }),
-      ),
-    );
-  } catch (err) {
-    if (!(isTransactionCanceled(err) && cancellationCodes(err)[0] === 'ConditionalCheckFailed')) throw err;
-    const existing = await getOpenItem(billUnitId, req.openItemId);
-    if (existing && sameOpenItem(existing, req)) return { openItem: existing, created: false };
-    throw new DomainError(
-      'CONFLICT',
-      `open item ${req.openItemId} already exists on bill unit ${billUnitId} with other content`,
-    );
-  }
-  return { openItem, created: true };
-}
-
-export async function getOpenItem(billUnitId: string, openItemId: string): Promise<OpenItem | undefined> {
-  const res = await clients.dynamo.send(
-    new GetCommand({ TableName: clients.tableName, Key: keys.openItem(billUnitId, openItemId), ConsistentRead: true }),
-  );
-  return res.Item ? toOpenItem(res.Item) : undefined;
-}
-
-/** Resolves an open item (allocated, refunded, settled); resolving it again is a no-op. */
-export async function resolveOpenItem(
-  accountId: string,
-  billUnitId: string,
-  openItemId: string,
-  resolution: string | undefined,
-  actor: string,
-  now: string,
-): Promise<OpenItem> {
-  await requireBillUnitOf(accountId, billUnitId);
-  const existing = await getOpenItem(billUnitId, openItemId);
-  if (!existing) throw new DomainError('NOT_FOUND', `open item ${openItemId} of bill unit ${billUnitId} was not found`);
-  if (existing.status === 'RESOLVED') return existing;
-  try {
-    await retryOnConflict(() =>
-      clients.dynamo.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: clients.tableName,
-                Key: keys.openItem(billUnitId, openItemId),
-                UpdateExpression: `SET #status = :resolved, resolvedAt = :now, resolvedBy = :actor${resolution ? ', resolution = :resolution' : ''}`,
-                ConditionExpression: '#status = :open',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':resolved': 'RESOLVED',
-                  ':open': 'OPEN',
-                  ':now': now,
-                  ':actor': actor,
-                  ...(resolution ? { ':resolution': resolution } : {}),
-                },
-              },
-            },
-            openItemCountersUpdate(accountId, billUnitId, existing.kind, -1),
-            accountLogPut({
-              accountId,
-              operationId: `open-item:${billUnitId}:${openItemId}:resolved`,
-              at: now,
-              actor,
-              action: 'OPEN_ITEM_RESOLVED',
-              message: `${existing.kind} ${openItemId} resolved on bill unit ${billUnitId}`,
-              data: { billUnitId, openItemId, kind: existing.kind, ...(resolution ? { resolution } : {}) },
-            }),
-          ],
-        }),
-      ),
-    );
-  } catch (err) {
-    // Resolved by someone else meanwhile: the item says so.
-    if (!(isTransactionCanceled(err) && cancellationCodes(err)[0] === 'ConditionalCheckFailed')) throw err;
-  }
-  return (await getOpenItem(billUnitId, openItemId))!;
-}
-
-/** A bill unit's open items in id order, in pages; `status` filters. */
-export async function listOpenItems(
-  billUnitId: string,
-  status: OpenItemStatus | undefined,
-  limit: number,
-  cursor?: string,
-): Promise<{ items: OpenItem[]; nextCursor?: string }> {
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :open)',
-      ...(status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
-      ExpressionAttributeValues: {
-        ':pk': keys.billUnitPartition(billUnitId),
-        ':open': keys.openItemPrefix,
-        ...(status ? { ':status': status } : {}),
-      },
-      Limit: limit,
-      ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
-      ConsistentRead: true,
-    }),
-  );
-  const items = (res.Items ?? []).map(toOpenItem);
-  return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
-}
-
-/** Every open item of a bill unit (invariant checks). */
-export async function allOpenItems(billUnitId: string): Promise<OpenItem[]> {
-  const out: OpenItem[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listOpenItems(billUnitId, undefined, 1000, cursor);
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}
-
-/** Counts of open items by kind, for refusal messages. */
-export const describeOpenItems = (counts: OpenItemCounts): string =>
-  Object.entries(counts)
-    .filter(([, n]) => n > 0)
-    .map(([kind, n]) => `${n} ${kind}`)
-    .join(', ');

@@ -1,7 +1,7 @@
 // Adjustments in one transaction each: the adjustment item (keyed by its id, so a retry meets it),
 // what it changes (grants, register and ledger entry; or a bill line), the ledger-close guard,
 // the audit log entry and the domain event.
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountingMethod, AccountLogEntry } from '../domain/account';
 import { billPosting, signedAmount, type Adjustment, type BillPosting } from '../domain/adjustment';
 import { planDebit, type GrantChange, type LedgerEntry } from '../domain/balance';
@@ -16,7 +16,7 @@ import { billLineAdjustmentUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
 import type { TransactItem } from './grouped-transactions';
 import { queryAll } from './query-all';
-import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
+import { intent, refusals, transact, type Intent } from './intents';
 import { keys } from './keys';
 import { ledgerOpenCheck } from './ledger-close';
 import { outboxPut } from './outbox';
@@ -99,17 +99,15 @@ export async function applyAdjustment(cmd: AdjustmentCommand): Promise<Adjustmen
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const planned = cmd.draft.target === 'REGISTER' ? await registerItems(cmd) : await billItems(cmd);
     const { log, event } = cmd.record(planned.adjustment);
-    const items: Array<[Role, TransactItem]> = [
-      ['adjustment', adjustmentPut(planned.adjustment)],
+    const items: Array<Intent<Role>> = [
+      intent<Role>('adjustment', adjustmentPut(planned.adjustment)),
       ...planned.items,
-      ...(cmd.guardOpenPeriod ? [['ledger-close', ledgerOpenCheck(cmd.guardOpenPeriod)] as [Role, TransactItem]] : []),
-      ['log', accountLogPut(log)],
-      ['outbox', outboxPut(event)],
+      ...(cmd.guardOpenPeriod ? [intent<Role>('ledger-close', ledgerOpenCheck(cmd.guardOpenPeriod))] : []),
+      intent<Role>('log', accountLogPut(log)),
+      intent<Role>('outbox', outboxPut(event)),
     ];
     try {
-      await retryOnConflict(() =>
-        clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })),
-      );
+      await transact(items);
       return {
         adjustment: planned.adjustment,
         ...(planned.entry ? { entry: planned.entry } : {}),
@@ -117,9 +115,8 @@ export async function applyAdjustment(cmd: AdjustmentCommand): Promise<Adjustmen
         event,
       };
     } catch (err) {
-      if (!isTransactionCanceled(err)) throw err;
-      const codes = cancellationCodes(err);
-      const failed = new Set(items.filter((_, i) => codes[i] === 'ConditionalCheckFailed').map(([role]) => role));
+      const failed = refusals(err, items);
+      if (!failed) throw err;
       if (failed.has('adjustment')) {
         const done = await getAdjustment(cmd.draft.subscriptionId, cmd.draft.adjustmentId);
         if (done) return { adjustment: done, replayed: true };
@@ -139,7 +136,7 @@ export async function applyAdjustment(cmd: AdjustmentCommand): Promise<Adjustmen
 
 interface Planned {
   adjustment: Adjustment;
-  items: Array<[Role, TransactItem]>;
+  items: Array<Intent<Role>>;
   entry?: LedgerEntry;
 }
 
@@ -148,33 +145,33 @@ async function registerItems(cmd: AdjustmentCommand): Promise<Planned> {
   const d = cmd.draft;
   const register = d.register!;
   const adjustment: Adjustment = { ...d, treatment: 'REGISTER' };
-  const items: Array<[Role, TransactItem]> = [];
+  const items: Array<Intent<Role>> = [];
   let grantChanges: GrantChange[];
   if (d.direction === 'CREDIT') {
     const grantId = `adjustment:${d.adjustmentId}`;
-    items.push([
-      'change',
-      grantPut(
-        {
-          subscriptionId: d.subscriptionId,
-          register,
-          grantId,
-          amount: d.amount,
-          validFrom: d.effectiveAt,
-          ...(d.validTo ? { validTo: d.validTo } : {}),
-          reason: d.reason,
-        },
-        d.at,
+    items.push(
+      intent<Role>(
+        'change',
+        grantPut(
+          {
+            subscriptionId: d.subscriptionId,
+            register,
+            grantId,
+            amount: d.amount,
+            validFrom: d.effectiveAt,
+            ...(d.validTo ? { validTo: d.validTo } : {}),
+            reason: d.reason,
+          },
+          d.at,
+        ),
       ),
-    ]);
+    );
     grantChanges = [{ grantId, amount: d.amount }];
   } else {
     const plan = planDebit(await listGrants(d.subscriptionId, register), register, d.amount, d.effectiveAt);
     if (!plan.ok)
       throw new DomainError(plan.code, plan.message, [{ path: 'body.amount', code: plan.code, message: plan.message }]);
-    items.push(
-      ...plan.takes.map((t): [Role, TransactItem] => ['debit', grantDebitUpdate(d.subscriptionId, register, t)]),
-    );
+    items.push(...plan.takes.map((t) => intent<Role>('debit', grantDebitUpdate(d.subscriptionId, register, t))));
     grantChanges = plan.takes.map((t) => ({ grantId: t.grantId, amount: -t.take }));
   }
   const entry: LedgerEntry = {
@@ -191,7 +188,7 @@ async function registerItems(cmd: AdjustmentCommand): Promise<Planned> {
     adjustmentId: d.adjustmentId,
     grantChanges,
   };
-  items.push(['change', registerUpdate(entry)], ['change', ledgerEntryPut(entry)]);
+  items.push(intent<Role>('change', registerUpdate(entry)), intent<Role>('change', ledgerEntryPut(entry)));
   return { adjustment, items, entry };
 }
 
@@ -205,7 +202,7 @@ async function billItems(cmd: AdjustmentCommand): Promise<Planned> {
   return {
     adjustment,
     items: [
-      [
+      intent<Role>(
         'bill-line',
         billLineAdjustmentUpdate(
           {
@@ -219,8 +216,8 @@ async function billItems(cmd: AdjustmentCommand): Promise<Planned> {
           },
           d.at,
         ),
-      ],
-      ['assignment', assignment.guard],
+      ),
+      intent<Role>('assignment', assignment.guard),
     ],
   };
 }

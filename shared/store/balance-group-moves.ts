@@ -2,8 +2,9 @@
 // group to another bill unit in one transaction: the group, both bill units' counters (the
 // source conditional on having no open items), an empty group when the source would be left
 // without one, the audit log entry and the domain event.
-import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  describeOpenItems,
   balanceGroupKind,
   emptyBalanceGroupId,
   type Account,
@@ -16,13 +17,14 @@ import type { DomainEvent } from '../domain/domain-events';
 import { DomainError } from '../domain/errors';
 import type { Subscription } from '../domain/subscription';
 import { accountLogPut } from './account-log';
-import { describeOpenItems, getAccount, getBillUnit, toBillUnit } from './accounts';
+import { getAccount } from './accounts';
+import { getBillUnit, toBillUnit } from './bill-units';
 import { getBalanceGroupItem, newBalanceGroupPut, toBalanceGroup } from './balance-groups';
 import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
-import { queryAll, queryIndexItems } from './query-all';
-import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
-import { cancellationCodes, fromWire, isTransactionCanceled, retryOnConflict } from './errors';
+import { indexPage, queryAll } from './query-all';
+import { fromWire } from './errors';
+import { intent, refusals, transact, type Intent } from './intents';
 import { keys } from './keys';
 import { outboxPut } from './outbox';
 
@@ -136,13 +138,13 @@ export async function moveBalanceGroup(
     };
     const assignment: Assignment = { billUnitId: target.billUnitId, from: cmd.now, by: cmd.actor, moveId: move.moveId };
     const { log, event } = cmd.record(move);
-    const items: Array<[Role, TransactItem]> = [
-      ['source', sourceUpdate(account.accountId, source.billUnitId, change)],
-      ['target', counterUpdate(account.accountId, target.billUnitId, 1)],
-      ['group', group.stored ? groupMoveUpdate(group, assignment) : newGroupPut(group, assignment)],
+    const items: Array<Intent<Role>> = [
+      intent<Role>('source', sourceUpdate(account.accountId, source.billUnitId, change)),
+      intent<Role>('target', counterUpdate(account.accountId, target.billUnitId, 1)),
+      intent<Role>('group', group.stored ? groupMoveUpdate(group, assignment) : newGroupPut(group, assignment)),
       ...(change.createEmpty
         ? [
-            [
+            intent<Role>(
               'empty',
               newBalanceGroupPut(account.accountId, move.emptyBalanceGroupId!, {
                 billUnitId: source.billUnitId,
@@ -150,16 +152,14 @@ export async function moveBalanceGroup(
                 by: cmd.actor,
                 moveId: move.moveId,
               }),
-            ] as [Role, TransactItem],
+            ),
           ]
         : []),
-      ['log', accountLogPut(log)],
-      ['outbox', outboxPut(event)],
+      intent<Role>('log', accountLogPut(log)),
+      intent<Role>('outbox', outboxPut(event)),
     ];
     try {
-      await retryOnConflict(() =>
-        clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })),
-      );
+      await transact(items);
       const after: BalanceGroup = {
         ...group,
         billUnitId: target.billUnitId,
@@ -169,12 +169,10 @@ export async function moveBalanceGroup(
       };
       return { group: after, move, event };
     } catch (err) {
-      if (!isTransactionCanceled(err)) throw err;
-      const reasons = err.CancellationReasons ?? [];
-      const codes = cancellationCodes(err);
-      const sourceAt = items.findIndex(([role]) => role === 'source');
-      const sourceItem = reasons[sourceAt]?.Item;
-      if (codes[sourceAt] === 'ConditionalCheckFailed' && sourceItem) {
+      const refused = refusals(err, items);
+      if (!refused) throw err;
+      const sourceItem = refused.get('source')?.Item;
+      if (sourceItem) {
         const now = toBillUnit(fromWire(sourceItem));
         if (now.openItems > 0) {
           throw new DomainError(
@@ -184,7 +182,7 @@ export async function moveBalanceGroup(
         }
       }
       // Anything else that failed is a concurrent move: read again and re-plan.
-      if (!codes.includes('ConditionalCheckFailed')) throw err;
+      if (refused.size === 0) throw err;
     }
   }
   throw new DomainError('CONFLICT', `balance group ${balanceGroupId} or its bill units kept changing; retry the move`);
@@ -275,21 +273,17 @@ export async function listBalanceGroups(
 ): Promise<{ items: BalanceGroup[]; nextCursor?: string }> {
   const items: BalanceGroup[] = [];
   if (cursor === undefined) items.push(...(await queryGroups(account.accountId, `${keys.balanceGroupPrefix}_`)));
-  const res = await queryIndexItems({
-    TableName: clients.tableName,
-    IndexName: 'GSI1',
-    KeyConditionExpression: 'GSI1PK = :p',
-    ExpressionAttributeValues: { ':p': keys.accountSubscriptionsIndexKey(account.accountId) },
-    Limit: limit,
-    ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
-  });
-  const subs = res.Items.map((i) => ({ subscriptionId: i.subscriptionId as string, createdAt: i.createdAt as string }));
+  const page = await indexPage(keys.accountSubscriptionsIndexKey(account.accountId), limit, cursor);
+  const subs = page.items.map((i) => ({
+    subscriptionId: i.subscriptionId as string,
+    createdAt: i.createdAt as string,
+  }));
   const stored = await batchGetGroups(
     account.accountId,
     subs.map((s) => s.subscriptionId),
   );
   for (const s of subs) items.push(stored.get(s.subscriptionId) ?? implicitGroup(account, s as Subscription));
-  return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
+  return page.nextCursor ? { items, nextCursor: page.nextCursor } : { items };
 }
 
 async function queryGroups(accountId: string, prefix: string): Promise<BalanceGroup[]> {

@@ -1,7 +1,3 @@
-// A transfer in one transaction: the source grants give (each conditional on still holding what it
-// gives), new grants on the target receive, both registers move with their two linked ledger
-// entries, and the audit log entry and the domain event are written with them.
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountLogEntry } from '../domain/account';
 import { planDebit, type LedgerEntry } from '../domain/balance';
 import { transferEntries, type TransferRequest } from '../domain/balance-transfer';
@@ -9,9 +5,7 @@ import type { DomainEvent } from '../domain/domain-events';
 import { DomainError } from '../domain/errors';
 import { accountLogPut } from './account-log';
 import { getLedgerEntry, grantDebitUpdate, grantPut, ledgerEntryPut, listGrants, registerUpdate } from './balances';
-import { clients } from './clients';
-import type { TransactItem } from './grouped-transactions';
-import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
+import { intent, refusals, transact, type Intent } from './intents';
 import { ledgerOpenCheck } from './ledger-close';
 import { outboxPut } from './outbox';
 
@@ -64,40 +58,36 @@ export async function applyTransfer(cmd: TransferCommand): Promise<TransferResul
       throw new DomainError(plan.code, plan.message, [{ path: 'body.amount', code: plan.code, message: plan.message }]);
     }
     const entries = transferEntries(req, cmd.transferId, plan.takes, cmd);
-    const items: Array<[Role, TransactItem]> = [
-      ...plan.takes.map((t): [Role, TransactItem] => [
-        'debit',
-        grantDebitUpdate(req.from.subscriptionId, req.from.register, t),
-      ]),
-      ...entries.credits.map((c): [Role, TransactItem] => [
-        'credit',
-        grantPut(
-          {
-            subscriptionId: req.to.subscriptionId,
-            register: req.to.register,
-            ...c,
-            ...(req.reason ? { reason: req.reason } : {}),
-          },
-          cmd.now,
+    const items: Array<Intent<Role>> = [
+      ...plan.takes.map((t) => intent<Role>('debit', grantDebitUpdate(req.from.subscriptionId, req.from.register, t))),
+      ...entries.credits.map((c) =>
+        intent<Role>(
+          'credit',
+          grantPut(
+            {
+              subscriptionId: req.to.subscriptionId,
+              register: req.to.register,
+              ...c,
+              ...(req.reason ? { reason: req.reason } : {}),
+            },
+            cmd.now,
+          ),
         ),
-      ]),
-      ['register', registerUpdate(entries.out)],
-      ['register', registerUpdate(entries.in)],
-      ['ledger', ledgerEntryPut(entries.out)],
-      ['ledger', ledgerEntryPut(entries.in)],
-      ...(cmd.guardOpenPeriod ? [['ledger-close', ledgerOpenCheck(cmd.guardOpenPeriod)] as [Role, TransactItem]] : []),
-      ['log', accountLogPut(cmd.log)],
-      ['outbox', outboxPut(cmd.event)],
+      ),
+      intent<Role>('register', registerUpdate(entries.out)),
+      intent<Role>('register', registerUpdate(entries.in)),
+      intent<Role>('ledger', ledgerEntryPut(entries.out)),
+      intent<Role>('ledger', ledgerEntryPut(entries.in)),
+      ...(cmd.guardOpenPeriod ? [intent<Role>('ledger-close', ledgerOpenCheck(cmd.guardOpenPeriod))] : []),
+      intent<Role>('log', accountLogPut(cmd.log)),
+      intent<Role>('outbox', outboxPut(cmd.event)),
     ];
     try {
-      await retryOnConflict(() =>
-        clients.dynamo.send(new TransactWriteCommand({ TransactItems: items.map(([, item]) => item) })),
-      );
+      await transact(items);
       return { out: entries.out, in: entries.in, replayed: false };
     } catch (err) {
-      if (!isTransactionCanceled(err)) throw err;
-      const codes = cancellationCodes(err);
-      const failed = new Set(items.filter((_, i) => codes[i] === 'ConditionalCheckFailed').map(([role]) => role));
+      const failed = refusals(err, items);
+      if (!failed) throw err;
       if (failed.has('ledger')) {
         const done = await findTransfer(req, cmd.transferId);
         if (done) return done;

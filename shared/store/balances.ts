@@ -1,6 +1,6 @@
 // Balance registers, grants and the ledger: every change to a register is written in one
 // transaction with the ledger entry that explains it, keyed by a deterministic idempotency key.
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   balanceOf,
   type BalanceView,
@@ -13,9 +13,8 @@ import {
 import { DomainError } from '../domain/errors';
 import { clients } from './clients';
 import type { TransactItem } from './grouped-transactions';
-import { queryAll, queryIndexItems } from './query-all';
-import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
-import { cancellationCodes, isTransactionCanceled, retryOnConflict } from './errors';
+import { indexPage, queryAll } from './query-all';
+import { intent, refusals, transact } from './intents';
 import { keys } from './keys';
 
 type Item = Record<string, unknown>;
@@ -181,16 +180,15 @@ export async function addGrant(
     grantId: g.grantId,
     ...(g.reason ? { reason: g.reason } : {}),
   };
+  const intents = [
+    intent('grant', grantPut(g, now)),
+    intent('ledger', ledgerEntryPut(entry)),
+    intent('register', registerUpdate(entry)),
+  ];
   try {
-    await retryOnConflict(() =>
-      clients.dynamo.send(
-        new TransactWriteCommand({
-          TransactItems: [grantPut(g, now), ledgerEntryPut(entry), registerUpdate(entry)],
-        }),
-      ),
-    );
+    await transact(intents);
   } catch (err) {
-    if (!(isTransactionCanceled(err) && cancellationCodes(err).includes('ConditionalCheckFailed'))) throw err;
+    if (!refusals(err, intents)?.size) throw err;
     const existing = await getLedgerEntry(g.subscriptionId, g.register, entry.entryId);
     if (!existing) throw err;
     return { entry: existing, balance: await getBalance(g.subscriptionId, g.register, now) };
@@ -275,17 +273,8 @@ export async function listLedger(
   limit: number,
   cursor?: string,
 ): Promise<{ items: LedgerEntry[]; nextCursor?: string }> {
-  const start = decodeCursor(cursor, isStringRecord);
-  const res = await queryIndexItems({
-    TableName: clients.tableName,
-    IndexName: 'GSI1',
-    KeyConditionExpression: 'GSI1PK = :p',
-    ExpressionAttributeValues: { ':p': keys.ledgerIndexKey(subscriptionId, register) },
-    Limit: limit,
-    ExclusiveStartKey: start,
-  });
-  const items = res.Items.map(toLedgerEntry);
-  return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
+  const page = await indexPage(keys.ledgerIndexKey(subscriptionId, register), limit, cursor);
+  return { ...page, items: page.items.map(toLedgerEntry) };
 }
 
 /** Every ledger entry of a register, read strongly from the table (invariant checks, tests). */

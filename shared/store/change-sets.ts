@@ -18,7 +18,7 @@ import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions
 import { keys } from './keys';
 import { outboxPut } from './outbox';
 import { queryAll } from './query-all';
-import { toRating } from './usage-events';
+import { storedRating } from './usage-events';
 
 type Item = Record<string, unknown>;
 
@@ -234,8 +234,8 @@ export async function plannedChanges(
       eventId: x.eventId as string,
       fromRev: Number(x.fromRev),
       status: x.status as EventStatus,
-      rating: toRating(x.rating as Item),
-      ...(x.before ? { before: toRating(x.before as Item) } : {}),
+      rating: storedRating(x.rating as Item),
+      ...(x.before ? { before: storedRating(x.before as Item) } : {}),
     })),
   }));
 }

@@ -5,7 +5,7 @@
 // re-reading rows after it is safe because every row's effect is idempotent.
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { ImportCheckpoint } from '../domain/csv-import';
+import type { ImportCheckpoint } from '../domain/csv-import-report';
 import type { ErrorCode } from '../domain/errors';
 import type { ImportFile, ImportResult } from '../domain/import-keys';
 import { clients } from './clients';

@@ -1,6 +1,7 @@
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
+import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 
 type Item = Record<string, unknown>;
 
@@ -16,6 +17,55 @@ export async function readAll(
     start = res.LastEvaluatedKey;
   } while (start);
   return items;
+}
+
+/** A page of a list the API answers: its items, and the opaque cursor of the next page when there is one. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+const pageOf = (items: Item[], last: Item | undefined): Page<Item> =>
+  last ? { items, nextCursor: encodeCursor(last) } : { items };
+
+/**
+ * One page of the items of one partition key whose sort key starts with `prefix`, from a cursor
+ * an earlier page gave. `filter` is applied to the page read (a page may come back short).
+ */
+export async function queryPrefixPage(q: {
+  pk: string;
+  prefix: string;
+  limit: number;
+  cursor: string | undefined;
+  /** Strong reads unless an eventually consistent page will do. */
+  consistent?: boolean;
+  filter?: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
+}): Promise<Page<Item>> {
+  const res = await clients.dynamo.send(
+    new QueryCommand({
+      TableName: clients.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ...(q.filter ? { FilterExpression: q.filter.expression, ExpressionAttributeNames: q.filter.names } : {}),
+      ExpressionAttributeValues: { ':pk': q.pk, ':prefix': q.prefix, ...q.filter?.values },
+      Limit: q.limit,
+      ExclusiveStartKey: decodeCursor(q.cursor, isStringRecord),
+      ...(q.consistent === false ? {} : { ConsistentRead: true }),
+    }),
+  );
+  return pageOf(res.Items ?? [], res.LastEvaluatedKey);
+}
+
+/** One page of the items listed under one key of the keys-only GSI1, read from the table (see queryIndexItems). */
+export async function indexPage(key: string, limit: number, cursor: string | undefined): Promise<Page<Item>> {
+  const res = await queryIndexItems({
+    TableName: clients.tableName,
+    IndexName: 'GSI1',
+    KeyConditionExpression: 'GSI1PK = :p',
+    ExpressionAttributeValues: { ':p': key },
+    Limit: limit,
+    ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
+  });
+  return pageOf(res.Items, res.LastEvaluatedKey);
 }
 
 /** Every item of one partition key whose sort key starts with `prefix`, read strongly, all pages. */

@@ -32,7 +32,7 @@ import { clients } from '../../shared/store/clients';
 import { mapLimit } from '../../shared/store/concurrency';
 import { putSubscription } from '../../shared/store/subscriptions';
 import { addGrant } from '../../shared/store/balances';
-import { ingestEvents } from '../../shared/store/usage-events';
+import { ingestEvents } from '../../shared/services/ingest-events';
 import { addByCriteria, addReplacementsToBatch, openBatch } from '../../shared/services/batches';
 import { requestAction } from '../../shared/services/batch-actions';
 import { requireBatch } from '../../shared/store/batches';

@@ -18,7 +18,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { importFunction } from '../../infra/constructs/imports';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
-import { csvRecords } from '../../shared/domain/csv-import';
+import { csvRecords } from '../../shared/services/csv-imports/csv-records';
 import type { ImportResult } from '../../shared/domain/import-keys';
 import { createS3Client, localCredentials } from '../../shared/store/clients';
 import { call } from '../support/api';

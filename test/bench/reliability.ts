@@ -7,8 +7,12 @@
 // reads. After each run checkTable (as `npm run check-invariants`) and the exactly-once checks.
 // Reports runs, faults injected, attempts timed out and violations; any violation fails the run.
 //
-// Sizes: BENCH_SEEDS (default 50) seeds, BENCH_SUBSCRIPTIONS (4) subscriptions of
+// Sizes: BENCH_SEEDS (default 50; 0 skips them) seeds, BENCH_SUBSCRIPTIONS (4) subscriptions of
 // BENCH_EVENTS_PER_SUBSCRIPTION (40) events per run; --smoke: 2 seeds, 2 subscriptions of 10.
+//
+// Then the model phase: BENCH_MODEL_HISTORIES (default 1000; 0 skips it) seeded histories, each
+// compared item by item with the reference model (test/support/model/); any divergence fails the
+// run as a violation does. --smoke: 4 histories.
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startDynamoDbLocal } from '../../infra/local/dynamodb-local';
@@ -25,6 +29,8 @@ import {
   type RunSize,
 } from '../support/fault-scenarios';
 import { faultCount, timeoutCount, type FaultRates } from '../support/faults';
+import { describeDivergence } from '../support/model/reference';
+import { runModelHistories, type HistoryRecord } from '../support/model/suite';
 import { BenchmarkFailed, type Benchmark, type Measurement } from './benchmark';
 
 /** Long enough for a unit of work on a busy machine, short enough to time out many attempts. */
@@ -144,13 +150,18 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
 }
 
 /** Each run on its own table and stack: checkTable reads that run alone, and nothing leaks into the next. */
-async function onFreshStack<T>(dynamoEndpoint: string, work: (stack: LocalStack) => Promise<T>): Promise<T> {
+async function onFreshStack<T>(
+  dynamoEndpoint: string,
+  work: (stack: LocalStack) => Promise<T>,
+  /** null: the ASL's own task timeouts. */
+  taskTimeoutSeconds: number | null = TASK_TIMEOUT_SECONDS,
+): Promise<T> {
   const stack = await startLocalStack({
     inMemory: true,
     dynamoEndpoint,
     tableName: `reliability-${randomUUID().slice(0, 8)}`,
     retryIntervalMs: 5,
-    taskTimeoutSeconds: TASK_TIMEOUT_SECONDS,
+    ...(taskTimeoutSeconds !== null ? { taskTimeoutSeconds } : {}),
   });
   try {
     return await work(stack);
@@ -174,29 +185,147 @@ function byRule(violations: readonly Violation[]): string {
   return [...counts].map(([rule, n]) => (n > 1 ? `${rule} ×${n}` : rule)).join(', ');
 }
 
-function positive(name: string, fallback: number): number {
+function positive(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${raw}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`${name} must be ${min === 0 ? 'a whole number' : 'a positive integer'}, not ${raw}`);
   return n;
+}
+
+// ---- the model phase -----------------------------------------------------------------------
+
+/** Rotated over the groups of histories on the stack with the usual task timeout. */
+export const MODEL_MIXES: ReadonlyArray<{ name: string; rates: FaultRates }> = [
+  { name: 'none', rates: {} },
+  { name: 'writes', rates: { writes: 0.06 } },
+  { name: 'throttling', rates: { throttledReads: 0.03 } },
+  { name: 'writes+throttling', rates: { writes: 0.05, throttledReads: 0.01 } },
+];
+/** Every fifth history plays with timed-out attempts, on a stack whose task timeout is this short. */
+const MODEL_TASK_TIMEOUT_SECONDS = 1;
+
+export interface ModelPhaseOptions {
+  histories: number;
+  dynamoEndpoint?: string;
+  onGroup?: (line: string) => void;
+}
+
+export interface ModelPhaseResult {
+  histories: number;
+  batches: number;
+  faultsInjected: number;
+  divergences: number;
+  seconds: number;
+  /** The histories that diverged, with their resolved steps and every divergence. */
+  diverged: HistoryRecord[];
+}
+
+/**
+ * Seeded histories through the API, each compared with the reference model: four fifths a few
+ * at a time on a stack with the usual task timeout (fault mixes rotating, none included), one
+ * fifth two at a time with attempts timed out (failed writes too) on a stack whose task timeout
+ * is cut to a second.
+ */
+export async function runModelPhase(options: ModelPhaseOptions): Promise<ModelPhaseResult> {
+  const started = performance.now();
+  const own = options.dynamoEndpoint ? undefined : await startDynamoDbLocal();
+  const dynamoEndpoint = options.dynamoEndpoint ?? own!.endpoint;
+  const withTimeouts = Math.floor(options.histories / 5);
+  const plain = options.histories - withTimeouts;
+  const records: HistoryRecord[] = [];
+  let faultsInjected = 0;
+  try {
+    if (plain > 0) {
+      const run = await onFreshStack(
+        dynamoEndpoint,
+        (stack) =>
+          runModelHistories(stack, {
+            histories: plain,
+            firstSeed: 1,
+            concurrency: 4,
+            faults: (seed) => MODEL_MIXES[Math.floor((seed - 1) / 4) % MODEL_MIXES.length],
+            ...(options.onGroup ? { onGroup: options.onGroup } : {}),
+          }),
+        null,
+      );
+      records.push(...run.histories);
+      faultsInjected += run.faultsInjected;
+    }
+    if (withTimeouts > 0) {
+      const run = await onFreshStack(
+        dynamoEndpoint,
+        (stack) =>
+          runModelHistories(stack, {
+            histories: withTimeouts,
+            firstSeed: plain + 1,
+            concurrency: 2,
+            faults: () => ({ name: 'timeouts', rates: { writes: 0.03, timeouts: 0.05 } }),
+            stall: stallFor(MODEL_TASK_TIMEOUT_SECONDS, { maxTimeouts: 2 }),
+            ...(options.onGroup ? { onGroup: options.onGroup } : {}),
+          }),
+        MODEL_TASK_TIMEOUT_SECONDS,
+      );
+      records.push(...run.histories);
+      faultsInjected += run.faultsInjected;
+    }
+  } finally {
+    await own?.stop();
+  }
+  const diverged = records.filter((r) => r.divergences.length > 0);
+  return {
+    histories: records.length,
+    batches: records.reduce((s, r) => s + r.batches, 0),
+    faultsInjected,
+    divergences: records.reduce((s, r) => s + r.divergences.length, 0),
+    seconds: round((performance.now() - started) / 1000),
+    diverged,
+  };
 }
 
 const benchmark: Benchmark = {
   description:
-    'seeded fault runs (failed writes, throttled reads, timed-out attempts, races) with every invariant checked after each',
+    'seeded fault runs (failed writes, throttled reads, timed-out attempts, races) with every invariant checked after each, then seeded histories compared with the reference model',
   async run({ smoke }) {
     // Injected faults make handlers log; the figures would drown.
     logger.setLogLevel((process.env.LOG_LEVEL as Parameters<typeof logger.setLogLevel>[0] | undefined) ?? 'WARN');
     const full = {
-      seeds: positive('BENCH_SEEDS', 50),
+      seeds: positive('BENCH_SEEDS', 50, 0),
       size: {
         subscriptions: positive('BENCH_SUBSCRIPTIONS', 4),
         eventsPerSubscription: positive('BENCH_EVENTS_PER_SUBSCRIPTION', 40),
         originalsPerSubscription: 3,
       },
     };
-    return runReliability({ ...(smoke ? SMOKE : full), onRun: (line) => console.log(line) });
+    const histories = smoke ? 4 : positive('BENCH_MODEL_HISTORIES', 1000, 0);
+    const onRun = (line: string) => console.log(line);
+    const scenarios = smoke || full.seeds > 0 ? await runReliability({ ...(smoke ? SMOKE : full), onRun }) : undefined;
+    if (histories === 0) return scenarios!;
+    const model = await runModelPhase({ histories, onGroup: onRun });
+    const line = `model: ${model.histories} histories (${model.batches} batches, ${model.faultsInjected} faults injected) compared with the reference model in ${model.seconds} s, ${model.divergences} divergences`;
+    const measurement: Measurement = scenarios
+      ? {
+          ...scenarios,
+          details: { ...scenarios.details, model },
+          note: `${scenarios.note}; ${model.divergences} model divergences`,
+          lines: [...(scenarios.lines ?? []), line],
+        }
+      : {
+          count: model.histories,
+          unit: 'histories',
+          seconds: model.seconds,
+          perCore: false,
+          details: { model },
+          note: `${model.batches} batches, ${model.faultsInjected} faults injected, ${model.divergences} divergences`,
+        };
+    if (model.divergences > 0) {
+      const first = model.diverged
+        .slice(0, 5)
+        .map((h) => `seed ${h.seed} (${h.mix}): ${h.divergences.slice(0, 3).map(describeDivergence).join('; ')}`);
+      throw new BenchmarkFailed(`${model.divergences} model divergence(s): ${first.join(' | ')}`, measurement);
+    }
+    return measurement;
   },
 };
 

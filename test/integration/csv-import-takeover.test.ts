@@ -13,8 +13,8 @@ import { type Bucket, deliver, objectCreated, startStackWithBucket, type StackWi
 
 const crash = vi.hoisted(() => ({ onCall: 0, calls: 0, hold: undefined as Promise<void> | undefined }));
 
-vi.mock('../../shared/store/usage-events', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../shared/store/usage-events')>();
+vi.mock('../../shared/services/ingest-events', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../shared/services/ingest-events')>();
   return {
     ...real,
     ingestEvents: async (...args: Parameters<typeof real.ingestEvents>) => {

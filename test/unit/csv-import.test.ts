@@ -4,22 +4,22 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   batchEventRow,
-  csvRecords,
+  MAX_RECORD_CHARS,
+  readHeader,
+  replacementRow,
+  shapeProblem,
+  usageEventRow,
+  type Header,
+} from '../../shared/domain/csv-import';
+import {
   errorReportHeader,
   errorReportLine,
   importStatus,
-  MAX_RECORD_CHARS,
   neutralise,
   parseFailure,
-  planGroup,
-  readHeader,
-  replacementRow,
-  ReplacementGrouper,
-  shapeProblem,
-  usageEventRow,
-  type GroupRow,
-  type Header,
-} from '../../shared/domain/csv-import';
+} from '../../shared/domain/csv-import-report';
+import { planGroup, ReplacementGrouper, type GroupRow } from '../../shared/domain/csv-replacement-groups';
+import { csvRecords } from '../../shared/services/csv-imports/csv-records';
 
 const EVENT_HEADER = ['event_id', 'subscription_id', 'product_id', 'quantity', 'occurred_at', 'parent_event_id'];
 const REPLACEMENT_HEADER = ['original_event_id', ...EVENT_HEADER];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_EVENTS_PER_REQUEST, UsageEventInput } from '../../../shared/domain/usage-event';
 import { validatedOneByOne } from '../contract';
-import { ingestEvents } from '../../../shared/store/usage-events';
+import { ingestEvents } from '../../../shared/services/ingest-events';
 import { httpHandler, ok } from '../http-handler';
 import { IngestResultView } from '../views';
 
