@@ -99,8 +99,9 @@ export async function insertReplacementsStep(
   if (batch.status !== 'PROCESSING')
     throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
   if (batch.type === 'UNDO') {
-    await insertRestoredEvents(batch, now());
-    return { ...step, pass: REPLACEMENT_PASSES, cursor: null, done: true };
+    // An undo inserts restored events instead of replacements; the cursor is its position in them.
+    const r = await insertRestoredEvents(batch, now, Number(step.cursor ?? 0), deadline);
+    return { ...step, pass: r.done ? REPLACEMENT_PASSES : 0, cursor: r.done ? null : String(r.next), done: r.done };
   }
   let { pass, cursor } = step;
   do {

@@ -250,43 +250,54 @@ const INSERTS_AT_ONCE = 16;
 /**
  * Submit of an undo, before any partition: inserts the restored events (held by the undo, rated by
  * its change set), parents before their children, and links each reversed event to its restored
- * one. Idempotent: an event already inserted is skipped.
+ * one. Resumable: `from` is the position reached in the restored events (parents first), and at
+ * least one group is inserted per call, then as many as the time budget allows. Idempotent: an
+ * event already inserted is skipped.
  */
-export async function insertRestoredEvents(batch: Batch, now: string): Promise<number> {
+export async function insertRestoredEvents(
+  batch: Batch,
+  now: () => string,
+  from: number,
+  deadline: number,
+): Promise<{ next: number; done: boolean }> {
   const originalId = batch.undoes!;
   const originals = (await plannedChanges(originalId)).flatMap((c) => c.changes);
   const events = new Map((await getEvents(originals.map((c) => c.eventId))).map((e) => [e.eventId, e]));
   const { restored } = undoChanges(originals, events, originalId, batch.batchId);
-  const ids = new Set(restored.map((r) => r.eventId));
+  const byId = new Map(restored.map((r) => [r.eventId, r]));
   const depth = (r: RestoredEvent, seen = 0): number => {
-    const parent =
-      r.parentEventId && ids.has(r.parentEventId) ? restored.find((x) => x.eventId === r.parentEventId) : undefined;
+    const parent = r.parentEventId ? byId.get(r.parentEventId) : undefined;
     return parent && seen < 3 ? 1 + depth(parent, seen + 1) : 0;
   };
-  let inserted = 0;
-  for (let level = 0; level <= 3; level++) {
-    await mapLimit(
-      restored.filter((r) => Math.min(depth(r), 3) === level),
-      INSERTS_AT_ONCE,
-      async (r) => {
-        const e = restoredEvent(r, batch, now);
-        const item = newEventItem(e, e.register, now, {
-          replaces: r.restores.eventId,
-          restores: r.restores.eventId,
-          heldBy: batch.batchId,
-          insertedByBatch: batch.batchId,
-        });
-        if (await insertEvent(item, e.parentEventId)) inserted++;
-        await clients.dynamo.send(
-          new UpdateCommand({
-            TableName: clients.tableName,
-            Key: keys.event(r.restores.eventId),
-            UpdateExpression: 'ADD replacedBySet :r',
-            ExpressionAttributeValues: { ':r': new Set([r.eventId]) },
-          }),
-        );
-      },
-    );
-  }
-  return inserted;
+  const ordered = restored
+    .map((r) => ({ r, depth: depth(r) }))
+    .sort((a, b) => a.depth - b.depth || (a.r.eventId < b.r.eventId ? -1 : 1));
+  let next = from;
+  do {
+    if (next >= ordered.length) break;
+    // A group never mixes depths: a child is inserted only once its parent is.
+    const level = ordered[next]!.depth;
+    let end = next;
+    while (end < ordered.length && end - next < INSERTS_AT_ONCE && ordered[end]!.depth === level) end++;
+    await mapLimit(ordered.slice(next, end), INSERTS_AT_ONCE, async ({ r }) => {
+      const e = restoredEvent(r, batch, now());
+      const item = newEventItem(e, e.register, now(), {
+        replaces: r.restores.eventId,
+        restores: r.restores.eventId,
+        heldBy: batch.batchId,
+        insertedByBatch: batch.batchId,
+      });
+      await insertEvent(item, e.parentEventId);
+      await clients.dynamo.send(
+        new UpdateCommand({
+          TableName: clients.tableName,
+          Key: keys.event(r.restores.eventId),
+          UpdateExpression: 'ADD replacedBySet :r',
+          ExpressionAttributeValues: { ':r': new Set([r.eventId]) },
+        }),
+      );
+    });
+    next = end;
+  } while (Date.now() < deadline);
+  return { next, done: next >= ordered.length };
 }

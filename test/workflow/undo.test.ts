@@ -232,4 +232,31 @@ describe('POST /v1/batches/{batchId}/undo', () => {
     expect(after.balances).toEqual(before.balances);
     expect(await checkSubscription(await requireSubscription(sub))).toEqual([]);
   });
+
+  it('needs approval like any batch: the undo of a batch that asked for it asks too, its locker is refused SAME_ACTOR and another submits the preview they approve', async () => {
+    const { sub, ids } = await ratedSubscription();
+    await call('PUT', `/v1/subscriptions/${sub}`, {
+      body: aSubscription({ products: { voice: { register: 'MINUTES', unitPrice: '0.07' } } }),
+    });
+    const rerate = await newBatch('RERATE', { eventIds: ids }, { requireApproval: true });
+    await act(rerate, 'lock', ['LOCKED']);
+    const tag = (await call('GET', `/v1/batches/${rerate}/preview`)).headers.etag as string;
+    expect(
+      (await call('POST', `/v1/batches/${rerate}/submit`, { actor: 'approver', headers: { 'if-match': tag } })).status,
+    ).toBe(202);
+    expect((await waitForStatus(rerate, FINISHED)).status).toBe('COMPLETED');
+
+    const u = await undo(rerate);
+    expect(u).toMatchObject({ options: { requireApproval: true } });
+    await act(u.batchId, 'lock', ['LOCKED']);
+    const refused = await call('POST', `/v1/batches/${u.batchId}/submit`);
+    expect([refused.status, refused.body.code]).toEqual([403, 'SAME_ACTOR']);
+    const undoTag = (await call('GET', `/v1/batches/${u.batchId}/preview`)).headers.etag as string;
+    const approved = await call('POST', `/v1/batches/${u.batchId}/submit`, {
+      actor: 'approver',
+      headers: { 'if-match': undoTag },
+    });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(202);
+    expect((await waitForStatus(u.batchId, FINISHED)).status).toBe('COMPLETED');
+  });
 });
