@@ -65,9 +65,22 @@ export function toBatch(item: Item): Batch {
 }
 
 export async function createBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
-  const batch: Batch = {
+  const batch = draftBatch(input.type, input, actor, now);
+  await clients.dynamo.send(
+    new PutCommand({
+      TableName: clients.tableName,
+      Item: { ...keys.batch(batch.batchId), ...keys.batchListing(now, batch.batchId), itemType: 'BATCH', ...batch },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+  return batch;
+}
+
+/** A new batch as it is first written: DRAFT, version 1, nothing counted yet. */
+function draftBatch(type: Batch['type'], input: Omit<NewBatch, 'type'>, actor: string, now: string): Batch {
+  return {
     batchId: randomUUID(),
-    type: input.type,
+    type,
     ...(input.name ? { name: input.name } : {}),
     ...(input.description ? { description: input.description } : {}),
     status: 'DRAFT',
@@ -80,14 +93,6 @@ export async function createBatch(input: NewBatch, actor: string, now: string): 
     createdAt: now,
     updatedAt: now,
   };
-  await clients.dynamo.send(
-    new PutCommand({
-      TableName: clients.tableName,
-      Item: { ...keys.batch(batch.batchId), ...keys.batchListing(now, batch.batchId), itemType: 'BATCH', ...batch },
-      ConditionExpression: 'attribute_not_exists(PK)',
-    }),
-  );
-  return batch;
 }
 
 /**
@@ -102,22 +107,7 @@ export async function createUndoBatch(
   now: string,
   replacing?: string,
 ): Promise<Batch | undefined> {
-  const batch: Batch = {
-    batchId: randomUUID(),
-    type: 'UNDO',
-    ...(input.name ? { name: input.name } : {}),
-    ...(input.description ? { description: input.description } : {}),
-    status: 'DRAFT',
-    version: 1,
-    options: input.options,
-    counts: { ...zeroCounts },
-    progress: { done: 0, total: 0 },
-    executions: {},
-    createdBy: actor,
-    createdAt: now,
-    updatedAt: now,
-    undoes: original.batchId,
-  };
+  const batch: Batch = { ...draftBatch('UNDO', input, actor, now), undoes: original.batchId };
   try {
     await clients.dynamo.send(
       new TransactWriteCommand({
