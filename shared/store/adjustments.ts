@@ -3,7 +3,15 @@
 // the audit log entry and the domain event.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountingMethod, AccountLogEntry } from '../domain/account';
-import { billPosting, signedAmount, type Adjustment, type BillPosting } from '../domain/adjustment';
+import {
+  ADJUSTMENT_DIRECTIONS,
+  ADJUSTMENT_TARGETS,
+  ADJUSTMENT_TREATMENTS,
+  billPosting,
+  signedAmount,
+  type Adjustment,
+  type BillPosting,
+} from '../domain/adjustment';
 import { planDebit, type GrantChange, type LedgerEntry } from '../domain/balance';
 import type { DomainEvent } from '../domain/domain-events';
 import { periodOf } from '../domain/effective-date';
@@ -17,6 +25,7 @@ import { clients } from './clients';
 import type { TransactItem } from './grouped-transactions';
 import { queryAll } from './query-all';
 import { intent, refusals, transact, type Intent } from './intents';
+import { readItem } from './item-reader';
 import { keys } from './keys';
 import { ledgerOpenCheck } from './ledger-close';
 import { outboxPut } from './outbox';
@@ -27,23 +36,30 @@ type Role = 'adjustment' | 'debit' | 'change' | 'bill-line' | 'assignment' | 'le
 /** Attempts after what the plan read (a grant, a bill line's status, the group's bill unit) changed. */
 const MAX_ATTEMPTS = 10;
 
-const toAdjustment = (item: Item): Adjustment => ({
-  adjustmentId: item.adjustmentId as string,
-  subscriptionId: item.subscriptionId as string,
-  accountId: item.accountId as string,
-  target: item.target as Adjustment['target'],
-  direction: item.direction as Adjustment['direction'],
-  amount: item.amount as bigint,
-  ...(item.register ? { register: item.register as string } : {}),
-  ...(item.currency ? { currency: item.currency as string } : {}),
-  ...(item.validTo ? { validTo: item.validTo as string } : {}),
-  effectiveAt: item.effectiveAt as string,
-  treatment: item.treatment as Adjustment['treatment'],
-  ...(item.period ? { period: item.period as string } : {}),
-  at: item.at as string,
-  actor: item.actor as string,
-  reason: item.reason as string,
-});
+const toAdjustment = (item: Item): Adjustment => {
+  const r = readItem(item, 'adjustment', 'adjustmentId');
+  const text = (name: 'register' | 'currency' | 'validTo' | 'period') => {
+    const v = r.optionalString(name);
+    return v ? { [name]: v } : {};
+  };
+  return {
+    adjustmentId: r.string('adjustmentId'),
+    subscriptionId: r.string('subscriptionId'),
+    accountId: r.string('accountId'),
+    target: r.oneOf('target', ADJUSTMENT_TARGETS),
+    direction: r.oneOf('direction', ADJUSTMENT_DIRECTIONS),
+    amount: r.bigint('amount'),
+    ...text('register'),
+    ...text('currency'),
+    ...text('validTo'),
+    effectiveAt: r.string('effectiveAt'),
+    treatment: r.oneOf('treatment', ADJUSTMENT_TREATMENTS),
+    ...text('period'),
+    at: r.string('at'),
+    actor: r.string('actor'),
+    reason: r.string('reason'),
+  };
+};
 
 function adjustmentPut(a: Adjustment): TransactItem {
   return {

@@ -2,7 +2,7 @@
 // group to another bill unit in one transaction: the group, both bill units' counters (the
 // source conditional on having no open items), an empty group when the source would be left
 // without one, the audit log entry and the domain event.
-import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import {
   describeOpenItems,
   balanceGroupKind,
@@ -25,10 +25,12 @@ import { clients } from './clients';
 import { indexPage, queryAll } from './query-all';
 import { fromWire } from './errors';
 import { intent, refusals, transact, type Intent } from './intents';
+import { readItem } from './item-reader';
 import { keys } from './keys';
 import { outboxPut } from './outbox';
 
 type Item = Record<string, unknown>;
+type BatchGetRequest = NonNullable<ConstructorParameters<typeof BatchGetCommand>[0]['RequestItems']>;
 
 /** Holds only while the group has not moved since it was read (or, never moved, still has no item). */
 function groupGuard(accountId: string, balanceGroupId: string, moveSeq: number | undefined): TransactItem {
@@ -63,7 +65,7 @@ export async function assignmentOf(
 }
 
 /** A subscription's group that never moved: in the default bill unit since the subscription began. */
-function implicitGroup(account: Account, sub: Subscription): BalanceGroup {
+function implicitGroup(account: Account, sub: Pick<Subscription, 'subscriptionId' | 'createdAt'>): BalanceGroup {
   return {
     balanceGroupId: sub.subscriptionId,
     accountId: account.accountId,
@@ -274,15 +276,15 @@ export async function listBalanceGroups(
   const items: BalanceGroup[] = [];
   if (cursor === undefined) items.push(...(await queryGroups(account.accountId, `${keys.balanceGroupPrefix}_`)));
   const page = await indexPage(keys.accountSubscriptionsIndexKey(account.accountId), limit, cursor);
-  const subs = page.items.map((i) => ({
-    subscriptionId: i.subscriptionId as string,
-    createdAt: i.createdAt as string,
-  }));
+  const subs = page.items.map((item) => {
+    const r = readItem(item, 'subscription', 'subscriptionId');
+    return { subscriptionId: r.string('subscriptionId'), createdAt: r.string('createdAt') };
+  });
   const stored = await batchGetGroups(
     account.accountId,
     subs.map((s) => s.subscriptionId),
   );
-  for (const s of subs) items.push(stored.get(s.subscriptionId) ?? implicitGroup(account, s as Subscription));
+  for (const s of subs) items.push(stored.get(s.subscriptionId) ?? implicitGroup(account, s));
   return page.nextCursor ? { items, nextCursor: page.nextCursor } : { items };
 }
 
@@ -294,19 +296,19 @@ async function queryGroups(accountId: string, prefix: string): Promise<BalanceGr
 async function batchGetGroups(accountId: string, ids: string[]): Promise<Map<string, BalanceGroup>> {
   const out = new Map<string, BalanceGroup>();
   for (let i = 0; i < ids.length; i += 100) {
-    let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
+    let request: BatchGetRequest | undefined = {
       [clients.tableName]: {
         Keys: ids.slice(i, i + 100).map((id) => keys.balanceGroup(accountId, id)),
         ConsistentRead: true,
       },
     };
     while (request && Object.keys(request).length > 0) {
-      const res = await clients.dynamo.send(new BatchGetCommand({ RequestItems: request }));
+      const res: BatchGetCommandOutput = await clients.dynamo.send(new BatchGetCommand({ RequestItems: request }));
       for (const item of res.Responses?.[clients.tableName] ?? []) {
         const g = toBalanceGroup(item);
         out.set(g.balanceGroupId, g);
       }
-      request = res.UnprocessedKeys as typeof request;
+      request = res.UnprocessedKeys;
     }
   }
   return out;

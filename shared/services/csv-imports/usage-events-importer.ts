@@ -55,11 +55,12 @@ export const usageEventsImporter: Importer = {
         const r = usageEventRow(header, record);
         if (!r.ok) return run.reject({ row, record, ...r.problem });
         const content = JSON.stringify(r.value);
-        if (inChunk.get(r.value.eventId as string) === content) {
+        const eventId = String(r.value.eventId);
+        if (inChunk.get(eventId) === content) {
           run.tally.duplicates++;
           return;
         }
-        inChunk.set(r.value.eventId as string, content);
+        inChunk.set(eventId, content);
         pending.push({ row, record, input: r.value });
         if (pending.length >= MAX_EVENTS_PER_REQUEST) await dispatch();
       },
