@@ -1,6 +1,7 @@
 // Lock for review, one resumable step at a time: close the batch's edit gates, check every
-// member and note the partitions it changes, then per partition hold the related events,
-// apply the rules and compute the preview, and finally count and move to LOCKED.
+// member and note the partitions it changes, then (in shards of subscriptions, run in parallel
+// like submit's) per partition hold the related events, apply the rules and compute the preview,
+// and finally count and move to LOCKED.
 // Every step is idempotent: a retry or a re-run redoes nothing twice.
 import { eligibilityRefusal, type Batch, type BatchMember, type RelatedReason } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
@@ -52,6 +53,7 @@ import {
 } from '../store/change-sets';
 import { getLedgerClose } from '../store/ledger-close';
 import { undoPartition } from './undo';
+import { MAX_SHARDS } from './submit';
 
 export type LockPhase = 'start' | 'members' | 'partitions' | 'finish';
 
@@ -64,14 +66,27 @@ export interface WorkflowStep<P extends string> {
   done?: boolean;
 }
 
+/** One iteration of the lock Map: a shard of the batch's subscriptions, locked from a cursor. */
+export interface LockShardStep {
+  batchId: string;
+  version: number;
+  actor: string;
+  shard: number;
+  shards: number;
+  /** Index (in the shard's own order) of the next subscription to lock. */
+  cursor: number;
+  done?: boolean;
+}
+
+/** The members step hands the Map its shards with phase `partitions`. */
+export type LockStep = WorkflowStep<LockPhase> & { shards?: LockShardStep[] };
+
 const MEMBER_PAGE = 500;
 const PARTITIONS_AT_ONCE = 8;
+/** Subscriptions a shard locks at once: the Map runs up to MAX_SHARDS shards beside each other. */
+const SUBSCRIPTIONS_AT_ONCE = 4;
 
-export async function lockStep(
-  step: WorkflowStep<LockPhase>,
-  now: () => string,
-  deadline: number,
-): Promise<WorkflowStep<LockPhase>> {
+export async function lockStep(step: LockStep, now: () => string, deadline: number): Promise<LockStep> {
   const batch = await requireBatch(step.batchId);
   // This lock's own move to LOCKED applied (its answer lost, or the attempt timed out after it): done.
   if (batch.status === 'LOCKED' && batch.version === step.version + 1)
@@ -79,9 +94,6 @@ export async function lockStep(
   if (batch.status !== 'LOCKING')
     throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not LOCKING`);
   let { phase, cursor } = step;
-  // Read once per invocation, not once per partition: the state each unit saves is what a later
-  // invocation reads.
-  let pending: BatchPartition[] | undefined;
   // At least one unit of work per invocation, then as many as the time budget allows: the
   // cursor returned saves progress, so a failed invocation loses one unit at most.
   do {
@@ -98,33 +110,72 @@ export async function lockStep(
       const page = await listMembers(batch.batchId, {}, MEMBER_PAGE, cursor ?? undefined);
       await checkMembers(batch, page.items, now());
       if (page.nextCursor) cursor = page.nextCursor;
-      else {
-        phase = 'partitions';
-        cursor = null;
-      }
+      // Every partition is noted: the Map locks them, a shard of subscriptions per iteration.
+      else return { ...step, phase: 'partitions', cursor: null, done: false, shards: await planShards(batch, step) };
     } else if (phase === 'partitions') {
-      pending ??= await listPartitions(batch.batchId);
-      // A subscription's partitions are locked together: its bill lines are planned as a whole.
-      const subs = [...new Set(pending.filter((p) => p.state === 'PENDING').map((p) => p.subscriptionId))]
-        .sort()
-        .slice(0, PARTITIONS_AT_ONCE);
-      if (subs.length === 0) {
-        phase = 'finish';
-        continue;
-      }
-      const groups = subs.map((sub) =>
-        pending!.filter((p) => p.subscriptionId === sub).sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1)),
-      );
-      pending = pending.filter((p) => !subs.includes(p.subscriptionId));
-      // Subscriptions share no items: several are locked at once. One that fails fails the
-      // invocation; those already READY are skipped by the retry.
-      await mapLimit(groups, PARTITIONS_AT_ONCE, (ps) => lockSubscription(batch, ps, step.actor, now()));
+      // Only a definition from before the Map asks for this phase: the batch is locked as one shard.
+      const one = { batchId: batch.batchId, version: step.version, actor: step.actor, shard: 0, shards: 1 };
+      const next = await lockShardChunk({ ...one, cursor: Number(cursor ?? 0) }, now, deadline);
+      if (!next.done) return { ...step, phase, cursor: String(next.cursor), done: false };
+      phase = 'finish';
+      cursor = null;
     } else {
       await finishLock(batch, step.actor, now());
       return { ...step, phase, cursor: null, done: true };
     }
   } while (Date.now() < deadline);
   return { ...step, phase, cursor, done: false };
+}
+
+/** As many shards as subscriptions, up to MAX_SHARDS: the partitions are all noted by now. */
+async function planShards(batch: Batch, step: LockStep): Promise<LockShardStep[]> {
+  const subscriptions = new Set((await listPartitions(batch.batchId)).map((p) => p.subscriptionId)).size;
+  const shards = Math.max(1, Math.min(MAX_SHARDS, subscriptions));
+  return Array.from({ length: shards }, (_, shard) => ({
+    batchId: batch.batchId,
+    version: step.version,
+    actor: step.actor,
+    shard,
+    shards,
+    cursor: 0,
+  }));
+}
+
+/**
+ * A shard's subscriptions, each with all its partitions: every `shards`-th one in key order, so
+ * shards never overlap. The set of partitions is fixed once the members are checked.
+ */
+async function shardSubscriptions(batchId: string, shard: number, shards: number): Promise<BatchPartition[][]> {
+  const all = (await listPartitions(batchId)).sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
+  return [...new Set(all.map((p) => p.subscriptionId))]
+    .sort()
+    .filter((_, i) => i % shards === shard)
+    .map((sub) => all.filter((p) => p.subscriptionId === sub));
+}
+
+/**
+ * Locks a shard's subscriptions from the cursor, a few at once, then as many more as the time
+ * budget allows. A subscription with no PENDING partition left (a retry, a late attempt) is
+ * skipped; one that fails fails the invocation, and the Map with it.
+ */
+export async function lockShardChunk(step: LockShardStep, now: () => string, deadline: number): Promise<LockShardStep> {
+  const batch = await requireBatch(step.batchId);
+  if (batch.status !== 'LOCKING' || batch.version !== step.version)
+    throw new DomainError(
+      'INVALID_TRANSITION',
+      `batch ${batch.batchId} is ${batch.status} at version ${batch.version}, not LOCKING at ${step.version}`,
+    );
+  const mine = await shardSubscriptions(batch.batchId, step.shard, step.shards);
+  let cursor = step.cursor;
+  do {
+    // A subscription's partitions are locked together: its bill lines are planned as a whole.
+    const group = mine
+      .slice(cursor, cursor + SUBSCRIPTIONS_AT_ONCE)
+      .filter((parts) => parts.some((p) => p.state === 'PENDING'));
+    await mapLimit(group, SUBSCRIPTIONS_AT_ONCE, (parts) => lockSubscription(batch, parts, step.actor, now()));
+    cursor = Math.min(mine.length, cursor + SUBSCRIPTIONS_AT_ONCE);
+  } while (cursor < mine.length && Date.now() < deadline);
+  return { ...step, cursor, done: cursor >= mine.length };
 }
 
 /** Checks a page of members and notes the partitions they (and their replacements) change. */
