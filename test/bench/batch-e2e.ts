@@ -250,7 +250,7 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
     stateTransitionsPerEvent: round(sum('transitions') / events, 5),
     lambdaInvocationsPerEvent: round(sum('invocations') / events, 5),
     taskSecondsPerEvent: round(tasks / events, 6),
-    // By task: FinishSubmit, for one, reads every member in one invocation.
+    // By task: FinishSubmit, for one, settles the members a page at a time from a cursor.
     tasks: byTask,
     apiCallsPerEvent: round(api.calls / events, 5),
     apiSecondsPerEvent: round(api.callSeconds / events, 6),

@@ -1,11 +1,14 @@
 // Benchmark: the reliability harness at length. The seeded fault runs of the fault-injection tests
 // (test/support/fault-scenarios.ts) over many seeds and bigger batches: per seed, a correction run
-// (RATING, a top-up, REVERSE_REPLACE) and a races run (three RATING batches racing for overlapping
-// events, every call sent twice at once, then a batch for what none got), each on a fresh table of
+// (RATING, a top-up, REVERSE_REPLACE), a races run (three RATING batches racing for overlapping
+// events, every call sent twice at once, then a batch for what none got), a cycles run (lock →
+// revert twice, then lock and submit) and a cancel-race run (cancel sent with the lock, then
+// cancelled whatever won, then the events rated by a new batch), each on a fresh table of
 // a local stack whose Task timeouts are cut to half a second. Fault mixes rotate over the seeds:
 // all faults at once, timed-out attempts, failed writes (before sending / answer lost), throttled
 // reads. After each run checkTable (as `npm run check-invariants`) and the exactly-once checks.
-// Reports runs, faults injected, attempts timed out and violations; any violation fails the run.
+// Reports runs, faults injected, attempts timed out, violations and batches FAILED; any violation
+// fails the run.
 //
 // Sizes: BENCH_SEEDS (default 50; 0 skips them) seeds, BENCH_SUBSCRIPTIONS (4) subscriptions of
 // BENCH_EVENTS_PER_SUBSCRIPTION (40) events per run; --smoke: 2 seeds, 2 subscriptions of 10.
@@ -21,7 +24,9 @@ import { logger } from '../../shared/logger';
 import { localCredentials } from '../../shared/store/clients';
 import type { Violation } from '../../shared/store/invariants';
 import {
+  cancelRaceRun,
   correctionRun,
+  cyclesRun,
   racesRun,
   stallFor,
   type RunOptions,
@@ -45,13 +50,19 @@ export const MIXES: ReadonlyArray<{ name: string; rates: FaultRates }> = [
 ];
 
 type Scenario = (stack: LocalStack, options: RunOptions) => Promise<RunResult>;
-const SCENARIOS: Record<string, Scenario> = { correction: correctionRun, races: racesRun };
+const SCENARIOS: Record<string, Scenario> = {
+  correction: correctionRun,
+  races: racesRun,
+  cycles: cyclesRun,
+  'cancel-race': cancelRaceRun,
+};
 
-/** --smoke, and the smoke test: proves the harness runs and finds nothing, in seconds. */
+/** --smoke, and the smoke test: proves the harness runs and finds nothing, in seconds (the first two scenarios). */
 export const SMOKE = {
   seeds: 2,
   size: { subscriptions: 2, eventsPerSubscription: 10, originalsPerSubscription: 1 } satisfies RunSize,
   maxTimeouts: 2,
+  scenarios: { correction: correctionRun, races: racesRun },
 };
 
 export interface ReliabilityOptions {
@@ -124,6 +135,8 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
     writesStalledPastTimeout: sum((r) => timeoutCount(r.faults)),
     attemptsTimedOut: sum((r) => r.timedOutAttempts),
     violations: sum((r) => r.violations.length),
+    /** Batches that ended FAILED (a lost race fails a partition, never a whole batch, unless retries ran out). */
+    batchesFailed: sum((r) => (r.outcomes ?? []).filter((o) => o === 'FAILED').length),
   };
   const measurement: Measurement = {
     count: runs.length,
@@ -138,7 +151,7 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
       totals,
       runs,
     },
-    note: `${totals.faultsInjected} faults injected, ${totals.attemptsTimedOut} attempts timed out, ${totals.violations} violations`,
+    note: `${totals.faultsInjected} faults injected, ${totals.attemptsTimedOut} attempts timed out, ${totals.violations} violations, ${totals.batchesFailed} batches FAILED`,
   };
   if (totals.violations > 0) {
     const broken = runs

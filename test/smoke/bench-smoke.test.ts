@@ -158,7 +158,7 @@ describe('reliability benchmark (smoke)', () => {
     expect(totals.faultsInjected).toBeGreaterThan(0);
     expect(totals.attemptsTimedOut).toBeGreaterThan(0);
     expect(formatResult(toResult('reliability', m))).toMatch(
-      /^reliability: \d+\.\d\d runs\/s \(4 runs, \d+\.\d\d s; \d+ faults injected, \d+ attempts timed out, 0 violations\)$/,
+      /^reliability: \d+\.\d\d runs\/s \(4 runs, \d+\.\d\d s; \d+ faults injected, \d+ attempts timed out, 0 violations, \d+ batches FAILED\)$/,
     );
   }, 120_000);
 

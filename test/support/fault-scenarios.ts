@@ -12,10 +12,12 @@ import { checkTable, type Violation } from '../../shared/store/invariants';
 import { planFor } from '../../shared/store/partition-rating';
 import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvents } from '../../shared/store/usage-events';
+import { listPartitions } from '../../shared/store/batch-partitions';
 import { FINISHED as FINISHED_STATUSES } from '../../shared/domain/batch';
 import type { UsageEvent } from '../../shared/domain/usage-event';
 import { call } from './api';
 import { drive } from './batch-status';
+import { eventually } from './eventually';
 import { aSubscription, anEvent, uniqueId } from './builders';
 import { injectFaults, type FaultLog, type FaultRates, type StallOptions } from './faults';
 import { seededRandom, type SeededRandom } from './seeded-random';
@@ -460,6 +462,216 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
     violations,
     outcomes,
   };
+}
+
+/** Lock → revert cycles before the lock that is submitted: how many reverts a cycles run makes. */
+const CYCLES = 2;
+
+/**
+ * One RATING batch over every event, locked and reverted CYCLES times, then locked and submitted,
+ * with faults on throughout: attempts of an earlier lock or revert that land late must change
+ * nothing of the later ones. Every event ends rated once; every partition DONE; the log holds one
+ * LOCKED per time the batch was locked, one REVERTED per revert, and one of each submit entry.
+ */
+export async function cyclesRun(stack: LocalStack, options: RunOptions): Promise<RunResult> {
+  const size = options.size ?? SMALL_RUN;
+  const random = seededRandom(options.seed);
+  const violations: Violation[] = [];
+  const { events } = await subscriptionsWithEvents(size);
+  const ids = events.map((e) => e.eventId);
+  const batches: string[] = [];
+  const outcomes: string[] = [];
+
+  const faults = injectFaults(random, options.rates, options.stall);
+  try {
+    const batchId = await newBatch('RATING');
+    batches.push(batchId);
+    await addEvents(batchId, ids);
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      await drive(batchId, 'lock', ['LOCKED'], ['DRAFT']);
+      await revertToDraft(batchId);
+    }
+    await drive(batchId, 'lock', ['LOCKED'], ['DRAFT']);
+    const submitted = await drive(batchId, 'submit', FINISHED);
+    outcomes.push(submitted.status);
+    violations.push(...batchOutcome(submitted, ids.length));
+
+    faults.stop();
+    await stack.idle();
+    violations.push(
+      ...expectEvents(await getEvents(ids), (e) =>
+        e.status === 'RATED' && e.ratingRev === 1 && e.heldBy === undefined ? undefined : 'rated-once',
+      ),
+    );
+    violations.push(...batchOutcome((await call('GET', `/v1/batches/${batchId}`)).body, ids.length));
+    for (const p of await listPartitions(batchId))
+      if (p.state !== 'DONE')
+        violations.push({ rule: 'partitions-done', detail: `${p.subscriptionId}#${p.register}: ${p.state}` });
+    const log = await logActions(batchId);
+    const count = (action: string) => log.filter((a) => a === action).length;
+    for (const [action, expected] of [
+      ['LOCKED', CYCLES + 1],
+      ['REVERTED', CYCLES],
+      ['SUBMIT_STARTED', 1],
+      ['COMPLETED', 1],
+    ] as const)
+      if (count(action) !== expected)
+        violations.push({ rule: 'one-entry-per-transition', detail: `${action}: ${count(action)} of ${expected}` });
+    // A lock that failed back to DRAFT may have started; none starts twice.
+    if (count('LOCK_STARTED') < count('LOCKED') || count('LOCK_STARTED') > count('LOCKED') + count('LOCK_FAILED'))
+      violations.push({
+        rule: 'one-entry-per-transition',
+        detail: `LOCK_STARTED: ${count('LOCK_STARTED')} for ${count('LOCKED')} LOCKED, ${count('LOCK_FAILED')} LOCK_FAILED`,
+      });
+  } catch (error) {
+    violations.push({ rule: 'run-completes', detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    faults.stop();
+    await stack.idle();
+  }
+  violations.push(...(await checkTable()));
+  return {
+    seed: options.seed,
+    events: ids.length,
+    faults: faults.log,
+    timedOutAttempts: await timedOutAttempts(stack, batches),
+    violations,
+    outcomes,
+  };
+}
+
+/**
+ * A cancel sent at once with the lock of a DRAFT batch, with faults on: one of them wins (never
+ * both), the other is refused; the batch is then cancelled whatever state the race left it in
+ * (a LOCKED batch is reverted and ends CANCELLED). Every event ends released and untouched, the
+ * log holds one CANCEL, and a new batch then rates every event once.
+ */
+export async function cancelRaceRun(stack: LocalStack, options: RunOptions): Promise<RunResult> {
+  const size = options.size ?? SMALL_RUN;
+  const random = seededRandom(options.seed);
+  const violations: Violation[] = [];
+  const { events } = await subscriptionsWithEvents(size);
+  const ids = events.map((e) => e.eventId);
+  const batches: string[] = [];
+  const outcomes: string[] = [];
+
+  const faults = injectFaults(random, options.rates, options.stall);
+  try {
+    const batchId = await newBatch('RATING');
+    batches.push(batchId);
+    await addEvents(batchId, ids);
+    const [lock, cancel] = await Promise.all([
+      call('POST', `/v1/batches/${batchId}/lock`),
+      call('POST', `/v1/batches/${batchId}/cancel`),
+    ]);
+    const answered = [202, 409].includes(lock.status) && [200, 202, 409].includes(cancel.status);
+    if (!answered || (lock.status === 202 && cancel.status !== 409) || (lock.status === 409 && cancel.status !== 200))
+      violations.push({
+        rule: 'one-of-lock-and-cancel',
+        detail: `lock ${lock.status} ${lock.body.code ?? ''}, cancel ${cancel.status} ${cancel.body.code ?? cancel.body.status ?? ''}`,
+      });
+    // Cancel it whatever the race left: as an operator would, asking again until it is CANCELLED.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const batch = await settled(batchId);
+      if (batch.status === 'CANCELLED') break;
+      // A revert (of a cancel) that failed is asked again; it ends DRAFT, and DRAFT is cancelled at once.
+      await call('POST', `/v1/batches/${batchId}/${batch.status === 'REVERTING' ? 'revert' : 'cancel'}`);
+    }
+    const cancelled = await settled(batchId);
+    outcomes.push(cancelled.status);
+    // A cancel whose release died (its retries spent) is finished by asking again, as documented.
+    if (cancelled.lastError) {
+      outcomes.push('CANCEL_ASKED_AGAIN');
+      await call('POST', `/v1/batches/${batchId}/cancel`);
+    }
+    if (cancelled.status !== 'CANCELLED')
+      violations.push({ rule: 'batch-cancelled', detail: `${batchId}: ${cancelled.status}` });
+
+    faults.stop();
+    await stack.idle();
+    violations.push(
+      ...expectEvents(await getEvents(ids), (e) =>
+        e.heldBy === undefined && e.status === 'LOADED' && e.ratingRev === 0 ? undefined : 'released-untouched',
+      ),
+    );
+    // The move to CANCELLED logs once ("cancelled…"); asking for a cancel of a LOCKED batch logs its request too.
+    const cancels = (await logEntries(batchId)).filter(
+      (e) => e.action === 'CANCEL' && e.message.startsWith('cancelled'),
+    );
+    if (cancels.length !== 1)
+      violations.push({ rule: 'one-entry-per-transition', detail: `CANCEL (cancelled): ${cancels.length} of 1` });
+    if ((await listPartitions(batchId)).length > 0)
+      violations.push({ rule: 'cancelled-holds-nothing', detail: `${batchId}: partitions left` });
+
+    // Nothing of the cancelled batch is left in the way: a new batch rates every event once.
+    const rating = await newBatch('RATING');
+    batches.push(rating);
+    await addEvents(rating, ids);
+    await drive(rating, 'lock', ['LOCKED'], ['DRAFT']);
+    const rated = await drive(rating, 'submit', FINISHED);
+    outcomes.push(rated.status);
+    violations.push(...batchOutcome(rated, ids.length));
+    violations.push(
+      ...expectEvents(await getEvents(ids), (e) =>
+        e.status === 'RATED' && e.ratingRev === 1 && e.heldBy === undefined ? undefined : 'rated-once',
+      ),
+    );
+  } catch (error) {
+    violations.push({ rule: 'run-completes', detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    faults.stop();
+    await stack.idle();
+  }
+  violations.push(...(await checkTable()));
+  return {
+    seed: options.seed,
+    events: ids.length,
+    faults: faults.log,
+    timedOutAttempts: await timedOutAttempts(stack, batches),
+    violations,
+    outcomes,
+  };
+}
+
+/** Reverts a LOCKED batch to DRAFT, asking again (as an operator would) when a revert failed. */
+async function revertToDraft(batchId: string): Promise<void> {
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const res = await call('POST', `/v1/batches/${batchId}/revert`);
+    if (res.status !== 202 && res.status !== 409) throw new Error(`revert ${batchId}: ${JSON.stringify(res.body)}`);
+    if ((await settled(batchId)).status === 'DRAFT') return;
+  }
+  throw new Error(`batch ${batchId} never reverted to DRAFT`);
+}
+
+/** The batch once no workflow of it runs: a REVERTING batch with a lastError is a revert that failed. */
+async function settled(batchId: string): Promise<any> {
+  return eventually(
+    `batch ${batchId} to settle`,
+    async () => {
+      const batch = (await call('GET', `/v1/batches/${batchId}`)).body;
+      const failedRevert = batch.status === 'REVERTING' && batch.lastError !== undefined;
+      return ['DRAFT', 'LOCKED', 'CANCELLED', ...FINISHED].includes(batch.status) || failedRevert ? batch : undefined;
+    },
+    60_000,
+  );
+}
+
+async function logActions(batchId: string): Promise<string[]> {
+  return (await logEntries(batchId)).map((e) => e.action);
+}
+
+async function logEntries(batchId: string): Promise<Array<{ action: string; message: string }>> {
+  const entries: Array<{ action: string; message: string }> = [];
+  let cursor: string | undefined;
+  do {
+    const res = await call(
+      'GET',
+      `/v1/batches/${batchId}/log?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    entries.push(...res.body.items);
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  return entries;
 }
 
 /** Every asked-for event is a member of exactly one of the batches, and held by it. */

@@ -10,7 +10,9 @@ import { call } from '../support/api';
 import { drive, executionEnded, waitForStatus } from '../support/batch-status';
 import {
   addEvents,
+  cancelRaceRun,
   correctionRun,
+  cyclesRun,
   FINISHED,
   newBatch,
   stallFor,
@@ -73,6 +75,36 @@ describe('fault injection', () => {
     expect(timedOut).toHaveLength(SEEDS.length);
     expect(timedOut.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
+});
+
+describe('fault injection: lock → revert cycles and a cancel racing the lock', () => {
+  it.each([1, 2, 3])(
+    'seed %i: a batch locked and reverted twice, then locked and submitted, rates every event once with one log entry per transition',
+    async (seed) => {
+      const run = await cyclesRun(stack, {
+        seed,
+        rates: { writes: 0.05, throttledReads: 0.01, timeouts: 0.05 },
+        stall: stallFor(TASK_TIMEOUT_SECONDS, { maxTimeouts: 2 }),
+      });
+      expect(run.violations).toEqual([]);
+      expect(run.faults.before + run.faults.after + run.faults.throttled + timeoutCount(run.faults)).toBeGreaterThan(0);
+    },
+    120_000,
+  );
+
+  it.each([1, 2, 3])(
+    'seed %i: a cancel sent with the lock wins or is refused, never both; the batch ends CANCELLED holding nothing, and a new batch rates every event once',
+    async (seed) => {
+      const run = await cancelRaceRun(stack, {
+        seed,
+        rates: { writes: 0.05, throttledReads: 0.01, timeouts: 0.05 },
+        stall: stallFor(TASK_TIMEOUT_SECONDS, { maxTimeouts: 2 }),
+      });
+      expect(run.violations).toEqual([]);
+      expect(run.outcomes?.[0]).toBe('CANCELLED');
+    },
+    120_000,
+  );
 });
 
 // The seeded runs find these by chance; each is pinned here. In AWS a timed-out attempt runs on
