@@ -1,3 +1,5 @@
+// Over 350 lines: the status machine and the rule table by type × status are one table and are read
+// together.
 // Correction batches: types, the status machine, the one rule table of allowed actions by
 // type × status, eligibility of events per type, and selection criteria. Pure.
 import { z } from 'zod';

@@ -1,3 +1,5 @@
+// Over 350 lines: one rating engine; its rules read the same running state and are tested as a
+// whole.
 // The rating engine: pure, deterministic, chronological rating of one partition
 // (subscription, register). Rules and rounding are described in docs/rating.md.
 //

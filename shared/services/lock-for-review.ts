@@ -1,3 +1,5 @@
+// Over 350 lines: one resumable workflow (gates, check, per-partition plan, finish) whose steps
+// share the fence and plan types.
 // Lock for review, one resumable step at a time: close the batch's edit gates, check every
 // member and note the partitions it changes, then (in shards of subscriptions, run in parallel
 // like submit's) per partition hold the related events, apply the rules and compute the preview,

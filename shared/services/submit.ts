@@ -1,3 +1,5 @@
+// Over 350 lines: one resumable workflow (shards, per-partition apply, finalize) whose steps share
+// the fence and progress types.
 // Submit: split the batch's partitions into at most MAX_SHARDS shards, process each shard's
 // partitions in chunks (each partition sequentially, in rating order), then finalize.
 // A failing partition fails its own events only; the batch ends COMPLETED_WITH_ERRORS.

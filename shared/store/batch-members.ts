@@ -1,3 +1,5 @@
+// Over 350 lines: holds, selection queries and replacements share the hold transaction;
+// replacements are the next seam to split.
 // Holding and releasing events for a batch. The guard that keeps an event in at most one open
 // batch is one conditional write on the event item (`heldBy` absent), made in the same
 // transaction as the member item and a check that the batch still accepts edits.

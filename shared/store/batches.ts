@@ -1,3 +1,5 @@
+// Over 350 lines: the batch item's writes share one fence condition; splitting them (gates, plan,
+// progress) is open work.
 // Batches, their members and their log. Every guard is a condition: an event is held by a batch
 // through a conditional write on the event item itself, in the same transaction as the member
 // item and a check that the batch is still open for edits.

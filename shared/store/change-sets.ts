@@ -1,3 +1,5 @@
+// Over 350 lines: the change-set item's write (plan) and its application (submit) share one item
+// schema and chunk layout.
 // A batch's change set per subscription: what lock planned (register and grant deltas, bill
 // lines before/after, credit/rebill documents, event ratings) and the versions of everything the
 // plan read. Submit applies it without planning again: the totals in one transaction

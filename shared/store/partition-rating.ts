@@ -1,3 +1,5 @@
+// Over 350 lines: the chunked apply and its retry/resume logic share one chunk layout; splitting
+// would export its internals.
 // Applies a partition's rating plan in chunks of transactions. Each chunk writes its events
 // (conditional on the revision the plan was made from), the grants' drawn totals and the
 // register's consumed total (conditional on their values before the chunk), one ledger entry
