@@ -696,23 +696,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/settings/ledger-close-copy": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Read the ledger close (scratch) */
-        get: operations["getLedgerCloseCopy"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5813,52 +5796,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "IDEMPOTENCY_KEY_REUSED" | "FUTURE_DATED";
-                    };
-                };
-            };
-            /** @description `INTERNAL`: An unexpected failure (or a workflow step that failed); quote requestId when reporting it. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code?: "INTERNAL";
-                    };
-                };
-            };
-        };
-    };
-    getLedgerCloseCopy: {
-        parameters: {
-            query?: never;
-            header?: {
-                "X-Actor"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LedgerClose"];
-                };
-            };
-            /** @description `VALIDATION_FAILED`: The request or a row does not have the documented shape; errors[] names each field. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code?: "VALIDATION_FAILED";
                     };
                 };
             };

@@ -286,12 +286,6 @@ export const routes: readonly Route[] = [
     handler: 'functions/api/settings/get-ledger-close.ts',
     access: { table: 'read' },
   },
-  {
-    method: 'GET',
-    path: '/v1/settings/ledger-close-copy',
-    handler: 'functions/api/settings/get-ledger-close-copy.ts',
-    access: { table: 'read' },
-  },
 ];
 
 /** API Gateway's name for a route, sent as the event's `routeKey`: `GET /v1/batches/{batchId}`. */
