@@ -35,7 +35,7 @@ export interface ActionRule {
   when?: string;
 }
 
-type Situation = Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'>;
+type Situation = Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'undoneBy'>;
 
 // The conditions allowedActions looks at besides type and status, each named as a client sees it.
 const conditions: { holds: string; fails: string; apply: (b: Situation) => Situation }[] = [
@@ -58,6 +58,11 @@ const conditions: { holds: string; fails: string; apply: (b: Situation) => Situa
     holds: 'the batch is creditOnly',
     fails: 'the batch is not creditOnly',
     apply: (b) => ({ ...b, options: { ...b.options, creditOnly: true } }),
+  },
+  {
+    holds: 'the batch names an undo (undoneBy)',
+    fails: 'the batch names no undo yet (undoneBy)',
+    apply: (b) => ({ ...b, undoneBy: 'undo' }),
   },
 ];
 

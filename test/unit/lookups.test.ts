@@ -100,7 +100,8 @@ describe('GET /v1/lookups', () => {
               !r.when ||
               r.when.startsWith('no member') ||
               r.when.startsWith('the batch is not') ||
-              r.when.startsWith('the batch has events'),
+              r.when.startsWith('the batch has events') ||
+              r.when.startsWith('the batch names no undo'),
           )
           .map((r) => r.action);
         expect(unconditional.sort(), `${type} ${status}`).toEqual(allowedActions(batch).sort());
@@ -111,6 +112,7 @@ describe('GET /v1/lookups', () => {
       action: 'SUBMIT',
       when: `no member is in ERROR and the batch has events and ${SUBMIT_APPROVAL_CONDITION}`,
     });
+    expect(table.RATING.COMPLETED).toEqual([{ action: 'UNDO', when: 'the batch names no undo yet (undoneBy)' }]);
     expect(table.REVERSE_REPLACE.LOCKING).toEqual([
       { action: 'REVERT', when: 'the last lock or revert stopped with lastError' },
     ]);
