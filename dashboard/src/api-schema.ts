@@ -769,194 +769,194 @@ export interface components {
             }[];
             batchTypes: ("RATING" | "RERATE" | "REVERSE_REPLACE" | "UNDO")[];
             batchStatuses: ("DRAFT" | "LOCKING" | "LOCKED" | "REVERTING" | "PROCESSING" | "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" | "CANCELLED")[];
-            batchActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL")[];
+            batchActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO")[];
             /** @description What each type allows in each status; `when` names a further condition. */
             actionsByTypeAndStatus: {
                 RATING: {
                     DRAFT: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     LOCKING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     LOCKED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     REVERTING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     PROCESSING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     COMPLETED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     COMPLETED_WITH_ERRORS: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     FAILED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     CANCELLED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                 };
                 RERATE: {
                     DRAFT: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     LOCKING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     LOCKED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     REVERTING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     PROCESSING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     COMPLETED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     COMPLETED_WITH_ERRORS: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     FAILED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     CANCELLED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                 };
                 REVERSE_REPLACE: {
                     DRAFT: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     LOCKING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     LOCKED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     REVERTING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     PROCESSING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     COMPLETED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     COMPLETED_WITH_ERRORS: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     FAILED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     CANCELLED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                 };
                 UNDO: {
                     DRAFT: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     LOCKING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     LOCKED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     REVERTING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     PROCESSING: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     COMPLETED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     COMPLETED_WITH_ERRORS: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     FAILED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                     CANCELLED: {
                         /** @enum {string} */
-                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL";
+                        action: "ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO";
                         when?: string;
                     }[];
                 };
@@ -1272,7 +1272,7 @@ export interface components {
                 processed: number;
             };
             /** @description What the batch allows now; anything else is refused. GET /v1/batches/{batchId} answers for the asking caller: SUBMIT is absent for the one who locked a batch that needs approval. */
-            allowedActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL")[];
+            allowedActions: ("ADD_EVENTS" | "ADD_REPLACEMENTS" | "REMOVE_EVENTS" | "LOCK" | "REVERT" | "SUBMIT" | "CANCEL" | "UNDO")[];
             progress: {
                 done: number;
                 total: number;

@@ -196,6 +196,9 @@ export function createApi(baseUrl: string, send: Send) {
         previewTag ? { 'if-match': previewTag } : {},
       ),
 
+    /** Undo of a COMPLETED batch: the new UNDO batch (DRAFT), to lock, review and submit. */
+    undo: (batchId: string) => post<Batch>(`/v1/batches/${seg(batchId)}/undo`, {}),
+
     billLines: (subscriptionId: string) =>
       get<Schemas['BillLineList']>(`/v1/subscriptions/${seg(subscriptionId)}/bill-lines`),
 

@@ -87,6 +87,10 @@ export function approvalRefusal(
   return undefined;
 }
 
+/** How GET /v1/lookups names the caller condition on SUBMIT that `mayOfferSubmit` applies. */
+export const SUBMIT_APPROVAL_CONDITION =
+  'when four-eyes approval applies (see approval on the batch), the caller is not lockedBy, the one who locked it';
+
 /** Whether SUBMIT is offered to this caller: not to the one who locked a batch that needs approval. */
 export const mayOfferSubmit = (need: ApprovalNeed, actor: string | undefined, lockedBy: string | undefined): boolean =>
   !need.required || (actor !== undefined && lockedBy !== undefined && actor !== lockedBy);

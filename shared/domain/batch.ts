@@ -42,6 +42,7 @@ export const BATCH_ACTIONS = [
   'REVERT',
   'SUBMIT',
   'CANCEL',
+  'UNDO',
 ] as const;
 export type BatchAction = (typeof BATCH_ACTIONS)[number];
 
@@ -143,23 +144,34 @@ const byStatus: Record<BatchStatus, readonly BatchAction[]> = {
   LOCKED: ['REMOVE_EVENTS', 'REVERT', 'SUBMIT', 'CANCEL'],
   REVERTING: [],
   PROCESSING: [],
-  COMPLETED: [],
+  // Undo (POST .../undo) creates an UNDO batch that puts back what this one changed.
+  COMPLETED: ['UNDO'],
   COMPLETED_WITH_ERRORS: [],
   FAILED: [],
   CANCELLED: [],
 };
 
 const byType: Record<BatchType, ReadonlySet<BatchAction>> = {
-  RATING: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
-  RERATE: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
-  REVERSE_REPLACE: new Set(['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
+  RATING: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL', 'UNDO']),
+  RERATE: new Set(['ADD_EVENTS', 'REMOVE_EVENTS', 'LOCK', 'REVERT', 'SUBMIT', 'CANCEL', 'UNDO']),
+  REVERSE_REPLACE: new Set([
+    'ADD_EVENTS',
+    'ADD_REPLACEMENTS',
+    'REMOVE_EVENTS',
+    'LOCK',
+    'REVERT',
+    'SUBMIT',
+    'CANCEL',
+    'UNDO',
+  ]),
   // An undo holds exactly what the original changed: nothing is added or removed, or it would undo part of it.
-  UNDO: new Set(['LOCK', 'REVERT', 'SUBMIT', 'CANCEL']),
+  UNDO: new Set(['LOCK', 'REVERT', 'SUBMIT', 'CANCEL', 'UNDO']),
 };
 
 /** The actions a batch allows now. A failed lock may be reverted; submit waits for errors to go. */
 export function allowedActions(
-  b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'> & Partial<Pick<Batch, 'pendingStart'>>,
+  b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'> &
+    Partial<Pick<Batch, 'pendingStart' | 'undoneBy'>>,
 ): BatchAction[] {
   const actions = [...byStatus[b.status]];
   // A start not known to have happened (its request died after the status change) may be asked again.
@@ -172,6 +184,8 @@ export function allowedActions(
     if (a === 'SUBMIT' && b.counts.errored > 0) return false;
     if ((a === 'LOCK' || a === 'SUBMIT') && b.counts.events === 0) return false;
     if (a === 'REMOVE_EVENTS' && b.status === 'LOCKED' && b.counts.errored === 0) return false;
+    // Offered once: the undo a batch names answers for it (a cancelled or failed one gives way on request).
+    if (a === 'UNDO' && b.undoneBy !== undefined) return false;
     return true;
   });
 }

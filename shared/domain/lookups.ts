@@ -2,6 +2,7 @@
 // statuses, the actions each batch type allows in each status, and the limits of one call.
 import { ACCOUNTING_METHODS, BALANCE_GROUP_KINDS, OPEN_ITEM_KINDS, OPEN_ITEM_STATUSES } from './account';
 import { ADJUSTMENT_DIRECTIONS, ADJUSTMENT_TARGETS, ADJUSTMENT_TREATMENTS } from './adjustment';
+import { SUBMIT_APPROVAL_CONDITION } from './approval';
 import { LEDGER_KINDS } from './balance';
 import {
   allowedActions,
@@ -34,7 +35,7 @@ export interface ActionRule {
   when?: string;
 }
 
-type Situation = Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'>;
+type Situation = Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'undoneBy'>;
 
 // The conditions allowedActions looks at besides type and status, each named as a client sees it.
 const conditions: { holds: string; fails: string; apply: (b: Situation) => Situation }[] = [
@@ -58,6 +59,11 @@ const conditions: { holds: string; fails: string; apply: (b: Situation) => Situa
     fails: 'the batch is not creditOnly',
     apply: (b) => ({ ...b, options: { ...b.options, creditOnly: true } }),
   },
+  {
+    holds: 'the batch names an undo (undoneBy)',
+    fails: 'the batch names no undo yet (undoneBy)',
+    apply: (b) => ({ ...b, undoneBy: 'undo' }),
+  },
 ];
 
 /** Every action a type allows in a status, each with the condition it needs, derived from the one rule table. */
@@ -77,6 +83,8 @@ export function actionRules(type: BatchType, status: BatchStatus): ActionRule[] 
       if (plain.has(action) && !withIt) when.push(c.fails);
       if (!plain.has(action) && withIt) when.push(c.holds);
     }
+    // Approval is the caller's condition, not the batch's: GET /v1/batches/{id} applies it for the one asking.
+    if (action === 'SUBMIT' && (plain.has(action) || when.length > 0)) when.push(SUBMIT_APPROVAL_CONDITION);
     if (plain.has(action)) rules.push(when.length > 0 ? { action, when: when.join(' and ') } : { action });
     else if (when.length > 0) rules.push({ action, when: when.join(' and ') });
   }

@@ -299,6 +299,51 @@ describe('the Usage Events Dashboard in Chromium', () => {
     expect(await page.getByTestId('lineage-truncated').count()).toBe(0);
   }, 120_000);
 
+  it('undoes a completed batch from its page: the new UNDO batch and the original link each other, the lineage shows what it restores', async () => {
+    // Goes on from the lineage above: the fix batch replaced the first call; undo it from the dashboard.
+    const fixBatch = ((await api('GET', '/v1/batches?limit=20')).items as { batchId: string; name?: string }[]).find(
+      (b) => b.name === `fix ${run}`,
+    )!.batchId;
+    await open(`#/batches/${fixBatch}`);
+    await statusIs('Completed');
+    await page.getByRole('button', { name: 'Undo this batch' }).click();
+    const undoes = page.getByTestId('batch-undoes');
+    await undoes.waitFor();
+    expect(await text(undoes)).toBe(fixBatch);
+    const undoId = new URL(page.url()).hash.split('/').pop()!;
+    expect(undoId).not.toBe(fixBatch);
+    expect((await api('GET', `/v1/batches/${undoId}`)).type).toBe('UNDO');
+
+    // The link back, and the original's link to its undo; no second Undo is offered.
+    await undoes.click();
+    await page.getByTestId('batch-undone-by').getByText(undoId).waitFor();
+    expect(await page.getByRole('button', { name: 'Undo this batch' }).count()).toBe(0);
+
+    // Submitted, the undo brings the first call back as a restored event.
+    await api('POST', `/v1/batches/${undoId}/lock`);
+    const reaches = (status: string) =>
+      eventually(
+        `batch ${undoId} ${status}`,
+        async () => ((await api('GET', `/v1/batches/${undoId}`)).status === status ? true : undefined),
+        DEADLINE_MS,
+      );
+    await reaches('LOCKED');
+    const preview = await fetch(`${stack.apiUrl}/v1/batches/${undoId}/preview`, {
+      headers: { 'x-actor': 'another-operator' },
+    });
+    const tag = preview.headers.get('etag');
+    const submitted = await fetch(`${stack.apiUrl}/v1/batches/${undoId}/submit`, {
+      method: 'POST',
+      headers: { 'x-actor': 'another-operator', ...(tag ? { 'if-match': tag } : {}) },
+    });
+    expect(submitted.status).toBe(202);
+    await reaches('COMPLETED');
+    await open(`#/events/${encodeURIComponent(`${sub}-call-1`)}`);
+    const restores = page.getByTestId('lineage').getByTestId('lineage-restores');
+    await restores.first().waitFor();
+    expect(await text(restores.first())).toBe(`restores ${sub}-call-1`);
+  }, 120_000);
+
   it('tells the one who locked a batch needing approval that someone else submits it, and offers them no Submit', async () => {
     // A batch that asks for approval (the deployment setting is off here): locked by another operator.
     const { batchId } = await api('POST', '/v1/batches', {

@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeCaught } from '../../functions/workflow/task-context';
 import { projectRoot } from '../../infra/constructs/functions';
+import { SUBMIT_APPROVAL_CONDITION } from '../../shared/domain/approval';
 import { allowedActions, BATCH_STATUSES, BATCH_TYPES } from '../../shared/domain/batch';
 import { errorCodes, storedErrorCode } from '../../shared/domain/errors';
 import { lookups } from '../../shared/domain/lookups';
@@ -83,7 +84,7 @@ describe('GET /v1/lookups', () => {
     expect(storedErrorCode('AR_INTERFACED')).toBe('AR_INTERFACED');
   });
 
-  it('derives actions by type and status from the rule table the API enforces', () => {
+  it('derives actions by type and status from the rule table the API enforces, SUBMIT naming the four-eyes condition on the caller', () => {
     const table = lookups().actionsByTypeAndStatus;
     for (const type of BATCH_TYPES) {
       for (const status of BATCH_STATUSES) {
@@ -99,7 +100,8 @@ describe('GET /v1/lookups', () => {
               !r.when ||
               r.when.startsWith('no member') ||
               r.when.startsWith('the batch is not') ||
-              r.when.startsWith('the batch has events'),
+              r.when.startsWith('the batch has events') ||
+              r.when.startsWith('the batch names no undo'),
           )
           .map((r) => r.action);
         expect(unconditional.sort(), `${type} ${status}`).toEqual(allowedActions(batch).sort());
@@ -108,8 +110,9 @@ describe('GET /v1/lookups', () => {
     expect(table.RATING.DRAFT.map((r) => r.action)).not.toContain('ADD_REPLACEMENTS');
     expect(table.RERATE.LOCKED).toContainEqual({
       action: 'SUBMIT',
-      when: 'no member is in ERROR and the batch has events',
+      when: `no member is in ERROR and the batch has events and ${SUBMIT_APPROVAL_CONDITION}`,
     });
+    expect(table.RATING.COMPLETED).toEqual([{ action: 'UNDO', when: 'the batch names no undo yet (undoneBy)' }]);
     expect(table.REVERSE_REPLACE.LOCKING).toEqual([
       { action: 'REVERT', when: 'the last lock or revert stopped with lastError' },
     ]);

@@ -10,7 +10,7 @@ import {
   type EventStatus,
   type RemoveRequest,
 } from '../api';
-import { href } from '../router';
+import { href, navigate } from '../router';
 import {
   BatchProgress,
   humanize,
@@ -31,7 +31,7 @@ import {
 import { RefusalTable } from './refusals';
 
 /** Actions that open a panel of this page rather than a button. */
-const PANELS: ReadonlySet<string> = new Set(['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS']);
+const PANELS: ReadonlySet<string> = new Set(['ADD_EVENTS', 'ADD_REPLACEMENTS', 'REMOVE_EVENTS', 'UNDO']);
 const LABELS: Record<string, string> = { LOCK: 'Lock for review', REVERT: 'Revert to edit' };
 
 export function useBatch(batchId: string) {
@@ -96,6 +96,26 @@ function BatchFacts({ b }: { b: Batch }) {
         <dd>
           {when(b.createdAt)} by {b.createdBy}
         </dd>
+        {b.undoes ? (
+          <>
+            <dt>Undoes</dt>
+            <dd>
+              <a data-testid="batch-undoes" href={href(['batches', b.undoes])}>
+                {b.undoes}
+              </a>
+            </dd>
+          </>
+        ) : null}
+        {b.undoneBy ? (
+          <>
+            <dt>Undone by</dt>
+            <dd>
+              <a data-testid="batch-undone-by" href={href(['batches', b.undoneBy])}>
+                {b.undoneBy}
+              </a>
+            </dd>
+          </>
+        ) : null}
         {b.lockedBy ? (
           <>
             <dt>Locked by</dt>
@@ -174,6 +194,12 @@ function Actions({ b, onChanged }: { b: Batch; onChanged(): Promise<void> }) {
       await onChanged();
     }
   });
+  // Undo creates a new batch (its own route, not a workflow action): the page moves to it.
+  const undo = useAction(async () => {
+    const created = await api.undo(b.batchId);
+    navigate(href(['batches', created.batchId]));
+    return created;
+  });
   const buttons = b.allowedActions.filter((a) => !PANELS.has(a) && a !== 'SUBMIT');
   const canSubmit = b.allowedActions.includes('SUBMIT');
   const reviewable = !['DRAFT', 'LOCKING'].includes(b.status);
@@ -185,6 +211,11 @@ function Actions({ b, onChanged }: { b: Batch; onChanged(): Promise<void> }) {
             {LABELS[a] ?? humanize(a)}
           </button>
         ))}
+        {b.allowedActions.includes('UNDO') ? (
+          <button type="button" disabled={undo.busy} data-action="UNDO" onClick={() => void undo.go()}>
+            Undo this batch
+          </button>
+        ) : null}
         {canSubmit ? (
           <a class="button primary" href={href(['batches', b.batchId, 'review'])}>
             Review and submit
@@ -208,7 +239,7 @@ function Actions({ b, onChanged }: { b: Batch; onChanged(): Promise<void> }) {
       {b.allowedActions.length === 0 ? (
         <p class="muted">No action is allowed while the batch is {humanize(b.status).toLowerCase()}.</p>
       ) : null}
-      <ProblemAlert error={act.error} />
+      <ProblemAlert error={act.error ?? undo.error} />
       {act.result ? (
         <p role="status" class="muted">
           {humanize(act.result.status)}: started.

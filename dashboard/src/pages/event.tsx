@@ -81,7 +81,16 @@ function LineageRow({ e, self }: { e: LineageEvent; self: boolean }) {
       <td>{e.quantity}</td>
       <td>{e.amount ? `${e.amount} ${e.currency}` : <span class="muted">not rated</span>}</td>
       <td>{e.parentEventId ? eventLink(e.parentEventId) : <span class="muted">none</span>}</td>
-      <td>{e.replaces ? eventLink(e.replaces) : <span class="muted">none</span>}</td>
+      <td>
+        {e.restores ? (
+          // An undo brought this one back in place of the reversed event it restores.
+          <span data-testid="lineage-restores">restores {eventLink(e.restores)}</span>
+        ) : e.replaces ? (
+          eventLink(e.replaces)
+        ) : (
+          <span class="muted">none</span>
+        )}
+      </td>
       <td>{e.reversedBy ? batchLink(e.reversedBy) : <span class="muted">not reversed</span>}</td>
       <td>
         {e.batches.length ? (
