@@ -513,15 +513,25 @@ export async function lockFailed(
   actor: string,
   error: { code: ErrorCode; message: string },
   now: string,
+  version: number,
 ): Promise<void> {
-  // Each undo holds only while the batch is LOCKING: a batch the lock did move on keeps its preview and gates.
+  // Each undo holds only while the batch is LOCKING at this lock's version: a batch the lock did move
+  // on, or a later lock of it, keeps its preview and gates.
+  const stage: BatchStage = { status: 'LOCKING', version };
   await releaseRelated(batchId, ['LOCKING']);
-  await deletePartitions(batchId, { status: 'LOCKING' });
-  await openGates(batchId, { status: 'LOCKING' });
-  await transitionBatch(batchId, ['LOCKING'], 'DRAFT', now, {
-    lastError: { ...error, at: now },
-    log: { at: now, actor, action: 'LOCK_FAILED', message: `lock failed: ${error.message}`, data: { error } },
-  });
+  await deletePartitions(batchId, stage);
+  await openGates(batchId, stage);
+  await transitionBatch(
+    batchId,
+    ['LOCKING'],
+    'DRAFT',
+    now,
+    {
+      lastError: { ...error, at: now },
+      log: { at: now, actor, action: 'LOCK_FAILED', message: `lock failed: ${error.message}`, data: { error } },
+    },
+    version,
+  );
 }
 
 /** Releases what lock pulled in (related events, children of reversed parents not added by the user). */

@@ -366,9 +366,11 @@ describe('an attempt that timed out and lands its writes after its batch moved o
       events.map((e) => e.eventId),
     );
     await drive(rating, 'lock', ['LOCKED']);
+    // The lock ran at the version before its own LOCKED transition.
+    const lockVersion = (await call('GET', `/v1/batches/${rating}`)).body.version - 1;
 
     await expect(
-      lockFailed(rating, 'test', { code: 'INTERNAL', message: 'late' }, new Date().toISOString()),
+      lockFailed(rating, 'test', { code: 'INTERNAL', message: 'late' }, new Date().toISOString(), lockVersion),
     ).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
 
     expect((await call('GET', `/v1/batches/${rating}/preview`)).body.partitions).toHaveLength(1);
