@@ -22,7 +22,7 @@ import {
   selectEvents,
   type ReplacementRequest,
 } from '../store/batch-members';
-import { addCounts, allMembers, batchFor, createBatch, resetCounts } from '../store/batches';
+import { addCounts, allMembers, batchFor, createBatch, resetCounts, type BatchStage } from '../store/batches';
 import type { z } from 'zod';
 
 export async function openBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
@@ -167,17 +167,23 @@ export async function addReplacementsToBatch(
 }
 
 /**
- * Releases every member of a cancelled batch (their events are free for other batches again).
+ * Releases every member of a batch being cancelled (their events are free for other batches
+ * again), while it is still in `stage`: CANCELLED for a draft's cancel, which then zeroes its
+ * counts; a revert's own REVERTING stage for a locked one, which moves to CANCELLED only after.
  * Repeatable: a cancel that died midway releases the rest when asked again.
  */
-export async function releaseEveryMember(batch: Batch, now: string): Promise<number> {
+export async function releaseEveryMember(
+  batch: Batch,
+  now: string,
+  stage: BatchStage = { status: 'CANCELLED' },
+): Promise<number> {
   let released = 0;
   for await (const page of allMembers(batch.batchId)) {
-    const removed = await releaseMembers(batch, page, ['CANCELLED']);
+    const removed = await releaseMembers(batch, page, stage);
     released += removed;
   }
   // The counts of a cancelled batch say it holds nothing.
-  await resetCounts(batch.batchId, now);
+  if (stage.status === 'CANCELLED') await resetCounts(batch.batchId, now);
   return released;
 }
 
@@ -193,7 +199,7 @@ export async function removeEvents(
     (batch.status === 'DRAFT' || m.state === 'ERROR') && (request.mode === 'ALL' || matchesRule(m, request.rule));
   const chosen: BatchMember[] = [];
   for await (const page of allMembers(batchId)) chosen.push(...page.filter(removable));
-  const removed = await releaseMembers(batch, chosen, [batch.status]);
+  const removed = await releaseMembers(batch, chosen, { status: batch.status });
   const delta = { events: 0, related: 0, errored: 0 };
   for (const m of chosen) {
     if (m.role === 'RELATED') delta.related--;

@@ -385,7 +385,7 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
             )
           ).filter((m) => m.role === 'RELATED')
         : [];
-    if (held.length > 0) await releaseMembers(batch, held, ['LOCKING']);
+    if (held.length > 0) await releaseMembers(batch, held, { status: 'LOCKING' });
     for (const { p, work } of planned) {
       const own = [...work.members].filter(([, role]) => role !== 'RELATED').map(([id]) => id);
       for (const id of own) await setMemberState(batch.batchId, id, 'ERROR', lockStage(batch), error);
@@ -544,5 +544,5 @@ export async function releaseRelated(batchId: string, allowedStatuses: readonly 
     related.push(...page.items.filter((m) => m.role === 'RELATED' || m.relatedReason));
     cursor = page.nextCursor;
   } while (cursor);
-  return releaseMembers(batch, related, allowedStatuses);
+  return releaseMembers(batch, related, { status: allowedStatuses });
 }

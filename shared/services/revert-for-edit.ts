@@ -18,7 +18,8 @@ export async function revertStep(
   // This revert's own move to DRAFT applied (its answer lost, or the attempt timed out after it): done.
   if (batch.status === 'DRAFT' && batch.version === step.version + 1)
     return { ...step, phase: 'finish', cursor: null, done: true };
-  // A cancel's move to CANCELLED applied: finish releasing what it held.
+  // A cancel's move to CANCELLED applied (it comes after the release): done. An execution from
+  // before releases came first may have left some held; releasing again finishes them.
   if (batch.status === 'CANCELLED' && batch.version === step.version + 1) {
     await releaseEveryMember(batch, now());
     return { ...step, phase: 'finish', cursor: null, done: true };
@@ -41,8 +42,11 @@ export async function revertStep(
   await openGates(batch.batchId, stage);
   const counts = { events, related: 0, errored: 0, inProcess: 0, processed: 0 };
   if (batch.cancelRequested) {
-    // Logged with the move: the release that follows is finished by a retry if this attempt dies.
-    const cancelled = await transitionBatch(
+    // Every hold is released before the move: whoever reads CANCELLED finds its events free. A
+    // retry after a partial release finds fewer members; the log counts what the batch held.
+    const held = batch.counts.events;
+    await releaseEveryMember(batch, now(), stage);
+    await transitionBatch(
       batch.batchId,
       ['REVERTING'],
       'CANCELLED',
@@ -50,17 +54,18 @@ export async function revertStep(
       {
         lastError: null,
         cancelRequested: false,
+        counts: { events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 },
+        progress: { done: 0, total: 0 },
         log: {
           at: now(),
           actor: step.actor,
           action: 'CANCEL',
-          message: `cancelled after revert; its ${events} event(s) are released`,
-          data: { events },
+          message: `cancelled after revert; its ${held} event(s) are released`,
+          data: { events: held },
         },
       },
       batch.version,
     );
-    await releaseEveryMember(cancelled, now());
     return { ...step, phase: 'finish', cursor: null, done: true };
   }
   await transitionBatch(

@@ -13,7 +13,6 @@ import {
   MAX_REPLACEMENTS_PER_ORIGINAL,
   type Batch,
   type BatchMember,
-  type BatchStatus,
   type MemberRole,
   type PendingReplacement,
   type SelectionCriteria,
@@ -28,7 +27,7 @@ import {
   type UsageEvent,
 } from '../domain/usage-event';
 import { batchGet } from './batch-get';
-import { batchStageCheck, toPendingReplacement } from './batches';
+import { batchStageCheck, toPendingReplacement, type BatchStage } from './batches';
 import { clients } from './clients';
 import { queryAll } from './query-all';
 import { mapLimit } from './concurrency';
@@ -222,7 +221,8 @@ export async function holdEvents(
 export async function releaseMembers(
   batch: Batch,
   members: readonly BatchMember[],
-  allowedStatuses: readonly BatchStatus[],
+  /** The stage the batch must still be in: its status, and its version where the caller knows it. */
+  stage: BatchStage,
 ): Promise<number> {
   let removed = 0;
   await mapLimit(members, CONCURRENCY, async (m) => {
@@ -240,7 +240,7 @@ export async function releaseMembers(
       ...(m.replacementKeys ?? []).map((SK) => ({
         Delete: { TableName: clients.tableName, Key: { PK: keys.batchPartition(batch.batchId), SK } },
       })),
-      batchStageCheck(batch.batchId, { status: allowedStatuses }),
+      batchStageCheck(batch.batchId, stage),
     ];
     try {
       await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));

@@ -22,7 +22,7 @@ export async function waitForStatus(batchId: string, statuses: string[], timeout
  */
 export async function drive(
   batchId: string,
-  action: 'lock' | 'submit',
+  action: 'lock' | 'submit' | 'cancel',
   target: string[],
   retryFrom: string[] = [],
 ): Promise<any> {

@@ -322,6 +322,32 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     },
   );
 
+  it('a cancelled batch is never seen CANCELLED while it still holds an event: the release comes first, and a killed release is finished by the retry', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+    const rating = await newBatch('RATING');
+    await addEvents(
+      rating,
+      events.map((e) => e.eventId),
+    );
+    await drive(rating, 'lock', ['LOCKED']);
+    // The first release of a held event dies with its process, after a wait long enough to be seen.
+    const killed = holdFirstWrite(
+      (command, input) => command === 'TransactWriteItemsCommand' && input.includes('REMOVE heldBy'),
+    );
+
+    const ended = drive(rating, 'cancel', ['CANCELLED']);
+    await killed.held;
+    expect((await call('GET', `/v1/batches/${rating}`)).body.status).toBe('REVERTING');
+    killed.kill();
+    await ended;
+    await stack.idle();
+
+    const stored = await getEvents(events.map((e) => e.eventId));
+    expect(stored.filter((e) => e.heldBy !== undefined).map((e) => e.eventId)).toEqual([]);
+    const log = (await call('GET', `/v1/batches/${rating}/log?limit=1000`)).body.items as Array<{ message: string }>;
+    expect(log.filter((e) => e.message.startsWith('cancelled'))).toHaveLength(1);
+  });
+
   it('FinishSubmit settles a large batch whose every 20th write fails, page by page, and the batch ends as its partitions did', async () => {
     // Two subscriptions; a top-up of the second after lock makes its preview stale, so finishing
     // marks its 100 members FAILED and releases their events: far more writes than one unit's retries cover.
