@@ -171,13 +171,15 @@ const byType: Record<BatchType, ReadonlySet<BatchAction>> = {
 /** The actions a batch allows now. A failed lock may be reverted; submit waits for errors to go. */
 export function allowedActions(
   b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options'> &
-    Partial<Pick<Batch, 'pendingStart' | 'undoneBy'>>,
+    Partial<Pick<Batch, 'pendingStart' | 'undoneBy' | 'cancelRequested'>>,
 ): BatchAction[] {
   const actions = [...byStatus[b.status]];
   // A start not known to have happened (its request died after the status change) may be asked again.
   if (b.pendingStart && !actions.includes(b.pendingStart.action)) actions.push(b.pendingStart.action);
   // A lock or revert that stopped with an error may be reverted (again).
   if ((b.status === 'LOCKING' || b.status === 'REVERTING') && b.lastError) actions.push('REVERT');
+  // A cancel that stopped with an error (some holds released, the batch still REVERTING) may be asked again.
+  if (b.status === 'REVERTING' && b.lastError && b.cancelRequested) actions.push('CANCEL');
   return actions.filter((a) => {
     if (!byType[b.type].has(a)) return false;
     if (a === 'ADD_REPLACEMENTS' && b.options.creditOnly) return false;
@@ -196,7 +198,7 @@ export function allowedActions(
  */
 export function actionRefusal(
   b: Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'batchId'> &
-    Partial<Pick<Batch, 'pendingStart'>>,
+    Partial<Pick<Batch, 'pendingStart' | 'cancelRequested'>>,
   action: BatchAction,
 ): { code: ErrorCode; message: string } | undefined {
   if (!byType[b.type].has(action) || (action === 'ADD_REPLACEMENTS' && b.options.creditOnly)) {

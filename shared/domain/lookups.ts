@@ -35,10 +35,12 @@ export interface ActionRule {
   when?: string;
 }
 
-type Situation = Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'undoneBy'>;
+type Situation = Pick<Batch, 'type' | 'status' | 'counts' | 'lastError' | 'options' | 'undoneBy' | 'cancelRequested'>;
 
 // The conditions allowedActions looks at besides type and status, each named as a client sees it.
-const conditions: { holds: string; fails: string; apply: (b: Situation) => Situation }[] = [
+// A condition that `refines` another (it holds only where that one does) is named only for the
+// actions the one it refines does not already give.
+const conditions: { holds: string; fails: string; apply: (b: Situation) => Situation; refines?: string }[] = [
   {
     holds: 'some members are in ERROR',
     fails: 'no member is in ERROR',
@@ -60,6 +62,12 @@ const conditions: { holds: string; fails: string; apply: (b: Situation) => Situa
     apply: (b) => ({ ...b, options: { ...b.options, creditOnly: true } }),
   },
   {
+    holds: 'its cancel stopped with lastError',
+    fails: 'it is not a cancel that stopped with an error',
+    apply: (b) => ({ ...b, lastError: { code: 'INTERNAL', message: '', at: '' }, cancelRequested: true }),
+    refines: 'the last lock or revert stopped with lastError',
+  },
+  {
     holds: 'the batch names an undo (undoneBy)',
     fails: 'the batch names no undo yet (undoneBy)',
     apply: (b) => ({ ...b, undoneBy: 'undo' }),
@@ -77,12 +85,16 @@ export function actionRules(type: BatchType, status: BatchStatus): ActionRule[] 
   const plain = new Set(allowedActions(base));
   const rules: ActionRule[] = [];
   for (const action of BATCH_ACTIONS) {
+    // Allowed now: while none of the conditions that take it away holds (and). Not allowed now:
+    // once any of those that give it holds (or).
     const when: string[] = [];
+    const enabling: string[] = [];
     for (const c of conditions) {
       const withIt = allowedActions(c.apply(base)).includes(action);
       if (plain.has(action) && !withIt) when.push(c.fails);
-      if (!plain.has(action) && withIt) when.push(c.holds);
+      if (!plain.has(action) && withIt && !(c.refines && enabling.includes(c.refines))) enabling.push(c.holds);
     }
+    if (enabling.length > 0) when.push(enabling.join(' or '));
     // Approval is the caller's condition, not the batch's: GET /v1/batches/{id} applies it for the one asking.
     if (action === 'SUBMIT' && (plain.has(action) || when.length > 0)) when.push(SUBMIT_APPROVAL_CONDITION);
     if (plain.has(action)) rules.push(when.length > 0 ? { action, when: when.join(' and ') } : { action });

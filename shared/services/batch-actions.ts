@@ -49,7 +49,7 @@ const specs = {
   cancel: {
     action: 'CANCEL',
     workflow: 'revert-for-edit',
-    from: ['LOCKED'],
+    from: ['LOCKED', 'REVERTING'],
     to: 'REVERTING',
     name: 'cancel',
     input: (b, a) => step(b, a, 'related'),
@@ -196,7 +196,10 @@ export async function cancelBatch(
   now: string,
 ): Promise<{ accepted: true; result: Awaited<ReturnType<typeof requestAction>> } | { accepted: false; batch: Batch }> {
   const batch = await requireBatch(batchId);
-  if (batch.status === 'LOCKED' || (batch.status === 'REVERTING' && batch.pendingStart?.action === 'CANCEL')) {
+  if (
+    batch.status === 'LOCKED' ||
+    (batch.status === 'REVERTING' && (batch.pendingStart?.action === 'CANCEL' || batch.cancelRequested))
+  ) {
     return { accepted: true, result: await requestAction('cancel', batchId, actor, now) };
   }
   let cancelled = batch;

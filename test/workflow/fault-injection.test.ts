@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { call } from '../support/api';
+import { eventually } from '../support/eventually';
 import { drive, executionEnded, waitForStatus } from '../support/batch-status';
 import {
   addEvents,
@@ -346,6 +347,35 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     expect(stored.filter((e) => e.heldBy !== undefined).map((e) => e.eventId)).toEqual([]);
     const log = (await call('GET', `/v1/batches/${rating}/log?limit=1000`)).body.items as Array<{ message: string }>;
     expect(log.filter((e) => e.message.startsWith('cancelled'))).toHaveLength(1);
+  });
+
+  it('a cancel whose retries ran out stays REVERTING with its error, offers CANCEL, and asked again ends CANCELLED holding nothing', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+    const rating = await newBatch('RATING');
+    await addEvents(
+      rating,
+      events.map((e) => e.eventId),
+    );
+    await drive(rating, 'lock', ['LOCKED']);
+    const faults = failEveryNthWrite('RevertForEdit', 1);
+    let stopped: any;
+    try {
+      expect((await call('POST', `/v1/batches/${rating}/cancel`)).status).toBe(202);
+      stopped = await eventually('the cancel to stop with an error', async () => {
+        const batch = (await call('GET', `/v1/batches/${rating}`)).body;
+        return batch.lastError ? batch : undefined;
+      });
+    } finally {
+      faults.stop();
+    }
+    expect(stopped.status).toBe('REVERTING');
+    expect(stopped.allowedActions).toContain('CANCEL');
+
+    await drive(rating, 'cancel', ['CANCELLED']);
+    await stack.idle();
+    const stored = await getEvents(events.map((e) => e.eventId));
+    expect(stored.filter((e) => e.heldBy !== undefined).map((e) => e.eventId)).toEqual([]);
+    expect((await call('GET', `/v1/batches/${rating}`)).body.counts.events).toBe(0);
   });
 
   it('FinishSubmit settles a large batch whose every 20th write fails, page by page, and the batch ends as its partitions did', async () => {
