@@ -4,7 +4,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { DomainError, errorStatus, type ErrorCode, type Issue } from '../../shared/domain/errors';
+import { DomainError, errorStatus, type ErrorCode, type FieldRefusal } from '../../shared/domain/errors';
 import { claimKey, completeKey, releaseKey } from '../../shared/store/idempotency';
 import { logger } from '../../shared/logger';
 import '../../shared/domain/validation-messages';
@@ -52,7 +52,7 @@ export function httpHandler<
   const base = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const headers = lowerCaseHeaders(event.headers);
     const rawBody = readBody(event);
-    const issues: Issue[] = [];
+    const issues: FieldRefusal[] = [];
     const path = validate('path', schemas.path, event.pathParameters ?? {}, issues);
     const query = validate('query', schemas.query, event.queryStringParameters ?? {}, issues);
     if (schemas.headers) validate('headers', schemas.headers, headers, issues);
@@ -160,7 +160,7 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-function validate(where: string, schema: z.ZodType | undefined, input: unknown, issues: Issue[]): unknown {
+function validate(where: string, schema: z.ZodType | undefined, input: unknown, issues: FieldRefusal[]): unknown {
   if (!schema) return input;
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
@@ -267,11 +267,11 @@ export interface Problem {
   status: number;
   code: ErrorCode;
   detail: string;
-  errors?: Issue[];
+  errors?: FieldRefusal[];
   requestId?: string;
 }
 
-export function problem(code: ErrorCode, detail: string, issues: Issue[] = [], requestId?: string): Problem {
+export function problem(code: ErrorCode, detail: string, issues: FieldRefusal[] = [], requestId?: string): Problem {
   return {
     type: `urn:usage-corrections:problem:${code}`,
     title: code.toLowerCase().replace(/_/g, ' '),

@@ -1,7 +1,7 @@
 // Accounts, bill units, balance groups and the open items that block moves. Pure: shapes,
 // validation and the rules for changing an account. See docs/balance-management.md.
 import { z } from 'zod';
-import type { Issue } from './errors';
+import type { FieldRefusal } from './errors';
 import { Currency, Id, Instant, MoneyInput } from './values';
 
 /** Balance-forward carries a bill's unpaid total into the next one; open-item settles each bill on its own. */
@@ -30,8 +30,8 @@ export const AccountInput = z.strictObject({
 export type AccountRequest = z.output<typeof AccountInput>;
 
 /** Everything about an account is fixed once it exists: later postings are interpreted by it. */
-export function accountChangeIssues(existing: Account, next: AccountRequest): Issue[] {
-  const issues: Issue[] = [];
+export function accountChangeIssues(existing: Account, next: AccountRequest): FieldRefusal[] {
+  const issues: FieldRefusal[] = [];
   const fixed = (field: string, was: string, now: string | undefined) => {
     if (now !== undefined && now !== was)
       issues.push({

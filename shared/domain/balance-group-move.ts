@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { balanceGroupKind, type BillUnit } from './account';
 import type { Subscription } from './subscription';
-import type { Refusal } from './usage-event';
+import type { Refusal } from './errors';
 import { Id } from './values';
 
 export const MoveInput = z.strictObject({

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { Counterpart, GrantTake, LedgerEntry } from './balance';
 import type { Subscription } from './subscription';
-import type { Refusal } from './usage-event';
+import type { Refusal } from './errors';
 import { Id, Instant, Quantity, RegisterName } from './values';
 
 /** Upper bound on one transfer, so a typo of extra digits is refused (as for grants). */

@@ -1,7 +1,7 @@
 // Balance registers, grants and ledger entries. A register's value is always the sum of its
 // ledger entries: `granted` and `consumed` move only together with the entry that explains them.
 import { z } from 'zod';
-import type { Refusal } from './usage-event';
+import type { Refusal } from './errors';
 import { subscriptionStart, type Subscription } from './subscription';
 import { formatQuantity } from './decimal';
 import { compareGrants } from './rating';

@@ -1,7 +1,7 @@
 // What a CSV drop came to: the tally, the checkpoint an import saves, the report of a finished
 // file, and the error report's lines (cells made safe to open in a spreadsheet).
-import { MAX_RECORD_CHARS, type Problem, type RowError } from './csv-import';
-import type { ErrorCode } from './errors';
+import { MAX_RECORD_CHARS, type RowRefusal } from './csv-import';
+import type { ErrorCode, Refusal } from './errors';
 import type { ImportResult } from './import-keys';
 
 /** Words for refusals that arrive with a code only (holding events by id). */
@@ -54,13 +54,13 @@ export interface ImportCheckpoint {
   header?: string[];
   encoding?: BufferEncoding;
   /** A service call refused the rest of the file (the batch left DRAFT): later rows get this. */
-  stopped?: Problem;
+  stopped?: Refusal;
   /** Names of the errors CSV parts written so far, in order. */
   errorParts: string[];
   /** Name of the carried state (held rejections, an open replacement group), if any. */
   carry?: string;
-  /** Reading is over (the end of the file, or a problem with the file as a whole): only the report is left. */
-  finished?: { error?: Problem };
+  /** Reading is over (the end of the file, or the file refused as a whole): only the report is left. */
+  finished?: { error?: Refusal };
 }
 
 /** The report of a finished import. */
@@ -79,7 +79,7 @@ export function importResultOf(cp: ImportCheckpoint): ImportResult {
 }
 
 /** Why reading a file stopped, from csv-parse's error code (the rows before it were imported). */
-export function parseFailure(error: { code?: string; message: string }, rowsRead: number, line: number): Problem {
+export function parseFailure(error: { code?: string; message: string }, rowsRead: number, line: number): Refusal {
   const at = `after row ${rowsRead} (line ${line})`;
   if (error.code === 'CSV_MAX_RECORD_SIZE') {
     return {
@@ -113,7 +113,7 @@ export const errorReportHeader = (names: readonly string[]): string[] => [
 ];
 
 /** The error report line of a row: its number, code and message, then its cells as they were (neutralised). */
-export const errorReportLine = (e: RowError): string[] => [
+export const errorReportLine = (e: RowRefusal): string[] => [
   String(e.row),
   e.code,
   neutralise(e.message),

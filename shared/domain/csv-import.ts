@@ -2,7 +2,7 @@
 // data row to the input the API takes. Replacement rows are grouped in csv-replacement-groups.ts,
 // outcomes and the error report are in csv-import-report.ts; the byte stream is read by the
 // import service (shared/services/csv-imports/csv-records.ts).
-import type { ErrorCode } from './errors';
+import type { Refusal } from './errors';
 import type { ImportKind } from './import-keys';
 import { ATTRIBUTE_NAME, UsageEventInput } from './usage-event';
 import { Id } from './values';
@@ -10,22 +10,17 @@ import { Id } from './values';
 /** Longest record accepted, in characters. A real row is a few hundred; a longer one ends the read. */
 export const MAX_RECORD_CHARS = 64 * 1024;
 
-export interface Problem {
-  code: ErrorCode;
-  message: string;
-}
-
 /** A data row that did not land: its number (1-based; the header is row 0), why, and its cells. */
-export interface RowError extends Problem {
+export interface RowRefusal extends Refusal {
   row: number;
   record: readonly string[];
 }
 
-export type Checked<T> = { ok: true; value: T } | { ok: false; problem: Problem };
+export type Checked<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 
-const invalid = (message: string): { ok: false; problem: Problem } => ({
+const invalid = (message: string): { ok: false; refusal: Refusal } => ({
   ok: false,
-  problem: { code: 'VALIDATION_FAILED', message },
+  refusal: { code: 'VALIDATION_FAILED', message },
 });
 
 // ---- columns and the header -------------------------------------------------------------------
@@ -104,7 +99,7 @@ export function readHeader(kind: ImportKind, record: readonly string[]): Checked
 // ---- data rows --------------------------------------------------------------------------------
 
 /** Problems of a row as a whole: it must have the header's columns and be readable text. */
-export function shapeProblem(header: Header, record: readonly string[]): Problem | undefined {
+export function shapeRefusal(header: Header, record: readonly string[]): Refusal | undefined {
   if (record.length !== header.names.length) {
     return {
       code: 'VALIDATION_FAILED',
@@ -178,25 +173,25 @@ export function batchEventRow(header: Header, record: readonly string[]): Checke
 
 /** A replacements row: its original, and the replacement event unless the row only reverses. */
 export type ReplacementRow =
-  | { originalEventId: string; event?: EventInput; problem?: Problem }
+  | { originalEventId: string; event?: EventInput; refusal?: Refusal }
   /** Without a usable original the row cannot join any group: it is reported on its own. */
-  | { originalEventId?: undefined; problem: Problem };
+  | { originalEventId?: undefined; refusal: Refusal };
 
 export function replacementRow(header: Header, record: readonly string[]): ReplacementRow {
   const original = idCell(header, record, 'original_event_id');
-  if (!original.ok) return { problem: original.problem };
+  if (!original.ok) return { refusal: original.refusal };
   const originalEventId = original.value;
   const others = header.names.filter((n) => n !== 'original_event_id');
   if (others.every((n) => cellOf(header, record, n) === '')) return { originalEventId };
   if (cellOf(header, record, 'event_id') === '') {
     return {
       originalEventId,
-      problem: {
+      refusal: {
         code: 'VALIDATION_FAILED',
         message: 'event_id: required for a replacement (leave every other cell empty to reverse only)',
       },
     };
   }
   const event = usageEventRow(header, record);
-  return event.ok ? { originalEventId, event: event.value } : { originalEventId, problem: event.problem };
+  return event.ok ? { originalEventId, event: event.value } : { originalEventId, refusal: event.refusal };
 }

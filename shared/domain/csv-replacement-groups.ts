@@ -1,13 +1,14 @@
 // Replacement rows of a CSV drop, grouped by original: an original's adjacent rows become one
 // replacement request, as the API takes it.
 import { MAX_REPLACEMENTS_PER_ORIGINAL } from './batch';
-import type { EventInput, Problem, RowError } from './csv-import';
+import type { EventInput, RowRefusal } from './csv-import';
+import type { Refusal } from './errors';
 
 export interface GroupRow {
   row: number;
   record: readonly string[];
   event?: EventInput;
-  problem?: Problem;
+  refusal?: Refusal;
 }
 
 export interface ReplacementGroup {
@@ -45,7 +46,7 @@ export class ReplacementGrouper {
   }
 
   /** Adds a row; answers the group this row ended, if any, and rows rejected now, if any. */
-  add(originalEventId: string, row: GroupRow): { ended?: ReplacementGroup; rejected?: RowError[] } {
+  add(originalEventId: string, row: GroupRow): { ended?: ReplacementGroup; rejected?: RowRefusal[] } {
     const current = this.current;
     if (current?.originalEventId === originalEventId) {
       if (current.overflow === 0 && current.rows.length < MAX_REPLACEMENTS_PER_ORIGINAL) {
@@ -93,7 +94,7 @@ export class ReplacementGrouper {
   }
 }
 
-const tooMany = (g: ReplacementGroup): Problem => ({
+const tooMany = (g: ReplacementGroup): Refusal => ({
   code: 'VALIDATION_FAILED',
   message: `original ${g.originalEventId} has more than ${MAX_REPLACEMENTS_PER_ORIGINAL} rows; at most ${MAX_REPLACEMENTS_PER_ORIGINAL} replacement events per original`,
 });
@@ -107,21 +108,21 @@ export type GroupPlan =
       /** Repeated reverse-only rows: nothing more to do for them. */
       duplicates: GroupRow[];
     }
-  | { ok: false; rejections: RowError[] };
+  | { ok: false; rejections: RowRefusal[] };
 
 /** An original's rows stand or fall together, as one replacement request does in the API. */
 export function planGroup(g: ReplacementGroup): GroupPlan {
   if (g.overflow > 0) return { ok: false, rejections: [] }; // rejected as the rows came
-  const culprit = g.rows.find((r) => r.problem);
-  if (culprit) return { ok: false, rejections: rejectGroup(g.rows, culprit.problem!, culprit.row) };
+  const culprit = g.rows.find((r) => r.refusal);
+  if (culprit) return { ok: false, rejections: rejectGroup(g.rows, culprit.refusal!, culprit.row) };
   const replacing = g.rows.filter((r) => r.event);
   const reversing = g.rows.filter((r) => !r.event);
   if (replacing.length > 0 && reversing.length > 0) {
-    const problem: Problem = {
+    const refusal: Refusal = {
       code: 'VALIDATION_FAILED',
       message: `original ${g.originalEventId} has both a reverse-only row and replacement rows`,
     };
-    return { ok: false, rejections: rejectGroup(g.rows, problem) };
+    return { ok: false, rejections: rejectGroup(g.rows, refusal) };
   }
   if (replacing.length === 0) {
     return {
@@ -140,14 +141,14 @@ export function planGroup(g: ReplacementGroup): GroupPlan {
 }
 
 /** Every row of a group rejected: the culprit row with its own message, the others pointing at it. */
-export function rejectGroup(rows: readonly GroupRow[], problem: Problem, culpritRow?: number): RowError[] {
+export function rejectGroup(rows: readonly GroupRow[], refusal: Refusal, culpritRow?: number): RowRefusal[] {
   return rows.map((r) => ({
     row: r.row,
     record: r.record,
-    code: problem.code,
+    code: refusal.code,
     message:
       culpritRow === undefined || r.row === culpritRow
-        ? problem.message
-        : `row ${culpritRow} of the same original was rejected: ${problem.message}`,
+        ? refusal.message
+        : `row ${culpritRow} of the same original was rejected: ${refusal.message}`,
   }));
 }

@@ -2,7 +2,8 @@
 // all ask `effectiveDateRefusal`. Pure: instants are canonical UTC strings (values.ts `Instant`),
 // so they compare as strings; `now` is passed in.
 import { billPeriodOf } from './rating';
-import { FUTURE_TOLERANCE_MS, type Refusal } from './usage-event';
+import type { Refusal } from './errors';
+import { FUTURE_TOLERANCE_MS } from './usage-event';
 
 export interface EffectiveDateLimits {
   now: string;

@@ -135,11 +135,18 @@ export const isErrorCode = (code: unknown): code is ErrorCode =>
 /** A code read back from storage: one of ours, or INTERNAL for anything an older version stored. */
 export const storedErrorCode = (code: unknown): ErrorCode => (isErrorCode(code) ? code : 'INTERNAL');
 
-/** One problem with one input field or item: the shape used in `errors[]`, CSV reports and logs. */
-export interface Issue {
-  path: string;
+/**
+ * Why something was refused: a stable code and a message. The one name for this concept; where it
+ * applies to a part of the input, the part is added (a field's `path`, a CSV row, an event's index).
+ */
+export interface Refusal {
   code: ErrorCode;
   message: string;
+}
+
+/** A refusal of one input field or item: an entry of problem+json's `errors[]`. */
+export interface FieldRefusal extends Refusal {
+  path: string;
 }
 
 /** A request-level failure. Thrown by domain and store code; turned into problem+json in one place. */
@@ -148,7 +155,7 @@ export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly issues: Issue[] = [],
+    readonly issues: FieldRefusal[] = [],
   ) {
     super(message);
     // The code is the error's name: Lambda reports it as errorType, so a workflow's Catch and

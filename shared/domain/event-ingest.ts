@@ -1,21 +1,20 @@
 // The rules of ingesting usage events, each event on its own: what makes one rejected before a
 // write (its shape, its subscription, a repeat in the same request, its parent), and the order in
 // which a request's events are written (parents before their children).
-import type { ErrorCode } from './errors';
+import type { Refusal } from './errors';
 import type { Subscription } from './subscription';
-import { eventRefusal, UsageEventInput, type NewUsageEvent, type Refusal } from './usage-event';
+import { eventRefusal, UsageEventInput, type NewUsageEvent } from './usage-event';
 
-export interface IngestRejection {
+/** An event of an ingest request that did not land: its index in the request, and why. */
+export interface IngestRefusal extends Refusal {
   index: number;
   eventId?: string;
-  code: ErrorCode;
-  message: string;
 }
 
 export interface IngestResult {
   accepted: number;
   duplicates: number;
-  rejected: IngestRejection[];
+  rejected: IngestRefusal[];
 }
 
 /** How a message names another item of the request: the API's request index, or a CSV file's row. */
@@ -34,9 +33,9 @@ const claimedId = (input: unknown): string | undefined => {
 };
 
 /** The inputs that are events, and a VALIDATION_FAILED rejection for each that is not. */
-export function parseEvents(raw: readonly unknown[]): { parsed: Indexed[]; rejected: IngestRejection[] } {
+export function parseEvents(raw: readonly unknown[]): { parsed: Indexed[]; rejected: IngestRefusal[] } {
   const parsed: Indexed[] = [];
-  const rejected: IngestRejection[] = [];
+  const rejected: IngestRefusal[] = [];
   raw.forEach((input, index) => {
     const r = UsageEventInput.safeParse(input);
     if (r.success) parsed.push({ index, event: r.data });
@@ -63,10 +62,10 @@ export function screenEvents(
   subscriptions: ReadonlyMap<string, Subscription>,
   now: string,
   itemName: ItemName,
-): { valid: Array<Indexed & { sub: Subscription }>; rejected: IngestRejection[] } {
+): { valid: Array<Indexed & { sub: Subscription }>; rejected: IngestRefusal[] } {
   const seen = new Map<string, number>();
   const valid: Array<Indexed & { sub: Subscription }> = [];
-  const rejected: IngestRejection[] = [];
+  const rejected: IngestRefusal[] = [];
   for (const { index, event } of parsed) {
     const sub = subscriptions.get(event.subscriptionId);
     const refusal = eventRefusal(event, sub, now);

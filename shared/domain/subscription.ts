@@ -2,7 +2,7 @@
 // period minimum. Pure: validation and the rules for changing a plan.
 import { z } from 'zod';
 import { parseMoney } from './decimal';
-import type { Issue } from './errors';
+import type { FieldRefusal } from './errors';
 import { CalendarDate, Currency, Id, MoneyInput, RegisterName, UnitPrice } from './values';
 
 export interface ProductPlan {
@@ -57,8 +57,8 @@ export type SubscriptionPlan = z.output<typeof SubscriptionInput>;
  * lines are denominated and owned by them) and the register a product draws on (ratings and
  * ledgers are partitioned by it). Prices, products added and the minimum may change.
  */
-export function planChangeIssues(existing: Subscription, next: SubscriptionPlan): Issue[] {
-  const issues: Issue[] = [];
+export function planChangeIssues(existing: Subscription, next: SubscriptionPlan): FieldRefusal[] {
+  const issues: FieldRefusal[] = [];
   if (existing.currency !== next.currency) {
     issues.push({
       path: 'body.currency',

@@ -1,6 +1,6 @@
 // Usage events: the input shape, per-event validation, and the stored shape. Pure.
 import { z } from 'zod';
-import type { ErrorCode } from './errors';
+import type { Refusal } from './errors';
 import { subscriptionStart, type Subscription } from './subscription';
 import { Id, Instant, Quantity } from './values';
 
@@ -68,11 +68,6 @@ export type NewUsageEvent = z.output<typeof UsageEventInput>;
 
 /** Clock skew we tolerate between producers and us before calling an event future-dated. */
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
-
-export interface Refusal {
-  code: ErrorCode;
-  message: string;
-}
 
 /** Rules that need the subscription and the clock; shape rules are in the schema. */
 export function eventRefusal(event: NewUsageEvent, sub: Subscription | undefined, now: string): Refusal | undefined {

@@ -11,7 +11,7 @@ import {
   parseEvents,
   requestItemName,
   screenEvents,
-  type IngestRejection,
+  type IngestRefusal,
   type IngestResult,
   type ItemName,
 } from '../domain/event-ingest';
@@ -19,7 +19,7 @@ import { contentFingerprint } from '../domain/usage-event';
 import { getSubscriptions } from '../store/subscriptions';
 import { getEvents, landNewEvents } from '../store/usage-events';
 
-export type { IngestRejection, IngestResult };
+export type { IngestRefusal, IngestResult };
 
 export async function ingestEvents(
   raw: readonly unknown[],

@@ -52,7 +52,7 @@ const names = {
 
 // Numbers come back from the table as bigints.
 const count = z.coerce.number().int().nonnegative();
-const problem = z.object({ code: z.string().transform((c) => c as ErrorCode), message: z.string() });
+const refusal = z.object({ code: z.string().transform((c) => c as ErrorCode), message: z.string() });
 const StoredCheckpoint = z.object({
   seq: count,
   offset: count,
@@ -69,10 +69,10 @@ const StoredCheckpoint = z.object({
     .string()
     .transform((e) => e as BufferEncoding)
     .optional(),
-  stopped: problem.optional(),
+  stopped: refusal.optional(),
   errorParts: z.array(z.string()),
   carry: z.string().optional(),
-  finished: z.object({ error: problem.optional() }).optional(),
+  finished: z.object({ error: refusal.optional() }).optional(),
 });
 
 const toCheckpoint = (value: unknown): ImportCheckpoint | undefined =>

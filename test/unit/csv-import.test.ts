@@ -7,7 +7,7 @@ import {
   MAX_RECORD_CHARS,
   readHeader,
   replacementRow,
-  shapeProblem,
+  shapeRefusal,
   usageEventRow,
   type Header,
 } from '../../shared/domain/csv-import';
@@ -26,7 +26,7 @@ const REPLACEMENT_HEADER = ['original_event_id', ...EVENT_HEADER];
 
 function header(kind: Parameters<typeof readHeader>[0], names: string[]): Header {
   const h = readHeader(kind, names);
-  if (!h.ok) throw new Error(h.problem.message);
+  if (!h.ok) throw new Error(h.refusal.message);
   return h.value;
 }
 
@@ -95,12 +95,12 @@ describe('readHeader', () => {
     ],
   ] as const)('refuses %s with VALIDATION_FAILED', (_name, kind, names, message) => {
     const h = readHeader(kind, [...names]);
-    expect(h).toEqual({ ok: false, problem: { code: 'VALIDATION_FAILED', message: expect.stringContaining(message) } });
+    expect(h).toEqual({ ok: false, refusal: { code: 'VALIDATION_FAILED', message: expect.stringContaining(message) } });
   });
 
   it('says what it expected, and when the file seems separated by semicolons', () => {
     const h = readHeader('usage-events', ['event_id;subscription_id;product_id;quantity;occurred_at']);
-    expect(!h.ok && h.problem.message).toMatch(
+    expect(!h.ok && h.refusal.message).toMatch(
       /separated by something other than commas.*expected event_id,subscription_id,product_id,quantity,occurred_at,\[parent_event_id\],\[attr_<name>\.\.\.\]$/,
     );
   });
@@ -152,16 +152,16 @@ describe('rows', () => {
     ],
   ])('names the column of %s', (_name, record, message) => {
     const r = usageEventRow(usage, record);
-    expect(r).toEqual({ ok: false, problem: { code: 'VALIDATION_FAILED', message: expect.stringContaining(message) } });
+    expect(r).toEqual({ ok: false, refusal: { code: 'VALIDATION_FAILED', message: expect.stringContaining(message) } });
   });
 
   it('checks a row against the header: its column count and that it is UTF-8', () => {
-    expect(shapeProblem(usage, ['e-1'])).toEqual({
+    expect(shapeRefusal(usage, ['e-1'])).toEqual({
       code: 'VALIDATION_FAILED',
       message: 'expected 8 column(s) as in the header, found 1',
     });
-    expect(shapeProblem(usage, ['e-1', 's', 'p', '1', 't', '', 'caf\uFFFD', ''])?.message).toMatch(/not valid UTF-8/);
-    expect(shapeProblem(usage, ['e-1', 's', 'p', '1', 't', '', 'café', ''])).toBeUndefined();
+    expect(shapeRefusal(usage, ['e-1', 's', 'p', '1', 't', '', 'caf\uFFFD', ''])?.message).toMatch(/not valid UTF-8/);
+    expect(shapeRefusal(usage, ['e-1', 's', 'p', '1', 't', '', 'café', ''])).toBeUndefined();
   });
 
   it('reads a batch events row as one event id', () => {
@@ -169,11 +169,11 @@ describe('rows', () => {
     expect(batchEventRow(h, [' e-1 '])).toEqual({ ok: true, value: 'e-1' });
     expect(batchEventRow(h, [''])).toEqual({
       ok: false,
-      problem: { code: 'VALIDATION_FAILED', message: 'event_id: required' },
+      refusal: { code: 'VALIDATION_FAILED', message: 'event_id: required' },
     });
     expect(batchEventRow(h, ['=cmd|x'])).toMatchObject({
       ok: false,
-      problem: { message: expect.stringContaining('event_id: must be') },
+      refusal: { message: expect.stringContaining('event_id: must be') },
     });
   });
 
@@ -203,10 +203,10 @@ describe('rows', () => {
     const h = header('batch-replacements', REPLACEMENT_HEADER);
     expect(replacementRow(h, ['o-1', '', 'sub-1', 'voice', '10', '2026-03-01T10:00:00Z', ''])).toEqual({
       originalEventId: 'o-1',
-      problem: { code: 'VALIDATION_FAILED', message: expect.stringContaining('event_id: required for a replacement') },
+      refusal: { code: 'VALIDATION_FAILED', message: expect.stringContaining('event_id: required for a replacement') },
     });
     expect(replacementRow(h, ['', '', '', '', '', '', ''])).toEqual({
-      problem: { code: 'VALIDATION_FAILED', message: 'original_event_id: required' },
+      refusal: { code: 'VALIDATION_FAILED', message: 'original_event_id: required' },
     });
   });
 });
@@ -285,7 +285,7 @@ describe('replacement groups', () => {
       originalEventId: 'a',
       rows: [
         row(1, { event: event('a1') }),
-        row(2, { problem: { code: 'VALIDATION_FAILED', message: 'quantity: bad' } }),
+        row(2, { refusal: { code: 'VALIDATION_FAILED', message: 'quantity: bad' } }),
       ],
       overflow: 0,
     });

@@ -16,7 +16,7 @@ function sources(dir: string): string[] {
   });
 }
 
-// Every way a module writes a code: a DomainError, an Issue or refusal (`code:`), a member's or
+// Every way a module writes a code: a DomainError, a FieldRefusal or Refusal (`code:`), a member's or
 // partition's errorCode, a problem built by the local server, a fallback (`?? 'INTERNAL'`).
 const EMITTERS = [
   /new DomainError\(\s*'([A-Z_]+)'/g,

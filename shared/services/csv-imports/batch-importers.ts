@@ -63,7 +63,7 @@ export const batchEventsImporter: Importer = {
     return {
       async add(row, record) {
         const r = batchEventRow(header, record);
-        if (!r.ok) return run.reject({ row, record, ...r.problem });
+        if (!r.ok) return run.reject({ row, record, ...r.refusal });
         // The same id twice in a chunk is sent once; later chunks find it already held.
         if (pending.has(r.value)) {
           run.tally.duplicates++;
@@ -145,12 +145,12 @@ export const batchReplacementsImporter: Importer = {
     return {
       async add(row, record) {
         const r = replacementRow(header, record);
-        if (r.originalEventId === undefined) return run.reject({ row, record, ...r.problem });
+        if (r.originalEventId === undefined) return run.reject({ row, record, ...r.refusal });
         const groupRow: GroupRow = {
           row,
           record,
           ...(r.event ? { event: r.event } : {}),
-          ...(r.problem ? { problem: r.problem } : {}),
+          ...(r.refusal ? { refusal: r.refusal } : {}),
         };
         const out = grouper.add(r.originalEventId, groupRow);
         for (const e of out.rejected ?? []) await run.reject(e);

@@ -1,6 +1,6 @@
 // What an importer is to the read loop, and what the loop hands it: one kind of file's rows taken
 // in through a sink, reporting to the run; and how much one invocation may read.
-import type { Header, RowError } from '../../domain/csv-import';
+import type { Header, RowRefusal } from '../../domain/csv-import';
 import type { ImportCheckpoint, Tally } from '../../domain/csv-import-report';
 import type { ImportFile } from '../../domain/import-keys';
 
@@ -34,7 +34,7 @@ export interface ImportRun {
   readonly file: ImportFile;
   readonly tally: Tally;
   now(): string;
-  reject(e: RowError): Promise<void>;
+  reject(e: RowRefusal): Promise<void>;
   /**
    * Runs one service call for a chunk of rows. A DomainError (the batch stopped taking edits)
    * rejects the chunk's rows with its code and stops the import: later rows get the same code.
@@ -70,7 +70,7 @@ export class LeaseLost extends Error {
 
 /** What one invocation leaves to the next beside its checkpoint: rejections waiting for their turn, the sink's state. */
 export interface Carry {
-  held: RowError[];
+  held: RowRefusal[];
   sink?: unknown;
 }
 

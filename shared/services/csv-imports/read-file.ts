@@ -2,14 +2,7 @@
 // importer, rejections written in row order, a checkpoint saved every so often and when the
 // invocation's budget is spent.
 import { CsvError } from 'csv-parse';
-import {
-  expectedHeader,
-  readHeader,
-  shapeProblem,
-  type Header,
-  type Problem,
-  type RowError,
-} from '../../domain/csv-import';
+import { expectedHeader, readHeader, shapeRefusal, type Header, type RowRefusal } from '../../domain/csv-import';
 import {
   emptyTally,
   errorReportLine,
@@ -17,7 +10,7 @@ import {
   type ImportCheckpoint,
   type Tally,
 } from '../../domain/csv-import-report';
-import { DomainError } from '../../domain/errors';
+import { DomainError, type Refusal } from '../../domain/errors';
 import type { ImportFile } from '../../domain/import-keys';
 import { openImportFile } from '../../store/import-files';
 import { type CsvRecord, csvRecords } from './csv-records';
@@ -52,8 +45,8 @@ export function readFile(
 class FileRead {
   private readonly tally: Tally;
   private rows: number;
-  private stopped: Problem | undefined;
-  private error: Problem | undefined;
+  private stopped: Refusal | undefined;
+  private error: Refusal | undefined;
   // Where the next record starts: the checkpoint's position, once every row before it is settled.
   private offset: number;
   private line: number;
@@ -62,7 +55,7 @@ class FileRead {
   private saved: ImportCheckpoint | undefined;
   // Rejections wait until every earlier row is settled, so that the errors CSV is in row order
   // (up to MAX_HELD_REJECTIONS waiting; then the pending chunk is sent early).
-  private held: RowError[];
+  private held: RowRefusal[];
   private header: Header | undefined;
   private sink: RowSink | undefined;
   private readonly run: ImportRun;
@@ -157,7 +150,7 @@ class FileRead {
   private takeHeader(record: CsvRecord): boolean {
     const h = readHeader(this.file.target.kind, record.cells);
     if (!h.ok) {
-      this.error = h.problem;
+      this.error = h.refusal;
       return false;
     }
     this.header = h.value;
@@ -171,8 +164,8 @@ class FileRead {
   private async takeRow(cells: string[]): Promise<void> {
     const sink = this.sink!;
     const row = ++this.rows;
-    const problem = this.stopped ?? shapeProblem(this.header!, cells);
-    if (problem) await this.reject({ row, record: cells, ...problem });
+    const refusal = this.stopped ?? shapeRefusal(this.header!, cells);
+    if (refusal) await this.reject({ row, record: cells, ...refusal });
     else await sink.add(row, cells);
     if (this.held.length >= MAX_HELD_REJECTIONS) await sink.flush();
     await this.release(sink.firstPending() ?? row + 1);
@@ -180,7 +173,7 @@ class FileRead {
     if (this.held.length >= MAX_HELD_REJECTIONS) await this.release(Number.POSITIVE_INFINITY);
   }
 
-  private async reject(e: RowError): Promise<void> {
+  private async reject(e: RowRefusal): Promise<void> {
     this.tally.rejected++;
     this.held.push(e);
   }
@@ -295,6 +288,6 @@ class Pace {
 /** The header a checkpoint recorded (checked when it was first read). */
 function headerOf(file: ImportFile, names: readonly string[]): Header {
   const h = readHeader(file.target.kind, names);
-  if (!h.ok) throw new Error(`the checkpoint of ${file.key} holds a header that does not check: ${h.problem.message}`);
+  if (!h.ok) throw new Error(`the checkpoint of ${file.key} holds a header that does not check: ${h.refusal.message}`);
   return h.value;
 }

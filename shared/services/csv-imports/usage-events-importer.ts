@@ -53,7 +53,7 @@ export const usageEventsImporter: Importer = {
     return {
       async add(row, record) {
         const r = usageEventRow(header, record);
-        if (!r.ok) return run.reject({ row, record, ...r.problem });
+        if (!r.ok) return run.reject({ row, record, ...r.refusal });
         const content = JSON.stringify(r.value);
         const eventId = String(r.value.eventId);
         if (inChunk.get(eventId) === content) {
