@@ -141,7 +141,7 @@ export function planGroup(g: ReplacementGroup): GroupPlan {
 }
 
 /** Every row of a group rejected: the culprit row with its own message, the others pointing at it. */
-export function rejectGroup(rows: readonly GroupRow[], refusal: Refusal, culpritRow?: number): RowRefusal[] {
+function rejectGroup(rows: readonly GroupRow[], refusal: Refusal, culpritRow?: number): RowRefusal[] {
   return rows.map((r) => ({
     row: r.row,
     record: r.record,

@@ -19,7 +19,7 @@ export interface EffectiveDateLimits {
 export const periodOf = billPeriodOf;
 
 /** The first instant of a period: `2026-03` → `2026-03-01T00:00:00.000Z`. */
-export const periodStart = (period: string): string => `${period}-01T00:00:00.000Z`;
+const periodStart = (period: string): string => `${period}-01T00:00:00.000Z`;
 
 export function nextPeriod(period: string): string {
   const [y, m] = period.split('-').map(Number) as [number, number];

@@ -164,5 +164,3 @@ export class DomainError extends Error {
     this.status = errorStatus[code];
   }
 }
-
-export const notFound = (what: string, id: string) => new DomainError('NOT_FOUND', `${what} ${id} was not found`);

@@ -75,7 +75,7 @@ const conditions: { holds: string; fails: string; apply: (b: Situation) => Situa
 ];
 
 /** Every action a type allows in a status, each with the condition it needs, derived from the one rule table. */
-export function actionRules(type: BatchType, status: BatchStatus): ActionRule[] {
+function actionRules(type: BatchType, status: BatchStatus): ActionRule[] {
   const base: Situation = {
     type,
     status,

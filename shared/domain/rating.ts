@@ -100,7 +100,7 @@ export function compareEvents(a: RatingOrderKey, b: RatingOrderKey): number {
 }
 
 /** True when `s` has the shape of `Date.prototype.toISOString()`: `YYYY-MM-DDTHH:mm:ss.sssZ`. */
-export function isRatingInstant(s: unknown): s is string {
+function isRatingInstant(s: unknown): s is string {
   // Shape only (cheap enough for the hot loop); toRatingInstant is the full check.
   return (
     typeof s === 'string' &&

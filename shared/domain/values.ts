@@ -49,7 +49,7 @@ function realDate(y: number, m: number, d: number): boolean {
  * An ISO-8601 instant normalized to UTC with millisecond precision (`2026-01-05T10:00:00.000Z`):
  * normalized instants compare correctly as strings, which the rating engine relies on.
  */
-export function normalizeInstant(text: string): string | undefined {
+function normalizeInstant(text: string): string | undefined {
   const m = INSTANT.exec(text);
   if (!m) return undefined;
   const [y, mo, d, h, mi] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];

@@ -4,7 +4,7 @@ import type { DomainEvent, EventPublisher } from '../domain/domain-events';
 import { logger } from '../logger';
 import { eventBridgePublisher } from './eventbridge-publisher';
 
-export const logPublisher: EventPublisher = {
+const logPublisher: EventPublisher = {
   async publish(events: readonly DomainEvent[]) {
     for (const e of events)
       logger.info('domain event', { eventId: e.eventId, type: e.type, accountId: e.accountId, event: e });

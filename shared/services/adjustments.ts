@@ -19,7 +19,7 @@ const invalid = (path: string, message: string) =>
   new DomainError('VALIDATION_FAILED', 'The request is not valid', [{ path, code: 'VALIDATION_FAILED', message }]);
 
 /** Money for a bill adjustment, a quantity for a register adjustment. */
-export const formatAdjustmentAmount = (a: Pick<Adjustment, 'amount' | 'currency'>) =>
+const formatAdjustmentAmount = (a: Pick<Adjustment, 'amount' | 'currency'>) =>
   a.currency ? formatMoney(a.amount, a.currency) : formatQuantity(a.amount);
 
 /**

@@ -9,7 +9,7 @@ import { requireBatch } from '../store/batches';
 import { listChangeSets } from '../store/change-sets';
 
 /** The deployment setting, from the validated configuration. */
-export function approvalSetting(): ApprovalSetting {
+function approvalSetting(): ApprovalSetting {
   const c = config();
   return {
     enabled: c.APPROVAL === 'on',

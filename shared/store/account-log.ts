@@ -44,15 +44,3 @@ export async function listAccountLog(
   });
   return { ...page, items: page.items.map(toEntry) };
 }
-
-/** Every log entry of an account (invariant checks, tests). */
-export async function allAccountLog(accountId: string): Promise<AccountLogEntry[]> {
-  const out: AccountLogEntry[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listAccountLog(accountId, 1000, cursor);
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}

@@ -9,7 +9,7 @@ import { config, type Config } from '../config';
 /** The credentials every local endpoint accepts (DynamoDB Local, the local S3 and Step Functions). */
 export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-export function createDocumentClient(cfg: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>): DynamoDBDocumentClient {
+function createDocumentClient(cfg: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: cfg.AWS_REGION,
     ...(cfg.DYNAMODB_ENDPOINT ? { endpoint: cfg.DYNAMODB_ENDPOINT, credentials: localCredentials } : {}),
@@ -39,7 +39,7 @@ export function createSfnClient(cfg: Pick<Config, 'AWS_REGION' | 'SFN_ENDPOINT'>
   });
 }
 
-export function createLambdaClient(cfg: Pick<Config, 'AWS_REGION' | 'LAMBDA_ENDPOINT'>): LambdaClient {
+function createLambdaClient(cfg: Pick<Config, 'AWS_REGION' | 'LAMBDA_ENDPOINT'>): LambdaClient {
   return new LambdaClient({
     region: cfg.AWS_REGION,
     ...(cfg.LAMBDA_ENDPOINT ? { endpoint: cfg.LAMBDA_ENDPOINT, credentials: localCredentials } : {}),

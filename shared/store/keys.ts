@@ -7,7 +7,7 @@ export const DAY_SHARDS = 8;
 export const GATE_SHARDS = 16;
 
 /** A stable shard for an id (FNV-1a): the same event always lands in the same shard. */
-export function shardOf(id: string, shards: number): number {
+function shardOf(id: string, shards: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   return (h >>> 0) % shards;

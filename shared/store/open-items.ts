@@ -142,7 +142,7 @@ export async function recordOpenItem(
   return { openItem, created: true };
 }
 
-export async function getOpenItem(billUnitId: string, openItemId: string): Promise<OpenItem | undefined> {
+async function getOpenItem(billUnitId: string, openItemId: string): Promise<OpenItem | undefined> {
   const res = await clients.dynamo.send(
     new GetCommand({ TableName: clients.tableName, Key: keys.openItem(billUnitId, openItemId), ConsistentRead: true }),
   );
