@@ -65,7 +65,9 @@ export async function requestUndo(
   if (original.undoneBy && !replacing && !resuming) {
     throw new DomainError(
       'BATCH_ALREADY_UNDONE',
-      `batch ${batchId} is undone by batch ${original.undoneBy} (${previous?.status ?? 'unknown'}); cancel that one to undo anew`,
+      previous?.status === 'COMPLETED'
+        ? `batch ${batchId} is undone by batch ${original.undoneBy} (COMPLETED); to change it again, correct its events in a new batch`
+        : `batch ${batchId} is undone by batch ${original.undoneBy} (${previous?.status ?? 'unknown'}); cancel that one to undo anew`,
     );
   }
   if (original.status !== 'COMPLETED') {
