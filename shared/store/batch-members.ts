@@ -4,8 +4,8 @@
 // batch is one conditional write on the event item (`heldBy` absent), made in the same
 // transaction as the member item and a check that the batch still accepts edits.
 import { createHash } from 'node:crypto';
-import type { CancellationReason, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { CancellationReason } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   daysOf,
   eligibilityRefusal,
@@ -32,8 +32,9 @@ import { clients } from './clients';
 import { queryAll } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
-import { cancellationCodes, fromWire, isTransactionCanceled, retryOnConflict } from './errors';
+import { fromWire } from './errors';
 import { writeGrouped, type TransactItem } from './grouped-transactions';
+import { intent, refusals, transact } from './intents';
 import { DAY_SHARDS, keys } from './keys';
 import { getSubscription } from './subscriptions';
 import { childEventIds, getEvents, toUsageEvent } from './usage-events';
@@ -121,18 +122,6 @@ function refusalOf(batch: Batch, reason: CancellationReason): Outcome {
 
 const editsClosed = (batch: Batch) =>
   new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
-
-/**
- * Reads why a hold transaction (event first, gate last) was refused: the batch closed for edits
- * (thrown), or the event's own refusal. Undefined: another item.
- */
-function holdRefusal(batch: Batch, err: unknown): Outcome | undefined {
-  if (!isTransactionCanceled(err)) throw err;
-  const reasons = err.CancellationReasons ?? [];
-  if (reasons[reasons.length - 1]?.Code === 'ConditionalCheckFailed') throw editsClosed(batch);
-  const eventReason = reasons[0];
-  return eventReason?.Code === 'ConditionalCheckFailed' ? refusalOf(batch, eventReason) : undefined;
-}
 
 /** Events per hold transaction: 2 items each and the gate, well within the item limit. */
 const HOLD_GROUP = 16;
@@ -226,8 +215,8 @@ export async function releaseMembers(
 ): Promise<number> {
   let removed = 0;
   await mapLimit(members, CONCURRENCY, async (m) => {
-    const items: TransactItem[] = [
-      {
+    const intents = [
+      intent('event', {
         Update: {
           TableName: clients.tableName,
           Key: keys.event(m.eventId),
@@ -235,23 +224,21 @@ export async function releaseMembers(
           ConditionExpression: 'attribute_not_exists(heldBy) OR heldBy = :b',
           ExpressionAttributeValues: { ':b': batch.batchId, ...touchValue(batch.batchId) },
         },
-      },
-      { Delete: { TableName: clients.tableName, Key: keys.batchMember(batch.batchId, m.eventId) } },
-      ...(m.replacementKeys ?? []).map((SK) => ({
-        Delete: { TableName: clients.tableName, Key: { PK: keys.batchPartition(batch.batchId), SK } },
-      })),
-      batchStageCheck(batch.batchId, stage),
+      }),
+      intent('member', { Delete: { TableName: clients.tableName, Key: keys.batchMember(batch.batchId, m.eventId) } }),
+      ...(m.replacementKeys ?? []).map((SK) =>
+        intent('replacement', {
+          Delete: { TableName: clients.tableName, Key: { PK: keys.batchPartition(batch.batchId), SK } },
+        }),
+      ),
+      intent('stage', batchStageCheck(batch.batchId, stage)),
     ];
     try {
-      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+      await transact(intents);
       removed++;
     } catch (err) {
-      if (
-        isTransactionCanceled(err) &&
-        err.CancellationReasons?.[items.length - 1]?.Code === 'ConditionalCheckFailed'
-      ) {
+      if (refusals(err, intents)?.has('stage'))
         throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
-      }
       throw err;
     }
   });
@@ -507,17 +494,25 @@ async function recordReplacements(
   const { fingerprint, hold, newMember, attach, filed } = replacementWrite(batch, original, parsed, now);
   // New first; a member that turns out to exist is attached to (or recognised) on the next attempt.
   for (const member of [newMember, attach, newMember]) {
-    const items = [hold, member, ...filed, gateOpen(batch.batchId, original.eventId)];
+    const intents = [
+      intent('event', hold),
+      intent('member', member),
+      ...filed.map((item) => intent('replacement', item)),
+      intent('gate', gateOpen(batch.batchId, original.eventId)),
+    ];
     try {
-      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+      await transact(intents);
       return member === newMember ? 'new' : 'attached';
     } catch (err) {
-      const refusal = holdRefusal(batch, err);
+      const refused = refusals(err, intents);
+      if (!refused) throw err;
+      if (refused.has('gate')) throw editsClosed(batch);
+      const eventReason = refused.get('event');
+      const refusal = eventReason && refusalOf(batch, eventReason);
       // The event condition allows this batch's own hold, so 'already' cannot come from it here.
       if (refusal && refusal !== 'already' && refusal !== 'added') return refusal;
-      const canceled = err as TransactionCanceledException;
-      const memberReason = canceled.CancellationReasons?.[1];
-      if (memberReason?.Code === 'ConditionalCheckFailed') {
+      const memberReason = refused.get('member');
+      if (memberReason) {
         const old = memberReason.Item ? fromWire(memberReason.Item) : undefined;
         if (old?.replacementsFingerprint === fingerprint) return 'already';
         if (old?.replacements)
@@ -527,7 +522,7 @@ async function recordReplacements(
           };
         continue; // the member appeared or went away since the last attempt: try the other shape
       }
-      if (cancellationCodes(canceled).some((c) => c === 'ConditionalCheckFailed')) {
+      if (refused.size > 0) {
         return { code: 'EVENT_ID_CONFLICT', message: 'a replacement event id is already used in this batch' };
       }
       throw err;
