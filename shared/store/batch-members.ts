@@ -5,7 +5,7 @@
 // transaction as the member item and a check that the batch still accepts edits.
 import { createHash } from 'node:crypto';
 import type { CancellationReason } from '@aws-sdk/client-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   daysOf,
   eligibilityRefusal,
@@ -15,6 +15,7 @@ import {
   type BatchMember,
   type MemberRole,
   type PendingReplacement,
+  type RelatedReason,
   type SelectionCriteria,
 } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
@@ -27,12 +28,12 @@ import {
   type UsageEvent,
 } from '../domain/usage-event';
 import { batchGet } from './batch-get';
-import { batchStageCheck, toPendingReplacement, type BatchStage } from './batches';
+import { batchStageCheck, stageOver, toPendingReplacement, type BatchStage } from './batches';
 import { clients } from './clients';
 import { queryAll } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
-import { fromWire } from './errors';
+import { fromWire, isConditionFailure } from './errors';
 import { writeGrouped, type TransactItem } from './grouped-transactions';
 import { intent, refusals, transact } from './intents';
 import { DAY_SHARDS, keys } from './keys';
@@ -72,8 +73,8 @@ function gateOpen(batchId: string, eventId: string): TransactItem {
  * reads the batches that took an event from the event itself: no extra item, index entry or
  * transaction item, about 40 bytes on the event per batch. Releasing a member takes it out again.
  */
-export const touch = 'ADD touchedBy :touched';
-export const touchValue = (batchId: string) => ({ ':touched': new Set([batchId]) });
+const touch = 'ADD touchedBy :touched';
+const touchValue = (batchId: string) => ({ ':touched': new Set([batchId]) });
 
 function holdUpdate(batch: Batch, eventId: string, now: string): TransactItem {
   const statuses = eligibleStatuses(batch.type);
@@ -95,7 +96,7 @@ function holdUpdate(batch: Batch, eventId: string, now: string): TransactItem {
   };
 }
 
-export function memberItem(batchId: string, e: UsageEvent, role: MemberRole, now: string, extra: Item = {}): Item {
+function memberItem(batchId: string, e: UsageEvent, role: MemberRole, now: string, extra: Item = {}): Item {
   return {
     ...keys.batchMember(batchId, e.eventId),
     itemType: 'BATCH_MEMBER',
@@ -243,6 +244,73 @@ export async function releaseMembers(
     }
   });
   return removed;
+}
+
+/**
+ * Releases one event the batch holds, leaving its member item (submit, for events the rating left
+ * unchanged). False: the batch no longer holds it (released already, or never held).
+ */
+export async function releaseHeldEvent(batchId: string, eventId: string): Promise<boolean> {
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.event(eventId),
+        UpdateExpression: 'REMOVE heldBy, heldAt',
+        ConditionExpression: 'heldBy = :b',
+        ExpressionAttributeValues: { ':b': batchId },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    return false;
+  }
+}
+
+/** Related events per hold transaction (2 items each, and the stage check). */
+const RELATED_GROUP = 25;
+
+/**
+ * Holds events the batch changes without having been asked to (later events of a partition,
+ * children of a reversed parent), many per transaction, while the batch is at `stage`. Returns
+ * those another open batch holds.
+ */
+export async function holdRelated(
+  batch: Batch,
+  events: readonly UsageEvent[],
+  reason: RelatedReason,
+  stage: BatchStage,
+  now: string,
+  role: 'RELATED' | 'CHILD' = 'RELATED',
+): Promise<Set<UsageEvent>> {
+  const refused = await writeGrouped(
+    events,
+    {
+      itemsOf: (e) => [
+        {
+          Update: {
+            TableName: clients.tableName,
+            Key: keys.event(e.eventId),
+            UpdateExpression: `SET heldBy = :b, heldAt = :now ${touch}`,
+            ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(heldBy) OR heldBy = :b)',
+            ExpressionAttributeValues: { ':b': batch.batchId, ':now': now, ...touchValue(batch.batchId) },
+          },
+        },
+        {
+          Put: {
+            TableName: clients.tableName,
+            Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }),
+          },
+        },
+      ],
+      // A lock attempt that timed out may land this after the batch finished and released its holds.
+      shared: () => [batchStageCheck(batch.batchId, stage)],
+      sharedRefused: () => stageOver(batch.batchId, stage),
+    },
+    RELATED_GROUP,
+  );
+  return new Set(refused.keys());
 }
 
 // ---- selection by criteria ---------------------------------------------------------------------
