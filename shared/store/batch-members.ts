@@ -30,7 +30,7 @@ import {
 import { batchGet } from './batch-get';
 import { batchStageCheck, stageOver, toPendingReplacement, type BatchStage } from './batches';
 import { clients } from './clients';
-import { queryAll } from './query-all';
+import { queryAll, queryPrefix } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { fromWire, isConditionFailure } from './errors';
@@ -707,16 +707,7 @@ export async function pendingReplacementPage(
 ): Promise<{ items: PendingReplacement[]; nextCursor?: string }> {
   const at = decodeCursor(cursor, isPageCursor) ?? { s: 0 };
   const prefix = at.s === 0 ? keys.batchMemberPrefix : keys.batchReplacementsPrefix;
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': prefix },
-      ConsistentRead: true,
-      Limit: limit,
-      ...(at.k ? { ExclusiveStartKey: at.k } : {}),
-    }),
-  );
+  const res = await queryPrefix({ pk: keys.batchPartition(batchId), prefix, limit, start: at.k });
   const found = res.Items ?? [];
   const items =
     at.s === 0

@@ -4,7 +4,7 @@
 // through a conditional write on the event item itself, in the same transaction as the member
 // item and a check that the batch is still open for edits.
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   actionRefusal,
   isRelatedReason,
@@ -27,7 +27,7 @@ import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { isConditionCancellation, isConditionFailure } from './errors';
 import { intent, refusals, transact } from './intents';
 import { keys } from './keys';
-import { queryIndexItems } from './query-all';
+import { queryIndexItems, queryPrefix } from './query-all';
 
 type Item = Record<string, unknown>;
 
@@ -471,7 +471,7 @@ export async function listMembers(
 ): Promise<{ items: BatchMember[]; nextCursor?: string }> {
   const filters: string[] = [];
   const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchMemberPrefix };
+  const values: Record<string, unknown> = {};
   if (filter.state) {
     filters.push('#state = :state');
     names['#state'] = 'state';
@@ -484,18 +484,13 @@ export async function listMembers(
   const items: BatchMember[] = [];
   let start = decodeCursor(cursor, isStringRecord) as Item | undefined;
   do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: values,
-        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-        ConsistentRead: true,
-        Limit: Math.max(limit - items.length, 50),
-        ExclusiveStartKey: start,
-      }),
-    );
+    const res = await queryPrefix({
+      pk: keys.batchPartition(batchId),
+      prefix: keys.batchMemberPrefix,
+      filter: filters.length ? { expression: filters.join(' AND '), names, values } : undefined,
+      limit: Math.max(limit - items.length, 50),
+      start,
+    });
     for (const item of res.Items ?? []) {
       items.push(toMember(item));
       if (items.length === limit) {
