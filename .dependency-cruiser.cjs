@@ -44,6 +44,14 @@ module.exports = {
       to: { path: '^shared/services/' },
     },
     {
+      name: 'dynamodb-only-in-store',
+      comment:
+        'Only shared/store builds DynamoDB requests (infra/ and test/ also create and inspect tables): a service or handler calls a store function.',
+      severity: 'error',
+      from: { pathNot: '^(shared/store|infra|test)/' },
+      to: { path: '^node_modules/@aws-sdk/(lib-dynamodb|client-dynamodb|util-dynamodb)/' },
+    },
+    {
       name: 'dashboard-only-dashboard',
       comment:
         'The dashboard is a browser bundle that talks to the API over HTTP: it imports nothing of shared/, functions/ or infra/.',

@@ -5,9 +5,9 @@
 // like submit's) per partition hold the related events, apply the rules and compute the preview,
 // and finally count and move to LOCKED.
 // Every step is idempotent: a retry or a re-run redoes nothing twice.
-import { eligibilityRefusal, type Batch, type BatchMember, type RelatedReason } from '../domain/batch';
+import { eligibilityRefusal, type Batch, type BatchMember } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
-import { memberItem, releaseMembers, replacementsOf, touch, touchValue } from '../store/batch-members';
+import { holdRelated, releaseMembers, replacementsOf } from '../store/batch-members';
 import {
   deletePartitions,
   listPartitions,
@@ -17,27 +17,21 @@ import {
   type BatchPartition,
 } from '../store/batch-partitions';
 import {
-  batchStageCheck,
   closeGates,
   getMembers,
   listMembers,
   openGates,
   requireBatch,
   setMemberState,
-  stageOver,
   transitionBatch,
   type BatchStage,
 } from '../store/batches';
-import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
-import { writeGrouped } from '../store/grouped-transactions';
-import { keys } from '../store/keys';
 import { planFor, type PlanWithState } from '../store/partition-rating';
 import { requireSubscription } from '../store/subscriptions';
 import { childEventIds, getEvents } from '../store/usage-events';
 import { partitionPreview, partitionWork, type PartitionWork } from './partition-work';
 import { listBillAdjustments, listBillLines } from '../store/bill-lines';
-import type { UsageEvent } from '../domain/usage-event';
 import type { Register } from '../domain/balance';
 import { subscriptionChange, type BillLineChange } from '../domain/change-set';
 import { effectiveDateRefusal } from '../domain/effective-date';
@@ -216,7 +210,7 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
       const children = (await getEvents(await childEventIds(parent.eventId))).filter(
         (c) => c.heldBy !== batch.batchId && c.status !== 'REVERSED',
       );
-      const refused = await holdRelated(batch, children, 'CHILD_OF_REVERSED', now, 'CHILD');
+      const refused = await holdRelated(batch, children, 'CHILD_OF_REVERSED', lockStage(batch), now, 'CHILD');
       for (const child of children) {
         if (!refused.has(child)) note(child.subscriptionId, child.register, `${child.occurredAt}#${child.eventId}`);
         else
@@ -231,49 +225,6 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
     notePartition(batch.batchId, lockStage(batch), sub, reg, at),
   );
 }
-
-/**
- * Holds events the batch changes without having been asked to (later events of a partition,
- * children of a reversed parent), many per transaction. Returns those another open batch holds.
- */
-async function holdRelated(
-  batch: Batch,
-  events: readonly UsageEvent[],
-  reason: RelatedReason,
-  now: string,
-  role: 'RELATED' | 'CHILD' = 'RELATED',
-): Promise<Set<UsageEvent>> {
-  const refused = await writeGrouped(
-    events,
-    {
-      itemsOf: (e) => [
-        {
-          Update: {
-            TableName: clients.tableName,
-            Key: keys.event(e.eventId),
-            UpdateExpression: `SET heldBy = :b, heldAt = :now ${touch}`,
-            ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(heldBy) OR heldBy = :b)',
-            ExpressionAttributeValues: { ':b': batch.batchId, ':now': now, ...touchValue(batch.batchId) },
-          },
-        },
-        {
-          Put: {
-            TableName: clients.tableName,
-            Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }),
-          },
-        },
-      ],
-      // A lock attempt that timed out may land this after the batch finished and released its holds.
-      shared: () => [batchStageCheck(batch.batchId, lockStage(batch))],
-      sharedRefused: () => stageOver(batch.batchId, lockStage(batch)),
-    },
-    RELATED_GROUP,
-  );
-  return new Set(refused.keys());
-}
-
-/** Related events per hold transaction (2 items each, and the stage check). */
-const RELATED_GROUP = 25;
 
 /** The stage every lock write belongs to: LOCKING at the version this lock started. */
 const lockStage = (batch: Batch): BatchStage => ({ status: 'LOCKING', version: batch.version });
@@ -363,7 +314,7 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
       const later = work.events.filter(
         (e) => !work.members.has(e.eventId) && (e.status === 'RATED' || e.status === 'EXCLUDED'),
       );
-      const refused = [...(await holdRelated(batch, later, 'LATER_IN_PARTITION', now))];
+      const refused = [...(await holdRelated(batch, later, 'LATER_IN_PARTITION', lockStage(batch), now))];
       related.set(partitionKey(p), later.length - refused.length);
       // Those held stay held as the batch's related events, released by submit or revert.
       if (refused.length > 0)

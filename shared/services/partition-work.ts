@@ -1,17 +1,14 @@
 // What a batch does to one partition: the events lock plans from, and the replacements submit
 // inserts before it writes the change set lock stored.
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Batch, PendingReplacement } from '../domain/batch';
 import type { PartitionPlan } from '../domain/partition-plan';
 import type { UsageEvent } from '../domain/usage-event';
 import { pendingReplacements } from '../store/batch-members';
 import type { BatchPartition, PartitionPreview } from '../store/batch-partitions';
 import { getMembers } from '../store/batches';
-import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
-import { keys } from '../store/keys';
 import { eventsFrom, type RatePartitionRequest } from '../store/partition-rating';
-import { getEvents, insertEvent, newEventItem } from '../store/usage-events';
+import { getEvents, insertEvent, linkReplacement, newEventItem } from '../store/usage-events';
 
 export interface PartitionWork {
   request: RatePartitionRequest;
@@ -139,14 +136,7 @@ export async function insertReplacementPage(
       insertedByBatch: batch.batchId,
     });
     if (!stored.has(e.eventId) && (await insertEvent(item, event.parentEventId))) inserted++;
-    await clients.dynamo.send(
-      new UpdateCommand({
-        TableName: clients.tableName,
-        Key: keys.event(e.replaces),
-        UpdateExpression: 'ADD replacedBySet :r',
-        ExpressionAttributeValues: { ':r': new Set([e.eventId]) },
-      }),
-    );
+    await linkReplacement(e.replaces, e.eventId);
   });
   return inserted;
 }

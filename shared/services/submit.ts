@@ -3,7 +3,6 @@
 // Submit: split the batch's partitions into at most MAX_SHARDS shards, process each shard's
 // partitions in chunks (each partition sequentially, in rating order), then finalize.
 // A failing partition fails its own events only; the batch ends COMPLETED_WITH_ERRORS.
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { FINISHED, type Batch } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { formatMoney } from '../domain/decimal';
@@ -15,10 +14,8 @@ import {
   type BatchPartition,
 } from '../store/batch-partitions';
 import { getPlan, listMembers, requireBatch, savePlan, setMemberState, transitionBatch } from '../store/batches';
-import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
-import { isConditionFailure, isTransient } from '../store/errors';
-import { keys } from '../store/keys';
+import { isTransient } from '../store/errors';
 import { eventsFrom } from '../store/partition-rating';
 import type { BatchStage } from '../store/batches';
 import { assignmentOf } from '../store/balance-group-moves';
@@ -26,7 +23,7 @@ import { applyEventChunk, applyTotals, getChangeSet, listChangeSets, markStale }
 import { requireSubscription } from '../store/subscriptions';
 import { getEvents } from '../store/usage-events';
 import { insertReplacementPage, REPLACEMENT_PASSES } from './partition-work';
-import { pendingReplacementPage } from '../store/batch-members';
+import { pendingReplacementPage, releaseHeldEvent } from '../store/batch-members';
 import type { BatchMember } from '../domain/batch';
 import { logger } from '../logger';
 import { insertRestoredEvents } from './undo';
@@ -269,20 +266,7 @@ async function releaseEvents(batchId: string, eventIds: readonly string[]): Prom
   let released = 0;
   // Each release is its own conditional write on its own event: they go out together.
   await mapLimit(eventIds, RELEASES_AT_ONCE, async (eventId) => {
-    try {
-      await clients.dynamo.send(
-        new UpdateCommand({
-          TableName: clients.tableName,
-          Key: keys.event(eventId),
-          UpdateExpression: 'REMOVE heldBy, heldAt',
-          ConditionExpression: 'heldBy = :b',
-          ExpressionAttributeValues: { ':b': batchId },
-        }),
-      );
-      released++;
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+    if (await releaseHeldEvent(batchId, eventId)) released++;
   });
   return released;
 }

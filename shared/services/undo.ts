@@ -9,7 +9,6 @@ import { undoChanges, unchangedSince, type RestoredEvent } from '../domain/undo'
 import { FUTURE_TOLERANCE_MS, type UsageEvent } from '../domain/usage-event';
 import type { Subscription } from '../domain/subscription';
 import { Instant } from '../domain/values';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { appendLog } from '../store/batch-log';
 import { holdForUndo } from '../store/batch-members';
 import type { BatchPartition } from '../store/batch-partitions';
@@ -17,11 +16,9 @@ import { addCounts, createUndoBatch, getBatch, getMembers, requireBatch } from '
 import { assignmentOf } from '../store/balance-group-moves';
 import { getRegister, listGrants } from '../store/balances';
 import { plannedChanges } from '../store/change-sets';
-import { clients } from '../store/clients';
 import { mapLimit } from '../store/concurrency';
-import { keys } from '../store/keys';
 import type { PlanWithState } from '../store/partition-rating';
-import { getEvents, insertEvent, newEventItem } from '../store/usage-events';
+import { getEvents, insertEvent, linkReplacement, newEventItem } from '../store/usage-events';
 import { cancelBatch } from './batch-actions';
 import type { PartitionWork } from './partition-work';
 
@@ -290,14 +287,7 @@ export async function insertRestoredEvents(
         insertedByBatch: batch.batchId,
       });
       await insertEvent(item, e.parentEventId);
-      await clients.dynamo.send(
-        new UpdateCommand({
-          TableName: clients.tableName,
-          Key: keys.event(r.restores.eventId),
-          UpdateExpression: 'ADD replacedBySet :r',
-          ExpressionAttributeValues: { ':r': new Set([r.eventId]) },
-        }),
-      );
+      await linkReplacement(r.restores.eventId, r.eventId);
     });
     next = end;
   } while (Date.now() < deadline);

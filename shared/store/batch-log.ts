@@ -2,11 +2,11 @@
 // entries are written with the change they record (one transaction) or once per key, so retries and
 // late attempts never add one twice nor lose one.
 import { randomBytes } from 'node:crypto';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { clients } from './clients';
-import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import type { TransactItem } from './grouped-transactions';
 import { keys } from './keys';
+import { queryPrefixPage } from './query-all';
 
 export interface LogEntry {
   at: string;
@@ -55,23 +55,21 @@ export async function listLog(
   limit: number,
   cursor?: string,
 ): Promise<{ items: LogEntry[]; nextCursor?: string }> {
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchLogPrefix },
-      Limit: limit,
-      ExclusiveStartKey: decodeCursor(cursor, isStringRecord),
-    }),
-  );
-  const items = (res.Items ?? []).map((i) => ({
+  const page = await queryPrefixPage({
+    pk: keys.batchPartition(batchId),
+    prefix: keys.batchLogPrefix,
+    limit,
+    cursor,
+    consistent: false,
+  });
+  const items = page.items.map((i) => ({
     at: i.at as string,
     actor: i.actor as string,
     action: i.action as string,
     message: i.message as string,
     ...(i.data ? { data: jsonSafe(i.data) as Record<string, unknown> } : {}),
   }));
-  return res.LastEvaluatedKey ? { items, nextCursor: encodeCursor(res.LastEvaluatedKey) } : { items };
+  return page.nextCursor ? { items, nextCursor: page.nextCursor } : { items };
 }
 
 /** Log data comes back with numbers as bigints (the client reads every number so): make it JSON. */

@@ -4,8 +4,8 @@
 // batch is one conditional write on the event item (`heldBy` absent), made in the same
 // transaction as the member item and a check that the batch still accepts edits.
 import { createHash } from 'node:crypto';
-import type { CancellationReason, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { CancellationReason } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   daysOf,
   eligibilityRefusal,
@@ -15,6 +15,7 @@ import {
   type BatchMember,
   type MemberRole,
   type PendingReplacement,
+  type RelatedReason,
   type SelectionCriteria,
 } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
@@ -27,13 +28,14 @@ import {
   type UsageEvent,
 } from '../domain/usage-event';
 import { batchGet } from './batch-get';
-import { batchStageCheck, toPendingReplacement, type BatchStage } from './batches';
+import { batchStageCheck, stageOver, toPendingReplacement, type BatchStage } from './batches';
 import { clients } from './clients';
-import { queryAll } from './query-all';
+import { queryAll, queryPrefix } from './query-all';
 import { mapLimit } from './concurrency';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
-import { cancellationCodes, fromWire, isTransactionCanceled, retryOnConflict } from './errors';
+import { fromWire, isConditionFailure } from './errors';
 import { writeGrouped, type TransactItem } from './grouped-transactions';
+import { intent, refusals, transact } from './intents';
 import { DAY_SHARDS, keys } from './keys';
 import { getSubscription } from './subscriptions';
 import { childEventIds, getEvents, toUsageEvent } from './usage-events';
@@ -71,8 +73,8 @@ function gateOpen(batchId: string, eventId: string): TransactItem {
  * reads the batches that took an event from the event itself: no extra item, index entry or
  * transaction item, about 40 bytes on the event per batch. Releasing a member takes it out again.
  */
-export const touch = 'ADD touchedBy :touched';
-export const touchValue = (batchId: string) => ({ ':touched': new Set([batchId]) });
+const touch = 'ADD touchedBy :touched';
+const touchValue = (batchId: string) => ({ ':touched': new Set([batchId]) });
 
 function holdUpdate(batch: Batch, eventId: string, now: string): TransactItem {
   const statuses = eligibleStatuses(batch.type);
@@ -94,7 +96,7 @@ function holdUpdate(batch: Batch, eventId: string, now: string): TransactItem {
   };
 }
 
-export function memberItem(batchId: string, e: UsageEvent, role: MemberRole, now: string, extra: Item = {}): Item {
+function memberItem(batchId: string, e: UsageEvent, role: MemberRole, now: string, extra: Item = {}): Item {
   return {
     ...keys.batchMember(batchId, e.eventId),
     itemType: 'BATCH_MEMBER',
@@ -121,18 +123,6 @@ function refusalOf(batch: Batch, reason: CancellationReason): Outcome {
 
 const editsClosed = (batch: Batch) =>
   new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
-
-/**
- * Reads why a hold transaction (event first, gate last) was refused: the batch closed for edits
- * (thrown), or the event's own refusal. Undefined: another item.
- */
-function holdRefusal(batch: Batch, err: unknown): Outcome | undefined {
-  if (!isTransactionCanceled(err)) throw err;
-  const reasons = err.CancellationReasons ?? [];
-  if (reasons[reasons.length - 1]?.Code === 'ConditionalCheckFailed') throw editsClosed(batch);
-  const eventReason = reasons[0];
-  return eventReason?.Code === 'ConditionalCheckFailed' ? refusalOf(batch, eventReason) : undefined;
-}
 
 /** Events per hold transaction: 2 items each and the gate, well within the item limit. */
 const HOLD_GROUP = 16;
@@ -226,8 +216,8 @@ export async function releaseMembers(
 ): Promise<number> {
   let removed = 0;
   await mapLimit(members, CONCURRENCY, async (m) => {
-    const items: TransactItem[] = [
-      {
+    const intents = [
+      intent('event', {
         Update: {
           TableName: clients.tableName,
           Key: keys.event(m.eventId),
@@ -235,27 +225,92 @@ export async function releaseMembers(
           ConditionExpression: 'attribute_not_exists(heldBy) OR heldBy = :b',
           ExpressionAttributeValues: { ':b': batch.batchId, ...touchValue(batch.batchId) },
         },
-      },
-      { Delete: { TableName: clients.tableName, Key: keys.batchMember(batch.batchId, m.eventId) } },
-      ...(m.replacementKeys ?? []).map((SK) => ({
-        Delete: { TableName: clients.tableName, Key: { PK: keys.batchPartition(batch.batchId), SK } },
-      })),
-      batchStageCheck(batch.batchId, stage),
+      }),
+      intent('member', { Delete: { TableName: clients.tableName, Key: keys.batchMember(batch.batchId, m.eventId) } }),
+      ...(m.replacementKeys ?? []).map((SK) =>
+        intent('replacement', {
+          Delete: { TableName: clients.tableName, Key: { PK: keys.batchPartition(batch.batchId), SK } },
+        }),
+      ),
+      intent('stage', batchStageCheck(batch.batchId, stage)),
     ];
     try {
-      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+      await transact(intents);
       removed++;
     } catch (err) {
-      if (
-        isTransactionCanceled(err) &&
-        err.CancellationReasons?.[items.length - 1]?.Code === 'ConditionalCheckFailed'
-      ) {
+      if (refusals(err, intents)?.has('stage'))
         throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
-      }
       throw err;
     }
   });
   return removed;
+}
+
+/**
+ * Releases one event the batch holds, leaving its member item (submit, for events the rating left
+ * unchanged). False: the batch no longer holds it (released already, or never held).
+ */
+export async function releaseHeldEvent(batchId: string, eventId: string): Promise<boolean> {
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.event(eventId),
+        UpdateExpression: 'REMOVE heldBy, heldAt',
+        ConditionExpression: 'heldBy = :b',
+        ExpressionAttributeValues: { ':b': batchId },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    return false;
+  }
+}
+
+/** Related events per hold transaction (2 items each, and the stage check). */
+const RELATED_GROUP = 25;
+
+/**
+ * Holds events the batch changes without having been asked to (later events of a partition,
+ * children of a reversed parent), many per transaction, while the batch is at `stage`. Returns
+ * those another open batch holds.
+ */
+export async function holdRelated(
+  batch: Batch,
+  events: readonly UsageEvent[],
+  reason: RelatedReason,
+  stage: BatchStage,
+  now: string,
+  role: 'RELATED' | 'CHILD' = 'RELATED',
+): Promise<Set<UsageEvent>> {
+  const refused = await writeGrouped(
+    events,
+    {
+      itemsOf: (e) => [
+        {
+          Update: {
+            TableName: clients.tableName,
+            Key: keys.event(e.eventId),
+            UpdateExpression: `SET heldBy = :b, heldAt = :now ${touch}`,
+            ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(heldBy) OR heldBy = :b)',
+            ExpressionAttributeValues: { ':b': batch.batchId, ':now': now, ...touchValue(batch.batchId) },
+          },
+        },
+        {
+          Put: {
+            TableName: clients.tableName,
+            Item: memberItem(batch.batchId, e, role, now, { relatedReason: reason }),
+          },
+        },
+      ],
+      // A lock attempt that timed out may land this after the batch finished and released its holds.
+      shared: () => [batchStageCheck(batch.batchId, stage)],
+      sharedRefused: () => stageOver(batch.batchId, stage),
+    },
+    RELATED_GROUP,
+  );
+  return new Set(refused.keys());
 }
 
 // ---- selection by criteria ---------------------------------------------------------------------
@@ -507,17 +562,25 @@ async function recordReplacements(
   const { fingerprint, hold, newMember, attach, filed } = replacementWrite(batch, original, parsed, now);
   // New first; a member that turns out to exist is attached to (or recognised) on the next attempt.
   for (const member of [newMember, attach, newMember]) {
-    const items = [hold, member, ...filed, gateOpen(batch.batchId, original.eventId)];
+    const intents = [
+      intent('event', hold),
+      intent('member', member),
+      ...filed.map((item) => intent('replacement', item)),
+      intent('gate', gateOpen(batch.batchId, original.eventId)),
+    ];
     try {
-      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
+      await transact(intents);
       return member === newMember ? 'new' : 'attached';
     } catch (err) {
-      const refusal = holdRefusal(batch, err);
+      const refused = refusals(err, intents);
+      if (!refused) throw err;
+      if (refused.has('gate')) throw editsClosed(batch);
+      const eventReason = refused.get('event');
+      const refusal = eventReason && refusalOf(batch, eventReason);
       // The event condition allows this batch's own hold, so 'already' cannot come from it here.
       if (refusal && refusal !== 'already' && refusal !== 'added') return refusal;
-      const canceled = err as TransactionCanceledException;
-      const memberReason = canceled.CancellationReasons?.[1];
-      if (memberReason?.Code === 'ConditionalCheckFailed') {
+      const memberReason = refused.get('member');
+      if (memberReason) {
         const old = memberReason.Item ? fromWire(memberReason.Item) : undefined;
         if (old?.replacementsFingerprint === fingerprint) return 'already';
         if (old?.replacements)
@@ -527,7 +590,7 @@ async function recordReplacements(
           };
         continue; // the member appeared or went away since the last attempt: try the other shape
       }
-      if (cancellationCodes(canceled).some((c) => c === 'ConditionalCheckFailed')) {
+      if (refused.size > 0) {
         return { code: 'EVENT_ID_CONFLICT', message: 'a replacement event id is already used in this batch' };
       }
       throw err;
@@ -644,16 +707,7 @@ export async function pendingReplacementPage(
 ): Promise<{ items: PendingReplacement[]; nextCursor?: string }> {
   const at = decodeCursor(cursor, isPageCursor) ?? { s: 0 };
   const prefix = at.s === 0 ? keys.batchMemberPrefix : keys.batchReplacementsPrefix;
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.batchPartition(batchId), ':prefix': prefix },
-      ConsistentRead: true,
-      Limit: limit,
-      ...(at.k ? { ExclusiveStartKey: at.k } : {}),
-    }),
-  );
+  const res = await queryPrefix({ pk: keys.batchPartition(batchId), prefix, limit, start: at.k });
   const found = res.Items ?? [];
   const items =
     at.s === 0

@@ -2,14 +2,13 @@
 // it from, its register's preview computed at lock, and the outcome of submit (the bill lines
 // are planned per subscription, in its change set). Workflows page through these
 // items; only ids and cursors travel in their payloads.
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { stageOver, writeInStage, type BatchStage } from './batches';
 import { logOnceItems, type LogEntry } from './batch-log';
 import { changeSetKeys } from './change-sets';
 import { storedErrorCode, type ErrorCode } from '../domain/errors';
 import { clients } from './clients';
 import { queryAll } from './query-all';
-import { cancellationCodes, isTransactionCanceled } from './errors';
+import { intent, refusals, transact } from './intents';
 import { keys } from './keys';
 
 type Item = Record<string, unknown>;
@@ -139,36 +138,32 @@ export async function savePartitionDone(
   now: string,
 ): Promise<void> {
   const processing: BatchStage = { status: 'PROCESSING' };
+  const intents = [
+    intent('partition', {
+      Put: {
+        ...partitionPut(batchId, { ...p, state: 'DONE' }).Put,
+        ConditionExpression: '#state <> :done',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':done': 'DONE' },
+      },
+    }),
+    intent('batch', {
+      Update: {
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: 'ADD progress.done :d SET updatedAt = :now',
+        ConditionExpression: '#status = :processing',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':d': changed, ':now': now, ':processing': 'PROCESSING' },
+      },
+    }),
+  ];
   try {
-    await clients.dynamo.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              ...partitionPut(batchId, { ...p, state: 'DONE' }).Put,
-              ConditionExpression: '#state <> :done',
-              ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: { ':done': 'DONE' },
-            },
-          },
-          {
-            Update: {
-              TableName: clients.tableName,
-              Key: keys.batch(batchId),
-              UpdateExpression: 'ADD progress.done :d SET updatedAt = :now',
-              ConditionExpression: '#status = :processing',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':d': changed, ':now': now, ':processing': 'PROCESSING' },
-            },
-          },
-        ],
-      }),
-    );
+    await transact(intents, { once: true });
   } catch (err) {
-    if (!isTransactionCanceled(err)) throw err;
-    const [partition, batch] = cancellationCodes(err);
-    if (batch === 'ConditionalCheckFailed') throw stageOver(batchId, processing);
-    if (partition !== 'ConditionalCheckFailed') throw err;
+    const refused = refusals(err, intents);
+    if (refused?.has('batch')) throw stageOver(batchId, processing);
+    if (!refused?.has('partition')) throw err;
     // DONE already: its progress was added with it.
   }
 }

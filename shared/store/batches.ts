@@ -4,7 +4,7 @@
 // through a conditional write on the event item itself, in the same transaction as the member
 // item and a check that the batch is still open for edits.
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   actionRefusal,
   isRelatedReason,
@@ -24,9 +24,10 @@ import { batchGet } from './batch-get';
 import { logEntryPut, logOnceItems, type LogEntry } from './batch-log';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
-import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './errors';
+import { isConditionCancellation, isConditionFailure } from './errors';
+import { intent, refusals, transact } from './intents';
 import { keys } from './keys';
-import { queryIndexItems } from './query-all';
+import { queryIndexItems, queryPrefix } from './query-all';
 
 type Item = Record<string, unknown>;
 
@@ -110,41 +111,38 @@ export async function createUndoBatch(
   replacing?: string,
 ): Promise<Batch | undefined> {
   const batch: Batch = { ...draftBatch('UNDO', input, actor, now), undoes: original.batchId };
+  const intents = [
+    intent('undo', {
+      Put: {
+        TableName: clients.tableName,
+        Item: {
+          ...keys.batch(batch.batchId),
+          ...keys.batchListing(now, batch.batchId),
+          itemType: 'BATCH',
+          ...batch,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    }),
+    intent('original', {
+      Update: {
+        TableName: clients.tableName,
+        Key: keys.batch(original.batchId),
+        UpdateExpression: 'SET undoneBy = :u',
+        ConditionExpression: `#status = :completed AND ${replacing ? 'undoneBy = :prev' : 'attribute_not_exists(undoneBy)'}`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':u': batch.batchId,
+          ':completed': 'COMPLETED',
+          ...(replacing ? { ':prev': replacing } : {}),
+        },
+      },
+    }),
+  ];
   try {
-    await clients.dynamo.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: clients.tableName,
-              Item: {
-                ...keys.batch(batch.batchId),
-                ...keys.batchListing(now, batch.batchId),
-                itemType: 'BATCH',
-                ...batch,
-              },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          },
-          {
-            Update: {
-              TableName: clients.tableName,
-              Key: keys.batch(original.batchId),
-              UpdateExpression: 'SET undoneBy = :u',
-              ConditionExpression: `#status = :completed AND ${replacing ? 'undoneBy = :prev' : 'attribute_not_exists(undoneBy)'}`,
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: {
-                ':u': batch.batchId,
-                ':completed': 'COMPLETED',
-                ...(replacing ? { ':prev': replacing } : {}),
-              },
-            },
-          },
-        ],
-      }),
-    );
+    await transact(intents, { once: true });
   } catch (err) {
-    if (isTransactionCanceled(err) && cancellationCodes(err)[1] === 'ConditionalCheckFailed') return undefined;
+    if (refusals(err, intents)?.has('original')) return undefined;
     throw err;
   }
   return batch;
@@ -208,15 +206,14 @@ export async function writeInStage(
   stage: BatchStage,
   items: readonly TransactItem[],
 ): Promise<boolean> {
+  const intents = [...items.map((item) => intent('step', item)), intent('stage', batchStageCheck(batchId, stage))];
   try {
-    await clients.dynamo.send(new TransactWriteCommand({ TransactItems: [...items, batchStageCheck(batchId, stage)] }));
+    await transact(intents, { once: true });
     return true;
   } catch (err) {
-    if (!isTransactionCanceled(err)) throw err;
-    const codes = cancellationCodes(err);
-    if (codes.at(-1) === 'ConditionalCheckFailed') throw stageOver(batchId, stage);
-    if (codes.includes('ConditionalCheckFailed') && codes.every((c) => c === 'None' || c === 'ConditionalCheckFailed'))
-      return false;
+    const refused = refusals(err, intents);
+    if (refused?.has('stage')) throw stageOver(batchId, stage);
+    if (refused?.has('step') && isConditionCancellation(err)) return false;
     throw err;
   }
 }
@@ -346,13 +343,11 @@ export async function transitionBatch(
       ? new DomainError('INVALID_TRANSITION', `batch ${batchId} is ${current}; it cannot become ${to}`)
       : new DomainError('NOT_FOUND', `batch ${batchId} was not found`);
   if (patch.log) {
+    const intents = [intent('batch', { Update: update }), intent('log', logEntryPut(batchId, patch.log))];
     try {
-      await clients.dynamo.send(
-        new TransactWriteCommand({ TransactItems: [{ Update: update }, logEntryPut(batchId, patch.log)] }),
-      );
+      await transact(intents, { once: true });
     } catch (err) {
-      if (isTransactionCanceled(err) && cancellationCodes(err)[0] === 'ConditionalCheckFailed')
-        throw refused((await getBatch(batchId))?.status);
+      if (refusals(err, intents)?.has('batch')) throw refused((await getBatch(batchId))?.status);
       throw err;
     }
     return requireBatch(batchId);
@@ -476,7 +471,7 @@ export async function listMembers(
 ): Promise<{ items: BatchMember[]; nextCursor?: string }> {
   const filters: string[] = [];
   const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':pk': keys.batchPartition(batchId), ':prefix': keys.batchMemberPrefix };
+  const values: Record<string, unknown> = {};
   if (filter.state) {
     filters.push('#state = :state');
     names['#state'] = 'state';
@@ -489,18 +484,13 @@ export async function listMembers(
   const items: BatchMember[] = [];
   let start = decodeCursor(cursor, isStringRecord) as Item | undefined;
   do {
-    const res = await clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: values,
-        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-        ConsistentRead: true,
-        Limit: Math.max(limit - items.length, 50),
-        ExclusiveStartKey: start,
-      }),
-    );
+    const res = await queryPrefix({
+      pk: keys.batchPartition(batchId),
+      prefix: keys.batchMemberPrefix,
+      filter: filters.length ? { expression: filters.join(' AND '), names, values } : undefined,
+      limit: Math.max(limit - items.length, 50),
+      start,
+    });
     for (const item of res.Items ?? []) {
       items.push(toMember(item));
       if (items.length === limit) {
@@ -593,27 +583,24 @@ export interface SubmitPlan {
  * only while PROCESSING and only once: a retry (or a late attempt) gets the plan in force.
  */
 export async function savePlan(batchId: string, plan: SubmitPlan, entry: LogEntry): Promise<SubmitPlan> {
+  const intents = [
+    intent('batch', {
+      Update: {
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: 'SET #plan = :p',
+        ConditionExpression: '#status = :processing AND attribute_not_exists(#plan)',
+        ExpressionAttributeNames: { '#plan': 'plan', '#status': 'status' },
+        ExpressionAttributeValues: { ':p': plan, ':processing': 'PROCESSING' },
+      },
+    }),
+    intent('log', logEntryPut(batchId, entry)),
+  ];
   try {
-    await clients.dynamo.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: clients.tableName,
-              Key: keys.batch(batchId),
-              UpdateExpression: 'SET #plan = :p',
-              ConditionExpression: '#status = :processing AND attribute_not_exists(#plan)',
-              ExpressionAttributeNames: { '#plan': 'plan', '#status': 'status' },
-              ExpressionAttributeValues: { ':p': plan, ':processing': 'PROCESSING' },
-            },
-          },
-          logEntryPut(batchId, entry),
-        ],
-      }),
-    );
+    await transact(intents, { once: true });
     return plan;
   } catch (err) {
-    if (!isTransactionCanceled(err) || cancellationCodes(err)[0] !== 'ConditionalCheckFailed') throw err;
+    if (!refusals(err, intents)?.has('batch')) throw err;
     if ((await requireBatch(batchId)).status !== 'PROCESSING') throw stageOver(batchId, { status: 'PROCESSING' });
     return getPlan(batchId);
   }

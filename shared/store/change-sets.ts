@@ -5,7 +5,7 @@
 // plan read. Submit applies it without planning again: the totals in one transaction
 // conditional on those versions (so the order of the event chunks never matters, and a plan
 // whose inputs moved writes nothing), then the event chunks, each applied once.
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BillLineChange, CreditRebillDocument } from '../domain/change-set';
 import { formatMoney } from '../domain/decimal';
 import { domainEvent } from '../domain/domain-events';
@@ -15,8 +15,9 @@ import { ledgerEntryPut } from './balances';
 import { batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
 import { billAdjustmentPut } from './bill-lines';
 import { clients } from './clients';
-import { isConditionFailure, isTransactionCanceled } from './errors';
+import { isConditionFailure } from './errors';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
+import { intent, refusals, transact, type Intent } from './intents';
 import { keys } from './keys';
 import { outboxPut } from './outbox';
 import { queryAll } from './query-all';
@@ -285,12 +286,8 @@ export async function applyTotals(
   cs: ChangeSet,
   ctx: { actor: string; now: string; stage: BatchStage; billUnitGuard: TransactItem },
 ): Promise<TotalsOutcome> {
-  const items: TransactItem[] = [];
-  const labels: string[] = [];
-  const push = (label: string, item: TransactItem) => {
-    labels.push(label);
-    items.push(item);
-  };
+  const intents: Intent<string>[] = [];
+  const push = (label: string, item: TransactItem) => void intents.push(intent(label, item));
   const at = cs.effectiveAt ?? ctx.now;
   push('change set', {
     Update: {
@@ -432,16 +429,14 @@ export async function applyTotals(
   }
   push('batch stage', batchStageCheck(batchId, ctx.stage));
   try {
-    await clients.dynamo.send(new TransactWriteCommand({ TransactItems: items }));
+    await transact(intents, { once: true });
     return { applied: true };
   } catch (err) {
-    if (!isTransactionCanceled(err)) throw err;
-    const reasons = err.CancellationReasons ?? [];
-    const failed = reasons.map((r, i) => (r.Code === 'ConditionalCheckFailed' ? i : -1)).filter((i) => i >= 0);
-    if (failed.length === 0) throw err; // busy or throttled: the workflow's Retry
-    if (failed.includes(items.length - 1)) throw stageOver(batchId, ctx.stage);
-    if (failed.includes(0)) return { applied: false, already: true };
-    return { applied: false, stale: `${failed.map((i) => labels[i]).join(', ')} changed after lock` };
+    const refused = refusals(err, intents);
+    if (!refused || refused.size === 0) throw err; // busy or throttled: the workflow's Retry
+    if (refused.has('batch stage')) throw stageOver(batchId, ctx.stage);
+    if (refused.has('change set')) return { applied: false, already: true };
+    return { applied: false, stale: `${[...refused.keys()].join(', ')} changed after lock` };
   }
 }
 
@@ -524,29 +519,29 @@ export async function applyEventChunk(
     status: c.status as EventStatus,
     rating: c.rating as StoredRating,
   }));
-  const items: TransactItem[] = changes.map((c) => eventUpdate(c, batchId, ctx));
-  items.push({
-    Update: {
-      TableName: clients.tableName,
-      Key: keys.batchChangeSetChunk(batchId, subscriptionId, register, n),
-      UpdateExpression: 'SET applied = :t',
-      ConditionExpression: 'attribute_not_exists(applied)',
-      ExpressionAttributeValues: { ':t': ctx.now },
-    },
-  });
-  items.push(batchStageCheck(batchId, ctx.stage));
+  type Label = PlannedEventChange | 'chunk' | 'stage';
+  const intents: Intent<Label>[] = [
+    ...changes.map((c) => intent<Label>(c, eventUpdate(c, batchId, ctx))),
+    intent('chunk', {
+      Update: {
+        TableName: clients.tableName,
+        Key: keys.batchChangeSetChunk(batchId, subscriptionId, register, n),
+        UpdateExpression: 'SET applied = :t',
+        ConditionExpression: 'attribute_not_exists(applied)',
+        ExpressionAttributeValues: { ':t': ctx.now },
+      },
+    }),
+    intent('stage', batchStageCheck(batchId, ctx.stage)),
+  ];
   try {
-    await clients.dynamo.send(new TransactWriteCommand({ TransactItems: items }));
+    await transact(intents, { once: true });
     return { applied: true, changed: changes.length, exists: true };
   } catch (err) {
-    if (!isTransactionCanceled(err)) throw err;
-    const codes = (err.CancellationReasons ?? []).map((r) => r.Code);
-    if (codes.at(-1) === 'ConditionalCheckFailed') throw stageOver(batchId, ctx.stage);
-    if (codes.at(-2) === 'ConditionalCheckFailed') return { applied: false, changed: 0, exists: true };
-    if (codes.includes('ConditionalCheckFailed')) {
-      const i = codes.indexOf('ConditionalCheckFailed');
-      throw new DomainError('INTERNAL', `event ${changes[i]?.eventId} moved although batch ${batchId} holds it`);
-    }
+    const refused = refusals(err, intents);
+    if (refused?.has('stage')) throw stageOver(batchId, ctx.stage);
+    if (refused?.has('chunk')) return { applied: false, changed: 0, exists: true };
+    const moved = [...(refused?.keys() ?? [])].find((l) => typeof l !== 'string');
+    if (moved) throw new DomainError('INTERNAL', `event ${moved.eventId} moved although batch ${batchId} holds it`);
     throw err;
   }
 }

@@ -17,9 +17,19 @@ export const isConditionFailure = (err: unknown): err is ConditionalCheckFailedE
 export const isTransactionCanceled = (err: unknown): err is TransactionCanceledException =>
   err instanceof TransactionCanceledException || (err as { name?: string })?.name === 'TransactionCanceledException';
 
-/** Cancellation reason codes by item position ('None' for items that passed). */
-export function cancellationCodes(err: TransactionCanceledException): string[] {
+/** The cancellation's reason codes ('None' for items that passed); read as a set, never by position (see intents.ts). */
+function cancellationCodes(err: TransactionCanceledException): string[] {
   return (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+}
+
+/**
+ * A transaction cancelled by conditions alone: some item's own condition refused it, and every
+ * other item passed (no contention, throttling or validation among the reasons).
+ */
+export function isConditionCancellation(err: unknown): boolean {
+  if (!isTransactionCanceled(err)) return false;
+  const codes = cancellationCodes(err);
+  return codes.includes('ConditionalCheckFailed') && codes.every((c) => c === 'None' || c === 'ConditionalCheckFailed');
 }
 
 /** Cancellation reasons that say "try again": another transaction on the same items, or throttling. */

@@ -15,10 +15,14 @@ export interface Intent<L> {
 
 export const intent = <L>(label: L, item: TransactItem): Intent<L> => ({ label, item });
 
-/** Sends the intents as one transaction; one cancelled only by contention or throttling is sent again. */
-export async function transact(intents: readonly Intent<unknown>[]): Promise<void> {
+/**
+ * Sends the intents as one transaction; one cancelled only by contention or throttling is sent
+ * again, unless `once`: then the caller's own retry handles it (a workflow's Retry, a re-plan).
+ */
+export async function transact(intents: readonly Intent<unknown>[], opts: { once?: boolean } = {}): Promise<void> {
   const TransactItems = intents.map((i) => i.item);
-  await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems })));
+  const send = () => clients.dynamo.send(new TransactWriteCommand({ TransactItems }));
+  await (opts.once ? send() : retryOnConflict(send));
 }
 
 /**

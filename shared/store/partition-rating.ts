@@ -6,7 +6,7 @@
 // and the bill lines' deltas (a new line stamped with the bill unit of the subscription's balance
 // group, conditional on the group not having moved since). A retry, or a second runner,
 // re-reads and re-plans: what was applied is no longer a change, so nothing is applied twice.
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { CancellationReason } from '@aws-sdk/client-dynamodb';
 import type { LedgerEntry } from '../domain/balance';
 import { DomainError } from '../domain/errors';
 import { planPartition, type EventChange, type PartitionPlan } from '../domain/partition-plan';
@@ -19,7 +19,8 @@ import { batchStageCheck, stageOver, type BatchStage } from './batches';
 import { billAdjustmentPut, billLineUpdate, listBillLines } from './bill-lines';
 import { clients } from './clients';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
-import { cancellationCodes, isBusyCancellation, isTransactionCanceled } from './errors';
+import { isBusyCancellation, isTransactionCanceled } from './errors';
+import { intent, refusals, transact, type Intent } from './intents';
 import { keys } from './keys';
 import { queryIndexItems, readAll } from './query-all';
 import { requireSubscription } from './subscriptions';
@@ -83,19 +84,16 @@ export async function ratePartitionFrom(req: RatePartitionRequest): Promise<Rate
     const plan = await planFor(subscription, req);
     if (plan.changes.length === 0) return { changed, chunks, replans, plan };
     try {
-      const applied = await applyPlan(subscription, req, plan);
+      const applied = await applyChunks(subscription, req, plan);
       return { changed: changed + applied.changed, chunks: chunks + applied.chunks, replans, plan };
     } catch (err) {
-      if (err instanceof PartialApplication) {
-        changed += err.changed;
-        chunks += err.chunks;
-      }
-      const cause = err instanceof PartialApplication ? err.cause : err;
-      // The stage check is the last item of every chunk.
-      if (req.stage && isTransactionCanceled(cause) && cancellationCodes(cause).at(-1) === 'ConditionalCheckFailed')
-        throw stageOver(req.batchId!, req.stage);
+      if (!(err instanceof ChunkRefused)) throw err;
+      changed += err.changed;
+      chunks += err.chunks;
+      const { cause, refused } = err;
+      if (req.stage && refused?.has('stage')) throw stageOver(req.batchId!, req.stage);
       if (replans >= MAX_REPLANS || !(isTransactionCanceled(cause) || isBusyCancellation(cause))) throw cause;
-      if (isTransactionCanceled(cause) && interfacedLineRefused(cause)) {
+      if (interfacedLineRefused(refused)) {
         throw new DomainError(
           'AR_INTERFACED',
           `a bill line of subscription ${req.subscriptionId} is already interfaced to accounts receivable`,
@@ -145,18 +143,50 @@ export interface PlanWithState extends PartitionPlan {
   assignment: BillUnitAssignment;
 }
 
-class PartialApplication extends Error {
+/** What each item of a chunk's transaction stands for; a bill line by its period. */
+type ChunkLabel =
+  | 'event'
+  | 'bill unit'
+  | 'grant'
+  | 'ledger entry'
+  | 'register'
+  | 'adjustment'
+  | `bill line ${string}`
+  | 'stage';
+
+/**
+ * A chunk's write failed with `cause`; `refused`: its items refused by their own conditions (a
+ * cancelled transaction). `chunks` chunks of `changed` events were written before it, and stay.
+ */
+class ChunkRefused extends Error {
+  changed = 0;
+  chunks = 0;
   constructor(
-    readonly changed: number,
-    readonly chunks: number,
     override readonly cause: unknown,
+    readonly refused: ReadonlyMap<ChunkLabel, CancellationReason> | undefined,
   ) {
     super('a chunk of the plan was refused');
   }
 }
 
-/** Writes a plan chunk by chunk; `maxChunks` stops early (a crash, in tests). */
+/**
+ * Writes a plan chunk by chunk; `maxChunks` stops early (a crash, in tests). Refused at the first
+ * chunk: DynamoDB's error as it is; at a later one, what the chunks before wrote, with it as cause.
+ */
 export async function applyPlan(
+  subscription: Subscription,
+  req: RatePartitionRequest,
+  plan: PlanWithState,
+  maxChunks = Infinity,
+): Promise<{ changed: number; chunks: number }> {
+  try {
+    return await applyChunks(subscription, req, plan, maxChunks);
+  } catch (err) {
+    throw err instanceof ChunkRefused && err.chunks === 0 ? err.cause : err;
+  }
+}
+
+async function applyChunks(
   subscription: Subscription,
   req: RatePartitionRequest,
   plan: PlanWithState,
@@ -179,7 +209,7 @@ export async function applyPlan(
         plan.redirected,
       );
     } catch (err) {
-      throw chunks > 0 ? new PartialApplication(changed, chunks, err) : err;
+      throw Object.assign(err instanceof ChunkRefused ? err : new ChunkRefused(err, undefined), { changed, chunks });
     }
     changed += chunk.length;
     chunks++;
@@ -291,7 +321,11 @@ async function applyChunk(
   assignment: BillUnitAssignment,
   redirected: ReadonlySet<string> = new Set(),
 ): Promise<bigint> {
-  const items: TransactItem[] = [...chunk.map((c) => eventUpdate(c, req)), assignment.guard];
+  const intents: Intent<ChunkLabel>[] = [
+    ...chunk.map((c) => intent<ChunkLabel>('event', eventUpdate(c, req))),
+    intent('bill unit', assignment.guard),
+  ];
+  const push = (label: ChunkLabel, item: TransactItem) => void intents.push(intent(label, item));
   const grantDelta = new Map<string, bigint>();
   let consumed = 0n;
   const bills = new Map<string, { usageAmount: bigint; eventCount: number; adjustments?: bigint }>();
@@ -308,7 +342,7 @@ async function applyChunk(
   for (const [grantId, delta] of grantDelta) {
     if (delta === 0n) continue;
     const before = grantsBefore.get(grantId) ?? 0n;
-    items.push({
+    push('grant', {
       Update: {
         TableName: clients.tableName,
         Key: keys.grant(req.subscriptionId, req.register, grantId),
@@ -334,7 +368,8 @@ async function applyChunk(
       eventCount: chunk.length,
       ...(req.batchId ? { batchId: req.batchId } : {}),
     };
-    items.push(ledgerEntryPut(entry), consumptionUpdate(entry, consumedBefore));
+    push('ledger entry', ledgerEntryPut(entry));
+    push('register', consumptionUpdate(entry, consumedBefore));
   }
   if (redirected.size > 0) {
     // The interfaced line stays as it was; the correction is a credit of what was charged and a
@@ -356,8 +391,10 @@ async function applyChunk(
         at: req.now,
         ...(req.batchId ? { batchId: req.batchId } : {}),
       };
-      if (credit !== 0n) items.push(billAdjustmentPut({ ...base, id: `${id}:credit`, kind: 'CREDIT', amount: credit }));
-      if (rebill !== 0n) items.push(billAdjustmentPut({ ...base, id: `${id}:rebill`, kind: 'REBILL', amount: rebill }));
+      if (credit !== 0n)
+        push('adjustment', billAdjustmentPut({ ...base, id: `${id}:credit`, kind: 'CREDIT', amount: credit }));
+      if (rebill !== 0n)
+        push('adjustment', billAdjustmentPut({ ...base, id: `${id}:rebill`, kind: 'REBILL', amount: rebill }));
       posted += credit + rebill;
     }
     // One update per line: the target period may also carry usage of this chunk.
@@ -366,7 +403,8 @@ async function applyChunk(
   }
   for (const [period, d] of bills) {
     if (d.usageAmount === 0n && d.eventCount === 0 && !d.adjustments) continue;
-    items.push(
+    push(
+      `bill line ${period}`,
       billLineUpdate(
         {
           subscriptionId: req.subscriptionId,
@@ -382,8 +420,12 @@ async function applyChunk(
       ),
     );
   }
-  if (req.stage) items.push(batchStageCheck(req.batchId!, req.stage));
-  await clients.dynamo.send(new TransactWriteCommand({ TransactItems: items }));
+  if (req.stage) push('stage', batchStageCheck(req.batchId!, req.stage));
+  try {
+    await transact(intents, { once: true });
+  } catch (err) {
+    throw new ChunkRefused(err, refusals(err, intents));
+  }
   for (const [grantId, delta] of grantDelta) grantsBefore.set(grantId, (grantsBefore.get(grantId) ?? 0n) + delta);
   return consumedBefore + consumed;
 }
@@ -434,11 +476,10 @@ function consumptionUpdate(entry: LedgerEntry, consumedBefore: bigint): Transact
   };
 }
 
-/** A bill line update is the only item whose condition mentions INTERFACED. */
-function interfacedLineRefused(err: Parameters<typeof cancellationCodes>[0]): boolean {
-  const reasons = err.CancellationReasons ?? [];
-  return reasons.some(
-    (r) =>
-      r.Code === 'ConditionalCheckFailed' && r.Item?.itemType?.S === 'BILL_LINE' && r.Item?.status?.S === 'INTERFACED',
+/** A bill line refused because it is interfaced (the line as it was comes back with its refusal). */
+function interfacedLineRefused(refused: ReadonlyMap<ChunkLabel, CancellationReason> | undefined): boolean {
+  return [...(refused ?? [])].some(
+    ([label, r]) =>
+      label.startsWith('bill line') && r.Item?.itemType?.S === 'BILL_LINE' && r.Item?.status?.S === 'INTERFACED',
   );
 }

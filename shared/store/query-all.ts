@@ -28,6 +28,42 @@ export interface Page<T> {
 const pageOf = (items: Item[], last: Item | undefined): Page<Item> =>
   last ? { items, nextCursor: encodeCursor(last) } : { items };
 
+/** A filter applied to the items a Query read (a page may come back short). */
+export interface QueryFilter {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+/**
+ * One Query of the items of one partition key whose sort key starts with `prefix`, from `start`
+ * (a LastEvaluatedKey): every prefix read of the store goes through here.
+ */
+export function queryPrefix(q: {
+  pk: string;
+  prefix: string;
+  limit?: number;
+  start?: Item | undefined;
+  /** Strong reads unless an eventually consistent page will do. */
+  consistent?: boolean;
+  filter?: QueryFilter | undefined;
+}): Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }> {
+  const names = q.filter && Object.keys(q.filter.names).length > 0 ? q.filter.names : undefined;
+  return clients.dynamo.send(
+    new QueryCommand({
+      TableName: clients.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ...(q.filter ? { FilterExpression: q.filter.expression } : {}),
+      // DynamoDB refuses an empty map of names.
+      ...(names ? { ExpressionAttributeNames: names } : {}),
+      ExpressionAttributeValues: { ':pk': q.pk, ':prefix': q.prefix, ...q.filter?.values },
+      ...(q.limit === undefined ? {} : { Limit: q.limit }),
+      ExclusiveStartKey: q.start,
+      ...(q.consistent === false ? {} : { ConsistentRead: true }),
+    }),
+  );
+}
+
 /**
  * One page of the items of one partition key whose sort key starts with `prefix`, from a cursor
  * an earlier page gave. `filter` is applied to the page read (a page may come back short).
@@ -39,19 +75,9 @@ export async function queryPrefixPage(q: {
   cursor: string | undefined;
   /** Strong reads unless an eventually consistent page will do. */
   consistent?: boolean;
-  filter?: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
+  filter?: QueryFilter;
 }): Promise<Page<Item>> {
-  const res = await clients.dynamo.send(
-    new QueryCommand({
-      TableName: clients.tableName,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ...(q.filter ? { FilterExpression: q.filter.expression, ExpressionAttributeNames: q.filter.names } : {}),
-      ExpressionAttributeValues: { ':pk': q.pk, ':prefix': q.prefix, ...q.filter?.values },
-      Limit: q.limit,
-      ExclusiveStartKey: decodeCursor(q.cursor, isStringRecord),
-      ...(q.consistent === false ? {} : { ConsistentRead: true }),
-    }),
-  );
+  const res = await queryPrefix({ ...q, start: decodeCursor(q.cursor, isStringRecord) });
   return pageOf(res.Items ?? [], res.LastEvaluatedKey);
 }
 
@@ -70,17 +96,7 @@ export async function indexPage(key: string, limit: number, cursor: string | und
 
 /** Every item of one partition key whose sort key starts with `prefix`, read strongly, all pages. */
 export function queryAll(pk: string, prefix: string): Promise<Item[]> {
-  return readAll((start) =>
-    clients.dynamo.send(
-      new QueryCommand({
-        TableName: clients.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    ),
-  );
+  return readAll((start) => queryPrefix({ pk, prefix, start }));
 }
 
 /** Every item of one key of a global secondary index, all pages (indexes are eventually consistent). */

@@ -1,7 +1,7 @@
 // Usage events: their checked mapper, new events landed once (conditional puts; a child counted on
 // its parent in the same transaction), and reads (listing by partition: usage-event-list.ts). The rules of
 // ingest are above the store (domain/event-ingest.ts, services/ingest-events.ts).
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError } from '../domain/errors';
 import { EVENT_STATUSES, type NewUsageEvent, type StoredRating, type UsageEvent } from '../domain/usage-event';
 import { batchGet } from './batch-get';
@@ -123,6 +123,21 @@ export async function insertEvent(item: Record<string, unknown>, parentEventId: 
     if (!refused?.has('event')) throw err;
     return false;
   }
+}
+
+/**
+ * Names a replacement on the event it replaces (a set: linking again changes nothing). No
+ * condition: the original is in the table, since the batch inserting the replacement holds it.
+ */
+export async function linkReplacement(originalEventId: string, replacementEventId: string): Promise<void> {
+  await clients.dynamo.send(
+    new UpdateCommand({
+      TableName: clients.tableName,
+      Key: keys.event(originalEventId),
+      UpdateExpression: 'ADD replacedBySet :r',
+      ExpressionAttributeValues: { ':r': new Set([replacementEventId]) },
+    }),
+  );
 }
 
 /** A parent counts children landing with it; never creates a parent by counting its child (parents land first). */
