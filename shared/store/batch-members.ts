@@ -18,7 +18,7 @@ import {
   type RelatedReason,
   type SelectionCriteria,
 } from '../domain/batch';
-import { DomainError, type ErrorCode } from '../domain/errors';
+import { DomainError, type ErrorCode, type Refusal } from '../domain/errors';
 import { registersOf, type Subscription } from '../domain/subscription';
 import {
   contentFingerprint,
@@ -42,9 +42,9 @@ import { childEventIds, getEvents, toUsageEvent } from './usage-events';
 
 type Item = Record<string, unknown>;
 
-export interface Rejection {
+/** An event a hold refused, and why; the message may be left to the code's words. */
+export interface HoldRefusal extends Omit<Refusal, 'message'> {
   eventId: string;
-  code: ErrorCode;
   message?: string;
 }
 
@@ -52,7 +52,7 @@ export interface HoldResult {
   added: string[];
   /** Already members of this batch: adding again is a no-op. */
   already: string[];
-  rejected: Rejection[];
+  rejected: HoldRefusal[];
 }
 
 const CONCURRENCY = 16;
@@ -416,12 +416,11 @@ export interface ReplacementRequest {
   events: unknown[];
 }
 
-export interface ReplacementRejection {
+/** A replacement request refused: its original, the replacement's index and id where known. */
+export interface ReplacementRefusal extends Refusal {
   originalEventId: string;
   index?: number;
   eventId?: string;
-  code: ErrorCode;
-  message: string;
 }
 
 /**
@@ -439,9 +438,9 @@ export async function addReplacements(
   already: string[];
   replacements: number;
   newMembers: number;
-  rejected: ReplacementRejection[];
+  rejected: ReplacementRefusal[];
 }> {
-  const rejected: ReplacementRejection[] = [];
+  const rejected: ReplacementRefusal[] = [];
   let added = 0;
   const already: string[] = [];
   let replacements = 0;
@@ -457,7 +456,7 @@ export async function addReplacements(
   const prepared: Prepared[] = [];
   const rejectFor =
     (req: ReplacementRequest) =>
-    (code: ErrorCode, message: string, extra: Partial<ReplacementRejection> = {}) =>
+    (code: ErrorCode, message: string, extra: Partial<ReplacementRefusal> = {}) =>
       void rejected.push({ originalEventId: req.originalEventId, code, message, ...extra });
   await mapLimit(requests, CONCURRENCY, async (req) => {
     const reject = rejectFor(req);
