@@ -2,8 +2,6 @@
 // period are refused by effectiveDateRefusal, and the refusal is also a condition in the posting's
 // transaction, so a close that lands while a backdated posting is in flight cannot be overtaken.
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ledgerCloseRefusal } from '../domain/effective-date';
-import { DomainError } from '../domain/errors';
 import type { TransactItem } from './grouped-transactions';
 import { clients } from './clients';
 import { isConditionFailure } from './errors';
@@ -29,38 +27,34 @@ export async function getLedgerClose(): Promise<LedgerClose> {
   };
 }
 
-/** Moves the close forward (asking for the period already closed is a no-op). */
-export async function closeLedgerThrough(period: string, actor: string, now: string): Promise<LedgerClose> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const current = await getLedgerClose();
-    const refusal = ledgerCloseRefusal(period, current.closedThrough, now);
-    if (refusal) throw new DomainError(refusal.code, refusal.message, [{ path: 'body.closedThrough', ...refusal }]);
-    if (current.closedThrough === period) return current;
-    try {
-      await clients.dynamo.send(
-        new UpdateCommand({
-          TableName: clients.tableName,
-          Key: keys.ledgerClose,
-          UpdateExpression:
-            'SET itemType = :itemType, closedThrough = :p, updatedAt = :now, updatedBy = :actor, history = list_append(if_not_exists(history, :empty), :entry)',
-          ConditionExpression: 'attribute_not_exists(PK) OR closedThrough < :p',
-          ExpressionAttributeValues: {
-            ':itemType': 'SETTING',
-            ':p': period,
-            ':now': now,
-            ':actor': actor,
-            ':empty': [],
-            ':entry': [{ closedThrough: period, at: now, by: actor }],
-          },
-        }),
-      );
-      return { closedThrough: period, updatedAt: now, updatedBy: actor };
-    } catch (err) {
-      // Someone closed at the same time: read again and judge against what they wrote.
-      if (!isConditionFailure(err)) throw err;
-    }
+/**
+ * Moves the close forward to `period`, only if nothing closed it that far already (false then:
+ * read it again and judge against what was written).
+ */
+export async function moveLedgerClose(period: string, actor: string, now: string): Promise<boolean> {
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.ledgerClose,
+        UpdateExpression:
+          'SET itemType = :itemType, closedThrough = :p, updatedAt = :now, updatedBy = :actor, history = list_append(if_not_exists(history, :empty), :entry)',
+        ConditionExpression: 'attribute_not_exists(PK) OR closedThrough < :p',
+        ExpressionAttributeValues: {
+          ':itemType': 'SETTING',
+          ':p': period,
+          ':now': now,
+          ':actor': actor,
+          ':empty': [],
+          ':entry': [{ closedThrough: period, at: now, by: actor }],
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
   }
-  throw new DomainError('CONFLICT', 'the ledger close changed concurrently; read it and retry');
 }
 
 /** A transaction's guard that `period` is still open. */

@@ -1,7 +1,7 @@
 // Subscriptions: the plan every rating reads.
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError } from '../domain/errors';
-import { planChangeIssues, type Subscription, type SubscriptionPlan } from '../domain/subscription';
+import type { Subscription } from '../domain/subscription';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
 import { queryIndexAll } from './query-all';
@@ -47,51 +47,32 @@ export async function requireSubscription(subscriptionId: string): Promise<Subsc
 }
 
 /**
- * Creates or changes a subscription. The write is conditional on the version read, so two
- * concurrent changes cannot both win; immutable fields are refused with the field named.
+ * Writes a subscription: a new one only if none exists, a change only at the plan version it was
+ * read at, so two concurrent changes cannot both win.
  */
-export async function putSubscription(
-  subscriptionId: string,
-  plan: SubscriptionPlan,
-  now: string,
-): Promise<{ subscription: Subscription; created: boolean }> {
-  const existing = await getSubscription(subscriptionId);
-  if (existing) {
-    const issues = planChangeIssues(existing, plan);
-    if (issues.length > 0)
-      throw new DomainError('VALIDATION_FAILED', 'The change is not allowed for an existing subscription', issues);
-  }
-  const subscription: Subscription = {
-    subscriptionId,
-    accountId: plan.accountId,
-    startDate: plan.startDate,
-    currency: plan.currency,
-    products: plan.products,
-    ...(plan.periodMinimum !== undefined ? { periodMinimum: plan.periodMinimum } : {}),
-    planVersion: (existing?.planVersion ?? 0) + 1,
-    createdAt: existing?.createdAt ?? now,
-    updatedAt: now,
-  };
+export async function writeSubscription(subscription: Subscription, readAt: number | undefined): Promise<void> {
   try {
     await clients.dynamo.send(
       new PutCommand({
         TableName: clients.tableName,
         Item: {
-          ...keys.subscription(subscriptionId),
-          ...keys.accountSubscription(plan.accountId, subscriptionId),
+          ...keys.subscription(subscription.subscriptionId),
+          ...keys.accountSubscription(subscription.accountId, subscription.subscriptionId),
           itemType: 'SUBSCRIPTION',
           ...subscription,
         },
-        ConditionExpression: existing ? 'planVersion = :v' : 'attribute_not_exists(PK)',
-        ...(existing ? { ExpressionAttributeValues: { ':v': existing.planVersion } } : {}),
+        ConditionExpression: readAt !== undefined ? 'planVersion = :v' : 'attribute_not_exists(PK)',
+        ...(readAt !== undefined ? { ExpressionAttributeValues: { ':v': readAt } } : {}),
       }),
     );
   } catch (err) {
     if (isConditionFailure(err))
-      throw new DomainError('CONFLICT', `subscription ${subscriptionId} changed concurrently; read it and retry`);
+      throw new DomainError(
+        'CONFLICT',
+        `subscription ${subscription.subscriptionId} changed concurrently; read it and retry`,
+      );
     throw err;
   }
-  return { subscription, created: !existing };
 }
 
 /** Ids of an account's subscriptions (from an eventually consistent index: invariant checks, listings). */

@@ -30,7 +30,7 @@ import { startLocalStack, type LocalStack } from '../../infra/local/stack';
 import { taskFunctions } from '../../functions/workflow/workflows';
 import { clients } from '../../shared/store/clients';
 import { mapLimit } from '../../shared/store/concurrency';
-import { putSubscription } from '../../shared/store/subscriptions';
+import { putSubscription } from '../../shared/services/subscriptions';
 import { addGrant } from '../../shared/store/balances';
 import { ingestEvents } from '../../shared/services/ingest-events';
 import { addByCriteria, addReplacementsToBatch, openBatch } from '../../shared/services/batches';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Period } from '../../../shared/domain/values';
-import { closeLedgerThrough } from '../../../shared/store/ledger-close';
+import { closeLedgerThrough } from '../../../shared/services/ledger-close';
 import { httpHandler, ok } from '../http-handler';
 import { ledgerCloseView, LedgerCloseView } from '../views';
 

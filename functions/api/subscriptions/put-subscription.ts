@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SubscriptionInput } from '../../../shared/domain/subscription';
 import { Id } from '../../../shared/domain/values';
-import { putSubscription } from '../../../shared/store/subscriptions';
+import { putSubscription } from '../../../shared/services/subscriptions';
 import { created, httpHandler, ok } from '../http-handler';
 import { SubscriptionView, subscriptionView } from '../views';
 
