@@ -9,7 +9,7 @@ import { setEventPublisher } from '../../shared/events/publisher';
 import { adjust } from '../../shared/services/adjustments';
 import { applyAdjustment } from '../../shared/store/adjustments';
 import { allLedgerEntries } from '../../shared/store/balances';
-import { ratePartitionFrom } from '../../shared/store/partition-rating';
+import { ratePartitionFrom } from '../support/rate-directly';
 import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvent } from '../../shared/store/usage-events';
 

@@ -9,7 +9,8 @@ import { publishPending } from '../../shared/services/publish-events';
 import { transferBalance } from '../../shared/services/balances';
 import { allLedgerEntries, getRegister } from '../../shared/store/balances';
 import { getOutboxEntry } from '../../shared/store/outbox';
-import { applyPlan, planFor, ratePartitionFrom } from '../../shared/store/partition-rating';
+import { planFor } from '../../shared/store/partition-rating';
+import { applyPlan, ratePartitionFrom } from '../support/rate-directly';
 import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvent } from '../../shared/store/usage-events';
 

@@ -5,7 +5,7 @@ import { aSubscription, anEvent, uniqueId } from '../support/builders';
 import { useTestTable, type TestTable } from '../support/dynamo';
 import { clients } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
-import { ratePartitionFrom } from '../../shared/store/partition-rating';
+import { ratePartitionFrom } from '../support/rate-directly';
 import { getEvent, getEvents } from '../../shared/store/usage-events';
 
 let table: TestTable;

@@ -16,7 +16,7 @@ import {
   resultKeyOf,
 } from '../../shared/domain/import-keys';
 import { getImportMarker } from '../../shared/store/import-markers';
-import { ratePartitionFrom } from '../../shared/store/partition-rating';
+import { ratePartitionFrom } from '../support/rate-directly';
 import { call } from '../support/api';
 import { aSubscription, uniqueId } from '../support/builders';
 import { eventually } from '../support/eventually';

@@ -6,7 +6,7 @@ import { errorsKeyOf } from '../../shared/domain/import-keys';
 import { Readable } from 'node:stream';
 import { getImportMarker } from '../../shared/store/import-markers';
 import { clients } from '../../shared/store/clients';
-import { ratePartitionFrom } from '../../shared/store/partition-rating';
+import { ratePartitionFrom } from '../support/rate-directly';
 import { call } from '../support/api';
 import { aSubscription, uniqueId } from '../support/builders';
 import { eventually } from '../support/eventually';

@@ -6,7 +6,7 @@ import { useTestTable, type TestTable } from '../support/dynamo';
 import { clients } from '../../shared/store/clients';
 import { checkTable } from '../../shared/store/invariants';
 import { keys } from '../../shared/store/keys';
-import { ratePartitionFrom } from '../../shared/store/partition-rating';
+import { ratePartitionFrom } from '../support/rate-directly';
 
 let table: TestTable;
 beforeAll(async () => {

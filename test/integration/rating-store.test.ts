@@ -5,7 +5,8 @@ import { useTestTable, type TestTable } from '../support/dynamo';
 import { allLedgerEntries, getRegister } from '../../shared/store/balances';
 import { listBillLines } from '../../shared/store/bill-lines';
 import { checkSubscription } from '../../shared/store/invariants';
-import { applyPlan, planFor, ratePartitionFrom, type RatePartitionRequest } from '../../shared/store/partition-rating';
+import { planFor, type RatePartitionRequest } from '../../shared/store/partition-rating';
+import { applyPlan, ratePartitionFrom } from '../support/rate-directly';
 import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvent, getEvents } from '../../shared/store/usage-events';
 

@@ -5,7 +5,7 @@ import { anAccount, aSubscription, anEvent, uniqueId } from './builders';
 import type { TestTable } from './dynamo';
 import { tableSnapshot } from './table-snapshot';
 import { checkAccount, checkSubscription } from '../../shared/store/invariants';
-import { ratePartitionFrom } from '../../shared/store/partition-rating';
+import { ratePartitionFrom } from './rate-directly';
 import { requireSubscription } from '../../shared/store/subscriptions';
 
 export const products = {
