@@ -24,7 +24,7 @@ import { batchGet } from './batch-get';
 import { logEntryPut, logOnceItems, type LogEntry } from './batch-log';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
-import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './errors';
+import { cancellationCodes, isConditionFailure, isTransactionCanceled, retryOnConflict } from './errors';
 import { keys } from './keys';
 import { queryIndexItems } from './query-all';
 
@@ -347,9 +347,10 @@ export async function transitionBatch(
       : new DomainError('NOT_FOUND', `batch ${batchId} was not found`);
   if (patch.log) {
     try {
-      await clients.dynamo.send(
-        new TransactWriteCommand({ TransactItems: [{ Update: update }, logEntryPut(batchId, patch.log)] }),
-      );
+      // A request racing another on the batch (two locks at once) may be cancelled by contention
+      // alone: nothing applied, so it is sent again and meets the condition the winner left.
+      const items = [{ Update: update }, logEntryPut(batchId, patch.log)];
+      await retryOnConflict(() => clients.dynamo.send(new TransactWriteCommand({ TransactItems: items })));
     } catch (err) {
       if (isTransactionCanceled(err) && cancellationCodes(err)[0] === 'ConditionalCheckFailed')
         throw refused((await getBatch(batchId))?.status);
