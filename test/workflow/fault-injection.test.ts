@@ -378,6 +378,37 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     expect((await call('GET', `/v1/batches/${rating}`)).body.counts.events).toBe(0);
   });
 
+  it('a revert failure whose record lands after the revert was asked again and finished shows no error and is logged once', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+    const rating = await newBatch('RATING');
+    await addEvents(
+      rating,
+      events.map((e) => e.eventId),
+    );
+    await drive(rating, 'lock', ['LOCKED']);
+    // The revert fails; the first attempt to record it stalls (its retry records it), and lands last.
+    const faults = failEveryNthWrite('RevertForEdit', 1);
+    const late = holdFirstWrite((_command, _input, task) => task === 'RevertFailed');
+    try {
+      expect((await call('POST', `/v1/batches/${rating}/revert`)).status).toBe(202);
+      await late.held;
+      expect(await executionEnded(rating, 'revert')).toBe('FAILED');
+    } finally {
+      faults.stop();
+    }
+    expect((await call('GET', `/v1/batches/${rating}`)).body).toMatchObject({
+      status: 'REVERTING',
+      lastError: { code: 'INTERNAL' },
+    });
+    await revert(rating);
+    late.release();
+    await stack.idle();
+
+    const batch = (await call('GET', `/v1/batches/${rating}`)).body;
+    expect([batch.status, batch.lastError]).toEqual(['DRAFT', undefined]);
+    expect((await actions(rating)).filter((a) => a === 'REVERT_FAILED')).toHaveLength(1);
+  });
+
   it('FinishSubmit settles a large batch whose every 20th write fails, page by page, and the batch ends as its partitions did', async () => {
     // Two subscriptions; a top-up of the second after lock makes its preview stale, so finishing
     // marks its 100 members FAILED and releases their events: far more writes than one unit's retries cover.
