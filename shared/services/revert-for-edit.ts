@@ -36,7 +36,7 @@ export async function revertStep(
   if (batch.status !== 'REVERTING')
     throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not REVERTING`);
   const stage = { status: 'REVERTING', version: batch.version } as const;
-  await releaseRelated(batch.batchId, ['REVERTING']);
+  await releaseRelated(batch.batchId, stage);
   let events = 0;
   let cursor: string | undefined;
   do {
