@@ -5,7 +5,6 @@ import { actionRefusal, type Batch, type BatchAction, type BatchStatus, type Pen
 import { DomainError } from '../domain/errors';
 import { executionName, type WorkflowName } from '../domain/workflows';
 import { config } from '../config';
-import { appendLog } from '../store/batch-log';
 import { recordExecution, requireBatch, transitionBatch } from '../store/batches';
 import { clients } from '../store/clients';
 import { releaseEveryMember } from './batches';
@@ -86,7 +85,7 @@ export async function requestAction(
   // Only a start of this route's own workflow (the one it may start) is repeated here.
   if (batch.pendingStart && batch.pendingStart.workflow === spec.workflow) {
     const pending = batch.pendingStart;
-    const executionArn = await startPending(batchId, pending, actor, now);
+    const executionArn = await startPending(batchId, pending);
     // Asking again for the very action whose start was pending answers as its first request would have.
     if (pending.action === spec.action && batch.status === spec.to) return { batchId, status: spec.to, executionArn };
     batch = await requireBatch(batchId);
@@ -99,8 +98,6 @@ export async function requestAction(
       `batch ${batchId} changed while ${spec.action} was checked (locked again?); read it and ask again`,
     );
   }
-  const arn = config().STATE_MACHINE_ARNS[spec.workflow];
-  if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${spec.workflow}`);
   // The transition is conditional on this version, so the moved batch's version is the next one.
   const version = batch.version + 1;
   const pending: PendingStart = {
@@ -109,79 +106,81 @@ export async function requestAction(
     name: executionName(batchId, spec.name, version),
     input: JSON.stringify(spec.input({ ...batch, version }, actor)),
   };
-  // Who locks is recorded with the lock's own transition, for approval at submit.
+  const executionArn = executionArnOf(pending);
+  // Who locks is recorded with the lock's own transition, for approval at submit. The request's
+  // entry is written with the move, so it is logged exactly when the move applies: once, however
+  // the request dies or is repeated afterwards.
   const patch = {
     lastError: null,
     pendingStart: pending,
     cancelRequested: spec.cancel === true,
     ...(kind === 'lock' ? { lockedBy: actor } : {}),
+    log: {
+      at: now,
+      actor,
+      action: spec.action,
+      message: `${spec.action.toLowerCase()} requested`,
+      data: { executionArn, version },
+    },
   };
   await transitionBatch(batchId, spec.from, spec.to, now, patch, batch.version);
-  let executionArn: string;
   try {
-    executionArn = await startExecution(pending);
+    await startExecution(pending);
   } catch (err) {
     // Nothing runs: put the batch back where it was, with the reason, so the action can be asked
     // again; unless a repeat of the request started it meanwhile (the start is no longer pending).
+    const at = new Date().toISOString();
+    const message = `could not start ${spec.workflow}: ${(err as Error).message}`;
     await transitionBatch(
       batchId,
       [spec.to],
       batch.status,
-      new Date().toISOString(),
+      at,
       {
-        lastError: {
-          code: 'INTERNAL',
-          message: `could not start ${spec.workflow}: ${(err as Error).message}`,
-          at: now,
-        },
+        lastError: { code: 'INTERNAL', message, at: now },
         whilePending: true,
+        log: { at, actor, action: 'START_FAILED', message, data: { action: spec.action, version } },
       },
       version,
     ).catch(() => undefined);
     throw err;
   }
   await recordExecution(batchId, spec.name, executionArn, pending.name);
-  await appendLog(batchId, {
-    at: now,
-    actor,
-    action: spec.action,
-    message: `${spec.action.toLowerCase()} requested`,
-    data: { executionArn, version },
-  });
   return { batchId, status: spec.to, executionArn };
 }
 
 const specByAction = (action: BatchAction): ActionSpec =>
   Object.values(specs as Record<string, ActionSpec>).find((s) => s.action === action)!;
 
-/** Starts a pending execution (idempotent by name and input) and records it. */
-async function startPending(batchId: string, pending: PendingStart, actor: string, now: string): Promise<string> {
+/**
+ * Starts a pending execution (idempotent by name and input) and records it. Its request was logged
+ * with the move that asked for it, so a repeat logs nothing.
+ */
+async function startPending(batchId: string, pending: PendingStart): Promise<string> {
   const spec = specByAction(pending.action);
-  const executionArn = await startExecution(pending);
+  await startExecution(pending);
+  const executionArn = executionArnOf(pending);
   await recordExecution(batchId, spec.name, executionArn, pending.name);
-  await appendLog(batchId, {
-    at: now,
-    actor,
-    action: pending.action,
-    message: `${pending.action.toLowerCase()} started on a repeated request`,
-    data: { executionArn },
-  });
   return executionArn;
 }
 
-async function startExecution(pending: PendingStart): Promise<string> {
+/** An execution's ARN follows from its state machine and its name: known before it starts. */
+function executionArnOf(pending: PendingStart): string {
+  const arn = config().STATE_MACHINE_ARNS[pending.workflow];
+  if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${pending.workflow}`);
+  return `${arn.replace(':stateMachine:', ':execution:')}:${pending.name}`;
+}
+
+async function startExecution(pending: PendingStart): Promise<void> {
   const arn = config().STATE_MACHINE_ARNS[pending.workflow];
   if (!arn) throw new Error(`STATE_MACHINE_ARNS has no ${pending.workflow}`);
   try {
-    const res = await clients.sfn.send(
+    await clients.sfn.send(
       new StartExecutionCommand({ stateMachineArn: arn, name: pending.name, input: pending.input }),
     );
-    return res.executionArn!;
   } catch (err) {
     // It ran already (and ended): starting it is done.
-    if ((err as { name?: string }).name === 'ExecutionAlreadyExists')
-      return `${arn.replace(':stateMachine:', ':execution:')}:${pending.name}`;
-    throw err;
+    if ((err as { name?: string }).name !== 'ExecutionAlreadyExists') throw err;
   }
 }
 
@@ -206,17 +205,27 @@ export async function cancelBatch(
   if (batch.status !== 'CANCELLED') {
     const refusal = actionRefusal(batch, 'CANCEL');
     if (refusal) throw new DomainError(refusal.code, refusal.message);
-    cancelled = await transitionBatch(batchId, ['DRAFT'], 'CANCELLED', now, { lastError: null }, batch.version);
+    // The entry goes with the move, counting what the batch held: a cancel that dies while it
+    // releases is still logged, once; asking again finishes the release and logs nothing more.
+    const held = batch.counts.events;
+    cancelled = await transitionBatch(
+      batchId,
+      ['DRAFT'],
+      'CANCELLED',
+      now,
+      {
+        lastError: null,
+        log: {
+          at: now,
+          actor,
+          action: 'CANCEL',
+          message: `cancelled; its ${held} event(s) are released`,
+          data: { events: held },
+        },
+      },
+      batch.version,
+    );
   }
-  const released = await releaseEveryMember(cancelled, now);
-  if (batch.status !== 'CANCELLED') {
-    await appendLog(batchId, {
-      at: now,
-      actor,
-      action: 'CANCEL',
-      message: `cancelled; ${released} event(s) released`,
-      data: { released },
-    });
-  }
+  await releaseEveryMember(cancelled, now);
   return { accepted: false, batch: await requireBatch(batchId) };
 }

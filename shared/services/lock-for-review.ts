@@ -469,7 +469,7 @@ export async function lockFailed(
   // Each undo holds only while the batch is LOCKING at this lock's version: a batch the lock did move
   // on, or a later lock of it, keeps its preview and gates.
   const stage: BatchStage = { status: 'LOCKING', version };
-  await releaseRelated(batchId, ['LOCKING']);
+  await releaseRelated(batchId, stage);
   await deletePartitions(batchId, stage);
   await openGates(batchId, stage);
   await transitionBatch(
@@ -485,8 +485,12 @@ export async function lockFailed(
   );
 }
 
-/** Releases what lock pulled in (related events, children of reversed parents not added by the user). */
-export async function releaseRelated(batchId: string, allowedStatuses: readonly Batch['status'][]): Promise<number> {
+/**
+ * Releases what lock pulled in (related events, children of reversed parents not added by the
+ * user), only while the batch is at `stage` (status and version): a late attempt cannot release
+ * what a later lock of the batch holds.
+ */
+export async function releaseRelated(batchId: string, stage: BatchStage): Promise<number> {
   const batch = await requireBatch(batchId);
   const related: BatchMember[] = [];
   let cursor: string | undefined;
@@ -495,5 +499,5 @@ export async function releaseRelated(batchId: string, allowedStatuses: readonly 
     related.push(...page.items.filter((m) => m.role === 'RELATED' || m.relatedReason));
     cursor = page.nextCursor;
   } while (cursor);
-  return releaseMembers(batch, related, { status: allowedStatuses });
+  return releaseMembers(batch, related, stage);
 }

@@ -1,9 +1,18 @@
 // Revert for edit: release what lock pulled in, clear validation errors, discard the preview,
 // reopen edits, back to DRAFT. Idempotent, so a retry after a crash simply finishes the job.
 import { DomainError } from '../domain/errors';
-import { appendLog } from '../store/batch-log';
+import { logOnceItems } from '../store/batch-log';
 import { deletePartitions } from '../store/batch-partitions';
-import { listMembers, openGates, requireBatch, setLastError, setMemberState, transitionBatch } from '../store/batches';
+import {
+  listMembers,
+  openGates,
+  requireBatch,
+  setLastError,
+  setMemberState,
+  transitionBatch,
+  writeInStage,
+  type BatchStage,
+} from '../store/batches';
 import { releaseEveryMember } from './batches';
 import { releaseRelated, type WorkflowStep } from './lock-for-review';
 import type { ErrorCode } from '../domain/errors';
@@ -27,7 +36,7 @@ export async function revertStep(
   if (batch.status !== 'REVERTING')
     throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not REVERTING`);
   const stage = { status: 'REVERTING', version: batch.version } as const;
-  await releaseRelated(batch.batchId, ['REVERTING']);
+  await releaseRelated(batch.batchId, stage);
   let events = 0;
   let cursor: string | undefined;
   do {
@@ -89,19 +98,34 @@ export async function revertStep(
   return { ...step, phase: 'finish', cursor: null, done: true };
 }
 
+/**
+ * Shows why the revert at `version` stopped (the batch stays REVERTING; reverting again resumes the
+ * work) and logs it once per failed stage: a retried or late RevertFailed meets the log's marker,
+ * and one whose batch has moved on records nothing.
+ */
 export async function revertFailed(
   batchId: string,
+  version: number,
   actor: string,
   error: { code: ErrorCode; message: string },
   now: string,
 ): Promise<void> {
-  // The batch stays REVERTING with the error shown; reverting again resumes the work.
-  await setLastError(batchId, { ...error, at: now });
-  await appendLog(batchId, {
-    at: now,
-    actor,
-    action: 'REVERT_FAILED',
-    message: `revert failed: ${error.message}`,
-    data: { error },
-  });
+  const stage: BatchStage = { status: 'REVERTING', version };
+  try {
+    await setLastError(batchId, { ...error, at: now }, stage);
+    await writeInStage(
+      batchId,
+      stage,
+      logOnceItems(batchId, `REVERT_FAILED#v${version}`, {
+        at: now,
+        actor,
+        action: 'REVERT_FAILED',
+        message: `revert failed: ${error.message}`,
+        data: { error },
+      }),
+    );
+  } catch (err) {
+    if (err instanceof DomainError && err.code === 'INVALID_TRANSITION') return;
+    throw err;
+  }
 }

@@ -345,7 +345,9 @@ export async function transitionBatch(
   if (patch.log) {
     const intents = [intent('batch', { Update: update }), intent('log', logEntryPut(batchId, patch.log))];
     try {
-      await transact(intents, { once: true });
+      // A request racing another on the batch (two locks at once) may be cancelled by contention
+      // alone: nothing applied, so it is sent again and meets the condition the winner left.
+      await transact(intents);
     } catch (err) {
       if (refusals(err, intents)?.has('batch')) throw refused((await getBatch(batchId))?.status);
       throw err;
@@ -651,16 +653,32 @@ export async function recordExecution(batchId: string, action: string, arn: stri
   }
 }
 
-/** Shows why a workflow stopped without moving the batch (a failed revert may be asked again). */
-export async function setLastError(batchId: string, error: NonNullable<Batch['lastError']>): Promise<void> {
-  await clients.dynamo.send(
-    new UpdateCommand({
-      TableName: clients.tableName,
-      Key: keys.batch(batchId),
-      UpdateExpression: 'SET lastError = :e',
-      ExpressionAttributeValues: { ':e': error },
-    }),
-  );
+/**
+ * Shows why a workflow stopped without moving the batch (a failed revert may be asked again), only
+ * while the batch is still at `stage`: refused (stageOver) once it has moved on, so a late attempt
+ * cannot show its error on a batch that a later action moved.
+ */
+export async function setLastError(
+  batchId: string,
+  error: NonNullable<Batch['lastError']>,
+  stage: BatchStage,
+): Promise<void> {
+  const check = batchStageCheck(batchId, stage).ConditionCheck!;
+  try {
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: 'SET lastError = :e',
+        ConditionExpression: check.ConditionExpression,
+        ExpressionAttributeNames: check.ExpressionAttributeNames,
+        ExpressionAttributeValues: { ...check.ExpressionAttributeValues, ':e': error },
+      }),
+    );
+  } catch (err) {
+    if (isConditionFailure(err)) throw stageOver(batchId, stage);
+    throw err;
+  }
 }
 
 /** Strongly consistent read of many batches; missing ids are absent from the result. */

@@ -63,6 +63,96 @@ describe('a request that dies between the status change and the workflow start',
   });
 });
 
+describe('the log of a request: one entry, written with its move', () => {
+  const entries = async (batchId: string, action: string) =>
+    ((await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string }[]).filter(
+      (e) => e.action === action,
+    );
+
+  it('a lock request that dies just after its workflow started is logged once; asking again logs nothing more', async () => {
+    const { batchId } = await draftWith('RATING');
+    // The workflow starts, then the request's process is killed: it never records the start.
+    let killed = false;
+    clients.sfn.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (!killed && context.commandName === 'StartExecutionCommand') {
+          killed = true;
+          await new Promise(() => undefined);
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'killAfterStart' },
+    );
+    try {
+      void call('POST', `/v1/batches/${batchId}/lock`);
+      await eventually('the lock request to die after its start', async () => (killed ? true : undefined));
+      await waitForStatus(batchId, ['LOCKED']);
+      expect(await entries(batchId, 'LOCK')).toHaveLength(1);
+      // The start is still pending on the batch: asking again confirms it, and logs no second request.
+      const again = await call('POST', `/v1/batches/${batchId}/lock`);
+      expect([again.status, again.body.code]).toEqual([409, 'INVALID_TRANSITION']);
+      expect(await entries(batchId, 'LOCK')).toHaveLength(1);
+    } finally {
+      clients.sfn.middlewareStack.remove('killAfterStart');
+    }
+  });
+
+  it('a lock whose workflow could not start goes back to DRAFT with its error, and the log says so with the move', async () => {
+    const { batchId } = await draftWith('RATING');
+    clients.sfn.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'StartExecutionCommand')
+          throw Object.assign(new Error('injected outage'), { name: 'ServiceUnavailable' });
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseStart' },
+    );
+    try {
+      expect((await call('POST', `/v1/batches/${batchId}/lock`)).status).toBe(500);
+    } finally {
+      clients.sfn.middlewareStack.remove('refuseStart');
+    }
+    const batch = (await call('GET', `/v1/batches/${batchId}`)).body;
+    expect([batch.status, batch.lastError?.code]).toEqual(['DRAFT', 'INTERNAL']);
+    const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string }[];
+    expect(log.map((e) => e.action).slice(-2)).toEqual(['LOCK', 'START_FAILED']);
+  });
+
+  it("a draft's cancel that dies while it releases is logged once; asked again it releases the rest and logs nothing more", async () => {
+    const { batchId, ids } = await draftWith('RATING', 3);
+    // The cancel's first release never lands: its process is killed there.
+    let killed = false;
+    clients.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (
+          !killed &&
+          context.commandName === 'TransactWriteItemsCommand' &&
+          JSON.stringify(args.input).includes('REMOVE heldBy')
+        ) {
+          killed = true;
+          await new Promise(() => undefined);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'killAtRelease' },
+    );
+    try {
+      void call('POST', `/v1/batches/${batchId}/cancel`);
+      await eventually('the cancel to die at its first release', async () => (killed ? true : undefined));
+      expect((await call('GET', `/v1/batches/${batchId}`)).body.status).toBe('CANCELLED');
+      expect(await entries(batchId, 'CANCEL')).toHaveLength(1);
+    } finally {
+      clients.dynamo.middlewareStack.remove('killAtRelease');
+    }
+    const again = await call('POST', `/v1/batches/${batchId}/cancel`);
+    expect([again.status, again.body.status, again.body.counts.events]).toEqual([200, 'CANCELLED', 0]);
+    const other = (await call('POST', '/v1/batches', { body: { type: 'RATING' } })).body.batchId as string;
+    expect((await call('POST', `/v1/batches/${other}/events`, { body: { eventIds: ids } })).body.rejected).toEqual([]);
+    expect(await entries(batchId, 'CANCEL')).toHaveLength(1);
+  });
+});
+
 /** Events of a new subscription, rated by a RATING batch run to the end. */
 async function ratedEvents(count = 2) {
   const { sub, batchId, ids } = await draftWith('RATING', count);

@@ -24,6 +24,7 @@ import { failEveryNthWrite, holdFirstWrite, timeoutCount } from '../support/faul
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
 import { lockFailed } from '../../shared/services/lock-for-review';
 import { batchGet } from '../../shared/store/batch-get';
+import { clients } from '../../shared/store/clients';
 import { listPartitions } from '../../shared/store/batch-partitions';
 import { keys } from '../../shared/store/keys';
 import { checkHolds, checkSubscription } from '../../shared/store/invariants';
@@ -376,6 +377,76 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     const stored = await getEvents(events.map((e) => e.eventId));
     expect(stored.filter((e) => e.heldBy !== undefined).map((e) => e.eventId)).toEqual([]);
     expect((await call('GET', `/v1/batches/${rating}`)).body.counts.events).toBe(0);
+  });
+
+  it('a revert attempt whose release of a related event lands after the batch was locked again and is reverting anew releases nothing', async () => {
+    const ids = await ratedEvents();
+    const rerate = await newBatch('RERATE');
+    await addEvents(rerate, [ids[0]!]);
+    await drive(rerate, 'lock', ['LOCKED']);
+    const related = ids.slice(1);
+    const late = holdFirstWrite((_command, input, task) => task === 'RevertForEdit' && input.includes('REMOVE heldBy'));
+    await revert(rerate);
+    await late.held;
+    await drive(rerate, 'lock', ['LOCKED']);
+    // The next revert is asked for, and its request dies as its workflow starts: the batch stays
+    // REVERTING at a later version, still holding the related events its second lock took.
+    let stranded = false;
+    clients.sfn.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!stranded && context.commandName === 'StartExecutionCommand') {
+          stranded = true;
+          await new Promise(() => undefined);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'strandRevert' },
+    );
+    try {
+      void call('POST', `/v1/batches/${rerate}/revert`);
+      await eventually('the revert request to die at its start', async () => (stranded ? true : undefined));
+    } finally {
+      clients.sfn.middlewareStack.remove('strandRevert');
+    }
+    late.release();
+    await stack.idle();
+
+    expect((await getEvents(related)).map((e) => e.heldBy)).toEqual(related.map(() => rerate));
+    expect((await call('GET', `/v1/batches/${rerate}/members?limit=100`)).body.items).toHaveLength(ids.length);
+    // Asked again, the pending revert starts and releases them.
+    await revert(rerate);
+    expect((await getEvents(related)).filter((e) => e.heldBy !== undefined)).toEqual([]);
+  });
+
+  it('a revert failure whose record lands after the revert was asked again and finished shows no error and is logged once', async () => {
+    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+    const rating = await newBatch('RATING');
+    await addEvents(
+      rating,
+      events.map((e) => e.eventId),
+    );
+    await drive(rating, 'lock', ['LOCKED']);
+    // The revert fails; the first attempt to record it stalls (its retry records it), and lands last.
+    const faults = failEveryNthWrite('RevertForEdit', 1);
+    const late = holdFirstWrite((_command, _input, task) => task === 'RevertFailed');
+    try {
+      expect((await call('POST', `/v1/batches/${rating}/revert`)).status).toBe(202);
+      await late.held;
+      expect(await executionEnded(rating, 'revert')).toBe('FAILED');
+    } finally {
+      faults.stop();
+    }
+    expect((await call('GET', `/v1/batches/${rating}`)).body).toMatchObject({
+      status: 'REVERTING',
+      lastError: { code: 'INTERNAL' },
+    });
+    await revert(rating);
+    late.release();
+    await stack.idle();
+
+    const batch = (await call('GET', `/v1/batches/${rating}`)).body;
+    expect([batch.status, batch.lastError]).toEqual(['DRAFT', undefined]);
+    expect((await actions(rating)).filter((a) => a === 'REVERT_FAILED')).toHaveLength(1);
   });
 
   it('FinishSubmit settles a large batch whose every 20th write fails, page by page, and the batch ends as its partitions did', async () => {
