@@ -15,7 +15,7 @@ import { ledgerEntryPut } from './balances';
 import { batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
 import { billAdjustmentPut } from './bill-lines';
 import { clients } from './clients';
-import { isConditionFailure } from './errors';
+import { fromWire, isConditionFailure } from './errors';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
 import { intent, refusals, transact, type Intent } from './intents';
 import { keys } from './keys';
@@ -77,7 +77,7 @@ export interface ChangeSet {
   staleReason?: string;
 }
 
-/** Events per chunk item and per chunk transaction (with the chunk item and the stage check). */
+/** Events per chunk item and per chunk transaction (with the chunk item, the totals check and the stage check). */
 export const EVENTS_PER_CHUNK = 90;
 
 const toChangeSet = (i: Item): ChangeSet => {
@@ -297,6 +297,8 @@ export async function applyTotals(
       ConditionExpression: '#state = :ready',
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: { ':applied': 'APPLIED', ':ready': 'READY', ':now': ctx.now },
+      // Not READY: APPLIED by an earlier attempt, or STALE (another attempt found the plan's inputs moved).
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   });
   push('the price plan (a subscription change)', {
@@ -435,7 +437,12 @@ export async function applyTotals(
     const refused = refusals(err, intents);
     if (!refused || refused.size === 0) throw err; // busy or throttled: the workflow's Retry
     if (refused.has('batch stage')) throw stageOver(batchId, ctx.stage);
-    if (refused.has('change set')) return { applied: false, already: true };
+    const was = refused.get('change set');
+    if (was) {
+      const old = was.Item ? fromWire(was.Item) : undefined;
+      if (old?.state === 'APPLIED') return { applied: false, already: true };
+      return { applied: false, stale: (old?.staleReason as string | undefined) ?? 'the change set is no longer READY' };
+    }
     return { applied: false, stale: `${[...refused.keys()].join(', ')} changed after lock` };
   }
 }
@@ -495,7 +502,9 @@ function lineItem(cs: ChangeSet, l: BillLineChange, now: string): TransactItem {
 /**
  * Applies one event chunk of a change set once: its events (each conditional on the revision
  * planned from and on being held by the batch, whose hold the same write releases) and the
- * chunk's applied mark. Returns false when an earlier attempt applied it.
+ * chunk's applied mark. Returns false when an earlier attempt applied it. Only after its totals:
+ * the same write checks the change set is APPLIED, so the events of a change set whose totals
+ * were refused (STALE) are never written, whichever attempt got there first.
  */
 export async function applyEventChunk(
   batchId: string,
@@ -519,7 +528,7 @@ export async function applyEventChunk(
     status: c.status as EventStatus,
     rating: c.rating as StoredRating,
   }));
-  type Label = PlannedEventChange | 'chunk' | 'stage';
+  type Label = PlannedEventChange | 'chunk' | 'totals' | 'stage';
   const intents: Intent<Label>[] = [
     ...changes.map((c) => intent<Label>(c, eventUpdate(c, batchId, ctx))),
     intent('chunk', {
@@ -531,6 +540,15 @@ export async function applyEventChunk(
         ExpressionAttributeValues: { ':t': ctx.now },
       },
     }),
+    intent('totals', {
+      ConditionCheck: {
+        TableName: clients.tableName,
+        Key: keys.batchChangeSet(batchId, subscriptionId),
+        ConditionExpression: '#state = :applied',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':applied': 'APPLIED' },
+      },
+    }),
     intent('stage', batchStageCheck(batchId, ctx.stage)),
   ];
   try {
@@ -540,6 +558,11 @@ export async function applyEventChunk(
     const refused = refusals(err, intents);
     if (refused?.has('stage')) throw stageOver(batchId, ctx.stage);
     if (refused?.has('chunk')) return { applied: false, changed: 0, exists: true };
+    if (refused?.has('totals'))
+      throw new DomainError(
+        'PREVIEW_STALE',
+        `the totals of batch ${batchId}'s change set for subscription ${subscriptionId} were not applied; none of its events is written`,
+      );
     const moved = [...(refused?.keys() ?? [])].find((l) => typeof l !== 'string');
     if (moved) throw new DomainError('INTERNAL', `event ${moved.eventId} moved although batch ${batchId} holds it`);
     throw err;

@@ -187,8 +187,12 @@ export interface HeldWrite {
  * Holds the first task write `match` accepts until `release()`: its attempt stalls there, its
  * task times out and is retried, and the write lands when the test says, e.g. after the batch
  * has finished. `match` sees the command name, the call's input as JSON, and the task's name.
+ * A new hold replaces the last one in its `slot`; two holds at once take two slots.
  */
-export function holdFirstWrite(match: (command: string, inputJson: string, task: string) => boolean): HeldWrite {
+export function holdFirstWrite(
+  match: (command: string, inputJson: string, task: string) => boolean,
+  slot = 'holdFirstWrite',
+): HeldWrite {
   let matched = false;
   let onHeld!: () => void;
   const held = new Promise<void>((resolve) => (onHeld = resolve));
@@ -220,7 +224,7 @@ export function holdFirstWrite(match: (command: string, inputJson: string, task:
       }
       return next(args);
     },
-    { step: 'initialize', name: 'holdFirstWrite', override: true },
+    { step: 'initialize', name: slot, override: true },
   );
   return { held, release, kill };
 }

@@ -252,6 +252,46 @@ describe('an attempt that timed out and lands its writes after its batch moved o
     expect(await checkHolds()).toEqual([]);
   });
 
+  it('a submit attempt whose totals land after its retry found the change set stale writes no event of it: the books count every rated event', async () => {
+    const { subs, events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
+    const ids = events.map((e) => e.eventId);
+    const [first, second] = [await newBatch('RATING'), await newBatch('RATING')];
+    await addEvents(first, ids.slice(0, 4));
+    await addEvents(second, ids.slice(4));
+    await drive(first, 'lock', ['LOCKED']);
+    await drive(second, 'lock', ['LOCKED']);
+    // The first submit moves the register, so the second's plan is stale.
+    expect((await drive(first, 'submit', FINISHED)).status).toBe('COMPLETED');
+    // The second's first attempt stalls on its totals; its retry marks the change set STALE and
+    // stalls on failing the partition, so the batch is still PROCESSING when the totals land.
+    const totals = holdFirstWrite(
+      (_command, input, task) => task === 'ProcessShardChunk' && input.includes('":applied"'),
+    );
+    const failing = holdFirstWrite(
+      (_command, input, task) => task === 'ProcessShardChunk' && input.includes('PREVIEW_STALE'),
+      'failing',
+    );
+
+    expect((await call('POST', `/v1/batches/${second}/submit`)).status).toBe(202);
+    await totals.held;
+    await failing.held;
+    totals.release();
+    // The first attempt has ended once the partition is no longer READY (its retry is held).
+    await eventually('the first attempt to end', async () =>
+      (await listPartitions(second)).every((p) => p.state !== 'READY') ? true : undefined,
+    );
+    failing.release();
+    expect((await waitForStatus(second, FINISHED)).status).toBe('FAILED');
+    await stack.idle();
+
+    const after = new Map((await getEvents(ids)).map((e) => [e.eventId, e]));
+    expect(ids.map((id) => [after.get(id)?.status, after.get(id)?.heldBy])).toEqual([
+      ...ids.slice(0, 4).map(() => ['RATED', undefined]),
+      ...ids.slice(4).map(() => ['LOADED', undefined]),
+    ]);
+    expect(await checkSubscription(await requireSubscription(subs[0]!))).toEqual([]);
+  });
+
   async function revert(batchId: string): Promise<void> {
     expect((await call('POST', `/v1/batches/${batchId}/revert`)).status).toBe(202);
     await waitForStatus(batchId, ['DRAFT']);
