@@ -52,6 +52,7 @@ const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 
 describe('fault injection', () => {
   const timedOut: number[] = [];
+  const stalled: number[] = [];
   it.each(SEEDS)(
     'seed %i: rating, a top-up and reverse-replace survive failed writes, throttled reads and timed-out attempts; every invariant holds',
     async (seed) => {
@@ -65,7 +66,7 @@ describe('fault injection', () => {
       expect(run.violations).toEqual([]);
       // The run was not fault-free: calls failed and writes stalled past the timeout.
       expect(run.faults.before + run.faults.after + run.faults.throttled).toBeGreaterThan(0);
-      expect(timeoutCount(run.faults)).toBeGreaterThan(0);
+      stalled.push(timeoutCount(run.faults));
       timedOut.push(run.timedOutAttempts);
     },
   );
@@ -73,8 +74,11 @@ describe('fault injection', () => {
   // Whether a given stall ends its attempt by the timeout depends on timing (an attempt that
   // another path ends first is not timed out), so the runner's timeouts are counted over the
   // seeds; the pinned tests below time out chosen attempts deterministically.
-  it('the runner timed attempts out and retried them across the seeded runs', () => {
+  // Which calls a seed stalls depends on the order the calls come in, which a loaded machine
+  // changes: stalls are counted over the seeds too.
+  it('the runner stalled writes past the timeout, timed attempts out and retried them across the seeded runs', () => {
     expect(timedOut).toHaveLength(SEEDS.length);
+    expect(stalled.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(timedOut.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 });
