@@ -16,7 +16,7 @@ import { DomainError } from '../domain/errors';
 import { FUTURE_TOLERANCE_MS } from '../domain/usage-event';
 import { appendLog } from '../store/batch-log';
 import {
-  addReplacements,
+  holdReplacements,
   holdEvents,
   releaseMembers,
   selectEvents,
@@ -24,6 +24,7 @@ import {
 } from '../store/batch-members';
 import { addCounts, allMembers, batchFor, createBatch, resetCounts, type BatchStage } from '../store/batches';
 import type { z } from 'zod';
+import { prepareReplacements } from './replacements';
 
 export async function openBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
   const refusal = optionsRefusal(input.type, input.options);
@@ -147,7 +148,9 @@ export async function addReplacementsToBatch(
   source = 'api',
 ) {
   const batch = await batchFor(batchId, 'ADD_REPLACEMENTS');
-  const { newMembers, ...result } = await addReplacements(batch, requests, now);
+  const prepared = await prepareReplacements(batch, requests, now);
+  const { newMembers, ...held } = await holdReplacements(batch, prepared.ready, now);
+  const result = { ...held, rejected: [...prepared.rejected, ...held.rejected] };
   // An original the batch already held (added by id) is not counted twice.
   await addCounts(batchId, { events: newMembers }, now, ['DRAFT']);
   await appendLog(batchId, {

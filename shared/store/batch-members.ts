@@ -10,7 +10,6 @@ import {
   daysOf,
   eligibilityRefusal,
   eligibleStatuses,
-  MAX_REPLACEMENTS_PER_ORIGINAL,
   type Batch,
   type BatchMember,
   type MemberRole,
@@ -19,14 +18,8 @@ import {
   type SelectionCriteria,
 } from '../domain/batch';
 import { DomainError, type ErrorCode, type Refusal } from '../domain/errors';
-import { registersOf, type Subscription } from '../domain/subscription';
-import {
-  contentFingerprint,
-  eventRefusal,
-  UsageEventInput,
-  type NewUsageEvent,
-  type UsageEvent,
-} from '../domain/usage-event';
+import { registersOf } from '../domain/subscription';
+import { contentFingerprint, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
 import { batchGet } from './batch-get';
 import { batchStageCheck, stageOver, toPendingReplacement, type BatchStage } from './batches';
 import { clients } from './clients';
@@ -423,15 +416,21 @@ export interface ReplacementRefusal extends Refusal {
   eventId?: string;
 }
 
+/** An original with its replacement events, checked (by the batches service) and ready to hold. */
+export interface PreparedReplacement {
+  original: UsageEvent;
+  parsed: Array<NewUsageEvent & { register: string }>;
+}
+
 /**
  * Holds each original for a REVERSE_REPLACE batch together with its replacement events, which
- * wait in the batch until submit inserts them. `events: []` reverses without replacement.
+ * wait in the batch until submit inserts them. `parsed: []` reverses without replacement.
  * Idempotent per original: the same replacements again are `already` (a retried request or a
  * re-run CSV import changes nothing); other replacements for an original that has some are refused.
  */
-export async function addReplacements(
+export async function holdReplacements(
   batch: Batch,
-  requests: readonly ReplacementRequest[],
+  ready: readonly PreparedReplacement[],
   now: string,
 ): Promise<{
   added: number;
@@ -445,69 +444,18 @@ export async function addReplacements(
   const already: string[] = [];
   let replacements = 0;
   let newMembers = 0;
-  const originals = new Map((await getEvents(requests.map((r) => r.originalEventId))).map((e) => [e.eventId, e]));
-  const seenNew = new Set<string>();
-  const subscriptions = new Map<string, Promise<Subscription | undefined>>();
-  const subscriptionOf = (id: string) => {
-    if (!subscriptions.has(id)) subscriptions.set(id, getSubscription(id));
-    return subscriptions.get(id)!;
-  };
-  type Prepared = { original: UsageEvent; parsed: Array<NewUsageEvent & { register: string }> };
-  const prepared: Prepared[] = [];
-  const rejectFor =
-    (req: ReplacementRequest) =>
-    (code: ErrorCode, message: string, extra: Partial<ReplacementRefusal> = {}) =>
-      void rejected.push({ originalEventId: req.originalEventId, code, message, ...extra });
-  await mapLimit(requests, CONCURRENCY, async (req) => {
-    const reject = rejectFor(req);
-    const original = originals.get(req.originalEventId);
-    if (!original) return reject('EVENT_NOT_FOUND', 'the original event does not exist');
-    if (req.events.length > MAX_REPLACEMENTS_PER_ORIGINAL)
-      return reject('VALIDATION_FAILED', `at most ${MAX_REPLACEMENTS_PER_ORIGINAL} replacement events per original`);
-    const parsed: Prepared['parsed'] = [];
-    for (const [index, raw] of req.events.entries()) {
-      const r = UsageEventInput.safeParse(raw);
-      if (!r.success)
-        return reject('VALIDATION_FAILED', `${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`, {
-          index,
-        });
-      const sub = await subscriptionOf(r.data.subscriptionId);
-      const refusal = eventRefusal(r.data, sub, now);
-      if (refusal) return reject(refusal.code, refusal.message, { index, eventId: r.data.eventId });
-      if (seenNew.has(r.data.eventId))
-        return reject('EVENT_ID_CONFLICT', 'the replacement event id repeats another of this request', {
-          index,
-          eventId: r.data.eventId,
-        });
-      seenNew.add(r.data.eventId);
-      parsed.push({ ...r.data, register: sub!.products[r.data.productId]!.register });
-    }
-    prepared.push({ original, parsed });
-  });
-  // One read for every replacement id of the request: an id in use is refused.
-  const taken = new Set(
-    (await getEvents(prepared.flatMap((p) => p.parsed.map((e) => e.eventId)))).map((e) => e.eventId),
-  );
-  const ready = prepared.filter(({ original, parsed }) => {
-    const reject = rejectFor({ originalEventId: original.eventId, events: [] });
-    const used = parsed.find((e) => taken.has(e.eventId));
-    if (used) return reject('EVENT_ID_CONFLICT', `event ${used.eventId} already exists`, { eventId: used.eventId });
-    const early =
-      original.heldBy === batch.batchId ? undefined : eligibilityRefusal(batch.type, original, batch.batchId);
-    if (early) return reject(early, `the original cannot be reversed (${early})`);
-    return true;
-  });
-  const record = (p: Prepared, outcome: ReplacementOutcome) => {
+  const record = (p: PreparedReplacement, outcome: ReplacementOutcome) => {
     if (outcome === 'new' || outcome === 'attached') {
       added++;
       replacements += p.parsed.length;
       if (outcome === 'new') newMembers++;
     } else if (outcome === 'already') already.push(p.original.eventId);
     else
-      rejectFor({ originalEventId: p.original.eventId, events: [] })(
-        outcome.code,
-        outcome.message ?? `the original cannot be reversed (${outcome.code})`,
-      );
+      rejected.push({
+        originalEventId: p.original.eventId,
+        code: outcome.code,
+        message: outcome.message ?? `the original cannot be reversed (${outcome.code})`,
+      });
   };
   // The common case, originals not held yet, goes many to a transaction; any an own condition
   // refuses (held meanwhile, a member already there, an id taken) is decided one by one below.
