@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiCors } from '../../functions/api/cors';
-import { importIdOf } from '../../shared/domain/import-keys';
+import { importIdOf, UPLOAD_URL_SECONDS } from '../../shared/domain/import-keys';
 import { call } from '../support/api';
 import { aSubscription, uniqueId } from '../support/builders';
 import { deliver, objectCreated, startStackWithBucket, type StackWithBucket } from '../support/s3';
@@ -51,7 +51,15 @@ describe('POST /v1/imports and GET /v1/imports/{importId}', () => {
     expect(key).toMatch(/^usage-events\/[0-9a-f-]{36}-March-calls-final\.csv$/);
     expect(importId).toBe(importIdOf(key));
     expect(upload).toMatchObject({ method: 'PUT', headers: { 'content-type': 'text/csv' } });
-    expect(Date.parse(upload.expiresAt) - Date.now()).toBeGreaterThan(200_000);
+    // The answer's expiry is the signature's: signed for UPLOAD_URL_SECONDS from the instant it was signed.
+    const signed = new URL(upload.url).searchParams;
+    expect(Number(signed.get('X-Amz-Expires'))).toBe(UPLOAD_URL_SECONDS);
+    const signedAt = signed
+      .get('X-Amz-Date')!
+      .replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z');
+    // Signed a moment after the answer's clock read (the same second, or the next).
+    const lag = Date.parse(signedAt) / 1000 + UPLOAD_URL_SECONDS - Math.floor(Date.parse(upload.expiresAt) / 1000);
+    expect([0, 1]).toContain(lag);
     expect((await call('GET', `/v1/imports/${importId}`)).body).toEqual({
       importId,
       key,
