@@ -50,6 +50,18 @@ afterAll(async () => stack?.stop());
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 
+/** One subscription's four events in a RATING batch (locked, when asked). */
+async function fourEventRating(options: { locked?: boolean } = {}) {
+  const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
+  const rating = await newBatch('RATING');
+  await addEvents(
+    rating,
+    events.map((e) => e.eventId),
+  );
+  if (options.locked) await drive(rating, 'lock', ['LOCKED']);
+  return { events, rating };
+}
+
 describe('fault injection', () => {
   const timedOut: number[] = [];
   const stalled: number[] = [];
@@ -323,12 +335,7 @@ describe('an attempt that timed out and lands its writes after its batch moved o
   });
 
   it('a lock attempt whose partition note lands after the batch was reverted adds no partition to it', async () => {
-    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
-    const rating = await newBatch('RATING');
-    await addEvents(
-      rating,
-      events.map((e) => e.eventId),
-    );
+    const { rating } = await fourEventRating();
     const late = holdFirstWrite(
       (_command, input, task) => task === 'LockForReview' && input.includes('attribute_not_exists(earliest)'),
     );
@@ -348,12 +355,7 @@ describe('an attempt that timed out and lands its writes after its batch moved o
   ] as const)(
     'a %s attempt killed as it makes its final move leaves exactly one %s entry in the log',
     async (action, entry) => {
-      const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
-      const rating = await newBatch('RATING');
-      await addEvents(
-        rating,
-        events.map((e) => e.eventId),
-      );
+      const { rating } = await fourEventRating();
       if (action === 'submit') await drive(rating, 'lock', ['LOCKED']);
       // The write that records the entry dies with its process: the retry must still log it, once.
       const killed = holdFirstWrite((_command, input) => input.includes(`"action":"${entry}"`));
@@ -369,13 +371,7 @@ describe('an attempt that timed out and lands its writes after its batch moved o
   );
 
   it('a cancelled batch is never seen CANCELLED while it still holds an event: the release comes first, and a killed release is finished by the retry', async () => {
-    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
-    const rating = await newBatch('RATING');
-    await addEvents(
-      rating,
-      events.map((e) => e.eventId),
-    );
-    await drive(rating, 'lock', ['LOCKED']);
+    const { events, rating } = await fourEventRating({ locked: true });
     // The first release of a held event dies with its process, after a wait long enough to be seen.
     const killed = holdFirstWrite(
       (command, input) => command === 'TransactWriteItemsCommand' && input.includes('REMOVE heldBy'),
@@ -395,13 +391,7 @@ describe('an attempt that timed out and lands its writes after its batch moved o
   });
 
   it('a cancel whose retries ran out stays REVERTING with its error, offers CANCEL, and asked again ends CANCELLED holding nothing', async () => {
-    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
-    const rating = await newBatch('RATING');
-    await addEvents(
-      rating,
-      events.map((e) => e.eventId),
-    );
-    await drive(rating, 'lock', ['LOCKED']);
+    const { events, rating } = await fourEventRating({ locked: true });
     const faults = failEveryNthWrite('RevertForEdit', 1);
     let stopped: any;
     try {
@@ -463,13 +453,7 @@ describe('an attempt that timed out and lands its writes after its batch moved o
   });
 
   it('a revert failure whose record lands after the revert was asked again and finished shows no error and is logged once', async () => {
-    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
-    const rating = await newBatch('RATING');
-    await addEvents(
-      rating,
-      events.map((e) => e.eventId),
-    );
-    await drive(rating, 'lock', ['LOCKED']);
+    const { rating } = await fourEventRating({ locked: true });
     // The revert fails; the first attempt to record it stalls (its retry records it), and lands last.
     const faults = failEveryNthWrite('RevertForEdit', 1);
     const late = holdFirstWrite((_command, _input, task) => task === 'RevertFailed');
@@ -530,13 +514,7 @@ describe('an attempt that timed out and lands its writes after its batch moved o
   }, 240_000);
 
   it('a lock undo that arrives once the batch is LOCKED leaves its preview and closed edits alone', async () => {
-    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 4 });
-    const rating = await newBatch('RATING');
-    await addEvents(
-      rating,
-      events.map((e) => e.eventId),
-    );
-    await drive(rating, 'lock', ['LOCKED']);
+    const { rating } = await fourEventRating({ locked: true });
     // The lock ran at the version before its own LOCKED transition.
     const lockVersion = (await call('GET', `/v1/batches/${rating}`)).body.version - 1;
 
