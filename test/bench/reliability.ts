@@ -7,8 +7,10 @@
 // a local stack whose Task timeouts are cut to half a second. Fault mixes rotate over the seeds:
 // all faults at once, timed-out attempts, failed writes (before sending / answer lost), throttled
 // reads. After each run checkTable (as `npm run check-invariants`) and the exactly-once checks.
-// Reports runs, faults injected, attempts timed out, violations and batches FAILED; any violation
-// fails the run.
+// Reports runs, faults injected, attempts timed out, violations, batches FAILED by exhausted
+// retries (each named with its error) and, apart, batches refused PREVIEW_STALE because a racing
+// batch changed what their preview read (the designed outcome, not a failure); any violation fails
+// the run.
 //
 // Sizes: BENCH_SEEDS (default 50; 0 skips them) seeds, BENCH_SUBSCRIPTIONS (4) subscriptions of
 // BENCH_EVENTS_PER_SUBSCRIPTION (40) events per run; --smoke: 2 seeds, 2 subscriptions of 10.
@@ -114,7 +116,7 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
         };
         runs.push(record);
         options.onRun?.(
-          `  seed ${seed} ${scenario} (${mix.name}): ${faultCount(result.faults)} faults, ${result.timedOutAttempts} timed out, ${result.violations.length} violations, ${record.seconds} s`,
+          `  seed ${seed} ${scenario} (${mix.name}): ${faultCount(result.faults)} faults, ${result.timedOutAttempts} timed out, ${result.violations.length} violations, ${record.seconds} s${failedOutcomes(result)}`,
         );
       }
     }
@@ -135,8 +137,13 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
     writesStalledPastTimeout: sum((r) => timeoutCount(r.faults)),
     attemptsTimedOut: sum((r) => r.timedOutAttempts),
     violations: sum((r) => r.violations.length),
-    /** Batches that ended FAILED (a lost race fails a partition, never a whole batch, unless retries ran out). */
-    batchesFailed: sum((r) => (r.outcomes ?? []).filter((o) => o === 'FAILED').length),
+    /** Batches that ended FAILED because a workflow's retries ran out (or a cancel's did: asked again). */
+    batchesFailed: sum((r) => (r.outcomes ?? []).filter(retriesRanOut).length),
+    /**
+     * Batches refused at submit, as designed, because a racing batch changed what their preview
+     * read (`FAILED` with `PREVIEW_STALE`; their events are rated by the next batch of the run).
+     */
+    batchesStale: sum((r) => (r.outcomes ?? []).filter((o) => o.startsWith(STALE)).length),
   };
   const measurement: Measurement = {
     count: runs.length,
@@ -151,7 +158,7 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
       totals,
       runs,
     },
-    note: `${totals.faultsInjected} faults injected, ${totals.attemptsTimedOut} attempts timed out, ${totals.violations} violations, ${totals.batchesFailed} batches FAILED`,
+    note: `${totals.faultsInjected} faults injected, ${totals.attemptsTimedOut} attempts timed out, ${totals.violations} violations, ${totals.batchesFailed} batches FAILED by exhausted retries, ${totals.batchesStale} refused PREVIEW_STALE by a racer's change`,
   };
   if (totals.violations > 0) {
     const broken = runs
@@ -160,6 +167,21 @@ export async function runReliability(options: ReliabilityOptions): Promise<Measu
     throw new BenchmarkFailed(`${totals.violations} violation(s): ${broken.join('; ')}`, measurement);
   }
   return measurement;
+}
+
+const STALE = 'FAILED PREVIEW_STALE';
+
+/** A batch FAILED for any other reason than a stale preview, or a cancel that had to be asked again. */
+function retriesRanOut(outcome: string): boolean {
+  return (outcome.startsWith('FAILED') && !outcome.startsWith(STALE)) || outcome === 'CANCEL_ASKED_AGAIN';
+}
+
+/** The run's batches whose retries ran out, with why, for the per-run line. */
+function failedOutcomes(result: RunResult): string {
+  const outcomes = result.outcomes ?? [];
+  const failed = outcomes.filter(retriesRanOut);
+  const stale = outcomes.filter((o) => o.startsWith(STALE)).length;
+  return `${stale > 0 ? `; ${stale} PREVIEW_STALE` : ''}${failed.length > 0 ? `; ${failed.length} FAILED: ${failed.join(' | ')}` : ''}`;
 }
 
 /** Each run on its own table and stack: checkTable reads that run alone, and nothing leaks into the next. */

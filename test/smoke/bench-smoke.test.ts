@@ -158,7 +158,7 @@ describe('reliability benchmark (smoke)', () => {
     expect(totals.faultsInjected).toBeGreaterThan(0);
     expect(totals.attemptsTimedOut).toBeGreaterThan(0);
     expect(formatResult(toResult('reliability', m))).toMatch(
-      /^reliability: \d+\.\d\d runs\/s \(4 runs, \d+\.\d\d s; \d+ faults injected, \d+ attempts timed out, 0 violations, \d+ batches FAILED\)$/,
+      /^reliability: \d+\.\d\d runs\/s \(4 runs, \d+\.\d\d s; \d+ faults injected, \d+ attempts timed out, 0 violations, \d+ batches FAILED by exhausted retries, \d+ refused PREVIEW_STALE by a racer's change\)$/,
     );
   }, 120_000);
 
@@ -186,6 +186,37 @@ describe('reliability benchmark (smoke)', () => {
       '3 violation(s): seed 2 broken (timeouts): register-consumed-equals-ledger, rated-once ×2',
     );
     expect((failure as BenchmarkFailed).measurement.details.totals).toMatchObject({ runs: 2, violations: 3 });
+  });
+
+  it('counts a batch refused PREVIEW_STALE by a racer apart from a batch whose retries ran out', async () => {
+    const ended = async (_stack: unknown, { seed }: { seed: number }) => ({
+      seed,
+      events: 0,
+      faults: { before: 0, after: 0, throttled: 0, timeouts: {} },
+      timedOutAttempts: 0,
+      violations: [],
+      outcomes: [
+        'COMPLETED',
+        'FAILED PREVIEW_STALE: 2 partition(s) not applied',
+        'FAILED INTERNAL: Transaction cancelled',
+        'CANCELLED',
+        'CANCEL_ASKED_AGAIN',
+      ],
+    });
+    const lines: string[] = [];
+    const m = await runReliability({
+      seeds: 1,
+      size: SMOKE.size,
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      scenarios: { ended },
+      onRun: (line) => lines.push(line),
+    });
+
+    expect(m.details.totals).toMatchObject({ runs: 1, violations: 0, batchesFailed: 2, batchesStale: 1 });
+    expect(m.note).toContain('2 batches FAILED by exhausted retries, 1 refused PREVIEW_STALE');
+    expect(lines[0]).toContain(
+      '1 PREVIEW_STALE; 2 FAILED: FAILED INTERNAL: Transaction cancelled | CANCEL_ASKED_AGAIN',
+    );
   });
 });
 

@@ -51,6 +51,12 @@ export interface RunResult {
   outcomes?: string[];
 }
 
+/** How a batch ended: its status, and for a FAILED batch the error that failed it (the reliability report names causes). */
+export function outcomeOf(batch: { status: string; lastError?: { code?: string; message?: string } }): string {
+  if (batch.status !== 'FAILED') return batch.status;
+  return `FAILED ${batch.lastError?.code ?? '?'}: ${(batch.lastError?.message ?? '').slice(0, 160)}`;
+}
+
 /** The statuses a batch ends in, as a list for waitForStatus. */
 export const FINISHED = [...FINISHED_STATUSES];
 
@@ -403,7 +409,7 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
     await Promise.all(
       full.map(async (b) => {
         await twice(b, 'submit');
-        outcomes.push((await drive(b, 'submit', FINISHED)).status);
+        outcomes.push(outcomeOf(await drive(b, 'submit', FINISHED)));
       }),
     );
 
@@ -415,7 +421,7 @@ export async function racesRun(stack: LocalStack, options: RunOptions): Promise<
       batches.push(sweep);
       await addEvents(sweep, loaded);
       await drive(sweep, 'lock', ['LOCKED'], ['DRAFT']);
-      outcomes.push((await drive(sweep, 'submit', FINISHED)).status);
+      outcomes.push(outcomeOf(await drive(sweep, 'submit', FINISHED)));
     }
 
     faults.stop();
@@ -493,7 +499,7 @@ export async function cyclesRun(stack: LocalStack, options: RunOptions): Promise
     }
     await drive(batchId, 'lock', ['LOCKED'], ['DRAFT']);
     const submitted = await drive(batchId, 'submit', FINISHED);
-    outcomes.push(submitted.status);
+    outcomes.push(outcomeOf(submitted));
     violations.push(...batchOutcome(submitted, ids.length));
 
     faults.stop();
@@ -609,7 +615,7 @@ export async function cancelRaceRun(stack: LocalStack, options: RunOptions): Pro
     await addEvents(rating, ids);
     await drive(rating, 'lock', ['LOCKED'], ['DRAFT']);
     const rated = await drive(rating, 'submit', FINISHED);
-    outcomes.push(rated.status);
+    outcomes.push(outcomeOf(rated));
     violations.push(...batchOutcome(rated, ids.length));
     violations.push(
       ...expectEvents(await getEvents(ids), (e) =>
