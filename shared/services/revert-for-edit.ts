@@ -33,9 +33,14 @@ export async function revertStep(
     await releaseEveryMember(batch, now());
     return { ...step, phase: 'finish', cursor: null, done: true };
   }
-  if (batch.status !== 'REVERTING')
-    throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not REVERTING`);
-  const stage = { status: 'REVERTING', version: batch.version } as const;
+  // This revert's stage is the version its request moved the batch to: an attempt of an earlier
+  // revert (a task that timed out runs on) finds the batch asked again since and does nothing.
+  const stage = { status: 'REVERTING', version: step.version } as const;
+  if (batch.status !== 'REVERTING' || batch.version !== step.version)
+    throw new DomainError(
+      'INVALID_TRANSITION',
+      `batch ${batch.batchId} is ${batch.status} at version ${batch.version}, not REVERTING at version ${step.version}`,
+    );
   await releaseRelated(batch.batchId, stage);
   let events = 0;
   let cursor: string | undefined;

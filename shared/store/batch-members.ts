@@ -464,22 +464,46 @@ export async function holdReplacements(
     fresh.slice(g * REPLACEMENT_GROUP, (g + 1) * REPLACEMENT_GROUP),
   );
   const slow = ready.filter((p) => p.original.heldBy !== undefined);
+  // A lock may close the gates while the groups are written: what was written before stays (and
+  // is answered and logged as added), the rest is refused; with nothing written, nothing changed.
+  let closed = false;
+  const refuseClosed = (err: unknown, originals: readonly PreparedReplacement[]) => {
+    if (!(err instanceof DomainError && err.code === 'INVALID_TRANSITION')) throw err;
+    closed = true;
+    for (const p of originals)
+      record(p, {
+        code: 'INVALID_TRANSITION',
+        message: 'the batch closed for edits (a lock began) before this original was held',
+      });
+  };
   await mapLimit(groups, CONCURRENCY / 4, async (group) => {
-    const refused = await writeGrouped(
-      group,
-      {
-        itemsOf: (p) => {
-          const w = replacementWrite(batch, p.original, p.parsed, now);
-          return [w.hold, w.newMember, ...w.filed];
+    let refused: Map<PreparedReplacement, CancellationReason>;
+    try {
+      refused = await writeGrouped(
+        group,
+        {
+          itemsOf: (p) => {
+            const w = replacementWrite(batch, p.original, p.parsed, now);
+            return [w.hold, w.newMember, ...w.filed];
+          },
+          shared: (entries) => [gateOpen(batch.batchId, entries[0]!.original.eventId)],
+          sharedRefused: () => editsClosed(batch),
         },
-        shared: (entries) => [gateOpen(batch.batchId, entries[0]!.original.eventId)],
-        sharedRefused: () => editsClosed(batch),
-      },
-      REPLACEMENT_GROUP,
-    );
+        REPLACEMENT_GROUP,
+      );
+    } catch (err) {
+      return refuseClosed(err, group);
+    }
     for (const p of group) refused.has(p) ? slow.push(p) : record(p, 'new');
   });
-  await mapLimit(slow, CONCURRENCY, async (p) => record(p, await recordReplacements(batch, p.original, p.parsed, now)));
+  await mapLimit(slow, CONCURRENCY, async (p) => {
+    try {
+      record(p, await recordReplacements(batch, p.original, p.parsed, now));
+    } catch (err) {
+      refuseClosed(err, [p]);
+    }
+  });
+  if (closed && added === 0) throw editsClosed(batch);
   return { added, already, replacements, newMembers, rejected };
 }
 

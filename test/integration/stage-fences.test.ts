@@ -25,6 +25,7 @@ import {
 } from '../../shared/store/batches';
 import { clients } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
+import { revertStep } from '../../shared/services/revert-for-edit';
 import { useTestTable, type TestTable } from '../support/dynamo';
 
 let table: TestTable;
@@ -115,6 +116,29 @@ describe('a write of a stage that is over', () => {
       refused,
     );
     expect((await getMembers(relocked, ['e1']))[0]).toMatchObject({ state: 'ERROR', errorCode: 'INTERNAL' });
+  });
+
+  it('reverts nothing for an earlier revert of a batch asked to revert again (its version moved on)', async () => {
+    // Reverted at version 3, that revert stopped, and asked again: REVERTING at version 4.
+    const batchId = await batchIn(['DRAFT', 'LOCKING'], ['LOCKING', 'REVERTING'], ['REVERTING', 'REVERTING']);
+    await setMemberState(
+      batchId,
+      'e1',
+      'ERROR',
+      { status: 'REVERTING', version: 4 },
+      { code: 'INTERNAL', message: 'x' },
+    );
+    const step = { batchId, actor: 'test', phase: 'related' as const, cursor: null };
+
+    await expect(revertStep({ ...step, version: 3 }, now)).rejects.toMatchObject(refused);
+    expect(await requireBatch(batchId)).toMatchObject({ status: 'REVERTING', version: 4 });
+    expect((await getMembers(batchId, ['e1']))[0]).toMatchObject({ state: 'ERROR' });
+    expect((await listLog(batchId, 100)).items).toEqual([]);
+
+    // The revert asked last does the work.
+    await revertStep({ ...step, version: 4 }, now);
+    expect(await requireBatch(batchId)).toMatchObject({ status: 'DRAFT', version: 5 });
+    expect((await getMembers(batchId, ['e1']))[0]).toMatchObject({ state: 'HELD' });
   });
 
   it('saves no submit plan, partition outcome, progress or log entry once the batch has finished', async () => {

@@ -20,7 +20,7 @@ async function draftWith(type: 'RATING' | 'RERATE', count = 2) {
   const sub = uniqueId('sub');
   await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
   const events = Array.from({ length: count }, (_, i) =>
-    anEvent({ subscriptionId: sub, quantity: '10', occurredAt: `2026-03-0${i + 1}T10:00:00Z` }),
+    anEvent({ subscriptionId: sub, quantity: '10', occurredAt: `2026-03-${String(i + 1).padStart(2, '0')}T10:00:00Z` }),
   );
   expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(count);
   const batchId = (await call('POST', '/v1/batches', { body: { type } })).body.batchId as string;
@@ -289,6 +289,61 @@ describe('an add racing a lock', () => {
     } finally {
       release();
       clients.dynamo.middlewareStack.remove('pauseAdd');
+    }
+  });
+
+  it('of replacements answers what landed too: originals held before the lock closed edits are added (and logged), the rest refused', async () => {
+    const { sub, ids } = await ratedEvents(20);
+    const batchId = (await call('POST', '/v1/batches', { body: { type: 'REVERSE_REPLACE' } })).body.batchId as string;
+    const replacing = (id: string) => ({
+      originalEventId: id,
+      events: [anEvent({ subscriptionId: sub, quantity: '5', occurredAt: '2026-03-01T10:00:00Z' })],
+    });
+    const first = await call('POST', `/v1/batches/${batchId}/replacements`, {
+      body: { replacements: [replacing(ids[0]!)] },
+    });
+    expect(first.body.added).toBe(1);
+    // The request's first group of originals goes through; the others wait until the lock has closed edits.
+    let holds = 0;
+    let release: () => void = () => undefined;
+    const lockClosedEdits = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    clients.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (
+          context.commandName === 'TransactWriteItemsCommand' &&
+          currentInvocation.getStore()?.functionName === 'api-batches-write' &&
+          ++holds > 1
+        )
+          await lockClosedEdits;
+        return next(args);
+      },
+      { step: 'initialize', name: 'pauseReplacements' },
+    );
+    try {
+      const add = call('POST', `/v1/batches/${batchId}/replacements`, {
+        body: { replacements: ids.slice(1).map(replacing) },
+      });
+      await eventually('the request to write its first group', async () => (holds > 1 ? true : undefined));
+      expect((await call('POST', `/v1/batches/${batchId}/lock`)).status).toBe(202);
+      await waitForStatus(batchId, ['LOCKED']);
+      release();
+      const res = await add;
+      expect(res.status).toBe(200);
+      expect(res.body.added).toBe(8);
+      expect(res.body.rejected).toHaveLength(11);
+      expect(new Set(res.body.rejected.map((r: { code: string }) => r.code))).toEqual(new Set(['INVALID_TRANSITION']));
+      // Members the requests added; lock also holds the later events of the subscription as RELATED.
+      const members = (await call('GET', `/v1/batches/${batchId}/members?limit=100`)).body.items as { role: string }[];
+      expect(members.filter((m) => m.role === 'MEMBER')).toHaveLength(9);
+      const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string; message: string }[];
+      expect(log.filter((e) => e.action === 'ADD_REPLACEMENTS').map((e) => e.message)).toContainEqual(
+        expect.stringContaining('holding 8 original(s)'),
+      );
+    } finally {
+      release();
+      clients.dynamo.middlewareStack.remove('pauseReplacements');
     }
   });
 });
