@@ -7,20 +7,27 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   actionRefusal,
+  AR_POLICIES,
+  BATCH_ACTIONS,
+  BATCH_STATUSES,
+  BATCH_TYPES,
   isRelatedReason,
+  MEMBER_ROLES,
+  MEMBER_STATES,
   type Batch,
   type BatchAction,
   type BatchMember,
   type BatchStatus,
   type BatchType,
-  type MemberRole,
   type NewBatch,
   type PendingStart,
   type PendingReplacement,
 } from '../domain/batch';
 import { DomainError, storedErrorCode, type ErrorCode } from '../domain/errors';
 import type { TransactItem } from './grouped-transactions';
+import { WORKFLOW_NAMES } from '../domain/workflows';
 import { batchGet } from './batch-get';
+import { type ItemReader, readItem } from './item-reader';
 import { logEntryPut, logOnceItems, type LogEntry } from './batch-log';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
@@ -34,36 +41,57 @@ type Item = Record<string, unknown>;
 const zeroCounts = { events: 0, related: 0, errored: 0, inProcess: 0, processed: 0 };
 
 export function toBatch(item: Item): Batch {
-  const counts = (item.counts as Record<string, bigint> | undefined) ?? {};
-  const progress = (item.progress as Record<string, bigint> | undefined) ?? {};
-  const options = item.options as Item;
+  const r = readItem(item, 'batch', 'batchId');
+  const counts = r.bigintMap('counts');
+  const progress = r.bigintMap('progress');
+  const options = r.optionalNested('options');
+  const effectiveAt = options?.optionalString('effectiveAt');
+  const pending = r.optionalNested('pendingStart');
+  const name = r.optionalString('name');
+  const description = r.optionalString('description');
+  const lockedBy = r.optionalString('lockedBy');
+  const undoes = r.optionalString('undoes');
+  const undoneBy = r.optionalString('undoneBy');
   return {
-    batchId: item.batchId as string,
-    type: item.type as BatchType,
-    ...(item.name ? { name: item.name as string } : {}),
-    ...(item.description ? { description: item.description as string } : {}),
-    status: item.status as BatchStatus,
-    version: Number(item.version),
+    batchId: r.string('batchId'),
+    type: r.oneOf('type', BATCH_TYPES),
+    ...(name ? { name } : {}),
+    ...(description ? { description } : {}),
+    status: r.oneOf('status', BATCH_STATUSES),
+    version: r.integer('version'),
     options: {
-      arPolicy: options.arPolicy as Batch['options']['arPolicy'],
-      creditOnly: options.creditOnly as boolean,
-      ...(options.effectiveAt ? { effectiveAt: options.effectiveAt as string } : {}),
-      requireApproval: options.requireApproval === true,
+      arPolicy: options ? options.oneOf('arPolicy', AR_POLICIES) : 'REJECT',
+      creditOnly: options?.flag('creditOnly') ?? false,
+      ...(effectiveAt ? { effectiveAt } : {}),
+      requireApproval: options?.flag('requireApproval') ?? false,
     },
-    counts: Object.fromEntries(
-      Object.keys(zeroCounts).map((k) => [k, Number(counts[k] ?? 0n)]),
-    ) as unknown as Batch['counts'],
+    counts: {
+      events: Number(counts.events ?? 0n),
+      related: Number(counts.related ?? 0n),
+      errored: Number(counts.errored ?? 0n),
+      inProcess: Number(counts.inProcess ?? 0n),
+      processed: Number(counts.processed ?? 0n),
+    },
     progress: { done: Number(progress.done ?? 0n), total: Number(progress.total ?? 0n) },
-    createdBy: item.createdBy as string,
-    ...(item.lockedBy ? { lockedBy: item.lockedBy as string } : {}),
-    createdAt: item.createdAt as string,
-    updatedAt: item.updatedAt as string,
-    ...(item.lastError ? { lastError: toLastError(item.lastError as Item) } : {}),
-    ...(item.executions ? { executions: item.executions as Record<string, string> } : {}),
-    ...(item.pendingStart ? { pendingStart: item.pendingStart as PendingStart } : {}),
-    ...(item.cancelRequested ? { cancelRequested: true } : {}),
-    ...(item.undoes ? { undoes: item.undoes as string } : {}),
-    ...(item.undoneBy ? { undoneBy: item.undoneBy as string } : {}),
+    createdBy: r.string('createdBy'),
+    ...(lockedBy ? { lockedBy } : {}),
+    createdAt: r.string('createdAt'),
+    updatedAt: r.string('updatedAt'),
+    ...(r.has('lastError') ? { lastError: toLastError(item.lastError as Item) } : {}),
+    ...(r.has('executions') ? { executions: r.stringMap('executions') } : {}),
+    ...(pending
+      ? {
+          pendingStart: {
+            action: pending.oneOf('action', BATCH_ACTIONS),
+            workflow: pending.oneOf('workflow', WORKFLOW_NAMES),
+            name: pending.string('name'),
+            input: pending.string('input'),
+          },
+        }
+      : {}),
+    ...(r.flag('cancelRequested') ? { cancelRequested: true } : {}),
+    ...(undoes ? { undoes } : {}),
+    ...(undoneBy ? { undoneBy } : {}),
   };
 }
 
@@ -426,36 +454,45 @@ const toLastError = (e: Item): NonNullable<Batch['lastError']> => ({
 
 /** A replacement event as stored, on its original's member item or an item of its own. */
 export function toPendingReplacement(it: Item): PendingReplacement {
+  return pendingReplacementOf(readItem(it, 'pending replacement', 'eventId'));
+}
+
+function pendingReplacementOf(r: ItemReader): PendingReplacement {
+  const parentEventId = r.optionalString('parentEventId');
   return {
-    eventId: it.eventId as string,
-    subscriptionId: it.subscriptionId as string,
-    productId: it.productId as string,
-    quantity: it.quantity as bigint,
-    occurredAt: it.occurredAt as string,
-    ...(it.parentEventId ? { parentEventId: it.parentEventId as string } : {}),
-    ...(it.attributes ? { attributes: it.attributes as Record<string, string> } : {}),
-    replaces: it.replaces as string,
-    register: it.register as string,
+    eventId: r.string('eventId'),
+    subscriptionId: r.string('subscriptionId'),
+    productId: r.string('productId'),
+    quantity: r.bigint('quantity'),
+    occurredAt: r.string('occurredAt'),
+    ...(parentEventId ? { parentEventId } : {}),
+    ...(r.has('attributes') ? { attributes: r.stringMap('attributes') } : {}),
+    replaces: r.string('replaces'),
+    register: r.string('register'),
   };
 }
 
 export function toMember(item: Item): BatchMember {
+  const r = readItem(item, 'batch member', 'eventId');
+  const errorMessage = r.optionalString('errorMessage');
   return {
-    eventId: item.eventId as string,
-    role: item.role as MemberRole,
-    state: item.state as BatchMember['state'],
-    subscriptionId: item.subscriptionId as string,
-    register: item.register as string,
-    occurredAt: item.occurredAt as string,
+    eventId: r.string('eventId'),
+    role: r.oneOf('role', MEMBER_ROLES),
+    state: r.oneOf('state', MEMBER_STATES),
+    subscriptionId: r.string('subscriptionId'),
+    register: r.string('register'),
+    occurredAt: r.string('occurredAt'),
     ...(item.errorCode ? { errorCode: storedErrorCode(item.errorCode) } : {}),
-    ...(item.errorMessage ? { errorMessage: item.errorMessage as string } : {}),
+    ...(errorMessage ? { errorMessage } : {}),
     ...(isRelatedReason(item.relatedReason) ? { relatedReason: item.relatedReason } : {}),
-    ...(item.replacements ? { replacements: item.replacements as string[] } : {}),
-    ...(item.replacementKeys ? { replacementKeys: item.replacementKeys as string[] } : {}),
-    ...(Array.isArray(item.replacementEvents)
-      ? { replacementEvents: (item.replacementEvents as Item[]).map(toPendingReplacement) }
+    ...(r.has('replacements') ? { replacements: r.stringList('replacements') } : {}),
+    ...(r.has('replacementKeys') ? { replacementKeys: r.stringList('replacementKeys') } : {}),
+    ...(r.has('replacementEvents')
+      ? {
+          replacementEvents: r.nestedList('replacementEvents').map(pendingReplacementOf),
+        }
       : {}),
-    addedAt: item.addedAt as string,
+    addedAt: r.string('addedAt'),
   };
 }
 

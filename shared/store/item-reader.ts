@@ -56,6 +56,20 @@ export class ItemReader {
     return typeof v === 'bigint' || typeof v === 'number' ? Number(v) : this.fail(name, 'a number');
   }
 
+  /** A flag: true only when stored true; absent is false. */
+  flag(name: string): boolean {
+    const v = this.item[name];
+    if (v === undefined) return false;
+    return typeof v === 'boolean' ? v : this.fail(name, 'a boolean');
+  }
+
+  /** A list of strings; empty when absent. */
+  stringList(name: string): string[] {
+    const v = this.item[name];
+    if (v === undefined) return [];
+    return Array.isArray(v) && v.every((s) => typeof s === 'string') ? v : this.fail(name, 'a list of strings');
+  }
+
   /** A string set, sorted (a set has no order); empty when absent. */
   stringSet(name: string): string[] {
     const v = this.item[name];
