@@ -29,7 +29,7 @@ import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
 import { fromWire, isConditionFailure } from './errors';
 import { writeGrouped, type TransactItem } from './grouped-transactions';
 import { intent, refusals, transact } from './intents';
-import { DAY_SHARDS, keys } from './keys';
+import { DAY_SHARDS, eventIdOfKey, keys } from './keys';
 import { getSubscription } from './subscriptions';
 import { childEventIds, getEvents, toUsageEvent } from './usage-events';
 
@@ -388,7 +388,7 @@ export async function selectEvents(
       }),
     );
     // Both indexes carry keys only: read the events themselves.
-    const page = await getEvents((res.Items ?? []).map((it) => (it.PK as string).slice(4)));
+    const page = await getEvents((res.Items ?? []).map((it) => eventIdOfKey(it.PK)));
     page.sort((a, b) =>
       a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : a.eventId < b.eventId ? -1 : 1,
     );

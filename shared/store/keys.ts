@@ -13,6 +13,12 @@ function shardOf(id: string, shards: number): number {
   return (h >>> 0) % shards;
 }
 
+/** The event id of an event's key (as an index entry carries it); throws on any other key. */
+export function eventIdOfKey(pk: unknown): string {
+  if (typeof pk !== 'string' || !pk.startsWith('EVT#')) throw new Error(`not an event key: ${String(pk)}`);
+  return pk.slice('EVT#'.length);
+}
+
 export const keys = {
   event: (eventId: string) => ({ PK: `EVT#${eventId}`, SK: 'EVT' }),
   /** GSI1 of an event: its partition (subscription, register), in rating order. */
