@@ -11,7 +11,7 @@ import type { Subscription } from '../domain/subscription';
 import { Instant } from '../domain/values';
 import { appendLog } from '../store/batch-log';
 import { holdForUndo } from '../store/batch-members';
-import type { BatchPartition } from '../store/batch-partitions';
+import { listPartitions, partitionKey, type BatchPartition } from '../store/batch-partitions';
 import { addCounts, createUndoBatch, getBatch, getMembers, requireBatch } from '../store/batches';
 import { assignmentOf } from '../store/balance-group-moves';
 import { getRegister, listGrants } from '../store/balances';
@@ -53,11 +53,12 @@ export async function requestUndo(
 ): Promise<Batch> {
   const original = await requireBatch(batchId);
   const previous = original.undoneBy ? await getBatch(original.undoneBy) : undefined;
-  // A cancelled or failed undo changed nothing: another may take its place. A DRAFT one is the
-  // answer to an earlier request for the same undo (one that may have stopped midway): it is
-  // finished and answered again.
+  // A cancelled undo changed nothing, and one that ended FAILED or COMPLETED_WITH_ERRORS applied
+  // some partitions whole and none of the others: another may take its place, for what it left.
+  // A DRAFT one is the answer to an earlier request for the same undo (one that may have stopped
+  // midway): it is finished and answered again.
   const replacing =
-    previous && (previous.status === 'CANCELLED' || previous.status === 'FAILED') ? previous : undefined;
+    previous && ['CANCELLED', 'FAILED', 'COMPLETED_WITH_ERRORS'].includes(previous.status) ? previous : undefined;
   const resuming = previous?.status === 'DRAFT' ? previous : undefined;
   if (original.undoneBy && !replacing && !resuming) {
     throw new DomainError(
@@ -78,7 +79,11 @@ export async function requestUndo(
       { path: 'body.options.effectiveAt', code: 'FUTURE_DATED', message: 'effectiveAt is in the future' },
     ]);
   }
-  const planned = await plannedChanges(batchId);
+  // The partitions an earlier undo applied (DONE: totals and every event) stay as it left them.
+  const undoneAlready = new Set(
+    replacing ? (await listPartitions(replacing.batchId)).filter((p) => p.state === 'DONE').map(partitionKey) : [],
+  );
+  const planned = (await plannedChanges(batchId)).filter((c) => !undoneAlready.has(partitionKey(c)));
   if (planned.some((c) => !c.withBefore)) {
     throw new DomainError(
       'BATCH_NOT_UNDOABLE',
@@ -86,6 +91,11 @@ export async function requestUndo(
     );
   }
   const changes = planned.flatMap((c) => c.changes);
+  if (changes.length === 0 && undoneAlready.size > 0)
+    throw new DomainError(
+      'BATCH_ALREADY_UNDONE',
+      `batch ${batchId} is undone by batch ${replacing!.batchId}, which applied every partition it changed`,
+    );
   if (changes.length === 0)
     throw new DomainError('BATCH_NOT_UNDOABLE', `batch ${batchId} changed no event: there is nothing to undo`);
   const events = new Map((await getEvents(changes.map((c) => c.eventId))).map((e) => [e.eventId, e]));
@@ -146,8 +156,17 @@ export async function requestUndo(
       at: now,
       actor,
       action: 'CREATE',
-      message: `created UNDO batch of batch ${batchId}, holding the ${changes.length} event(s) it changed`,
-      data: { undoes: batchId, events: changes.length, options: undo.options },
+      message: `created UNDO batch of batch ${batchId}, holding the ${changes.length} event(s) it changed${
+        undoneAlready.size > 0
+          ? ` that undo ${replacing!.batchId} left (it applied ${undoneAlready.size} partition(s), kept as they are)`
+          : ''
+      }`,
+      data: {
+        undoes: batchId,
+        events: changes.length,
+        options: undo.options,
+        ...(undoneAlready.size > 0 ? { finishes: replacing!.batchId, partitionsKept: [...undoneAlready] } : {}),
+      },
     });
     await appendLog(batchId, {
       at: now,

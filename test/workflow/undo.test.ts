@@ -145,6 +145,37 @@ describe('POST /v1/batches/{batchId}/undo', () => {
     expect((await call('GET', `/v1/usage-events/${restoredId}`)).body.lineage).toMatchObject({ restores: a });
   });
 
+  it('after an undo that applied one subscription and was refused the other, a new undo finishes the rest and leaves the applied one as it is', async () => {
+    const one = await ratedSubscription();
+    const two = await ratedSubscription();
+    const cheaper = aSubscription({ products: { voice: { register: 'MINUTES', unitPrice: '0.07' } } });
+    for (const sub of [one.sub, two.sub]) await call('PUT', `/v1/subscriptions/${sub}`, { body: cheaper });
+    const before = { one: await books(one.sub, one.ids), two: await books(two.sub, two.ids) };
+    const rerate = await newBatch('RERATE', { eventIds: [...one.ids, ...two.ids] });
+    await run(rerate);
+
+    const first = await undo(rerate);
+    await act(first.batchId, 'lock', ['LOCKED']);
+    // A top-up on the second subscription after lock: submit applies the first subscription only.
+    const topUp = await call('POST', `/v1/subscriptions/${two.sub}/balances/MINUTES/grants`, { body: { amount: '5' } });
+    expect(topUp.status).toBe(201);
+    expect((await act(first.batchId, 'submit', FINISHED)).status).toBe('COMPLETED_WITH_ERRORS');
+    const oneUndone = await books(one.sub, one.ids);
+    expect(oneUndone.balances).toEqual(before.one.balances);
+
+    const second = await undo(rerate);
+    expect(second.counts.events).toBe(two.ids.length);
+    expect((await call('GET', `/v1/batches/${rerate}`)).body.undoneBy).toBe(second.batchId);
+    await run(second.batchId);
+    const twoAfter = await books(two.sub, two.ids);
+    for (const id of two.ids) expect(eventState(twoAfter.events[id]!)).toEqual(eventState(before.two.events[id]!));
+    // The first subscription is exactly as the first undo left it: nothing applied twice.
+    expect(await books(one.sub, one.ids)).toEqual(oneUndone);
+    // Asked once more: nothing is left to undo.
+    const again = await call('POST', `/v1/batches/${rerate}/undo`, { body: {} });
+    expect([again.status, again.body.code]).toEqual([409, 'BATCH_ALREADY_UNDONE']);
+  });
+
   it('is refused EVENTS_CHANGED_SINCE when a later batch changed the same events, and the refused undo leaves nothing', async () => {
     const { sub, ids } = await ratedSubscription();
     await call('PUT', `/v1/subscriptions/${sub}`, {
