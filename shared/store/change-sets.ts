@@ -245,11 +245,12 @@ export async function plannedChanges(
 
 /** Keys of every change-set item of a batch (to discard the preview). */
 export async function changeSetKeys(batchId: string): Promise<Array<{ PK: string; SK: string }>> {
-  const [sets, chunks] = await Promise.all([
+  const [sets, chunks, marks] = await Promise.all([
     queryAll(keys.batchPartition(batchId), keys.batchChangeSetPrefix),
     queryAll(keys.batchPartition(batchId), keys.batchChangeSetChunksPrefix),
+    queryAll(keys.batchPartition(batchId), keys.batchChangeSetChunkMarksPrefix),
   ]);
-  return [...sets, ...chunks].map((i) => ({ PK: i.PK as string, SK: i.SK as string }));
+  return [...sets, ...chunks, ...marks].map((i) => ({ PK: i.PK as string, SK: i.SK as string }));
 }
 
 /** Marks a change set stale (nothing of it was written), once. */
@@ -513,15 +514,14 @@ export async function applyEventChunk(
   n: number,
   ctx: { now: string; actor: string; stage: BatchStage },
 ): Promise<{ applied: boolean; changed: number; exists: boolean }> {
-  const res = await clients.dynamo.send(
-    new GetCommand({
-      TableName: clients.tableName,
-      Key: keys.batchChangeSetChunk(batchId, subscriptionId, register, n),
-      ConsistentRead: true,
-    }),
-  );
+  const get = (key: { PK: string; SK: string }) =>
+    clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: key, ConsistentRead: true }));
+  const [res, mark] = await Promise.all([
+    get(keys.batchChangeSetChunk(batchId, subscriptionId, register, n)),
+    get(keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n)),
+  ]);
   if (!res.Item) return { applied: false, changed: 0, exists: false };
-  if (res.Item.applied) return { applied: false, changed: 0, exists: true };
+  if (mark.Item) return { applied: false, changed: 0, exists: true };
   const changes = (res.Item.changes as Item[]).map((c) => ({
     eventId: c.eventId as string,
     fromRev: Number(c.fromRev),
@@ -532,12 +532,14 @@ export async function applyEventChunk(
   const intents: Intent<Label>[] = [
     ...changes.map((c) => intent<Label>(c, eventUpdate(c, batchId, ctx))),
     intent('chunk', {
-      Update: {
+      Put: {
         TableName: clients.tableName,
-        Key: keys.batchChangeSetChunk(batchId, subscriptionId, register, n),
-        UpdateExpression: 'SET applied = :t',
-        ConditionExpression: 'attribute_not_exists(applied)',
-        ExpressionAttributeValues: { ':t': ctx.now },
+        Item: {
+          ...keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n),
+          itemType: 'CHANGE_SET_CHUNK_APPLIED',
+          appliedAt: ctx.now,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
       },
     }),
     intent('totals', {
