@@ -12,7 +12,7 @@ import { domainEvent } from '../domain/domain-events';
 import { DomainError } from '../domain/errors';
 import type { EventStatus, StoredRating } from '../domain/usage-event';
 import { ledgerEntryPut } from './balances';
-import { batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
+import { batchInStage, batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
 import { billAdjustmentPut } from './bill-lines';
 import { clients } from './clients';
 import { mapLimit } from './concurrency';
@@ -521,18 +521,18 @@ export async function applyEventChunk(
   const get = (key: { PK: string; SK: string }) =>
     clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: key, ConsistentRead: true }));
   const markKey = keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n);
-  const [res, mark, totals, batch] = await Promise.all([
+  const [res, mark, totals, inStage] = await Promise.all([
     get(keys.batchChangeSetChunk(batchId, subscriptionId, register, n)),
     get(markKey),
     get(keys.batchChangeSet(batchId, subscriptionId)),
-    get(keys.batch(batchId)),
+    batchInStage(batchId, ctx.stage),
   ]);
   if (!res.Item) return { applied: false, changed: 0, exists: false };
   if (mark.Item) return { applied: false, changed: 0, exists: true };
   // The stage fence where the chunk's transaction had it: an attempt that outlived its stage stops
   // here. One that passes this read and writes late cannot write wrong: each event's own condition
   // (the planned revision, not reversed, held by this batch or by none) still decides.
-  if (!inStage(batch.Item, ctx.stage)) throw stageOver(batchId, ctx.stage);
+  if (!inStage) throw stageOver(batchId, ctx.stage);
   // APPLIED is final (a change set never leaves it), so this strongly consistent read is as good
   // as checking it in the events' own writes, which then need no transaction (half the units).
   if (totals.Item?.state !== 'APPLIED')
@@ -563,16 +563,6 @@ export async function applyEventChunk(
     return { applied: false, changed: 0, exists: true };
   }
   return { applied: true, changed: changes.length, exists: true };
-}
-
-/** Whether a batch item read is still at `stage` (what batchStageCheck checks in a transaction). */
-function inStage(batch: Item | undefined, stage: BatchStage): boolean {
-  if (!batch) return false;
-  const statuses: readonly string[] = [stage.status].flat();
-  return (
-    statuses.includes(batch.status as string) &&
-    (stage.version === undefined || Number(batch.version) === stage.version)
-  );
 }
 
 /**
