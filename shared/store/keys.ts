@@ -149,6 +149,15 @@ export const keys = {
   }),
   batchChangeSetChunkPrefix: (subscriptionId: string) => `CSETC#${subscriptionId}#`,
   batchChangeSetChunksPrefix: 'CSETC#',
+  /**
+   * That chunk applied (its events written). An item of its own, outside the CSETC# range: marking
+   * the chunk itself would rewrite its several KB, costing its full size again at submit.
+   */
+  batchChangeSetChunkMark: (batchId: string, subscriptionId: string, register: string, n: number) => ({
+    PK: `BATCH#${batchId}`,
+    SK: `CSETM#${subscriptionId}#${register}#${String(n).padStart(5, '0')}`,
+  }),
+  batchChangeSetChunkMarksPrefix: 'CSETM#',
   batchLogPrefix: 'LOG#',
   /** Marks a log entry written once per step (outside the LOG# range, so never listed). */
   batchLogOnce: (batchId: string, key: string) => ({ PK: `BATCH#${batchId}`, SK: `LOGONCE#${key}` }),
