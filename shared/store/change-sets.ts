@@ -567,7 +567,8 @@ export async function applyEventChunk(
 
 /**
  * One planned event change, conditional on its own planned revision. Refused with the event at
- * the next revision rated by this batch's submit: an earlier attempt wrote it (done).
+ * the next revision rated by this batch's submit, or further on and released: an earlier attempt
+ * wrote it (done).
  */
 async function writeEvent(c: PlannedEventChange, batchId: string, ctx: { now: string }): Promise<void> {
   try {
@@ -578,6 +579,9 @@ async function writeEvent(c: PlannedEventChange, batchId: string, ctx: { now: st
     if (!isConditionFailure(err)) throw err;
     const old = err.Item ? fromWire(err.Item) : undefined;
     if (old && Number(old.ratingRev) === c.fromRev + 1 && old.ratedBy === `${batchId}:submit`) return;
+    // Two revisions on and not held by this batch: an earlier attempt wrote it (which released it)
+    // and a later batch has changed it since; while this batch held it, nothing else could.
+    if (old && Number(old.ratingRev) >= c.fromRev + 2 && old.heldBy !== batchId) return;
     throw new DomainError('INTERNAL', `event ${c.eventId} moved although batch ${batchId} holds it`);
   }
 }

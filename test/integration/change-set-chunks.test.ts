@@ -124,6 +124,27 @@ describe('applying a change-set chunk at submit', () => {
     expect(await mark()).toBeDefined();
   });
 
+  it('counts as done an event an earlier attempt wrote (releasing it) that a later batch has changed since', async () => {
+    // The earlier attempt wrote e1 and died before the mark; another batch then held and re-rated e1.
+    const { batchId, apply, events, mark } = await chunkOfThree('APPLIED');
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: {
+          ...keys.event(`${batchId}-e1`),
+          status: 'RATED',
+          ratingRev: 2,
+          ratedBy: 'later:submit',
+          heldBy: 'next-batch',
+        },
+      }),
+    );
+
+    expect(await apply()).toEqual({ applied: true, changed: 3, exists: true });
+    expect((await events()).map((e) => e?.ratingRev)).toEqual([2n, 1n, 1n]);
+    expect(await mark()).toBeDefined();
+  });
+
   it('refuses as INTERNAL an event that moved otherwise although the batch holds it, and marks nothing', async () => {
     const { batchId, apply, mark } = await chunkOfThree('APPLIED');
     await clients.dynamo.send(
