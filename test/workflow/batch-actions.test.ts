@@ -242,6 +242,41 @@ describe('an empty batch', () => {
   });
 });
 
+/**
+ * Sends an add whose first hold transaction goes through while the others wait until a lock has
+ * closed edits (the lock is asked and reaches LOCKED in between); gives the add's answer.
+ */
+async function addOvertakenByLock(batchId: string, path: 'events' | 'replacements', body: unknown) {
+  let holds = 0;
+  let release: () => void = () => undefined;
+  const lockClosedEdits = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  clients.dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (
+        context.commandName === 'TransactWriteItemsCommand' &&
+        currentInvocation.getStore()?.functionName === 'api-batches-write' &&
+        ++holds > 1
+      )
+        await lockClosedEdits;
+      return next(args);
+    },
+    { step: 'initialize', name: 'pauseAdd' },
+  );
+  try {
+    const add = call('POST', `/v1/batches/${batchId}/${path}`, { body });
+    await eventually('the add to write its first group', async () => (holds > 1 ? true : undefined));
+    expect((await call('POST', `/v1/batches/${batchId}/lock`)).status).toBe(202);
+    await waitForStatus(batchId, ['LOCKED']);
+    release();
+    return await add;
+  } finally {
+    release();
+    clients.dynamo.middlewareStack.remove('pauseAdd');
+  }
+}
+
 describe('an add racing a lock', () => {
   it('answers what landed: the events held before the lock closed edits are added (and logged), the rest refused', async () => {
     const { batchId, sub } = await draftWith('RATING', 1);
@@ -249,47 +284,19 @@ describe('an add racing a lock', () => {
       anEvent({ subscriptionId: sub, quantity: '1', occurredAt: `2026-03-1${i % 10}T10:00:00Z` }),
     );
     expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(20);
-    // The add's first hold transaction goes through; the others wait until the lock has closed edits.
-    let holds = 0;
-    let release: () => void = () => undefined;
-    const lockClosedEdits = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    clients.dynamo.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (
-          context.commandName === 'TransactWriteItemsCommand' &&
-          currentInvocation.getStore()?.functionName === 'api-batches-write' &&
-          ++holds > 1
-        )
-          await lockClosedEdits;
-        return next(args);
-      },
-      { step: 'initialize', name: 'pauseAdd' },
+    const res = await addOvertakenByLock(batchId, 'events', { eventIds: events.map((e) => e.eventId) });
+    expect(res.status).toBe(200);
+    expect(res.body.added).toBe(16);
+    expect(res.body.rejected).toHaveLength(4);
+    expect(new Set(res.body.rejected.map((r: { code: string }) => r.code))).toEqual(new Set(['INVALID_TRANSITION']));
+    const batch = (await call('GET', `/v1/batches/${batchId}`)).body;
+    expect(batch.counts.events).toBe(17);
+    const members = (await call('GET', `/v1/batches/${batchId}/members?limit=100`)).body.items;
+    expect(members).toHaveLength(17);
+    const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string; message: string }[];
+    expect(log.filter((e) => e.action === 'ADD_EVENTS').map((e) => e.message)).toContainEqual(
+      expect.stringContaining('added 16 event(s)'),
     );
-    try {
-      const add = call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: events.map((e) => e.eventId) } });
-      await eventually('the add to write its first group', async () => (holds > 1 ? true : undefined));
-      expect((await call('POST', `/v1/batches/${batchId}/lock`)).status).toBe(202);
-      await waitForStatus(batchId, ['LOCKED']);
-      release();
-      const res = await add;
-      expect(res.status).toBe(200);
-      expect(res.body.added).toBe(16);
-      expect(res.body.rejected).toHaveLength(4);
-      expect(new Set(res.body.rejected.map((r: { code: string }) => r.code))).toEqual(new Set(['INVALID_TRANSITION']));
-      const batch = (await call('GET', `/v1/batches/${batchId}`)).body;
-      expect(batch.counts.events).toBe(17);
-      const members = (await call('GET', `/v1/batches/${batchId}/members?limit=100`)).body.items;
-      expect(members).toHaveLength(17);
-      const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string; message: string }[];
-      expect(log.filter((e) => e.action === 'ADD_EVENTS').map((e) => e.message)).toContainEqual(
-        expect.stringContaining('added 16 event(s)'),
-      );
-    } finally {
-      release();
-      clients.dynamo.middlewareStack.remove('pauseAdd');
-    }
   });
 
   it('of replacements answers what landed too: originals held before the lock closed edits are added (and logged), the rest refused', async () => {
@@ -303,47 +310,17 @@ describe('an add racing a lock', () => {
       body: { replacements: [replacing(ids[0]!)] },
     });
     expect(first.body.added).toBe(1);
-    // The request's first group of originals goes through; the others wait until the lock has closed edits.
-    let holds = 0;
-    let release: () => void = () => undefined;
-    const lockClosedEdits = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    clients.dynamo.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (
-          context.commandName === 'TransactWriteItemsCommand' &&
-          currentInvocation.getStore()?.functionName === 'api-batches-write' &&
-          ++holds > 1
-        )
-          await lockClosedEdits;
-        return next(args);
-      },
-      { step: 'initialize', name: 'pauseReplacements' },
+    const res = await addOvertakenByLock(batchId, 'replacements', { replacements: ids.slice(1).map(replacing) });
+    expect(res.status).toBe(200);
+    expect(res.body.added).toBe(8);
+    expect(res.body.rejected).toHaveLength(11);
+    expect(new Set(res.body.rejected.map((r: { code: string }) => r.code))).toEqual(new Set(['INVALID_TRANSITION']));
+    // Members the requests added; lock also holds the later events of the subscription as RELATED.
+    const members = (await call('GET', `/v1/batches/${batchId}/members?limit=100`)).body.items as { role: string }[];
+    expect(members.filter((m) => m.role === 'MEMBER')).toHaveLength(9);
+    const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string; message: string }[];
+    expect(log.filter((e) => e.action === 'ADD_REPLACEMENTS').map((e) => e.message)).toContainEqual(
+      expect.stringContaining('holding 8 original(s)'),
     );
-    try {
-      const add = call('POST', `/v1/batches/${batchId}/replacements`, {
-        body: { replacements: ids.slice(1).map(replacing) },
-      });
-      await eventually('the request to write its first group', async () => (holds > 1 ? true : undefined));
-      expect((await call('POST', `/v1/batches/${batchId}/lock`)).status).toBe(202);
-      await waitForStatus(batchId, ['LOCKED']);
-      release();
-      const res = await add;
-      expect(res.status).toBe(200);
-      expect(res.body.added).toBe(8);
-      expect(res.body.rejected).toHaveLength(11);
-      expect(new Set(res.body.rejected.map((r: { code: string }) => r.code))).toEqual(new Set(['INVALID_TRANSITION']));
-      // Members the requests added; lock also holds the later events of the subscription as RELATED.
-      const members = (await call('GET', `/v1/batches/${batchId}/members?limit=100`)).body.items as { role: string }[];
-      expect(members.filter((m) => m.role === 'MEMBER')).toHaveLength(9);
-      const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string; message: string }[];
-      expect(log.filter((e) => e.action === 'ADD_REPLACEMENTS').map((e) => e.message)).toContainEqual(
-        expect.stringContaining('holding 8 original(s)'),
-      );
-    } finally {
-      release();
-      clients.dynamo.middlewareStack.remove('pauseReplacements');
-    }
   });
 });
