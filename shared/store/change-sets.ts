@@ -5,17 +5,16 @@
 // plan read. Submit applies it without planning again: the totals in one transaction
 // conditional on those versions (so the order of the event chunks never matters, and a plan
 // whose inputs moved writes nothing), then the event chunks, each applied once.
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BillLineChange, CreditRebillDocument } from '../domain/change-set';
 import { formatMoney } from '../domain/decimal';
 import { domainEvent } from '../domain/domain-events';
 import { DomainError } from '../domain/errors';
 import type { EventStatus, StoredRating } from '../domain/usage-event';
 import { ledgerEntryPut } from './balances';
-import { batchInStage, batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
+import { batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
 import { billAdjustmentPut } from './bill-lines';
 import { clients } from './clients';
-import { mapLimit } from './concurrency';
 import { fromWire, isConditionFailure } from './errors';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
 import { intent, refusals, transact, type Intent } from './intents';
@@ -501,15 +500,12 @@ function lineItem(cs: ChangeSet, l: BillLineChange, now: string): TransactItem {
   };
 }
 
-/** Event writes of one chunk in flight at once (each its own conditional update). */
-const EVENT_WRITE_CONCURRENCY = 16;
-
 /**
  * Applies one event chunk of a change set once: its events (each conditional on the revision
- * planned from and on being held by the batch, whose hold the same write releases), then the
+ * planned from and on being held by the batch, whose hold the same write releases) and the
  * chunk's applied mark. Returns false when an earlier attempt applied it. Only after its totals:
- * the change set is read APPLIED first, so the events of a change set whose totals were refused
- * (STALE) are never written, whichever attempt got there first.
+ * the same write checks the change set is APPLIED, so the events of a change set whose totals
+ * were refused (STALE) are never written, whichever attempt got there first.
  */
 export async function applyEventChunk(
   batchId: string,
@@ -520,69 +516,58 @@ export async function applyEventChunk(
 ): Promise<{ applied: boolean; changed: number; exists: boolean }> {
   const get = (key: { PK: string; SK: string }) =>
     clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: key, ConsistentRead: true }));
-  const markKey = keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n);
-  const [res, mark, totals, inStage] = await Promise.all([
+  const [res, mark] = await Promise.all([
     get(keys.batchChangeSetChunk(batchId, subscriptionId, register, n)),
-    get(markKey),
-    get(keys.batchChangeSet(batchId, subscriptionId)),
-    batchInStage(batchId, ctx.stage),
+    get(keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n)),
   ]);
   if (!res.Item) return { applied: false, changed: 0, exists: false };
   if (mark.Item) return { applied: false, changed: 0, exists: true };
-  // The stage fence where the chunk's transaction had it: an attempt that outlived its stage stops
-  // here. One that passes this read and writes late cannot write wrong: each event's own condition
-  // (the planned revision, not reversed, held by this batch or by none) still decides.
-  if (!inStage) throw stageOver(batchId, ctx.stage);
-  // APPLIED is final (a change set never leaves it), so this strongly consistent read is as good
-  // as checking it in the events' own writes, which then need no transaction (half the units).
-  if (totals.Item?.state !== 'APPLIED')
-    throw new DomainError(
-      'PREVIEW_STALE',
-      `the totals of batch ${batchId}'s change set for subscription ${subscriptionId} were not applied; none of its events is written`,
-    );
   const changes = (res.Item.changes as Item[]).map((c) => ({
     eventId: c.eventId as string,
     fromRev: Number(c.fromRev),
     status: c.status as EventStatus,
     rating: c.rating as StoredRating,
   }));
-  await mapLimit(changes, EVENT_WRITE_CONCURRENCY, (c) => writeEvent(c, batchId, ctx));
-  // A conditional put alone: every event of the chunk is written by now, so the mark is true
-  // whenever it lands (no totals or stage check, which would cost their items' full size in a
-  // transaction); refused, an earlier attempt marked it.
-  try {
-    await clients.dynamo.send(
-      new PutCommand({
+  type Label = PlannedEventChange | 'chunk' | 'totals' | 'stage';
+  const intents: Intent<Label>[] = [
+    ...changes.map((c) => intent<Label>(c, eventUpdate(c, batchId, ctx))),
+    intent('chunk', {
+      Put: {
         TableName: clients.tableName,
-        Item: { ...markKey, itemType: 'CHANGE_SET_CHUNK_APPLIED', appliedAt: ctx.now },
+        Item: {
+          ...keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n),
+          itemType: 'CHANGE_SET_CHUNK_APPLIED',
+          appliedAt: ctx.now,
+        },
         ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-    return { applied: false, changed: 0, exists: true };
-  }
-  return { applied: true, changed: changes.length, exists: true };
-}
-
-/**
- * One planned event change, conditional on its own planned revision. Refused with the event at
- * the next revision rated by this batch's submit, or further on and released: an earlier attempt
- * wrote it (done).
- */
-async function writeEvent(c: PlannedEventChange, batchId: string, ctx: { now: string }): Promise<void> {
+      },
+    }),
+    intent('totals', {
+      ConditionCheck: {
+        TableName: clients.tableName,
+        Key: keys.batchChangeSet(batchId, subscriptionId),
+        ConditionExpression: '#state = :applied',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':applied': 'APPLIED' },
+      },
+    }),
+    intent('stage', batchStageCheck(batchId, ctx.stage)),
+  ];
   try {
-    await clients.dynamo.send(
-      new UpdateCommand({ ...eventUpdate(c, batchId, ctx).Update!, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
-    );
+    await transact(intents, { once: true });
+    return { applied: true, changed: changes.length, exists: true };
   } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-    const old = err.Item ? fromWire(err.Item) : undefined;
-    if (old && Number(old.ratingRev) === c.fromRev + 1 && old.ratedBy === `${batchId}:submit`) return;
-    // Two revisions on and not held by this batch: an earlier attempt wrote it (which released it)
-    // and a later batch has changed it since; while this batch held it, nothing else could.
-    if (old && Number(old.ratingRev) >= c.fromRev + 2 && old.heldBy !== batchId) return;
-    throw new DomainError('INTERNAL', `event ${c.eventId} moved although batch ${batchId} holds it`);
+    const refused = refusals(err, intents);
+    if (refused?.has('stage')) throw stageOver(batchId, ctx.stage);
+    if (refused?.has('chunk')) return { applied: false, changed: 0, exists: true };
+    if (refused?.has('totals'))
+      throw new DomainError(
+        'PREVIEW_STALE',
+        `the totals of batch ${batchId}'s change set for subscription ${subscriptionId} were not applied; none of its events is written`,
+      );
+    const moved = [...(refused?.keys() ?? [])].find((l) => typeof l !== 'string');
+    if (moved) throw new DomainError('INTERNAL', `event ${moved.eventId} moved although batch ${batchId} holds it`);
+    throw err;
   }
 }
 

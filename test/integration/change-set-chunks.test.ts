@@ -1,6 +1,6 @@
-// Submit applies a change set's event chunk once: each event with its own conditional update (no
-// transaction), only once the change set's totals are APPLIED, then the chunk's small applied
-// mark. A retry skips a marked chunk and counts an event its earlier attempt wrote as done.
+// Submit applies a change set's event chunk once: its events and the chunk's small applied mark
+// (an item of its own) in one transaction, only once the change set's totals are APPLIED and while
+// the batch is PROCESSING. A retry skips a marked chunk.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createBatch, transitionBatch, type BatchStage } from '../../shared/store/batches';
@@ -107,42 +107,6 @@ describe('applying a change-set chunk at submit', () => {
 
     expect(await apply()).toEqual({ applied: false, changed: 0, exists: true });
     expect((await events()).map((e) => e?.ratingRev)).toEqual([0n, 0n, 0n]);
-  });
-
-  it('counts an event already written by an earlier attempt of the same submit as done, and writes the rest', async () => {
-    // The earlier attempt wrote e1 but ended before the rest and the mark.
-    const { batchId, apply, events, mark } = await chunkOfThree('APPLIED');
-    await clients.dynamo.send(
-      new PutCommand({
-        TableName: clients.tableName,
-        Item: { ...keys.event(`${batchId}-e1`), status: 'RATED', ratingRev: 1, ratedBy: `${batchId}:submit` },
-      }),
-    );
-
-    expect(await apply()).toEqual({ applied: true, changed: 3, exists: true });
-    expect((await events()).map((e) => e?.ratingRev)).toEqual([1n, 1n, 1n]);
-    expect(await mark()).toBeDefined();
-  });
-
-  it('counts as done an event an earlier attempt wrote (releasing it) that a later batch has changed since', async () => {
-    // The earlier attempt wrote e1 and died before the mark; another batch then held and re-rated e1.
-    const { batchId, apply, events, mark } = await chunkOfThree('APPLIED');
-    await clients.dynamo.send(
-      new PutCommand({
-        TableName: clients.tableName,
-        Item: {
-          ...keys.event(`${batchId}-e1`),
-          status: 'RATED',
-          ratingRev: 2,
-          ratedBy: 'later:submit',
-          heldBy: 'next-batch',
-        },
-      }),
-    );
-
-    expect(await apply()).toEqual({ applied: true, changed: 3, exists: true });
-    expect((await events()).map((e) => e?.ratingRev)).toEqual([2n, 1n, 1n]);
-    expect(await mark()).toBeDefined();
   });
 
   it('refuses as INTERNAL an event that moved otherwise although the batch holds it, and marks nothing', async () => {
