@@ -521,7 +521,9 @@ export async function applyEventChunk(
     get(keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n)),
   ]);
   if (!res.Item) return { applied: false, changed: 0, exists: false };
-  if (mark.Item) return { applied: false, changed: 0, exists: true };
+  // A chunk applied before marks were items of their own carries `applied` itself (a batch
+  // still submitting while the code changed): applied all the same.
+  if (mark.Item || res.Item.applied) return { applied: false, changed: 0, exists: true };
   const changes = (res.Item.changes as Item[]).map((c) => ({
     eventId: c.eventId as string,
     fromRev: Number(c.fromRev),

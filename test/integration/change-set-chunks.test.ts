@@ -2,7 +2,7 @@
 // (an item of its own) in one transaction, only once the change set's totals are APPLIED and while
 // the batch is PROCESSING. A retry skips a marked chunk.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createBatch, transitionBatch, type BatchStage } from '../../shared/store/batches';
 import {
   applyEventChunk,
@@ -102,6 +102,21 @@ describe('applying a change-set chunk at submit', () => {
       new PutCommand({
         TableName: clients.tableName,
         Item: { ...keys.batchChangeSetChunkMark(batchId, 'sub-1', 'MINUTES', 0), itemType: 'CHANGE_SET_CHUNK_APPLIED' },
+      }),
+    );
+
+    expect(await apply()).toEqual({ applied: false, changed: 0, exists: true });
+    expect((await events()).map((e) => e?.ratingRev)).toEqual([0n, 0n, 0n]);
+  });
+
+  it('skips a chunk marked applied on the chunk item itself (as before marks were items of their own)', async () => {
+    const { batchId, apply, events } = await chunkOfThree('APPLIED');
+    await clients.dynamo.send(
+      new UpdateCommand({
+        TableName: clients.tableName,
+        Key: keys.batchChangeSetChunk(batchId, 'sub-1', 'MINUTES', 0),
+        UpdateExpression: 'SET applied = :t',
+        ExpressionAttributeValues: { ':t': now() },
       }),
     );
 
