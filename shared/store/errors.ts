@@ -82,6 +82,19 @@ export const TRANSIENT_ERRORS = [
   'Runtime.ExitError',
 ] as const;
 
+/**
+ * How every Task's Retry repeats the transient errors (a test checks each one). Ten attempts,
+ * the wait doubling from 1 s and capped at 20 s, jittered so parallel shards throttled together do
+ * not come back together: about two minutes of an outage or a hot partition before a batch fails.
+ */
+export const TRANSIENT_RETRY = {
+  IntervalSeconds: 1,
+  MaxAttempts: 10,
+  BackoffRate: 2,
+  MaxDelaySeconds: 20,
+  JitterStrategy: 'FULL',
+} as const;
+
 const TRANSIENT: ReadonlySet<string> = new Set(TRANSIENT_ERRORS);
 
 /** Errors worth retrying as they are: the workflow's Retry handles them, not a partition failure. */

@@ -2,11 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { task } from '../../functions/workflow/task-context';
-import { TRANSIENT_ERRORS } from '../../shared/store/errors';
+import { TRANSIENT_ERRORS, TRANSIENT_RETRY } from '../../shared/store/errors';
 
 interface State {
   Type: string;
-  Retry?: { ErrorEquals: string[] }[];
+  Retry?: ({ ErrorEquals: string[] } & Record<string, unknown>)[];
   ItemProcessor?: { States: Record<string, State> };
   Iterator?: { States: Record<string, State> };
   Branches?: { States: Record<string, State> }[];
@@ -36,6 +36,22 @@ describe('transient errors', () => {
     }
     expect(tasks).toBeGreaterThanOrEqual(9);
     expect(missing).toEqual([]);
+  });
+
+  it('every Task repeats the transient errors with the one policy: ten attempts, capped and jittered waits', () => {
+    const files = readdirSync('statemachines').filter((f) => f.endsWith('.asl.json'));
+    const policies: Record<string, unknown> = {};
+    for (const file of files) {
+      const asl = JSON.parse(readFileSync(`statemachines/${file}`, 'utf8')) as { States: Record<string, State> };
+      for (const [name, state] of tasksOf(asl.States)) {
+        for (const { ErrorEquals, ...policy } of state.Retry ?? []) {
+          if (ErrorEquals.some((e) => (TRANSIENT_ERRORS as readonly string[]).includes(e)))
+            policies[`${file} ${name}`] = policy;
+        }
+      }
+    }
+    expect(Object.keys(policies).length).toBeGreaterThanOrEqual(9);
+    for (const [task, policy] of Object.entries(policies)) expect({ task, policy }).toEqual({ task, policy: TRANSIENT_RETRY });
   });
 
   it('a task reports a transaction cancelled only by contention under a name its Retry matches, and a refused guard as it is', async () => {
