@@ -117,6 +117,18 @@ function refusalOf(batch: Batch, reason: CancellationReason): Outcome {
 const editsClosed = (batch: Batch) =>
   new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
 
+/** True when `err` is the gate's refusal (a lock began meanwhile); any other error goes on up. */
+function gateClosed(err: unknown): true {
+  if (!(err instanceof DomainError && err.code === 'INVALID_TRANSITION')) throw err;
+  return true;
+}
+
+/** What an add answers for an event or original a closed gate refused. */
+const closedBeforeHeld = (what: 'event' | 'original') => ({
+  code: 'INVALID_TRANSITION' as const,
+  message: `the batch closed for edits (a lock began) before this ${what} was held`,
+});
+
 /** Events per hold transaction: 2 items each and the gate, well within the item limit. */
 const HOLD_GROUP = 16;
 
@@ -167,14 +179,8 @@ export async function holdEvents(
         HOLD_GROUP,
       );
     } catch (err) {
-      if (!(err instanceof DomainError && err.code === 'INVALID_TRANSITION')) throw err;
-      closed = true;
-      for (const e of group)
-        result.rejected.push({
-          eventId: e.eventId,
-          code: 'INVALID_TRANSITION',
-          message: 'the batch closed for edits (a lock began) before this event was held',
-        });
+      closed = gateClosed(err);
+      for (const e of group) result.rejected.push({ eventId: e.eventId, ...closedBeforeHeld('event') });
       return;
     }
     for (const e of group) {
@@ -468,13 +474,8 @@ export async function holdReplacements(
   // is answered and logged as added), the rest is refused; with nothing written, nothing changed.
   let closed = false;
   const refuseClosed = (err: unknown, originals: readonly PreparedReplacement[]) => {
-    if (!(err instanceof DomainError && err.code === 'INVALID_TRANSITION')) throw err;
-    closed = true;
-    for (const p of originals)
-      record(p, {
-        code: 'INVALID_TRANSITION',
-        message: 'the batch closed for edits (a lock began) before this original was held',
-      });
+    closed = gateClosed(err);
+    for (const p of originals) record(p, closedBeforeHeld('original'));
   };
   await mapLimit(groups, CONCURRENCY / 4, async (group) => {
     let refused: Map<PreparedReplacement, CancellationReason>;
