@@ -51,7 +51,8 @@ describe('transient errors', () => {
       }
     }
     expect(Object.keys(policies).length).toBeGreaterThanOrEqual(9);
-    for (const [task, policy] of Object.entries(policies)) expect({ task, policy }).toEqual({ task, policy: TRANSIENT_RETRY });
+    for (const [task, policy] of Object.entries(policies))
+      expect({ task, policy }).toEqual({ task, policy: TRANSIENT_RETRY });
   });
 
   it('a task reports a transaction cancelled only by contention under a name its Retry matches, and a refused guard as it is', async () => {
