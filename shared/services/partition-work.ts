@@ -94,7 +94,8 @@ export function replacementWrites(
     const r = pending.get(change.eventId);
     const replacedBy = change.status === 'REVERSED' ? work.replacedBy.get(change.eventId) : undefined;
     return {
-      ...(r && !r.parentEventId
+      // The partition's own members with replacements: an original here, reversed by this partition.
+      ...(r && insertedByItsChunk(r, work.replacedBy.has(r.replaces))
         ? {
             insert: {
               productId: r.productId,
@@ -109,6 +110,17 @@ export function replacementWrites(
     };
   };
 }
+
+/**
+ * Whether a replacement's chunk inserts it (rated, in the chunk's transaction) rather than
+ * InsertReplacements before the chunks: only one without a parent whose original is in the same
+ * partition. A partition is applied or refused PREVIEW_STALE as a whole, so there the original's
+ * reversal and its replacement land together; a replacement of another partition is inserted
+ * beforehand, held, since the original's partition may be applied while its own is refused, and
+ * an original must never name a replacement that does not exist (the next batch rates it).
+ */
+export const insertedByItsChunk = (r: Pick<PendingReplacement, 'parentEventId'>, originalHere: boolean): boolean =>
+  !r.parentEventId && originalHere;
 
 /** What lock records per partition besides its subscription's change set. */
 export function partitionPreview(
@@ -163,18 +175,22 @@ export async function insertReplacementPage(
     batch.batchId,
     thisPass.map((e) => e.subscriptionId),
   );
-  // A child is inserted here, in the write that counts it on its parent (which may sit in a chunk
-  // applied later: chunks go in any order).
-  const mine = thisPass.filter((e) => e.parentEventId || !inChunks.has(e.subscriptionId));
   // A retry does only what earlier attempts left undone: a replacement already inserted and
   // linked to its original costs no write, so each attempt has less to do than the one before
   // (re-sending every write made each retry as likely to meet a failure as the first).
   const stored = new Map(
-    (await getEvents(mine.flatMap((e) => [e.eventId, e.replaces, parentReplacementOf(e) ?? e.eventId]))).map((e) => [
-      e.eventId,
-      e,
-    ]),
+    (await getEvents(thisPass.flatMap((e) => [e.eventId, e.replaces, parentReplacementOf(e) ?? e.eventId]))).map(
+      (e) => [e.eventId, e],
+    ),
   );
+  const originalHere = (e: PendingReplacement) => {
+    const original = stored.get(e.replaces);
+    return original?.subscriptionId === e.subscriptionId && original.register === e.register;
+  };
+  // What the chunks insert is left to them (the same rule lock applied); a child is inserted here,
+  // in the write that counts it on its parent (which may sit in a chunk applied later: chunks go
+  // in any order), and so is a replacement of another partition than its original's.
+  const mine = thisPass.filter((e) => !(inChunks.has(e.subscriptionId) && insertedByItsChunk(e, originalHere(e))));
   const elsewhere = mine
     .map((e) => stored.get(e.replaces)?.subscriptionId)
     .filter((s): s is string => s !== undefined && !thisPass.some((e) => e.subscriptionId === s));
