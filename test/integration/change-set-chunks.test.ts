@@ -41,6 +41,23 @@ const rating = {
 const get = async (key: { PK: string; SK: string }) =>
   (await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: key, ConsistentRead: true }))).Item;
 
+/** A change set of subscription sub-1 in `state` with one MINUTES chunk and no totals to write. */
+const aChangeSet = (state: ChangeSetState): ChangeSet => ({
+  subscriptionId: 'sub-1',
+  accountId: 'acct-1',
+  currency: 'USD',
+  state,
+  planVersion: 1,
+  closedThrough: null,
+  billUnitId: null,
+  registers: [],
+  grants: [],
+  lines: [],
+  documents: [],
+  chargeDelta: 0n,
+  chunks: [{ register: 'MINUTES', count: 1 }],
+});
+
 /** A PROCESSING batch holding three LOADED events, with one chunk rating them, its change set in `state`. */
 async function chunkOfThree(state: ChangeSetState) {
   const { batchId } = await createBatch(
@@ -65,21 +82,7 @@ async function chunkOfThree(state: ChangeSetState) {
       }),
     );
   const changes: PlannedEventChange[] = ids.map((eventId) => ({ eventId, fromRev: 0, status: 'RATED', rating }));
-  const cs: ChangeSet = {
-    subscriptionId: 'sub-1',
-    accountId: 'acct-1',
-    currency: 'USD',
-    state,
-    planVersion: 1,
-    closedThrough: null,
-    billUnitId: null,
-    registers: [],
-    grants: [],
-    lines: [],
-    documents: [],
-    chargeDelta: 0n,
-    chunks: [{ register: 'MINUTES', count: 1 }],
-  };
+  const cs = aChangeSet(state);
   await saveChangeSet(batchId, PROCESSING, cs, new Map([['MINUTES', changes]]));
   const apply = () => applyEventChunk(batchId, 'sub-1', 'MINUTES', 0, { now: now(), actor: 'test', stage: PROCESSING });
   const events = async () => Promise.all(ids.map((id) => get(keys.event(id))));
@@ -203,22 +206,7 @@ async function replacementChunk(state: ChangeSetState, insertsIt = true) {
       ...(insertsIt ? { insert: { productId: 'voice', quantity: 11n, occurredAt: at, replaces: original } } : {}),
     },
   ];
-  const cs: ChangeSet = {
-    subscriptionId: 'sub-1',
-    accountId: 'acct-1',
-    currency: 'USD',
-    state,
-    planVersion: 1,
-    closedThrough: null,
-    billUnitId: null,
-    registers: [],
-    grants: [],
-    lines: [],
-    documents: [],
-    chargeDelta: 0n,
-    chunks: [{ register: 'MINUTES', count: 1 }],
-    ...(insertsIt ? { replacementsInChunks: true } : {}),
-  };
+  const cs: ChangeSet = { ...aChangeSet(state), ...(insertsIt ? { replacementsInChunks: true } : {}) };
   await saveChangeSet(batchId, PROCESSING, cs, new Map([['MINUTES', changes]]));
   const batch = await requireBatch(batchId);
   const apply = () => applyEventChunk(batchId, 'sub-1', 'MINUTES', 0, { now: now(), actor: 'test', stage: PROCESSING });
