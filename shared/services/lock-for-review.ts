@@ -30,7 +30,7 @@ import { mapLimit } from '../store/concurrency';
 import { planFor, type PlanWithState } from '../store/partition-rating';
 import { requireSubscription } from '../store/subscriptions';
 import { childEventIds, getEvents } from '../store/usage-events';
-import { partitionPreview, partitionWork, type PartitionWork } from './partition-work';
+import { partitionPreview, partitionWork, replacementWrites, type PartitionWork } from './partition-work';
 import { listBillAdjustments, listBillLines } from '../store/bill-lines';
 import type { Register } from '../domain/balance';
 import { subscriptionChange, type BillLineChange } from '../domain/change-set';
@@ -295,6 +295,7 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
       register: p.register,
       count: Math.ceil(plan.changes.length / EVENTS_PER_CHUNK),
     })),
+    ...(batch.type === 'REVERSE_REPLACE' ? { replacementsInChunks: true } : {}),
   };
   let error =
     effectiveAtRefusal(batch, sub, account?.createdAt, close.closedThrough, now) ??
@@ -354,16 +355,20 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     lockStage(batch),
     cs,
     new Map(
-      planned.map(({ p, plan }) => [
-        p.register,
-        plan.changes.map((c) => ({
-          eventId: c.eventId,
-          fromRev: c.fromRev,
-          status: c.status,
-          rating: c.rating,
-          ...(c.before ? { before: c.before } : {}),
-        })),
-      ]),
+      planned.map(({ p, plan, work }) => {
+        const replacements = batch.type === 'REVERSE_REPLACE' ? replacementWrites(work) : () => ({});
+        return [
+          p.register,
+          plan.changes.map((c) => ({
+            eventId: c.eventId,
+            fromRev: c.fromRev,
+            status: c.status,
+            rating: c.rating,
+            ...(c.before ? { before: c.before } : {}),
+            ...replacements(c),
+          })),
+        ];
+      }),
     ),
   );
   for (const { p, work, plan, register } of planned) {

@@ -2,9 +2,10 @@
 // inserts before it writes the change set lock stored.
 import type { Batch, PendingReplacement } from '../domain/batch';
 import type { PartitionPlan } from '../domain/partition-plan';
-import type { UsageEvent } from '../domain/usage-event';
-import { pendingReplacements } from '../store/batch-members';
+import type { NewUsageEvent, UsageEvent } from '../domain/usage-event';
+import { pendingReplacements, replacementsOf } from '../store/batch-members';
 import type { BatchPartition, PartitionPreview } from '../store/batch-partitions';
+import { subscriptionsWithReplacementsInChunks, type PlannedEventChange } from '../store/change-sets';
 import { getMembers } from '../store/batches';
 import { mapLimit } from '../store/concurrency';
 import { eventsFrom, type RatePartitionRequest } from '../store/partition-rating';
@@ -17,6 +18,8 @@ export interface PartitionWork {
   /** Events this batch holds there, by role. */
   members: Map<string, string>;
   pending: Array<UsageEvent & { replaces: string }>;
+  /** REVERSE_REPLACE: the replacements of each original the batch reverses here. */
+  replacedBy: Map<string, string[]>;
 }
 
 const parseEarliest = (earliest: string) => {
@@ -72,8 +75,52 @@ export async function partitionWork(
     batchId: batch.batchId,
     heldBy: batch.batchId,
   };
-  return { request, events, members, pending };
+  const replacedBy = new Map(
+    heldMembers.filter((m) => m.role === 'MEMBER' && m.replacements?.length).map((m) => [m.eventId, m.replacements!]),
+  );
+  return { request, events, members, pending, replacedBy };
 }
+
+/**
+ * What a REVERSE_REPLACE chunk writes besides a change's rating: a replacement without a parent is
+ * inserted with it (one with a parent is inserted by submit's InsertReplacements step, in the same
+ * write that counts it on its parent), and a reversed original is named its replacements.
+ */
+export function replacementWrites(
+  work: Pick<PartitionWork, 'pending' | 'replacedBy'>,
+): (change: { eventId: string; status: string }) => Pick<PlannedEventChange, 'insert' | 'replacedBy'> {
+  const pending = new Map(work.pending.map((e) => [e.eventId, e]));
+  return (change) => {
+    const r = pending.get(change.eventId);
+    const replacedBy = change.status === 'REVERSED' ? work.replacedBy.get(change.eventId) : undefined;
+    return {
+      // The partition's own members with replacements: an original here, reversed by this partition.
+      ...(r && insertedByItsChunk(r, work.replacedBy.has(r.replaces))
+        ? {
+            insert: {
+              productId: r.productId,
+              quantity: r.quantity,
+              occurredAt: r.occurredAt,
+              ...(Object.keys(r.attributes).length > 0 ? { attributes: r.attributes } : {}),
+              replaces: r.replaces,
+            },
+          }
+        : {}),
+      ...(replacedBy ? { replacedBy } : {}),
+    };
+  };
+}
+
+/**
+ * Whether a replacement's chunk inserts it (rated, in the chunk's transaction) rather than
+ * InsertReplacements before the chunks: only one without a parent whose original is in the same
+ * partition. A partition is applied or refused PREVIEW_STALE as a whole, so there the original's
+ * reversal and its replacement land together; a replacement of another partition is inserted
+ * beforehand, held, since the original's partition may be applied while its own is refused, and
+ * an original must never name a replacement that does not exist (the next batch rates it).
+ */
+export const insertedByItsChunk = (r: Pick<PendingReplacement, 'parentEventId'>, originalHere: boolean): boolean =>
+  !r.parentEventId && originalHere;
 
 /** What lock records per partition besides its subscription's change set. */
 export function partitionPreview(
@@ -98,9 +145,12 @@ export const REPLACEMENT_PASSES = 3;
 
 /**
  * Inserts a page of the batch's replacement events (held by the batch until processed) and links
- * each original to its replacements. A replacement child names its original parent and attaches to
- * that parent's replacement, so children wait for a later pass than their parent. Idempotent: an
- * event this batch already inserted is skipped.
+ * each original to its replacements, where the chunks do not: a change set locked since its chunks
+ * insert its replacements without a parent (already rated) and name each original's replacements
+ * when they reverse it, so those cost this step no write. A replacement child names its original
+ * parent and attaches to that parent's replacement, so children wait for a later pass than their
+ * parent, and a parent replacement the chunks would insert is inserted here first, held (its chunk
+ * then rates it in place). Idempotent: an event this batch already inserted is skipped.
  */
 export async function insertReplacementPage(
   batch: Batch,
@@ -111,35 +161,75 @@ export async function insertReplacementPage(
   let inserted = 0;
   const parents = [...new Set(pending.map((p) => p.parentEventId).filter((x): x is string => !!x))];
   const parentMembers = new Map((await getMembers(batch.batchId, parents)).map((m) => [m.eventId, m]));
+  const parentReplacementOf = (e: PendingReplacement) =>
+    e.parentEventId ? parentMembers.get(e.parentEventId)?.replacements?.[0] : undefined;
   const depthOf = (e: PendingReplacement, seen = 0): number => {
-    const parentReplacement = e.parentEventId ? parentMembers.get(e.parentEventId)?.replacements?.[0] : undefined;
+    const parentReplacement = parentReplacementOf(e);
     const parent = parentReplacement ? pending.find((p) => p.eventId === parentReplacement) : undefined;
     return parentReplacement ? 1 + (parent && seen < REPLACEMENT_PASSES ? depthOf(parent, seen + 1) : 0) : 0;
   };
   // Events of one pass do not depend on each other (a child waits for a later pass than its
   // parent): they are inserted together.
   const thisPass = pending.filter((e) => Math.min(depthOf(e), REPLACEMENT_PASSES - 1) === pass);
+  const inChunks = await subscriptionsWithReplacementsInChunks(
+    batch.batchId,
+    thisPass.map((e) => e.subscriptionId),
+  );
   // A retry does only what earlier attempts left undone: a replacement already inserted and
   // linked to its original costs no write, so each attempt has less to do than the one before
   // (re-sending every write made each retry as likely to meet a failure as the first).
   const stored = new Map(
-    (await getEvents(thisPass.flatMap((e) => [e.eventId, e.replaces]))).map((e) => [e.eventId, e]),
+    (await getEvents(thisPass.flatMap((e) => [e.eventId, e.replaces, parentReplacementOf(e) ?? e.eventId]))).map(
+      (e) => [e.eventId, e],
+    ),
   );
-  const linked = (e: PendingReplacement) => stored.get(e.replaces)?.replacedBy?.includes(e.eventId) === true;
-  const todo = thisPass.filter((e) => !(stored.has(e.eventId) && linked(e)));
-  await mapLimit(todo, INSERTS_AT_ONCE, async (e) => {
-    const parent = e.parentEventId && parentMembers.get(e.parentEventId)?.replacements?.[0];
-    const event = { ...e, ...(parent ? { parentEventId: parent } : {}) };
-    const item = newEventItem(event, e.register, now, {
-      replaces: e.replaces,
-      heldBy: batch.batchId,
-      insertedByBatch: batch.batchId,
+  const originalHere = (e: PendingReplacement) => {
+    const original = stored.get(e.replaces);
+    return original?.subscriptionId === e.subscriptionId && original.register === e.register;
+  };
+  // What the chunks insert is left to them (the same rule lock applied); a child is inserted here,
+  // in the write that counts it on its parent (which may sit in a chunk applied later: chunks go
+  // in any order), and so is a replacement of another partition than its original's.
+  const mine = thisPass.filter((e) => !(inChunks.has(e.subscriptionId) && insertedByItsChunk(e, originalHere(e))));
+  const elsewhere = mine
+    .map((e) => stored.get(e.replaces)?.subscriptionId)
+    .filter((s): s is string => s !== undefined && !thisPass.some((e) => e.subscriptionId === s));
+  for (const s of elsewhere.length > 0 ? await subscriptionsWithReplacementsInChunks(batch.batchId, elsewhere) : [])
+    inChunks.add(s);
+  const linked = (e: PendingReplacement) => {
+    const original = stored.get(e.replaces);
+    // Its original's chunk names it in the write that reverses it.
+    if (original && inChunks.has(original.subscriptionId)) return true;
+    return original?.replacedBy?.includes(e.eventId) === true;
+  };
+  const todo = mine.filter((e) => !(stored.has(e.eventId) && linked(e)));
+  const missingParents = new Set(
+    todo
+      .filter((e) => !stored.has(e.eventId))
+      .map(parentReplacementOf)
+      .filter((id): id is string => id !== undefined && !stored.has(id)),
+  );
+  if (missingParents.size > 0) {
+    const found = (await replacementsOf(batch.batchId, [...parentMembers.values()])).filter(
+      (r) => missingParents.has(r.eventId) && !r.parentEventId,
+    );
+    await mapLimit(found, INSERTS_AT_ONCE, async (r) => {
+      await insertEvent(heldReplacement(batch, r, r, now), undefined);
     });
-    if (!stored.has(e.eventId) && (await insertEvent(item, event.parentEventId))) inserted++;
-    await linkReplacement(e.replaces, e.eventId);
+  }
+  await mapLimit(todo, INSERTS_AT_ONCE, async (e) => {
+    const parent = parentReplacementOf(e);
+    const event = { ...e, ...(parent ? { parentEventId: parent } : {}) };
+    if (!stored.has(e.eventId) && (await insertEvent(heldReplacement(batch, e, event, now), event.parentEventId)))
+      inserted++;
+    if (!linked(e)) await linkReplacement(e.replaces, e.eventId);
   });
   return inserted;
 }
+
+/** A replacement inserted before the chunks, held by the batch until its chunk rates it. */
+const heldReplacement = (batch: Batch, r: PendingReplacement, event: NewUsageEvent, now: string) =>
+  newEventItem(event, r.register, now, { replaces: r.replaces, heldBy: batch.batchId, insertedByBatch: batch.batchId });
 
 const INSERTS_AT_ONCE = 16;
 

@@ -244,6 +244,8 @@ export async function undoPartition(
     events: [],
     members: new Map(members.map((m) => [m.eventId, m.role])),
     pending: restored.map((r) => ({ ...restoredEvent(r, batch, now), replaces: r.restores.eventId })),
+    // Submit inserts and links the restored events before the chunks (insertRestoredEvents).
+    replacedBy: new Map(),
   };
   return { work, plan };
 }

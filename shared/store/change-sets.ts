@@ -10,9 +10,10 @@ import type { BillLineChange, CreditRebillDocument } from '../domain/change-set'
 import { formatMoney } from '../domain/decimal';
 import { domainEvent } from '../domain/domain-events';
 import { DomainError } from '../domain/errors';
-import type { EventStatus, StoredRating } from '../domain/usage-event';
+import type { EventStatus, NewUsageEvent, StoredRating } from '../domain/usage-event';
 import { ledgerEntryPut } from './balances';
 import { batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
+import { batchGet } from './batch-get';
 import { billAdjustmentPut } from './bill-lines';
 import { clients } from './clients';
 import { fromWire, isConditionFailure } from './errors';
@@ -21,7 +22,8 @@ import { intent, refusals, transact, type Intent } from './intents';
 import { keys } from './keys';
 import { outboxPut } from './outbox';
 import { queryAll } from './query-all';
-import { storedRating } from './usage-events';
+import { readItem } from './item-reader';
+import { newEventItem, storedRating } from './usage-events';
 
 type Item = Record<string, unknown>;
 
@@ -52,7 +54,16 @@ export interface PlannedEventChange {
   rating: StoredRating;
   /** The rating the change replaces (none: the event was not rated, or is new); an undo restores it. */
   before?: StoredRating;
+  /** REVERSE_REPLACE: a replacement without a parent, as lock planned it, inserted rated by its chunk. */
+  insert?: ReplacementInsert;
+  /** REVERSE_REPLACE: the replacements of a reversed original, named on it by the write that reverses it. */
+  replacedBy?: string[];
 }
+
+/** What a chunk needs to insert a replacement besides the chunk's own subscription and register. */
+export type ReplacementInsert = Pick<NewUsageEvent, 'productId' | 'quantity' | 'occurredAt' | 'attributes'> & {
+  replaces: string;
+};
 
 export interface ChangeSet {
   subscriptionId: string;
@@ -74,6 +85,12 @@ export interface ChangeSet {
   chargeDelta: bigint;
   /** Event chunk items per register. */
   chunks: Array<{ register: string; count: number }>;
+  /**
+   * Its chunks insert its replacements without a parent already rated and name each original's
+   * replacements in the write that reverses it; a change set locked before that leaves both to
+   * submit's InsertReplacements step.
+   */
+  replacementsInChunks?: boolean;
   staleReason?: string;
 }
 
@@ -131,6 +148,7 @@ const toChangeSet = (i: Item): ChangeSet => {
     })),
     chargeDelta: i.chargeDelta as bigint,
     chunks: (i.chunks as Item[]).map((c) => ({ register: c.register as string, count: n(c.count) })),
+    ...(i.replacementsInChunks === true ? { replacementsInChunks: true } : {}),
     ...(i.staleReason ? { staleReason: i.staleReason as string } : {}),
   };
 };
@@ -218,6 +236,18 @@ export async function getChangeSet(batchId: string, subscriptionId: string): Pro
 
 export async function listChangeSets(batchId: string): Promise<ChangeSet[]> {
   return (await queryAll(keys.batchPartition(batchId), keys.batchChangeSetPrefix)).map(toChangeSet);
+}
+
+/**
+ * The subscriptions among `subscriptionIds` whose change set inserts its replacements in its
+ * chunks (`replacementsInChunks`); one without a change set, or locked before, is not among them.
+ */
+export async function subscriptionsWithReplacementsInChunks(
+  batchId: string,
+  subscriptionIds: Iterable<string>,
+): Promise<Set<string>> {
+  const items = await batchGet([...new Set(subscriptionIds)].map((s) => keys.batchChangeSet(batchId, s)));
+  return new Set(items.filter((i) => i.replacementsInChunks === true).map((i) => i.subscriptionId as string));
 }
 
 /** Every event change a batch planned, per partition (what an undo inverts), and whether each chunk recorded `before`. */
@@ -524,15 +554,26 @@ export async function applyEventChunk(
   // A chunk applied before marks were items of their own carries `applied` itself (a batch
   // still submitting while the code changed): applied all the same.
   if (mark.Item || res.Item.applied) return { applied: false, changed: 0, exists: true };
-  const changes = (res.Item.changes as Item[]).map((c) => ({
-    eventId: c.eventId as string,
-    fromRev: Number(c.fromRev),
-    status: c.status as EventStatus,
-    rating: c.rating as StoredRating,
-  }));
+  const changes = (res.Item.changes as Item[]).map(
+    (c): PlannedEventChange => ({
+      eventId: c.eventId as string,
+      fromRev: Number(c.fromRev),
+      status: c.status as EventStatus,
+      rating: c.rating as StoredRating,
+      ...(c.insert ? { insert: toReplacementInsert(c.insert as Item) } : {}),
+      ...(Array.isArray(c.replacedBy) ? { replacedBy: c.replacedBy as string[] } : {}),
+    }),
+  );
   type Label = PlannedEventChange | 'chunk' | 'totals' | 'stage';
   const intents: Intent<Label>[] = [
-    ...changes.map((c) => intent<Label>(c, eventUpdate(c, batchId, ctx))),
+    ...changes.map((c) =>
+      intent<Label>(
+        c,
+        c.insert
+          ? replacementUpsert(c, c.insert, { batchId, subscriptionId, register, now: ctx.now })
+          : eventUpdate(c, batchId, ctx),
+      ),
+    ),
     intent('chunk', {
       Put: {
         TableName: clients.tableName,
@@ -568,6 +609,11 @@ export async function applyEventChunk(
         `the totals of batch ${batchId}'s change set for subscription ${subscriptionId} were not applied; none of its events is written`,
       );
     const moved = [...(refused?.keys() ?? [])].find((l) => typeof l !== 'string');
+    if (moved?.insert)
+      throw new DomainError(
+        'INTERNAL',
+        `replacement ${moved.eventId} of batch ${batchId} cannot be inserted: an event the batch does not hold has its id`,
+      );
     if (moved) throw new DomainError('INTERNAL', `event ${moved.eventId} moved although batch ${batchId} holds it`);
     throw err;
   }
@@ -600,21 +646,81 @@ function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string 
       },
     };
   }
+  let add = '';
   if (c.status === 'REVERSED') {
     // reversedBy names the reversing batch (the actor is in the batch's log, not on each event).
     sets.push('reversedBy = :held', 'reversedAt = :now');
     values[':now'] = ctx.now;
+    // Its replacements are named in the same write (a set: the lineage reads them from the original).
+    if (c.replacedBy?.length) {
+      add = ' ADD replacedBySet :replacedBy';
+      values[':replacedBy'] = new Set(c.replacedBy);
+    }
   }
   return {
     Update: {
       TableName: clients.tableName,
       Key: keys.event(c.eventId),
-      UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt`,
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt${add}`,
       ConditionExpression:
         'ratingRev = :rev AND #status <> :reversed AND (attribute_not_exists(heldBy) OR heldBy = :held)',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: values,
     },
+  };
+}
+
+/**
+ * A replacement without a parent, written rated by its chunk: created when absent (the common
+ * case, one write instead of an insert and a rating), or rated in place when submit inserted it
+ * beforehand, held by the batch at revision 0 (a replacement other replacements attach to as
+ * their parent), its children's count kept. An event of that id the batch does not hold refuses it.
+ */
+function replacementUpsert(
+  c: PlannedEventChange,
+  r: ReplacementInsert,
+  at: { batchId: string; subscriptionId: string; register: string; now: string },
+): TransactItem {
+  const {
+    PK: _pk,
+    SK: _sk,
+    ...item
+  } = newEventItem({ eventId: c.eventId, subscriptionId: at.subscriptionId, ...r }, at.register, at.now, {
+    replaces: r.replaces,
+    insertedByBatch: at.batchId,
+    status: c.status,
+    rating: { ...c.rating, ratedAt: at.now },
+    ratingRev: c.fromRev + 1,
+    ratedBy: `${at.batchId}:submit`,
+  });
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':rev': c.fromRev, ':held': at.batchId };
+  const sets = Object.entries(item).map(([name, value], i) => {
+    names[`#a${i}`] = name;
+    values[`:a${i}`] = value;
+    // One inserted beforehand keeps the time it was inserted.
+    return name === 'createdAt' ? `#a${i} = if_not_exists(#a${i}, :a${i})` : `#a${i} = :a${i}`;
+  });
+  return {
+    Update: {
+      TableName: clients.tableName,
+      Key: keys.event(c.eventId),
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt`,
+      ConditionExpression: 'attribute_not_exists(PK) OR (ratingRev = :rev AND heldBy = :held)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  };
+}
+
+function toReplacementInsert(item: Item): ReplacementInsert {
+  const r = readItem(item, 'planned replacement', 'replaces');
+  return {
+    productId: r.string('productId'),
+    quantity: r.bigint('quantity'),
+    occurredAt: r.string('occurredAt'),
+    ...(r.has('attributes') ? { attributes: r.stringMap('attributes') } : {}),
+    replaces: r.string('replaces'),
   };
 }
 

@@ -222,15 +222,36 @@ export function meterCapacity(
       if (!active) return next(args);
       const command = context.commandName ?? '';
       const input = args.input as Record<string, any>;
+      // An update may create its item: what was there before (nothing, or an item the meter has not
+      // seen) is read first, or the entries the update creates would go uncounted.
+      const unseen = WRITE_COMMANDS.has(command)
+        ? writtenBy(command, input).filter((w) => w.op === 'update' && !images.has(keyString(w.key)))
+        : [];
+      const prior =
+        unseen.length > 0
+          ? {
+              read: new Set(unseen.map((w) => keyString(w.key))),
+              images: await readImages(
+                raw,
+                tableName,
+                unseen.map((w) => w.key),
+              ),
+            }
+          : undefined;
       const result = await next(args);
-      await meter(command, input, result.output as Record<string, any>);
+      await meter(command, input, result.output as Record<string, any>, prior);
       return result;
     },
     // At build the document client has marshalled the input; the output it has already
     // unmarshalled again by the time it comes back here.
     { step: 'build', name: 'meterCapacity', override: true },
   );
-  async function meter(command: string, input: Record<string, any>, output: Record<string, any>): Promise<void> {
+  async function meter(
+    command: string,
+    input: Record<string, any>,
+    output: Record<string, any>,
+    prior?: { read: Set<string>; images: Map<string, Image> },
+  ): Promise<void> {
     capacity.calls++;
     const reported = [output.ConsumedCapacity ?? []]
       .flat()
@@ -254,12 +275,15 @@ export function meterCapacity(
     );
     for (const w of written) {
       const k = keyString(w.key);
-      const before = images.get(k);
+      const before = images.get(k) ?? prior?.images.get(k);
       const now = w.op === 'delete' ? undefined : after.get(k);
       const table = writeUnits(Math.max(before?.size ?? 0, now?.size ?? 0)) * (w.transactional ? 2 : 1);
-      // An item updated before the meter knew it is taken to have had the same index entries.
+      // An item updated whose earlier state the meter could not read is taken to have had the same index entries.
+      const known = before !== undefined || prior?.read.has(k) === true;
       const index =
-        w.op === 'check' ? 0 : indexUnits(before ?? (w.op === 'update' ? now : undefined), now, w.op !== 'delete');
+        w.op === 'check'
+          ? 0
+          : indexUnits(before ?? (w.op === 'update' && !known ? now : undefined), now, w.op !== 'delete');
       capacity.write += table + index;
       capacity.indexWrite += index;
       const kind = kindOf(w.key);

@@ -97,6 +97,25 @@ describe('capacity meter', () => {
     ).toEqual({ write: 3, read: 0 });
   });
 
+  it('charges the index entries an update creates with its item, in a transaction too', async () => {
+    const T = table.tableName;
+    const create = (pk: string) => ({
+      TableName: T,
+      Key: { PK: pk, SK: '1' },
+      UpdateExpression: 'SET GSI1PK = :p, GSI1SK = :s, padding = :pad',
+      ExpressionAttributeValues: { ':p': 'g', ':s': pk, ':pad': pad },
+    });
+    expect(await cost(() => clients.dynamo.send(new UpdateCommand(create('created-1'))))).toEqual({
+      write: 2,
+      read: 0,
+    });
+    expect(
+      await cost(() =>
+        clients.dynamo.send(new TransactWriteCommand({ TransactItems: [{ Update: create('created-2') }] })),
+      ),
+    ).toEqual({ write: 3, read: 0 });
+  });
+
   it('charges twice per item in a transaction, a condition check included, where DynamoDB Local reports otherwise', async () => {
     const T = table.tableName;
     const before = meter.capacity.reported.write;

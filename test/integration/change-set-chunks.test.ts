@@ -1,9 +1,12 @@
 // Submit applies a change set's event chunk once: its events and the chunk's small applied mark
 // (an item of its own) in one transaction, only once the change set's totals are APPLIED and while
-// the batch is PROCESSING. A retry skips a marked chunk.
+// the batch is PROCESSING. A retry skips a marked chunk. A REVERSE_REPLACE chunk also inserts its
+// replacements already rated and names each original's replacements in the write that reverses it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createBatch, transitionBatch, type BatchStage } from '../../shared/store/batches';
+import type { PendingReplacement } from '../../shared/domain/batch';
+import { insertReplacementPage } from '../../shared/services/partition-work';
+import { createBatch, requireBatch, transitionBatch, type BatchStage } from '../../shared/store/batches';
 import {
   applyEventChunk,
   saveChangeSet,
@@ -13,6 +16,7 @@ import {
 } from '../../shared/store/change-sets';
 import { clients } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
+import { getEvent, newEventItem } from '../../shared/store/usage-events';
 import { useTestTable, type TestTable } from '../support/dynamo';
 
 let table: TestTable;
@@ -36,6 +40,23 @@ const rating = {
 
 const get = async (key: { PK: string; SK: string }) =>
   (await clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: key, ConsistentRead: true }))).Item;
+
+/** A change set of subscription sub-1 in `state` with one MINUTES chunk and no totals to write. */
+const aChangeSet = (state: ChangeSetState): ChangeSet => ({
+  subscriptionId: 'sub-1',
+  accountId: 'acct-1',
+  currency: 'USD',
+  state,
+  planVersion: 1,
+  closedThrough: null,
+  billUnitId: null,
+  registers: [],
+  grants: [],
+  lines: [],
+  documents: [],
+  chargeDelta: 0n,
+  chunks: [{ register: 'MINUTES', count: 1 }],
+});
 
 /** A PROCESSING batch holding three LOADED events, with one chunk rating them, its change set in `state`. */
 async function chunkOfThree(state: ChangeSetState) {
@@ -61,21 +82,7 @@ async function chunkOfThree(state: ChangeSetState) {
       }),
     );
   const changes: PlannedEventChange[] = ids.map((eventId) => ({ eventId, fromRev: 0, status: 'RATED', rating }));
-  const cs: ChangeSet = {
-    subscriptionId: 'sub-1',
-    accountId: 'acct-1',
-    currency: 'USD',
-    state,
-    planVersion: 1,
-    closedThrough: null,
-    billUnitId: null,
-    registers: [],
-    grants: [],
-    lines: [],
-    documents: [],
-    chargeDelta: 0n,
-    chunks: [{ register: 'MINUTES', count: 1 }],
-  };
+  const cs = aChangeSet(state);
   await saveChangeSet(batchId, PROCESSING, cs, new Map([['MINUTES', changes]]));
   const apply = () => applyEventChunk(batchId, 'sub-1', 'MINUTES', 0, { now: now(), actor: 'test', stage: PROCESSING });
   const events = async () => Promise.all(ids.map((id) => get(keys.event(id))));
@@ -152,5 +159,224 @@ describe('applying a change-set chunk at submit', () => {
 
     await expect(apply()).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
     expect((await events()).map((e) => e?.ratingRev)).toEqual([0n, 0n, 0n]);
+  });
+});
+
+/**
+ * A PROCESSING REVERSE_REPLACE batch holding one rated original, and a change set in `state` whose
+ * chunk reverses it and plans one replacement (`insertsIt`: the chunk inserts the replacement).
+ */
+async function replacementChunk(state: ChangeSetState, insertsIt = true) {
+  const { batchId } = await createBatch(
+    { type: 'REVERSE_REPLACE', options: { arPolicy: 'REJECT', creditOnly: false, requireApproval: false } },
+    'test',
+    now(),
+  );
+  await transitionBatch(batchId, ['DRAFT'], 'PROCESSING', now());
+  const original = `${batchId}-orig`;
+  const replacement = `${batchId}-fix`;
+  const at = '2026-03-02T10:00:00.000Z';
+  await clients.dynamo.send(
+    new PutCommand({
+      TableName: clients.tableName,
+      Item: newEventItem(
+        { eventId: original, subscriptionId: 'sub-1', productId: 'voice', quantity: 10n, occurredAt: at },
+        'MINUTES',
+        now(),
+        { status: 'RATED', ratingRev: 1, rating, heldBy: batchId },
+      ),
+    }),
+  );
+  const pending: PendingReplacement = {
+    eventId: replacement,
+    subscriptionId: 'sub-1',
+    productId: 'voice',
+    register: 'MINUTES',
+    quantity: 11n,
+    occurredAt: at,
+    replaces: original,
+  };
+  const changes: PlannedEventChange[] = [
+    { eventId: original, fromRev: 1, status: 'REVERSED', rating, ...(insertsIt ? { replacedBy: [replacement] } : {}) },
+    {
+      eventId: replacement,
+      fromRev: 0,
+      status: 'RATED',
+      rating,
+      ...(insertsIt ? { insert: { productId: 'voice', quantity: 11n, occurredAt: at, replaces: original } } : {}),
+    },
+  ];
+  const cs: ChangeSet = { ...aChangeSet(state), ...(insertsIt ? { replacementsInChunks: true } : {}) };
+  await saveChangeSet(batchId, PROCESSING, cs, new Map([['MINUTES', changes]]));
+  const batch = await requireBatch(batchId);
+  const apply = () => applyEventChunk(batchId, 'sub-1', 'MINUTES', 0, { now: now(), actor: 'test', stage: PROCESSING });
+  const item = (id: string) => get(keys.event(id));
+  return { batch, batchId, original, replacement, pending, apply, item };
+}
+
+describe('a REVERSE_REPLACE chunk inserts its replacements rated and links their originals', () => {
+  it('a replacement is inserted rated in the chunk transaction and its original is reversed and named its replacement in the same write; a retried chunk changes nothing', async () => {
+    const { batchId, original, replacement, apply, item } = await replacementChunk('APPLIED');
+    expect(await item(replacement)).toBeUndefined();
+
+    expect(await apply()).toEqual({ applied: true, changed: 2, exists: true });
+
+    const inserted = await getEvent(replacement);
+    expect(inserted).toMatchObject({
+      status: 'RATED',
+      ratingRev: 1,
+      quantity: 11n,
+      subscriptionId: 'sub-1',
+      register: 'MINUTES',
+      replaces: original,
+      insertedByBatch: batchId,
+      rating: { amount: 5n, billPeriod: '2026-03' },
+    });
+    expect(inserted?.heldBy).toBeUndefined();
+    const raw = await item(replacement);
+    // Listed in its partition and day like any event (the index keys are written with it).
+    expect([raw?.GSI1PK, raw?.GSI3PK, raw?.ratedBy]).toEqual([
+      keys.eventPartition('sub-1', 'MINUTES', '2026-03-02T10:00:00.000Z', replacement).GSI1PK,
+      keys.eventDay('2026-03-02T10:00:00.000Z', replacement).GSI3PK,
+      `${batchId}:submit`,
+    ]);
+    expect(await getEvent(original)).toMatchObject({
+      status: 'REVERSED',
+      reversedBy: batchId,
+      replacedBy: [replacement],
+    });
+
+    const before = [await item(original), await item(replacement)];
+    expect(await apply()).toEqual({ applied: false, changed: 0, exists: true });
+    expect([await item(original), await item(replacement)]).toEqual(before);
+  });
+
+  it('a replacement submit inserted beforehand (a parent other replacements attach to) is rated in place, keeping its children count and insertion time', async () => {
+    const { batch, replacement, pending, apply, item } = await replacementChunk('APPLIED');
+    const insertedAt = '2026-03-05T00:00:00.000Z';
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: newEventItem(pending, 'MINUTES', insertedAt, {
+          replaces: pending.replaces,
+          heldBy: batch.batchId,
+          insertedByBatch: batch.batchId,
+          childCount: 1,
+        }),
+      }),
+    );
+
+    expect(await apply()).toMatchObject({ applied: true, changed: 2 });
+
+    expect(await getEvent(replacement)).toMatchObject({
+      status: 'RATED',
+      ratingRev: 1,
+      childCount: 1,
+      createdAt: insertedAt,
+    });
+    expect((await item(replacement))?.heldBy).toBeUndefined();
+  });
+
+  it('refuses as INTERNAL a replacement whose id an event the batch does not hold has taken, writing and marking nothing', async () => {
+    const { batchId, original, replacement, apply, item } = await replacementChunk('APPLIED');
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: newEventItem(
+          { eventId: replacement, subscriptionId: 'sub-2', productId: 'voice', quantity: 1n, occurredAt: now() },
+          'MINUTES',
+          now(),
+        ),
+      }),
+    );
+    const before = [await item(original), await item(replacement)];
+
+    await expect(apply()).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect([await item(original), await item(replacement)]).toEqual(before);
+    expect(await get(keys.batchChangeSetChunkMark(batchId, 'sub-1', 'MINUTES', 0))).toBeUndefined();
+  });
+
+  it('inserts no replacement of a change set whose totals are not APPLIED', async () => {
+    const { original, replacement, apply, item } = await replacementChunk('STALE');
+
+    await expect(apply()).rejects.toMatchObject({ code: 'PREVIEW_STALE' });
+    expect(await item(replacement)).toBeUndefined();
+    expect((await getEvent(original))?.replacedBy).toBeUndefined();
+  });
+
+  it("submit's insert step leaves a replacement its chunk inserts to the chunk, writing nothing; one locked before is inserted and linked as before, and a retry writes nothing", async () => {
+    const chunked = await replacementChunk('APPLIED');
+    await insertReplacementPage(chunked.batch, [chunked.pending], 0, now());
+    expect(await chunked.item(chunked.replacement)).toBeUndefined();
+    expect((await getEvent(chunked.original))?.replacedBy).toBeUndefined();
+
+    const before = await replacementChunk('APPLIED', false);
+    expect(await insertReplacementPage(before.batch, [before.pending], 0, now())).toBe(1);
+    expect(await getEvent(before.replacement)).toMatchObject({ status: 'LOADED', heldBy: before.batchId });
+    expect((await getEvent(before.original))?.replacedBy).toEqual([before.replacement]);
+    expect(await insertReplacementPage(before.batch, [before.pending], 0, now())).toBe(0);
+    // The chunk then rates the replacement in place and reverses the original, which keeps its link.
+    expect(await before.apply()).toMatchObject({ applied: true, changed: 2 });
+    expect(await getEvent(before.replacement)).toMatchObject({ status: 'RATED', ratingRev: 1 });
+    expect(await getEvent(before.original)).toMatchObject({ status: 'REVERSED', replacedBy: [before.replacement] });
+  });
+
+  it("submit's insert step inserts a child's parent replacement (one its chunk would insert) first, held, so the child counts itself on it; the chunk then rates the parent in place", async () => {
+    const { batch, batchId, original, replacement, pending, apply } = await replacementChunk('APPLIED');
+    // The original has a child the batch reverses too; the child's replacement names the original
+    // as its parent, so it attaches to the original's replacement.
+    const child = `${batchId}-child`;
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: newEventItem(
+          { eventId: child, subscriptionId: 'sub-1', productId: 'voice', quantity: 1n, occurredAt: pending.occurredAt },
+          'MINUTES',
+          now(),
+          { status: 'RATED', ratingRev: 1, rating, heldBy: batchId },
+        ),
+      }),
+    );
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: {
+          ...keys.batchMember(batchId, original),
+          itemType: 'BATCH_MEMBER',
+          eventId: original,
+          role: 'MEMBER',
+          state: 'HELD',
+          subscriptionId: 'sub-1',
+          register: 'MINUTES',
+          occurredAt: pending.occurredAt,
+          addedAt: now(),
+          replacements: [replacement],
+          replacementEvents: [pending],
+        },
+      }),
+    );
+    const childFix: PendingReplacement = {
+      ...pending,
+      eventId: `${batchId}-child-fix`,
+      quantity: 2n,
+      parentEventId: original,
+      replaces: child,
+    };
+
+    await insertReplacementPage(batch, [pending, childFix], 0, now());
+    expect(await getEvent(replacement)).toBeUndefined();
+    await insertReplacementPage(batch, [pending, childFix], 1, now());
+
+    expect(await getEvent(replacement)).toMatchObject({ status: 'LOADED', heldBy: batchId, childCount: 1 });
+    expect(await getEvent(childFix.eventId)).toMatchObject({
+      status: 'LOADED',
+      heldBy: batchId,
+      parentEventId: replacement,
+    });
+    // Linked by the chunks that reverse the originals, not here.
+    expect((await getEvent(child))?.replacedBy).toBeUndefined();
+    expect(await insertReplacementPage(batch, [pending, childFix], 1, now())).toBe(0);
+    expect(await apply()).toMatchObject({ applied: true, changed: 2 });
+    expect(await getEvent(replacement)).toMatchObject({ status: 'RATED', ratingRev: 1, childCount: 1 });
   });
 });

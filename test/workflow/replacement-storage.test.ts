@@ -12,6 +12,8 @@ import { keys } from '../../shared/store/keys';
 import { queryAll } from '../../shared/store/query-all';
 import { requireSubscription } from '../../shared/store/subscriptions';
 import { getEvents } from '../../shared/store/usage-events';
+import { anAccountWith } from '../support/accounts';
+import { FINISHED, newBatch, rateThroughBatch } from '../support/corrections';
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -77,5 +79,26 @@ describe('replacement events waiting in a batch', () => {
     expect(after.get(data.eventId as string)).toMatchObject({ status: 'RATED', replaces: original.eventId });
     expect([...after.values()].every((e) => e.heldBy === undefined)).toBe(true);
     expect(await checkSubscription(await requireSubscription(sub))).toEqual([]);
+  });
+
+  it("a replacement in another subscription exists before the chunks: when only the original's subscription applies, the original names a replacement that exists", async () => {
+    const { subs } = await anAccountWith(2, '100');
+    const [from, to] = subs as [string, string];
+    const [originalId] = await rateThroughBatch(from, [{ quantity: '30', occurredAt: '2026-03-01T10:00:00Z' }]);
+    const moved = anEvent({ subscriptionId: to, quantity: '30', occurredAt: '2026-03-01T10:00:00Z' });
+    const batchId = await newBatch('REVERSE_REPLACE', {
+      replacements: [{ originalEventId: originalId, events: [moved] }],
+    });
+    expect((await act(batchId, 'lock', ['LOCKED'])).counts.errored).toBe(0);
+    // A top-up of the replacement's register after lock: its subscription is refused PREVIEW_STALE.
+    expect(
+      (await call('POST', `/v1/subscriptions/${to}/balances/MINUTES/grants`, { body: { amount: '5' } })).status,
+    ).toBe(201);
+    expect((await act(batchId, 'submit', FINISHED)).status).toBe('COMPLETED_WITH_ERRORS');
+
+    const after = new Map((await getEvents([originalId!, moved.eventId as string])).map((e) => [e.eventId, e]));
+    expect(after.get(originalId!)).toMatchObject({ status: 'REVERSED', replacedBy: [moved.eventId] });
+    expect(after.get(moved.eventId as string)).toMatchObject({ status: 'LOADED', replaces: originalId });
+    for (const s of subs) expect(await checkSubscription(await requireSubscription(s))).toEqual([]);
   });
 });

@@ -2,6 +2,8 @@
 // with many replacements ended FAILED by exhausted retries, because every attempt of
 // InsertReplacements re-sent the writes of every replacement, earlier attempts' included, so no
 // attempt had less to do than the first. A retry must only do what earlier attempts left undone.
+// A replacement without a parent is inserted by its chunk, not by InsertReplacements: the
+// replacements here name a parent, so InsertReplacements writes each of them.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { currentInvocation } from '../../infra/local/lambda';
@@ -50,17 +52,24 @@ function failEveryAttemptAt(task: string, nth: number): { failed: () => number; 
 
 describe('retries make progress', () => {
   it('a REVERSE_REPLACE batch whose every InsertReplacements attempt has a write refused still completes: each attempt keeps what the earlier ones inserted', async () => {
-    const { events } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 8 });
+    const { events: all } = await subscriptionsWithEvents({ subscriptions: 1, eventsPerSubscription: 16 });
     const rating = await newBatch('RATING');
     expect(
-      (await call('POST', `/v1/batches/${rating}/events`, { body: { eventIds: events.map((e) => e.eventId) } })).body
+      (await call('POST', `/v1/batches/${rating}/events`, { body: { eventIds: all.map((e) => e.eventId) } })).body
         .rejected,
     ).toEqual([]);
     await drive(rating, 'lock', ['LOCKED']);
     expect((await drive(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
 
+    // Eight originals, each replacement the child of one of the eight other events.
+    const events = all.slice(0, 8);
     const rr = await newBatch('REVERSE_REPLACE');
-    const fixes = events.map((e) => ({ ...e, eventId: `${e.eventId}-fix`, quantity: '1' }));
+    const fixes = events.map((e, i) => ({
+      ...e,
+      eventId: `${e.eventId}-fix`,
+      quantity: '1',
+      parentEventId: all[8 + i]!.eventId,
+    }));
     expect(
       (
         await call('POST', `/v1/batches/${rr}/replacements`, {
@@ -81,5 +90,7 @@ describe('retries make progress', () => {
     }
     const after = await getEvents(fixes.map((f) => f.eventId));
     expect(after.map((e) => e.status)).toEqual(fixes.map(() => 'RATED'));
+    const parentOf = new Map(after.map((e) => [e.eventId, e.parentEventId]));
+    expect(fixes.map((f) => parentOf.get(f.eventId))).toEqual(fixes.map((f) => f.parentEventId));
   }, 120_000);
 });
