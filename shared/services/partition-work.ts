@@ -171,10 +171,6 @@ export async function insertReplacementPage(
   // Events of one pass do not depend on each other (a child waits for a later pass than its
   // parent): they are inserted together.
   const thisPass = pending.filter((e) => Math.min(depthOf(e), REPLACEMENT_PASSES - 1) === pass);
-  const inChunks = await subscriptionsWithReplacementsInChunks(
-    batch.batchId,
-    thisPass.map((e) => e.subscriptionId),
-  );
   // A retry does only what earlier attempts left undone: a replacement already inserted and
   // linked to its original costs no write, so each attempt has less to do than the one before
   // (re-sending every write made each retry as likely to meet a failure as the first).
@@ -182,6 +178,12 @@ export async function insertReplacementPage(
     (await getEvents(thisPass.flatMap((e) => [e.eventId, e.replaces, parentReplacementOf(e) ?? e.eventId]))).map(
       (e) => [e.eventId, e],
     ),
+  );
+  // Which change sets insert and link in their chunks, read once for the replacements' subscriptions
+  // and their originals'.
+  const inChunks = await subscriptionsWithReplacementsInChunks(
+    batch.batchId,
+    thisPass.flatMap((e) => [e.subscriptionId, stored.get(e.replaces)?.subscriptionId ?? e.subscriptionId]),
   );
   const originalHere = (e: PendingReplacement) => {
     const original = stored.get(e.replaces);
@@ -191,11 +193,6 @@ export async function insertReplacementPage(
   // in the write that counts it on its parent (which may sit in a chunk applied later: chunks go
   // in any order), and so is a replacement of another partition than its original's.
   const mine = thisPass.filter((e) => !(inChunks.has(e.subscriptionId) && insertedByItsChunk(e, originalHere(e))));
-  const elsewhere = mine
-    .map((e) => stored.get(e.replaces)?.subscriptionId)
-    .filter((s): s is string => s !== undefined && !thisPass.some((e) => e.subscriptionId === s));
-  for (const s of elsewhere.length > 0 ? await subscriptionsWithReplacementsInChunks(batch.batchId, elsewhere) : [])
-    inChunks.add(s);
   const linked = (e: PendingReplacement) => {
     const original = stored.get(e.replaces);
     // Its original's chunk names it in the write that reverses it.
