@@ -83,8 +83,8 @@ export const TRANSIENT_ERRORS = [
 ] as const;
 
 /**
- * How every Task's Retry repeats the transient errors (a test checks each one). Ten attempts,
- * the wait doubling from 1 s and capped at 20 s, jittered so parallel shards throttled together do
+ * How every Task's Retry repeats the transient errors (a test checks each one). Ten retries
+ * (eleven attempts), the wait doubling from 1 s and capped at 20 s, jittered so parallel shards throttled together do
  * not come back together: about two minutes of an outage or a hot partition before a batch fails.
  */
 export const TRANSIENT_RETRY = {

@@ -38,7 +38,7 @@ describe('transient errors', () => {
     expect(missing).toEqual([]);
   });
 
-  it('every Task repeats the transient errors with the one policy: ten attempts, capped and jittered waits', () => {
+  it('every Task repeats the transient errors with the one policy: ten retries, capped and jittered waits', () => {
     const files = readdirSync('statemachines').filter((f) => f.endsWith('.asl.json'));
     const policies: Record<string, unknown> = {};
     for (const file of files) {
