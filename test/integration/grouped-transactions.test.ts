@@ -71,4 +71,32 @@ describe('writeGrouped', () => {
     expect(await ownerOf('x1')).toBeUndefined();
     expect(await memberOf('late', 'x2')).toBeUndefined();
   });
+
+  it('sends a keyed item once per key and transaction, and its refusal refuses only the entries of its key', async () => {
+    // Entries of two "partitions"; partition b is claimed by someone else.
+    await clients.dynamo.send(
+      new PutCommand({ TableName: clients.tableName, Item: { PK: 'CLAIM', SK: 'b', selectedBy: 'other' } }),
+    );
+    const ids = ['a1', 'a2', 'b1', 'b2', 'a3'];
+    const keyed: GroupedWrite<string> = {
+      ...claim('keyed', 'g3'),
+      keyedOf: (id) => ({
+        key: id[0]!,
+        item: {
+          ConditionCheck: {
+            TableName: clients.tableName,
+            Key: { PK: 'CLAIM', SK: id[0]! },
+            ConditionExpression: 'attribute_not_exists(selectedBy)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+      }),
+    };
+    // Five entries of two items each and two keyed items fit one transaction of 12 items: DynamoDB
+    // refuses a transaction that names one item twice, so a repeated key would fail every entry.
+    const refused = await writeGrouped(ids, keyed, 10);
+    expect([...refused.keys()].sort()).toEqual(['b1', 'b2']);
+    expect(refused.get('b1')?.Item?.selectedBy).toEqual({ S: 'other' });
+    for (const id of ids) expect(await ownerOf(id)).toBe(id.startsWith('a') ? 'keyed' : undefined);
+  });
 });
