@@ -280,7 +280,7 @@ export interface paths {
         put?: never;
         /**
          * Add usage events to a batch, by id or by criteria (with a dry-run count)
-         * @description Each event is held by at most one open batch; one that cannot be held is listed in `rejected` with its code while the rest are added. Criteria add at most 1,000 events per call: send the same criteria again with `cursor` while `nextCursor` comes back.
+         * @description Each event is held by at most one open batch; one that cannot be held is listed in `rejected` with its code while the rest are added. Criteria add at most 1,000 events per call: send the same criteria again with `cursor` while `nextCursor` comes back. Criteria naming `subscriptionIds` (RATING and RERATE batches) hold each subscription and register whole: no other batch can take any of its events until this one finishes or lets it go, and the members are the events the criteria take when the batch is locked.
          */
         post: operations["postBatchEvents"];
         delete?: never;

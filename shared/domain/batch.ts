@@ -292,6 +292,30 @@ export function criteriaRefusal(c: SelectionCriteria): { code: ErrorCode; messag
   return undefined;
 }
 
+/**
+ * A part of one partition a selection holds: a time window [from, to), the statuses it takes and
+ * a product, as the criteria named them.
+ */
+export interface SelectionRange {
+  from?: string;
+  to?: string;
+  statuses: readonly EventStatus[];
+  productId?: string;
+}
+
+/** Whether one of the ranges takes the event (as it is now). */
+export const selects = (
+  ranges: readonly SelectionRange[],
+  e: Pick<UsageEvent, 'occurredAt' | 'status' | 'productId'>,
+): boolean =>
+  ranges.some(
+    (r) =>
+      (r.from === undefined || e.occurredAt >= r.from) &&
+      (r.to === undefined || e.occurredAt < r.to) &&
+      r.statuses.includes(e.status) &&
+      (r.productId === undefined || e.productId === r.productId),
+  );
+
 /** Days (UTC, YYYY-MM-DD) a window touches, for the day index. */
 export function daysOf(from: string, to: string): string[] {
   const days: string[] = [];

@@ -25,6 +25,9 @@ import {
 import { addCounts, allMembers, batchFor, createBatch, resetCounts, type BatchStage } from '../store/batches';
 import type { z } from 'zod';
 import { prepareReplacements } from './replacements';
+import { holdBySelection, selectionApplies } from './selection-holds';
+import { allSelectionMembers } from './members';
+import { excludeFromSelection, listSelections, releaseSelections } from '../store/selections';
 
 export async function openBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
   const refusal = optionsRefusal(input.type, input.options);
@@ -81,7 +84,11 @@ export async function addEventIds(
   };
 }
 
-/** Adds up to MAX_ADD_PER_CALL events a selection matches; `nextCursor` continues the selection. */
+/**
+ * Adds what a selection matches. Criteria naming subscriptions (RATING, RERATE) hold each of their
+ * partitions whole by selection; others add up to MAX_ADD_PER_CALL events by id. `nextCursor`
+ * continues the selection.
+ */
 export async function addByCriteria(
   batchId: string,
   criteria: SelectionCriteria,
@@ -90,8 +97,10 @@ export async function addByCriteria(
   cursor?: string,
 ) {
   const batch = await batchFor(batchId, 'ADD_EVENTS');
+  const c = criteriaOrRefuse(criteria);
+  if (selectionApplies(batch, c)) return addBySelection(batch, c, actor, now, cursor);
   const statuses = criteria.status ? [criteria.status] : eligibleStatuses(batch.type);
-  const page = await selectEvents(criteriaOrRefuse(criteria), statuses, MAX_ADD_PER_CALL, cursor);
+  const page = await selectEvents(c, statuses, MAX_ADD_PER_CALL, cursor);
   const held = await holdEvents(
     batch,
     page.events.map((e) => e.eventId),
@@ -117,6 +126,40 @@ export async function addByCriteria(
     matched: page.events.length,
     rejected: held.rejected,
     ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+  };
+}
+
+async function addBySelection(
+  batch: Batch,
+  criteria: Parameters<typeof holdBySelection>[1],
+  actor: string,
+  now: string,
+  cursor?: string,
+) {
+  const held = await holdBySelection(batch, criteria, now, cursor);
+  await addCounts(batch.batchId, { events: held.added }, now, ['DRAFT']);
+  await appendLog(batch.batchId, {
+    at: now,
+    actor,
+    action: 'ADD_EVENTS',
+    message: `added ${held.added} of ${held.matched} matched event(s) by criteria (${held.selected} partition(s) held whole)`,
+    data: {
+      source: 'criteria',
+      criteria,
+      added: held.added,
+      already: held.already,
+      rejected: held.rejected.length,
+      selectedPartitions: held.selected,
+      heldByEvent: held.heldByEvent,
+      sample: held.rejected.slice(0, LOG_SAMPLE),
+      more: !!held.nextCursor,
+    },
+  });
+  return {
+    added: held.added,
+    matched: held.matched,
+    rejected: held.rejected,
+    ...(held.nextCursor ? { nextCursor: held.nextCursor } : {}),
   };
 }
 
@@ -185,6 +228,8 @@ export async function releaseEveryMember(
     const removed = await releaseMembers(batch, page, stage);
     released += removed;
   }
+  // Partitions held whole: the claim and the selection go, one transaction each.
+  await releaseSelections(batch.batchId, await listSelections(batch.batchId), stage);
   // The counts of a cancelled batch say it holds nothing.
   if (stage.status === 'CANCELLED') await resetCounts(batch.batchId, now);
   return released;
@@ -204,18 +249,50 @@ export async function removeEvents(
   for await (const page of allMembers(batchId)) chosen.push(...page.filter(removable));
   const removed = await releaseMembers(batch, chosen, { status: batch.status });
   const delta = { events: 0, related: 0, errored: 0 };
-  for (const m of chosen) {
+  const count = (m: BatchMember) => {
     if (m.role === 'RELATED') delta.related--;
     else delta.events--;
     if (m.state === 'ERROR') delta.errored--;
-  }
+  };
+  chosen.forEach(count);
+  const fromSelections = await removeSelected(batch, removable, count);
   await addCounts(batchId, delta, now);
   await appendLog(batchId, {
     at: now,
     actor,
     action: 'REMOVE_EVENTS',
-    message: `removed ${removed} member(s)`,
-    data: { request, removed },
+    message: `removed ${removed + fromSelections} member(s)`,
+    data: { request, removed: removed + fromSelections },
   });
-  return { removed };
+  return { removed: removed + fromSelections };
+}
+
+/**
+ * Removes members of the batch's selections: a selection all of whose members go is let go whole
+ * (its claim too); a draft's selection losing only some excludes them. A locked batch's selection
+ * goes only whole (its preview was planned with all of them). Returns how many were removed.
+ */
+async function removeSelected(
+  batch: Batch,
+  removable: (m: BatchMember) => boolean,
+  count: (m: BatchMember) => void,
+): Promise<number> {
+  let removed = 0;
+  const stage = { status: batch.status };
+  for await (const { selection, members } of allSelectionMembers(batch.batchId)) {
+    const chosen = members.filter(removable);
+    if (chosen.length === 0) continue;
+    if (chosen.length === members.length) await releaseSelections(batch.batchId, [selection], stage);
+    else if (batch.status === 'DRAFT')
+      await excludeFromSelection(
+        batch.batchId,
+        selection,
+        chosen.map((m) => m.eventId),
+        stage,
+      );
+    else continue;
+    chosen.forEach(count);
+    removed += chosen.length;
+  }
+  return removed;
 }

@@ -48,10 +48,13 @@ import {
   type GrantChange,
 } from '../store/change-sets';
 import { getLedgerClose } from '../store/ledger-close';
+import { listSelections, saveResolved, type ResolvedMember, type Selection } from '../store/selections';
+import type { UsageEvent } from '../domain/usage-event';
+import { liveSelected, partitionEvents, selectionCounts } from './members';
 import { undoPartition } from './undo';
 import { MAX_SHARDS } from './submit';
 
-export type LockPhase = 'start' | 'members' | 'partitions' | 'finish';
+export type LockPhase = 'start' | 'members' | 'selections' | 'partitions' | 'finish';
 
 export interface WorkflowStep<P extends string> {
   batchId: string;
@@ -78,6 +81,8 @@ export interface LockShardStep {
 export type LockStep = WorkflowStep<LockPhase> & { shards?: LockShardStep[] };
 
 const MEMBER_PAGE = 500;
+/** Selections noted per unit of work: each reads its partition's events. */
+const SELECTION_PAGE = 64;
 const PARTITIONS_AT_ONCE = 8;
 /** Subscriptions a shard locks at once: the Map runs up to MAX_SHARDS shards beside each other. */
 const SUBSCRIPTIONS_AT_ONCE = 4;
@@ -106,6 +111,17 @@ export async function lockStep(step: LockStep, now: () => string, deadline: numb
       const page = await listMembers(batch.batchId, {}, MEMBER_PAGE, cursor ?? undefined);
       await checkMembers(batch, page.items, now());
       if (page.nextCursor) cursor = page.nextCursor;
+      else {
+        phase = 'selections';
+        cursor = null;
+      }
+    } else if (phase === 'selections') {
+      const selections = await listSelections(batch.batchId);
+      const from = Number(cursor ?? 0);
+      await mapLimit(selections.slice(from, from + SELECTION_PAGE), PARTITIONS_AT_ONCE, (sel) =>
+        noteSelection(batch, sel),
+      );
+      if (from + SELECTION_PAGE < selections.length) cursor = String(from + SELECTION_PAGE);
       // Every partition is noted: the Map locks them, a shard of subscriptions per iteration.
       else return { ...step, phase: 'partitions', cursor: null, done: false, shards: await planShards(batch, step) };
     } else if (phase === 'partitions') {
@@ -226,6 +242,19 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
   );
 }
 
+/** Notes a selected partition from the earliest event its selection takes now (none: nothing to lock there). */
+async function noteSelection(batch: Batch, sel: Selection): Promise<void> {
+  const first = liveSelected(sel, await partitionEvents(sel.subscriptionId, sel.register))[0];
+  if (first)
+    await notePartition(
+      batch.batchId,
+      lockStage(batch),
+      sel.subscriptionId,
+      sel.register,
+      `${first.occurredAt}#${first.eventId}`,
+    );
+}
+
 /** The stage every lock write belongs to: LOCKING at the version this lock started. */
 const lockStage = (batch: Batch): BatchStage => ({ status: 'LOCKING', version: batch.version });
 
@@ -308,6 +337,8 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     };
   }
   const related = new Map<string, number>();
+  /** Later events of the partitions the batch selected: members as they are, not held (none else holds them). */
+  const unheldRelated = new Map<string, UsageEvent[]>();
   if (!error) {
     for (const { p, work } of planned) {
       // Allowance is consumed in time order: every later rated event of the partition is re-rated,
@@ -315,6 +346,19 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
       const later = work.events.filter(
         (e) => !work.members.has(e.eventId) && (e.status === 'RATED' || e.status === 'EXCLUDED'),
       );
+      if (work.claimed) {
+        // The claim kept every other batch out since it was taken: the later events need no hold.
+        const foreign = later.find((e) => e.heldBy !== undefined && e.heldBy !== batch.batchId);
+        if (foreign)
+          error ??= {
+            code: 'EVENT_HELD_BY_OTHER_BATCH',
+            message: `related event ${foreign.eventId} is held by another open batch`,
+          };
+        const free = later.filter((e) => e.heldBy === undefined);
+        unheldRelated.set(partitionKey(p), free);
+        related.set(partitionKey(p), free.length);
+        continue;
+      }
       const refused = [...(await holdRelated(batch, later, 'LATER_IN_PARTITION', lockStage(batch), now))];
       related.set(partitionKey(p), later.length - refused.length);
       // Those held stay held as the batch's related events, released by submit or revert.
@@ -339,8 +383,12 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
         : [];
     if (held.length > 0) await releaseMembers(batch, held, { status: 'LOCKING' });
     for (const { p, work } of planned) {
-      const own = [...work.members].filter(([, role]) => role !== 'RELATED').map(([id]) => id);
+      // Selected members show their partition's error; only member items are marked.
+      const own = [...work.members]
+        .filter(([id, role]) => role !== 'RELATED' && !work.selected.has(id))
+        .map(([id]) => id);
       for (const id of own) await setMemberState(batch.batchId, id, 'ERROR', lockStage(batch), error);
+      await recordSelected(batch, p, work, []);
       await savePartition(batch.batchId, lockStage(batch), {
         ...p,
         state: 'ERROR',
@@ -357,6 +405,8 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     new Map(
       planned.map(({ p, plan, work }) => {
         const replacements = batch.type === 'REVERSE_REPLACE' ? replacementWrites(work) : () => ({});
+        // The events the batch takes without a hold: its selection's and their later ones.
+        const unheld = new Set([...work.selected, ...(unheldRelated.get(partitionKey(p)) ?? []).map((e) => e.eventId)]);
         return [
           p.register,
           plan.changes.map((c) => ({
@@ -366,12 +416,14 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
             rating: c.rating,
             ...(c.before ? { before: c.before } : {}),
             ...replacements(c),
+            ...(unheld.has(c.eventId) ? { touch: true as const } : {}),
           })),
         ];
       }),
     ),
   );
   for (const { p, work, plan, register } of planned) {
+    await recordSelected(batch, p, work, unheldRelated.get(partitionKey(p)) ?? []);
     const preview = partitionPreview(
       plan,
       register.granted - register.consumed,
@@ -380,6 +432,23 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     );
     await savePartition(batch.batchId, lockStage(batch), { ...p, state: 'READY', preview });
   }
+}
+
+/** Fixes the members lock took from a partition's selection (and the later events it re-rates with them). */
+async function recordSelected(
+  batch: Batch,
+  p: BatchPartition,
+  work: PartitionWork,
+  related: readonly UsageEvent[],
+): Promise<void> {
+  if (!work.claimed) return;
+  const resolved: ResolvedMember[] = [
+    ...work.events
+      .filter((e) => work.selected.has(e.eventId))
+      .map((e) => ({ eventId: e.eventId, occurredAt: e.occurredAt, role: 'MEMBER' as const })),
+    ...related.map((e) => ({ eventId: e.eventId, occurredAt: e.occurredAt, role: 'RELATED' as const })),
+  ];
+  await saveResolved(batch.batchId, lockStage(batch), p.subscriptionId, p.register, resolved);
 }
 
 function grantChanges(register: string, plan: PartitionPlan): GrantChange[] {
@@ -438,6 +507,10 @@ async function finishLock(batch: Batch, actor: string, now: string): Promise<voi
     }
     cursor = page.nextCursor;
   } while (cursor);
+  const selected = await selectionCounts(batch.batchId);
+  counts.events += selected.events;
+  counts.related += selected.related;
+  counts.errored += selected.errored;
   const partitions = await listPartitions(batch.batchId);
   const total = partitions.filter((p) => p.state === 'READY').reduce((s, p) => s + (p.preview?.changedEvents ?? 0), 0);
   const log = {

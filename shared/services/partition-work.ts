@@ -9,6 +9,7 @@ import { subscriptionsWithReplacementsInChunks, type PlannedEventChange } from '
 import { getMembers } from '../store/batches';
 import { mapLimit } from '../store/concurrency';
 import { eventsFrom, type RatePartitionRequest } from '../store/partition-rating';
+import { getSelection, selectionTakes } from '../store/selections';
 import { getEvents, insertEvent, linkReplacement, newEventItem } from '../store/usage-events';
 
 export interface PartitionWork {
@@ -20,6 +21,10 @@ export interface PartitionWork {
   pending: Array<UsageEvent & { replaces: string }>;
   /** REVERSE_REPLACE: the replacements of each original the batch reverses here. */
   replacedBy: Map<string, string[]>;
+  /** The batch selected the partition whole: no other batch holds any of its events. */
+  claimed: boolean;
+  /** The members its selection takes (no member item; not held). */
+  selected: Set<string>;
 }
 
 const parseEarliest = (earliest: string) => {
@@ -35,7 +40,10 @@ export async function partitionWork(
   stage: string,
 ): Promise<PartitionWork> {
   const from = parseEarliest(p.earliest);
-  const events = await eventsFrom(p.subscriptionId, p.register, from);
+  const [events, selection] = await Promise.all([
+    eventsFrom(p.subscriptionId, p.register, from),
+    getSelection(batch.batchId, p.subscriptionId, p.register),
+  ]);
   const held = events.filter((e) => e.heldBy === batch.batchId);
   const heldMembers = await getMembers(
     batch.batchId,
@@ -44,7 +52,12 @@ export async function partitionWork(
   const members = new Map(heldMembers.map((m) => [m.eventId, m.role]));
   // The batch's own events are its members; a held event without a member item is a replacement
   // this batch inserted (an earlier attempt got that far), to be rated, never reversed.
-  const own = held.filter((e) => members.get(e.eventId) === 'MEMBER' || members.get(e.eventId) === 'CHILD');
+  const selected = selection ? events.filter((e) => e.heldBy === undefined && selectionTakes(selection, e)) : [];
+  for (const e of selected) members.set(e.eventId, 'MEMBER');
+  const own = [
+    ...held.filter((e) => members.get(e.eventId) === 'MEMBER' || members.get(e.eventId) === 'CHILD'),
+    ...selected,
+  ];
   const pending =
     batch.type === 'REVERSE_REPLACE'
       ? (
@@ -78,7 +91,15 @@ export async function partitionWork(
   const replacedBy = new Map(
     heldMembers.filter((m) => m.role === 'MEMBER' && m.replacements?.length).map((m) => [m.eventId, m.replacements!]),
   );
-  return { request, events, members, pending, replacedBy };
+  return {
+    request,
+    events,
+    members,
+    pending,
+    replacedBy,
+    claimed: selection !== undefined,
+    selected: new Set(selected.map((e) => e.eventId)),
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Revert for edit: release what lock pulled in, clear validation errors, discard the preview,
 // reopen edits, back to DRAFT. Idempotent, so a retry after a crash simply finishes the job.
+import { selectionCounts } from './members';
 import { DomainError } from '../domain/errors';
 import { logOnceItems } from '../store/batch-log';
 import { deletePartitions } from '../store/batch-partitions';
@@ -54,6 +55,8 @@ export async function revertStep(
   } while (cursor);
   await deletePartitions(batch.batchId, stage);
   await openGates(batch.batchId, stage);
+  // The preview is gone, so the selections count what they take now.
+  events += (await selectionCounts(batch.batchId)).events;
   const counts = { events, related: 0, errored: 0, inProcess: 0, processed: 0 };
   if (batch.cancelRequested) {
     // Every hold is released before the move: whoever reads CANCELLED finds its events free. A

@@ -27,6 +27,8 @@ import { pendingReplacementPage, releaseHeldEvent } from '../store/batch-members
 import type { BatchMember } from '../domain/batch';
 import { logger } from '../logger';
 import { insertRestoredEvents } from './undo';
+import { allSelectionMembers } from './members';
+import { releaseSelections, type Selection } from '../store/selections';
 
 /**
  * The submit Map's MaxConcurrency: shards run in parallel, each looping over its chunks. More
@@ -315,6 +317,7 @@ export async function finishSubmit(
     counts = await settleMembers(batchId, page.items, failed, counts, failure);
     cursor = page.nextCursor ?? null;
     if (!cursor) {
+      counts = await settleSelections(batchId, failed, counts);
       await endSubmit(batchId, step.actor, now(), partitions, failed, counts, failure);
       return { ...step, cursor: null, counts, done: true };
     }
@@ -349,6 +352,32 @@ async function settleMembers(
     batchId,
     members.filter((m) => events.get(m.eventId)?.heldBy === batchId).map((m) => m.eventId),
   );
+  return counts;
+}
+
+/**
+ * Counts the members of the partitions the batch selected whole, by their partition's outcome,
+ * and lets their claims go (the selections stay as the batch's record). Their events were never
+ * held: nothing else to release.
+ */
+async function settleSelections(
+  batchId: string,
+  failed: ReadonlyMap<string, BatchPartition>,
+  before: Batch['counts'],
+): Promise<Batch['counts']> {
+  const counts = { ...before };
+  const selections: Selection[] = [];
+  for await (const { selection, members } of allSelectionMembers(batchId)) {
+    selections.push(selection);
+    const bad = failed.has(partitionKey(selection));
+    for (const m of members) {
+      if (m.role === 'RELATED') counts.related++;
+      else counts.events++;
+      if (bad || m.state === 'ERROR') counts.errored++;
+      else counts.processed++;
+    }
+  }
+  await releaseSelections(batchId, selections, PROCESSING, true);
   return counts;
 }
 

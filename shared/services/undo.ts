@@ -246,6 +246,8 @@ export async function undoPartition(
     pending: restored.map((r) => ({ ...restoredEvent(r, batch, now), replaces: r.restores.eventId })),
     // Submit inserts and links the restored events before the chunks (insertRestoredEvents).
     replacedBy: new Map(),
+    claimed: false,
+    selected: new Set(),
   };
   return { work, plan };
 }

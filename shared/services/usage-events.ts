@@ -2,6 +2,7 @@
 import type { Batch, MemberRole } from '../domain/batch';
 import type { UsageEvent } from '../domain/usage-event';
 import { batchesOfEvents, getBatches } from '../store/batches';
+import { selectionMemberships } from './members';
 import { mapLimit } from '../store/concurrency';
 import { listEvents, type EventFilter } from '../store/usage-event-list';
 import { childEventIds, getEvents, requireEvent } from '../store/usage-events';
@@ -102,13 +103,29 @@ export async function eventLineage(eventId: string): Promise<Lineage> {
     getSubscriptions([...new Set(all.map((e) => e.subscriptionId))]),
   ]);
   const inserter = new Map(inserters.map((b) => [b.batchId, b]));
+  // A batch that selected the event's partition whole has no member item for it: its selection says.
+  const unlisted = all.flatMap((e) =>
+    (e.touchedBy ?? [])
+      .filter((b) => !(touches.get(e.eventId)?.items ?? []).some((t) => t.batch.batchId === b))
+      .map((batchId) => ({ eventId: e.eventId, batchId, subscriptionId: e.subscriptionId, register: e.register })),
+  );
+  const [selected, selecting] = await Promise.all([
+    selectionMemberships(unlisted),
+    getBatches(unlisted.map((u) => u.batchId)),
+  ]);
+  const selectingBatch = new Map(selecting.map((b) => [b.batchId, b]));
   const currency = new Map(subs.map((s) => [s.subscriptionId, s.currency]));
   const nodes = all.map((event): LineageNode => {
     const t = touches.get(event.eventId);
     if (t?.more) truncated = true;
-    const held = (t?.items ?? []).map(
-      ({ batch, member }): LineageBatch => ({ batch, role: member.role, at: member.addedAt }),
-    );
+    const held = [
+      ...(t?.items ?? []).map(({ batch, member }): LineageBatch => ({ batch, role: member.role, at: member.addedAt })),
+      ...(event.touchedBy ?? []).flatMap((batchId): LineageBatch[] => {
+        const m = selected.get(`${event.eventId}|${batchId}`);
+        const batch = selectingBatch.get(batchId);
+        return m && batch ? [{ batch, role: m.role, at: m.addedAt }] : [];
+      }),
+    ];
     // A replacement has no member item in the batch that inserted it: the event names that batch.
     const insertedBy = event.insertedByBatch ? inserter.get(event.insertedByBatch) : undefined;
     const batches =

@@ -21,7 +21,7 @@ import { DomainError, type ErrorCode, type Refusal } from '../domain/errors';
 import { registersOf } from '../domain/subscription';
 import { contentFingerprint, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
 import { batchGet } from './batch-get';
-import { batchStageCheck, stageOver, toPendingReplacement, type BatchStage } from './batches';
+import { batchStageCheck, gateOpen, stageOver, toPendingReplacement, type BatchStage } from './batches';
 import { clients } from './clients';
 import { queryAll, queryPrefix } from './query-all';
 import { mapLimit } from './concurrency';
@@ -30,6 +30,7 @@ import { fromWire, isConditionFailure } from './errors';
 import { writeGrouped, type TransactItem } from './grouped-transactions';
 import { intent, refusals, transact } from './intents';
 import { DAY_SHARDS, eventIdOfKey, keys } from './keys';
+import { claimCheck, claimedBy } from './selections';
 import { getSubscription } from './subscriptions';
 import { childEventIds, getEvents, toUsageEvent } from './usage-events';
 
@@ -49,17 +50,6 @@ export interface HoldResult {
 }
 
 const CONCURRENCY = 16;
-
-/** The event's edit gate of the batch is still open (locking closes every gate first). */
-function gateOpen(batchId: string, eventId: string): TransactItem {
-  return {
-    ConditionCheck: {
-      TableName: clients.tableName,
-      Key: keys.batchGate(batchId, eventId),
-      ConditionExpression: 'attribute_not_exists(closedAt)',
-    },
-  };
-}
 
 /**
  * Every hold also adds the batch to the event's `touchedBy`, in the same update, so the lineage
@@ -108,13 +98,39 @@ type Outcome = 'added' | 'already' | { code: ErrorCode; message?: string };
 
 /** Why an event's hold was refused, from its cancellation reason (the event as it was). */
 function refusalOf(batch: Batch, reason: CancellationReason): Outcome {
+  const selected = claimedBy(reason);
+  if (selected) return selectedElsewhere(selected);
   if (!reason.Item) return { code: 'EVENT_NOT_FOUND' };
   const current = toUsageEvent(fromWire(reason.Item));
   if (current.heldBy === batch.batchId) return 'already';
   return { code: eligibilityRefusal(batch.type, current, batch.batchId) ?? 'EVENT_HELD_BY_OTHER_BATCH' };
 }
 
-const editsClosed = (batch: Batch) =>
+/** An event of a partition another batch selected whole is refused as if that batch held it. */
+export const selectedElsewhere = (batchId: string) => ({
+  code: 'EVENT_HELD_BY_OTHER_BATCH' as const,
+  message: `its partition (subscription and register) is selected by batch ${batchId}`,
+});
+
+/**
+ * The claim of the event's partition, checked once per transaction for all its events there: no
+ * other batch selected the partition whole.
+ */
+const claimOf = (batchId: string, e: Pick<UsageEvent, 'subscriptionId' | 'register'>) => ({
+  key: `${e.subscriptionId}#${e.register}`,
+  item: claimCheck(batchId, e.subscriptionId, e.register),
+});
+
+/** Events in partition order, so a transaction checks as few claims as it can. */
+const byPartition = <T>(items: readonly T[], eventOf: (x: T) => UsageEvent): T[] =>
+  [...items].sort((a, b) => {
+    const [x, y] = [eventOf(a), eventOf(b)];
+    const kx = `${x.subscriptionId}#${x.register}`;
+    const ky = `${y.subscriptionId}#${y.register}`;
+    return kx < ky ? -1 : kx > ky ? 1 : 0;
+  });
+
+export const editsClosed = (batch: Batch) =>
   new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} no longer accepts edits`);
 
 /** True when `err` is the gate's refusal (a lock began meanwhile); any other error goes on up. */
@@ -124,7 +140,7 @@ function gateClosed(err: unknown): true {
 }
 
 /** What an add answers for an event or original a closed gate refused. */
-const closedBeforeHeld = (what: 'event' | 'original') => ({
+export const closedBeforeHeld = (what: 'event' | 'original') => ({
   code: 'INVALID_TRANSITION' as const,
   message: `the batch closed for edits (a lock began) before this ${what} was held`,
 });
@@ -157,8 +173,9 @@ export async function holdEvents(
   }
   // Each event's conditional hold and member item, and one check of a gate per transaction:
   // a gate closed by lock refuses the whole write.
-  const groups = Array.from({ length: Math.ceil(toHold.length / HOLD_GROUP) }, (_, g) =>
-    toHold.slice(g * HOLD_GROUP, g * HOLD_GROUP + HOLD_GROUP),
+  const sorted = byPartition(toHold, (e) => e);
+  const groups = Array.from({ length: Math.ceil(sorted.length / HOLD_GROUP) }, (_, g) =>
+    sorted.slice(g * HOLD_GROUP, g * HOLD_GROUP + HOLD_GROUP),
   );
   // A lock may close the gates while the groups are written: the groups written before stay (and
   // are answered and logged as added), the rest are refused; with none written, nothing changed.
@@ -173,6 +190,7 @@ export async function holdEvents(
             holdUpdate(batch, e.eventId, now),
             { Put: { TableName: clients.tableName, Item: memberItem(batch.batchId, e, role, now) } },
           ],
+          keyedOf: (e) => claimOf(batch.batchId, e),
           shared: (entries) => [gateOpen(batch.batchId, entries[0]!.eventId)],
           sharedRefused: () => editsClosed(batch),
         },
@@ -284,8 +302,9 @@ export async function holdRelated(
   role: 'RELATED' | 'CHILD' = 'RELATED',
 ): Promise<Set<UsageEvent>> {
   const refused = await writeGrouped(
-    events,
+    byPartition(events, (e) => e),
     {
+      keyedOf: (e) => claimOf(batch.batchId, e),
       itemsOf: (e) => [
         {
           Update: {
@@ -329,27 +348,33 @@ interface SelectionPosition {
 const isSelectionPosition = (v: unknown): v is SelectionPosition =>
   typeof v === 'object' && v !== null && typeof (v as SelectionPosition).i === 'number';
 
+/** The partitions (subscription, register) criteria that name subscriptions reach; NOT_FOUND for an unknown one. */
+export async function partitionsOf(
+  c: SelectionCriteria & { subscriptionIds: readonly string[] },
+): Promise<Array<{ subscriptionId: string; register: string }>> {
+  const partitions: Array<{ subscriptionId: string; register: string }> = [];
+  for (const id of c.subscriptionIds) {
+    const sub = await getSubscription(id);
+    if (!sub)
+      throw new DomainError('NOT_FOUND', `subscription ${id} was not found`, [
+        { path: 'body.criteria.subscriptionIds', code: 'NOT_FOUND', message: id },
+      ]);
+    const registers = c.productId
+      ? [sub.products[c.productId]?.register].filter((r): r is string => !!r)
+      : registersOf(sub);
+    for (const register of registers) partitions.push({ subscriptionId: id, register });
+  }
+  return partitions;
+}
+
 async function sourcesFor(c: SelectionCriteria): Promise<Source[]> {
   if (c.subscriptionIds?.length) {
-    const sources: Source[] = [];
-    for (const id of c.subscriptionIds) {
-      const sub = await getSubscription(id);
-      if (!sub)
-        throw new DomainError('NOT_FOUND', `subscription ${id} was not found`, [
-          { path: 'body.criteria.subscriptionIds', code: 'NOT_FOUND', message: id },
-        ]);
-      const registers = c.productId
-        ? [sub.products[c.productId]?.register].filter((r): r is string => !!r)
-        : registersOf(sub);
-      for (const r of registers)
-        sources.push({
-          index: 'GSI1',
-          pk: keys.partitionIndexKey(id, r),
-          ...(c.from ? { from: c.from } : {}),
-          ...(c.to ? { to: c.to } : {}),
-        });
-    }
-    return sources;
+    return (await partitionsOf({ ...c, subscriptionIds: c.subscriptionIds })).map((p) => ({
+      index: 'GSI1',
+      pk: keys.partitionIndexKey(p.subscriptionId, p.register),
+      ...(c.from ? { from: c.from } : {}),
+      ...(c.to ? { to: c.to } : {}),
+    }));
   }
   return daysOf(c.from!, c.to!).flatMap((day) =>
     Array.from(
@@ -465,7 +490,10 @@ export async function holdReplacements(
   };
   // The common case, originals not held yet, goes many to a transaction; any an own condition
   // refuses (held meanwhile, a member already there, an id taken) is decided one by one below.
-  const fresh = ready.filter((p) => p.original.heldBy === undefined);
+  const fresh = byPartition(
+    ready.filter((p) => p.original.heldBy === undefined),
+    (p) => p.original,
+  );
   const groups = Array.from({ length: Math.ceil(fresh.length / REPLACEMENT_GROUP) }, (_, g) =>
     fresh.slice(g * REPLACEMENT_GROUP, (g + 1) * REPLACEMENT_GROUP),
   );
@@ -487,6 +515,7 @@ export async function holdReplacements(
             const w = replacementWrite(batch, p.original, p.parsed, now);
             return [w.hold, w.newMember, ...w.filed];
           },
+          keyedOf: (p) => claimOf(batch.batchId, p.original),
           shared: (entries) => [gateOpen(batch.batchId, entries[0]!.original.eventId)],
           sharedRefused: () => editsClosed(batch),
         },
@@ -538,6 +567,7 @@ async function recordReplacements(
       intent('event', hold),
       intent('member', member),
       ...filed.map((item) => intent('replacement', item)),
+      intent('claim', claimOf(batch.batchId, original).item),
       intent('gate', gateOpen(batch.batchId, original.eventId)),
     ];
     try {
@@ -547,6 +577,8 @@ async function recordReplacements(
       const refused = refusals(err, intents);
       if (!refused) throw err;
       if (refused.has('gate')) throw editsClosed(batch);
+      const selected = claimedBy(refused.get('claim'));
+      if (selected) return selectedElsewhere(selected);
       const eventReason = refused.get('event');
       const refusal = eventReason && refusalOf(batch, eventReason);
       // The event condition allows this batch's own hold, so 'already' cannot come from it here.
@@ -709,8 +741,9 @@ export async function holdForUndo(
   now: string,
 ): Promise<{ added: number; refused: UsageEvent[] }> {
   const refused = await writeGrouped(
-    entries,
+    byPartition(entries, (x) => x.event),
     {
+      keyedOf: ({ event }) => claimOf(batch.batchId, event),
       itemsOf: ({ event, rev }) => [
         {
           Update: {
@@ -732,6 +765,11 @@ export async function holdForUndo(
   );
   const moved: UsageEvent[] = [];
   for (const [entry, reason] of refused) {
+    // Its partition selected by another batch: refused as if that batch held it.
+    if (claimedBy(reason)) {
+      moved.push(entry.event);
+      continue;
+    }
     const current = reason.Item ? toUsageEvent(fromWire(reason.Item)) : undefined;
     // Held by this batch already (an earlier attempt of the same request): its member item is there too.
     if (current?.heldBy === batch.batchId && current.ratingRev === entry.rev) continue;

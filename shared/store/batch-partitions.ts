@@ -2,6 +2,7 @@
 // it from, its register's preview computed at lock, and the outcome of submit (the bill lines
 // are planned per subscription, in its change set). Workflows page through these
 // items; only ids and cursors travel in their payloads.
+import { resolvedKeys } from './selections';
 import { stageOver, writeInStage, type BatchStage } from './batches';
 import { logOnceItems, type LogEntry } from './batch-log';
 import { changeSetKeys } from './change-sets';
@@ -173,6 +174,8 @@ export async function deletePartitions(batchId: string, stage: BatchStage): Prom
   const all = [
     ...(await listPartitions(batchId)).map((p) => keys.batchPartitionItem(batchId, p.subscriptionId, p.register)),
     ...(await changeSetKeys(batchId)),
+    // The members lock resolved from selections: a draft's selections take what they select then.
+    ...(await resolvedKeys(batchId)),
   ];
   // 99 deletes and the stage check per transaction (DynamoDB's limit is 100 items).
   for (let i = 0; i < all.length; i += 99) {

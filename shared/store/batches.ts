@@ -567,6 +567,21 @@ export async function closeGates(batchId: string, stage: BatchStage, logKey: str
   ]);
 }
 
+/**
+ * The edit gate of the batch that `id` (an event's id, a partition's key) falls in is still open:
+ * an add checks one gate, not the batch item, so concurrent adds do not contend; locking closes
+ * every gate first.
+ */
+export function gateOpen(batchId: string, id: string): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: clients.tableName,
+      Key: keys.batchGate(batchId, id),
+      ConditionExpression: 'attribute_not_exists(closedAt)',
+    },
+  };
+}
+
 /** Reopens edits, only while the batch is at `stage`: a late attempt cannot open a batch that moved on. */
 export async function openGates(batchId: string, stage: BatchStage): Promise<void> {
   await writeInStage(

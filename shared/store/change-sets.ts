@@ -58,6 +58,11 @@ export interface PlannedEventChange {
   insert?: ReplacementInsert;
   /** REVERSE_REPLACE: the replacements of a reversed original, named on it by the write that reverses it. */
   replacedBy?: string[];
+  /**
+   * A member of the batch's selection (or related to it) with no hold: the write that changes it
+   * names the batch in its `touchedBy`, as a hold does for the others.
+   */
+  touch?: true;
 }
 
 /** What a chunk needs to insert a replacement besides the chunk's own subscription and register. */
@@ -562,6 +567,7 @@ export async function applyEventChunk(
       rating: c.rating as StoredRating,
       ...(c.insert ? { insert: toReplacementInsert(c.insert as Item) } : {}),
       ...(Array.isArray(c.replacedBy) ? { replacedBy: c.replacedBy as string[] } : {}),
+      ...(c.touch === true ? { touch: true as const } : {}),
     }),
   );
   type Label = PlannedEventChange | 'chunk' | 'totals' | 'stage';
@@ -629,6 +635,9 @@ function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string 
     ':step': `${batchId}:submit`,
     ':held': batchId,
   };
+  // A selected event was never held: its lineage names the batch from this write on.
+  if (c.touch) values[':touched'] = new Set([batchId]);
+  const touch = c.touch ? ' ADD touchedBy :touched' : '';
   const sets = ['rating = :rating', '#status = :status', 'ratingRev = :next', 'ratedBy = :step'];
   if (c.status === 'LOADED') {
     // An undo of its rating: the event is unrated again (its earlier ratings are in the ledger's history).
@@ -638,7 +647,7 @@ function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string 
       Update: {
         TableName: clients.tableName,
         Key: keys.event(c.eventId),
-        UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt, rating`,
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt, rating${touch}`,
         ConditionExpression:
           'ratingRev = :rev AND #status <> :reversed AND (attribute_not_exists(heldBy) OR heldBy = :held)',
         ExpressionAttributeNames: { '#status': 'status' },
@@ -646,14 +655,14 @@ function eventUpdate(c: PlannedEventChange, batchId: string, ctx: { now: string 
       },
     };
   }
-  let add = '';
+  let add = touch;
   if (c.status === 'REVERSED') {
     // reversedBy names the reversing batch (the actor is in the batch's log, not on each event).
     sets.push('reversedBy = :held', 'reversedAt = :now');
     values[':now'] = ctx.now;
     // Its replacements are named in the same write (a set: the lineage reads them from the original).
     if (c.replacedBy?.length) {
-      add = ' ADD replacedBySet :replacedBy';
+      add += `${add ? ',' : ' ADD'} replacedBySet :replacedBy`;
       values[':replacedBy'] = new Set(c.replacedBy);
     }
   }

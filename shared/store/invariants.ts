@@ -4,11 +4,8 @@
 // Adjustments add up on the bill lines they were posted to.
 // checkAccount adds the account's side: bill-unit counters equal the items they count, and
 // every balance group sits where its history says.
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { FINISHED } from '../domain/batch';
-import { getBatch, getMembers } from './batches';
-import { clients } from './clients';
-import { readAll } from './query-all';
+import { checkClaims, checkHolds } from './hold-invariants';
+import { scanItems } from './query-all';
 import { getSubscription } from './subscriptions';
 import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
 import { signedAmount } from '../domain/adjustment';
@@ -24,6 +21,8 @@ import { listBalanceGroupItems } from './balance-groups';
 import { listBillAdjustments, listBillLines } from './bill-lines';
 import { eventsFrom } from './partition-rating';
 import { accountSubscriptionIds } from './subscriptions';
+
+export { checkClaims, checkHolds };
 
 export interface Violation {
   subscriptionId?: string;
@@ -236,53 +235,6 @@ export async function checkAccount(accountId: string): Promise<Violation[]> {
   return v;
 }
 
-/**
- * Exclusivity (DESIGN.md §2.3): an event is held only by a batch that lists it as a member and
- * has not finished. Lineage: every batch an event names in `touchedBy` lists it as a member (a
- * hold adds both, a release takes both away). Read from the events that carry either.
- */
-export async function checkHolds(): Promise<Violation[]> {
-  const v: Violation[] = [];
-  const events = await scanItems('EVENT', '(attribute_exists(heldBy) OR attribute_exists(touchedBy))');
-  const held = events.filter((e) => e.heldBy !== undefined);
-  const touched = new Map<string, string[]>();
-  for (const e of events)
-    for (const b of (e.touchedBy as Set<string> | undefined) ?? [])
-      touched.set(b, [...(touched.get(b) ?? []), e.eventId as string]);
-  for (const [batchId, eventIds] of touched) {
-    const members = new Set((await getMembers(batchId, eventIds)).map((m) => m.eventId));
-    for (const eventId of eventIds) {
-      if (!members.has(eventId))
-        v.push({
-          rule: 'touched-with-membership',
-          detail: `event ${eventId} names batch ${batchId} in touchedBy but is not its member`,
-        });
-    }
-  }
-  const byBatch = new Map<string, string[]>();
-  for (const e of held)
-    byBatch.set(e.heldBy as string, [...(byBatch.get(e.heldBy as string) ?? []), e.eventId as string]);
-  for (const [batchId, eventIds] of byBatch) {
-    const batch = await getBatch(batchId);
-    const members = new Set((await getMembers(batchId, eventIds)).map((m) => m.eventId));
-    for (const eventId of eventIds) {
-      if (!batch)
-        v.push({ rule: 'held-by-existing-batch', detail: `event ${eventId} is held by unknown batch ${batchId}` });
-      else if (FINISHED.has(batch.status))
-        v.push({
-          rule: 'not-held-by-finished-batch',
-          detail: `event ${eventId} is held by ${batch.status} batch ${batchId}`,
-        });
-      if (!members.has(eventId))
-        v.push({
-          rule: 'held-with-membership',
-          detail: `event ${eventId} is held by batch ${batchId} but is not its member`,
-        });
-    }
-  }
-  return v;
-}
-
 /** Every invariant over the whole table: what `npm run check-invariants` reports. */
 export async function checkTable(onProgress?: (what: string) => void): Promise<Violation[]> {
   const violations: Violation[] = [];
@@ -296,21 +248,7 @@ export async function checkTable(onProgress?: (what: string) => void): Promise<V
   for (const a of accounts) violations.push(...(await checkAccount(a.accountId as string)));
   onProgress?.(`${accounts.length} account(s) checked`);
   violations.push(...(await checkHolds()));
+  violations.push(...(await checkClaims()));
   onProgress?.('holds checked');
   return violations;
-}
-
-/** A full scan for one item type: for operations and checks, never on a request path. */
-function scanItems(itemType: string, extraFilter?: string): Promise<Record<string, unknown>[]> {
-  return readAll((start) =>
-    clients.dynamo.send(
-      new ScanCommand({
-        TableName: clients.tableName,
-        FilterExpression: `itemType = :t${extraFilter ? ` AND ${extraFilter}` : ''}`,
-        ExpressionAttributeValues: { ':t': itemType },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    ),
-  );
 }

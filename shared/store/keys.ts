@@ -45,6 +45,14 @@ export const keys = {
   }),
   accountSubscriptionsIndexKey: (accountId: string) => `ACCTSUB#${accountId}`,
   register: (subscriptionId: string, register: string) => ({ PK: `SUB#${subscriptionId}`, SK: `REG#${register}` }),
+  /**
+   * Who holds a partition whole: a batch's selection sets `selectedBy`; every hold of one of its
+   * events by id checks it is absent (or names the holder) in the same transaction.
+   */
+  partitionClaim: (subscriptionId: string, register: string) => ({
+    PK: `SUB#${subscriptionId}`,
+    SK: `CLAIM#${register}`,
+  }),
   registerPrefix: 'REG#',
   /** Keyed by its idempotency key, so a retried write meets its own entry and fails its condition. */
   ledgerEntry: (subscriptionId: string, register: string, idempotencyKey: string) => ({
@@ -159,6 +167,19 @@ export const keys = {
   }),
   batchChangeSetChunkMarksPrefix: 'CSETM#',
   batchLogPrefix: 'LOG#',
+  /** A partition the batch holds whole by selection (its time ranges and exclusions): no item per event. */
+  batchSelection: (batchId: string, subscriptionId: string, register: string) => ({
+    PK: `BATCH#${batchId}`,
+    SK: `SEL#${subscriptionId}#${register}`,
+  }),
+  batchSelectionPrefix: 'SEL#',
+  /** A page of the members lock resolved from a selection (fixed from then on), n from 0. */
+  batchSelectionResolved: (batchId: string, subscriptionId: string, register: string, n: number) => ({
+    PK: `BATCH#${batchId}`,
+    SK: `SELM#${subscriptionId}#${register}#${String(n).padStart(5, '0')}`,
+  }),
+  batchSelectionResolvedPrefix: (subscriptionId: string, register: string) => `SELM#${subscriptionId}#${register}#`,
+  batchSelectionsResolvedPrefix: 'SELM#',
   /** Marks a log entry written once per step (outside the LOG# range, so never listed). */
   batchLogOnce: (batchId: string, key: string) => ({ PK: `BATCH#${batchId}`, SK: `LOGONCE#${key}` }),
   batchPartition: (batchId: string) => `BATCH#${batchId}`,

@@ -1,4 +1,4 @@
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
 import { decodeCursor, encodeCursor, isStringRecord } from './cursor';
@@ -139,4 +139,19 @@ export async function queryIndexItems(
     if (item && item[pk] === e[pk] && item[sk] === e[sk]) items.push(item);
   }
   return res.LastEvaluatedKey ? { Items: items, LastEvaluatedKey: res.LastEvaluatedKey } : { Items: items };
+}
+
+/** A full scan for one item type: for operations and checks, never on a request path. */
+export function scanItems(itemType: string, extraFilter?: string): Promise<Record<string, unknown>[]> {
+  return readAll((start) =>
+    clients.dynamo.send(
+      new ScanCommand({
+        TableName: clients.tableName,
+        FilterExpression: `itemType = :t${extraFilter ? ` AND ${extraFilter}` : ''}`,
+        ExpressionAttributeValues: { ':t': itemType },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    ),
+  );
 }

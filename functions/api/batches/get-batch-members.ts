@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MEMBER_STATES } from '../../../shared/domain/batch';
-import { listMembers, requireBatch } from '../../../shared/store/batches';
+import { memberPage } from '../../../shared/services/members';
+import { requireBatch } from '../../../shared/store/batches';
 import { httpHandler, ok } from '../http-handler';
 import { ErrorCodeValue, MemberView, Page, memberView } from '../views';
 import { Paging } from '../list-query';
@@ -23,7 +24,7 @@ export const handler = httpHandler(
     const batch = await requireBatch(path.batchId);
     const { limit, cursor, state, errorCode } = query;
     // LOCKED and PROCESSED are derived from the batch's status, so the state filter applies to the view.
-    const page = await listMembers(path.batchId, errorCode ? { errorCode } : {}, limit, cursor);
+    const page = await memberPage(batch, errorCode ? { errorCode } : {}, limit, cursor);
     const items = page.items.map((m) => memberView(m, batch)).filter((m) => !state || m.state === state);
     return ok({ items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
   },
