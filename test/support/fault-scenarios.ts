@@ -83,7 +83,9 @@ export async function correctionRun(stack: LocalStack, options: RunOptions): Pro
   try {
     const rating = await newBatch('RATING');
     batches.push(rating);
-    await addEvents(rating, ids);
+    // Odd seeds hold the subscriptions whole, by selection; even seeds event by event.
+    if (options.seed % 2 === 1) await addSubscriptions(rating, subs, ids.length);
+    else await addEvents(rating, ids);
     await drive(rating, 'lock', ['LOCKED'], ['DRAFT']);
     const rated = await drive(rating, 'submit', FINISHED);
     violations.push(...batchOutcome(rated, ids.length));
@@ -556,7 +558,7 @@ export async function cancelRaceRun(stack: LocalStack, options: RunOptions): Pro
   const size = options.size ?? SMALL_RUN;
   const random = seededRandom(options.seed);
   const violations: Violation[] = [];
-  const { events } = await subscriptionsWithEvents(size);
+  const { subs, events } = await subscriptionsWithEvents(size);
   const ids = events.map((e) => e.eventId);
   const batches: string[] = [];
   const outcomes: string[] = [];
@@ -565,7 +567,9 @@ export async function cancelRaceRun(stack: LocalStack, options: RunOptions): Pro
   try {
     const batchId = await newBatch('RATING');
     batches.push(batchId);
-    await addEvents(batchId, ids);
+    // Odd seeds hold the subscriptions whole, by selection: the cancel lets the claims go.
+    if (options.seed % 2 === 1) await addSubscriptions(batchId, subs, ids.length);
+    else await addEvents(batchId, ids);
     const [lock, cancel] = await Promise.all([
       call('POST', `/v1/batches/${batchId}/lock`),
       call('POST', `/v1/batches/${batchId}/cancel`),
@@ -612,7 +616,9 @@ export async function cancelRaceRun(stack: LocalStack, options: RunOptions): Pro
     // Nothing of the cancelled batch is left in the way: a new batch rates every event once.
     const rating = await newBatch('RATING');
     batches.push(rating);
-    await addEvents(rating, ids);
+    // Odd seeds hold the subscriptions whole, by selection; even seeds event by event.
+    if (options.seed % 2 === 1) await addSubscriptions(rating, subs, ids.length);
+    else await addEvents(rating, ids);
     await drive(rating, 'lock', ['LOCKED'], ['DRAFT']);
     const rated = await drive(rating, 'submit', FINISHED);
     outcomes.push(outcomeOf(rated));
@@ -735,6 +741,22 @@ export async function addEvents(batchId: string, ids: readonly string[]): Promis
     const res = await ok(call('POST', `/v1/batches/${batchId}/events`, { body: { eventIds: ids.slice(i, i + 1000) } }));
     if (res.body.rejected.length > 0) throw new Error(`add: ${JSON.stringify(res.body.rejected.slice(0, 3))}`);
   }
+}
+
+/** Adds every event of the subscriptions by criteria (each partition held whole), page by page. */
+export async function addSubscriptions(batchId: string, subs: readonly string[], expected: number): Promise<void> {
+  let added = 0;
+  for (let i = 0; i < subs.length; i += 100) {
+    let cursor: string | undefined;
+    do {
+      const body = { criteria: { subscriptionIds: subs.slice(i, i + 100) }, ...(cursor ? { cursor } : {}) };
+      const res = await ok(call('POST', `/v1/batches/${batchId}/events`, { body }));
+      if (res.body.rejected.length > 0) throw new Error(`add: ${JSON.stringify(res.body.rejected.slice(0, 3))}`);
+      added += res.body.added;
+      cursor = res.body.nextCursor;
+    } while (cursor);
+  }
+  if (added !== expected) throw new Error(`add by criteria: ${added} of ${expected} events added`);
 }
 
 async function ok<T extends { status: number; body: any }>(response: Promise<T>): Promise<T> {
