@@ -1,17 +1,14 @@
 // Set-ups and checks shared by the balance-management tests.
 import { expect } from 'vitest';
 import { call } from './api';
-import { anAccount, aSubscription, anEvent, uniqueId } from './builders';
+import { anAccount, aSubscription, anEvent, uniqueId, voiceAndData } from './builders';
 import type { TestTable } from './dynamo';
 import { tableSnapshot } from './table-snapshot';
 import { checkAccount, checkSubscription } from '../../shared/store/invariants';
 import { ratePartitionFrom } from './rate-directly';
 import { requireSubscription } from '../../shared/store/subscriptions';
 
-export const products = {
-  voice: { register: 'MINUTES', unitPrice: '0.05' },
-  data: { register: 'DATA_MB', unitPrice: '0.01' },
-};
+export const products = voiceAndData;
 
 /** An account with `n` subscriptions (voice → MINUTES, data → DATA_MB), each granted `grant` MINUTES if given. */
 export async function anAccountWith(

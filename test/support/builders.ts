@@ -12,6 +12,12 @@ export const aSubscription = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** Two products on two registers: voice → MINUTES, data → DATA_MB. */
+export const voiceAndData = {
+  voice: { register: 'MINUTES', unitPrice: '0.05' },
+  data: { register: 'DATA_MB', unitPrice: '0.01' },
+};
+
 export const anEvent = (overrides: Record<string, unknown> = {}) => ({
   eventId: uniqueId('evt'),
   subscriptionId: 'sub-1',

@@ -1,7 +1,7 @@
 // Rules applied at lock, and what submit then writes, on the real ASL in the local runner.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/api';
-import { aSubscription, anEvent, uniqueId } from '../support/builders';
+import { aSubscription, anEvent, uniqueId, voiceAndData } from '../support/builders';
 import type { LocalStack } from '../../infra/local/stack';
 import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
 import { checkSubscription } from '../../shared/store/invariants';
@@ -152,12 +152,7 @@ describe('parents and children', () => {
   it('reversing a parent reverses its children; replacement children attach to the replacement parent', async () => {
     const sub = uniqueId('sub');
     await call('PUT', `/v1/subscriptions/${sub}`, {
-      body: aSubscription({
-        products: {
-          voice: { register: 'MINUTES', unitPrice: '0.05' },
-          data: { register: 'DATA_MB', unitPrice: '0.01' },
-        },
-      }),
+      body: aSubscription({ products: voiceAndData }),
     });
     const parent = anEvent({ subscriptionId: sub, quantity: '10' });
     const child = anEvent({ subscriptionId: sub, productId: 'data', quantity: '100', parentEventId: parent.eventId });

@@ -2,7 +2,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/api';
-import { aSubscription, anEvent, uniqueId } from '../support/builders';
+import { aSubscription, anEvent, uniqueId, voiceAndData } from '../support/builders';
 import type { LocalStack } from '../../infra/local/stack';
 import { act, useLocalWorkflows } from '../support/workflows';
 import { clients } from '../../shared/store/clients';
@@ -56,12 +56,7 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
   it('returns a three-generation chain (replace, then replace the replacement) in one answer, from any event of it, with every batch that touched each', async () => {
     const sub = uniqueId('sub');
     await call('PUT', `/v1/subscriptions/${sub}`, {
-      body: aSubscription({
-        products: {
-          voice: { register: 'MINUTES', unitPrice: '0.05' },
-          data: { register: 'DATA_MB', unitPrice: '0.01' },
-        },
-      }),
+      body: aSubscription({ products: voiceAndData }),
     });
     const p1 = anEvent({ subscriptionId: sub, quantity: '10' });
     const c1 = anEvent({ subscriptionId: sub, productId: 'data', quantity: '100', parentEventId: p1.eventId });
@@ -165,12 +160,7 @@ describe('GET /v1/usage-events/{eventId}/lineage', () => {
   it('shows the undo generation in the same answer: replace, replace the replacement, then undo the second replace', async () => {
     const sub = uniqueId('sub');
     await call('PUT', `/v1/subscriptions/${sub}`, {
-      body: aSubscription({
-        products: {
-          voice: { register: 'MINUTES', unitPrice: '0.05' },
-          data: { register: 'DATA_MB', unitPrice: '0.01' },
-        },
-      }),
+      body: aSubscription({ products: voiceAndData }),
     });
     const p1 = anEvent({ subscriptionId: sub, quantity: '10' });
     const c1 = anEvent({ subscriptionId: sub, productId: 'data', quantity: '100', parentEventId: p1.eventId });

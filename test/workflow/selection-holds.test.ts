@@ -9,7 +9,7 @@ import { checkClaims, checkHolds } from '../../shared/store/invariants';
 import { keys } from '../../shared/store/keys';
 import { listSelections } from '../../shared/store/selections';
 import { call } from '../support/api';
-import { aSubscription, anEvent, uniqueId } from '../support/builders';
+import { aSubscription, anEvent, uniqueId, voiceAndData } from '../support/builders';
 import { act, useLocalWorkflows } from '../support/workflows';
 
 let stack: LocalStack;
@@ -24,12 +24,7 @@ const FINISHED = ['COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'];
 async function subscriptionWith(perRegister: number) {
   const sub = uniqueId('sub');
   await call('PUT', `/v1/subscriptions/${sub}`, {
-    body: aSubscription({
-      products: {
-        voice: { register: 'MINUTES', unitPrice: '0.05' },
-        data: { register: 'DATA_MB', unitPrice: '0.01' },
-      },
-    }),
+    body: aSubscription({ products: voiceAndData }),
   });
   const events = ['voice', 'data'].flatMap((productId) =>
     Array.from({ length: perRegister }, (_, i) =>
@@ -185,12 +180,7 @@ describe('an add by criteria naming subscriptions', () => {
     expect((await act(rating, 'submit', FINISHED)).status).toBe('COMPLETED');
     // A new price, so the re-rating changes every event it rates.
     await call('PUT', `/v1/subscriptions/${sub}`, {
-      body: aSubscription({
-        products: {
-          voice: { register: 'MINUTES', unitPrice: '0.07' },
-          data: { register: 'DATA_MB', unitPrice: '0.01' },
-        },
-      }),
+      body: aSubscription({ products: { ...voiceAndData, voice: { register: 'MINUTES', unitPrice: '0.07' } } }),
     });
     const rerate = await newBatch('RERATE');
     // The first two days of voice: the two later voice events are re-rated with them.
