@@ -48,7 +48,8 @@ import {
   type GrantChange,
 } from '../store/change-sets';
 import { getLedgerClose } from '../store/ledger-close';
-import { listSelections, saveResolved, type ResolvedMember, type Selection } from '../store/selections';
+import { listSelections, resolvedWrites, type ResolvedMember, type Selection } from '../store/selections';
+import type { TransactItem } from '../store/grouped-transactions';
 import type { UsageEvent } from '../domain/usage-event';
 import { liveSelected, partitionEvents, selectionCounts } from './members';
 import { undoPartition } from './undo';
@@ -388,13 +389,12 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
         .filter(([id, role]) => role !== 'RELATED' && !work.selected.has(id))
         .map(([id]) => id);
       for (const id of own) await setMemberState(batch.batchId, id, 'ERROR', lockStage(batch), error);
-      await recordSelected(batch, p, work, []);
-      await savePartition(batch.batchId, lockStage(batch), {
-        ...p,
-        state: 'ERROR',
-        errorCode: error.code,
-        errorMessage: error.message,
-      });
+      await savePartition(
+        batch.batchId,
+        lockStage(batch),
+        { ...p, state: 'ERROR', errorCode: error.code, errorMessage: error.message },
+        await selectedWrites(batch, p, work, []),
+      );
     }
     return;
   }
@@ -423,32 +423,39 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
     ),
   );
   for (const { p, work, plan, register } of planned) {
-    await recordSelected(batch, p, work, unheldRelated.get(partitionKey(p)) ?? []);
     const preview = partitionPreview(
       plan,
       register.granted - register.consumed,
       related.get(partitionKey(p)) ?? 0,
       work.pending.length,
     );
-    await savePartition(batch.batchId, lockStage(batch), { ...p, state: 'READY', preview });
+    await savePartition(
+      batch.batchId,
+      lockStage(batch),
+      { ...p, state: 'READY', preview },
+      await selectedWrites(batch, p, work, unheldRelated.get(partitionKey(p)) ?? []),
+    );
   }
 }
 
-/** Fixes the members lock took from a partition's selection (and the later events it re-rates with them). */
-async function recordSelected(
+/**
+ * The writes that fix the members lock took from a partition's selection (and the later events it
+ * re-rates with them), saved with the partition's outcome.
+ */
+async function selectedWrites(
   batch: Batch,
   p: BatchPartition,
   work: PartitionWork,
   related: readonly UsageEvent[],
-): Promise<void> {
-  if (!work.claimed) return;
+): Promise<TransactItem[]> {
+  if (!work.claimed) return [];
   const resolved: ResolvedMember[] = [
     ...work.events
       .filter((e) => work.selected.has(e.eventId))
       .map((e) => ({ eventId: e.eventId, occurredAt: e.occurredAt, role: 'MEMBER' as const })),
     ...related.map((e) => ({ eventId: e.eventId, occurredAt: e.occurredAt, role: 'RELATED' as const })),
   ];
-  await saveResolved(batch.batchId, lockStage(batch), p.subscriptionId, p.register, resolved);
+  return resolvedWrites(batch.batchId, p.subscriptionId, p.register, resolved);
 }
 
 function grantChanges(register: string, plan: PartitionPlan): GrantChange[] {

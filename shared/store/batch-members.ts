@@ -537,8 +537,11 @@ export async function holdReplacements(
   return { added, already, replacements, newMembers, rejected };
 }
 
-/** Originals per transaction on the common path (fewer when their replacements fill the item limit). */
-const REPLACEMENT_GROUP = 8;
+/**
+ * Originals per transaction on the common path (fewer when their replacements fill the item
+ * limit): as many as events per hold, so the gate and claim checks are shared as widely.
+ */
+const REPLACEMENT_GROUP = 16;
 
 /** Identifies a set of replacement events by content, whatever their order. */
 function replacementsFingerprint(events: readonly NewUsageEvent[]): string {

@@ -11,6 +11,7 @@ import { clients } from './clients';
 import { queryAll } from './query-all';
 import { intent, refusals, transact } from './intents';
 import { keys } from './keys';
+import type { TransactItem } from './grouped-transactions';
 
 type Item = Record<string, unknown>;
 
@@ -105,9 +106,23 @@ const partitionPut = (batchId: string, p: BatchPartition) => ({
   },
 });
 
-/** Saves a partition's state, only while the batch is at `stage`. */
-export async function savePartition(batchId: string, stage: BatchStage, p: BatchPartition): Promise<void> {
-  await writeInStage(batchId, stage, [partitionPut(batchId, p)]);
+/** Items of tens of KB each (a page of fixed members) written with a partition per transaction, at most. */
+const WITH_PER_TRANSACTION = 10;
+
+/**
+ * Saves a partition's state, only while the batch is at `stage`, with the items `also` names (the
+ * members lock fixed for it): in the same transaction when they are few, else before it.
+ */
+export async function savePartition(
+  batchId: string,
+  stage: BatchStage,
+  p: BatchPartition,
+  also: readonly TransactItem[] = [],
+): Promise<void> {
+  const first = also.length > WITH_PER_TRANSACTION ? also : [];
+  for (let i = 0; i < first.length; i += WITH_PER_TRANSACTION)
+    await writeInStage(batchId, stage, first.slice(i, i + WITH_PER_TRANSACTION));
+  await writeInStage(batchId, stage, [partitionPut(batchId, p), ...(first.length > 0 ? [] : also)]);
 }
 
 /**

@@ -262,16 +262,16 @@ function decodeResolved(s: string): ResolvedMember {
 }
 
 /**
- * Records the members lock resolved from a partition's selection, in pages of RESOLVED_PER_ITEM,
- * while the batch is at `stage`. A retry writes the same pages again.
+ * The writes that record the members lock resolved from a partition's selection, in pages of
+ * RESOLVED_PER_ITEM, and take away pages an earlier attempt wrote past this one's last (events
+ * changed between attempts). A retry writes the same pages again.
  */
-export async function saveResolved(
+export async function resolvedWrites(
   batchId: string,
-  stage: BatchStage,
   subscriptionId: string,
   register: string,
   members: readonly ResolvedMember[],
-): Promise<void> {
+): Promise<TransactItem[]> {
   const puts: TransactItem[] = [];
   for (let n = 0; n * RESOLVED_PER_ITEM < members.length; n++)
     puts.push({
@@ -284,13 +284,10 @@ export async function saveResolved(
         },
       },
     });
-  // Pages an earlier attempt wrote past this one's last (events changed between attempts) go.
   const stale = (await resolvedKeys(batchId, subscriptionId, register))
     .slice(puts.length)
     .map((Key): TransactItem => ({ Delete: { TableName: clients.tableName, Key } }));
-  const writes = [...puts, ...stale];
-  // A few pages per transaction: each may be tens of KB, and a transaction carries at most 4 MB.
-  for (let i = 0; i < writes.length; i += 10) await writeInStage(batchId, stage, writes.slice(i, i + 10));
+  return [...puts, ...stale];
 }
 
 /** The members lock resolved from the partition's selection, in rating order; none before lock. */
