@@ -2,10 +2,9 @@
 // transaction is all or nothing, so an entry refused by its own condition is taken out and the
 // rest are written again: one refusal never blocks the others, and nothing is half-written.
 import type { CancellationReason } from '@aws-sdk/client-dynamodb';
-import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { intent, refusals, transact, type Intent } from './intents';
+import { intent, refusals, transact, type Intent, type TransactItem } from './intents';
 
-export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type { TransactItem };
 
 export interface GroupedWrite<T> {
   /** The items one entry writes; any of them may refuse the entry by its condition. */

@@ -2,7 +2,7 @@
 // is in at most one open batch, and every batch an event names took it.
 import { FINISHED } from '../domain/batch';
 import { getBatch, getMembers } from './batches';
-import type { Violation } from './invariants';
+import type { Violation } from './violation';
 import { eventsFrom } from './partition-rating';
 import { scanItems } from './query-all';
 import { getSelection, listSelections, resolvedMembers } from './selections';

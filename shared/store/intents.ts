@@ -2,10 +2,12 @@
 // answers a cancelled transaction with one reason per item, by position: only this module maps a
 // position back to what the item stands for, so no caller counts items.
 import type { CancellationReason } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { clients } from './clients';
 import { isTransactionCanceled, retryOnConflict } from './errors';
-import type { TransactItem } from './grouped-transactions';
+
+/** One item of a transaction: a put, update, delete or condition check. */
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** One write of a transaction and what it stands for (a name, or the entry it writes). */
 export interface Intent<L> {

@@ -5,6 +5,7 @@
 // checkAccount adds the account's side: bill-unit counters equal the items they count, and
 // every balance group sits where its history says.
 import { checkClaims, checkHolds } from './hold-invariants';
+import type { Violation } from './violation';
 import { scanItems } from './query-all';
 import { getSubscription } from './subscriptions';
 import { DEFAULT_BALANCE_GROUP_ID, OPEN_ITEM_KINDS } from '../domain/account';
@@ -23,13 +24,7 @@ import { eventsFrom } from './partition-rating';
 import { accountSubscriptionIds } from './subscriptions';
 
 export { checkClaims, checkHolds };
-
-export interface Violation {
-  subscriptionId?: string;
-  accountId?: string;
-  rule: string;
-  detail: string;
-}
+export type { Violation };
 
 export async function checkSubscription(sub: Subscription): Promise<Violation[]> {
   const v: Violation[] = [];
