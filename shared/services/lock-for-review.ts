@@ -48,8 +48,7 @@ import {
   type GrantChange,
 } from '../store/change-sets';
 import { getLedgerClose } from '../store/ledger-close';
-import { listSelections, resolvedWrites, type ResolvedMember, type Selection } from '../store/selections';
-import type { TransactItem } from '../store/grouped-transactions';
+import { listSelections, type ResolvedMember, type Selection } from '../store/selections';
 import type { UsageEvent } from '../domain/usage-event';
 import { liveSelected, partitionEvents, selectionCounts } from './members';
 import { undoPartition } from './undo';
@@ -393,7 +392,7 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
         batch.batchId,
         lockStage(batch),
         { ...p, state: 'ERROR', errorCode: error.code, errorMessage: error.message },
-        await selectedWrites(batch, p, work, []),
+        selectedMembers(work, []),
       );
     }
     return;
@@ -433,29 +432,24 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
       batch.batchId,
       lockStage(batch),
       { ...p, state: 'READY', preview },
-      await selectedWrites(batch, p, work, unheldRelated.get(partitionKey(p)) ?? []),
+      selectedMembers(work, unheldRelated.get(partitionKey(p)) ?? []),
     );
   }
 }
 
 /**
- * The writes that fix the members lock took from a partition's selection (and the later events it
- * re-rates with them), saved with the partition's outcome.
+ * The members lock takes from a partition's selection (and the later events it re-rates with them),
+ * fixed with the partition's outcome; undefined when the batch did not select the partition.
  */
-async function selectedWrites(
-  batch: Batch,
-  p: BatchPartition,
-  work: PartitionWork,
-  related: readonly UsageEvent[],
-): Promise<TransactItem[]> {
-  if (!work.claimed) return [];
+function selectedMembers(work: PartitionWork, related: readonly UsageEvent[]): ResolvedMember[] | undefined {
+  if (!work.claimed) return undefined;
   const resolved: ResolvedMember[] = [
     ...work.events
       .filter((e) => work.selected.has(e.eventId))
       .map((e) => ({ eventId: e.eventId, occurredAt: e.occurredAt, role: 'MEMBER' as const })),
     ...related.map((e) => ({ eventId: e.eventId, occurredAt: e.occurredAt, role: 'RELATED' as const })),
   ];
-  return resolvedWrites(batch.batchId, p.subscriptionId, p.register, resolved);
+  return resolved;
 }
 
 function grantChanges(register: string, plan: PartitionPlan): GrantChange[] {

@@ -2,7 +2,7 @@
 // it from, its register's preview computed at lock, and the outcome of submit (the bill lines
 // are planned per subscription, in its change set). Workflows page through these
 // items; only ids and cursors travel in their payloads.
-import { resolvedKeys } from './selections';
+import { resolvedKeys, resolvedWrites, type ResolvedMember } from './selections';
 import { stageOver, writeInStage, type BatchStage } from './batches';
 import { logOnceItems, type LogEntry } from './batch-log';
 import { changeSetKeys } from './change-sets';
@@ -11,7 +11,6 @@ import { clients } from './clients';
 import { queryAll } from './query-all';
 import { intent, refusals, transact } from './intents';
 import { keys } from './keys';
-import type { TransactItem } from './grouped-transactions';
 
 type Item = Record<string, unknown>;
 
@@ -106,19 +105,21 @@ const partitionPut = (batchId: string, p: BatchPartition) => ({
   },
 });
 
-/** Items of tens of KB each (a page of fixed members) written with a partition per transaction, at most. */
+/** Pages of fixed members (tens of KB each) written with a partition in one transaction, at most. */
 const WITH_PER_TRANSACTION = 10;
 
 /**
- * Saves a partition's state, only while the batch is at `stage`, with the items `also` names (the
- * members lock fixed for it): in the same transaction when they are few, else before it.
+ * Saves a partition's state, only while the batch is at `stage`, with the members lock fixed from
+ * its selection (none: the batch did not select it): in the same transaction when they take few
+ * pages, else before it.
  */
 export async function savePartition(
   batchId: string,
   stage: BatchStage,
   p: BatchPartition,
-  also: readonly TransactItem[] = [],
+  fixed?: readonly ResolvedMember[],
 ): Promise<void> {
+  const also = fixed ? await resolvedWrites(batchId, p.subscriptionId, p.register, fixed) : [];
   const first = also.length > WITH_PER_TRANSACTION ? also : [];
   for (let i = 0; i < first.length; i += WITH_PER_TRANSACTION)
     await writeInStage(batchId, stage, first.slice(i, i + WITH_PER_TRANSACTION));
