@@ -27,7 +27,7 @@ import {
   type BatchStage,
 } from '../store/batches';
 import { mapLimit } from '../store/concurrency';
-import { planFor, type PlanWithState } from '../store/partition-rating';
+import { partitionEvents, planFor, type PlanWithState } from '../store/partition-rating';
 import { requireSubscription } from '../store/subscriptions';
 import { childEventIds, getEvents } from '../store/usage-events';
 import { partitionPreview, partitionWork, replacementWrites, type PartitionWork } from './partition-work';
@@ -50,7 +50,7 @@ import {
 import { getLedgerClose } from '../store/ledger-close';
 import { listSelections, type ResolvedMember, type Selection } from '../store/selections';
 import type { UsageEvent } from '../domain/usage-event';
-import { liveSelected, partitionEvents, selectionCounts } from './members';
+import { liveSelected, selectionCounts } from './members';
 import { undoPartition } from './undo';
 import { MAX_SHARDS } from './submit';
 

@@ -6,13 +6,9 @@ import type { UsageEvent } from '../domain/usage-event';
 import { listPartitions, partitionKey, type BatchPartition } from '../store/batch-partitions';
 import { listMembers, type MemberFilter } from '../store/batches';
 import { decodeCursor, encodeCursor } from '../store/cursor';
-import { eventsFrom } from '../store/partition-rating';
+import { partitionEvents } from '../store/partition-rating';
 import type { Page } from '../store/query-all';
 import { getSelection, listSelections, resolvedMembers, selectionTakes, type Selection } from '../store/selections';
-
-/** Every event of a partition, in rating order. */
-export const partitionEvents = (subscriptionId: string, register: string): Promise<UsageEvent[]> =>
-  eventsFrom(subscriptionId, register, { occurredAt: '', eventId: '' });
 
 /** The events a selection takes now (a draft's, or before lock resolved it): free ones only. */
 export const liveSelected = (sel: Selection, events: readonly UsageEvent[]): UsageEvent[] =>

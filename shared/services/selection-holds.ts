@@ -13,7 +13,7 @@ import {
   type HoldRefusal,
 } from '../store/batch-members';
 import { decodeCursor, encodeCursor } from '../store/cursor';
-import { eventsFrom } from '../store/partition-rating';
+import { partitionEvents } from '../store/partition-rating';
 import { getSelection, releaseSelections, selectionTakes, selectPartition } from '../store/selections';
 
 /** Events one add reads across its partitions before it answers with a cursor. */
@@ -48,10 +48,6 @@ export interface SelectionAdd {
 const isPosition = (v: unknown): v is { p: number } =>
   typeof v === 'object' && v !== null && Number.isInteger((v as { p?: unknown }).p);
 
-/** Every event of a partition, in rating order. */
-const allEvents = (subscriptionId: string, register: string) =>
-  eventsFrom(subscriptionId, register, { occurredAt: '', eventId: '' });
-
 const heldElsewhere = (batch: Batch, events: readonly UsageEvent[]) =>
   events.some((e) => e.heldBy !== undefined && e.heldBy !== batch.batchId);
 
@@ -78,7 +74,7 @@ export async function holdBySelection(
   let read = 0;
   for (; p < partitions.length && read < READ_BUDGET; p++) {
     const { subscriptionId, register } = partitions[p]!;
-    const events = await allEvents(subscriptionId, register);
+    const events = await partitionEvents(subscriptionId, register);
     read += events.length;
     // An event this batch holds by id stays its member that way; the selection takes the others.
     const matched = events.filter((e) => selects([range], e));
@@ -126,7 +122,7 @@ export async function holdBySelection(
     }
     // A hold by id that landed between the read and the claim: the partition is shared after all,
     // so the new selection is let go and its events are held one by one.
-    if (!before && heldElsewhere(batch, await allEvents(subscriptionId, register))) {
+    if (!before && heldElsewhere(batch, await partitionEvents(subscriptionId, register))) {
       await releaseSelections(batch.batchId, [{ subscriptionId, register }], { status: 'DRAFT' });
       await byEvent();
       continue;

@@ -3,7 +3,7 @@
 import { FINISHED } from '../domain/batch';
 import { getBatch, getMembers } from './batches';
 import type { Violation } from './violation';
-import { eventsFrom } from './partition-rating';
+import { partitionEvents } from './partition-rating';
 import { scanItems } from './query-all';
 import { getSelection, listSelections, resolvedMembers } from './selections';
 
@@ -87,7 +87,7 @@ export async function checkClaims(): Promise<Violation[]> {
         rule: 'claimed-with-selection',
         detail: `partition ${where} is claimed by batch ${batchId}, which has no selection of it`,
       });
-    const foreign = (await eventsFrom(subscriptionId, register, { occurredAt: '', eventId: '' })).find(
+    const foreign = (await partitionEvents(subscriptionId, register)).find(
       (e) => e.heldBy !== undefined && e.heldBy !== batchId,
     );
     if (foreign)

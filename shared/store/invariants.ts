@@ -20,7 +20,7 @@ import { listAdjustments } from './adjustments';
 import { allLedgerEntries, getLedgerEntry, grantUndrawn, listGrants, listRegisters } from './balances';
 import { listBalanceGroupItems } from './balance-groups';
 import { listBillAdjustments, listBillLines } from './bill-lines';
-import { eventsFrom } from './partition-rating';
+import { partitionEvents } from './partition-rating';
 import { accountSubscriptionIds } from './subscriptions';
 
 export { checkClaims, checkHolds };
@@ -37,7 +37,7 @@ export async function checkSubscription(sub: Subscription): Promise<Violation[]>
   ]);
   const events: UsageEvent[] = [];
   for (const register of new Set([...registersOf(sub), ...registers.map((r) => r.register)])) {
-    events.push(...(await eventsFrom(sub.subscriptionId, register, { occurredAt: '', eventId: '' })));
+    events.push(...(await partitionEvents(sub.subscriptionId, register)));
   }
   const rated = events.filter((e) => (e.status === 'RATED' || e.status === 'EXCLUDED') && e.rating);
 

@@ -151,3 +151,7 @@ export async function eventsFrom(
   );
   return items.map(toUsageEvent);
 }
+
+/** Every event of the partition, in rating order. */
+export const partitionEvents = (subscriptionId: string, register: string): Promise<UsageEvent[]> =>
+  eventsFrom(subscriptionId, register, { occurredAt: '', eventId: '' });

@@ -4,6 +4,7 @@
 // so a partition is held by one selection or by events one at a time, never both. Lock resolves
 // a selection's members once (the resolved pages below); from then on they are fixed.
 import type { CancellationReason } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { selects, type SelectionRange } from '../domain/batch';
 import { DomainError } from '../domain/errors';
 import { EVENT_STATUSES, type UsageEvent } from '../domain/usage-event';
@@ -92,9 +93,14 @@ export async function getSelection(
   subscriptionId: string,
   register: string,
 ): Promise<Selection | undefined> {
-  const items = await queryAll(keys.batchPartition(batchId), keys.batchSelection(batchId, subscriptionId, register).SK);
-  const item = items.find((it) => it.SK === keys.batchSelection(batchId, subscriptionId, register).SK);
-  return item ? toSelection(item) : undefined;
+  const res = await clients.dynamo.send(
+    new GetCommand({
+      TableName: clients.tableName,
+      Key: keys.batchSelection(batchId, subscriptionId, register),
+      ConsistentRead: true,
+    }),
+  );
+  return res.Item ? toSelection(res.Item) : undefined;
 }
 
 export async function listSelections(batchId: string): Promise<Selection[]> {
