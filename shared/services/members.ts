@@ -105,14 +105,20 @@ export interface SelectionCounts {
   processed: number;
 }
 
-/** What the batch's selections count: members and related events, and by the state of their partitions. */
-export async function selectionCounts(batchId: string): Promise<SelectionCounts> {
+/**
+ * What the batch's selections count: members and related events, errored by the state of their
+ * partitions or, at submit's end, because `failed` says their partition was not applied.
+ */
+export async function selectionCounts(
+  batchId: string,
+  failed: (sel: Selection) => boolean = () => false,
+): Promise<SelectionCounts> {
   const counts: SelectionCounts = { events: 0, related: 0, errored: 0, processed: 0 };
-  for await (const { members } of allSelectionMembers(batchId))
+  for await (const { selection, members } of allSelectionMembers(batchId))
     for (const m of members) {
       if (m.role === 'RELATED') counts.related++;
       else counts.events++;
-      if (m.state === 'ERROR' || m.state === 'FAILED') counts.errored++;
+      if (failed(selection) || m.state === 'ERROR' || m.state === 'FAILED') counts.errored++;
       else counts.processed++;
     }
   return counts;

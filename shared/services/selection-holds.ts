@@ -48,8 +48,8 @@ export interface SelectionAdd {
 const isPosition = (v: unknown): v is { p: number } =>
   typeof v === 'object' && v !== null && Number.isInteger((v as { p?: unknown }).p);
 
-const heldElsewhere = (batch: Batch, events: readonly UsageEvent[]) =>
-  events.some((e) => e.heldBy !== undefined && e.heldBy !== batch.batchId);
+/** Held by another batch than `batch`. */
+const heldByOther = (batch: Batch) => (e: UsageEvent) => e.heldBy !== undefined && e.heldBy !== batch.batchId;
 
 /**
  * Holds what the criteria match, partition by partition from the cursor, until READ_BUDGET events
@@ -83,7 +83,7 @@ export async function holdBySelection(
     const before = await getSelection(batch.batchId, subscriptionId, register);
     // New to the batch: free, and not taken by its selection already (an event it holds by id is its member that way).
     const fresh = matched.filter((e) => e.heldBy === undefined && !(before && selectionTakes(before, e)));
-    const foreign = matched.filter((e) => e.heldBy !== undefined && e.heldBy !== batch.batchId);
+    const foreign = matched.filter(heldByOther(batch));
     if (fresh.length === 0 && foreign.length === 0) {
       out.already += matched.length;
       continue;
@@ -101,7 +101,7 @@ export async function holdBySelection(
     };
     // Another batch holds one of its events, or a new one brings its children (which may sit
     // anywhere): the partition's events are held one by one, each refused or taken by its own condition.
-    if ((!before && heldElsewhere(batch, events)) || fresh.some((e) => (e.childCount ?? 0) > 0)) {
+    if ((!before && events.some(heldByOther(batch))) || fresh.some((e) => (e.childCount ?? 0) > 0)) {
       await byEvent();
       continue;
     }
@@ -122,7 +122,7 @@ export async function holdBySelection(
     }
     // A hold by id that landed between the read and the claim: the partition is shared after all,
     // so the new selection is let go and its events are held one by one.
-    if (!before && heldElsewhere(batch, await partitionEvents(subscriptionId, register))) {
+    if (!before && (await partitionEvents(subscriptionId, register)).some(heldByOther(batch))) {
       await releaseSelections(batch.batchId, [{ subscriptionId, register }], { status: 'DRAFT' });
       await byEvent();
       continue;

@@ -27,8 +27,8 @@ import { pendingReplacementPage, releaseHeldEvent } from '../store/batch-members
 import type { BatchMember } from '../domain/batch';
 import { logger } from '../logger';
 import { insertRestoredEvents } from './undo';
-import { allSelectionMembers } from './members';
-import { releaseSelections, type Selection } from '../store/selections';
+import { selectionCounts } from './members';
+import { listSelections, releaseSelections } from '../store/selections';
 
 /**
  * The submit Map's MaxConcurrency: shards run in parallel, each looping over its chunks. More
@@ -365,20 +365,15 @@ async function settleSelections(
   failed: ReadonlyMap<string, BatchPartition>,
   before: Batch['counts'],
 ): Promise<Batch['counts']> {
-  const counts = { ...before };
-  const selections: Selection[] = [];
-  for await (const { selection, members } of allSelectionMembers(batchId)) {
-    selections.push(selection);
-    const bad = failed.has(partitionKey(selection));
-    for (const m of members) {
-      if (m.role === 'RELATED') counts.related++;
-      else counts.events++;
-      if (bad || m.state === 'ERROR') counts.errored++;
-      else counts.processed++;
-    }
-  }
-  await releaseSelections(batchId, selections, PROCESSING, true);
-  return counts;
+  const selected = await selectionCounts(batchId, (sel) => failed.has(partitionKey(sel)));
+  await releaseSelections(batchId, await listSelections(batchId), PROCESSING, true);
+  return {
+    ...before,
+    events: before.events + selected.events,
+    related: before.related + selected.related,
+    errored: before.errored + selected.errored,
+    processed: before.processed + selected.processed,
+  };
 }
 
 /** PROCESSING → the outcome, with its counts, exact progress and audit entry in one write. */
