@@ -217,6 +217,19 @@ export function batchStageCheck(batchId: string, stage: BatchStage): TransactIte
   };
 }
 
+/** Whether the batch is still at `stage` now (a strongly consistent read of what batchStageCheck checks). */
+export async function batchInStage(batchId: string, stage: BatchStage): Promise<boolean> {
+  const res = await clients.dynamo.send(
+    new GetCommand({ TableName: clients.tableName, Key: keys.batch(batchId), ConsistentRead: true }),
+  );
+  const statuses: readonly string[] = [stage.status].flat();
+  return (
+    res.Item !== undefined &&
+    statuses.includes(res.Item.status as string) &&
+    (stage.version === undefined || Number(res.Item.version) === stage.version)
+  );
+}
+
 /** What an attempt that outlived its stage meets: it stops; the attempt that replaced it does the work. */
 export const stageOver = (batchId: string, stage: BatchStage) =>
   new DomainError(

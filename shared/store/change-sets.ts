@@ -5,18 +5,19 @@
 // plan read. Submit applies it without planning again: the totals in one transaction
 // conditional on those versions (so the order of the event chunks never matters, and a plan
 // whose inputs moved writes nothing), then the event chunks, each applied once.
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BillLineChange, CreditRebillDocument } from '../domain/change-set';
 import { formatMoney } from '../domain/decimal';
 import { domainEvent } from '../domain/domain-events';
 import { DomainError } from '../domain/errors';
 import type { EventStatus, NewUsageEvent, StoredRating } from '../domain/usage-event';
 import { ledgerEntryPut } from './balances';
-import { batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
+import { batchInStage, batchStageCheck, stageOver, writeInStage, type BatchStage } from './batches';
 import { batchGet } from './batch-get';
 import { billAdjustmentPut } from './bill-lines';
 import { clients } from './clients';
-import { fromWire, isConditionFailure } from './errors';
+import { fromWire, isConditionFailure, retryTransient } from './errors';
+import { mapLimit } from './concurrency';
 import { MAX_TRANSACTION_ITEMS, type TransactItem } from './grouped-transactions';
 import { intent, refusals, transact, type Intent } from './intents';
 import { keys } from './keys';
@@ -535,12 +536,16 @@ function lineItem(cs: ChangeSet, l: BillLineChange, now: string): TransactItem {
   };
 }
 
+/** Event writes of one chunk in flight at once (each its own conditional update). */
+const EVENT_WRITE_CONCURRENCY = 16;
+
 /**
- * Applies one event chunk of a change set once: its events (each conditional on the revision
- * planned from and on being held by the batch, whose hold the same write releases) and the
- * chunk's applied mark. Returns false when an earlier attempt applied it. Only after its totals:
- * the same write checks the change set is APPLIED, so the events of a change set whose totals
- * were refused (STALE) are never written, whichever attempt got there first.
+ * Applies one event chunk of a change set once: its events, each its own conditional update (on
+ * the revision planned from and on being held by the batch or by none, whose hold the same write
+ * releases), then the chunk's applied mark. No transaction: an event item written alone costs
+ * half what it costs in one. Returns applied false when an earlier attempt applied it. Only
+ * after its totals: the change set is read APPLIED first (APPLIED is final), so the events of a
+ * change set whose totals were refused (STALE) are never written, whichever attempt got there first.
  */
 export async function applyEventChunk(
   batchId: string,
@@ -551,14 +556,26 @@ export async function applyEventChunk(
 ): Promise<{ applied: boolean; changed: number; exists: boolean }> {
   const get = (key: { PK: string; SK: string }) =>
     clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: key, ConsistentRead: true }));
-  const [res, mark] = await Promise.all([
+  const markKey = keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n);
+  const [res, mark, totals, inStage] = await Promise.all([
     get(keys.batchChangeSetChunk(batchId, subscriptionId, register, n)),
-    get(keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n)),
+    get(markKey),
+    get(keys.batchChangeSet(batchId, subscriptionId)),
+    batchInStage(batchId, ctx.stage),
   ]);
   if (!res.Item) return { applied: false, changed: 0, exists: false };
   // A chunk applied before marks were items of their own carries `applied` itself (a batch
   // still submitting while the code changed): applied all the same.
   if (mark.Item || res.Item.applied) return { applied: false, changed: 0, exists: true };
+  // The stage fence: an attempt that outlived its stage stops here. One that passes this read
+  // and writes late cannot write wrong: each event's own condition (the planned revision, not
+  // reversed, held by this batch or by none) still decides, and a repeat of a write done is a no-op.
+  if (!inStage) throw stageOver(batchId, ctx.stage);
+  if (totals.Item?.state !== 'APPLIED')
+    throw new DomainError(
+      'PREVIEW_STALE',
+      `the totals of batch ${batchId}'s change set for subscription ${subscriptionId} were not applied; none of its events is written`,
+    );
   const changes = (res.Item.changes as Item[]).map(
     (c): PlannedEventChange => ({
       eventId: c.eventId as string,
@@ -570,58 +587,86 @@ export async function applyEventChunk(
       ...(c.touch === true ? { touch: true as const } : {}),
     }),
   );
-  type Label = PlannedEventChange | 'chunk' | 'totals' | 'stage';
-  const intents: Intent<Label>[] = [
-    ...changes.map((c) =>
-      intent<Label>(
-        c,
-        c.insert
-          ? replacementUpsert(c, c.insert, { batchId, subscriptionId, register, now: ctx.now })
-          : eventUpdate(c, batchId, ctx),
-      ),
-    ),
-    intent('chunk', {
-      Put: {
-        TableName: clients.tableName,
-        Item: {
-          ...keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n),
-          itemType: 'CHANGE_SET_CHUNK_APPLIED',
-          appliedAt: ctx.now,
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    }),
-    intent('totals', {
-      ConditionCheck: {
-        TableName: clients.tableName,
-        Key: keys.batchChangeSet(batchId, subscriptionId),
-        ConditionExpression: '#state = :applied',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':applied': 'APPLIED' },
-      },
-    }),
-    intent('stage', batchStageCheck(batchId, ctx.stage)),
-  ];
+  // Read first, so an attempt writes only what is not yet written (a retry after a fault sends
+  // the rest, not the whole chunk again) and an event moved otherwise stops the chunk before any write.
+  const current = new Map((await batchGet(changes.map((c) => keys.event(c.eventId)))).map((e) => [e.PK as string, e]));
+  const todo: PlannedEventChange[] = [];
+  for (const c of changes) {
+    const state = eventState(c, current.get(keys.event(c.eventId).PK), batchId);
+    if (state === 'moved') throw eventMoved(c, batchId);
+    if (state === 'to write') todo.push(c);
+  }
+  // Each write is retried in place when throttled or its answer is lost: a chunk of single writes
+  // then goes through as often as one transaction of them would, and a repeat finds its write done.
+  await mapLimit(todo, EVENT_WRITE_CONCURRENCY, (c) =>
+    retryTransient(() => writeEvent(c, { batchId, subscriptionId, register, now: ctx.now })),
+  );
+  // The mark alone, once every event is written: refused, an earlier attempt marked it.
   try {
-    await transact(intents, { once: true });
-    return { applied: true, changed: changes.length, exists: true };
+    await retryTransient(() =>
+      clients.dynamo.send(
+        new PutCommand({
+          TableName: clients.tableName,
+          Item: { ...markKey, itemType: 'CHANGE_SET_CHUNK_APPLIED', appliedAt: ctx.now },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      ),
+    );
   } catch (err) {
-    const refused = refusals(err, intents);
-    if (refused?.has('stage')) throw stageOver(batchId, ctx.stage);
-    if (refused?.has('chunk')) return { applied: false, changed: 0, exists: true };
-    if (refused?.has('totals'))
-      throw new DomainError(
-        'PREVIEW_STALE',
-        `the totals of batch ${batchId}'s change set for subscription ${subscriptionId} were not applied; none of its events is written`,
-      );
-    const moved = [...(refused?.keys() ?? [])].find((l) => typeof l !== 'string');
-    if (moved?.insert)
-      throw new DomainError(
+    if (!isConditionFailure(err)) throw err;
+    return { applied: false, changed: 0, exists: true };
+  }
+  return { applied: true, changed: changes.length, exists: true };
+}
+
+/**
+ * Where a planned event change stands, from the event item as it is (undefined: absent). Written:
+ * at the next revision rated by this batch's submit, or further on and no longer held by this
+ * batch (an earlier attempt wrote it, which released it, and a later batch changed it since; while
+ * this batch held it nothing else could). A replacement counts as this batch's only if the batch
+ * inserted it. Anything else moved an event the batch holds.
+ */
+function eventState(c: PlannedEventChange, old: Item | undefined, batchId: string): 'to write' | 'written' | 'moved' {
+  if (c.insert) {
+    if (!old || (Number(old.ratingRev) === c.fromRev && old.heldBy === batchId)) return 'to write';
+    if (old.insertedByBatch !== batchId) return 'moved';
+  } else if (
+    old &&
+    Number(old.ratingRev) === c.fromRev &&
+    old.status !== 'REVERSED' &&
+    (old.heldBy === undefined || old.heldBy === batchId)
+  )
+    return 'to write';
+  if (!old) return 'moved';
+  const rev = Number(old.ratingRev);
+  if (rev === c.fromRev + 1 && old.ratedBy === `${batchId}:submit`) return 'written';
+  if (rev >= c.fromRev + 2 && old.heldBy !== batchId) return 'written';
+  return 'moved';
+}
+
+const eventMoved = (c: PlannedEventChange, batchId: string) =>
+  c.insert
+    ? new DomainError(
         'INTERNAL',
-        `replacement ${moved.eventId} of batch ${batchId} cannot be inserted: an event the batch does not hold has its id`,
-      );
-    if (moved) throw new DomainError('INTERNAL', `event ${moved.eventId} moved although batch ${batchId} holds it`);
-    throw err;
+        `replacement ${c.eventId} of batch ${batchId} cannot be inserted: an event the batch does not hold has its id`,
+      )
+    : new DomainError('INTERNAL', `event ${c.eventId} moved although batch ${batchId} holds it`);
+
+/**
+ * One planned event change (or a replacement's insert), conditional on its own planned revision;
+ * refused, it is done when the event as it was shows it written (an earlier try whose answer was lost).
+ */
+async function writeEvent(
+  c: PlannedEventChange,
+  at: { batchId: string; subscriptionId: string; register: string; now: string },
+): Promise<void> {
+  const write = c.insert ? replacementUpsert(c, c.insert, at) : eventUpdate(c, at.batchId, at);
+  try {
+    await clients.dynamo.send(new UpdateCommand({ ...write.Update!, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    if (eventState(c, err.Item ? fromWire(err.Item) : undefined, at.batchId) !== 'written')
+      throw eventMoved(c, at.batchId);
   }
 }
 

@@ -58,6 +58,22 @@ export async function retryOnConflict<T>(op: () => Promise<T>, attempts = 8): Pr
 }
 
 /**
+ * Repeats an idempotent single write that failed transiently (throttled, or its answer lost), a
+ * few times with jittered backoff, before the failure goes to the workflow's Retry: a unit of work
+ * made of many single writes then survives what one transaction of them would.
+ */
+export async function retryTransient<T>(op: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (attempt >= attempts || !isTransient(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
+    }
+  }
+}
+
+/**
  * The one list of transient errors: a failure under one of these names is worth repeating as it
  * is. The workflows' Task Retry blocks list every one (a test checks each Task against it), and
  * nothing here is ever a batch's or member's failure.

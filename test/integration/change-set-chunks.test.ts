@@ -1,6 +1,7 @@
-// Submit applies a change set's event chunk once: its events and the chunk's small applied mark
-// (an item of its own) in one transaction, only once the change set's totals are APPLIED and while
-// the batch is PROCESSING. A retry skips a marked chunk. A REVERSE_REPLACE chunk also inserts its
+// Submit applies a change set's event chunk once: only once the change set's totals are APPLIED
+// and while the batch is PROCESSING, each event not yet written its own conditional update (no
+// transaction), then the chunk's small applied mark (an item of its own). A retry skips a marked
+// chunk and writes only the events an earlier attempt did not. A REVERSE_REPLACE chunk also inserts its
 // replacements already rated and names each original's replacements in the write that reverses it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -131,7 +132,80 @@ describe('applying a change-set chunk at submit', () => {
     expect((await events()).map((e) => e?.ratingRev)).toEqual([0n, 0n, 0n]);
   });
 
-  it('refuses as INTERNAL an event that moved otherwise although the batch holds it, and marks nothing', async () => {
+  /** Counts the event updates sent while `op` runs; `fail` may refuse the n-th or lose its answer. */
+  async function countingUpdates<T>(op: () => Promise<T>, fail?: (n: number) => 'before' | 'after' | undefined) {
+    let sent = 0;
+    clients.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'UpdateItemCommand') return next(args);
+        const n = ++sent;
+        const fault = () => Object.assign(new Error('injected'), { name: 'ThrottlingException' });
+        if (fail?.(n) === 'before') throw fault();
+        const out = await next(args);
+        if (fail?.(n) === 'after') throw fault();
+        return out;
+      },
+      { step: 'initialize', name: 'countUpdates' },
+    );
+    try {
+      return { result: await op(), sent: () => sent };
+    } finally {
+      clients.dynamo.middlewareStack.remove('countUpdates');
+    }
+  }
+
+  it('writes only the events an earlier attempt of the same submit did not, counting its write as done', async () => {
+    // The earlier attempt wrote e1 but ended before the rest and the mark.
+    const { batchId, apply, events, mark } = await chunkOfThree('APPLIED');
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: { ...keys.event(`${batchId}-e1`), status: 'RATED', ratingRev: 1, ratedBy: `${batchId}:submit` },
+      }),
+    );
+
+    const { result, sent } = await countingUpdates(apply);
+
+    expect(result).toEqual({ applied: true, changed: 3, exists: true });
+    expect(sent()).toBe(2);
+    expect((await events()).map((e) => e?.ratingRev)).toEqual([1n, 1n, 1n]);
+    expect(await mark()).toBeDefined();
+  });
+
+  it('counts as done an event an earlier attempt wrote (releasing it) that a later batch has changed since', async () => {
+    // The earlier attempt wrote e1 and died before the mark; another batch then held and re-rated e1.
+    const { batchId, apply, events, mark } = await chunkOfThree('APPLIED');
+    await clients.dynamo.send(
+      new PutCommand({
+        TableName: clients.tableName,
+        Item: {
+          ...keys.event(`${batchId}-e1`),
+          status: 'RATED',
+          ratingRev: 2,
+          ratedBy: 'later:submit',
+          heldBy: 'next',
+        },
+      }),
+    );
+
+    expect(await apply()).toEqual({ applied: true, changed: 3, exists: true });
+    expect((await events()).map((e) => e?.ratingRev)).toEqual([2n, 1n, 1n]);
+    expect(await mark()).toBeDefined();
+  });
+
+  it('repeats in place a write throttled before it was sent and one whose answer was lost, and finds the latter written', async () => {
+    const { batchId, apply, events, mark } = await chunkOfThree('APPLIED');
+
+    const { result, sent } = await countingUpdates(apply, (n) => (n === 1 ? 'before' : n === 2 ? 'after' : undefined));
+
+    expect(result).toEqual({ applied: true, changed: 3, exists: true });
+    // Three events written once each, and the two repeats.
+    expect(sent()).toBe(5);
+    for (const e of await events()) expect([e?.ratingRev, e?.ratedBy]).toEqual([1n, `${batchId}:submit`]);
+    expect(await mark()).toBeDefined();
+  });
+
+  it('refuses as INTERNAL an event that moved otherwise although the batch holds it, writing and marking nothing', async () => {
     const { batchId, apply, mark } = await chunkOfThree('APPLIED');
     await clients.dynamo.send(
       new PutCommand({
