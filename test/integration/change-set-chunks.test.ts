@@ -206,7 +206,7 @@ describe('applying a change-set chunk at submit', () => {
   });
 
   it('refuses as INTERNAL an event that moved otherwise although the batch holds it, writing and marking nothing', async () => {
-    const { batchId, apply, mark } = await chunkOfThree('APPLIED');
+    const { batchId, apply, events, mark } = await chunkOfThree('APPLIED');
     await clients.dynamo.send(
       new PutCommand({
         TableName: clients.tableName,
@@ -215,6 +215,12 @@ describe('applying a change-set chunk at submit', () => {
     );
 
     await expect(apply()).rejects.toMatchObject({ code: 'INTERNAL' });
+    // The chunk's read found it before any write: e1 and e3 are as they were.
+    expect((await events()).map((e) => [e?.ratingRev, e?.ratedBy])).toEqual([
+      [0n, undefined],
+      [1n, 'another:submit'],
+      [0n, undefined],
+    ]);
     expect(await mark()).toBeUndefined();
   });
 
