@@ -45,33 +45,34 @@ export function isBusyCancellation(err: unknown): boolean {
   return codes.some((c) => c !== 'None') && codes.every((c) => BUSY_REASONS.has(c));
 }
 
-/** Retries an operation whose transaction was cancelled by contention or throttling, with jittered backoff. */
-export async function retryOnConflict<T>(op: () => Promise<T>, attempts = 8): Promise<T> {
+/** Repeats `op` while it fails with an error `worth` repeating, up to `attempts` tries, with jittered backoff from `baseMs`. */
+async function repeatWhile<T>(
+  op: () => Promise<T>,
+  worth: (err: unknown) => boolean,
+  attempts: number,
+  baseMs: number,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await op();
     } catch (err) {
-      if (attempt >= attempts || !isBusyCancellation(err)) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** attempt));
+      if (attempt >= attempts || !worth(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * baseMs * 2 ** attempt));
     }
   }
 }
+
+/** Retries an operation whose transaction was cancelled by contention or throttling, with jittered backoff. */
+export const retryOnConflict = <T>(op: () => Promise<T>, attempts = 8): Promise<T> =>
+  repeatWhile(op, isBusyCancellation, attempts, 20);
 
 /**
  * Repeats an idempotent single write that failed transiently (throttled, or its answer lost), a
  * few times with jittered backoff, before the failure goes to the workflow's Retry: a unit of work
  * made of many single writes then survives what one transaction of them would.
  */
-export async function retryTransient<T>(op: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await op();
-    } catch (err) {
-      if (attempt >= attempts || !isTransient(err)) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
-    }
-  }
-}
+export const retryTransient = <T>(op: () => Promise<T>, attempts = 5): Promise<T> =>
+  repeatWhile(op, isTransient, attempts, 10);
 
 /**
  * The one list of transient errors: a failure under one of these names is worth repeating as it
