@@ -17,10 +17,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/workflow/**/*.test.ts', 'test/infra/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/infra/**/*.test.ts'],
           ...withDynamoDb,
         },
       },
+      // The real ASL in the local runner: `npm test` runs these on Node 22 (infra/ops/test-on-node22.sh).
+      { test: { name: 'workflow', include: ['test/workflow/**/*.test.ts'], ...withDynamoDb } },
       // Slow: the benchmarks at smoke sizes, the local stack end to end, `npm start` as a process.
       { test: { name: 'slow', include: ['test/smoke/**/*.test.ts', 'test/e2e/**/*.test.ts'], ...withDynamoDb } },
     ],
