@@ -213,7 +213,7 @@ async function processSubscription(
       const chunks = cs.chunks.find((c) => c.register === p.register)?.count ?? 0;
       let changed = 0;
       for (let n = 0; n < chunks; n++) {
-        const r = await applyEventChunk(batch.batchId, subscriptionId, p.register, n, {
+        const r = await applyEventChunk(batch.batchId, cs, p.register, n, {
           now: now(),
           actor,
           stage: PROCESSING,

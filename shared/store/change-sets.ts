@@ -5,6 +5,7 @@
 // plan read. Submit applies it without planning again: the totals in one transaction
 // conditional on those versions (so the order of the event chunks never matters, and a plan
 // whose inputs moved writes nothing), then the event chunks, each applied once.
+import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BillLineChange, CreditRebillDocument } from '../domain/change-set';
 import { formatMoney } from '../domain/decimal';
@@ -91,6 +92,8 @@ export interface ChangeSet {
   chargeDelta: bigint;
   /** Event chunk items per register. */
   chunks: Array<{ register: string; count: number }>;
+  /** The plan whose chunks submit applies (none: a change set locked before chunks were keyed by plan). */
+  planId?: string;
   /**
    * Its chunks insert its replacements without a parent already rated and name each original's
    * replacements in the write that reverses it; a change set locked before that leaves both to
@@ -154,6 +157,7 @@ const toChangeSet = (i: Item): ChangeSet => {
     })),
     chargeDelta: i.chargeDelta as bigint,
     chunks: (i.chunks as Item[]).map((c) => ({ register: c.register as string, count: n(c.count) })),
+    ...(typeof i.planId === 'string' ? { planId: i.planId } : {}),
     ...(i.replacementsInChunks === true ? { replacementsInChunks: true } : {}),
     ...(i.staleReason ? { staleReason: i.staleReason as string } : {}),
   };
@@ -184,49 +188,64 @@ export const fitsOneTransaction = (cs: Pick<ChangeSet, 'registers' | 'grants' | 
     cs.lines.some((l) => l.reinvoiceRequired),
   ) <= MAX_TRANSACTION_ITEMS;
 
-/** Chunk items per fenced transaction (each up to ~40 KB: well within a transaction's 4 MB). */
-const CHUNK_ITEMS_PER_WRITE = 25;
+/** Chunk puts in flight at once while a change set is saved. */
+const CHUNK_PUT_CONCURRENCY = 8;
 
 /**
- * Stores a subscription's change set and its event chunks (lock; a retry rewrites the same). Every
- * write checks the batch is still at the lock's stage: a lock attempt that outlived it (a timed-out
- * task whose Lambda ran on) cannot put a change set back to READY after submit applied it.
+ * The plan's id: a digest of every event change it makes. The same plan saved again (a retry)
+ * names the same chunk items; another plan (a lock attempt that read other versions) other ones.
+ */
+export function planIdOf(changes: Map<string, PlannedEventChange[]>): string {
+  const text = JSON.stringify(
+    [...changes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    (_k, v) => (typeof v === 'bigint' ? `${v}n` : v),
+  );
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/**
+ * Stores a subscription's change set and its event chunks (lock; a retry rewrites the same), and
+ * returns the plan's id. The chunks are plain puts under the plan's id (one write unit per KB,
+ * half a transaction's): only the change set item, written last, is fenced on the batch still
+ * being at the lock's stage, and it names the plan whose chunks submit applies. A lock attempt
+ * that outlived its stage (a timed-out task whose Lambda ran on) cannot put a change set back to
+ * READY after submit applied it, and the chunks it writes late are never read: they are its own
+ * plan's, beside the named one.
  */
 export async function saveChangeSet(
   batchId: string,
   stage: BatchStage,
   cs: ChangeSet,
   changes: Map<string, PlannedEventChange[]>,
-): Promise<void> {
-  const puts: TransactItem[] = [];
+): Promise<string> {
+  const planId = planIdOf(changes);
+  const items: Item[] = [];
   for (const [register, list] of changes) {
     for (let n = 0; n * EVENTS_PER_CHUNK < list.length; n++) {
-      puts.push({
-        Put: {
-          TableName: clients.tableName,
-          Item: {
-            ...keys.batchChangeSetChunk(batchId, cs.subscriptionId, register, n),
-            itemType: 'CHANGE_SET_CHUNK',
-            subscriptionId: cs.subscriptionId,
-            register,
-            changes: list.slice(n * EVENTS_PER_CHUNK, (n + 1) * EVENTS_PER_CHUNK),
-            // Chunks written before changes carried `before` cannot be undone.
-            withBefore: true,
-          },
-        },
+      items.push({
+        ...keys.batchChangeSetChunk(batchId, cs.subscriptionId, register, n, planId),
+        itemType: 'CHANGE_SET_CHUNK',
+        subscriptionId: cs.subscriptionId,
+        register,
+        planId,
+        changes: list.slice(n * EVENTS_PER_CHUNK, (n + 1) * EVENTS_PER_CHUNK),
+        // Chunks written before changes carried `before` cannot be undone.
+        withBefore: true,
       });
     }
   }
-  for (let i = 0; i < puts.length; i += CHUNK_ITEMS_PER_WRITE)
-    await writeInStage(batchId, stage, puts.slice(i, i + CHUNK_ITEMS_PER_WRITE));
+  await mapLimit(items, CHUNK_PUT_CONCURRENCY, (Item) =>
+    retryTransient(() => clients.dynamo.send(new PutCommand({ TableName: clients.tableName, Item }))),
+  );
   await writeInStage(batchId, stage, [
     {
       Put: {
         TableName: clients.tableName,
-        Item: { ...keys.batchChangeSet(batchId, cs.subscriptionId), itemType: 'CHANGE_SET', ...cs },
+        Item: { ...keys.batchChangeSet(batchId, cs.subscriptionId), itemType: 'CHANGE_SET', ...cs, planId },
       },
     },
   ]);
+  return planId;
 }
 
 export async function getChangeSet(batchId: string, subscriptionId: string): Promise<ChangeSet | undefined> {
@@ -261,22 +280,29 @@ export async function plannedChanges(
   batchId: string,
   subscriptionId?: string,
 ): Promise<Array<{ subscriptionId: string; register: string; withBefore: boolean; changes: PlannedEventChange[] }>> {
-  const chunks = await queryAll(
-    keys.batchPartition(batchId),
-    subscriptionId ? keys.batchChangeSetChunkPrefix(subscriptionId) : keys.batchChangeSetChunksPrefix,
-  );
-  return chunks.map((c) => ({
-    subscriptionId: c.subscriptionId as string,
-    register: c.register as string,
-    withBefore: c.withBefore === true,
-    changes: (c.changes as Item[]).map((x) => ({
-      eventId: x.eventId as string,
-      fromRev: Number(x.fromRev),
-      status: x.status as EventStatus,
-      rating: storedRating(x.rating as Item),
-      ...(x.before ? { before: storedRating(x.before as Item) } : {}),
-    })),
-  }));
+  const [chunks, sets] = await Promise.all([
+    queryAll(
+      keys.batchPartition(batchId),
+      subscriptionId ? keys.batchChangeSetChunkPrefix(subscriptionId) : keys.batchChangeSetChunksPrefix,
+    ),
+    subscriptionId ? getChangeSet(batchId, subscriptionId).then((cs) => (cs ? [cs] : [])) : listChangeSets(batchId),
+  ]);
+  // Only the plan each change set names: a late lock attempt's chunks of another plan are not it.
+  const planOf = new Map(sets.map((cs) => [cs.subscriptionId, cs.planId]));
+  return chunks
+    .filter((c) => c.planId === planOf.get(c.subscriptionId as string))
+    .map((c) => ({
+      subscriptionId: c.subscriptionId as string,
+      register: c.register as string,
+      withBefore: c.withBefore === true,
+      changes: (c.changes as Item[]).map((x) => ({
+        eventId: x.eventId as string,
+        fromRev: Number(x.fromRev),
+        status: x.status as EventStatus,
+        rating: storedRating(x.rating as Item),
+        ...(x.before ? { before: storedRating(x.before as Item) } : {}),
+      })),
+    }));
 }
 
 /** Keys of every change-set item of a batch (to discard the preview). */
@@ -549,16 +575,17 @@ const EVENT_WRITE_CONCURRENCY = 16;
  */
 export async function applyEventChunk(
   batchId: string,
-  subscriptionId: string,
+  cs: Pick<ChangeSet, 'subscriptionId' | 'planId'>,
   register: string,
   n: number,
   ctx: { now: string; actor: string; stage: BatchStage },
 ): Promise<{ applied: boolean; changed: number; exists: boolean }> {
+  const { subscriptionId, planId } = cs;
   const get = (key: { PK: string; SK: string }) =>
     clients.dynamo.send(new GetCommand({ TableName: clients.tableName, Key: key, ConsistentRead: true }));
   const markKey = keys.batchChangeSetChunkMark(batchId, subscriptionId, register, n);
   const [res, mark, totals, inStage] = await Promise.all([
-    get(keys.batchChangeSetChunk(batchId, subscriptionId, register, n)),
+    get(keys.batchChangeSetChunk(batchId, subscriptionId, register, n, planId)),
     get(markKey),
     get(keys.batchChangeSet(batchId, subscriptionId)),
     batchInStage(batchId, ctx.stage),
@@ -575,6 +602,12 @@ export async function applyEventChunk(
     throw new DomainError(
       'PREVIEW_STALE',
       `the totals of batch ${batchId}'s change set for subscription ${subscriptionId} were not applied; none of its events is written`,
+    );
+  // Lock writes a change set once its chunks are in; after lock it never changes.
+  if (totals.Item.planId !== planId)
+    throw new DomainError(
+      'INTERNAL',
+      `batch ${batchId}'s change set for subscription ${subscriptionId} names plan ${String(totals.Item.planId)}, not ${String(planId)}`,
     );
   const changes = (res.Item.changes as Item[]).map(
     (c): PlannedEventChange => ({

@@ -150,10 +150,14 @@ export const keys = {
     SK: `CSET#${subscriptionId}`,
   }),
   batchChangeSetPrefix: 'CSET#',
-  /** A page of one register's event ratings planned at lock, applied by submit once. */
-  batchChangeSetChunk: (batchId: string, subscriptionId: string, register: string, n: number) => ({
+  /**
+   * A page of one register's event ratings planned at lock, applied by submit once. Keyed by its
+   * plan (the change set names it): a lock attempt that outlived its stage writes its pages beside
+   * the named plan's, never over them. No plan: a change set locked before pages were keyed so.
+   */
+  batchChangeSetChunk: (batchId: string, subscriptionId: string, register: string, n: number, planId?: string) => ({
     PK: `BATCH#${batchId}`,
-    SK: `CSETC#${subscriptionId}#${register}#${String(n).padStart(5, '0')}`,
+    SK: `CSETC#${subscriptionId}#${register}#${String(n).padStart(5, '0')}${planId ? `#${planId}` : ''}`,
   }),
   batchChangeSetChunkPrefix: (subscriptionId: string) => `CSETC#${subscriptionId}#`,
   batchChangeSetChunksPrefix: 'CSETC#',

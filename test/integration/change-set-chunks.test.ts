@@ -10,6 +10,9 @@ import { insertReplacementPage } from '../../shared/services/partition-work';
 import { createBatch, requireBatch, transitionBatch, type BatchStage } from '../../shared/store/batches';
 import {
   applyEventChunk,
+  getChangeSet,
+  planIdOf,
+  plannedChanges,
   saveChangeSet,
   type ChangeSet,
   type ChangeSetState,
@@ -84,24 +87,30 @@ async function chunkOfThree(state: ChangeSetState) {
     );
   const changes: PlannedEventChange[] = ids.map((eventId) => ({ eventId, fromRev: 0, status: 'RATED', rating }));
   const cs = aChangeSet(state);
-  await saveChangeSet(batchId, PROCESSING, cs, new Map([['MINUTES', changes]]));
-  const apply = () => applyEventChunk(batchId, 'sub-1', 'MINUTES', 0, { now: now(), actor: 'test', stage: PROCESSING });
+  const planId = await saveChangeSet(batchId, PROCESSING, cs, new Map([['MINUTES', changes]]));
+  const apply = () =>
+    applyEventChunk(batchId, { subscriptionId: 'sub-1', planId }, 'MINUTES', 0, {
+      now: now(),
+      actor: 'test',
+      stage: PROCESSING,
+    });
   const events = async () => Promise.all(ids.map((id) => get(keys.event(id))));
   const mark = () => get(keys.batchChangeSetChunkMark(batchId, 'sub-1', 'MINUTES', 0));
-  return { batchId, ids, apply, events, mark };
+  const chunkKey = keys.batchChangeSetChunk(batchId, 'sub-1', 'MINUTES', 0, planId);
+  return { batchId, ids, changes, planId, apply, events, mark, chunkKey };
 }
 
 describe('applying a change-set chunk at submit', () => {
   it('writes each event at its next revision, released, then marks the chunk in an item of its own (the chunk is not rewritten)', async () => {
-    const { batchId, apply, events, mark } = await chunkOfThree('APPLIED');
-    const chunkBefore = await get(keys.batchChangeSetChunk(batchId, 'sub-1', 'MINUTES', 0));
+    const { batchId, apply, events, mark, chunkKey } = await chunkOfThree('APPLIED');
+    const chunkBefore = await get(chunkKey);
 
     expect(await apply()).toEqual({ applied: true, changed: 3, exists: true });
 
     for (const e of await events())
       expect([e?.status, e?.ratingRev, e?.ratedBy, e?.heldBy]).toEqual(['RATED', 1n, `${batchId}:submit`, undefined]);
     expect((await mark())?.itemType).toBe('CHANGE_SET_CHUNK_APPLIED');
-    expect(await get(keys.batchChangeSetChunk(batchId, 'sub-1', 'MINUTES', 0))).toEqual(chunkBefore);
+    expect(await get(chunkKey)).toEqual(chunkBefore);
   });
 
   it('skips a chunk an earlier attempt marked applied, with no event write', async () => {
@@ -118,11 +127,11 @@ describe('applying a change-set chunk at submit', () => {
   });
 
   it('skips a chunk marked applied on the chunk item itself (as before marks were items of their own)', async () => {
-    const { batchId, apply, events } = await chunkOfThree('APPLIED');
+    const { apply, events, chunkKey } = await chunkOfThree('APPLIED');
     await clients.dynamo.send(
       new UpdateCommand({
         TableName: clients.tableName,
-        Key: keys.batchChangeSetChunk(batchId, 'sub-1', 'MINUTES', 0),
+        Key: chunkKey,
         UpdateExpression: 'SET applied = :t',
         ExpressionAttributeValues: { ':t': now() },
       }),
@@ -242,6 +251,90 @@ describe('applying a change-set chunk at submit', () => {
   });
 });
 
+describe('saving a change set at lock', () => {
+  /** A LOCKING batch holding three LOADED events, and two plans rating them at different prices. */
+  async function lockingOfThree() {
+    const { batchId } = await createBatch(
+      { type: 'RATING', options: { arPolicy: 'REJECT', creditOnly: false, requireApproval: false } },
+      'test',
+      now(),
+    );
+    const { version } = await transitionBatch(batchId, ['DRAFT'], 'LOCKING', now());
+    const ids = [1, 2, 3].map((i) => `${batchId}-e${i}`);
+    for (const id of ids)
+      await clients.dynamo.send(
+        new PutCommand({
+          TableName: clients.tableName,
+          Item: {
+            ...keys.event(id),
+            itemType: 'USAGE_EVENT',
+            eventId: id,
+            status: 'LOADED',
+            ratingRev: 0,
+            heldBy: batchId,
+          },
+        }),
+      );
+    const at = (amount: bigint) =>
+      new Map([
+        [
+          'MINUTES',
+          ids.map((eventId) => ({ eventId, fromRev: 0, status: 'RATED' as const, rating: { ...rating, amount } })),
+        ],
+      ]);
+    const apply = async () => {
+      await clients.dynamo.send(
+        new UpdateCommand({
+          TableName: clients.tableName,
+          Key: keys.batchChangeSet(batchId, 'sub-1'),
+          UpdateExpression: 'SET #s = :a',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: { ':a': 'APPLIED' },
+        }),
+      );
+      await transitionBatch(batchId, ['LOCKING', 'LOCKED'], 'PROCESSING', now());
+      const cs = await getChangeSet(batchId, 'sub-1');
+      await applyEventChunk(batchId, cs!, 'MINUTES', 0, { now: now(), actor: 'test', stage: PROCESSING });
+      return Promise.all(ids.map(async (id) => (await get(keys.event(id)))?.rating?.amount));
+    };
+    return { batchId, stage: { status: 'LOCKING', version } as BatchStage, at, apply };
+  }
+
+  it('writes the chunks under the plan the change set names: a save again within the stage (a retry that read other versions) names its own, and submit applies that one', async () => {
+    const { batchId, stage, at, apply } = await lockingOfThree();
+    const first = await saveChangeSet(batchId, stage, aChangeSet('READY'), at(5n));
+    const second = await saveChangeSet(batchId, stage, aChangeSet('READY'), at(7n));
+
+    expect(second).not.toBe(first);
+    expect((await getChangeSet(batchId, 'sub-1'))?.planId).toBe(second);
+    expect((await plannedChanges(batchId)).flatMap((c) => c.changes.map((x) => x.rating.amount))).toEqual([7n, 7n, 7n]);
+    expect(await apply()).toEqual([7n, 7n, 7n]);
+  });
+
+  it('a save that outlived the lock stage is refused, and the chunks it wrote beside the named plan are never read', async () => {
+    const { batchId, stage, at, apply } = await lockingOfThree();
+    const named = await saveChangeSet(batchId, stage, aChangeSet('READY'), at(5n));
+    await transitionBatch(batchId, ['LOCKING'], 'LOCKED', now());
+
+    await expect(saveChangeSet(batchId, stage, aChangeSet('READY'), at(7n))).rejects.toMatchObject({
+      code: 'INVALID_TRANSITION',
+    });
+    const late = planIdOf(at(7n));
+    expect(await get(keys.batchChangeSetChunk(batchId, 'sub-1', 'MINUTES', 0, late))).toBeDefined();
+    expect((await getChangeSet(batchId, 'sub-1'))?.planId).toBe(named);
+    expect((await plannedChanges(batchId)).flatMap((c) => c.changes.map((x) => x.rating.amount))).toEqual([5n, 5n, 5n]);
+    expect(await apply()).toEqual([5n, 5n, 5n]);
+  });
+
+  it('names the same plan when the same changes are saved again, so a retry writes over its own chunks', async () => {
+    const { batchId, stage, at } = await lockingOfThree();
+    expect(await saveChangeSet(batchId, stage, aChangeSet('READY'), at(5n))).toBe(
+      await saveChangeSet(batchId, stage, aChangeSet('READY'), at(5n)),
+    );
+    expect((await plannedChanges(batchId)).length).toBe(1);
+  });
+});
+
 /**
  * A PROCESSING REVERSE_REPLACE batch holding one rated original, and a change set in `state` whose
  * chunk reverses it and plans one replacement (`insertsIt`: the chunk inserts the replacement).
@@ -287,9 +380,14 @@ async function replacementChunk(state: ChangeSetState, insertsIt = true) {
     },
   ];
   const cs: ChangeSet = { ...aChangeSet(state), ...(insertsIt ? { replacementsInChunks: true } : {}) };
-  await saveChangeSet(batchId, PROCESSING, cs, new Map([['MINUTES', changes]]));
+  const planId = await saveChangeSet(batchId, PROCESSING, cs, new Map([['MINUTES', changes]]));
   const batch = await requireBatch(batchId);
-  const apply = () => applyEventChunk(batchId, 'sub-1', 'MINUTES', 0, { now: now(), actor: 'test', stage: PROCESSING });
+  const apply = () =>
+    applyEventChunk(batchId, { subscriptionId: 'sub-1', planId }, 'MINUTES', 0, {
+      now: now(),
+      actor: 'test',
+      stage: PROCESSING,
+    });
   const item = (id: string) => get(keys.event(id));
   return { batch, batchId, original, replacement, pending, apply, item };
 }
