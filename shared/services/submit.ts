@@ -138,11 +138,16 @@ export async function processShardChunk(step: ShardStep, now: () => string, dead
     throw new DomainError('INVALID_TRANSITION', `batch ${batch.batchId} is ${batch.status}, not PROCESSING`);
   const mine = await shardSubscriptions(batch.batchId, step.shard);
   let cursor = step.cursor;
-  // One subscription at least, then as many as the time budget allows.
+  // One chunk at least, then as many as the time budget allows. A subscription whose chunks
+  // outlast the budget keeps the cursor: the next invocation goes on from its first chunk not
+  // applied, so no partition has to fit in one invocation.
   do {
     const s = mine[cursor];
-    if (s?.partitions.some((p) => p.state !== 'DONE' && p.state !== 'FAILED'))
-      await processSubscription(batch, s.subscriptionId, s.partitions, step.actor, now);
+    if (
+      s?.partitions.some((p) => p.state !== 'DONE' && p.state !== 'FAILED') &&
+      (await processSubscription(batch, s.subscriptionId, s.partitions, step.actor, now, deadline)) === 'more'
+    )
+      return { ...step, cursor, done: false };
     cursor++;
   } while (cursor < mine.length && Date.now() < deadline);
   return { ...step, cursor, done: cursor >= mine.length };
@@ -162,7 +167,9 @@ async function processSubscription(
   partitions: BatchPartition[],
   actor: string,
   now: () => string,
-): Promise<void> {
+  deadline: number,
+): Promise<'done' | 'more'> {
+  let appliedHere = 0;
   try {
     const cs = await getChangeSet(batch.batchId, subscriptionId);
     if (!cs)
@@ -206,19 +213,22 @@ async function processSubscription(
           data: { code: 'PREVIEW_STALE' },
         },
       );
-      return;
+      return 'done';
     }
     for (const p of partitions) {
       if (p.state === 'DONE') continue;
       const chunks = cs.chunks.find((c) => c.register === p.register)?.count ?? 0;
       let changed = 0;
       for (let n = 0; n < chunks; n++) {
+        // Past the budget with a chunk applied here: stop; the chunks applied are marked.
+        if (appliedHere > 0 && Date.now() >= deadline) return 'more';
         const r = await applyEventChunk(batch.batchId, cs, p.register, n, {
           now: now(),
           actor,
           stage: PROCESSING,
         });
         changed += r.changed;
+        if (r.applied) appliedHere++;
       }
       const released = await releasePartition(batch.batchId, p);
       // What the preview said it changes is what it wrote (a retry's own count misses the chunks written before).
@@ -249,6 +259,7 @@ async function processSubscription(
       },
     );
   }
+  return 'done';
 }
 
 /** Releases what the batch still holds in a partition (events the rating left unchanged). */

@@ -62,14 +62,14 @@ const aChangeSet = (state: ChangeSetState): ChangeSet => ({
   chunks: [{ register: 'MINUTES', count: 1 }],
 });
 
-/** A PROCESSING batch holding three LOADED events, with one chunk rating them, its change set in `state`. */
-async function chunkOfThree(state: ChangeSetState) {
+/** A RATING batch moved to `status`, holding three LOADED events. */
+async function ratingBatchOfThree(status: 'PROCESSING' | 'LOCKING') {
   const { batchId } = await createBatch(
     { type: 'RATING', options: { arPolicy: 'REJECT', creditOnly: false, requireApproval: false } },
     'test',
     now(),
   );
-  await transitionBatch(batchId, ['DRAFT'], 'PROCESSING', now());
+  const { version } = await transitionBatch(batchId, ['DRAFT'], status, now());
   const ids = [1, 2, 3].map((i) => `${batchId}-e${i}`);
   for (const id of ids)
     await clients.dynamo.send(
@@ -85,6 +85,12 @@ async function chunkOfThree(state: ChangeSetState) {
         },
       }),
     );
+  return { batchId, ids, version };
+}
+
+/** A PROCESSING batch holding three LOADED events, with one chunk rating them, its change set in `state`. */
+async function chunkOfThree(state: ChangeSetState) {
+  const { batchId, ids } = await ratingBatchOfThree('PROCESSING');
   const changes: PlannedEventChange[] = ids.map((eventId) => ({ eventId, fromRev: 0, status: 'RATED', rating }));
   const cs = aChangeSet(state);
   const planId = await saveChangeSet(batchId, PROCESSING, cs, new Map([['MINUTES', changes]]));
@@ -254,27 +260,7 @@ describe('applying a change-set chunk at submit', () => {
 describe('saving a change set at lock', () => {
   /** A LOCKING batch holding three LOADED events, and two plans rating them at different prices. */
   async function lockingOfThree() {
-    const { batchId } = await createBatch(
-      { type: 'RATING', options: { arPolicy: 'REJECT', creditOnly: false, requireApproval: false } },
-      'test',
-      now(),
-    );
-    const { version } = await transitionBatch(batchId, ['DRAFT'], 'LOCKING', now());
-    const ids = [1, 2, 3].map((i) => `${batchId}-e${i}`);
-    for (const id of ids)
-      await clients.dynamo.send(
-        new PutCommand({
-          TableName: clients.tableName,
-          Item: {
-            ...keys.event(id),
-            itemType: 'USAGE_EVENT',
-            eventId: id,
-            status: 'LOADED',
-            ratingRev: 0,
-            heldBy: batchId,
-          },
-        }),
-      );
+    const { batchId, ids, version } = await ratingBatchOfThree('LOCKING');
     const at = (amount: bigint) =>
       new Map([
         [
