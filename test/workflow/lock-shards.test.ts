@@ -1,34 +1,21 @@
 // Lock runs its partitions through a Map over shards of subscriptions, as submit does: the
 // preview it builds is the one a single sequential pass over the same partitions builds.
-import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { lockStep, type LockStep } from '../../shared/services/lock-for-review';
 import { MAX_SHARDS } from '../../shared/services/submit';
 import { requireBatch, transitionBatch } from '../../shared/store/batches';
-import { clients } from '../../shared/store/clients';
 import { anAccountWith, products } from '../support/accounts';
 import { call } from '../support/api';
 import { aSubscription, anEvent } from '../support/builders';
 import { newBatch, preview } from '../support/corrections';
-import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
+import { act, executionHistory, useLocalWorkflows, waitForStatus } from '../support/workflows';
 
 let stack: LocalStack;
 beforeAll(async () => {
   stack = await useLocalWorkflows();
 });
 afterAll(async () => stack?.stop());
-
-async function history(executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
-}
 
 /** The preview without what differs between two locks of the same batch (its version, its tag). */
 async function previewContent(batchId: string) {
@@ -81,7 +68,7 @@ describe('lock over many partitions', () => {
     const lock = await call('POST', `/v1/batches/${rerate}/lock`);
     expect(lock.status).toBe(202);
     expect((await waitForStatus(rerate, ['LOCKED'])).counts.errored).toBe(0);
-    const h = await history(lock.body.executionArn);
+    const h = await executionHistory(lock.body.executionArn);
     const entered = (name: string) =>
       h.filter((e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === name).length;
     expect(h.filter((e) => e.type === 'MapIterationStarted')).toHaveLength(MAX_SHARDS);

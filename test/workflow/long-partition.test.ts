@@ -2,34 +2,21 @@
 // whose time budget is spent stops after a chunk and keeps its cursor, and the next goes on from
 // the first chunk not applied. No partition has to fit in one invocation (a skewed batch's long
 // partition used to be one invocation's work, past the task timeout at large sizes).
-import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../infra/local/stack';
 import { EVENTS_PER_CHUNK } from '../../shared/store/change-sets';
-import { clients } from '../../shared/store/clients';
 import { getEvents } from '../../shared/store/usage-events';
 import { anAccountWith } from '../support/accounts';
 import { call } from '../support/api';
 import { anEvent } from '../support/builders';
 import { newBatch } from '../support/corrections';
-import { act, useLocalWorkflows, waitForStatus } from '../support/workflows';
+import { act, executionHistory, useLocalWorkflows, waitForStatus } from '../support/workflows';
 
 let stack: LocalStack;
 beforeAll(async () => {
   stack = await useLocalWorkflows();
 });
 afterAll(async () => stack?.stop());
-
-async function history(executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
-}
 
 describe('a partition longer than one invocation', () => {
   it('is submitted one chunk per invocation when each budget is spent at once, and every event is rated once', async () => {
@@ -56,7 +43,7 @@ describe('a partition longer than one invocation', () => {
         status: 'COMPLETED',
         counts: { processed: count, errored: 0 },
       });
-      const h = await history(submit.body.executionArn);
+      const h = await executionHistory(submit.body.executionArn);
       const chunkTurns = h.filter(
         (e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'ProcessShardChunk',
       );
