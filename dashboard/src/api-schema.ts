@@ -298,7 +298,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add originals to a REVERSE_REPLACE batch with the events that replace them (none: reverse only) */
+        /**
+         * Add originals to a REVERSE_REPLACE batch with the events that replace them (none: reverse only)
+         * @description Each original is taken by at most one open batch; one that cannot be taken is listed in `rejected` with its code while the rest are added, and the same original with the same replacements again is counted in `already`. Where no other batch holds an event of the original's subscription and register, the batch claims that partition whole: no other batch can take any of its events until this one finishes or lets it go (removing its last original there lets it go). A claimed original is not shown with `heldBy` in the usage-event list; the batch's members list shows it.
+         */
         post: operations["postBatchReplacements"];
         delete?: never;
         options?: never;

@@ -27,6 +27,9 @@ import type { z } from 'zod';
 import { prepareReplacements } from './replacements';
 import { holdBySelection, selectionApplies } from './selection-holds';
 import { allSelectionMembers } from './members';
+import { claimForOriginals } from './replacement-claims';
+import { partitionKey } from '../store/batch-partitions';
+import { releaseEmptiedClaim } from '../store/claims-for-originals';
 import { excludeFromSelection, listSelections, releaseSelections } from '../store/selections';
 
 export async function openBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
@@ -192,7 +195,9 @@ export async function addReplacementsToBatch(
 ) {
   const batch = await batchFor(batchId, 'ADD_REPLACEMENTS');
   const prepared = await prepareReplacements(batch, requests, now);
-  const { newMembers, ...held } = await holdReplacements(batch, prepared.ready, now);
+  // Where the batch claims an original's partition, the original needs no hold of its own.
+  const { claimed, byHold } = await claimForOriginals(batch, prepared.ready, now);
+  const { newMembers, ...held } = await holdReplacements(batch, byHold, now, claimed);
   const result = { ...held, rejected: [...prepared.rejected, ...held.rejected] };
   // An original the batch already held (added by id) is not counted twice.
   await addCounts(batchId, { events: newMembers }, now, ['DRAFT']);
@@ -245,9 +250,21 @@ export async function removeEvents(
   // A locked batch gives up only members that failed validation; its preview leaves them out.
   const removable = (m: BatchMember) =>
     (batch.status === 'DRAFT' || m.state === 'ERROR') && (request.mode === 'ALL' || matchesRule(m, request.rule));
+  // Read before the members: a claim emptied by this removal goes only if no member came since.
+  const claims =
+    batch.type === 'REVERSE_REPLACE' && batch.status === 'DRAFT'
+      ? (await listSelections(batchId)).filter((s) => s.confirmedAt && s.ranges.length === 0)
+      : [];
   const chosen: BatchMember[] = [];
-  for await (const page of allMembers(batchId)) chosen.push(...page.filter(removable));
+  const kept = new Set<string>();
+  for await (const page of allMembers(batchId))
+    for (const m of page) {
+      if (removable(m)) chosen.push(m);
+      else kept.add(partitionKey(m));
+    }
   const removed = await releaseMembers(batch, chosen, { status: batch.status });
+  // A claim for originals none of which is left lets the partition go to other batches.
+  for (const claim of claims) if (!kept.has(partitionKey(claim))) await releaseEmptiedClaim(batchId, claim);
   const delta = { events: 0, related: 0, errored: 0 };
   const count = (m: BatchMember) => {
     if (m.role === 'RELATED') delta.related--;

@@ -194,6 +194,13 @@ export async function lockShardChunk(step: LockShardStep, now: () => string, dea
 async function checkMembers(batch: Batch, members: BatchMember[], now: string): Promise<void> {
   const own = members.filter((m) => m.role !== 'RELATED');
   const events = new Map((await getEvents(own.map((m) => m.eventId))).map((e) => [e.eventId, e]));
+  // A REVERSE_REPLACE batch's originals in a partition it claims are members without a hold.
+  const claimed =
+    batch.type === 'REVERSE_REPLACE'
+      ? new Set((await listSelections(batch.batchId)).filter((s) => s.confirmedAt).map(partitionKey))
+      : new Set<string>();
+  const heldHere = (e: UsageEvent) =>
+    e.heldBy === batch.batchId || (e.heldBy === undefined && claimed.has(partitionKey(e)));
   const earliest = new Map<string, { sub: string; reg: string; at: string }>();
   const note = (sub: string, reg: string, at: string) => {
     const k = `${sub}#${reg}`;
@@ -204,7 +211,7 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
     const e = events.get(m.eventId);
     const code = !e
       ? 'EVENT_NOT_FOUND'
-      : e.heldBy !== batch.batchId
+      : !heldHere(e)
         ? 'EVENT_HELD_BY_OTHER_BATCH'
         : eligibilityRefusal(batch.type, e, batch.batchId);
     if (code) {
@@ -405,7 +412,11 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
       planned.map(({ p, plan, work }) => {
         const replacements = batch.type === 'REVERSE_REPLACE' ? replacementWrites(work) : () => ({});
         // The events the batch takes without a hold: its selection's and their later ones.
-        const unheld = new Set([...work.selected, ...(unheldRelated.get(partitionKey(p)) ?? []).map((e) => e.eventId)]);
+        const unheld = new Set([
+          ...work.selected,
+          ...work.unheldMembers,
+          ...(unheldRelated.get(partitionKey(p)) ?? []).map((e) => e.eventId),
+        ]);
         return [
           p.register,
           plan.changes.map((c) => ({

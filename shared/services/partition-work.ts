@@ -25,6 +25,8 @@ export interface PartitionWork {
   claimed: boolean;
   /** The members its selection takes (no member item; not held). */
   selected: Set<string>;
+  /** Members with a member item but no hold: originals of a partition the batch claims. */
+  unheldMembers: Set<string>;
 }
 
 const parseEarliest = (earliest: string) => {
@@ -44,18 +46,30 @@ export async function partitionWork(
     eventsFrom(p.subscriptionId, p.register, from),
     getSelection(batch.batchId, p.subscriptionId, p.register),
   ]);
-  const held = events.filter((e) => e.heldBy === batch.batchId);
+  // In a partition it claims, a REVERSE_REPLACE batch's originals have member items and no hold.
+  const claimedOriginals = selection && batch.type === 'REVERSE_REPLACE';
   const heldMembers = await getMembers(
     batch.batchId,
-    held.map((e) => e.eventId),
+    events
+      .filter((e) => e.heldBy === batch.batchId || (claimedOriginals && e.heldBy === undefined))
+      .map((e) => e.eventId),
   );
   const members = new Map(heldMembers.map((m) => [m.eventId, m.role]));
+  const unheldMembers = new Set(
+    events.filter((e) => e.heldBy === undefined && members.has(e.eventId)).map((e) => e.eventId),
+  );
   // The batch's own events are its members; a held event without a member item is a replacement
   // this batch inserted (an earlier attempt got that far), to be rated, never reversed.
-  const selected = selection ? events.filter((e) => e.heldBy === undefined && selectionTakes(selection, e)) : [];
+  const selected = selection
+    ? events.filter((e) => e.heldBy === undefined && !members.has(e.eventId) && selectionTakes(selection, e))
+    : [];
   for (const e of selected) members.set(e.eventId, 'MEMBER');
   const own = [
-    ...held.filter((e) => members.get(e.eventId) === 'MEMBER' || members.get(e.eventId) === 'CHILD'),
+    ...events.filter(
+      (e) =>
+        (e.heldBy === batch.batchId || unheldMembers.has(e.eventId)) &&
+        (members.get(e.eventId) === 'MEMBER' || members.get(e.eventId) === 'CHILD'),
+    ),
     ...selected,
   ];
   const pending =
@@ -99,6 +113,7 @@ export async function partitionWork(
     replacedBy,
     claimed: selection !== undefined,
     selected: new Set(selected.map((e) => e.eventId)),
+    unheldMembers,
   };
 }
 

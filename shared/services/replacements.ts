@@ -5,7 +5,13 @@ import { eligibilityRefusal, MAX_REPLACEMENTS_PER_ORIGINAL, type Batch } from '.
 import type { ErrorCode } from '../domain/errors';
 import type { Subscription } from '../domain/subscription';
 import { eventRefusal, UsageEventInput } from '../domain/usage-event';
-import type { PreparedReplacement, ReplacementRefusal, ReplacementRequest } from '../store/batch-members';
+import {
+  selectedElsewhere,
+  type PreparedReplacement,
+  type ReplacementRefusal,
+  type ReplacementRequest,
+} from '../store/batch-members';
+import { claimedElsewhere } from '../store/claims-for-originals';
 import { mapLimit } from '../store/concurrency';
 import { getSubscription } from '../store/subscriptions';
 import { getEvents } from '../store/usage-events';
@@ -61,10 +67,22 @@ export async function prepareReplacements(
   const taken = new Set(
     (await getEvents(prepared.flatMap((p) => p.parsed.map((e) => e.eventId)))).map((e) => e.eventId),
   );
+  // Held by another batch comes first, and a batch that claims the partition holds its events.
+  const claimed = await claimedElsewhere(
+    batch.batchId,
+    prepared
+      .map((p) => p.original)
+      .filter((o) => o.heldBy === undefined && eligibilityRefusal(batch.type, o, batch.batchId) !== undefined),
+  );
   const ready = prepared.filter(({ original, parsed }) => {
     const reject = rejectFor(original.eventId);
     const used = parsed.find((e) => taken.has(e.eventId));
     if (used) return reject('EVENT_ID_CONFLICT', `event ${used.eventId} already exists`, { eventId: used.eventId });
+    const by = claimed.get(original.eventId);
+    if (by) {
+      const { code, message } = selectedElsewhere(by);
+      return reject(code, message);
+    }
     const early =
       original.heldBy === batch.batchId ? undefined : eligibilityRefusal(batch.type, original, batch.batchId);
     if (early) return reject(early, `the original cannot be reversed (${early})`);

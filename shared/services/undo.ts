@@ -248,6 +248,7 @@ export async function undoPartition(
     replacedBy: new Map(),
     claimed: false,
     selected: new Set(),
+    unheldMembers: new Set(),
   };
   return { work, plan };
 }

@@ -30,6 +30,7 @@ import { fromWire, isConditionFailure } from './errors';
 import { writeGrouped, type TransactItem } from './grouped-transactions';
 import { intent, refusals, transact } from './intents';
 import { DAY_SHARDS, eventIdOfKey, keys } from './keys';
+import { claimedElsewhere, confirmedClaimWrite } from './claims-for-originals';
 import { claimCheck, claimedBy } from './selections';
 import { getSubscription } from './subscriptions';
 import { childEventIds, getEvents, toUsageEvent } from './usage-events';
@@ -121,6 +122,12 @@ const claimOf = (batchId: string, e: Pick<UsageEvent, 'subscriptionId' | 'regist
   item: claimCheck(batchId, e.subscriptionId, e.register),
 });
 
+/** The batch's confirmed claim of the original's partition, checked once per transaction for its originals there. */
+const confirmedClaimOf = (batchId: string, e: Pick<UsageEvent, 'subscriptionId' | 'register'>) => ({
+  key: `${e.subscriptionId}#${e.register}`,
+  item: confirmedClaimWrite(batchId, e.subscriptionId, e.register),
+});
+
 /** Events in partition order, so a transaction checks as few claims as it can. */
 const byPartition = <T>(items: readonly T[], eventOf: (x: T) => UsageEvent): T[] =>
   [...items].sort((a, b) => {
@@ -162,14 +169,24 @@ export async function holdEvents(
   const result: HoldResult = { added: [], already: [], rejected: [] };
   const found = new Map((await getEvents(eventIds)).map((e) => [e.eventId, e]));
   const toHold: UsageEvent[] = [];
+  const refusedEarly: Array<{ event: UsageEvent; code: ErrorCode }> = [];
   for (const eventId of new Set(eventIds)) {
     const event = found.get(eventId);
     const early =
       event && event.heldBy !== batch.batchId ? eligibilityRefusal(batch.type, event, batch.batchId) : undefined;
     if (!event) result.rejected.push({ eventId, code: 'EVENT_NOT_FOUND' });
     else if (event.heldBy === batch.batchId) result.already.push(eventId);
-    else if (early) result.rejected.push({ eventId, code: early });
+    else if (early) refusedEarly.push({ event, code: early });
     else toHold.push(event);
+  }
+  // Held by another batch comes first, and a batch that claims the partition holds its events.
+  const claimed = await claimedElsewhere(
+    batch.batchId,
+    refusedEarly.filter((r) => r.event.heldBy === undefined).map((r) => r.event),
+  );
+  for (const { event, code } of refusedEarly) {
+    const by = claimed.get(event.eventId);
+    result.rejected.push({ eventId: event.eventId, ...(by ? selectedElsewhere(by) : { code }) });
   }
   // Each event's conditional hold and member item, and one check of a gate per transaction:
   // a gate closed by lock refuses the whole write.
@@ -463,6 +480,8 @@ export async function holdReplacements(
   batch: Batch,
   ready: readonly PreparedReplacement[],
   now: string,
+  /** Originals of partitions the batch claims (confirmed): a member item each, no hold. */
+  claimed: readonly PreparedReplacement[] = [],
 ): Promise<{
   added: number;
   already: string[];
@@ -490,14 +509,17 @@ export async function holdReplacements(
   };
   // The common case, originals not held yet, goes many to a transaction; any an own condition
   // refuses (held meanwhile, a member already there, an id taken) is decided one by one below.
-  const fresh = byPartition(
-    ready.filter((p) => p.original.heldBy === undefined),
-    (p) => p.original,
-  );
-  const groups = Array.from({ length: Math.ceil(fresh.length / REPLACEMENT_GROUP) }, (_, g) =>
-    fresh.slice(g * REPLACEMENT_GROUP, (g + 1) * REPLACEMENT_GROUP),
-  );
-  const slow = ready.filter((p) => p.original.heldBy !== undefined);
+  const groupsOf = (originals: readonly PreparedReplacement[]) => {
+    const sorted = byPartition(originals, (p) => p.original);
+    return Array.from({ length: Math.ceil(sorted.length / REPLACEMENT_GROUP) }, (_, g) =>
+      sorted.slice(g * REPLACEMENT_GROUP, (g + 1) * REPLACEMENT_GROUP),
+    );
+  };
+  const groups = [
+    ...groupsOf(ready.filter((p) => p.original.heldBy === undefined)).map((g) => ({ g, claimed: false })),
+    ...groupsOf(claimed).map((g) => ({ g, claimed: true })),
+  ];
+  const slow = ready.filter((p) => p.original.heldBy !== undefined).map((p) => ({ p, claimed: false }));
   // A lock may close the gates while the groups are written: what was written before stays (and
   // is answered and logged as added), the rest is refused; with nothing written, nothing changed.
   let closed = false;
@@ -505,7 +527,7 @@ export async function holdReplacements(
     closed = gateClosed(err);
     for (const p of originals) record(p, closedBeforeHeld('original'));
   };
-  await mapLimit(groups, CONCURRENCY / 4, async (group) => {
+  await mapLimit(groups, CONCURRENCY / 4, async ({ g: group, claimed }) => {
     let refused: Map<PreparedReplacement, CancellationReason>;
     try {
       refused = await writeGrouped(
@@ -513,9 +535,9 @@ export async function holdReplacements(
         {
           itemsOf: (p) => {
             const w = replacementWrite(batch, p.original, p.parsed, now);
-            return [w.hold, w.newMember, ...w.filed];
+            return claimed ? [w.newMember, ...w.filed] : [w.hold, w.newMember, ...w.filed];
           },
-          keyedOf: (p) => claimOf(batch.batchId, p.original),
+          keyedOf: (p) => (claimed ? confirmedClaimOf(batch.batchId, p.original) : claimOf(batch.batchId, p.original)),
           shared: (entries) => [gateOpen(batch.batchId, entries[0]!.original.eventId)],
           sharedRefused: () => editsClosed(batch),
         },
@@ -524,11 +546,11 @@ export async function holdReplacements(
     } catch (err) {
       return refuseClosed(err, group);
     }
-    for (const p of group) refused.has(p) ? slow.push(p) : record(p, 'new');
+    for (const p of group) refused.has(p) ? slow.push({ p, claimed }) : record(p, 'new');
   });
-  await mapLimit(slow, CONCURRENCY, async (p) => {
+  await mapLimit(slow, CONCURRENCY, async ({ p, claimed }) => {
     try {
-      record(p, await recordReplacements(batch, p.original, p.parsed, now));
+      record(p, await recordReplacements(batch, p.original, p.parsed, now, claimed));
     } catch (err) {
       refuseClosed(err, [p]);
     }
@@ -562,15 +584,17 @@ async function recordReplacements(
   original: UsageEvent,
   parsed: Array<NewUsageEvent & { register: string }>,
   now: string,
+  /** The batch claims the original's partition (confirmed): no hold, and the claim is checked instead. */
+  claimed = false,
 ): Promise<ReplacementOutcome> {
   const { fingerprint, hold, newMember, attach, filed } = replacementWrite(batch, original, parsed, now);
   // New first; a member that turns out to exist is attached to (or recognised) on the next attempt.
   for (const member of [newMember, attach, newMember]) {
     const intents = [
-      intent('event', hold),
+      ...(claimed ? [] : [intent('event', hold)]),
       intent('member', member),
       ...filed.map((item) => intent('replacement', item)),
-      intent('claim', claimOf(batch.batchId, original).item),
+      intent('claim', (claimed ? confirmedClaimOf : claimOf)(batch.batchId, original).item),
       intent('gate', gateOpen(batch.batchId, original.eventId)),
     ];
     try {
@@ -580,6 +604,8 @@ async function recordReplacements(
       const refused = refusals(err, intents);
       if (!refused) throw err;
       if (refused.has('gate')) throw editsClosed(batch);
+      // The claim was let go since it was confirmed (the batch gave the partition up): held one by one.
+      if (claimed && refused.has('claim')) return recordReplacements(batch, original, parsed, now);
       const selected = claimedBy(refused.get('claim'));
       if (selected) return selectedElsewhere(selected);
       const eventReason = refused.get('event');

@@ -28,6 +28,10 @@ export interface Selection {
   /** Events removed from the selection one by one. */
   excluded: Set<string>;
   addedAt: string;
+  /** A claim for originals: when the batch found no other batch holding an event there after claiming. */
+  confirmedAt?: string;
+  /** Writes of originals' member items under the claim: a removal lets an emptied claim go only if none came since it looked. */
+  claimWrites: number;
 }
 
 /** Ranges one selection keeps: past it, the partition's events are held one by one. */
@@ -57,6 +61,8 @@ export function toSelection(item: Item): Selection {
     }),
     excluded: new Set(r.stringSet('excluded')),
     addedAt: r.string('addedAt'),
+    ...(r.optionalString('confirmedAt') !== undefined ? { confirmedAt: r.optionalString('confirmedAt')! } : {}),
+    claimWrites: r.count('claimWrites'),
   };
 }
 
@@ -118,7 +124,8 @@ export async function selectPartition(
   batchId: string,
   subscriptionId: string,
   register: string,
-  range: SelectionRange,
+  /** None: the claim only (a REVERSE_REPLACE batch's originals there are its member items). */
+  range: SelectionRange | undefined,
   now: string,
 ): Promise<SelectOutcome> {
   const claimKey = keys.partitionClaim(subscriptionId, register);
@@ -137,9 +144,8 @@ export async function selectPartition(
       Update: {
         TableName: clients.tableName,
         Key: keys.batchSelection(batchId, subscriptionId, register),
-        UpdateExpression:
-          'SET itemType = :type, batchId = :b, subscriptionId = :sub, #register = :reg, addedAt = if_not_exists(addedAt, :now), ranges = list_append(if_not_exists(ranges, :none), :range)',
-        ConditionExpression: 'attribute_not_exists(ranges) OR size(ranges) < :max',
+        UpdateExpression: `SET itemType = :type, batchId = :b, subscriptionId = :sub, #register = :reg, addedAt = if_not_exists(addedAt, :now), ranges = ${range ? 'list_append(if_not_exists(ranges, :none), :range)' : 'if_not_exists(ranges, :none)'}`,
+        ...(range ? { ConditionExpression: 'attribute_not_exists(ranges) OR size(ranges) < :max' } : {}),
         ExpressionAttributeNames: { '#register': 'register' },
         ExpressionAttributeValues: {
           ':type': 'BATCH_SELECTION',
@@ -148,8 +154,7 @@ export async function selectPartition(
           ':reg': register,
           ':now': now,
           ':none': [],
-          ':range': [{ ...range, statuses: [...range.statuses] }],
-          ':max': MAX_SELECTION_RANGES,
+          ...(range ? { ':range': [{ ...range, statuses: [...range.statuses] }], ':max': MAX_SELECTION_RANGES } : {}),
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },

@@ -1,0 +1,77 @@
+// A REVERSE_REPLACE batch claims the partitions of the originals it reverses, where it can, so
+// that an original costs its member item and no hold (see the claims for originals in the
+// selections store). Where it cannot (another batch holds an event of the partition, or selected
+// it, or the batch's edits closed meanwhile) the originals are held one by one, as before: that
+// path answers each of them with its own refusal.
+import type { Batch } from '../domain/batch';
+import type { UsageEvent } from '../domain/usage-event';
+import type { PreparedReplacement } from '../store/batch-members';
+import { mapLimit } from '../store/concurrency';
+import { partitionEvents } from '../store/partition-rating';
+import { confirmClaim, releaseUnconfirmed } from '../store/claims-for-originals';
+import { getSelection, selectPartition } from '../store/selections';
+import { getEvents } from '../store/usage-events';
+import { eligibilityRefusal } from '../domain/batch';
+
+/** Partitions claimed at once. */
+const PARTITIONS_AT_ONCE = 8;
+
+const partitionOf = (e: Pick<UsageEvent, 'subscriptionId' | 'register'>) => `${e.subscriptionId}#${e.register}`;
+
+export interface ClaimedOriginals {
+  /** Originals of partitions the batch claims (confirmed), read again after the confirmation. */
+  claimed: PreparedReplacement[];
+  /** The rest: held one by one. */
+  byHold: PreparedReplacement[];
+}
+
+/**
+ * Sorts the originals into those whose partition the batch claims (claiming it where it can) and
+ * those to hold one by one. An original already held (by this batch, or another) is held one by
+ * one: that path attaches to this batch's own member or refuses.
+ */
+export async function claimForOriginals(
+  batch: Batch,
+  ready: readonly PreparedReplacement[],
+  now: string,
+): Promise<ClaimedOriginals> {
+  const out: ClaimedOriginals = { claimed: [], byHold: [] };
+  const groups = new Map<string, PreparedReplacement[]>();
+  for (const p of ready) {
+    if (p.original.heldBy !== undefined) out.byHold.push(p);
+    else groups.set(partitionOf(p.original), [...(groups.get(partitionOf(p.original)) ?? []), p]);
+  }
+  await mapLimit([...groups.values()], PARTITIONS_AT_ONCE, async (group) => {
+    const { subscriptionId, register } = group[0]!.original;
+    if (!(await claimConfirmed(batch, subscriptionId, register, now))) return void out.byHold.push(...group);
+    // Read again after the confirmation: from then on no other batch can change them.
+    const current = new Map((await getEvents(group.map((p) => p.original.eventId))).map((e) => [e.eventId, e]));
+    for (const p of group) {
+      const original = current.get(p.original.eventId);
+      if (original && original.heldBy === undefined && !eligibilityRefusal(batch.type, original, batch.batchId))
+        out.claimed.push({ ...p, original });
+      else out.byHold.push(original ? { ...p, original } : p);
+    }
+  });
+  return out;
+}
+
+/** Whether the batch holds a confirmed claim of the partition, claiming and confirming it if it can. */
+async function claimConfirmed(batch: Batch, subscriptionId: string, register: string, now: string): Promise<boolean> {
+  const heldByOther = (events: readonly UsageEvent[]) =>
+    events.some((e) => e.heldBy !== undefined && e.heldBy !== batch.batchId);
+  const before = await getSelection(batch.batchId, subscriptionId, register);
+  if (before?.confirmedAt) return true;
+  if (!before) {
+    if (heldByOther(await partitionEvents(subscriptionId, register))) return false;
+    // Closed, or another batch's: the holds one by one answer that.
+    if ((await selectPartition(batch.batchId, subscriptionId, register, undefined, now)) !== 'selected') return false;
+  }
+  // A hold by id that landed between the read and the claim: the claim goes again, unless an add
+  // beside this one confirmed it meanwhile (then no other batch held an event there).
+  if (heldByOther(await partitionEvents(subscriptionId, register))) {
+    if (await releaseUnconfirmed(batch.batchId, subscriptionId, register)) return false;
+    return (await getSelection(batch.batchId, subscriptionId, register))?.confirmedAt !== undefined;
+  }
+  return confirmClaim(batch.batchId, subscriptionId, register, now);
+}
