@@ -188,6 +188,21 @@ export const fitsOneTransaction = (cs: Pick<ChangeSet, 'registers' | 'grants' | 
     cs.lines.some((l) => l.reinvoiceRequired),
   ) <= MAX_TRANSACTION_ITEMS;
 
+/**
+ * A change as its chunk stores it: a reversal keeps the event's rating as it was, so its `before`
+ * is its `rating` and is stored once (`beforeIsRating`), about a third of a reversal's bytes.
+ */
+function storedChange(c: PlannedEventChange): Item {
+  if (c.status !== 'REVERSED' || !c.before || !sameRating(c.before, c.rating)) return { ...c };
+  const { before: _, ...rest } = c;
+  return { ...rest, beforeIsRating: true };
+}
+
+const sameRating = (a: StoredRating, b: StoredRating) =>
+  a === b ||
+  JSON.stringify(a, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)) ===
+    JSON.stringify(b, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+
 /** Chunk puts in flight at once while a change set is saved. */
 const CHUNK_PUT_CONCURRENCY = 8;
 
@@ -228,7 +243,7 @@ export async function saveChangeSet(
         subscriptionId: cs.subscriptionId,
         register,
         planId,
-        changes: list.slice(n * EVENTS_PER_CHUNK, (n + 1) * EVENTS_PER_CHUNK),
+        changes: list.slice(n * EVENTS_PER_CHUNK, (n + 1) * EVENTS_PER_CHUNK).map(storedChange),
         // Chunks written before changes carried `before` cannot be undone.
         withBefore: true,
       });
@@ -300,7 +315,11 @@ export async function plannedChanges(
         fromRev: Number(x.fromRev),
         status: x.status as EventStatus,
         rating: storedRating(x.rating as Item),
-        ...(x.before ? { before: storedRating(x.before as Item) } : {}),
+        ...(x.before
+          ? { before: storedRating(x.before as Item) }
+          : x.beforeIsRating === true
+            ? { before: storedRating(x.rating as Item) }
+            : {}),
       })),
     }));
 }

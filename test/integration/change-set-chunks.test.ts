@@ -319,6 +319,27 @@ describe('saving a change set at lock', () => {
     );
     expect((await plannedChanges(batchId)).length).toBe(1);
   });
+
+  it("stores a reversal's rating once (its before is its rating) and reads it back as both; a re-rating keeps both", async () => {
+    const { batchId, stage } = await lockingOfThree();
+    const [reversed, rerated] = [`${batchId}-e1`, `${batchId}-e2`];
+    const changes: PlannedEventChange[] = [
+      { eventId: reversed, fromRev: 1, status: 'REVERSED', rating, before: rating },
+      { eventId: rerated, fromRev: 1, status: 'RATED', rating: { ...rating, amount: 7n }, before: rating },
+    ];
+    const planId = await saveChangeSet(batchId, stage, aChangeSet('READY'), new Map([['MINUTES', changes]]));
+
+    const stored = (await get(keys.batchChangeSetChunk(batchId, 'sub-1', 'MINUTES', 0, planId)))?.changes;
+    expect(stored.map((c: Record<string, unknown>) => [c.eventId, c.before !== undefined, c.beforeIsRating])).toEqual([
+      [reversed, false, true],
+      [rerated, true, undefined],
+    ]);
+    const [read] = await plannedChanges(batchId);
+    expect(read!.changes.map((c) => [c.eventId, c.before])).toEqual([
+      [reversed, rating],
+      [rerated, rating],
+    ]);
+  });
 });
 
 /**
