@@ -7,7 +7,7 @@ import type { Batch } from '../domain/batch';
 import type { UsageEvent } from '../domain/usage-event';
 import type { PreparedReplacement } from '../store/batch-members';
 import { mapLimit } from '../store/concurrency';
-import { partitionEvents } from '../store/partition-rating';
+import { heldElsewhereIn } from '../store/partition-rating';
 import { confirmClaim, releaseUnconfirmed } from '../store/claims-for-originals';
 import { getSelection, selectPartition } from '../store/selections';
 import { getEvents } from '../store/usage-events';
@@ -15,6 +15,12 @@ import { eligibilityRefusal } from '../domain/batch';
 
 /** Partitions claimed at once. */
 const PARTITIONS_AT_ONCE = 8;
+
+/**
+ * Events a claim reads of its partition (twice: before and after claiming) on a request path; a
+ * larger partition's originals are held one by one, which reads none of it.
+ */
+export const MAX_CLAIM_READ = 20_000;
 
 const partitionOf = (e: Pick<UsageEvent, 'subscriptionId' | 'register'>) => `${e.subscriptionId}#${e.register}`;
 
@@ -34,6 +40,7 @@ export async function claimForOriginals(
   batch: Batch,
   ready: readonly PreparedReplacement[],
   now: string,
+  maxRead = MAX_CLAIM_READ,
 ): Promise<ClaimedOriginals> {
   const out: ClaimedOriginals = { claimed: [], byHold: [] };
   const groups = new Map<string, PreparedReplacement[]>();
@@ -43,7 +50,7 @@ export async function claimForOriginals(
   }
   await mapLimit([...groups.values()], PARTITIONS_AT_ONCE, async (group) => {
     const { subscriptionId, register } = group[0]!.original;
-    if (!(await claimConfirmed(batch, subscriptionId, register, now))) return void out.byHold.push(...group);
+    if (!(await claimConfirmed(batch, subscriptionId, register, now, maxRead))) return void out.byHold.push(...group);
     // Read again after the confirmation: from then on no other batch can change them.
     const current = new Map((await getEvents(group.map((p) => p.original.eventId))).map((e) => [e.eventId, e]));
     for (const p of group) {
@@ -57,19 +64,24 @@ export async function claimForOriginals(
 }
 
 /** Whether the batch holds a confirmed claim of the partition, claiming and confirming it if it can. */
-async function claimConfirmed(batch: Batch, subscriptionId: string, register: string, now: string): Promise<boolean> {
-  const heldByOther = (events: readonly UsageEvent[]) =>
-    events.some((e) => e.heldBy !== undefined && e.heldBy !== batch.batchId);
+async function claimConfirmed(
+  batch: Batch,
+  subscriptionId: string,
+  register: string,
+  now: string,
+  maxRead: number,
+): Promise<boolean> {
+  const shared = () => heldElsewhereIn(subscriptionId, register, batch.batchId, maxRead);
   const before = await getSelection(batch.batchId, subscriptionId, register);
   if (before?.confirmedAt) return true;
   if (!before) {
-    if (heldByOther(await partitionEvents(subscriptionId, register))) return false;
+    if ((await shared()) !== false) return false;
     // Closed, or another batch's: the holds one by one answer that.
     if ((await selectPartition(batch.batchId, subscriptionId, register, undefined, now)) !== 'selected') return false;
   }
   // A hold by id that landed between the read and the claim: the claim goes again, unless an add
   // beside this one confirmed it meanwhile (then no other batch held an event there).
-  if (heldByOther(await partitionEvents(subscriptionId, register))) {
+  if ((await shared()) !== false) {
     if (await releaseUnconfirmed(batch.batchId, subscriptionId, register)) return false;
     return (await getSelection(batch.batchId, subscriptionId, register))?.confirmedAt !== undefined;
   }

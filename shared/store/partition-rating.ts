@@ -155,3 +155,33 @@ export async function eventsFrom(
 /** Every event of the partition, in rating order. */
 export const partitionEvents = (subscriptionId: string, register: string): Promise<UsageEvent[]> =>
   eventsFrom(subscriptionId, register, { occurredAt: '', eventId: '' });
+
+/**
+ * Whether a batch other than `batchId` holds an event of the partition, reading it a page at a
+ * time and stopping at the first such event; 'too large' once more than `max` events were read
+ * (a request does not read on past that).
+ */
+export async function heldElsewhereIn(
+  subscriptionId: string,
+  register: string,
+  batchId: string,
+  max: number,
+): Promise<boolean | 'too large'> {
+  let read = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await queryIndexItems({
+      TableName: clients.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :p',
+      ExpressionAttributeValues: { ':p': keys.partitionIndexKey(subscriptionId, register) },
+      Limit: 1000,
+      ExclusiveStartKey: start,
+    });
+    if (page.Items.some((e) => e.heldBy !== undefined && e.heldBy !== batchId)) return true;
+    read += page.Items.length;
+    if (read > max) return 'too large';
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return false;
+}

@@ -8,6 +8,9 @@ import type { LocalStack } from '../../infra/local/stack';
 import { clients } from '../../shared/store/clients';
 import { checkClaims, checkHolds } from '../../shared/store/invariants';
 import { keys } from '../../shared/store/keys';
+import { claimForOriginals } from '../../shared/services/replacement-claims';
+import { prepareReplacements } from '../../shared/services/replacements';
+import { requireBatch } from '../../shared/store/batches';
 import { releaseEmptiedClaim } from '../../shared/store/claims-for-originals';
 import { getSelection, selectPartition } from '../../shared/store/selections';
 import { call } from '../support/api';
@@ -152,6 +155,27 @@ describe('a REVERSE_REPLACE add', () => {
     expect(await claimOf(sub)).toBeUndefined();
     expect(await getSelection(batchId, sub, 'MINUTES')).toBeUndefined();
     expect(await checkClaims()).toEqual([]);
+  });
+
+  it('does not claim a partition larger than a request reads: its originals are held one by one', async () => {
+    const { sub, ids } = await ratedEvents(3);
+    const batch = await requireBatch(await newBatch('REVERSE_REPLACE'));
+    const { ready } = await prepareReplacements(
+      batch,
+      [{ originalEventId: ids[0]!, events: [] }],
+      new Date().toISOString(),
+    );
+    const now = new Date().toISOString();
+    expect(await claimForOriginals(batch, ready, now, 2)).toMatchObject({
+      claimed: [],
+      byHold: [{ original: { eventId: ids[0] } }],
+    });
+    expect(await claimOf(sub)).toBeUndefined();
+    expect(await claimForOriginals(batch, ready, now, 3)).toMatchObject({
+      claimed: [{ original: { eventId: ids[0] } }],
+      byHold: [],
+    });
+    expect(await claimOf(sub)).toBe(batch.batchId);
   });
 
   it('lets the claim go when a removal leaves it no original, unless an original was added after the removal read it', async () => {
