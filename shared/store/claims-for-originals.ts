@@ -64,40 +64,6 @@ export async function confirmClaim(
 }
 
 /**
- * Lets go a claim not yet confirmed (another batch holds an event of the partition), with its
- * selection, while the batch is a draft. False: it was confirmed meanwhile, and stays.
- */
-export async function releaseUnconfirmed(batchId: string, subscriptionId: string, register: string): Promise<boolean> {
-  const intents = [
-    intent('claim', {
-      Delete: {
-        TableName: clients.tableName,
-        Key: keys.partitionClaim(subscriptionId, register),
-        ConditionExpression: 'attribute_not_exists(selectedBy) OR selectedBy = :b',
-        ExpressionAttributeValues: { ':b': batchId },
-      },
-    }),
-    intent('selection', {
-      Delete: {
-        TableName: clients.tableName,
-        Key: keys.batchSelection(batchId, subscriptionId, register),
-        ConditionExpression: 'attribute_not_exists(confirmedAt)',
-      },
-    }),
-    intent('stage', batchStageCheck(batchId, { status: 'DRAFT' })),
-  ];
-  try {
-    await transact(intents);
-    return true;
-  } catch (err) {
-    const refused = refusals(err, intents);
-    if (refused?.has('stage')) throw stageOver(batchId, { status: 'DRAFT' });
-    if (refused?.has('selection')) return false;
-    throw err;
-  }
-}
-
-/**
  * The batch's claim of the partition is confirmed, and counts a write under it: in the transaction
  * of originals' member items there (as a check would cost, one per transaction and partition).
  */
@@ -114,12 +80,15 @@ export function confirmedClaimWrite(batchId: string, subscriptionId: string, reg
 }
 
 /**
- * Lets a draft's claim for originals go once a removal left it no member there: only if no
- * member item was written under it since the removal read `seen` (its claimWrites then). False:
- * one was, and the claim stays.
+ * Lets the batch's claim of a partition go with its selection, while the batch is a draft, if the
+ * selection still meets `condition`. False: it did not, and both stay.
  */
-export async function releaseEmptiedClaim(batchId: string, seen: Selection): Promise<boolean> {
-  const { subscriptionId, register } = seen;
+async function releaseClaimIf(
+  batchId: string,
+  subscriptionId: string,
+  register: string,
+  condition: { expression: string; values?: Record<string, unknown> },
+): Promise<boolean> {
   const intents = [
     intent('claim', {
       Delete: {
@@ -133,11 +102,8 @@ export async function releaseEmptiedClaim(batchId: string, seen: Selection): Pro
       Delete: {
         TableName: clients.tableName,
         Key: keys.batchSelection(batchId, subscriptionId, register),
-        ConditionExpression:
-          seen.claimWrites > 0
-            ? 'claimWrites = :w AND size(ranges) = :none'
-            : 'attribute_not_exists(claimWrites) AND size(ranges) = :none',
-        ExpressionAttributeValues: { ...(seen.claimWrites > 0 ? { ':w': seen.claimWrites } : {}), ':none': 0 },
+        ConditionExpression: condition.expression,
+        ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}),
       },
     }),
     intent('stage', batchStageCheck(batchId, { status: 'DRAFT' })),
@@ -152,3 +118,25 @@ export async function releaseEmptiedClaim(batchId: string, seen: Selection): Pro
     throw err;
   }
 }
+
+/**
+ * Lets go a claim not yet confirmed (another batch holds an event of the partition), with its
+ * selection, while the batch is a draft. False: it was confirmed meanwhile, and stays.
+ */
+export const releaseUnconfirmed = (batchId: string, subscriptionId: string, register: string): Promise<boolean> =>
+  releaseClaimIf(batchId, subscriptionId, register, { expression: 'attribute_not_exists(confirmedAt)' });
+
+/**
+ * Lets a draft's claim for originals go once a removal left it no member there: only if no
+ * member item was written under it since the removal read `seen` (its claimWrites then). False:
+ * one was, and the claim stays.
+ */
+export const releaseEmptiedClaim = (batchId: string, seen: Selection): Promise<boolean> =>
+  releaseClaimIf(
+    batchId,
+    seen.subscriptionId,
+    seen.register,
+    seen.claimWrites > 0
+      ? { expression: 'claimWrites = :w AND size(ranges) = :none', values: { ':w': seen.claimWrites, ':none': 0 } }
+      : { expression: 'attribute_not_exists(claimWrites) AND size(ranges) = :none', values: { ':none': 0 } },
+  );
