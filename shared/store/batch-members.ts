@@ -122,7 +122,7 @@ const claimOf = (batchId: string, e: Pick<UsageEvent, 'subscriptionId' | 'regist
   item: claimCheck(batchId, e.subscriptionId, e.register),
 });
 
-/** The batch's confirmed claim of the original's partition, checked once per transaction for its originals there. */
+/** The batch's confirmed claim of the original's partition, written once per transaction for its originals there. */
 const confirmedClaimOf = (batchId: string, e: Pick<UsageEvent, 'subscriptionId' | 'register'>) => ({
   key: `${e.subscriptionId}#${e.register}`,
   item: confirmedClaimWrite(batchId, e.subscriptionId, e.register),
