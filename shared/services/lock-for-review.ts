@@ -48,6 +48,7 @@ import {
   type GrantChange,
 } from '../store/change-sets';
 import { getLedgerClose } from '../store/ledger-close';
+import { confirmedClaims } from '../store/claims-for-originals';
 import { listSelections, type ResolvedMember, type Selection } from '../store/selections';
 import type { UsageEvent } from '../domain/usage-event';
 import { liveSelected, selectionCounts } from './members';
@@ -194,10 +195,14 @@ export async function lockShardChunk(step: LockShardStep, now: () => string, dea
 async function checkMembers(batch: Batch, members: BatchMember[], now: string): Promise<void> {
   const own = members.filter((m) => m.role !== 'RELATED');
   const events = new Map((await getEvents(own.map((m) => m.eventId))).map((e) => [e.eventId, e]));
-  // A REVERSE_REPLACE batch's originals in a partition it claims are members without a hold.
+  // A REVERSE_REPLACE batch's originals in a partition it claims are members without a hold
+  // (read for this page's unheld events only: the batch may claim many partitions).
   const claimed =
     batch.type === 'REVERSE_REPLACE'
-      ? new Set((await listSelections(batch.batchId)).filter((s) => s.confirmedAt).map(partitionKey))
+      ? await confirmedClaims(
+          batch.batchId,
+          [...events.values()].filter((e) => e.heldBy === undefined).map(partitionKey),
+        )
       : new Set<string>();
   const heldHere = (e: UsageEvent) =>
     e.heldBy === batch.batchId || (e.heldBy === undefined && claimed.has(partitionKey(e)));

@@ -39,6 +39,18 @@ export async function claimedElsewhere(
   return out;
 }
 
+/** Which of the partitions (`sub#register`) the batch claims for originals, confirmed: one read per partition. */
+export async function confirmedClaims(batchId: string, partitions: Iterable<string>): Promise<Set<string>> {
+  const keysOf = [...new Set(partitions)].map((k) => {
+    const i = k.lastIndexOf('#');
+    return keys.batchSelection(batchId, k.slice(0, i), k.slice(i + 1));
+  });
+  const items = keysOf.length > 0 ? await batchGet(keysOf) : [];
+  return new Set(
+    items.filter((it) => typeof it.confirmedAt === 'string').map((it) => `${it.subscriptionId}#${it.register}`),
+  );
+}
+
 /** Confirms the batch's claim of the partition (see above). False: its selection is gone. */
 export async function confirmClaim(
   batchId: string,
