@@ -201,7 +201,7 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
     batch.type === 'REVERSE_REPLACE'
       ? await confirmedClaims(
           batch.batchId,
-          [...events.values()].filter((e) => e.heldBy === undefined).map(partitionKey),
+          [...events.values()].filter((e) => e.heldBy === undefined),
         )
       : new Set<string>();
   const heldHere = (e: UsageEvent) =>

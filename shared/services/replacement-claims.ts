@@ -1,11 +1,10 @@
 // A REVERSE_REPLACE batch claims the partitions of the originals it reverses, where it can, so
-// that an original costs its member item and no hold (see the claims for originals in the
-// selections store). Where it cannot (another batch holds an event of the partition, or selected
+// that an original costs its member item and no hold (see store/claims-for-originals.ts). Where it cannot (another batch holds an event of the partition, or selected
 // it, or the batch's edits closed meanwhile) the originals are held one by one, as before: that
 // path answers each of them with its own refusal.
 import type { Batch } from '../domain/batch';
-import type { UsageEvent } from '../domain/usage-event';
 import type { PreparedReplacement } from '../store/batch-members';
+import { partitionKey } from '../store/batch-partitions';
 import { mapLimit } from '../store/concurrency';
 import { heldElsewhereIn } from '../store/partition-rating';
 import { confirmClaim, releaseUnconfirmed } from '../store/claims-for-originals';
@@ -21,8 +20,6 @@ const PARTITIONS_AT_ONCE = 8;
  * larger partition's originals are held one by one, which reads none of it.
  */
 export const MAX_CLAIM_READ = 20_000;
-
-const partitionOf = (e: Pick<UsageEvent, 'subscriptionId' | 'register'>) => `${e.subscriptionId}#${e.register}`;
 
 export interface ClaimedOriginals {
   /** Originals of partitions the batch claims (confirmed), read again after the confirmation. */
@@ -46,7 +43,7 @@ export async function claimForOriginals(
   const groups = new Map<string, PreparedReplacement[]>();
   for (const p of ready) {
     if (p.original.heldBy !== undefined) out.byHold.push(p);
-    else groups.set(partitionOf(p.original), [...(groups.get(partitionOf(p.original)) ?? []), p]);
+    else groups.set(partitionKey(p.original), [...(groups.get(partitionKey(p.original)) ?? []), p]);
   }
   await mapLimit([...groups.values()], PARTITIONS_AT_ONCE, async (group) => {
     const { subscriptionId, register } = group[0]!.original;

@@ -8,6 +8,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { UsageEvent } from '../domain/usage-event';
 import { batchGet } from './batch-get';
+import { partitionKey } from './batch-partitions';
 import { batchStageCheck, stageOver } from './batches';
 import { clients } from './clients';
 import { isConditionFailure } from './errors';
@@ -24,30 +25,39 @@ export async function claimedElsewhere(
   batchId: string,
   events: ReadonlyArray<Pick<UsageEvent, 'eventId' | 'subscriptionId' | 'register'>>,
 ): Promise<Map<string, string>> {
-  const partitions = new Map(events.map((e) => [`${e.subscriptionId}#${e.register}`, e]));
+  const partitions = new Map(events.map((e) => [partitionKey(e), e]));
   if (partitions.size === 0) return new Map();
-  const claims = new Map(
+  const keyOf = (k: Record<string, unknown>) => `${String(k.PK)}|${String(k.SK)}`;
+  const found = new Map(
     (await batchGet([...partitions.values()].map((e) => keys.partitionClaim(e.subscriptionId, e.register)))).map(
-      (it) => [`${String(it.PK).slice('SUB#'.length)}#${String(it.SK).slice('CLAIM#'.length)}`, it.selectedBy],
+      (it) => [keyOf(it), it.selectedBy],
     ),
+  );
+  const claims = new Map(
+    [...partitions].map(([k, e]) => [k, found.get(keyOf(keys.partitionClaim(e.subscriptionId, e.register)))]),
   );
   const out = new Map<string, string>();
   for (const e of events) {
-    const by = claims.get(`${e.subscriptionId}#${e.register}`);
+    const by = claims.get(partitionKey(e));
     if (typeof by === 'string' && by !== batchId) out.set(e.eventId, by);
   }
   return out;
 }
 
-/** Which of the partitions (`sub#register`) the batch claims for originals, confirmed: one read per partition. */
-export async function confirmedClaims(batchId: string, partitions: Iterable<string>): Promise<Set<string>> {
-  const keysOf = [...new Set(partitions)].map((k) => {
-    const i = k.lastIndexOf('#');
-    return keys.batchSelection(batchId, k.slice(0, i), k.slice(i + 1));
-  });
-  const items = keysOf.length > 0 ? await batchGet(keysOf) : [];
+/** Which of the events' partitions the batch claims for originals, confirmed: one read per partition. */
+export async function confirmedClaims(
+  batchId: string,
+  events: ReadonlyArray<Pick<UsageEvent, 'subscriptionId' | 'register'>>,
+): Promise<Set<string>> {
+  const partitions = [...new Map(events.map((e) => [partitionKey(e), e])).values()];
+  const items =
+    partitions.length > 0
+      ? await batchGet(partitions.map((e) => keys.batchSelection(batchId, e.subscriptionId, e.register)))
+      : [];
   return new Set(
-    items.filter((it) => typeof it.confirmedAt === 'string').map((it) => `${it.subscriptionId}#${it.register}`),
+    items
+      .filter((it) => typeof it.confirmedAt === 'string')
+      .map((it) => partitionKey({ subscriptionId: String(it.subscriptionId), register: String(it.register) })),
   );
 }
 
