@@ -85,7 +85,13 @@ export function planPartition(s: PartitionSnapshot, now: string): PartitionPlan 
   const ratable: RatableEvent[] = s.events
     .filter((e) => !reverse.has(e.eventId))
     .filter((e) => isRated(e) || (e.status === 'LOADED' && s.toRate.has(e.eventId)))
-    .map((e) => ({ eventId: e.eventId, productId: e.productId, quantity: e.quantity, occurredAt: e.occurredAt }));
+    .map((e) => ({
+      eventId: e.eventId,
+      productId: e.productId,
+      quantity: e.quantity,
+      occurredAt: e.occurredAt,
+      ...(e.indexedVia ? { indexedVia: e.indexedVia } : {}),
+    }));
   const grants = s.grants
     .filter((g) => g.register === register)
     .map((g) => ({

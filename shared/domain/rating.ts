@@ -23,6 +23,8 @@ export interface Grant {
 
 export interface RatableEvent {
   eventId: string;
+  /** A replacement listed through its original takes the original's place in rating order. */
+  indexedVia?: string | undefined;
   productId: string;
   /** Quantity, scale 6, never negative. */
   quantity: bigint;
@@ -87,16 +89,38 @@ export class RatingInputError extends Error {
 }
 
 /** The fields that define rating order. */
-export type RatingOrderKey = Pick<RatableEvent, 'occurredAt' | 'eventId'>;
+export type RatingOrderKey = Pick<RatableEvent, 'occurredAt' | 'eventId'> & { indexedVia?: string | undefined };
 
 /**
- * The one definition of rating order: `occurredAt`, then `eventId`, both by UTF-16 code unit
- * (not locale: the order must not depend on the machine's ICU data).
+ * The one definition of rating order: `occurredAt`, then the event's place, then `eventId`, by
+ * UTF-16 code unit (not locale: the order must not depend on the machine's ICU data). An event's
+ * place is its own id, or for a replacement listed through its original (`indexedVia`) the
+ * original's: it takes the place of the event it replaces, right after it, where the index lists it.
  */
 export function compareEvents(a: RatingOrderKey, b: RatingOrderKey): number {
   if (a.occurredAt !== b.occurredAt) return a.occurredAt < b.occurredAt ? -1 : 1;
   if (a.eventId === b.eventId) return 0;
+  const pa = a.indexedVia ?? a.eventId;
+  const pb = b.indexedVia ?? b.eventId;
+  if (pa !== pb) return pa < pb ? -1 : 1;
+  // One place: the original first, then its replacements by id.
+  if (a.eventId === pa) return -1;
+  if (b.eventId === pb) return 1;
   return a.eventId < b.eventId ? -1 : 1;
+}
+
+/**
+ * An event's point in its partition, as a batch's partition records its earliest: `<occurredAt>#<eventId>`, or
+ * `<occurredAt>#<original>#<eventId>` for a replacement listed through its original. Ids hold no
+ * `#`, which sorts below every character they may hold, so these strings sort in rating order.
+ */
+export const pointOf = (e: RatingOrderKey): string =>
+  e.indexedVia ? `${e.occurredAt}#${e.indexedVia}#${e.eventId}` : `${e.occurredAt}#${e.eventId}`;
+
+/** The event point `pointOf` wrote. */
+export function parsePoint(point: string): RatingOrderKey {
+  const [occurredAt = '', first = '', second] = point.split('#');
+  return second === undefined ? { occurredAt, eventId: first } : { occurredAt, eventId: second, indexedVia: first };
 }
 
 /** True when `s` has the shape of `Date.prototype.toISOString()`: `YYYY-MM-DDTHH:mm:ss.sssZ`. */

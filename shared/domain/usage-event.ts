@@ -33,6 +33,11 @@ export interface UsageEvent {
   lockedBy?: string;
   replaces?: string;
   replacedBy?: string[];
+  /**
+   * A replacement listed through its original's index entries (it has none of its own): the
+   * original it replaces, whose place in rating order it takes (see indexedViaFor).
+   */
+  indexedVia?: string;
   /** The batch that reversed the event. */
   reversedBy?: string;
   reversedAt?: string;
@@ -43,6 +48,25 @@ export interface UsageEvent {
   /** Every batch that holds or held the event as a member (one removed from it is forgotten). */
   touchedBy?: string[];
   createdAt: string;
+}
+
+/**
+ * The original a replacement is listed through, when it can be: a replacement without a parent,
+ * in its original's partition at its original's instant, of an original listed by its own index
+ * entries (so a lookup is one step). Such a replacement is written without index entries, which
+ * saves its two index writes; readers of the indexes find it through its original's
+ * `replacedBy`, at the original's place. Any other replacement is indexed like any event.
+ */
+export function indexedViaFor(
+  r: { subscriptionId: string; register: string; occurredAt: string; parentEventId?: string | undefined },
+  original: Pick<UsageEvent, 'eventId' | 'subscriptionId' | 'register' | 'occurredAt' | 'indexedVia'> | undefined,
+): string | undefined {
+  if (!original || r.parentEventId || original.indexedVia !== undefined) return undefined;
+  const samePlace =
+    r.subscriptionId === original.subscriptionId &&
+    r.register === original.register &&
+    r.occurredAt === original.occurredAt;
+  return samePlace ? original.eventId : undefined;
 }
 
 export const MAX_EVENTS_PER_REQUEST = 500;

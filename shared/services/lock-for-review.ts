@@ -5,7 +5,9 @@
 // like submit's) per partition hold the related events, apply the rules and compute the preview,
 // and finally count and move to LOCKED.
 // Every step is idempotent: a retry or a re-run redoes nothing twice.
+import { pointOf } from '../domain/rating';
 import { eligibilityRefusal, type Batch, type BatchMember } from '../domain/batch';
+import { indexedViaFor } from '../domain/usage-event';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { holdRelated, releaseMembers, replacementsOf } from '../store/batch-members';
 import {
@@ -227,11 +229,11 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
         });
       continue;
     }
-    note(e!.subscriptionId, e!.register, `${e!.occurredAt}#${e!.eventId}`);
+    note(e!.subscriptionId, e!.register, pointOf(e!));
   }
   if (batch.type === 'REVERSE_REPLACE') {
     for (const r of await replacementsOf(batch.batchId, own))
-      note(r.subscriptionId, r.register, `${r.occurredAt}#${r.eventId}`);
+      note(r.subscriptionId, r.register, pointOf({ ...r, indexedVia: indexedViaFor(r, events.get(r.replaces)) }));
     // Reversing a parent reverses its children: a child not in the batch is pulled in.
     const parents = own.filter((m) => (events.get(m.eventId)?.childCount ?? 0) > 0);
     for (const parent of parents) {
@@ -240,7 +242,7 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
       );
       const refused = await holdRelated(batch, children, 'CHILD_OF_REVERSED', lockStage(batch), now, 'CHILD');
       for (const child of children) {
-        if (!refused.has(child)) note(child.subscriptionId, child.register, `${child.occurredAt}#${child.eventId}`);
+        if (!refused.has(child)) note(child.subscriptionId, child.register, pointOf(child));
         else
           await setMemberState(batch.batchId, parent.eventId, 'ERROR', lockStage(batch), {
             code: 'EVENT_HELD_BY_OTHER_BATCH',
@@ -257,14 +259,7 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
 /** Notes a selected partition from the earliest event its selection takes now (none: nothing to lock there). */
 async function noteSelection(batch: Batch, sel: Selection): Promise<void> {
   const first = liveSelected(sel, await partitionEvents(sel.subscriptionId, sel.register))[0];
-  if (first)
-    await notePartition(
-      batch.batchId,
-      lockStage(batch),
-      sel.subscriptionId,
-      sel.register,
-      `${first.occurredAt}#${first.eventId}`,
-    );
+  if (first) await notePartition(batch.batchId, lockStage(batch), sel.subscriptionId, sel.register, pointOf(first));
 }
 
 /** The stage every lock write belongs to: LOCKING at the version this lock started. */

@@ -1,8 +1,9 @@
 // What a batch does to one partition: the events lock plans from, and the replacements submit
 // inserts before it writes the change set lock stored.
+import { parsePoint } from '../domain/rating';
 import type { Batch, PendingReplacement } from '../domain/batch';
 import type { PartitionPlan } from '../domain/partition-plan';
-import type { NewUsageEvent, UsageEvent } from '../domain/usage-event';
+import { indexedViaFor, type NewUsageEvent, type UsageEvent } from '../domain/usage-event';
 import { pendingReplacements, replacementsOf } from '../store/batch-members';
 import type { BatchPartition, PartitionPreview } from '../store/batch-partitions';
 import { subscriptionsWithReplacementsInChunks, type PlannedEventChange } from '../store/change-sets';
@@ -29,11 +30,6 @@ export interface PartitionWork {
   unheldMembers: Set<string>;
 }
 
-const parseEarliest = (earliest: string) => {
-  const i = earliest.indexOf('#');
-  return { occurredAt: earliest.slice(0, i), eventId: earliest.slice(i + 1) };
-};
-
 export async function partitionWork(
   batch: Batch,
   p: BatchPartition,
@@ -41,7 +37,7 @@ export async function partitionWork(
   now: string,
   stage: string,
 ): Promise<PartitionWork> {
-  const from = parseEarliest(p.earliest);
+  const from = parsePoint(p.earliest);
   const [events, selection] = await Promise.all([
     eventsFrom(p.subscriptionId, p.register, from),
     getSelection(batch.batchId, p.subscriptionId, p.register),
@@ -72,6 +68,7 @@ export async function partitionWork(
     ),
     ...selected,
   ];
+  const byId = new Map(events.map((e) => [e.eventId, e]));
   const pending =
     batch.type === 'REVERSE_REPLACE'
       ? (
@@ -83,6 +80,7 @@ export async function partitionWork(
           )
         ).map((r): UsageEvent & { replaces: string } => ({
           ...r,
+          ...placed(r, byId.get(r.replaces)),
           attributes: r.attributes ?? {},
           status: 'LOADED',
           ratingRev: 0,
@@ -139,6 +137,7 @@ export function replacementWrites(
               occurredAt: r.occurredAt,
               ...(Object.keys(r.attributes).length > 0 ? { attributes: r.attributes } : {}),
               replaces: r.replaces,
+              ...(r.indexedVia ? { indexedVia: r.indexedVia } : {}),
             },
           }
         : {}),
@@ -246,8 +245,10 @@ export async function insertReplacementPage(
     const found = (await replacementsOf(batch.batchId, [...parentMembers.values()])).filter(
       (r) => missingParents.has(r.eventId) && !r.parentEventId,
     );
+    // Listed through its original if its chunk will write it so (the same rule lock applied).
+    const originals = new Map((await getEvents(found.map((r) => r.replaces))).map((e) => [e.eventId, e]));
     await mapLimit(found, INSERTS_AT_ONCE, async (r) => {
-      await insertEvent(heldReplacement(batch, r, r, now), undefined);
+      await insertEvent(heldReplacement(batch, r, { ...r, ...placed(r, originals.get(r.replaces)) }, now), undefined);
     });
   }
   await mapLimit(todo, INSERTS_AT_ONCE, async (e) => {
@@ -260,8 +261,19 @@ export async function insertReplacementPage(
   return inserted;
 }
 
+/** Where a replacement is listed: through its original when it can be (indexedViaFor), else by its own entries. */
+function placed(r: PendingReplacement, original: UsageEvent | undefined): { indexedVia?: string } {
+  const via = indexedViaFor(r, original);
+  return via ? { indexedVia: via } : {};
+}
+
 /** A replacement inserted before the chunks, held by the batch until its chunk rates it. */
-const heldReplacement = (batch: Batch, r: PendingReplacement, event: NewUsageEvent, now: string) =>
+const heldReplacement = (
+  batch: Batch,
+  r: PendingReplacement,
+  event: NewUsageEvent & { indexedVia?: string },
+  now: string,
+) =>
   newEventItem(event, r.register, now, { replaces: r.replaces, heldBy: batch.batchId, insertedByBatch: batch.batchId });
 
 const INSERTS_AT_ONCE = 16;

@@ -3,6 +3,7 @@
 // Submit: split the batch's partitions into at most MAX_SHARDS shards, process each shard's
 // partitions in chunks (each partition sequentially, in rating order), then finalize.
 // A failing partition fails its own events only; the batch ends COMPLETED_WITH_ERRORS.
+import { parsePoint } from '../domain/rating';
 import { FINISHED, type Batch } from '../domain/batch';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { formatMoney } from '../domain/decimal';
@@ -264,11 +265,7 @@ async function processSubscription(
 
 /** Releases what the batch still holds in a partition (events the rating left unchanged). */
 async function releasePartition(batchId: string, p: BatchPartition): Promise<number> {
-  const i = p.earliest.indexOf('#');
-  const events = await eventsFrom(p.subscriptionId, p.register, {
-    occurredAt: p.earliest.slice(0, i),
-    eventId: p.earliest.slice(i + 1),
-  });
+  const events = await eventsFrom(p.subscriptionId, p.register, parsePoint(p.earliest));
   return releaseEvents(
     batchId,
     events.filter((e) => e.heldBy === batchId).map((e) => e.eventId),

@@ -33,7 +33,8 @@ import { DAY_SHARDS, eventIdOfKey, keys } from './keys';
 import { claimedElsewhere, confirmedClaimWrite } from './claims-for-originals';
 import { claimCheck, claimedBy } from './selections';
 import { getSubscription } from './subscriptions';
-import { childEventIds, getEvents, toUsageEvent } from './usage-events';
+import { childEventIds, getEvents, toUsageEvent, withReplacementsListedVia } from './usage-events';
+import { compareEvents } from '../domain/rating';
 
 type Item = Record<string, unknown>;
 
@@ -435,11 +436,9 @@ export async function selectEvents(
         ExclusiveStartKey: k,
       }),
     );
-    // Both indexes carry keys only: read the events themselves.
-    const page = await getEvents((res.Items ?? []).map((it) => eventIdOfKey(it.PK)));
-    page.sort((a, b) =>
-      a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : a.eventId < b.eventId ? -1 : 1,
-    );
+    // Both indexes carry keys only: read the events themselves, and those listed through them.
+    const page = await withReplacementsListedVia(await getEvents((res.Items ?? []).map((it) => eventIdOfKey(it.PK))));
+    page.sort(compareEvents);
     events.push(...page.filter((e) => statuses.includes(e.status) && (!c.productId || e.productId === c.productId)));
     k = res.LastEvaluatedKey as Record<string, string> | undefined;
     if (!k) {

@@ -29,7 +29,7 @@ export type PartitionState = 'PENDING' | 'READY' | 'ERROR' | 'DONE' | 'FAILED';
 export interface BatchPartition {
   subscriptionId: string;
   register: string;
-  /** `<occurredAt>#<eventId>` of the earliest event the batch changes in this partition. */
+  /** The point (domain/rating.ts pointOf) of the earliest event the batch changes in this partition. */
   earliest: string;
   state: PartitionState;
   preview?: PartitionPreview;

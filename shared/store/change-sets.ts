@@ -70,6 +70,8 @@ export interface PlannedEventChange {
 /** What a chunk needs to insert a replacement besides the chunk's own subscription and register. */
 export type ReplacementInsert = Pick<NewUsageEvent, 'productId' | 'quantity' | 'occurredAt' | 'attributes'> & {
   replaces: string;
+  /** Listed through its original (indexedViaFor): inserted without index entries. */
+  indexedVia?: string;
 };
 
 export interface ChangeSet {
@@ -811,7 +813,8 @@ function replacementUpsert(
     Update: {
       TableName: clients.tableName,
       Key: keys.event(c.eventId),
-      UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt`,
+      // One listed through its original has no index entries, even if inserted beforehand with them.
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE heldBy, heldAt${r.indexedVia ? ', GSI1PK, GSI1SK, GSI3PK, GSI3SK' : ''}`,
       ConditionExpression: 'attribute_not_exists(PK) OR (ratingRev = :rev AND heldBy = :held)',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -827,6 +830,7 @@ function toReplacementInsert(item: Item): ReplacementInsert {
     occurredAt: r.string('occurredAt'),
     ...(r.has('attributes') ? { attributes: r.stringMap('attributes') } : {}),
     replaces: r.string('replaces'),
+    ...(r.has('indexedVia') ? { indexedVia: r.string('indexedVia') } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { DomainError } from '../domain/errors';
 import { planPartition, type PartitionPlan } from '../domain/partition-plan';
-import { compareEvents } from '../domain/rating';
+import { compareEvents, type RatingOrderKey } from '../domain/rating';
 import type { Subscription } from '../domain/subscription';
 import type { UsageEvent } from '../domain/usage-event';
 import { getRegister, listGrants } from './balances';
@@ -10,7 +10,7 @@ import { listBillLines } from './bill-lines';
 import { clients } from './clients';
 import { keys } from './keys';
 import { queryIndexItems, readAll } from './query-all';
-import { getEvents, toUsageEvent } from './usage-events';
+import { getEvents, toUsageEvent, withReplacementsListedVia } from './usage-events';
 
 export interface RatePartitionRequest {
   subscriptionId: string;
@@ -109,7 +109,7 @@ async function loadSnapshot(subscription: Subscription, req: RatePartitionReques
   const pending = req.pending ?? [];
   const named = [...(await getEvents([...req.toRate, ...(req.reverse ?? [])])), ...pending];
   const starts = [
-    ...named.map((e) => ({ occurredAt: e.occurredAt, eventId: e.eventId })),
+    ...named.map((e) => ({ occurredAt: e.occurredAt, eventId: e.eventId, indexedVia: e.indexedVia })),
     ...(req.from ? [req.from] : []),
   ];
   starts.sort(compareEvents);
@@ -131,11 +131,15 @@ async function loadSnapshot(subscription: Subscription, req: RatePartitionReques
   };
 }
 
-/** The partition's events from a start point on, in rating order. */
+/**
+ * The partition's events from a start point on, in rating order. The index is read from the
+ * start's place (its original's, for a replacement listed through it), so a replacement listed
+ * through an original there is found with it; what sorts before the start is left out.
+ */
 export async function eventsFrom(
   subscriptionId: string,
   register: string,
-  start: { occurredAt: string; eventId: string },
+  start: RatingOrderKey,
 ): Promise<UsageEvent[]> {
   const items = await readAll((exclusiveStart) =>
     queryIndexItems({
@@ -144,12 +148,14 @@ export async function eventsFrom(
       KeyConditionExpression: 'GSI1PK = :p AND GSI1SK >= :from',
       ExpressionAttributeValues: {
         ':p': keys.partitionIndexKey(subscriptionId, register),
-        ':from': keys.eventPartition(subscriptionId, register, start.occurredAt, start.eventId).GSI1SK,
+        ':from': keys.eventPartition(subscriptionId, register, start.occurredAt, start.indexedVia ?? start.eventId)
+          .GSI1SK,
       },
       ExclusiveStartKey: exclusiveStart,
     }),
   );
-  return items.map(toUsageEvent);
+  const events = await withReplacementsListedVia(items.map(toUsageEvent));
+  return events.filter((e) => compareEvents(e, start) >= 0);
 }
 
 /** Every event of the partition, in rating order. */
@@ -178,8 +184,9 @@ export async function heldElsewhereIn(
       Limit: 1000,
       ExclusiveStartKey: start,
     });
-    if (page.Items.some((e) => e.heldBy !== undefined && e.heldBy !== batchId)) return true;
-    read += page.Items.length;
+    const events = await withReplacementsListedVia(page.Items.map(toUsageEvent));
+    if (events.some((e) => e.heldBy !== undefined && e.heldBy !== batchId)) return true;
+    read += events.length;
     if (read > max) return 'too large';
     start = page.LastEvaluatedKey;
   } while (start);

@@ -3,6 +3,7 @@
 // ingest are above the store (domain/event-ingest.ts, services/ingest-events.ts).
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError } from '../domain/errors';
+import { compareEvents } from '../domain/rating';
 import { EVENT_STATUSES, type NewUsageEvent, type StoredRating, type UsageEvent } from '../domain/usage-event';
 import { batchGet } from './batch-get';
 import { clients } from './clients';
@@ -29,6 +30,7 @@ export function toUsageEvent(item: Item): UsageEvent {
   const reversedAt = r.optionalString('reversedAt');
   const insertedByBatch = r.optionalString('insertedByBatch');
   const restores = r.optionalString('restores');
+  const indexedVia = r.optionalString('indexedVia');
   return {
     eventId: r.string('eventId'),
     subscriptionId: r.string('subscriptionId'),
@@ -46,6 +48,7 @@ export function toUsageEvent(item: Item): UsageEvent {
     ...(lockedBy ? { lockedBy } : {}),
     ...(replaces ? { replaces } : {}),
     ...(r.has('replacedBySet') ? { replacedBy: r.stringSet('replacedBySet') } : {}),
+    ...(indexedVia ? { indexedVia } : {}),
     ...(reversedBy ? { reversedBy } : {}),
     ...(reversedAt ? { reversedAt } : {}),
     ...(insertedByBatch ? { insertedByBatch } : {}),
@@ -73,12 +76,24 @@ function toRating(r: ItemReader): StoredRating {
   };
 }
 
-/** The stored item of a new event: `LOADED`, not rated, in its partition's rating order. */
-export function newEventItem(e: NewUsageEvent, register: string, now: string, extra: Item = {}): Item {
+/**
+ * The stored item of a new event: `LOADED`, not rated, in its partition's rating order. A
+ * replacement listed through its original (`indexedVia`) has no partition or day entries.
+ */
+export function newEventItem(
+  e: NewUsageEvent & { indexedVia?: string | undefined },
+  register: string,
+  now: string,
+  extra: Item = {},
+): Item {
   return {
     ...keys.event(e.eventId),
-    ...keys.eventPartition(e.subscriptionId, register, e.occurredAt, e.eventId),
-    ...keys.eventDay(e.occurredAt, e.eventId),
+    ...(e.indexedVia
+      ? { indexedVia: e.indexedVia }
+      : {
+          ...keys.eventPartition(e.subscriptionId, register, e.occurredAt, e.eventId),
+          ...keys.eventDay(e.occurredAt, e.eventId),
+        }),
     ...(e.parentEventId ? keys.eventParent(e.parentEventId, e.eventId) : {}),
     itemType: 'EVENT',
     eventId: e.eventId,
@@ -265,6 +280,24 @@ export async function getEvent(eventId: string): Promise<UsageEvent | undefined>
 /** Strongly consistent batch read; missing ids are simply absent from the result. */
 export async function getEvents(eventIds: readonly string[]): Promise<UsageEvent[]> {
   return (await batchGet([...new Set(eventIds)].map((id) => keys.event(id)))).map(toUsageEvent);
+}
+
+/**
+ * Events read through an index, with the replacements listed through them (`indexedVia`) put
+ * right after their original, where rating order has them: the one read path for the partition
+ * and day indexes. A replacement of this kind is found by its original's `replacedBy`; one its
+ * original names but the table does not hold yet (a submit between its two writes) is left out.
+ */
+export async function withReplacementsListedVia(events: readonly UsageEvent[]): Promise<UsageEvent[]> {
+  const asked = events.filter((e) => e.replacedBy?.length && e.indexedVia === undefined);
+  if (asked.length === 0) return [...events];
+  const listed = new Set(events.map((e) => e.eventId));
+  const via = new Map<string, UsageEvent[]>();
+  for (const r of await getEvents(asked.flatMap((e) => e.replacedBy!))) {
+    if (r.indexedVia === undefined || listed.has(r.eventId)) continue;
+    via.set(r.indexedVia, [...(via.get(r.indexedVia) ?? []), r]);
+  }
+  return events.flatMap((e) => [e, ...(via.get(e.eventId)?.sort(compareEvents) ?? [])]);
 }
 
 export async function childEventIds(parentEventId: string): Promise<string[]> {

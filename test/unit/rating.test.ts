@@ -4,7 +4,9 @@ import { amountDivisor, chargeFor, formatMoney, parsePrice, parseQuantity } from
 import {
   billPeriodOf,
   compareEvents,
+  parsePoint,
   periodCharges,
+  pointOf,
   rateFrom,
   ratePartition,
   RatingInputError,
@@ -427,6 +429,46 @@ describe('rating instants and bill periods', () => {
     expect(compareEvents(a, b)).toBeLessThan(0);
     expect(compareEvents({ ...a, eventId: 'a' }, a)).toBeLessThan(0);
     expect(compareEvents(a, { ...a })).toBe(0);
+  });
+
+  it("puts a replacement listed through its original at the original's place: right after it, before an event of the same instant with an id in between", () => {
+    const t = at('2024-01-01');
+    const original = { occurredAt: t, eventId: 'a' };
+    const between = { occurredAt: t, eventId: 'b' };
+    const replacement = { occurredAt: t, eventId: 'c', indexedVia: 'a' };
+    const early = { occurredAt: t, eventId: '0', indexedVia: 'a' };
+    expect([between, replacement, original, early].sort(compareEvents).map((e) => e.eventId)).toEqual([
+      'a',
+      '0',
+      'c',
+      'b',
+    ]);
+    // Without it, id order as before.
+    expect(compareEvents({ occurredAt: t, eventId: 'c' }, between)).toBeGreaterThan(0);
+  });
+
+  it('writes event points that sort as rating order and read back as they were written', () => {
+    const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,6}$/);
+    const event = fc
+      .record(
+        {
+          occurredAt: fc.constantFrom(at('2024-01-01'), at('2024-01-02')),
+          eventId: id,
+          indexedVia: id,
+        },
+        { requiredKeys: ['occurredAt', 'eventId'] },
+      )
+      .filter((e) => e.indexedVia !== e.eventId);
+    fc.assert(
+      fc.property(event, event, (a, b) => {
+        // One event has one place.
+        fc.pre(a.eventId !== b.eventId || a.indexedVia === b.indexedVia);
+        expect(parsePoint(pointOf(a))).toEqual(a);
+        const byPoint = pointOf(a) < pointOf(b) ? -1 : pointOf(a) > pointOf(b) ? 1 : 0;
+        expect(byPoint).toBe(Math.sign(compareEvents(a, b)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

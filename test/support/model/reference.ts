@@ -40,6 +40,8 @@ export interface ModelEvent {
   reversedBy?: string;
   replacedBy?: string[];
   replaces?: string;
+  /** A replacement at its original's instant and register takes the original's place in order. */
+  indexedVia?: string;
 }
 
 export interface ModelGrant {
@@ -116,11 +118,24 @@ function charge(quantity: bigint, unitPrice: bigint): bigint {
 
 // ---- order -----------------------------------------------------------------------------------
 
-/** Rating order: time, then id by code unit. */
-export function before(a: Pick<ModelEvent, 'occurredAt' | 'eventId'>, b: Pick<ModelEvent, 'occurredAt' | 'eventId'>) {
+/**
+ * Rating order: time, then place, then id by code unit. An event's place is its id, or for a
+ * replacement at its original's instant and register (of an original in its own place) the
+ * original's: the original first, then its replacements.
+ */
+export function before(
+  a: Pick<ModelEvent, 'occurredAt' | 'eventId' | 'indexedVia'>,
+  b: Pick<ModelEvent, 'occurredAt' | 'eventId' | 'indexedVia'>,
+) {
   const ta = Date.parse(a.occurredAt);
   const tb = Date.parse(b.occurredAt);
   if (ta !== tb) return ta < tb;
+  const pa = a.indexedVia ?? a.eventId;
+  const pb = b.indexedVia ?? b.eventId;
+  if (pa !== pb) return pa < pb;
+  if (a.eventId === b.eventId) return false;
+  if (a.eventId === pa) return true;
+  if (b.eventId === pb) return false;
   return a.eventId < b.eventId;
 }
 
@@ -264,16 +279,21 @@ export function outcomeOf(state: ModelState, batch: ModelBatch): SubscriptionOut
       );
       for (const r of o.replacements) {
         const sub = state.subscriptions.get(original.subscriptionId)!;
+        const register = sub.products[r.productId]!.register;
+        const occurredAt = new Date(Date.parse(r.occurredAt)).toISOString();
+        const samePlace =
+          register === original.register && occurredAt === original.occurredAt && original.indexedVia === undefined;
         inserted.push({
           eventId: r.eventId,
           subscriptionId: original.subscriptionId,
           productId: r.productId,
-          register: sub.products[r.productId]!.register,
+          register,
           quantity: scaled(r.quantity, QUANTITY_DIGITS),
-          occurredAt: new Date(Date.parse(r.occurredAt)).toISOString(),
+          occurredAt,
           status: 'LOADED',
           changes: 0,
           replaces: o.eventId,
+          ...(samePlace ? { indexedVia: o.eventId } : {}),
         });
       }
     }
