@@ -27,9 +27,9 @@ import type { z } from 'zod';
 import { prepareReplacements } from './replacements';
 import { holdBySelection, selectionApplies } from './selection-holds';
 import { allSelectionMembers } from './members';
-import { claimForOriginals } from './replacement-claims';
+import { claimForOriginals, MAX_CLAIM_READ } from './replacement-claims';
 import { partitionKey } from '../store/batch-partitions';
-import { releaseEmptiedClaim } from '../store/claims-for-originals';
+import { confirmedClaimPartitions, releaseEmptiedClaim } from '../store/claims-for-originals';
 import { excludeFromSelection, listSelections, releaseSelections } from '../store/selections';
 
 export async function openBatch(input: NewBatch, actor: string, now: string): Promise<Batch> {
@@ -194,9 +194,11 @@ export async function addReplacementsToBatch(
   source = 'api',
 ) {
   const batch = await batchFor(batchId, 'ADD_REPLACEMENTS');
+  // Read before the originals: in a partition claimed and confirmed by then, they need no second read.
+  const confirmedBeforeRead = await confirmedClaimPartitions(batchId);
   const prepared = await prepareReplacements(batch, requests, now);
   // Where the batch claims an original's partition, the original needs no hold of its own.
-  const { claimed, byHold } = await claimForOriginals(batch, prepared.ready, now);
+  const { claimed, byHold } = await claimForOriginals(batch, prepared.ready, now, MAX_CLAIM_READ, confirmedBeforeRead);
   const { newMembers, ...held } = await holdReplacements(batch, byHold, now, claimed);
   const result = { ...held, rejected: [...prepared.rejected, ...held.rejected] };
   // An original the batch already held (added by id) is not counted twice.

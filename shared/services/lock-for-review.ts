@@ -288,7 +288,10 @@ async function lockSubscription(batch: Batch, parts: BatchPartition[], actor: st
       continue;
     }
     const work = await partitionWork(batch, p, actor, now, 'preview');
-    const plan = await planFor(sub, { ...work.request, pending: work.pending }, false);
+    const plan = await planFor(sub, { ...work.request, pending: work.pending }, false, {
+      from: work.request.from!,
+      events: work.events,
+    });
     planned.push({ p, work, plan, register });
   }
   const [lines, documents] = await Promise.all([

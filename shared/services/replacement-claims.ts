@@ -22,7 +22,7 @@ const PARTITIONS_AT_ONCE = 8;
 export const MAX_CLAIM_READ = 20_000;
 
 export interface ClaimedOriginals {
-  /** Originals of partitions the batch claims (confirmed), read again after the confirmation. */
+  /** Originals of partitions the batch claims (confirmed), as read after the confirmation. */
   claimed: PreparedReplacement[];
   /** The rest: held one by one. */
   byHold: PreparedReplacement[];
@@ -38,6 +38,7 @@ export async function claimForOriginals(
   ready: readonly PreparedReplacement[],
   now: string,
   maxRead = MAX_CLAIM_READ,
+  confirmedBeforeRead: ReadonlySet<string> = new Set(),
 ): Promise<ClaimedOriginals> {
   const out: ClaimedOriginals = { claimed: [], byHold: [] };
   const groups = new Map<string, PreparedReplacement[]>();
@@ -47,6 +48,12 @@ export async function claimForOriginals(
   }
   await mapLimit([...groups.values()], PARTITIONS_AT_ONCE, async (group) => {
     const { subscriptionId, register } = group[0]!.original;
+    // Claimed and confirmed before the originals were read: no other batch can have changed them since.
+    if (confirmedBeforeRead.has(partitionKey(group[0]!.original))) {
+      for (const p of group)
+        (eligibilityRefusal(batch.type, p.original, batch.batchId) ? out.byHold : out.claimed).push(p);
+      return;
+    }
     if (!(await claimConfirmed(batch, subscriptionId, register, now, maxRead))) return void out.byHold.push(...group);
     // Read again after the confirmation: from then on no other batch can change them.
     const current = new Map((await getEvents(group.map((p) => p.original.eventId))).map((e) => [e.eventId, e]));

@@ -318,11 +318,15 @@ export async function finishSubmit(
   const failed = new Map(
     partitions.filter((p) => p.state === 'FAILED' || (failure && p.state !== 'DONE')).map((p) => [partitionKey(p), p]),
   );
+  // A partition done released every hold of the batch from its earliest point on (releasePartition).
+  const released = new Set(
+    partitions.filter((p) => p.state === 'DONE' && !failed.has(partitionKey(p))).map(partitionKey),
+  );
   let cursor = step.cursor;
   let counts = step.counts ?? noCounts();
   do {
     const page = await listMembers(batchId, {}, FINISH_PAGE, cursor ?? undefined);
-    counts = await settleMembers(batchId, page.items, failed, counts, failure);
+    counts = await settleMembers(batchId, page.items, failed, released, counts, failure);
     cursor = page.nextCursor ?? null;
     if (!cursor) {
       counts = await settleSelections(batchId, failed, counts);
@@ -338,11 +342,15 @@ async function settleMembers(
   batchId: string,
   members: readonly BatchMember[],
   failed: ReadonlyMap<string, BatchPartition>,
+  released: ReadonlySet<string>,
   before: Batch['counts'],
   failure?: { code: ErrorCode; message: string },
 ): Promise<Batch['counts']> {
   const counts = { ...before };
-  const events = new Map((await getEvents(members.map((m) => m.eventId))).map((e) => [e.eventId, e]));
+  // Only a member that may still be held is read: one its partition's release did not cover (an
+  // error at lock is not in the partition's earliest point, a failed partition released nothing).
+  const mayBeHeld = members.filter((m) => m.state === 'ERROR' || !released.has(partitionKey(m)));
+  const events = new Map((await getEvents(mayBeHeld.map((m) => m.eventId))).map((e) => [e.eventId, e]));
   for (const m of members) {
     if (m.role === 'RELATED' || m.relatedReason) counts.related++;
     else counts.events++;

@@ -15,6 +15,7 @@ import { isConditionFailure } from './errors';
 import type { TransactItem } from './grouped-transactions';
 import { intent, refusals, transact } from './intents';
 import { keys } from './keys';
+import { queryPrefix } from './query-all';
 import type { Selection } from './selections';
 
 /**
@@ -60,6 +61,34 @@ export async function confirmedClaims(
       .map((it) => partitionKey({ subscriptionId: String(it.subscriptionId), register: String(it.register) })),
   );
 }
+
+/**
+ * The partitions the batch claims for originals, confirmed, as they are now: up to `max` of its
+ * selections are read (a subset past that, which only costs a caller a read it could have spared).
+ */
+export async function confirmedClaimPartitions(batchId: string, max = CONFIRMED_READ_MAX): Promise<Set<string>> {
+  const out = new Set<string>();
+  let read = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await queryPrefix({
+      pk: keys.batchPartition(batchId),
+      prefix: keys.batchSelectionPrefix,
+      limit: Math.min(1000, max - read),
+      start,
+    });
+    for (const it of page.Items ?? []) {
+      read++;
+      if (typeof it.confirmedAt === 'string')
+        out.add(partitionKey({ subscriptionId: String(it.subscriptionId), register: String(it.register) }));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start && read < max);
+  return out;
+}
+
+/** Selections confirmedClaimPartitions reads at most: beyond, reading them costs more than it spares. */
+const CONFIRMED_READ_MAX = 2000;
 
 /** Confirms the batch's claim of the partition (see above). False: its selection is gone. */
 export async function confirmClaim(

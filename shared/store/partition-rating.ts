@@ -18,7 +18,7 @@ export interface RatePartitionRequest {
   /** `LOADED` events to rate; the partition is re-rated from the earliest of these and `from`. */
   toRate: readonly string[];
   /** Re-rate from here even when nothing new is rated (a top-up, a re-rate batch). */
-  from?: { occurredAt: string; eventId: string };
+  from?: RatingOrderKey;
   /** Business identity of the step (batch id and stage): ledger entries derive their keys from it. */
   stepId: string;
   actor: string;
@@ -46,13 +46,24 @@ export interface RatePartitionRequest {
   stage?: BatchStage;
 }
 
-/** Reads the partition and plans its re-rating; refuses periods already interfaced unless asked not to. */
+/** The partition's events from a point on, as a caller already read them (eventsFrom). */
+export interface PartitionRead {
+  from: RatingOrderKey;
+  events: readonly UsageEvent[];
+}
+
+/**
+ * Reads the partition and plans its re-rating; refuses periods already interfaced unless asked
+ * not to. A caller that read the partition just before passes what it read (`read`), so the
+ * events are not read again.
+ */
 export async function planFor(
   subscription: Subscription,
   req: RatePartitionRequest,
   refuseInterfaced = true,
+  read?: PartitionRead,
 ): Promise<PlanWithState> {
-  const snapshot = await loadSnapshot(subscription, req);
+  const snapshot = await loadSnapshot(subscription, req, read);
   const plan = planPartition(snapshot, req.now);
   const redirected = new Set<string>();
   if (plan.changes.length > 0 && req.creditRebillPeriod) {
@@ -105,18 +116,30 @@ async function interfacedPeriods(plan: PartitionPlan): Promise<string[]> {
     .map((l) => l.period);
 }
 
-async function loadSnapshot(subscription: Subscription, req: RatePartitionRequest) {
+async function loadSnapshot(subscription: Subscription, req: RatePartitionRequest, read?: PartitionRead) {
   const pending = req.pending ?? [];
-  const named = [...(await getEvents([...req.toRate, ...(req.reverse ?? [])])), ...pending];
+  const ids = [...req.toRate, ...(req.reverse ?? [])];
+  const readById = new Map(read?.events.map((e) => [e.eventId, e]));
+  // What the caller read is used as read; an event it did not find (the index lags) is read by id.
+  const named = [
+    ...(read ? ids.map((id) => readById.get(id)).filter((e): e is UsageEvent => e !== undefined) : []),
+    ...(await getEvents(read ? ids.filter((id) => !readById.has(id)) : ids)),
+    ...pending,
+  ];
   const starts = [
     ...named.map((e) => ({ occurredAt: e.occurredAt, eventId: e.eventId, indexedVia: e.indexedVia })),
     ...(req.from ? [req.from] : []),
   ];
   starts.sort(compareEvents);
   const start = starts[0];
+  const covered = read !== undefined && start !== undefined && compareEvents(start, read.from) >= 0;
   const [grants, later] = await Promise.all([
     listGrants(req.subscriptionId, req.register),
-    start ? eventsFrom(req.subscriptionId, req.register, start) : Promise.resolve([]),
+    !start
+      ? Promise.resolve([])
+      : covered
+        ? read.events.filter((e) => compareEvents(e, start) >= 0)
+        : eventsFrom(req.subscriptionId, req.register, start),
   ]);
   const events = new Map(later.map((e) => [e.eventId, e]));
   // The index is eventually consistent: the events asked for by id are read from the table itself.

@@ -103,6 +103,8 @@ interface Phase {
   seconds: number;
   /** Write units by kind of item (capacity.ts), when metered. */
   writeByKind: Record<string, number>;
+  /** Read units by call and kind of item (capacity.ts), when metered. */
+  readByKind: Record<string, number>;
   /** CPU seconds of this process (every handler runs in it) over wall seconds. */
   cpuShare: number;
   write: number;
@@ -112,8 +114,13 @@ interface Phase {
 /** Runs `work`, timing it and taking the capacity it used (when metered). */
 async function phase(capacity: Capacity | undefined, work: () => Promise<void>): Promise<Phase> {
   const before = capacity
-    ? { write: capacity.write, read: capacity.read, byKind: { ...capacity.writeByKind } }
-    : { write: 0, read: 0, byKind: {} };
+    ? {
+        write: capacity.write,
+        read: capacity.read,
+        byKind: { ...capacity.writeByKind },
+        readByKind: { ...capacity.readByKind },
+      }
+    : { write: 0, read: 0, byKind: {}, readByKind: {} };
   const start = performance.now();
   const cpu = process.cpuUsage();
   await work();
@@ -124,9 +131,15 @@ async function phase(capacity: Capacity | undefined, work: () => Promise<void>):
       .map(([k, v]) => [k, v - ((before.byKind as Record<string, number>)[k] ?? 0)])
       .filter(([, v]) => (v as number) > 0),
   );
+  const readByKind = Object.fromEntries(
+    Object.entries(capacity?.readByKind ?? {})
+      .map(([k, v]) => [k, v - ((before.readByKind as Record<string, number>)[k] ?? 0)])
+      .filter(([, v]) => (v as number) > 0),
+  );
   return {
     seconds,
     writeByKind,
+    readByKind,
     cpuShare: (used.user + used.system) / 1e6 / seconds,
     write: capacity ? capacity.write - before.write : NaN,
     read: capacity ? capacity.read - before.read : NaN,
@@ -240,6 +253,16 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
               return [
                 name,
                 Object.fromEntries(Object.entries(p.writeByKind).map(([k, v]) => [k, round(v / events, 3)])),
+              ];
+            }),
+          ),
+          // Where the reads go, per event: by phase, call and kind of item.
+          readPerEventByKind: Object.fromEntries(
+            (['add', 'lock', 'submit'] as const).map((name) => {
+              const p = { add, lock, submit }[name];
+              return [
+                name,
+                Object.fromEntries(Object.entries(p.readByKind).map(([k, v]) => [k, round(v / events, 3)])),
               ];
             }),
           ),

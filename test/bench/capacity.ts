@@ -100,6 +100,8 @@ export interface Capacity {
   indexWrite: number;
   /** Of `write`: by kind of item (`EVT/EVT`, `BATCH/MEM`, `SUB/REG`…, the keys' prefixes), index entries under `index`. */
   writeByKind: Record<string, number>;
+  /** Of `read`: by call and kind of item read (`BatchGetItem EVT/EVT`, `Query GSI1 EVT/EVT`…). */
+  readByKind: Record<string, number>;
   calls: number;
   /** DynamoDB Local's own ReturnConsumedCapacity figures, for comparison. */
   reported: { write: number; read: number };
@@ -189,6 +191,18 @@ function readBy(command: string, input: Record<string, any>, output: Record<stri
   }
 }
 
+/** The call and the kind of the first item a read returned, as readByKind names it. */
+function readKind(command: string, input: Record<string, any>, output: Record<string, any>): string {
+  const first =
+    output.Item ??
+    output.Items?.[0] ??
+    Object.values((output.Responses ?? {}) as Record<string, unknown[]>).flat()[0] ??
+    undefined;
+  const item = first as { PK?: unknown; SK?: unknown } | undefined;
+  const kind = item ? `${String(item.PK).split('#')[0]}/${String(item.SK).split('#')[0]}` : 'none';
+  return `${command.replace(/Command$/, '')}${input.IndexName ? ` ${input.IndexName}` : ''} ${kind}`;
+}
+
 /**
  * Meters every call of `doc` (and so of every handler in this process): after each write, reads
  * the items written (with a client of its own, not metered) to size them as they now are.
@@ -203,6 +217,7 @@ export function meterCapacity(
     read: 0,
     indexWrite: 0,
     writeByKind: {},
+    readByKind: {},
     calls: 0,
     reported: { write: 0, read: 0 },
   };
@@ -258,7 +273,10 @@ export function meterCapacity(
       .reduce((s: number, c: { CapacityUnits?: number }) => s + (c.CapacityUnits ?? 0), 0);
     if (!WRITE_COMMANDS.has(command)) {
       capacity.reported.read += reported;
-      capacity.read += readBy(command, input, output);
+      const units = readBy(command, input, output);
+      capacity.read += units;
+      const kind = readKind(command, input, output);
+      capacity.readByKind[kind] = (capacity.readByKind[kind] ?? 0) + units;
       return;
     }
     capacity.reported.write += reported;
