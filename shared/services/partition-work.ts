@@ -192,6 +192,8 @@ export async function insertReplacementPage(
   pending: readonly PendingReplacement[],
   pass: number,
   now: string,
+  /** Replacements known (from their original's member item) to share their original's partition. */
+  knownHere: ReadonlySet<string> = new Set(),
 ): Promise<number> {
   let inserted = 0;
   const parents = [...new Set(pending.map((p) => p.parentEventId).filter((x): x is string => !!x))];
@@ -205,7 +207,16 @@ export async function insertReplacementPage(
   };
   // Events of one pass do not depend on each other (a child waits for a later pass than its
   // parent): they are inserted together.
-  const thisPass = pending.filter((e) => Math.min(depthOf(e), REPLACEMENT_PASSES - 1) === pass);
+  const inPass = pending.filter((e) => Math.min(depthOf(e), REPLACEMENT_PASSES - 1) === pass);
+  // One its chunk inserts, known to share its original's partition, needs nothing read or written
+  // here (most of a REVERSE_REPLACE batch): the rest go on as below.
+  const byTheirChunks = inPass.filter((e) => knownHere.has(e.eventId) && insertedByItsChunk(e, true));
+  const chunksInsertKnown = await subscriptionsWithReplacementsInChunks(
+    batch.batchId,
+    byTheirChunks.map((e) => e.subscriptionId),
+  );
+  const skipped = new Set(byTheirChunks.filter((e) => chunksInsertKnown.has(e.subscriptionId)));
+  const thisPass = inPass.filter((e) => !skipped.has(e));
   // A retry does only what earlier attempts left undone: a replacement already inserted and
   // linked to its original costs no write, so each attempt has less to do than the one before
   // (re-sending every write made each retry as likely to meet a failure as the first).

@@ -75,17 +75,18 @@ async function claimConfirmed(
   now: string,
   maxRead: number,
 ): Promise<boolean> {
-  const shared = () => heldElsewhereIn(subscriptionId, register, batch.batchId, maxRead);
+  const shared = (consistent: boolean) => heldElsewhereIn(subscriptionId, register, batch.batchId, maxRead, consistent);
   const before = await getSelection(batch.batchId, subscriptionId, register);
   if (before?.confirmedAt) return true;
   if (!before) {
-    if ((await shared()) !== false) return false;
+    // A hint, read at half the units: the read after the claim decides.
+    if ((await shared(false)) !== false) return false;
     // Closed, or another batch's: the holds one by one answer that.
     if ((await selectPartition(batch.batchId, subscriptionId, register, undefined, now)) !== 'selected') return false;
   }
   // A hold by id that landed between the read and the claim: the claim goes again, unless an add
   // beside this one confirmed it meanwhile (then no other batch held an event there).
-  if ((await shared()) !== false) {
+  if ((await shared(true)) !== false) {
     if (await releaseUnconfirmed(batch.batchId, subscriptionId, register)) return false;
     return (await getSelection(batch.batchId, subscriptionId, register))?.confirmedAt !== undefined;
   }

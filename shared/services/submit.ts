@@ -108,7 +108,7 @@ export async function insertReplacementsStep(
   let { pass, cursor } = step;
   do {
     const page = await pendingReplacementPage(batch.batchId, REPLACEMENT_PAGE, cursor ?? undefined);
-    await insertReplacementPage(batch, page.items, pass, now());
+    await insertReplacementPage(batch, page.items, pass, now(), page.originalHere);
     cursor = page.nextCursor ?? null;
     if (!cursor) {
       pass++;

@@ -736,19 +736,26 @@ export async function pendingReplacementPage(
   batchId: string,
   limit: number,
   cursor?: string,
-): Promise<{ items: PendingReplacement[]; nextCursor?: string }> {
+): Promise<{ items: PendingReplacement[]; nextCursor?: string; originalHere: Set<string> }> {
   const at = decodeCursor(cursor, isPageCursor) ?? { s: 0 };
   const prefix = at.s === 0 ? keys.batchMemberPrefix : keys.batchReplacementsPrefix;
   const res = await queryPrefix({ pk: keys.batchPartition(batchId), prefix, limit, start: at.k });
   const found = res.Items ?? [];
+  // Which replacements share their original's partition, as their original's member item shows.
+  const originalHere = new Set<string>();
   const items =
     at.s === 0
-      ? found.flatMap((it) =>
-          Array.isArray(it.replacementEvents) ? (it.replacementEvents as Item[]).map(toPendingReplacement) : [],
-        )
+      ? found.flatMap((it) => {
+          if (!Array.isArray(it.replacementEvents)) return [];
+          const page = (it.replacementEvents as Item[]).map(toPendingReplacement);
+          for (const r of page)
+            if (r.subscriptionId === it.subscriptionId && r.register === it.register) originalHere.add(r.eventId);
+          return page;
+        })
       : found.map(toPendingReplacement);
-  if (res.LastEvaluatedKey) return { items, nextCursor: encodeCursor({ s: at.s, k: res.LastEvaluatedKey }) };
-  return at.s === 0 ? { items, nextCursor: encodeCursor({ s: 1 }) } : { items };
+  if (res.LastEvaluatedKey)
+    return { items, nextCursor: encodeCursor({ s: at.s, k: res.LastEvaluatedKey }), originalHere };
+  return at.s === 0 ? { items, nextCursor: encodeCursor({ s: 1 }), originalHere } : { items, originalHere };
 }
 
 const isPageCursor = (v: unknown): v is { s: 0 | 1; k?: Record<string, string> } =>

@@ -188,25 +188,30 @@ export const partitionEvents = (subscriptionId: string, register: string): Promi
 /**
  * Whether a batch other than `batchId` holds an event of the partition, reading it a page at a
  * time and stopping at the first such event; 'too large' once more than `max` events were read
- * (a request does not read on past that).
+ * (a request does not read on past that). `consistent` false reads at half the units, for an
+ * answer that is only a hint (a check that decides reads strongly after it).
  */
 export async function heldElsewhereIn(
   subscriptionId: string,
   register: string,
   batchId: string,
   max: number,
+  consistent = true,
 ): Promise<boolean | 'too large'> {
   let read = 0;
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await queryIndexItems({
-      TableName: clients.tableName,
-      IndexName: 'GSI1',
-      KeyConditionExpression: 'GSI1PK = :p',
-      ExpressionAttributeValues: { ':p': keys.partitionIndexKey(subscriptionId, register) },
-      Limit: 1000,
-      ExclusiveStartKey: start,
-    });
+    const page = await queryIndexItems(
+      {
+        TableName: clients.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :p',
+        ExpressionAttributeValues: { ':p': keys.partitionIndexKey(subscriptionId, register) },
+        Limit: 1000,
+        ExclusiveStartKey: start,
+      },
+      consistent,
+    );
     const events = await withReplacementsListedVia(page.Items.map(toUsageEvent));
     if (events.some((e) => e.heldBy !== undefined && e.heldBy !== batchId)) return true;
     read += events.length;

@@ -122,16 +122,20 @@ export function queryIndexAll(indexName: 'GSI1' | 'GSI2' | 'GSI3', key: string):
  */
 export async function queryIndexItems(
   input: QueryCommandInput & { IndexName: 'GSI1' },
+  /** False: the items are read eventually consistent too (half the read units), for a hint. */
+  consistent = true,
 ): Promise<{ Items: Item[]; LastEvaluatedKey?: Item }> {
   const res = await clients.dynamo.send(new QueryCommand(input));
   const entries = res.Items ?? [];
   const pk = `${input.IndexName}PK`;
   const sk = `${input.IndexName}SK`;
   const read = new Map(
-    (await batchGet(entries.map((e) => ({ PK: e.PK as string, SK: e.SK as string })))).map((item) => [
-      `${item.PK}\u0000${item.SK}`,
-      item,
-    ]),
+    (
+      await batchGet(
+        entries.map((e) => ({ PK: e.PK as string, SK: e.SK as string })),
+        consistent,
+      )
+    ).map((item) => [`${item.PK}\u0000${item.SK}`, item]),
   );
   const items: Item[] = [];
   for (const e of entries) {
