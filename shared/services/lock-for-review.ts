@@ -258,6 +258,8 @@ async function checkMembers(batch: Batch, members: BatchMember[], now: string): 
 
 /** Notes a selected partition from the earliest event its selection takes now (none: nothing to lock there). */
 async function noteSelection(batch: Batch, sel: Selection): Promise<void> {
+  // A claim for originals has no ranges: its originals are members, noted with them.
+  if (sel.ranges.length === 0) return;
   const first = liveSelected(sel, await partitionEvents(sel.subscriptionId, sel.register))[0];
   if (first) await notePartition(batch.batchId, lockStage(batch), sel.subscriptionId, sel.register, pointOf(first));
 }

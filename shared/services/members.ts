@@ -42,6 +42,8 @@ export async function selectionMembers(sel: Selection, partition: BatchPartition
       role: r.role,
       ...(r.role === 'RELATED' ? { relatedReason: 'LATER_IN_PARTITION' as const } : {}),
     }));
+  // A claim for originals has no ranges: it takes no event itself (its originals are members).
+  if (sel.ranges.length === 0) return [];
   return liveSelected(sel, await partitionEvents(sel.subscriptionId, sel.register)).map((e) => ({
     ...base,
     eventId: e.eventId,
