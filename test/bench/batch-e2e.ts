@@ -111,6 +111,14 @@ interface Phase {
   read: number;
 }
 
+/** What each kind counts now beyond what it counted `before` (kinds that grew only). */
+const sinceBefore = (now: Record<string, number> | undefined, before: Record<string, number>) =>
+  Object.fromEntries(
+    Object.entries(now ?? {})
+      .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0),
+  );
+
 /** Runs `work`, timing it and taking the capacity it used (when metered). */
 async function phase(capacity: Capacity | undefined, work: () => Promise<void>): Promise<Phase> {
   const before = capacity
@@ -120,22 +128,14 @@ async function phase(capacity: Capacity | undefined, work: () => Promise<void>):
         byKind: { ...capacity.writeByKind },
         readByKind: { ...capacity.readByKind },
       }
-    : { write: 0, read: 0, byKind: {}, readByKind: {} };
+    : { write: 0, read: 0, byKind: {} as Record<string, number>, readByKind: {} as Record<string, number> };
   const start = performance.now();
   const cpu = process.cpuUsage();
   await work();
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  const writeByKind = Object.fromEntries(
-    Object.entries(capacity?.writeByKind ?? {})
-      .map(([k, v]) => [k, v - ((before.byKind as Record<string, number>)[k] ?? 0)])
-      .filter(([, v]) => (v as number) > 0),
-  );
-  const readByKind = Object.fromEntries(
-    Object.entries(capacity?.readByKind ?? {})
-      .map(([k, v]) => [k, v - ((before.readByKind as Record<string, number>)[k] ?? 0)])
-      .filter(([, v]) => (v as number) > 0),
-  );
+  const writeByKind = sinceBefore(capacity?.writeByKind, before.byKind);
+  const readByKind = sinceBefore(capacity?.readByKind, before.readByKind);
   return {
     seconds,
     writeByKind,
@@ -223,6 +223,15 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
   const byTask = tasksBetween(tallyBefore, taskTally());
   const lockAndSubmit = lock.seconds + submit.seconds;
   const whole = add.seconds + lockAndSubmit;
+  const perEventByPhase = (kind: 'writeByKind' | 'readByKind') =>
+    Object.fromEntries(
+      (['add', 'lock', 'submit'] as const).map((name) => [
+        name,
+        Object.fromEntries(
+          Object.entries({ add, lock, submit }[name][kind]).map(([k, v]) => [k, round(v / events, 3)]),
+        ),
+      ]),
+    );
   return {
     type,
     status: done.status,
@@ -247,25 +256,9 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
           writePerEvent: round((add.write + lock.write + submit.write) / events),
           readPerEvent: round((add.read + lock.read + submit.read) / events),
           // Where the writes go, per event: by phase and kind of item (`index`: index entries).
-          writePerEventByKind: Object.fromEntries(
-            (['add', 'lock', 'submit'] as const).map((name) => {
-              const p = { add, lock, submit }[name];
-              return [
-                name,
-                Object.fromEntries(Object.entries(p.writeByKind).map(([k, v]) => [k, round(v / events, 3)])),
-              ];
-            }),
-          ),
+          writePerEventByKind: perEventByPhase('writeByKind'),
           // Where the reads go, per event: by phase, call and kind of item.
-          readPerEventByKind: Object.fromEntries(
-            (['add', 'lock', 'submit'] as const).map((name) => {
-              const p = { add, lock, submit }[name];
-              return [
-                name,
-                Object.fromEntries(Object.entries(p.readByKind).map(([k, v]) => [k, round(v / events, 3)])),
-              ];
-            }),
-          ),
+          readPerEventByKind: perEventByPhase('readByKind'),
         }
       : undefined,
     stateTransitions: sum('transitions'),
