@@ -508,15 +508,16 @@ export async function holdReplacements(
   };
   // The common case, originals not held yet, goes many to a transaction; any an own condition
   // refuses (held meanwhile, a member already there, an id taken) is decided one by one below.
-  const groupsOf = (originals: readonly PreparedReplacement[]) => {
+  const groupsOf = (originals: readonly PreparedReplacement[], size: number) => {
     const sorted = byPartition(originals, (p) => p.original);
-    return Array.from({ length: Math.ceil(sorted.length / REPLACEMENT_GROUP) }, (_, g) =>
-      sorted.slice(g * REPLACEMENT_GROUP, (g + 1) * REPLACEMENT_GROUP),
-    );
+    return Array.from({ length: Math.ceil(sorted.length / size) }, (_, g) => sorted.slice(g * size, (g + 1) * size));
   };
   const groups = [
-    ...groupsOf(ready.filter((p) => p.original.heldBy === undefined)).map((g) => ({ g, claimed: false })),
-    ...groupsOf(claimed).map((g) => ({ g, claimed: true })),
+    ...groupsOf(
+      ready.filter((p) => p.original.heldBy === undefined),
+      REPLACEMENT_GROUP,
+    ).map((g) => ({ g, claimed: false })),
+    ...groupsOf(claimed, CLAIMED_REPLACEMENT_GROUP).map((g) => ({ g, claimed: true })),
   ];
   const slow = ready.filter((p) => p.original.heldBy !== undefined).map((p) => ({ p, claimed: false }));
   // A lock may close the gates while the groups are written: what was written before stays (and
@@ -540,7 +541,7 @@ export async function holdReplacements(
           shared: (entries) => [gateOpen(batch.batchId, entries[0]!.original.eventId)],
           sharedRefused: () => editsClosed(batch),
         },
-        REPLACEMENT_GROUP,
+        claimed ? CLAIMED_REPLACEMENT_GROUP : REPLACEMENT_GROUP,
       );
     } catch (err) {
       return refuseClosed(err, group);
@@ -563,6 +564,13 @@ export async function holdReplacements(
  * limit): as many as events per hold, so the gate and claim checks are shared as widely.
  */
 const REPLACEMENT_GROUP = 16;
+
+/**
+ * Originals per transaction in partitions the batch claims: a member item each (no hold), so three
+ * times as many fit, and each claim's write and the gate's check are shared by three times as many.
+ * Their replacements in other partitions still split a group at the item limit.
+ */
+const CLAIMED_REPLACEMENT_GROUP = 48;
 
 /** Identifies a set of replacement events by content, whatever their order. */
 function replacementsFingerprint(events: readonly NewUsageEvent[]): string {

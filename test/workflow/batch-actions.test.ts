@@ -20,7 +20,12 @@ async function draftWith(type: 'RATING' | 'RERATE', count = 2) {
   const sub = uniqueId('sub');
   await call('PUT', `/v1/subscriptions/${sub}`, { body: aSubscription() });
   const events = Array.from({ length: count }, (_, i) =>
-    anEvent({ subscriptionId: sub, quantity: '10', occurredAt: `2026-03-${String(i + 1).padStart(2, '0')}T10:00:00Z` }),
+    // A day each from March 1st at 10:00; past the 28th, the next hour round again.
+    anEvent({
+      subscriptionId: sub,
+      quantity: '10',
+      occurredAt: `2026-03-${String((i % 28) + 1).padStart(2, '0')}T${10 + Math.floor(i / 28)}:00:00Z`,
+    }),
   );
   expect((await call('POST', '/v1/usage-events', { body: { events } })).body.accepted).toBe(count);
   const batchId = (await call('POST', '/v1/batches', { body: { type } })).body.batchId as string;
@@ -300,7 +305,7 @@ describe('an add racing a lock', () => {
   });
 
   it('of replacements answers what landed too: originals held before the lock closed edits are added (and logged), the rest refused', async () => {
-    const { sub, ids } = await ratedEvents(20);
+    const { sub, ids } = await ratedEvents(52);
     const batchId = (await call('POST', '/v1/batches', { body: { type: 'REVERSE_REPLACE' } })).body.batchId as string;
     const replacing = (id: string) => ({
       originalEventId: id,
@@ -312,16 +317,17 @@ describe('an add racing a lock', () => {
     expect(first.body.added).toBe(1);
     const res = await addOvertakenByLock(batchId, 'replacements', { replacements: ids.slice(1).map(replacing) });
     expect(res.status).toBe(200);
-    // Originals go 16 to a transaction: the first group landed, the second met the closed gate.
-    expect(res.body.added).toBe(16);
+    // The first add claimed the partition, so its originals go 48 to a transaction: the first
+    // group landed, the second met the closed gate.
+    expect(res.body.added).toBe(48);
     expect(res.body.rejected).toHaveLength(3);
     expect(new Set(res.body.rejected.map((r: { code: string }) => r.code))).toEqual(new Set(['INVALID_TRANSITION']));
     // Members the requests added; lock also holds the later events of the subscription as RELATED.
     const members = (await call('GET', `/v1/batches/${batchId}/members?limit=100`)).body.items as { role: string }[];
-    expect(members.filter((m) => m.role === 'MEMBER')).toHaveLength(17);
+    expect(members.filter((m) => m.role === 'MEMBER')).toHaveLength(49);
     const log = (await call('GET', `/v1/batches/${batchId}/log`)).body.items as { action: string; message: string }[];
     expect(log.filter((e) => e.action === 'ADD_REPLACEMENTS').map((e) => e.message)).toContainEqual(
-      expect.stringContaining('holding 16 original(s)'),
+      expect.stringContaining('holding 48 original(s)'),
     );
   });
 });

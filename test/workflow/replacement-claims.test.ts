@@ -132,6 +132,37 @@ describe('a REVERSE_REPLACE add', () => {
     expect(await checkClaims()).toEqual([]);
   });
 
+  it('adds more originals than one transaction takes, over several claimed partitions, each once and without a hold; submit reverses each', async () => {
+    // Three partitions of 20: one request's originals span more than one transaction of claimed originals.
+    const parts = await Promise.all([ratedEvents(20), ratedEvents(20), ratedEvents(20)]);
+    const batchId = await newBatch('REVERSE_REPLACE');
+    const res = await call('POST', `/v1/batches/${batchId}/replacements`, {
+      body: {
+        replacements: parts.flatMap(({ sub, ids }) =>
+          ids.map((id) => ({
+            originalEventId: id,
+            events: [anEvent({ subscriptionId: sub, eventId: `${id}-fix`, quantity: '7' })],
+          })),
+        ),
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ added: 60, rejected: [] });
+    const all = parts.flatMap((p) => p.ids);
+    for (const { sub } of parts) expect(await claimOf(sub)).toBe(batchId);
+    for (const id of all) expect((await event(id)).heldBy).toBeUndefined();
+    expect(await memberIds(batchId)).toEqual([...all].sort());
+    expect(await checkClaims()).toEqual([]);
+    await act(batchId, 'lock', ['LOCKED']);
+    expect((await act(batchId, 'submit', FINISHED)).status).toBe('COMPLETED');
+    for (const id of all) {
+      const original = await event(id);
+      expect([id, original.status, [...original.replacedBySet]]).toEqual([id, 'REVERSED', [`${id}-fix`]]);
+    }
+    expect(await checkHolds()).toEqual([]);
+    expect(await checkClaims()).toEqual([]);
+  });
+
   it('holds the originals one by one where another batch holds an event of the partition', async () => {
     const { sub, ids } = await ratedEvents(3);
     const rerate = await newBatch('RERATE');
