@@ -505,6 +505,10 @@ export async function runBatchE2e({
           scaling: timedSmall ? round(r.lockAndSubmitSeconds / timedSmall[k].lockAndSubmitSeconds, 2) : undefined,
           smallLockAndSubmitSeconds: timedSmall?.[k].lockAndSubmitSeconds,
           smallWholeSeconds: timedSmall?.[k].wholeSeconds,
+          // The small pass's phases beside the large one's: which of them grows faster than ingest.
+          smallAddSeconds: timedSmall?.[k].addSeconds,
+          smallLockSeconds: timedSmall?.[k].lockSeconds,
+          smallSubmitSeconds: timedSmall?.[k].submitSeconds,
           wholeScaling: wholeScaling === undefined ? undefined : round(wholeScaling, 2),
           wholeScalingOverIngest:
             wholeScaling === undefined || ingestScaling === undefined
