@@ -508,16 +508,20 @@ export async function holdReplacements(
   };
   // The common case, originals not held yet, goes many to a transaction; any an own condition
   // refuses (held meanwhile, a member already there, an id taken) is decided one by one below.
-  const groupsOf = (originals: readonly PreparedReplacement[], size: number) => {
+  const groupsOf = (originals: readonly PreparedReplacement[], claimed: boolean) => {
     const sorted = byPartition(originals, (p) => p.original);
-    return Array.from({ length: Math.ceil(sorted.length / size) }, (_, g) => sorted.slice(g * size, (g + 1) * size));
+    const size = groupSize(claimed);
+    return Array.from({ length: Math.ceil(sorted.length / size) }, (_, g) => ({
+      g: sorted.slice(g * size, (g + 1) * size),
+      claimed,
+    }));
   };
   const groups = [
     ...groupsOf(
       ready.filter((p) => p.original.heldBy === undefined),
-      REPLACEMENT_GROUP,
-    ).map((g) => ({ g, claimed: false })),
-    ...groupsOf(claimed, CLAIMED_REPLACEMENT_GROUP).map((g) => ({ g, claimed: true })),
+      false,
+    ),
+    ...groupsOf(claimed, true),
   ];
   const slow = ready.filter((p) => p.original.heldBy !== undefined).map((p) => ({ p, claimed: false }));
   // A lock may close the gates while the groups are written: what was written before stays (and
@@ -541,7 +545,7 @@ export async function holdReplacements(
           shared: (entries) => [gateOpen(batch.batchId, entries[0]!.original.eventId)],
           sharedRefused: () => editsClosed(batch),
         },
-        claimed ? CLAIMED_REPLACEMENT_GROUP : REPLACEMENT_GROUP,
+        groupSize(claimed),
       );
     } catch (err) {
       return refuseClosed(err, group);
@@ -571,6 +575,8 @@ const REPLACEMENT_GROUP = 16;
  * Their replacements in other partitions still split a group at the item limit.
  */
 const CLAIMED_REPLACEMENT_GROUP = 48;
+
+const groupSize = (claimed: boolean) => (claimed ? CLAIMED_REPLACEMENT_GROUP : REPLACEMENT_GROUP);
 
 /** Identifies a set of replacement events by content, whatever their order. */
 function replacementsFingerprint(events: readonly NewUsageEvent[]): string {
