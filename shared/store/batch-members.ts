@@ -572,7 +572,9 @@ const REPLACEMENT_GROUP = 16;
 /**
  * Originals per transaction in partitions the batch claims: a member item each (no hold), so three
  * times as many fit, and each claim's write and the gate's check are shared by three times as many.
- * Their replacements in other partitions still split a group at the item limit.
+ * 48 keeps the worst case (every original in a partition of its own: 48 members, 48 claim writes
+ * and the gate) within the 100-item limit; replacements filed in other partitions split a group
+ * there (writeGrouped).
  */
 const CLAIMED_REPLACEMENT_GROUP = 48;
 
