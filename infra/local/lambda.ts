@@ -11,8 +11,11 @@ export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 /** The function whose invocation is running (one store object per invocation): lets a test aim faults at workflow tasks only. */
 export const currentInvocation = new AsyncLocalStorage<{ functionName: string }>();
 
-/** Invocations so far and their summed duration, by function: what a Lambda bill counts. */
-export const invocationTally = new Map<string, { count: number; seconds: number }>();
+/**
+ * Invocations so far and their summed duration, by function: what a Lambda bill counts; and the
+ * longest one, which a deployed function's timeout would have to allow (this runner has none).
+ */
+export const invocationTally = new Map<string, { count: number; seconds: number; longest: number }>();
 
 /** Imports a module named from the project root (route table, workflow list); its `handler` export must be a function. */
 export async function loadHandlerModule(modulePath: string): Promise<{ handler: Handler }> {
@@ -33,10 +36,12 @@ export async function invokeFunction(functionName: string, handler: Handler, eve
   try {
     return await currentInvocation.run({ functionName }, () => handler(event, lambdaContext(functionName)));
   } finally {
-    const tally = invocationTally.get(functionName) ?? { count: 0, seconds: 0 };
+    const tally = invocationTally.get(functionName) ?? { count: 0, seconds: 0, longest: 0 };
+    const seconds = (performance.now() - start) / 1000;
     invocationTally.set(functionName, {
       count: tally.count + 1,
-      seconds: tally.seconds + (performance.now() - start) / 1000,
+      seconds: tally.seconds + seconds,
+      longest: Math.max(tally.longest, seconds),
     });
   }
 }

@@ -83,18 +83,31 @@ async function historyOf(executionArn: string): Promise<{ transitions: number; i
 const taskSeconds = () =>
   Object.keys(taskFunctions).reduce((s, name) => s + (invocationTally.get(name)?.seconds ?? 0), 0);
 
-/** Each workflow task's invocations and summed seconds so far. */
-const taskTally = () =>
-  new Map(
-    Object.keys(taskFunctions).map((name) => [name, { ...(invocationTally.get(name) ?? { count: 0, seconds: 0 }) }]),
+/**
+ * Each workflow task's invocations and summed seconds so far. Starts each task's longest
+ * invocation afresh, so the next tally's `longest` is the longest since this one.
+ */
+function taskTally() {
+  return new Map(
+    Object.keys(taskFunctions).map((name) => {
+      const tally = invocationTally.get(name) ?? { count: 0, seconds: 0, longest: 0 };
+      invocationTally.set(name, { ...tally, longest: 0 });
+      return [name, { ...tally }];
+    }),
   );
+}
 
-/** What each task did between two tallies: its invocations and their summed seconds. */
+/** What each task did between two tallies: its invocations, their summed seconds and the longest one. */
 function tasksBetween(before: ReturnType<typeof taskTally>, after: ReturnType<typeof taskTally>) {
-  const out: Record<string, { invocations: number; seconds: number }> = {};
+  const out: Record<string, { invocations: number; seconds: number; longestSeconds: number }> = {};
   for (const [name, a] of after) {
     const b = before.get(name)!;
-    if (a.count > b.count) out[name] = { invocations: a.count - b.count, seconds: round(a.seconds - b.seconds) };
+    if (a.count > b.count)
+      out[name] = {
+        invocations: a.count - b.count,
+        seconds: round(a.seconds - b.seconds),
+        longestSeconds: round(a.longest),
+      };
   }
   return out;
 }
@@ -166,8 +179,14 @@ async function fill(batchId: string, type: BatchType, world: World): Promise<{ c
     }
   };
   if (type === 'REVERSE_REPLACE') {
-    const pages = Array.from({ length: Math.ceil(world.events.length / 500) }, (_, p) =>
-      world.events.slice(p * 500, p * 500 + 500),
+    // A hundred subscriptions at a time, as the criteria below: each request then brings the same
+    // number of originals of each partition (5 of each of 100) at every size. In plain event order
+    // a request at 1,000 subscriptions brought 1 original of each of 500, and an add's work has a
+    // part per partition and request: the large pass measured other requests than the small one.
+    const block = new Map(world.subs.map((s, i) => [s, Math.floor(i / 100)]));
+    const inBlocks = [...world.events].sort((a, b) => block.get(a.subscriptionId)! - block.get(b.subscriptionId)!);
+    const pages = Array.from({ length: Math.ceil(inBlocks.length / 500) }, (_, p) =>
+      inBlocks.slice(p * 500, p * 500 + 500),
     );
     await mapLimit(pages, 2, async (page) => {
       const res = await timed(() =>
@@ -474,8 +493,16 @@ export async function runBatchE2e({
     bound: smoke ? 500 : undefined,
     dynamoEndpoint,
   });
+  // Each pass says when it is done: a full-size run takes the better part of an hour.
+  const done = (name: string, p: Awaited<ReturnType<typeof pass>>) =>
+    console.error(
+      `batch-e2e: ${name} pass (${p.events} events) done: whole batch ${KEYS.map((k) => `${p[k].type} ${round(p[k].wholeSeconds)} s`).join(', ')}`,
+    );
+  done('metered', metered);
   const timedSmall = smoke ? undefined : await pass(small, smallSubs, { metered: false, dynamoEndpoint });
+  if (timedSmall) done('small', timedSmall);
   const timed = smoke ? metered : await pass(large, largeSubs, { metered: false, bound: 20_000, dynamoEndpoint });
+  if (!smoke) done('large', timed);
   // The same events over the same subscriptions, half of them in one: one long partition.
   // BENCH_SKEWED=0 leaves it out (its figure reads "not measured"): at the default size it is
   // the run's longest pass.
