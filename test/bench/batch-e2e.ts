@@ -306,7 +306,8 @@ async function build(
   total: number,
   subscriptions: number,
   skewed: boolean,
-): Promise<World & { ingestSeconds: number }> {
+  capacity: Capacity | undefined,
+): Promise<World & { ingestSeconds: number; ingestWrite: number }> {
   const now = at();
   const subs = Array.from({ length: subscriptions }, (_, i) => `bench-sub-${i}`);
   const plan = SubscriptionInput.parse({
@@ -347,8 +348,14 @@ async function build(
   });
   const chunks = Array.from({ length: Math.ceil(total / 500) }, (_, c) => events.slice(c * 500, c * 500 + 500));
   const start = performance.now();
+  const writtenBefore = capacity?.write ?? NaN;
   await mapLimit(chunks, 4, (chunk) => ingestEvents(chunk, now));
-  return { subs, events, ingestSeconds: round((performance.now() - start) / 1000) };
+  return {
+    subs,
+    events,
+    ingestSeconds: round((performance.now() - start) / 1000),
+    ingestWrite: (capacity?.write ?? NaN) - writtenBefore,
+  };
 }
 
 /** The scenario on a fresh stack: RATING, a top-up, RERATE, REVERSE_REPLACE. */
@@ -370,7 +377,7 @@ async function pass(
       })
     : undefined;
   try {
-    const world = await build(total, subscriptions, options.skewed ?? false);
+    const world = await build(total, subscriptions, options.skewed ?? false, meter?.capacity);
     // The bound is taken before and after the batches: the machine's load may change between.
     const boundBefore = options.bound ? await writeBound(options.bound, 'before') : undefined;
     const rating = await runBatch('RATING', world, meter?.capacity);
@@ -402,6 +409,8 @@ async function pass(
       events: total,
       subscriptions,
       ingestSeconds: world.ingestSeconds,
+      // Write units per event of plain ingest (when metered): its conditional put and index entries.
+      ingestWritePerEvent: round(world.ingestWrite / total),
       rating,
       rerate,
       reverseReplace,
@@ -496,7 +505,7 @@ export async function runBatchE2e({
   // Each pass says when it is done: a full-size run takes the better part of an hour.
   const done = (name: string, p: Awaited<ReturnType<typeof pass>>) =>
     console.error(
-      `batch-e2e: ${name} pass (${p.events} events) done: whole batch ${KEYS.map((k) => `${p[k].type} ${round(p[k].wholeSeconds)} s`).join(', ')}`,
+      `batch-e2e: ${name} pass (${p.events} events) done: whole batch ${KEYS.map((k) => `${p[k].type} ${p[k].wholeSeconds} s (add ${p[k].addSeconds}, lock ${p[k].lockSeconds}, submit ${p[k].submitSeconds})`).join(', ')}`,
     );
   done('metered', metered);
   const timedSmall = smoke ? undefined : await pass(small, smallSubs, { metered: false, dynamoEndpoint });
@@ -536,6 +545,7 @@ export async function runBatchE2e({
           smallAddSeconds: timedSmall?.[k].addSeconds,
           smallLockSeconds: timedSmall?.[k].lockSeconds,
           smallSubmitSeconds: timedSmall?.[k].submitSeconds,
+          smallTasks: timedSmall?.[k].tasks,
           wholeScaling: wholeScaling === undefined ? undefined : round(wholeScaling, 2),
           wholeScalingOverIngest:
             wholeScaling === undefined || ingestScaling === undefined
@@ -553,6 +563,11 @@ export async function runBatchE2e({
     }),
   );
   const p = (k: Key) => per[k]!;
+  // Plain ingest against the same bound: one conditional put per event and its index entries,
+  // no batch, no read. What a whole batch's share of the bound can be is set beside it.
+  const ingestShareOfBound = smoke
+    ? undefined
+    : round(((large / timed.ingestSeconds) * metered.ingestWritePerEvent) / bound.writeUnitsPerSecond, 3);
   const two = (n: number) => n.toFixed(2);
   const dollars = (n: number) => `$${n.toFixed(2)}`;
   const scalingFigure = `time(${grouped(large)}) ÷ time(${grouped(small)}) ÷ the same for plain ingest`;
@@ -604,7 +619,14 @@ export async function runBatchE2e({
     seconds,
     perCore: false,
     note: `${figure('rerate')}; ${figure('reverseReplace')}`,
-    lines: acceptance.map(acceptanceLine),
+    lines: [
+      ...acceptance.map(acceptanceLine),
+      ...(ingestShareOfBound === undefined
+        ? []
+        : [
+            `for comparison, plain ingest (${metered.ingestWritePerEvent} write units per event, no batch): ${two(ingestShareOfBound)} of the write bound`,
+          ]),
+    ],
     details: {
       sizes: {
         large: { events: large, subscriptions: largeSubs },
@@ -618,6 +640,8 @@ export async function runBatchE2e({
       smallIngestSeconds: timedSmall?.ingestSeconds,
       skewedIngestSeconds: skewed?.ingestSeconds,
       ingestScaling: ingestScaling === undefined ? undefined : round(ingestScaling, 2),
+      ingestWritePerEvent: metered.ingestWritePerEvent,
+      ingestShareOfBound,
       ...per,
       acceptance,
       writeBound: bound,
