@@ -63,20 +63,45 @@ async function waitFor(batchId: string, executionArn: string, statuses: string[]
   }
 }
 
-/** State transitions and Lambda invocations, from an execution's history. */
-async function historyOf(executionArn: string): Promise<{ transitions: number; invocations: number }> {
+/**
+ * State transitions and Lambda invocations, from an execution's history; and its seconds before
+ * its Map of partition shards, in it and after it (which step of a workflow grows with the batch).
+ */
+async function historyOf(
+  executionArn: string,
+): Promise<{ transitions: number; invocations: number; steps: { beforeMap: number; map: number; afterMap: number } }> {
   let transitions = 0;
   let invocations = 0;
+  let first: number | undefined;
+  let last = 0;
+  let mapEntered: number | undefined;
+  let mapExited: number | undefined;
   let nextToken: string | undefined;
   do {
     const page = await clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
     for (const e of page.events ?? []) {
+      const t = e.timestamp?.getTime() ?? last;
+      first ??= t;
+      last = t;
       if (e.type?.endsWith('StateEntered')) transitions++;
       if (e.type === 'TaskScheduled' || e.type === 'LambdaFunctionScheduled') invocations++;
+      if (e.type === 'MapStateEntered') mapEntered ??= t;
+      if (e.type === 'MapStateExited') mapExited = t;
     }
     nextToken = page.nextToken;
   } while (nextToken);
-  return { transitions, invocations };
+  const start = first ?? 0;
+  const inMap = mapEntered ?? last;
+  const outOfMap = mapExited ?? inMap;
+  return {
+    transitions,
+    invocations,
+    steps: {
+      beforeMap: round((inMap - start) / 1000),
+      map: round((outOfMap - inMap) / 1000),
+      afterMap: round((last - outOfMap) / 1000),
+    },
+  };
 }
 
 /** Summed duration of the workflow tasks' invocations so far (the local Lambda runner's tally). */
@@ -280,6 +305,9 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
           readPerEventByKind: perEventByPhase('readByKind'),
         }
       : undefined,
+    // Lock's and submit's seconds before, in and after their Map of shards.
+    lockSteps: h[0]!.steps,
+    submitSteps: h[1]!.steps,
     stateTransitions: sum('transitions'),
     lambdaInvocations: sum('invocations'),
     stateTransitionsPerEvent: round(sum('transitions') / events, 5),
@@ -546,6 +574,8 @@ export async function runBatchE2e({
           smallLockSeconds: timedSmall?.[k].lockSeconds,
           smallSubmitSeconds: timedSmall?.[k].submitSeconds,
           smallTasks: timedSmall?.[k].tasks,
+          smallLockSteps: timedSmall?.[k].lockSteps,
+          smallSubmitSteps: timedSmall?.[k].submitSteps,
           wholeScaling: wholeScaling === undefined ? undefined : round(wholeScaling, 2),
           wholeScalingOverIngest:
             wholeScaling === undefined || ingestScaling === undefined
