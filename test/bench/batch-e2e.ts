@@ -108,18 +108,18 @@ async function historyOf(
 const taskSeconds = () =>
   Object.keys(taskFunctions).reduce((s, name) => s + (invocationTally.get(name)?.seconds ?? 0), 0);
 
-/**
- * Each workflow task's invocations and summed seconds so far. Starts each task's longest
- * invocation afresh, so the next tally's `longest` is the longest since this one.
- */
-function taskTally() {
-  return new Map(
-    Object.keys(taskFunctions).map((name) => {
-      const tally = invocationTally.get(name) ?? { count: 0, seconds: 0, longest: 0 };
-      invocationTally.set(name, { ...tally, longest: 0 });
-      return [name, { ...tally }];
-    }),
+/** Each workflow task's invocations, summed seconds and longest invocation so far. */
+const taskTally = () =>
+  new Map(
+    Object.keys(taskFunctions).map((name) => [
+      name,
+      { ...(invocationTally.get(name) ?? { count: 0, seconds: 0, longest: 0 }) },
+    ]),
   );
+
+/** Starts each task's longest invocation afresh: from then on it is the longest since. */
+function restartLongest(): void {
+  for (const [name, tally] of invocationTally) invocationTally.set(name, { ...tally, longest: 0 });
 }
 
 /** What each task did between two tallies: its invocations, their summed seconds and the longest one. */
@@ -247,6 +247,7 @@ async function runBatch(type: BatchType, world: World, capacity: Capacity | unde
   let api = { calls: 0, callSeconds: 0 };
   const add = await phase(capacity, async () => void (api = await fill(batchId, type, world)));
   const tasksBefore = taskSeconds();
+  restartLongest();
   const tallyBefore = taskTally();
   let lockArn = '';
   let submitArn = '';
@@ -335,7 +336,7 @@ async function build(
   subscriptions: number,
   skewed: boolean,
   capacity: Capacity | undefined,
-): Promise<World & { ingestSeconds: number; ingestWrite: number }> {
+): Promise<World & { ingestSeconds: number; ingestWrite?: number }> {
   const now = at();
   const subs = Array.from({ length: subscriptions }, (_, i) => `bench-sub-${i}`);
   const plan = SubscriptionInput.parse({
@@ -376,13 +377,13 @@ async function build(
   });
   const chunks = Array.from({ length: Math.ceil(total / 500) }, (_, c) => events.slice(c * 500, c * 500 + 500));
   const start = performance.now();
-  const writtenBefore = capacity?.write ?? NaN;
+  const writtenBefore = capacity?.write ?? 0;
   await mapLimit(chunks, 4, (chunk) => ingestEvents(chunk, now));
   return {
     subs,
     events,
     ingestSeconds: round((performance.now() - start) / 1000),
-    ingestWrite: (capacity?.write ?? NaN) - writtenBefore,
+    ...(capacity ? { ingestWrite: capacity.write - writtenBefore } : {}),
   };
 }
 
@@ -438,7 +439,7 @@ async function pass(
       subscriptions,
       ingestSeconds: world.ingestSeconds,
       // Write units per event of plain ingest (when metered): its conditional put and index entries.
-      ingestWritePerEvent: round(world.ingestWrite / total),
+      ingestWritePerEvent: world.ingestWrite === undefined ? undefined : round(world.ingestWrite / total),
       rating,
       rerate,
       reverseReplace,
@@ -595,9 +596,10 @@ export async function runBatchE2e({
   const p = (k: Key) => per[k]!;
   // Plain ingest against the same bound: one conditional put per event and its index entries,
   // no batch, no read. What a whole batch's share of the bound can be is set beside it.
-  const ingestShareOfBound = smoke
-    ? undefined
-    : round(((large / timed.ingestSeconds) * metered.ingestWritePerEvent) / bound.writeUnitsPerSecond, 3);
+  const ingestShareOfBound =
+    smoke || metered.ingestWritePerEvent === undefined
+      ? undefined
+      : round(((large / timed.ingestSeconds) * metered.ingestWritePerEvent) / bound.writeUnitsPerSecond, 3);
   const two = (n: number) => n.toFixed(2);
   const dollars = (n: number) => `$${n.toFixed(2)}`;
   const scalingFigure = `time(${grouped(large)}) ÷ time(${grouped(small)}) ÷ the same for plain ingest`;
