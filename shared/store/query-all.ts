@@ -88,9 +88,11 @@ export async function queryPrefix(q: {
     }),
   );
   if (!bounded) return res;
+  // Everything came back at or after the start key in DynamoDB's (UTF-8) order: only the start
+  // key itself is dropped, by equality (JavaScript compares UTF-16 units, another order).
   const items = (res.Items ?? []).filter((it) => {
     const sk = it.SK as string;
-    return sk.startsWith(q.prefix) && (from === undefined || sk > from);
+    return sk.startsWith(q.prefix) && sk !== from;
   });
   // The start key was gone (deleted since): one item more than the limit came back.
   if (q.limit !== undefined && items.length > q.limit) {
