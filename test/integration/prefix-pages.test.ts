@@ -11,8 +11,8 @@ let table: TestTable;
 beforeAll(async () => {
   table = await useTestTable('prefix');
   // Around the prefix MEM#: keys just before it, the key just past it (MEM$), one inside it that
-  // is not ASCII, and the same sort keys in two more partitions (one is
-  // read with a filter, one loses keys as it is read).
+  // is not ASCII; the same sort keys in two more partitions, one read with a filter, one losing
+  // keys as it is read.
   const keysOf = [
     'MEL#9',
     'MEM',
