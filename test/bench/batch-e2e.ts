@@ -21,7 +21,7 @@
 // 10 subscriptions.
 import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Benchmark, Measurement } from './benchmark';
 import { meterCapacity, type Capacity } from './capacity';
 import { costPerMillion, PRICES } from './prices';
@@ -409,6 +409,7 @@ async function pass(
     const world = await build(total, subscriptions, options.skewed ?? false, meter?.capacity);
     // The bound is taken before and after the batches: the machine's load may change between.
     const boundBefore = options.bound ? await writeBound(options.bound, 'before') : undefined;
+    const guardedBefore = options.bound ? await guardedWrites(options.bound / 4, 'before') : undefined;
     const rating = await runBatch('RATING', world, meter?.capacity);
     await mapLimit(world.subs, 16, (s) =>
       addGrant(
@@ -426,12 +427,24 @@ async function pass(
     const rerate = await runBatch('RERATE', world, meter?.capacity);
     const reverseReplace = await runBatch('REVERSE_REPLACE', world, meter?.capacity);
     const boundAfter = options.bound ? await writeBound(options.bound, 'after') : undefined;
+    const guardedAfter = options.bound ? await guardedWrites(options.bound / 4, 'after') : undefined;
     const bound =
       boundBefore && boundAfter
         ? {
             writeUnitsPerSecond: Math.round((boundBefore.writeUnitsPerSecond + boundAfter.writeUnitsPerSecond) / 2),
             before: boundBefore.writeUnitsPerSecond,
             after: boundAfter.writeUnitsPerSecond,
+          }
+        : undefined;
+    const mean = (f: (g: Awaited<ReturnType<typeof guardedWrites>>) => number) =>
+      guardedBefore && guardedAfter ? Math.round((f(guardedBefore) + f(guardedAfter)) / 2) : undefined;
+    const guarded =
+      guardedBefore && guardedAfter
+        ? {
+            conditionalPutsPerSecond: mean((g) => g.conditionalPutsPerSecond)!,
+            transactionItemsPerSecond: mean((g) => g.transactionItemsPerSecond)!,
+            before: guardedBefore,
+            after: guardedAfter,
           }
         : undefined;
     return {
@@ -444,12 +457,61 @@ async function pass(
       rerate,
       reverseReplace,
       bound,
+      guarded,
       dynamoLocalReported: meter ? meter.capacity.reported : undefined,
     };
   } finally {
     meter?.stop();
     await stack.stop();
   }
+}
+
+/**
+ * The guarded forms beside the bound, on the same stack: a conditional put per request and a
+ * transaction of 25 conditional puts, each at 16 in flight, items per second. Every write our
+ * guarantees need takes one of these forms (BatchWrite carries no condition), so their rates over
+ * the bound's are what a data model of guarded writes alone, with no read and no workflow step,
+ * could reach.
+ */
+async function guardedWrites(
+  items: number,
+  tag: string,
+): Promise<{ conditionalPutsPerSecond: number; transactionItemsPerSecond: number }> {
+  const payload = 'x'.repeat(600);
+  const item = (form: string, i: number) => ({ PK: `GUARD#${tag}#${form}#${i % 64}`, SK: `E#${i}`, payload });
+  const perSecond = (start: number) => Math.round(items / ((performance.now() - start) / 1000));
+  let start = performance.now();
+  await mapLimit(
+    Array.from({ length: items }, (_, i) => i),
+    16,
+    (i) =>
+      clients.dynamo.send(
+        new PutCommand({
+          TableName: clients.tableName,
+          Item: item('P', i),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      ),
+  );
+  const conditionalPutsPerSecond = perSecond(start);
+  start = performance.now();
+  await mapLimit(
+    Array.from({ length: Math.ceil(items / 25) }, (_, g) => g),
+    16,
+    (g) =>
+      clients.dynamo.send(
+        new TransactWriteCommand({
+          TransactItems: Array.from({ length: 25 }, (_, i) => ({
+            Put: {
+              TableName: clients.tableName,
+              Item: item('T', g * 25 + i),
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          })),
+        }),
+      ),
+  );
+  return { conditionalPutsPerSecond, transactionItemsPerSecond: perSecond(start) };
 }
 
 /** The raw write bound: BatchWrite of event-sized items at 16 in flight, items (= write units) per second. */
@@ -600,6 +662,14 @@ export async function runBatchE2e({
     smoke || metered.ingestWritePerEvent === undefined
       ? undefined
       : round(((large / timed.ingestSeconds) * metered.ingestWritePerEvent) / bound.writeUnitsPerSecond, 3);
+  // The guarded forms against the same bound, item for item (a conditional put is one unit; a
+  // transaction's item two, so its share in units is twice its share in items).
+  const guarded = timed.guarded;
+  const guardedShares = guarded && {
+    conditionalPut: round(guarded.conditionalPutsPerSecond / bound.writeUnitsPerSecond, 3),
+    transactionItem: round(guarded.transactionItemsPerSecond / bound.writeUnitsPerSecond, 3),
+    transactionUnits: round((2 * guarded.transactionItemsPerSecond) / bound.writeUnitsPerSecond, 3),
+  };
   const two = (n: number) => n.toFixed(2);
   const dollars = (n: number) => `$${n.toFixed(2)}`;
   const scalingFigure = `time(${grouped(large)}) ÷ time(${grouped(small)}) ÷ the same for plain ingest`;
@@ -658,6 +728,11 @@ export async function runBatchE2e({
         : [
             `for comparison, plain ingest (${metered.ingestWritePerEvent} write units per event, no batch): ${two(ingestShareOfBound)} of the write bound`,
           ]),
+      ...(guardedShares && !smoke
+        ? [
+            `for comparison, guarded writes alone (no read, no workflow step): a conditional put per request ${two(guardedShares.conditionalPut)} of the write bound; a transaction of 25 conditional puts ${two(guardedShares.transactionItem)} per item, ${two(guardedShares.transactionUnits)} in its units`,
+          ]
+        : []),
     ],
     details: {
       sizes: {
@@ -674,6 +749,7 @@ export async function runBatchE2e({
       ingestScaling: ingestScaling === undefined ? undefined : round(ingestScaling, 2),
       ingestWritePerEvent: metered.ingestWritePerEvent,
       ingestShareOfBound,
+      guardedWrites: guarded && { ...guarded, shareOfBound: guardedShares },
       ...per,
       acceptance,
       writeBound: bound,

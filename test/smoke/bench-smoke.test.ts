@@ -152,6 +152,12 @@ describe('batch-e2e benchmark (smoke)', () => {
     );
     // A smoke run has one size only: the scaling ratio is not taken.
     expect(lines.filter((l) => l.endsWith('not measured'))).toHaveLength(3);
+    // The guarded write forms are timed beside the bound on the same stack (a full run prints them
+    // as a line; a smoke run's tiny sizes only keep them in its details).
+    const guarded = m.details.guardedWrites as any;
+    expect(guarded.conditionalPutsPerSecond).toBeGreaterThan(0);
+    expect(guarded.transactionItemsPerSecond).toBeGreaterThan(0);
+    expect(guarded.shareOfBound.transactionUnits).toBeCloseTo(2 * guarded.shareOfBound.transactionItem, 2);
   }, 300_000);
 });
 
