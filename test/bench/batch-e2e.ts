@@ -436,13 +436,15 @@ async function pass(
             after: boundAfter.writeUnitsPerSecond,
           }
         : undefined;
-    const mean = (f: (g: Awaited<ReturnType<typeof guardedWrites>>) => number) =>
-      guardedBefore && guardedAfter ? Math.round((f(guardedBefore) + f(guardedAfter)) / 2) : undefined;
     const guarded =
       guardedBefore && guardedAfter
         ? {
-            conditionalPutsPerSecond: mean((g) => g.conditionalPutsPerSecond)!,
-            transactionItemsPerSecond: mean((g) => g.transactionItemsPerSecond)!,
+            conditionalPutsPerSecond: Math.round(
+              (guardedBefore.conditionalPutsPerSecond + guardedAfter.conditionalPutsPerSecond) / 2,
+            ),
+            transactionItemsPerSecond: Math.round(
+              (guardedBefore.transactionItemsPerSecond + guardedAfter.transactionItemsPerSecond) / 2,
+            ),
             before: guardedBefore,
             after: guardedAfter,
           }
