@@ -407,9 +407,9 @@ async function pass(
     : undefined;
   try {
     const world = await build(total, subscriptions, options.skewed ?? false, meter?.capacity);
-    // The bound is taken before and after the batches: the machine's load may change between.
-    const boundBefore = options.bound ? await writeBound(options.bound, 'before') : undefined;
-    const guardedBefore = options.bound ? await guardedWrites(options.bound / 4, 'before') : undefined;
+    // The write forms (the bound among them) are timed before and after the batches: the machine's
+    // load may change between.
+    const formsBefore = options.bound ? await writeForms(options.bound, 'before') : undefined;
     const rating = await runBatch('RATING', world, meter?.capacity);
     await mapLimit(world.subs, 16, (s) =>
       addGrant(
@@ -426,29 +426,22 @@ async function pass(
     );
     const rerate = await runBatch('RERATE', world, meter?.capacity);
     const reverseReplace = await runBatch('REVERSE_REPLACE', world, meter?.capacity);
-    const boundAfter = options.bound ? await writeBound(options.bound, 'after') : undefined;
-    const guardedAfter = options.bound ? await guardedWrites(options.bound / 4, 'after') : undefined;
-    const bound =
-      boundBefore && boundAfter
-        ? {
-            writeUnitsPerSecond: Math.round((boundBefore.writeUnitsPerSecond + boundAfter.writeUnitsPerSecond) / 2),
-            before: boundBefore.writeUnitsPerSecond,
-            after: boundAfter.writeUnitsPerSecond,
-          }
-        : undefined;
-    const guarded =
-      guardedBefore && guardedAfter
-        ? {
-            conditionalPutsPerSecond: Math.round(
-              (guardedBefore.conditionalPutsPerSecond + guardedAfter.conditionalPutsPerSecond) / 2,
-            ),
-            transactionItemsPerSecond: Math.round(
-              (guardedBefore.transactionItemsPerSecond + guardedAfter.transactionItemsPerSecond) / 2,
-            ),
-            before: guardedBefore,
-            after: guardedAfter,
-          }
-        : undefined;
+    const formsAfter = options.bound ? await writeForms(options.bound, 'after') : undefined;
+    // Each form's rate is the mean of before and after; both are kept.
+    const measured = formsBefore && formsAfter ? { before: formsBefore, after: formsAfter } : undefined;
+    const mean = (m: NonNullable<typeof measured>, form: keyof WriteForms) =>
+      Math.round((m.before[form] + m.after[form]) / 2);
+    const bound = measured && {
+      writeUnitsPerSecond: mean(measured, 'batchWrite'),
+      before: measured.before.batchWrite,
+      after: measured.after.batchWrite,
+    };
+    const guarded = measured && {
+      conditionalPutsPerSecond: mean(measured, 'conditionalPut'),
+      transactionItemsPerSecond: mean(measured, 'transactionItem'),
+      before: measured.before,
+      after: measured.after,
+    };
     return {
       events: total,
       subscriptions,
@@ -468,71 +461,61 @@ async function pass(
   }
 }
 
-/**
- * The guarded forms beside the bound, on the same stack: a conditional put per request and a
- * transaction of 25 conditional puts, each at 16 in flight, items per second. Every write our
- * guarantees need takes one of these forms (BatchWrite carries no condition), so their rates over
- * the bound's are what a data model of guarded writes alone, with no read and no workflow step,
- * could reach.
- */
-async function guardedWrites(
-  items: number,
-  tag: string,
-): Promise<{ conditionalPutsPerSecond: number; transactionItemsPerSecond: number }> {
-  const payload = 'x'.repeat(600);
-  const item = (form: string, i: number) => ({ PK: `GUARD#${tag}#${form}#${i % 64}`, SK: `E#${i}`, payload });
-  const perSecond = (start: number) => Math.round(items / ((performance.now() - start) / 1000));
-  let start = performance.now();
-  await mapLimit(
-    Array.from({ length: items }, (_, i) => i),
-    16,
-    (i) =>
-      clients.dynamo.send(
-        new PutCommand({
-          TableName: clients.tableName,
-          Item: item('P', i),
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
-  );
-  const conditionalPutsPerSecond = perSecond(start);
-  start = performance.now();
-  await mapLimit(
-    Array.from({ length: Math.ceil(items / 25) }, (_, g) => g),
-    16,
-    (g) =>
-      clients.dynamo.send(
-        new TransactWriteCommand({
-          TransactItems: Array.from({ length: 25 }, (_, i) => ({
-            Put: {
-              TableName: clients.tableName,
-              Item: item('T', g * 25 + i),
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          })),
-        }),
-      ),
-  );
-  return { conditionalPutsPerSecond, transactionItemsPerSecond: perSecond(start) };
+/** Items per second of each write form, at 16 requests in flight. */
+interface WriteForms {
+  /** The raw write bound: BatchWrite of 25, no condition (each item one write unit). */
+  batchWrite: number;
+  /** A conditional put per request. */
+  conditionalPut: number;
+  /** Transactions of 25 conditional puts (each item two write units). */
+  transactionItem: number;
 }
 
-/** The raw write bound: BatchWrite of event-sized items at 16 in flight, items (= write units) per second. */
-async function writeBound(items: number, tag: string): Promise<{ writeUnitsPerSecond: number }> {
+/**
+ * The bound and, beside it on the same stack, the guarded forms (a quarter of the items each).
+ * Every write our guarantees need is a conditional single-item write or a transaction (BatchWrite
+ * carries no condition), so the guarded forms' rates over the bound's are what a data model of
+ * guarded writes alone, with no read and no workflow step, could reach.
+ */
+async function writeForms(items: number, tag: string): Promise<WriteForms> {
   const payload = 'x'.repeat(600); // an event item is about 0.8 KB: one write unit, as each of these
-  const start = performance.now();
-  const groups = Array.from({ length: Math.ceil(items / 25) }, (_, g) => g);
-  await mapLimit(groups, 16, async (g) => {
+  // The bound's items keep a partition each, as in every earlier run; the guarded forms' share 64.
+  const item = (form: string, i: number) =>
+    form === 'B'
+      ? { PK: `BOUND#${tag}#${i}`, SK: 'B', payload }
+      : { PK: `GUARD#${tag}#${form}#${i % 64}`, SK: `E#${i}`, payload };
+  const guarded = (form: string, i: number) => ({
+    TableName: clients.tableName,
+    Item: item(form, i),
+    ConditionExpression: 'attribute_not_exists(PK)',
+  });
+  const rate = async (count: number, groupSize: number, write: (from: number) => Promise<unknown>) => {
+    const start = performance.now();
+    await mapLimit(
+      Array.from({ length: Math.ceil(count / groupSize) }, (_, g) => g * groupSize),
+      16,
+      write,
+    );
+    return Math.round(count / ((performance.now() - start) / 1000));
+  };
+  const batchWrite = await rate(items, 25, async (from) => {
     let request: Record<string, unknown[]> | undefined = {
-      [clients.tableName]: Array.from({ length: 25 }, (_, i) => ({
-        PutRequest: { Item: { PK: `BOUND#${tag}#${g}#${i}`, SK: 'B', payload } },
-      })),
+      [clients.tableName]: Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: item('B', from + i) } })),
     };
     while (request && Object.keys(request).length) {
       const res = await clients.dynamo.send(new BatchWriteCommand({ RequestItems: request as never }));
       request = res.UnprocessedItems as typeof request;
     }
   });
-  return { writeUnitsPerSecond: Math.round(items / ((performance.now() - start) / 1000)) };
+  const conditionalPut = await rate(items / 4, 1, (i) => clients.dynamo.send(new PutCommand(guarded('P', i))));
+  const transactionItem = await rate(items / 4, 25, (from) =>
+    clients.dynamo.send(
+      new TransactWriteCommand({
+        TransactItems: Array.from({ length: 25 }, (_, i) => ({ Put: guarded('T', from + i) })),
+      }),
+    ),
+  );
+  return { batchWrite, conditionalPut, transactionItem };
 }
 
 const KEYS = ['rating', 'rerate', 'reverseReplace'] as const;
